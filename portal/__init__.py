@@ -1,0 +1,1 @@
+"""Chairside: a server-rendered clinic portal for small dental practices."""

@@ -1,0 +1,79 @@
+"""create_app(settings) -> Litestar: plugins, middleware, routes, lifespan."""
+
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from portal import db, phones
+from portal.permissions import Permission, can
+from portal.request_log import configure_logging, request_logging_middleware
+from portal.security_headers import security_headers_middleware
+from portal.sessions import PostgresSessionStore, SessionConfig
+from portal.settings import Settings
+from portal.views.audit import AuditController
+from portal.views.auth import AuthController
+from portal.views.dashboard import DashboardController
+from portal.views.errors import EXCEPTION_HANDLERS
+from portal.views.patients import PatientController
+from portal.views.staff import StaffController
+from portal.views.system import SystemController
+
+CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
+               AuditController]
+
+
+def _template_globals(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display)
+
+
+def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Litestar:
+    """Build the app; `manage_pool=False` lets tests own the connection pool on their event loop."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    db.resolve_database_url(settings.database_url, settings.data_dir)
+
+    @asynccontextmanager
+    async def pool(_: Litestar):
+        if manage_pool:
+            await db.start_pool()
+        try:
+            yield
+        finally:
+            if manage_pool:
+                await db.close_pool()
+
+    session_config = SessionConfig(
+        key="session", max_age=settings.session_absolute_hours * 3600, httponly=True, secure=settings.https,
+        samesite="lax", store="sessions")
+    app = Litestar(
+        route_handlers=[*CONTROLLERS, create_static_files_router(path="/static", directories=[settings.static_dir],
+                                                                 name="static", include_in_schema=False)],
+        middleware=[
+            DefineMiddleware(security_headers_middleware, https=settings.https),
+            request_logging_middleware,
+            session_config.middleware,
+        ],
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,
+                               cookie_samesite="lax", header_name="x-csrftoken"),
+        stores={"sessions": PostgresSessionStore()},
+        template_config=TemplateConfig(directory=settings.templates_dir, engine=JinjaTemplateEngine,
+                                       engine_callback=_template_globals),
+        plugins=[HTMXPlugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[pool],
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers started with several workers (DATABASE_URL set by `portal serve`)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,115 @@
+"""The audit trail: who read or changed which personal data, written in the caller's transaction."""
+
+import csv
+import io
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from portal.permissions import Actor, Permission, require
+from portal.tables import AuditEntry, Patient, Staff
+
+# Set by the request middleware so domain code can stamp rows without being handed the request.
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+
+
+def _row(actor: Actor | None, action: str, patient_id: int | None, object_type: str, object_id, detail,
+         clinic_id: int | None) -> AuditEntry:
+    return AuditEntry(
+        clinic_id=clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
+        actor_kind=actor.kind if actor else "anonymous",
+        actor_id=actor.id if actor else None,
+        actor_name=actor.name if actor else "",
+        patient_id=patient_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else "",
+        request_id=request_id_var.get(),
+        detail=detail or {},
+        at=datetime.now(timezone.utc),
+    )
+
+
+async def record(actor: Actor | None, action: str, *, patient_id: int | None = None, object_type: str = "",
+                 object_id=None, detail: dict | None = None, clinic_id: int | None = None) -> None:
+    """Append one audit row (inside the current transaction, if any)."""
+    await AuditEntry.insert(_row(actor, action, patient_id, object_type, object_id, detail, clinic_id))
+
+
+async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int]) -> None:
+    """One row per patient shown on a list, so each patient can later see that their record was read."""
+    if patient_ids:
+        await AuditEntry.insert(*[_row(actor, action, pid, "patient", pid, None, None) for pid in patient_ids])
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    staff_id: int | None = None
+    patient_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _bounds(actor: Actor, day: date, end: bool) -> datetime:
+    local = datetime.combine(day + timedelta(days=1) if end else day, time.min, ZoneInfo(actor.time_zone))
+    return local.astimezone(timezone.utc)
+
+
+async def list_entries(actor: Actor, filters: AuditFilter, limit: int = 200) -> list[dict]:
+    """The owner's view of the trail, newest first, scoped to the actor's clinic."""
+    require(actor, Permission.VIEW_AUDIT)
+    query = AuditEntry.select().where(AuditEntry.clinic_id == actor.clinic_id)
+    if filters.staff_id is not None:
+        query = query.where((AuditEntry.actor_kind == "staff") & (AuditEntry.actor_id == filters.staff_id))
+    if filters.patient_id is not None:
+        query = query.where(AuditEntry.patient_id == filters.patient_id)
+    if filters.date_from is not None:
+        query = query.where(AuditEntry.at >= _bounds(actor, filters.date_from, end=False))
+    if filters.date_to is not None:
+        query = query.where(AuditEntry.at < _bounds(actor, filters.date_to, end=True))
+    rows = await query.order_by(AuditEntry.id, ascending=False).limit(limit)
+    names = await _patient_names(actor, {r["patient_id"] for r in rows if r["patient_id"]})
+    zone = ZoneInfo(actor.time_zone)
+    for row in rows:
+        row["patient_name"] = names.get(row["patient_id"], "")
+        row["local_at"] = row["at"].astimezone(zone)
+    await record(actor, "audit.viewed", detail={"filters": {k: str(v) for k, v in filters.__dict__.items()
+                                                            if v is not None}, "rows": len(rows)})
+    return rows
+
+
+async def _patient_names(actor: Actor, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await Patient.select(Patient.id, Patient.given_name, Patient.family_name).where(
+        (Patient.clinic == actor.clinic_id) & Patient.id.is_in(list(ids))
+    )
+    return {r["id"]: f'{r["given_name"]} {r["family_name"]}' for r in rows}
+
+
+async def export_csv(actor: Actor, filters: AuditFilter) -> str:
+    """The same rows as the page, as CSV for the clinic's records (the export itself is audited)."""
+    rows = await list_entries(actor, filters, limit=50_000)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["at", "actor_kind", "actor_id", "actor_name", "patient_id", "patient_name", "action",
+                     "object_type", "object_id", "request_id"])
+    for r in rows:
+        writer.writerow([_cell(v) for v in [r["local_at"].isoformat(), r["actor_kind"], r["actor_id"] or "", r["actor_name"],
+                         r["patient_id"] or "", r["patient_name"], r["action"], r["object_type"],
+                         r["object_id"], r["request_id"]]])
+    await record(actor, "audit.exported", detail={"rows": len(rows)})
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    """Neutralise spreadsheet formulas in names people typed (CSV injection)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def staff_choices(actor: Actor) -> list[dict]:
+    """Staff of the actor's clinic, for the audit filter."""
+    require(actor, Permission.VIEW_AUDIT)
+    return await Staff.select(Staff.id, Staff.name).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)

@@ -1,0 +1,130 @@
+"""The `portal` command: serve | migrate | worker-less set-up tasks | demo | create-owner | dbshell."""
+
+import argparse
+import asyncio
+import getpass
+import os
+import shutil
+import sys
+
+from portal import db
+from portal.settings import Settings
+
+
+def _prepare(settings: Settings) -> str:
+    """Start or reach the database and publish DATABASE_URL for child processes."""
+    return db.resolve_database_url(settings.database_url, settings.data_dir)
+
+
+async def _with_pool(coro_factory):
+    await db.start_pool(max_size=2)
+    try:
+        return await coro_factory()
+    finally:
+        await db.close_pool()
+
+
+def cmd_migrate(settings: Settings, _args) -> None:
+    _prepare(settings)
+    asyncio.run(db.migrate())
+
+
+def cmd_demo(settings: Settings, _args) -> None:
+    from portal import demo
+
+    _prepare(settings)
+    asyncio.run(db.migrate())
+    accounts = asyncio.run(_with_pool(demo.load_demo))
+    print("\nDemo clinic ready. Sign in with any of these (password: %s):" % demo.PASSWORD)
+    for email, role in accounts:
+        print(f"  {role:<13} {email}")
+    print(f"  demo patient  patient@{demo.DOMAIN} (for the privacy centre)\n")
+
+
+def cmd_serve(settings: Settings, args) -> None:
+    _prepare(settings)
+    asyncio.run(db.migrate())
+    if args.demo:
+        cmd_demo(settings, args)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Chairside on http://{host}:{port}/  (Ctrl+C stops it and the embedded database)")
+    if args.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian("portal.app:create_app_from_env", address=host, port=port, interface=Interfaces.ASGI,
+                workers=args.workers, factory=True, log_access=False).serve()
+    else:
+        import uvicorn
+
+        uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port, workers=args.workers,
+                    access_log=False, proxy_headers=True)
+    db.stop_embedded()
+
+
+def cmd_create_owner(settings: Settings, args) -> None:
+    from portal import clinics
+    from portal.errors import ValidationFailed
+
+    _prepare(settings)
+    asyncio.run(db.migrate())
+    password = args.password or os.environ.get("OWNER_PASSWORD") or getpass.getpass("Owner password: ")
+    clinic = clinics.NewClinic(name=args.clinic, country=args.country, time_zone=args.time_zone,
+                               contact_email=args.contact_email or args.email,
+                               privacy_email=args.privacy_email or args.contact_email or args.email,
+                               address=args.address)
+    owner = clinics.NewOwner(name=args.name, email=args.email, password=password)
+    try:
+        actor = asyncio.run(_with_pool(lambda: clinics.create_clinic_with_owner(clinic, owner)))
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"  {field}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    print(f"Created clinic {actor.clinic_name!r} (owner {args.email}).")
+
+
+def cmd_dbshell(settings: Settings, _args) -> None:
+    url = _prepare(settings)
+    psql = shutil.which("psql") if settings.database_url else str(db.embedded_bin_dir() / "psql")
+    if not psql:
+        raise SystemExit("psql is not installed")
+    # Not exec: the embedded server must outlive psql and then stop cleanly with this process.
+    import subprocess
+
+    raise SystemExit(subprocess.call([psql, url]))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description="Chairside clinic portal")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations and serve the portal")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    serve.add_argument("--demo", action="store_true", help="load the demo clinic first (idempotent)")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo clinic (idempotent)").set_defaults(func=cmd_demo)
+    owner = sub.add_parser("create-owner", help="create a clinic and its first owner")
+    owner.add_argument("--clinic", required=True)
+    owner.add_argument("--name", required=True)
+    owner.add_argument("--email", required=True)
+    owner.add_argument("--password", help="prompted for when omitted (or OWNER_PASSWORD)")
+    owner.add_argument("--country", default="NL")
+    owner.add_argument("--time-zone", default="Europe/Amsterdam")
+    owner.add_argument("--contact-email")
+    owner.add_argument("--privacy-email")
+    owner.add_argument("--address", default="")
+    owner.set_defaults(func=cmd_create_owner)
+    sub.add_parser("dbshell", help="open psql on the configured database").set_defaults(func=cmd_dbshell)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(Settings.from_env(), args)
+
+
+if __name__ == "__main__":
+    main()

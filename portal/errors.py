@@ -1,0 +1,29 @@
+"""Domain errors that views turn into pages: 404, 403, 422 and the sign-in throttle."""
+
+
+class NotFound(Exception):
+    """Missing, or belonging to another clinic: the two must look the same."""
+
+
+class Forbidden(Exception):
+    """The actor's role may not do this."""
+
+
+class ValidationFailed(Exception):
+    """Input broke a rule; `errors` maps each field to a message shown beside it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class SignInFailed(Exception):
+    """Unknown email, wrong password or inactive account: deliberately indistinguishable."""
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins; `wait_minutes` tells the person how long."""
+
+    def __init__(self, wait_minutes: int):
+        super().__init__(f"wait {wait_minutes} minutes")
+        self.wait_minutes = wait_minutes

@@ -1,0 +1,42 @@
+"""Small checks shared by every form: required text, email shape, dates. Each returns a message or None."""
+
+import re
+from datetime import date
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def required(value: str, label: str = "This field") -> str | None:
+    return None if value.strip() else f"{label} is required."
+
+
+def email_problem(value: str, optional: bool = False) -> str | None:
+    value = value.strip()
+    if not value:
+        return None if optional else "Email is required."
+    if len(value) > 320 or not _EMAIL.match(value):
+        return "Enter an email address like name@example.com."
+    return None
+
+
+def parse_date(value: str) -> date | None:
+    """ISO dates from <input type=date>, and the day-first forms people type into search boxes."""
+    value = value.strip()
+    for pattern, order in ((r"^(\d{4})-(\d{1,2})-(\d{1,2})$", "ymd"), (r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$", "dmy")):
+        if m := re.match(pattern, value):
+            parts = [int(p) for p in m.groups()]
+            y, mo, d = parts if order == "ymd" else (parts[2], parts[1], parts[0])
+            try:
+                return date(y, mo, d)
+            except ValueError:
+                return None
+    return None
+
+
+def too_long(value: str, limit: int) -> str | None:
+    return f"Use at most {limit} characters." if len(value) > limit else None
+
+
+def collect(**checks: str | None) -> dict[str, str]:
+    """Keep only the fields that have a problem."""
+    return {field: message for field, message in checks.items() if message}

@@ -1,0 +1,207 @@
+"""Patients (the core record every feature hangs on): create, edit, list, search, guardians for minors."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from portal import audit, phones
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.forms import collect, email_problem, parse_date, required, too_long
+from portal.permissions import Actor, Permission, require
+from portal.tables import Guardian, Patient
+
+GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
+LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
+             "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
+AGE_OF_MAJORITY = 18
+PAGE_SIZE = 50
+LIST_COLUMNS = (Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
+                Patient.phone_mobile, Patient.email)
+
+
+@dataclass(frozen=True)
+class PatientForm:
+    given_name: str = ""
+    family_name: str = ""
+    date_of_birth: str = ""
+    gender: str = ""
+    national_id: str = ""
+    email: str = ""
+    phone_mobile: str = ""
+    phone_other: str = ""
+    address: str = ""
+    preferred_language: str = "en"
+
+
+@dataclass(frozen=True)
+class GuardianForm:
+    name: str = ""
+    relationship: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _phone(raw: str, country: str, errors: dict, field: str) -> str:
+    try:
+        return phones.to_e164(raw, country)
+    except phones.InvalidPhone:
+        errors[field] = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
+        return ""
+
+
+def _clean(actor: Actor, form: PatientForm) -> dict:
+    born = parse_date(form.date_of_birth)
+    errors = collect(
+        given_name=required(form.given_name, "Given name") or too_long(form.given_name, 120),
+        family_name=required(form.family_name, "Family name") or too_long(form.family_name, 120),
+        date_of_birth=("Enter the date of birth." if not form.date_of_birth.strip() else
+                       "Enter a real date, e.g. 1984-03-21." if born is None else
+                       "The date of birth cannot be in the future." if born > date.today() else
+                       "Check the year of birth." if born.year < 1900 else None),
+        gender=None if form.gender in GENDERS else "Choose from the list.",
+        national_id=too_long(form.national_id, 40),
+        email=email_problem(form.email, optional=True),
+        address=too_long(form.address, 500),
+        preferred_language=None if form.preferred_language in LANGUAGES else "Choose from the list.",
+    )
+    mobile = _phone(form.phone_mobile, actor.country, errors, "phone_mobile")
+    other = _phone(form.phone_other, actor.country, errors, "phone_other")
+    if errors:
+        raise ValidationFailed(errors)
+    return {Patient.given_name: form.given_name.strip(), Patient.family_name: form.family_name.strip(),
+            Patient.date_of_birth: born, Patient.gender: form.gender, Patient.national_id: form.national_id.strip(),
+            Patient.email: form.email.strip().lower(), Patient.phone_mobile: mobile, Patient.phone_other: other,
+            Patient.address: form.address.strip(), Patient.preferred_language: form.preferred_language}
+
+
+async def create_patient(actor: Actor, form: PatientForm) -> int:
+    require(actor, Permission.EDIT_DEMOGRAPHICS)
+    values = _clean(actor, form)
+    now = datetime.now(timezone.utc)
+    async with transaction():
+        row = Patient(clinic=actor.clinic_id, created_at=now, updated_at=now,
+                      **{col._meta.name: v for col, v in values.items()})
+        await row.save()
+        await audit.record(actor, "patient.created", patient_id=row.id, object_type="patient", object_id=row.id)
+    return row.id
+
+
+async def update_patient(actor: Actor, patient_id: int, form: PatientForm) -> None:
+    require(actor, Permission.EDIT_DEMOGRAPHICS)
+    values = _clean(actor, form)
+    async with transaction():
+        before = await _owned(actor, patient_id)
+        changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
+        await Patient.update({**values, Patient.updated_at: datetime.now(timezone.utc)}).where(
+            (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
+        await audit.record(actor, "patient.updated", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id, detail={"changed": changed})
+
+
+async def _owned(actor: Actor, patient_id: int) -> dict:
+    row = await Patient.select(*Patient.all_columns(exclude=[Patient.clinic])).where(
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def get_patient(actor: Actor, patient_id: int, purpose: str = "viewed") -> dict:
+    """One patient's demographics and guardians; reading it is audited."""
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    row = await _owned(actor, patient_id)
+    row["guardians"] = await Guardian.select(
+        Guardian.id, Guardian.name, Guardian.relationship, Guardian.email, Guardian.phone
+    ).where((Guardian.patient == patient_id) & (Guardian.clinic == actor.clinic_id)).order_by(Guardian.id)
+    row["age"] = age_on(row["date_of_birth"], date.today())
+    row["is_minor"] = row["age"] < AGE_OF_MAJORITY
+    await audit.record(actor, f"patient.{purpose}", patient_id=patient_id, object_type="patient",
+                       object_id=patient_id)
+    return row
+
+
+def form_from_record(row: dict) -> PatientForm:
+    return PatientForm(**{k: (row[k].isoformat() if isinstance(row[k], date) else row[k])
+                          for k in PatientForm.__dataclass_fields__})
+
+
+async def list_patients(actor: Actor, page: int = 1) -> tuple[list[dict], bool]:
+    """A page of patients by family name; returns (rows, has_more)."""
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    page = max(page, 1)
+    rows = await Patient.select(*LIST_COLUMNS).where(Patient.clinic == actor.clinic_id).order_by(
+        Patient.family_name).order_by(Patient.given_name).order_by(Patient.id).offset(
+        (page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    await audit.record_patients_shown(actor, "patient.listed", [r["id"] for r in rows])
+    return rows, more
+
+
+def _like_prefix(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def search_patients(actor: Actor, text: str, limit: int = 10) -> list[dict]:
+    """Typeahead: name prefixes (full-text), phone prefix in any local form, date of birth, ID number."""
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    text = text.strip()[:100]
+    if len(text) < 2:
+        return []
+    conditions, args = [], []
+    words = re.findall(r"\w+", text)
+    if words and not text.replace(" ", "").isdigit():
+        conditions.append("search_name @@ to_tsquery('simple', {})")
+        args.append(" & ".join(f"{w.lower()}:*" for w in words))
+    if (prefix := phones.search_prefix(text, actor.country)) is not None:
+        conditions.append("(phone_mobile LIKE {} OR phone_other LIKE {})")
+        args += [_like_prefix(prefix)] * 2
+    if (born := parse_date(text)) is not None:
+        conditions.append("date_of_birth = {}")
+        args.append(born)
+    if len(text) >= 3 and re.fullmatch(r"[\w\-. ]+", text):
+        conditions.append("upper(national_id) LIKE {}")
+        args.append(_like_prefix(text.upper()))
+    if not conditions:
+        return []
+    sql = ("SELECT id, given_name, family_name, date_of_birth, phone_mobile, email FROM patient "
+           f"WHERE clinic = {{}} AND ({' OR '.join(conditions)}) "
+           "ORDER BY family_name, given_name, id LIMIT {}")
+    rows = await Patient.raw(sql, actor.clinic_id, *args, limit)
+    await audit.record_patients_shown(actor, "patient.searched", [r["id"] for r in rows])
+    return rows
+
+
+async def add_guardian(actor: Actor, patient_id: int, form: GuardianForm) -> int:
+    require(actor, Permission.EDIT_DEMOGRAPHICS)
+    errors = collect(name=required(form.name, "Name") or too_long(form.name, 200),
+                     relationship=too_long(form.relationship, 60),
+                     email=email_problem(form.email, optional=True))
+    phone = _phone(form.phone, actor.country, errors, "phone")
+    if errors:
+        raise ValidationFailed(errors)
+    async with transaction():
+        await _owned(actor, patient_id)
+        row = Guardian(clinic=actor.clinic_id, patient=patient_id, name=form.name.strip(),
+                       relationship=form.relationship.strip(), email=form.email.strip().lower(), phone=phone,
+                       created_at=datetime.now(timezone.utc))
+        await row.save()
+        await audit.record(actor, "guardian.added", patient_id=patient_id, object_type="guardian", object_id=row.id)
+    return row.id
+
+
+async def remove_guardian(actor: Actor, patient_id: int, guardian_id: int) -> None:
+    require(actor, Permission.EDIT_DEMOGRAPHICS)
+    async with transaction():
+        deleted = await Guardian.delete().where(
+            (Guardian.id == guardian_id) & (Guardian.patient == patient_id) & (Guardian.clinic == actor.clinic_id)
+        ).returning(Guardian.id)
+        if not deleted:
+            raise NotFound()
+        await audit.record(actor, "guardian.removed", patient_id=patient_id, object_type="guardian",
+                           object_id=guardian_id)

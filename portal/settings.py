@@ -1,0 +1,67 @@
+"""The one frozen Settings object, read from the environment with safe defaults."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Keep a generated secret beside the data so restarts keep sessions and CSRF cookies valid."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    secret_key: str
+    https: bool
+    session_idle_minutes: int
+    session_absolute_hours: int
+    login_account_limit: int
+    login_ip_limit: int
+    login_window_minutes: int
+    log_dir: Path
+    log_keep_days: int
+    debug: bool = False
+    templates_dir: Path = field(default=PROJECT_ROOT / "templates")
+    static_dir: Path = field(default=PROJECT_ROOT / "static")
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(os.environ.get("PORTAL_DATA_DIR", PROJECT_ROOT / "var")).resolve()
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            data_dir=data_dir,
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=int(os.environ.get("PORT", "8000")),
+            secret_key=_secret_key(data_dir),
+            https=_flag("PORTAL_HTTPS", False),
+            session_idle_minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+            session_absolute_hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")),
+            login_account_limit=int(os.environ.get("LOGIN_ACCOUNT_LIMIT", "5")),
+            login_ip_limit=int(os.environ.get("LOGIN_IP_LIMIT", "20")),
+            login_window_minutes=int(os.environ.get("LOGIN_WINDOW_MINUTES", "15")),
+            log_dir=Path(os.environ.get("PORTAL_LOG_DIR", data_dir / "log")).resolve(),
+            log_keep_days=int(os.environ.get("LOG_KEEP_DAYS", "14")),
+            debug=_flag("PORTAL_DEBUG", False),
+        )

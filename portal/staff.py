@@ -1,0 +1,91 @@
+"""Staff accounts of a clinic: the owner adds, edits, changes roles and deactivates (which ends sessions)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from portal import audit, auth, sessions
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.forms import collect, email_problem, required, too_long
+from portal.permissions import Actor, Permission, Role, require
+from portal.tables import Staff
+
+PUBLIC_COLUMNS = (Staff.id, Staff.name, Staff.email, Staff.role, Staff.registration_body,
+                  Staff.registration_number, Staff.active)
+
+
+@dataclass(frozen=True)
+class StaffForm:
+    name: str = ""
+    email: str = ""
+    role: str = ""
+    registration_body: str = ""
+    registration_number: str = ""
+    active: bool = True
+    password: str = ""
+
+
+async def list_staff(actor: Actor) -> list[dict]:
+    require(actor, Permission.MANAGE_STAFF)
+    return await Staff.select(*PUBLIC_COLUMNS).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)
+
+
+async def get_staff(actor: Actor, staff_id: int) -> dict:
+    require(actor, Permission.MANAGE_STAFF)
+    row = await Staff.select(*PUBLIC_COLUMNS).where(
+        (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
+    errors = collect(
+        name=required(form.name, "Name") or too_long(form.name, 200),
+        email=email_problem(form.email),
+        role=None if form.role in Role.__members__.values() else "Choose a role.",
+        registration_body=too_long(form.registration_body, 200),
+        registration_number=too_long(form.registration_number, 100),
+        password=None if staff_id is not None or len(form.password) >= auth.MIN_PASSWORD_LENGTH
+        else f"Use at least {auth.MIN_PASSWORD_LENGTH} characters.",
+    )
+    email = form.email.strip().lower()
+    if "email" not in errors:
+        clash = Staff.exists().where(Staff.email == email)
+        if staff_id is not None:
+            clash = clash.where(Staff.id != staff_id)
+        if await clash:
+            errors["email"] = "Another staff account already uses this email."
+    if staff_id == actor.id and (form.role != Role.OWNER.value or not form.active):
+        errors["role"] = "You cannot remove your own owner role or deactivate yourself."
+    if errors:
+        raise ValidationFailed(errors)
+    return {Staff.name: form.name.strip(), Staff.email: email, Staff.role: form.role,
+            Staff.registration_body: form.registration_body.strip(),
+            Staff.registration_number: form.registration_number.strip(), Staff.active: form.active}
+
+
+async def create_staff(actor: Actor, form: StaffForm) -> int:
+    """Add a staff member with an initial password the owner hands over."""
+    require(actor, Permission.MANAGE_STAFF)
+    values = await _check(actor, form, None)
+    async with transaction():
+        row = Staff(clinic=actor.clinic_id, password_hash=auth.hash_password(form.password),
+                    created_at=datetime.now(timezone.utc), **{col._meta.name: v for col, v in values.items()})
+        await row.save()
+        await audit.record(actor, "staff.created", object_type="staff", object_id=row.id,
+                           detail={"role": form.role})
+    return row.id
+
+
+async def update_staff(actor: Actor, staff_id: int, form: StaffForm) -> None:
+    """Edit a staff member; deactivating or changing the role ends their sessions at once."""
+    before = await get_staff(actor, staff_id)
+    values = await _check(actor, form, staff_id)
+    async with transaction():
+        await Staff.update(values).where((Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
+        changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
+        if not form.active or before["role"] != form.role:
+            await sessions.end_sessions_of_staff(staff_id)
+        await audit.record(actor, "staff.updated", object_type="staff", object_id=staff_id,
+                           detail={"changed": changed})

@@ -1,0 +1,15 @@
+"""Storage of clinics: each one a separate data controller."""
+
+from piccolo.columns import Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class Clinic(Table, tablename="clinic"):
+    name = Varchar(length=200)
+    address = Varchar(length=500, default="")
+    country = Varchar(length=2)
+    time_zone = Varchar(length=64)
+    contact_email = Varchar(length=320)
+    privacy_email = Varchar(length=320)
+    locale = Varchar(length=16, default="en")
+    created_at = Timestamptz()

@@ -1,0 +1,32 @@
+"""Storage of patients and their guardians; the search vector and indexes live in the migration."""
+
+from piccolo.columns import Date, ForeignKey, Timestamptz, Varchar
+from piccolo.table import Table
+
+from portal.tables.clinic import Clinic
+
+
+class Patient(Table, tablename="patient"):
+    clinic = ForeignKey(references=Clinic)
+    given_name = Varchar(length=120)
+    family_name = Varchar(length=120)
+    date_of_birth = Date()
+    gender = Varchar(length=20, default="")
+    national_id = Varchar(length=40, default="")
+    email = Varchar(length=320, default="")
+    phone_mobile = Varchar(length=20, default="")  # E.164
+    phone_other = Varchar(length=20, default="")  # E.164
+    address = Varchar(length=500, default="")
+    preferred_language = Varchar(length=16, default="en")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Guardian(Table, tablename="guardian"):
+    clinic = ForeignKey(references=Clinic)
+    patient = ForeignKey(references=Patient)
+    name = Varchar(length=200)
+    relationship = Varchar(length=60, default="")
+    email = Varchar(length=320, default="")
+    phone = Varchar(length=20, default="")  # E.164
+    created_at = Timestamptz()

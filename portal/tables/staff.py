@@ -1,0 +1,35 @@
+"""Storage of staff accounts, their server-side sessions and sign-in attempts."""
+
+from piccolo.columns import Boolean, Bytea, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+from portal.tables.clinic import Clinic
+
+
+class Staff(Table, tablename="staff"):
+    clinic = ForeignKey(references=Clinic)
+    name = Varchar(length=200)
+    email = Varchar(length=320, unique=True)  # stored lower-case
+    password_hash = Varchar(length=200)
+    role = Varchar(length=20)
+    registration_body = Varchar(length=200, default="")
+    registration_number = Varchar(length=100, default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class WebSession(Table, tablename="web_session"):
+    """A Litestar session; staff_id/patient_id let us end every session of one person at once."""
+
+    key = Varchar(length=128, unique=True)
+    data = Bytea()
+    staff_id = Integer(null=True, default=None)
+    patient_id = Integer(null=True, default=None)
+    expires_at = Timestamptz()
+
+
+class LoginAttempt(Table, tablename="login_attempt"):
+    email = Varchar(length=320)
+    ip = Varchar(length=64)
+    succeeded = Boolean()
+    at = Timestamptz()

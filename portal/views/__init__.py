@@ -1,0 +1,1 @@
+"""Litestar controllers: parse the request, call one domain function, render a template."""

@@ -1,0 +1,39 @@
+"""The owner's audit page: filter by person, patient and date; export as CSV."""
+
+from litestar import Controller, Request, Response, get
+from litestar.response import Template
+
+from portal import audit
+from portal.forms import parse_date
+from portal.permissions import Actor, Permission
+from portal.views.web import provide_actor, render, requires, signed_in
+
+
+def _filters(staff_id: str, patient_id: str, date_from: str, date_to: str) -> audit.AuditFilter:
+    """Unparseable filter values are ignored rather than refused: this is a search form."""
+    return audit.AuditFilter(staff_id=int(staff_id) if staff_id.isdigit() else None,
+                             patient_id=int(patient_id) if patient_id.isdigit() else None,
+                             date_from=parse_date(date_from), date_to=parse_date(date_to))
+
+
+class AuditController(Controller):
+    path = "/audit"
+    guards = [signed_in, requires(Permission.VIEW_AUDIT)]
+    dependencies = {"actor": provide_actor}
+
+    @get("/", name="audit.list")
+    async def index(self, request: Request, actor: Actor, staff_id: str = "", patient_id: str = "",
+                    date_from: str = "", date_to: str = "") -> Template:
+        """Who read or changed what, newest first."""
+        filters = _filters(staff_id, patient_id, date_from, date_to)
+        return render(request, "audit/list.html", "audit/_rows.html",
+                      rows=await audit.list_entries(actor, filters), staff=await audit.staff_choices(actor),
+                      filters=filters, query=request.url.query)
+
+    @get("/export.csv", name="audit.export")
+    async def export(self, actor: Actor, staff_id: str = "", patient_id: str = "", date_from: str = "",
+                     date_to: str = "") -> Response:
+        """The filtered trail as CSV."""
+        body = await audit.export_csv(actor, _filters(staff_id, patient_id, date_from, date_to))
+        return Response(content=body, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

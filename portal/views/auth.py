@@ -1,0 +1,68 @@
+"""Sign in and sign out for staff."""
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.response import Template
+
+from portal import audit, auth, sessions
+from portal.errors import SignInFailed, Throttled
+from portal.permissions import Actor
+from portal.views.web import provide_actor, see_other, signed_in
+
+
+@dataclass(frozen=True)
+class SignInForm:
+    email: str = ""
+    password: str = ""
+    next: str = "/"
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths, so the sign-in page cannot be used to bounce people elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def _form(request: Request, status: int, email: str, next_path: str, error: str = "") -> Template:
+    return Template(template_name="auth/login.html", status_code=status,
+                    context={"email": email, "next": next_path, "error": error})
+
+
+class AuthController(Controller):
+    @get("/login", name="login")
+    async def login_form(self, request: Request, next: str = "/") -> Template:
+        """The sign-in form."""
+        return _form(request, 200, "", _safe_next(next))
+
+    @post("/login", name="login.submit")
+    async def login(self, request: Request) -> Template:
+        """Check credentials, then start a session under a fresh id."""
+        posted = await request.form()
+        form = SignInForm(email=str(posted.get("email", ""))[:320], password=str(posted.get("password", ""))[:1000],
+                          next=_safe_next(str(posted.get("next", "/"))))
+        settings = request.app.state.settings
+        try:
+            actor = await auth.sign_in(form.email, form.password, request.client.host if request.client else "?",
+                                       settings)
+        except Throttled as exc:
+            return _form(request, 429, form.email, form.next,
+                         f"Too many sign-in attempts. Please wait {exc.wait_minutes} minute"
+                         f"{'s' if exc.wait_minutes != 1 else ''} and try again.")
+        except SignInFailed:
+            return _form(request, 401, form.email, form.next, "That email and password do not match an active account.")
+        await sessions.start_session(request, request.app.stores.get("sessions"), {"staff_id": actor.id})
+        return see_other(form.next)
+
+    @post("/logout", name="logout", guards=[signed_in], dependencies={"actor": provide_actor})
+    async def logout(self, request: Request, actor: Actor) -> Template:
+        """End this session."""
+        await audit.record(actor, "auth.signed_out", object_type="staff", object_id=actor.id)
+        request.clear_session()
+        return see_other("/login")
+
+    @post("/logout/everywhere", name="logout.everywhere", guards=[signed_in], dependencies={"actor": provide_actor})
+    async def logout_everywhere(self, request: Request, actor: Actor) -> Template:
+        """End every session of this account, on every device."""
+        await auth.sign_out_everywhere(actor)
+        request.clear_session()
+        return see_other("/login")

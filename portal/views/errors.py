@@ -1,0 +1,62 @@
+"""Errors are pages: 404 for missing or foreign records, 403 for roles, a calm 500 with a request id."""
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.response import Redirect, Template
+
+from portal.audit import request_id_var
+from portal.errors import Forbidden, NotFound
+
+log = logging.getLogger("chairside.errors")
+
+MESSAGES = {
+    400: ("That request could not be understood", "Check the address or go back and try again."),
+    403: ("You cannot open this page", "Your role does not allow this, or the form expired. Reload the page "
+                                       "and try again, or ask the practice owner."),
+    404: ("Not found", "There is nothing here, or it is not part of your clinic."),
+    405: ("Not allowed", "That action is not available here."),
+    413: ("Too large", "That upload is larger than this portal accepts."),
+    429: ("Too many requests", "Please wait a moment and try again."),
+    500: ("Something went wrong", "The problem has been logged. Please try again in a moment."),
+}
+
+
+def error_page(request: Request, status: int) -> Template:
+    title, message = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+    return Template(template_name="errors/error.html", status_code=status, context={
+        "status": status, "title": title, "message": message, "request_id": request_id_var.get(),
+        "actor": request.state.get("actor")})
+
+
+def on_not_signed_in(request: Request, _: Exception) -> Response:
+    target = request.url.path if request.method == "GET" else "/"
+    if getattr(request, "htmx", None):
+        return Response(content="", status_code=401, headers={"HX-Redirect": f"/login?next={target}"})
+    return Redirect(path="/login", query_params={"next": target}, status_code=303)
+
+
+def on_http_exception(request: Request, exc: HTTPException) -> Template:
+    status = exc.status_code
+    if status >= 500:
+        log.error("http %s on %s", status, request.scope.get("path_template"), exc_info=exc)
+    elif status != 404:
+        log.info("refused %s %s: %s", status, request.scope.get("path_template"), exc.detail)
+    return error_page(request, status if status in MESSAGES else (400 if status < 500 else 500))
+
+
+def on_unexpected(request: Request, exc: Exception) -> Template:
+    log.error("unexpected error on %s", request.scope.get("path_template"), exc_info=exc)
+    return error_page(request, 500)
+
+
+EXCEPTION_HANDLERS = {
+    NotAuthorizedException: on_not_signed_in,
+    NotFound: lambda request, _: error_page(request, 404),
+    NotFoundException: lambda request, _: error_page(request, 404),
+    Forbidden: lambda request, _: error_page(request, 403),
+    PermissionDeniedException: on_http_exception,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,58 @@
+"""Staff management for the owner: list, add, edit, change role, deactivate."""
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from portal import staff
+from portal.errors import ValidationFailed
+from portal.permissions import Actor, Permission, Role
+from portal.views.web import provide_actor, read_form, render, requires, see_other, signed_in
+
+
+def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
+    return render(request, "staff/form.html", status=status, form=form, staff_id=staff_id, errors=errors,
+                  roles=list(Role))
+
+
+class StaffController(Controller):
+    path = "/staff"
+    guards = [signed_in, requires(Permission.MANAGE_STAFF)]
+    dependencies = {"actor": provide_actor}
+
+    @get("/", name="staff.list")
+    async def index(self, request: Request, actor: Actor) -> Template:
+        """Everyone who works at the clinic."""
+        return render(request, "staff/list.html", members=await staff.list_staff(actor))
+
+    @get("/new", name="staff.new")
+    async def new(self, request: Request, actor: Actor) -> Template:
+        """Form for a new staff member."""
+        return _form_page(request, staff.StaffForm(role=Role.RECEPTIONIST.value), None, {})
+
+    @post("/", name="staff.create")
+    async def create(self, request: Request, actor: Actor) -> Template | Redirect:
+        """Add a staff member."""
+        form = await read_form(request, staff.StaffForm)
+        try:
+            await staff.create_staff(actor, form)
+        except ValidationFailed as exc:
+            return _form_page(request, form, None, exc.errors, 422)
+        return see_other(request.app.route_reverse("staff.list"))
+
+    @get("/{staff_id:int}", name="staff.edit")
+    async def edit(self, request: Request, actor: Actor, staff_id: int) -> Template:
+        """Edit a staff member."""
+        row = await staff.get_staff(actor, staff_id)
+        form = staff.StaffForm(**{k: row[k] for k in ("name", "email", "role", "registration_body",
+                                                       "registration_number", "active")})
+        return _form_page(request, form, staff_id, {})
+
+    @post("/{staff_id:int}", name="staff.update")
+    async def update(self, request: Request, actor: Actor, staff_id: int) -> Template | Redirect:
+        """Save changes; deactivation ends the person's sessions at once."""
+        form = await read_form(request, staff.StaffForm)
+        try:
+            await staff.update_staff(actor, staff_id, form)
+        except ValidationFailed as exc:
+            return _form_page(request, form, staff_id, exc.errors, 422)
+        return see_other(request.app.route_reverse("staff.list"))
