@@ -4,8 +4,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.middleware import DefineMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -54,11 +53,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
     app = Litestar(
         route_handlers=[*CONTROLLERS, create_static_files_router(path="/static", directories=[settings.static_dir],
                                                                  name="static", include_in_schema=False)],
-        middleware=[
-            DefineMiddleware(security_headers_middleware, https=settings.https),
-            request_logging_middleware,
-            session_config.middleware,
-        ],
+        middleware=[session_config.middleware],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,
                                cookie_samesite="lax", header_name="x-csrftoken"),
         stores={"sessions": PostgresSessionStore()},
@@ -71,6 +66,9 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
         debug=False,
     )
     app.state.settings = settings
+    # Outside the router, so that unrouted 404s and errors get the same headers and log line as pages.
+    app.asgi_handler = security_headers_middleware(request_logging_middleware(app.asgi_handler),
+                                                   https=settings.https)
     return app
 
 

@@ -93,9 +93,9 @@ async def create_patient(actor: Actor, form: PatientForm) -> int:
 
 async def update_patient(actor: Actor, patient_id: int, form: PatientForm) -> None:
     require(actor, Permission.EDIT_DEMOGRAPHICS)
+    before = await _owned(actor, patient_id)  # a foreign id is a 404 before any validation message
     values = _clean(actor, form)
     async with transaction():
-        before = await _owned(actor, patient_id)
         changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
         await Patient.update({**values, Patient.updated_at: datetime.now(timezone.utc)}).where(
             (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
@@ -179,6 +179,7 @@ async def search_patients(actor: Actor, text: str, limit: int = 10) -> list[dict
 
 async def add_guardian(actor: Actor, patient_id: int, form: GuardianForm) -> int:
     require(actor, Permission.EDIT_DEMOGRAPHICS)
+    await _owned(actor, patient_id)
     errors = collect(name=required(form.name, "Name") or too_long(form.name, 200),
                      relationship=too_long(form.relationship, 60),
                      email=email_problem(form.email, optional=True))
@@ -186,7 +187,6 @@ async def add_guardian(actor: Actor, patient_id: int, form: GuardianForm) -> int
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
-        await _owned(actor, patient_id)
         row = Guardian(clinic=actor.clinic_id, patient=patient_id, name=form.name.strip(),
                        relationship=form.relationship.strip(), email=form.email.strip().lower(), phone=phone,
                        created_at=datetime.now(timezone.utc))

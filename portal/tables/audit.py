@@ -1,6 +1,6 @@
 """Storage of the audit trail; a trigger in the migration makes it append-only."""
 
-from piccolo.columns import Integer, JSONB, Timestamptz, Varchar
+from piccolo.columns import JSONB, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 

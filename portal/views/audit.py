@@ -1,12 +1,13 @@
 """The owner's audit page: filter by person, patient and date; export as CSV."""
 
 from litestar import Controller, Request, Response, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from portal import audit
 from portal.forms import parse_date
-from portal.permissions import Actor, Permission
-from portal.views.web import provide_actor, render, requires, signed_in
+from portal.permissions import Permission
+from portal.views.web import CurrentActor, provide_actor, render, requires, signed_in
 
 
 def _filters(staff_id: str, patient_id: str, date_from: str, date_to: str) -> audit.AuditFilter:
@@ -22,8 +23,8 @@ class AuditController(Controller):
     dependencies = {"actor": provide_actor}
 
     @get("/", name="audit.list")
-    async def index(self, request: Request, actor: Actor, staff_id: str = "", patient_id: str = "",
-                    date_from: str = "", date_to: str = "") -> Template:
+    async def index(self, request: Request, actor: CurrentActor, staff_id: FromQuery[str] = "", patient_id: FromQuery[str] = "",
+                    date_from: FromQuery[str] = "", date_to: FromQuery[str] = "") -> Template:
         """Who read or changed what, newest first."""
         filters = _filters(staff_id, patient_id, date_from, date_to)
         return render(request, "audit/list.html", "audit/_rows.html",
@@ -31,8 +32,8 @@ class AuditController(Controller):
                       filters=filters, query=request.url.query)
 
     @get("/export.csv", name="audit.export")
-    async def export(self, actor: Actor, staff_id: str = "", patient_id: str = "", date_from: str = "",
-                     date_to: str = "") -> Response:
+    async def export(self, actor: CurrentActor, staff_id: FromQuery[str] = "", patient_id: FromQuery[str] = "", date_from: FromQuery[str] = "",
+                     date_to: FromQuery[str] = "") -> Response:
         """The filtered trail as CSV."""
         body = await audit.export_csv(actor, _filters(staff_id, patient_id, date_from, date_to))
         return Response(content=body, media_type="text/csv; charset=utf-8",

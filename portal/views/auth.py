@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from portal import audit, auth, sessions
 from portal.errors import SignInFailed, Throttled
-from portal.permissions import Actor
-from portal.views.web import provide_actor, see_other, signed_in
+from portal.views.web import CurrentActor, provide_actor, see_other, signed_in
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def _form(request: Request, status: int, email: str, next_path: str, error: str 
 
 class AuthController(Controller):
     @get("/login", name="login")
-    async def login_form(self, request: Request, next: str = "/") -> Template:
+    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Template:
         """The sign-in form."""
         return _form(request, 200, "", _safe_next(next))
 
@@ -54,14 +54,14 @@ class AuthController(Controller):
         return see_other(form.next)
 
     @post("/logout", name="logout", guards=[signed_in], dependencies={"actor": provide_actor})
-    async def logout(self, request: Request, actor: Actor) -> Template:
+    async def logout(self, request: Request, actor: CurrentActor) -> Template:
         """End this session."""
         await audit.record(actor, "auth.signed_out", object_type="staff", object_id=actor.id)
         request.clear_session()
         return see_other("/login")
 
     @post("/logout/everywhere", name="logout.everywhere", guards=[signed_in], dependencies={"actor": provide_actor})
-    async def logout_everywhere(self, request: Request, actor: Actor) -> Template:
+    async def logout_everywhere(self, request: Request, actor: CurrentActor) -> Template:
         """End every session of this account, on every device."""
         await auth.sign_out_everywhere(actor)
         request.clear_session()

@@ -4,8 +4,7 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from portal import dashboard
-from portal.permissions import Actor
-from portal.views.web import provide_actor, render, signed_in
+from portal.views.web import CurrentActor, provide_actor, render, signed_in
 
 
 class DashboardController(Controller):
@@ -13,6 +12,6 @@ class DashboardController(Controller):
     dependencies = {"actor": provide_actor}
 
     @get("/", name="dashboard")
-    async def show(self, request: Request, actor: Actor) -> Template:
+    async def show(self, request: Request, actor: CurrentActor) -> Template:
         """Today's clinic at a glance."""
         return render(request, "dashboard/index.html", overview=await dashboard.clinic_overview(actor))

@@ -1,12 +1,13 @@
 """Patients: list, typeahead search, create, view, edit, guardians."""
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal import patients
 from portal.errors import ValidationFailed
-from portal.permissions import Actor, Permission
-from portal.views.web import provide_actor, read_form, render, requires, see_other, signed_in
+from portal.permissions import Permission
+from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
 
 CHOICES = {"genders": patients.GENDERS, "languages": patients.LANGUAGES}
 
@@ -23,13 +24,13 @@ class PatientController(Controller):
     dependencies = {"actor": provide_actor}
 
     @get("/", name="patients.list")
-    async def index(self, request: Request, actor: Actor, page: int = 1) -> Template:
+    async def index(self, request: Request, actor: CurrentActor, page: FromQuery[int] = 1) -> Template:
         """Patients by family name, with the typeahead search above."""
         rows, more = await patients.list_patients(actor, page)
         return render(request, "patients/list.html", rows=rows, page=page, more=more, q="")
 
     @get("/search", name="patients.search")
-    async def search(self, request: Request, actor: Actor, q: str = "") -> Template:
+    async def search(self, request: Request, actor: CurrentActor, q: FromQuery[str] = "") -> Template:
         """Typeahead results (a fragment for htmx, the list page otherwise)."""
         if len(q.strip()) < 2:
             rows, more = await patients.list_patients(actor)
@@ -39,12 +40,12 @@ class PatientController(Controller):
                       q=q)
 
     @get("/new", name="patients.new", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def new(self, request: Request, actor: Actor) -> Template:
+    async def new(self, request: Request, actor: CurrentActor) -> Template:
         """Form for a new patient."""
         return _form_page(request, patients.PatientForm(), None, {})
 
     @post("/", name="patients.create", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def create(self, request: Request, actor: Actor) -> Template | Redirect:
+    async def create(self, request: Request, actor: CurrentActor) -> Template | Redirect:
         """Register a patient."""
         form = await read_form(request, patients.PatientForm)
         try:
@@ -54,18 +55,18 @@ class PatientController(Controller):
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
     @get("/{patient_id:int}", name="patients.show")
-    async def show(self, request: Request, actor: Actor, patient_id: int) -> Template:
+    async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """One patient's record."""
         return _record_page(request, await patients.get_patient(actor, patient_id), patients.GuardianForm(), {})
 
     @get("/{patient_id:int}/edit", name="patients.edit", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def edit(self, request: Request, actor: Actor, patient_id: int) -> Template:
+    async def edit(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """Edit demographics."""
         row = await patients.get_patient(actor, patient_id, purpose="opened_for_edit")
         return _form_page(request, patients.form_from_record(row), patient_id, {})
 
     @post("/{patient_id:int}", name="patients.update", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def update(self, request: Request, actor: Actor, patient_id: int) -> Template | Redirect:
+    async def update(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
         """Save demographics."""
         form = await read_form(request, patients.PatientForm)
         try:
@@ -75,7 +76,7 @@ class PatientController(Controller):
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
     @post("/{patient_id:int}/guardians", name="guardians.add", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def add_guardian(self, request: Request, actor: Actor, patient_id: int) -> Template | Redirect:
+    async def add_guardian(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
         """Add a guardian (parent or legal representative)."""
         form = await read_form(request, patients.GuardianForm)
         try:
@@ -86,7 +87,7 @@ class PatientController(Controller):
 
     @post("/{patient_id:int}/guardians/{guardian_id:int}/remove", name="guardians.remove",
           guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def remove_guardian(self, request: Request, actor: Actor, patient_id: int, guardian_id: int) -> Redirect:
+    async def remove_guardian(self, request: Request, actor: CurrentActor, patient_id: FromPath[int], guardian_id: FromPath[int]) -> Redirect:
         """Remove a guardian."""
         await patients.remove_guardian(actor, patient_id, guardian_id)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))

@@ -1,12 +1,13 @@
 """Staff management for the owner: list, add, edit, change role, deactivate."""
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal import staff
 from portal.errors import ValidationFailed
-from portal.permissions import Actor, Permission, Role
-from portal.views.web import provide_actor, read_form, render, requires, see_other, signed_in
+from portal.permissions import Permission, Role
+from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
 
 
 def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
@@ -20,17 +21,17 @@ class StaffController(Controller):
     dependencies = {"actor": provide_actor}
 
     @get("/", name="staff.list")
-    async def index(self, request: Request, actor: Actor) -> Template:
+    async def index(self, request: Request, actor: CurrentActor) -> Template:
         """Everyone who works at the clinic."""
         return render(request, "staff/list.html", members=await staff.list_staff(actor))
 
     @get("/new", name="staff.new")
-    async def new(self, request: Request, actor: Actor) -> Template:
+    async def new(self, request: Request, actor: CurrentActor) -> Template:
         """Form for a new staff member."""
         return _form_page(request, staff.StaffForm(role=Role.RECEPTIONIST.value), None, {})
 
     @post("/", name="staff.create")
-    async def create(self, request: Request, actor: Actor) -> Template | Redirect:
+    async def create(self, request: Request, actor: CurrentActor) -> Template | Redirect:
         """Add a staff member."""
         form = await read_form(request, staff.StaffForm)
         try:
@@ -40,7 +41,7 @@ class StaffController(Controller):
         return see_other(request.app.route_reverse("staff.list"))
 
     @get("/{staff_id:int}", name="staff.edit")
-    async def edit(self, request: Request, actor: Actor, staff_id: int) -> Template:
+    async def edit(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template:
         """Edit a staff member."""
         row = await staff.get_staff(actor, staff_id)
         form = staff.StaffForm(**{k: row[k] for k in ("name", "email", "role", "registration_body",
@@ -48,7 +49,7 @@ class StaffController(Controller):
         return _form_page(request, form, staff_id, {})
 
     @post("/{staff_id:int}", name="staff.update")
-    async def update(self, request: Request, actor: Actor, staff_id: int) -> Template | Redirect:
+    async def update(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
         """Save changes; deactivation ends the person's sessions at once."""
         form = await read_form(request, staff.StaffForm)
         try:

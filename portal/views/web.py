@@ -4,6 +4,7 @@ import dataclasses
 from typing import Any, TypeVar
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
@@ -12,6 +13,8 @@ from portal import auth, sessions
 from portal.permissions import Actor, Permission, can
 
 FormT = TypeVar("FormT")
+# The signed-in Actor, injected by name into handlers that declare `actor: CurrentActor`.
+CurrentActor = NamedDependency[Actor]
 
 
 async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
@@ -39,7 +42,7 @@ def requires(permission: Permission):
     return guard
 
 
-def provide_actor(request: Request) -> Actor:
+async def provide_actor(request: Request) -> Actor:
     return request.state.actor
 
 

@@ -1,0 +1,62 @@
+"""Test data made through the domain functions, the way the app makes it."""
+
+import itertools
+
+import httpx
+
+from portal import clinics, patients, staff
+from portal.permissions import Actor, Role
+from portal.tables import Staff
+
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+async def make_clinic(name: str, country: str = "NL", time_zone: str = "Europe/Amsterdam") -> Actor:
+    slug = name.lower().replace(" ", "-")
+    return await clinics.create_clinic_with_owner(
+        clinics.NewClinic(name=name, country=country, time_zone=time_zone, contact_email=f"desk@{slug}.test",
+                          privacy_email=f"privacy@{slug}.test"),
+        clinics.NewOwner(name=f"Owner of {name}", email=f"owner@{slug}.test", password=PASSWORD))
+
+
+async def make_staff(owner: Actor, role: Role, name: str | None = None) -> Actor:
+    n = next(_serial)
+    email = f"{role.value}{n}@clinic{owner.clinic_id}.test"
+    staff_id = await staff.create_staff(owner, staff.StaffForm(name=name or f"{role.value.title()} {n}", email=email,
+                                                               role=role.value, password=PASSWORD, active=True))
+    return Actor(kind="staff", id=staff_id, clinic_id=owner.clinic_id, name=name or "", role=role,
+                 clinic_name=owner.clinic_name, time_zone=owner.time_zone, country=owner.country)
+
+
+async def make_patient(actor: Actor, **fields) -> int:
+    n = next(_serial)
+    values = {"given_name": "Anna", "family_name": f"Jansen{n}", "date_of_birth": "1985-04-12",
+              "phone_mobile": "06 1234 56" + f"{n % 100:02d}", "email": f"anna{n}@example.org", **fields}
+    return await patients.create_patient(actor, patients.PatientForm(**values))
+
+
+async def email_of(actor: Actor) -> str:
+    return (await Staff.select(Staff.email).where(Staff.id == actor.id).first())["email"]
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The double-submit token: the cookie a GET hands out, echoed in a form field or header."""
+    if "csrftoken" not in client.cookies:
+        await client.get("/login")
+    return client.cookies["csrftoken"]
+
+
+async def post_form(client: httpx.AsyncClient, url: str, data: dict | None = None) -> httpx.Response:
+    token = await csrf_token(client)
+    return await client.post(url, data={"_csrf_token": token, **(data or {})})
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    response = await post_form(client, "/login", {"email": email, "password": password, "next": "/"})
+    return response
+
+
+async def sign_in_as(client: httpx.AsyncClient, actor: Actor) -> None:
+    response = await sign_in(client, await email_of(actor))
+    assert response.status_code == 303, response.text

@@ -1,0 +1,30 @@
+"""Every unsafe route refuses a request without the CSRF token, and nothing changes."""
+
+from portal.tables import AuditEntry, Patient
+from tests import factories
+from tests.factories import sign_in_as
+from tests.security.routes import UNSAFE, fill, routes
+
+
+async def test_every_unsafe_route_needs_the_token(app, client, clinic):
+    patient_id = await factories.make_patient(clinic)
+    ids = {"patient_id": patient_id, "guardian_id": 1, "staff_id": clinic.id}
+    await sign_in_as(client, clinic)
+    before = await AuditEntry.count()
+    unsafe = [(m, p) for m, p, _ in routes(app) if m in UNSAFE]
+    assert len(unsafe) >= 8
+    for method, path in unsafe:
+        response = await client.request(method, fill(path, ids), data={"given_name": "Changed", "name": "x"})
+        assert response.status_code == 403, f"{method} {path} answered {response.status_code}"
+        forged = await client.request(method, fill(path, ids), data={"_csrf_token": "forged", "name": "x"},
+                                      headers={"X-CSRFToken": "forged"})
+        assert forged.status_code == 403, f"{method} {path} accepted a forged token"
+    assert (await Patient.select(Patient.given_name).first())["given_name"] == "Anna"
+    assert await AuditEntry.count() == before
+
+
+async def test_htmx_header_token_is_accepted(client, clinic):
+    await sign_in_as(client, clinic)
+    token = await factories.csrf_token(client)
+    response = await client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 303

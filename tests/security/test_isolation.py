@@ -1,0 +1,47 @@
+"""Tenant isolation: every route that takes an id answers 404 to staff of another clinic."""
+
+from portal import patients
+from portal.permissions import Role
+from portal.tables import AuditEntry, Guardian, Patient, Staff
+from tests import factories
+from tests.factories import csrf_token, sign_in_as
+from tests.security.routes import fill, routes
+
+
+async def _foreign_ids(clinic) -> dict[str, int]:
+    patient_id = await factories.make_patient(clinic, given_name="Foreign")
+    guardian_id = await patients.add_guardian(clinic, patient_id, patients.GuardianForm(name="Foreign Parent"))
+    staff = await factories.make_staff(clinic, Role.DENTIST)
+    return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": staff.id}
+
+
+async def test_every_id_route_hides_another_clinics_records(app, client, clinic, other_clinic):
+    foreign = await _foreign_ids(clinic)
+    await sign_in_as(client, other_clinic)  # an owner: every permission, so only tenancy can refuse
+    token = await csrf_token(client)
+    checked = []
+    for method, path, params in routes(app):
+        if not params:
+            continue
+        missing = set(params) - foreign.keys()
+        assert not missing, f"{path}: add a foreign record for {missing} to this test"
+        url = fill(path, foreign)
+        response = await client.request(method, url, data={"_csrf_token": token} if method != "GET" else None)
+        assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+        assert "Foreign" not in response.text
+        checked.append(path)
+    assert len(checked) >= 6
+    assert await Guardian.count() == 1
+    assert (await Patient.select(Patient.given_name).first())["given_name"] == "Foreign"
+    assert await Staff.count().where(Staff.clinic == clinic.clinic_id) == 2
+
+
+async def test_lists_and_audit_show_only_the_own_clinic(client, clinic, other_clinic):
+    await factories.make_patient(clinic, given_name="Foreign")
+    await sign_in_as(client, other_clinic)
+    for url in ("/patients", "/patients/search?q=foreign", "/staff", "/audit", "/audit/export.csv"):
+        response = await client.get(url)
+        assert response.status_code == 200
+        assert "Foreign" not in response.text and "canal-dental" not in response.text, url
+    assert not await AuditEntry.exists().where((AuditEntry.clinic_id == other_clinic.clinic_id)
+                                               & (AuditEntry.patient_id.is_not_null()))

@@ -1,0 +1,69 @@
+"""The audit trail: append-only, filterable by person, patient and date, exportable as CSV."""
+
+import pytest
+from asyncpg.exceptions import InsufficientPrivilegeError
+
+from portal import db
+from portal.permissions import Role
+from portal.tables import AuditEntry
+from tests import factories
+from tests.factories import sign_in_as
+
+
+async def test_owner_filters_the_trail_by_patient_and_person(client, clinic):
+    dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr. Dora")
+    first = await factories.make_patient(clinic, given_name="Fenna")
+    second = await factories.make_patient(clinic, given_name="Gijs")
+    await sign_in_as(client, dentist)
+    await client.get(f"/patients/{first}")
+    await sign_in_as(client, clinic)
+    await client.get(f"/patients/{second}")
+    page = await client.get("/audit", params={"patient_id": first})
+    assert page.status_code == 200
+    assert "Fenna" in page.text and "Gijs" not in page.text and "patient.viewed" in page.text
+    by_person = await client.get("/audit", params={"staff_id": dentist.id}, headers={"HX-Request": "true"})
+    assert "Dr. Dora" in by_person.text and "Owner of" not in by_person.text and "<html" not in by_person.text
+
+
+async def test_date_filter_uses_the_clinic_day(client, clinic):
+    await factories.make_patient(clinic)
+    await sign_in_as(client, clinic)
+    empty = await client.get("/audit", params={"date_from": "2001-01-01", "date_to": "2001-01-31"})
+    assert "Nothing recorded for these filters." in empty.text
+
+
+async def test_csv_export_has_one_line_per_entry_and_is_itself_audited(client, clinic):
+    await factories.make_patient(clinic, given_name="=HYPERLINK")
+    await sign_in_as(client, clinic)
+    response = await client.get("/audit/export.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = response.text.strip().splitlines()
+    assert lines[0].startswith("at,actor_kind,actor_id")
+    assert any("patient.created" in line for line in lines)
+    assert "'=HYPERLINK" in response.text  # formulas neutralised
+    assert await AuditEntry.exists().where(AuditEntry.action == "audit.exported")
+
+
+async def test_only_the_owner_reads_the_trail(client, clinic):
+    await sign_in_as(client, await factories.make_staff(clinic, Role.DENTIST))
+    assert (await client.get("/audit")).status_code == 403
+    assert (await client.get("/audit/export.csv")).status_code == 403
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_entry SET action = 'tampered'", "DELETE FROM audit_entry"])
+async def test_trail_cannot_be_changed_or_deleted(clinic, statement):
+    with pytest.raises(InsufficientPrivilegeError):
+        await db.run_sql(statement)
+    assert not await AuditEntry.exists().where(AuditEntry.action == "tampered")
+    assert await AuditEntry.count() >= 1
+
+
+async def test_a_failed_change_leaves_no_audit_row(clinic):
+    """Audit rows share the transaction of the change: no change, no row."""
+    from portal import patients
+    from portal.errors import ValidationFailed
+
+    before = await AuditEntry.count()
+    with pytest.raises(ValidationFailed):
+        await patients.create_patient(clinic, patients.PatientForm(given_name="X"))
+    assert await AuditEntry.count() == before

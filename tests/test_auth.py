@@ -1,0 +1,124 @@
+"""Sign-in, sessions and throttling."""
+
+import json
+import time
+
+from argon2 import PasswordHasher
+
+from portal import auth
+from portal.permissions import Role
+from portal.tables import AuditEntry, LoginAttempt, Staff, WebSession
+from tests import factories
+from tests.factories import PASSWORD, post_form, sign_in, sign_in_as
+
+
+async def test_owner_signs_in_and_sees_the_dashboard(client, clinic):
+    response = await sign_in(client, "owner@canal-dental.test")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert "Canal Dental" in page.text and "Owner of Canal Dental" in page.text
+    assert await AuditEntry.exists().where(AuditEntry.action == "auth.signed_in")
+
+
+async def test_pages_need_a_session(client, clinic):
+    response = await client.get("/patients")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=")
+
+
+async def test_unknown_email_and_wrong_password_get_the_same_answer(client, clinic):
+    timings = {}
+    answers = {}
+    for label, email in (("unknown", "nobody@nowhere.test"), ("wrong", "owner@canal-dental.test")):
+        started = time.perf_counter()
+        response = await sign_in(client, email, "not the password")
+        timings[label] = time.perf_counter() - started
+        answers[label] = (response.status_code, response.text.count("do not match an active account"))
+    assert answers["unknown"] == answers["wrong"] == (401, 1)
+    # Both paths verify one argon2 hash; neither may be several times faster than the other.
+    assert max(timings.values()) < 4 * min(timings.values())
+
+
+def _session_cookie(client) -> str:
+    return next(c.value for c in client.cookies.jar if c.name == "session")
+
+
+async def test_session_id_changes_at_sign_in(client, clinic):
+    await sign_in_as(client, clinic)
+    first = _session_cookie(client)
+    await sign_in_as(client, clinic)
+    second = _session_cookie(client)
+    assert second != first
+    assert [r["key"] for r in await WebSession.select(WebSession.key)] == [second]
+
+
+async def test_account_is_throttled_after_five_failures(client, clinic):
+    for _ in range(5):
+        assert (await sign_in(client, "owner@canal-dental.test", "wrong")).status_code == 401
+    response = await sign_in(client, "owner@canal-dental.test", PASSWORD)
+    assert response.status_code == 429
+    assert "Too many sign-in attempts. Please wait 15 minutes" in response.text
+    assert await AuditEntry.exists().where(AuditEntry.action == "auth.throttled")
+
+
+async def test_one_address_is_throttled_after_twenty_failures(client, clinic):
+    await LoginAttempt.insert(*[LoginAttempt(email=f"guess{i}@x.test", ip="10.0.0.1", succeeded=False)
+                                for i in range(20)])
+    response = await sign_in(client, "owner@canal-dental.test", PASSWORD)
+    assert response.status_code == 429
+
+
+async def test_deactivated_staff_cannot_sign_in_and_their_sessions_end(client, other_client, clinic):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(other_client, receptionist)
+    assert (await other_client.get("/patients")).status_code == 200
+    await sign_in_as(client, clinic)
+    email = await factories.email_of(receptionist)
+    response = await post_form(client, f"/staff/{receptionist.id}",
+                               {"name": "Gone", "email": email, "role": "receptionist"})  # "active" unticked
+    assert response.status_code == 303
+    assert (await other_client.get("/patients")).status_code == 303
+    assert (await sign_in(other_client, email)).status_code == 401
+
+
+async def test_sign_out_everywhere_ends_every_device(client, other_client, clinic):
+    await sign_in_as(client, clinic)
+    await sign_in_as(other_client, clinic)
+    assert (await post_form(client, "/logout/everywhere")).status_code == 303
+    assert (await other_client.get("/")).status_code == 303
+    assert await WebSession.count() == 0
+
+
+async def test_session_ends_after_thirty_idle_minutes(client, clinic):
+    await sign_in_as(client, clinic)
+    row = await WebSession.select().first()
+    data = json.loads(bytes(row["data"]))
+    data["seen"] -= 31 * 60
+    await WebSession.update({WebSession.data: json.dumps(data).encode()}).where(WebSession.id == row["id"])
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_session_ends_after_twelve_hours_even_when_active(client, clinic):
+    await sign_in_as(client, clinic)
+    row = await WebSession.select().first()
+    data = json.loads(bytes(row["data"]))
+    data["started"] -= 12 * 3600 + 1
+    await WebSession.update({WebSession.data: json.dumps(data).encode()}).where(WebSession.id == row["id"])
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_password_is_rehashed_when_parameters_change(client, clinic):
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    await Staff.update({Staff.password_hash: weak}).where(Staff.id == clinic.id)
+    await sign_in_as(client, clinic)
+    stored = (await Staff.select(Staff.password_hash).where(Staff.id == clinic.id).first())["password_hash"]
+    assert stored != weak and stored.startswith("$argon2id$")
+    assert not auth.hasher.check_needs_rehash(stored)
+
+
+async def test_sign_in_never_redirects_to_another_site(client, clinic):
+    token = await factories.csrf_token(client)
+    response = await client.post("/login", data={"_csrf_token": token, "email": "owner@canal-dental.test",
+                                                 "password": PASSWORD, "next": "//evil.test/"})
+    assert response.headers["location"] == "/"

@@ -1,0 +1,106 @@
+"""Patients: registration, demographics, guardians, typeahead search, audit of every read."""
+
+from datetime import date
+
+from portal import patients
+from portal.permissions import Role
+from portal.tables import AuditEntry, Guardian, Patient
+from tests import factories
+from tests.factories import post_form, sign_in_as
+
+NEW_PATIENT = {"given_name": "Sofia", "family_name": "de Wit", "date_of_birth": "1990-02-03", "gender": "female",
+               "national_id": "123456782", "email": "Sofia@Example.org", "phone_mobile": "06 1234 5678",
+               "phone_other": "", "address": "Dam 1, Amsterdam", "preferred_language": "nl"}
+
+
+async def test_receptionist_registers_a_patient_with_a_normalised_phone(client, clinic):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, receptionist)
+    response = await post_form(client, "/patients", NEW_PATIENT)
+    assert response.status_code == 303
+    row = await Patient.select().first()
+    assert row["phone_mobile"] == "+31612345678" and row["email"] == "sofia@example.org"
+    page = await client.get(response.headers["location"])
+    assert "Sofia de Wit" in page.text and "+31 6 12345678" in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+async def test_invalid_patient_form_changes_nothing_and_says_why(client, clinic):
+    await sign_in_as(client, clinic)
+    response = await post_form(client, "/patients", {**NEW_PATIENT, "phone_mobile": "12", "date_of_birth":
+                                                     "2999-01-01", "email": "nope"})
+    assert response.status_code == 422
+    assert "Enter a phone number we can dial" in response.text
+    assert "The date of birth cannot be in the future." in response.text
+    assert "Enter an email address like" in response.text
+    assert 'value="de Wit"' in response.text  # what was typed is kept
+    assert await Patient.count() == 0
+
+
+async def test_editing_demographics_is_audited_with_the_changed_fields(client, clinic):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, clinic)
+    assert (await client.get(f"/patients/{patient_id}/edit")).status_code == 200
+    response = await post_form(client, f"/patients/{patient_id}", {**NEW_PATIENT, "given_name": "Sophie"})
+    assert response.status_code == 303
+    entry = await AuditEntry.select().where(AuditEntry.action == "patient.updated").output(load_json=True).first()
+    assert entry["patient_id"] == patient_id and "given_name" in entry["detail"]["changed"]
+
+
+async def test_guardian_for_a_minor(client, clinic):
+    child = await factories.make_patient(clinic, given_name="Tim", date_of_birth=date(date.today().year - 8, 1, 1)
+                                         .isoformat())
+    await sign_in_as(client, clinic)
+    page = await client.get(f"/patients/{child}")
+    assert "minor and has no guardian" in page.text
+    bad = await post_form(client, f"/patients/{child}/guardians", {"name": "", "phone": "abc"})
+    assert bad.status_code == 422 and "Name is required." in bad.text
+    ok = await post_form(client, f"/patients/{child}/guardians", {"name": "Eva de Wit", "relationship": "mother",
+                                                                  "email": "eva@example.org", "phone": "0201234567"})
+    assert ok.status_code == 303
+    guardian = await Guardian.select().first()
+    assert guardian["phone"] == "+31201234567"
+    assert "Eva de Wit" in (await client.get(f"/patients/{child}")).text
+    removed = await post_form(client, f"/patients/{child}/guardians/{guardian['id']}/remove")
+    assert removed.status_code == 303 and await Guardian.count() == 0
+
+
+async def test_search_finds_by_name_prefix_phone_birth_date_and_id(clinic):
+    wanted = await factories.make_patient(clinic, given_name="Mirjam", family_name="van Oosten",
+                                          date_of_birth="1977-07-21", phone_mobile="+31 6 5555 1234",
+                                          national_id="NL-998877")
+    await factories.make_patient(clinic, given_name="Karel", family_name="Appel", date_of_birth="1950-01-01")
+    for text in ("mir", "van oost", "Oosten Mirj", "06 5555", "+316555", "0031 6555", "21.07.1977", "1977-07-21",
+                 "nl-9988"):
+        found = [r["id"] for r in await patients.search_patients(clinic, text)]
+        assert found == [wanted], text
+    assert await patients.search_patients(clinic, "zzz") == []
+
+
+async def test_typeahead_returns_a_fragment_and_audits_each_patient_shown(client, clinic):
+    patient_id = await factories.make_patient(clinic, given_name="Quirine")
+    await sign_in_as(client, clinic)
+    response = await client.get("/patients/search", params={"q": "quir"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Quirine" in response.text and "<html" not in response.text
+    assert response.headers["vary"].startswith("HX-Request")
+    full = await client.get("/patients/search", params={"q": "quir"})
+    assert "<html" in full.text
+    assert await AuditEntry.count().where((AuditEntry.action == "patient.searched")
+                                          & (AuditEntry.patient_id == patient_id)) == 2
+
+
+async def test_search_never_crosses_clinics(clinic, other_clinic):
+    await factories.make_patient(other_clinic, given_name="Hidden")
+    assert await patients.search_patients(clinic, "hidden") == []
+
+
+async def test_list_pages_through_patients(client, clinic):
+    for i in range(patients.PAGE_SIZE + 3):
+        await Patient.insert(Patient(clinic=clinic.clinic_id, given_name="P", family_name=f"N{i:03d}",
+                                     date_of_birth=date(1980, 1, 1)))
+    await sign_in_as(client, clinic)
+    first = await client.get("/patients")
+    assert first.text.count("/patients/") >= patients.PAGE_SIZE and "?page=2" in first.text
+    second = await client.get("/patients", params={"page": 2})
+    assert "N052" in second.text and "N000" not in second.text
