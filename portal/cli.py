@@ -85,9 +85,11 @@ def cmd_create_owner(settings: Settings, args) -> None:
 
 def cmd_dbshell(settings: Settings, _args) -> None:
     url = _prepare(settings)
-    psql = shutil.which("psql") if settings.database_url else str(db.embedded_bin_dir() / "psql")
+    # The embedded package ships psql 18, which talks to any PostgreSQL 16+, so no client install is needed.
+    bundled = db.embedded_bin_dir() / "psql"
+    psql = str(bundled) if bundled.exists() else shutil.which("psql")
     if not psql:
-        raise SystemExit("psql is not installed")
+        raise SystemExit("psql is not available")
     # Not exec: the embedded server must outlive psql and then stop cleanly with this process.
     import subprocess
 
