@@ -65,9 +65,17 @@ async def sign_in(email: str, password: str, ip: str, settings: Settings) -> Act
     if hasher.check_needs_rehash(staff.password_hash):
         await Staff.update({Staff.password_hash: hash_password(password)}).where(Staff.id == staff.id)
     await LoginAttempt.insert(LoginAttempt(email=email, ip=ip, succeeded=True, at=now))
+    await _forget_old_attempts(settings)
+    await sessions.purge_expired()
     actor = await load_staff_actor(staff.id)
     await audit.record(actor, "auth.signed_in", object_type="staff", object_id=staff.id, detail={"ip": ip})
     return actor
+
+
+async def _forget_old_attempts(settings: Settings) -> None:
+    """Attempts older than a day decide nothing any more; keeping them would only keep IP addresses."""
+    horizon = datetime.now(timezone.utc) - timedelta(minutes=max(settings.login_window_minutes, 24 * 60))
+    await LoginAttempt.delete().where(LoginAttempt.at < horizon)
 
 
 async def load_staff_actor(staff_id: int) -> Actor | None:
