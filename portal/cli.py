@@ -41,25 +41,35 @@ def cmd_demo(settings: Settings, _args) -> None:
     print(f"  demo patient  patient@{demo.DOMAIN} (for the privacy centre)\n")
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM (systemd, docker, kill) into a normal exit, so the embedded database is stopped too."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def cmd_serve(settings: Settings, args) -> None:
+    _exit_on_sigterm()
     _prepare(settings)
     asyncio.run(db.migrate())
     if args.demo:
         cmd_demo(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Chairside on http://{host}:{port}/  (Ctrl+C stops it and the embedded database)")
-    if args.server == "granian":
-        from granian import Granian
-        from granian.constants import Interfaces
+    try:
+        if args.server == "granian":
+            from granian import Granian
+            from granian.constants import Interfaces
 
-        Granian("portal.app:create_app_from_env", address=host, port=port, interface=Interfaces.ASGI,
-                workers=args.workers, factory=True, log_access=False).serve()
-    else:
-        import uvicorn
+            Granian("portal.app:create_app_from_env", address=host, port=port, interface=Interfaces.ASGI,
+                    workers=args.workers, factory=True, log_access=False).serve()
+        else:
+            import uvicorn
 
-        uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port, workers=args.workers,
-                    access_log=False, proxy_headers=True)
-    db.stop_embedded()
+            uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port,
+                        workers=args.workers, access_log=False, proxy_headers=True)
+    finally:
+        db.stop_embedded()
 
 
 def cmd_create_owner(settings: Settings, args) -> None:
@@ -103,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian",
+                       help="granian measured faster in `make bench` (see bench/results/latest.md)")
     serve.add_argument("--demo", action="store_true", help="load the demo clinic first (idempotent)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)

