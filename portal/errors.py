@@ -27,3 +27,11 @@ class Throttled(Exception):
     def __init__(self, wait_minutes: int):
         super().__init__(f"wait {wait_minutes} minutes")
         self.wait_minutes = wait_minutes
+
+
+class SlotTaken(ValidationFailed):
+    """PostgreSQL refused the booking (chair or provider busy); `alternatives` are the nearest free starts."""
+
+    def __init__(self, errors: dict[str, str], alternatives: list):
+        super().__init__(errors)
+        self.alternatives = alternatives

@@ -60,7 +60,9 @@ from portal.app import create_app  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from tests import factories  # noqa: E402
 
-APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry")
+APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
+              "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
+              "appointment_change")
 
 
 @pytest.fixture(scope="session")

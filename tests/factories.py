@@ -60,3 +60,29 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWOR
 async def sign_in_as(client: httpx.AsyncClient, actor: Actor) -> None:
     response = await sign_in(client, await email_of(actor))
     assert response.status_code == 303, response.text
+
+
+async def make_calendar(owner: Actor) -> dict:
+    """Open every day 08:00-18:00, two chairs, a dentist, a hygienist and two appointment types."""
+    from datetime import time as clock_time
+
+    from portal import practice_setup
+
+    for weekday in range(7):
+        await practice_setup.set_opening_hours(owner, weekday, [(clock_time(8), clock_time(18))])
+    chairs = [await practice_setup.add_chair(owner, "Chair 1"), await practice_setup.add_chair(owner, "Chair 2")]
+    dentist = await make_staff(owner, Role.DENTIST, name="Dr. Dekker")
+    hygienist = await make_staff(owner, Role.HYGIENIST, name="Hanna Hygienist")
+    checkup = await practice_setup.add_type(owner, practice_setup.TypeForm(name="Check-up", minutes="30"))
+    cleaning = await practice_setup.add_type(owner, practice_setup.TypeForm(
+        name="Cleaning", minutes="45", colour="#1a6fd1", provider_roles="hygienist"))
+    return {"chairs": chairs, "dentist": dentist, "hygienist": hygienist, "checkup": checkup, "cleaning": cleaning}
+
+
+async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **overrides) -> int:
+    from portal import scheduling
+
+    values = {"patient_id": str(patient_id), "appointment_type_id": str(cal["checkup"]),
+              "provider_id": str(cal["dentist"].id), "chair_id": str(cal["chairs"][0]), "date": day, "time": at,
+              **overrides}
+    return await scheduling.book_appointment(actor, scheduling.BookingForm(**values))

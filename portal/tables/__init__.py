@@ -1,10 +1,22 @@
 """Piccolo tables: storage only, no rules."""
 
+from portal.tables.appointment import (
+    Appointment,
+    AppointmentChange,
+    AppointmentType,
+    Chair,
+    Closure,
+    OpeningHours,
+    ProviderAbsence,
+    ProviderHours,
+)
 from portal.tables.audit import AuditEntry
 from portal.tables.clinic import Clinic
 from portal.tables.patient import Guardian, Patient
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
-ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry)
+ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
+              OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange)
 
-__all__ = ["ALL_TABLES", "AuditEntry", "Clinic", "Guardian", "LoginAttempt", "Patient", "Staff", "WebSession"]
+__all__ = ["ALL_TABLES", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure",
+           "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "Patient", "Staff", "WebSession"]

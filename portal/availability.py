@@ -1,0 +1,207 @@
+"""When can something be booked: opening hours, closures, provider hours and absences, and the slot finder."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from portal import clock
+from portal.permissions import Actor, Permission, require
+from portal.tables import (
+    Appointment,
+    Chair,
+    Closure,
+    OpeningHours,
+    ProviderAbsence,
+    ProviderHours,
+    Staff,
+)
+
+ACTIVE_STATUSES = ("booked", "confirmed", "arrived", "in_chair", "completed")
+PARTS_OF_DAY = {"": "Any time", "morning": "Morning (before 12:00)", "afternoon": "Afternoon (12:00–17:00)",
+                "evening": "Evening (from 17:00)"}
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    minutes: int
+    roles: tuple[str, ...] = ("dentist", "hygienist")
+    provider_id: int | None = None
+    chair_id: int | None = None
+    first_day: date | None = None
+    days: int = 14
+    part_of_day: str = ""
+    limit: int = 5
+    step_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    starts_at: datetime
+    local_start: datetime
+    provider_id: int
+    provider_name: str
+    chair_id: int
+    chair_name: str
+
+
+@dataclass
+class Rules:
+    """Everything the finder needs for a date range, loaded in a handful of queries."""
+
+    zone: str
+    opening: dict[int, list[tuple[time, time]]]
+    closed_days: set[date]
+    provider_hours: dict[int, dict[int, list[tuple[time, time, int | None]]]]
+    absent: dict[int, set[date]]
+    providers: dict[int, tuple[str, str]]  # id -> (name, role)
+    chairs: list[tuple[int, str]]
+    busy_provider: dict[int, list[tuple[datetime, datetime]]]
+    busy_chair: dict[int, list[tuple[datetime, datetime]]]
+
+
+def _days(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: int | None = None) -> Rules:
+    cid = actor.clinic_id
+    opening: dict[int, list] = defaultdict(list)
+    for row in await OpeningHours.select().where(OpeningHours.clinic == cid).order_by(OpeningHours.opens):
+        opening[row["weekday"]].append((row["opens"], row["closes"]))
+    closed: set[date] = set()
+    for row in await Closure.select().where((Closure.clinic == cid) & (Closure.last_day >= first)
+                                            & (Closure.first_day <= last)):
+        closed.update(_days(max(row["first_day"], first), min(row["last_day"], last)))
+    hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for row in await ProviderHours.select().where(ProviderHours.clinic == cid).order_by(ProviderHours.starts):
+        hours[row["provider"]][row["weekday"]].append((row["starts"], row["ends"], row["chair"]))
+    absent: dict[int, set] = defaultdict(set)
+    for row in await ProviderAbsence.select().where((ProviderAbsence.clinic == cid)
+                                                    & (ProviderAbsence.last_day >= first)
+                                                    & (ProviderAbsence.first_day <= last)):
+        absent[row["provider"]].update(_days(max(row["first_day"], first), min(row["last_day"], last)))
+    providers = {r["id"]: (r["name"], r["role"]) for r in await Staff.select(Staff.id, Staff.name, Staff.role).where(
+        (Staff.clinic == cid) & (Staff.active == True)).order_by(Staff.name)}  # noqa: E712
+    chairs = [(r["id"], r["name"]) for r in await Chair.select(Chair.id, Chair.name).where(
+        (Chair.clinic == cid) & (Chair.retired == False)).order_by(Chair.position).order_by(Chair.id)]  # noqa: E712
+    start, _ = clock.day_bounds(first, actor.time_zone)
+    _, end = clock.day_bounds(last, actor.time_zone)
+    query = Appointment.select(Appointment.id, Appointment.provider, Appointment.chair, Appointment.starts_at,
+                               Appointment.ends_at).where(
+        (Appointment.clinic == cid) & (Appointment.starts_at < end) & (Appointment.ends_at > start)
+        & Appointment.status.is_in(list(ACTIVE_STATUSES)))
+    busy_provider: dict[int, list] = defaultdict(list)
+    busy_chair: dict[int, list] = defaultdict(list)
+    for row in await query:
+        if row["id"] == ignore_appointment:
+            continue
+        busy_provider[row["provider"]].append((row["starts_at"], row["ends_at"]))
+        busy_chair[row["chair"]].append((row["starts_at"], row["ends_at"]))
+    return Rules(actor.time_zone, opening, closed, hours, absent, providers, chairs, busy_provider, busy_chair)
+
+
+def _overlaps(busy: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    return any(s < end and start < e for s, e in busy)
+
+
+def _windows(rules: Rules, provider_id: int, day: date) -> list[tuple[time, time, int | None]]:
+    """The provider's working windows that day, clipped to the clinic's opening hours."""
+    opening = rules.opening.get(day.weekday(), [])
+    if day in rules.closed_days or day in rules.absent.get(provider_id, set()) or not opening:
+        return []
+    own = rules.provider_hours.get(provider_id)
+    if not own:
+        return [(o, c, None) for o, c in opening]
+    clipped = []
+    for starts, ends, chair in own.get(day.weekday(), []):
+        for opens, closes in opening:
+            lo, hi = max(starts, opens), min(ends, closes)
+            if lo < hi:
+                clipped.append((lo, hi, chair))
+    return clipped
+
+
+def within_bookable_hours(rules: Rules, provider_id: int, day: date, at: time, minutes: int) -> bool:
+    end = (datetime.combine(day, at) + timedelta(minutes=minutes)).time()
+    if end <= at:  # runs past midnight
+        return False
+    return any(lo <= at and end <= hi for lo, hi, _ in _windows(rules, provider_id, day))
+
+
+def _part_of_day_ok(part: str, at: time) -> bool:
+    return (not part or (part == "morning" and at.hour < 12) or (part == "afternoon" and 12 <= at.hour < 17)
+            or (part == "evening" and at.hour >= 17))
+
+
+def free_slots(rules: Rules, query: SlotQuery, first: date, now: datetime) -> list[FreeSlot]:
+    """The first free starts, in time order, one per start and provider (the first free chair)."""
+    found: list[FreeSlot] = []
+    provider_ids = [query.provider_id] if query.provider_id else [
+        pid for pid, (_, role) in rules.providers.items() if role in query.roles]
+    chair_names = dict(rules.chairs)
+    for day in _days(first, first + timedelta(days=query.days - 1)):
+        today_slots = []
+        for pid in provider_ids:
+            if pid not in rules.providers:
+                continue
+            for lo, hi, window_chair in _windows(rules, pid, day):
+                chairs = [query.chair_id] if query.chair_id else ([window_chair] if window_chair else
+                                                                  [c for c, _ in rules.chairs])
+                at = datetime.combine(day, lo)
+                while (at + timedelta(minutes=query.minutes)).time() <= hi and at.date() == day:
+                    slot = _try(rules, query, pid, chairs, chair_names, day, at.time(), now)
+                    if slot:
+                        today_slots.append(slot)
+                    at += timedelta(minutes=query.step_minutes)
+                    if at.time() < lo:  # wrapped past midnight
+                        break
+        today_slots.sort(key=lambda s: (s.starts_at, s.provider_name, s.chair_name))
+        found.extend(today_slots)
+        if len(found) >= query.limit:
+            break
+    return found[:query.limit]
+
+
+def _try(rules, query, pid, chairs, chair_names, day, at, now) -> FreeSlot | None:
+    if not _part_of_day_ok(query.part_of_day, at):
+        return None
+    try:
+        start = clock.to_utc(day, at, rules.zone)
+    except ValueError:
+        return None  # skipped or doubled by a clock change
+    end = start + timedelta(minutes=query.minutes)
+    if start <= now or _overlaps(rules.busy_provider.get(pid, []), start, end):
+        return None
+    for chair_id in chairs:
+        if chair_id in chair_names and not _overlaps(rules.busy_chair.get(chair_id, []), start, end):
+            return FreeSlot(start, clock.local(start, rules.zone), pid, rules.providers[pid][0], chair_id,
+                            chair_names[chair_id])
+    return None
+
+
+async def find_free_slots(actor: Actor, query: SlotQuery) -> list[FreeSlot]:
+    """Next free starts for a type's length, optionally for one provider, chair, date range and part of day."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    first = max(query.first_day or clock.today(actor.time_zone), clock.today(actor.time_zone))
+    rules = await load_rules(actor, first, first + timedelta(days=query.days - 1))
+    return free_slots(rules, query, first, datetime.now(timezone.utc))
+
+
+async def nearest_alternatives(actor: Actor, query: SlotQuery, wanted: datetime, ignore: int | None = None,
+                               count: int = 5) -> list[FreeSlot]:
+    """Free starts closest to the refused time on the same day first, then the following days."""
+    day = clock.local(wanted, actor.time_zone).date()
+    first = max(day, clock.today(actor.time_zone))
+    rules = await load_rules(actor, first, first + timedelta(days=14), ignore_appointment=ignore)
+    now = datetime.now(timezone.utc)
+    same_day = free_slots(rules, SlotQuery(**{**query.__dict__, "days": 1, "limit": 500}), first, now)
+    same_day.sort(key=lambda s: abs((s.starts_at - wanted).total_seconds()))
+    picked = same_day[:count]
+    if len(picked) < count:
+        later = free_slots(rules, SlotQuery(**{**query.__dict__, "days": 14, "limit": count}),
+                           first + timedelta(days=1), now)
+        picked += later[:count - len(picked)]
+    return sorted(picked, key=lambda s: s.starts_at)

@@ -1,0 +1,155 @@
+"""What the practice sets up for its calendar: chairs, appointment types, opening hours, closures,
+provider working hours and absences (the owner's job)."""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
+
+from portal import audit, clock
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.forms import collect, parse_date, required, too_long
+from portal.permissions import Actor, Permission, Role, require
+from portal.tables import AppointmentType, Chair, Closure, OpeningHours, ProviderAbsence, ProviderHours, Staff
+
+# Type colours come from a fixed palette, so the CSP can stay free of inline styles (one class per colour).
+PALETTE = {"#2f7d6d": "teal", "#1a6fd1": "blue", "#8e44ad": "purple", "#c0392b": "red", "#d35400": "orange",
+           "#b7950b": "gold", "#27ae60": "green", "#5d6d7e": "slate", "#c2185b": "pink", "#00838f": "cyan"}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class TypeForm:
+    name: str = ""
+    minutes: str = "30"
+    colour: str = "#2f7d6d"
+    provider_roles: str = "dentist,hygienist"
+
+
+def colour_class(hex_colour: str) -> str:
+    return "tc-" + PALETTE.get(hex_colour, "teal")
+
+
+async def list_chairs(actor: Actor, include_retired: bool = False) -> list[dict]:
+    query = Chair.select().where(Chair.clinic == actor.clinic_id)
+    if not include_retired:
+        query = query.where(Chair.retired == False)  # noqa: E712
+    return await query.order_by(Chair.position).order_by(Chair.id)
+
+
+async def add_chair(actor: Actor, name: str) -> int:
+    require(actor, Permission.MANAGE_CLINIC)
+    if problem := required(name, "Name") or too_long(name, 60):
+        raise ValidationFailed({"name": problem})
+    position = await Chair.count().where(Chair.clinic == actor.clinic_id)
+    row = Chair(clinic=actor.clinic_id, name=name.strip(), position=position + 1,
+                created_at=datetime.now(timezone.utc))
+    async with transaction():
+        await row.save()
+        await audit.record(actor, "chair.added", object_type="chair", object_id=row.id)
+    return row.id
+
+
+async def retire_chair(actor: Actor, chair_id: int) -> None:
+    """Retired chairs leave the day view but keep their history."""
+    require(actor, Permission.MANAGE_CLINIC)
+    updated = await Chair.update({Chair.retired: True}).where(
+        (Chair.id == chair_id) & (Chair.clinic == actor.clinic_id)).returning(Chair.id)
+    if not updated:
+        raise NotFound()
+    await audit.record(actor, "chair.retired", object_type="chair", object_id=chair_id)
+
+
+async def list_types(actor: Actor) -> list[dict]:
+    rows = await AppointmentType.select().where((AppointmentType.clinic == actor.clinic_id)
+                                                & (AppointmentType.active == True)).order_by(  # noqa: E712
+        AppointmentType.name)
+    for row in rows:
+        row["colour_class"] = colour_class(row["colour"])
+    return rows
+
+
+async def add_type(actor: Actor, form: TypeForm) -> int:
+    require(actor, Permission.MANAGE_CLINIC)
+    roles = [r for r in form.provider_roles.split(",") if r]
+    minutes = int(form.minutes) if form.minutes.isdigit() else 0
+    errors = collect(
+        name=required(form.name, "Name") or too_long(form.name, 80),
+        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0 else "Length goes in 5-minute steps, up to 8 hours.",
+        colour=None if form.colour in PALETTE else "Choose a colour from the list.",
+        provider_roles=None if roles and all(r in (Role.DENTIST, Role.HYGIENIST, Role.OWNER) for r in roles)
+        else "Choose who can provide it.")
+    if errors:
+        raise ValidationFailed(errors)
+    row = AppointmentType(clinic=actor.clinic_id, name=form.name.strip(), minutes=minutes, colour=form.colour,
+                          provider_roles=",".join(roles))
+    await row.save()
+    return row.id
+
+
+async def set_opening_hours(actor: Actor, weekday: int, windows: list[tuple[time, time]]) -> None:
+    """Replace one weekday's opening hours (an empty list closes that weekday)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    if any(opens >= closes for opens, closes in windows) or not 0 <= weekday <= 6:
+        raise ValidationFailed({"hours": "Each period must end after it starts."})
+    async with transaction():
+        await OpeningHours.delete().where((OpeningHours.clinic == actor.clinic_id) & (OpeningHours.weekday == weekday))
+        for opens, closes in windows:
+            await OpeningHours.insert(OpeningHours(clinic=actor.clinic_id, weekday=weekday, opens=opens,
+                                                   closes=closes))
+        await audit.record(actor, "clinic.opening_hours_set", detail={"weekday": weekday})
+
+
+async def add_closure(actor: Actor, first_day: str, last_day: str, reason: str) -> int:
+    """A public holiday or a closed period (single day or range)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    first, last = parse_date(first_day), parse_date(last_day or first_day)
+    errors = collect(first_day=None if first else "Choose the first closed day.",
+                     last_day=None if last and (not first or last >= first) else "The last day comes after the first.",
+                     reason=too_long(reason, 200))
+    if errors:
+        raise ValidationFailed(errors)
+    row = Closure(clinic=actor.clinic_id, first_day=first, last_day=last, reason=reason.strip())
+    await row.save()
+    return row.id
+
+
+async def set_provider_hours(actor: Actor, provider_id: int, weekday: int,
+                             windows: list[tuple[time, time, int | None]]) -> None:
+    """Replace one provider's working hours on a weekday, each period optionally in a fixed chair."""
+    require(actor, Permission.MANAGE_CLINIC)
+    if not await Staff.exists().where((Staff.id == provider_id) & (Staff.clinic == actor.clinic_id)):
+        raise NotFound()
+    if any(starts >= ends for starts, ends, _ in windows):
+        raise ValidationFailed({"hours": "Each period must end after it starts."})
+    async with transaction():
+        await ProviderHours.delete().where((ProviderHours.clinic == actor.clinic_id)
+                                           & (ProviderHours.provider == provider_id)
+                                           & (ProviderHours.weekday == weekday))
+        for starts, ends, chair in windows:
+            await ProviderHours.insert(ProviderHours(clinic=actor.clinic_id, provider=provider_id, weekday=weekday,
+                                                     starts=starts, ends=ends, chair=chair))
+
+
+async def add_absence(actor: Actor, provider_id: int, first_day: str, last_day: str, reason: str = "") -> int:
+    require(actor, Permission.MANAGE_CLINIC)
+    if not await Staff.exists().where((Staff.id == provider_id) & (Staff.clinic == actor.clinic_id)):
+        raise NotFound()
+    first, last = parse_date(first_day), parse_date(last_day or first_day)
+    if not first or not last or last < first:
+        raise ValidationFailed({"first_day": "Choose the days away."})
+    row = ProviderAbsence(clinic=actor.clinic_id, provider=provider_id, first_day=first, last_day=last,
+                          reason=reason.strip()[:200])
+    await row.save()
+    return row.id
+
+
+async def list_providers(actor: Actor) -> list[dict]:
+    """Staff who treat patients (dentists and hygienists, and owners who are clinicians)."""
+    return await Staff.select(Staff.id, Staff.name, Staff.role).where(
+        (Staff.clinic == actor.clinic_id) & (Staff.active == True)  # noqa: E712
+        & Staff.role.is_in([Role.DENTIST.value, Role.HYGIENIST.value])).order_by(Staff.name)
+
+
+def weekday_hours(start: str, end: str) -> tuple[time, time] | None:
+    opens, closes = clock.parse_time(start), clock.parse_time(end)
+    return (opens, closes) if opens and closes and opens < closes else None

@@ -1,0 +1,238 @@
+"""Appointments: book, move, change status, cancel. PostgreSQL's exclusion constraints make double booking
+impossible; these functions turn a refusal into a clear message with the nearest free alternatives."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from asyncpg.exceptions import ExclusionViolationError
+
+from portal import audit, availability, clock
+from portal.db import transaction
+from portal.errors import NotFound, SlotTaken, ValidationFailed
+from portal.forms import parse_date
+from portal.permissions import Actor, Permission, require
+from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
+
+STATUSES = {"booked": "Booked", "confirmed": "Confirmed", "arrived": "Arrived", "in_chair": "In chair",
+            "completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
+# Which status may follow which; cancelled and no-show free the slot and are final.
+NEXT_STATUSES = {"booked": ("confirmed", "arrived", "no_show"), "confirmed": ("arrived", "no_show"),
+                 "arrived": ("in_chair",), "in_chair": ("completed",), "completed": (), "no_show": (),
+                 "cancelled": ()}
+CANCELLABLE = ("booked", "confirmed")
+
+
+@dataclass(frozen=True)
+class BookingForm:
+    patient_id: str = ""
+    appointment_type_id: str = ""
+    provider_id: str = ""
+    chair_id: str = ""
+    date: str = ""
+    time: str = ""
+    minutes: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class MoveForm:
+    date: str = ""
+    time: str = ""
+    chair_id: str = ""
+    provider_id: str = ""
+    minutes: str = ""
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() else None
+
+
+async def _slot(actor: Actor, day_text: str, time_text: str, errors: dict) -> datetime | None:
+    day, at = parse_date(day_text), clock.parse_time(time_text)
+    if day is None:
+        errors["date"] = "Choose a date."
+    if at is None:
+        errors["time"] = "Choose a start time, e.g. 09:30."
+    elif at.minute % 5:
+        errors["time"] = "Start times go in 5-minute steps."
+    if day is None or at is None or "time" in errors:
+        return None
+    try:
+        return clock.to_utc(day, at, actor.time_zone)
+    except clock.ImpossibleLocalTime:
+        errors["time"] = f"{at:%H:%M} does not exist on {day:%d %b} (the clocks go forward). Choose another time."
+    except clock.AmbiguousLocalTime:
+        errors["time"] = f"{at:%H:%M} happens twice on {day:%d %b} (the clocks go back). Choose another time."
+    return None
+
+
+async def _check_booking(actor: Actor, form: BookingForm | MoveForm, *, patient_id: int | None,
+                         type_row: dict | None, ignore: int | None = None) -> dict:
+    """Validate everything except the overlap itself, which PostgreSQL decides."""
+    errors: dict[str, str] = {}
+    provider = await Staff.select(Staff.id, Staff.role, Staff.name).where(
+        (Staff.id == (_int(form.provider_id) or 0)) & (Staff.clinic == actor.clinic_id)
+        & (Staff.active == True)).first()  # noqa: E712
+    if provider is None:
+        errors["provider_id"] = "Choose who provides the treatment."
+    elif type_row and provider["role"] not in type_row["provider_roles"].split(","):
+        errors["provider_id"] = f"A {provider['role']} does not provide {type_row['name']}."
+    chair = await Chair.select(Chair.id).where((Chair.id == (_int(form.chair_id) or 0))
+                                               & (Chair.clinic == actor.clinic_id)
+                                               & (Chair.retired == False)).first()  # noqa: E712
+    if chair is None:
+        errors["chair_id"] = "Choose a chair."
+    minutes = _int(form.minutes) or (type_row["minutes"] if type_row else None)
+    if minutes is None or not 5 <= minutes <= 480 or minutes % 5:
+        errors["minutes"] = "Length goes in 5-minute steps, up to 8 hours."
+    starts = await _slot(actor, form.date, form.time, errors)
+    if starts and minutes and provider and "minutes" not in errors:
+        local = clock.local(starts, actor.time_zone)
+        rules = await availability.load_rules(actor, local.date(), local.date(), ignore_appointment=ignore)
+        if local.date() in rules.closed_days:
+            errors["date"] = "The practice is closed that day."
+        elif not availability.within_bookable_hours(rules, provider["id"], local.date(), local.time(), minutes):
+            errors["time"] = f"{provider['name']} is not working at that time, or the practice is closed."
+    if errors:
+        raise ValidationFailed(errors)
+    return {"provider": provider["id"], "chair": chair["id"], "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=minutes), "minutes": minutes, "patient": patient_id}
+
+
+def _conflict(exc: ExclusionViolationError) -> dict[str, str]:
+    if exc.constraint_name == "appointment_chair_free":
+        return {"chair_id": "That chair is already booked at that time."}
+    return {"provider_id": "That provider already has an appointment at that time."}
+
+
+async def book_appointment(actor: Actor, form: BookingForm) -> int:
+    """Book; a refusal by the database becomes SlotTaken with the nearest free alternatives."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    errors: dict[str, str] = {}
+    patient = await Patient.select(Patient.id).where((Patient.id == (_int(form.patient_id) or 0))
+                                                     & (Patient.clinic == actor.clinic_id)).first()
+    if patient is None:
+        errors["patient_id"] = "Choose a patient."
+    type_row = await AppointmentType.select().where(
+        (AppointmentType.id == (_int(form.appointment_type_id) or 0)) & (AppointmentType.clinic == actor.clinic_id)
+        & (AppointmentType.active == True)).first()  # noqa: E712
+    if type_row is None:
+        errors["appointment_type_id"] = "Choose the kind of appointment."
+    if len(form.notes) > 1000:
+        errors["notes"] = "Use at most 1000 characters."
+    try:
+        slot = await _check_booking(actor, form, patient_id=patient["id"] if patient else None, type_row=type_row)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.errors, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
+    now = datetime.now(timezone.utc)
+    try:
+        async with transaction():
+            row = Appointment(clinic=actor.clinic_id, patient=slot["patient"], provider=slot["provider"],
+                              chair=slot["chair"], appointment_type=type_row["id"], starts_at=slot["starts_at"],
+                              ends_at=slot["ends_at"], status="booked", notes=form.notes.strip(),
+                              created_by=actor.id, created_at=now, updated_at=now)
+            await row.save()
+            await _history(actor, row.id, "booked", to_starts_at=slot["starts_at"], to_chair=slot["chair"],
+                           to_status="booked")
+            await audit.record(actor, "appointment.booked", patient_id=slot["patient"], object_type="appointment",
+                               object_id=row.id)
+    except ExclusionViolationError as exc:
+        alternatives = await availability.nearest_alternatives(
+            actor, availability.SlotQuery(minutes=slot["minutes"], roles=tuple(type_row["provider_roles"].split(",")),
+                                    provider_id=slot["provider"]),
+            slot["starts_at"])
+        raise SlotTaken(_conflict(exc), alternatives) from None
+    return row.id
+
+
+async def _history(actor: Actor, appointment_id: int, kind: str, **values) -> None:
+    await AppointmentChange.insert(AppointmentChange(
+        clinic=actor.clinic_id, appointment=appointment_id, actor_id=actor.id, actor_name=actor.name, kind=kind,
+        at=datetime.now(timezone.utc), **values))
+
+
+async def _owned(actor: Actor, appointment_id: int) -> dict:
+    row = await Appointment.select().where((Appointment.id == appointment_id)
+                                           & (Appointment.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) -> None:
+    """Move to another time, chair or provider; the history keeps where it was."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    before = await _owned(actor, appointment_id)
+    if before["status"] not in CANCELLABLE:
+        raise ValidationFailed({"date": f"A {STATUSES[before['status']].lower()} appointment cannot be moved."})
+    type_row = await AppointmentType.select().where(AppointmentType.id == before["appointment_type"]).first()
+    form = MoveForm(date=form.date, time=form.time, chair_id=form.chair_id or str(before["chair"]),
+                    provider_id=form.provider_id or str(before["provider"]),
+                    minutes=form.minutes or str(int((before["ends_at"] - before["starts_at"]).total_seconds() // 60)))
+    slot = await _check_booking(actor, form, patient_id=before["patient"], type_row=type_row, ignore=appointment_id)
+    try:
+        async with transaction():
+            await Appointment.update({
+                Appointment.starts_at: slot["starts_at"], Appointment.ends_at: slot["ends_at"],
+                Appointment.chair: slot["chair"], Appointment.provider: slot["provider"],
+                Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: datetime.now(timezone.utc),
+            }).where(Appointment.id == appointment_id)
+            await _history(actor, appointment_id, "moved", from_starts_at=before["starts_at"],
+                           to_starts_at=slot["starts_at"], from_chair=before["chair"], to_chair=slot["chair"])
+            await audit.record(actor, "appointment.moved", patient_id=before["patient"], object_type="appointment",
+                               object_id=appointment_id)
+    except ExclusionViolationError as exc:
+        alternatives = await availability.nearest_alternatives(
+            actor, availability.SlotQuery(minutes=slot["minutes"], roles=tuple(type_row["provider_roles"].split(",")),
+                                    provider_id=slot["provider"]),
+            slot["starts_at"], ignore=appointment_id)
+        raise SlotTaken(_conflict(exc), alternatives) from None
+
+
+async def set_status(actor: Actor, appointment_id: int, status: str, reason: str = "") -> None:
+    """Advance the status (confirmed, arrived, in chair, completed, no-show) or cancel with a reason."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    async with transaction():
+        before = await _owned(actor, appointment_id)
+        allowed = NEXT_STATUSES[before["status"]] + (("cancelled",) if before["status"] in CANCELLABLE else ())
+        if status not in allowed:
+            raise ValidationFailed({"status": f"A {STATUSES[before['status']].lower()} appointment cannot become "
+                                              f"{STATUSES.get(status, status).lower()}."})
+        if status == "cancelled" and not reason.strip():
+            raise ValidationFailed({"reason": "Say why the appointment is cancelled."})
+        await Appointment.update({Appointment.status: status, Appointment.cancel_reason: reason.strip()[:300],
+                                  Appointment.sequence: Appointment.sequence + 1,
+                                  Appointment.updated_at: datetime.now(timezone.utc)}).where(
+            Appointment.id == appointment_id)
+        await _history(actor, appointment_id, "cancelled" if status == "cancelled" else "status",
+                       from_status=before["status"], to_status=status, reason=reason.strip()[:300])
+        await audit.record(actor, f"appointment.{status}", patient_id=before["patient"], object_type="appointment",
+                           object_id=appointment_id)
+
+
+async def get_appointment(actor: Actor, appointment_id: int) -> dict:
+    """The appointment card: who, what, where, when, and its history (reading it is audited)."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    row = await Appointment.select(
+        *Appointment.all_columns(), Appointment.patient.given_name, Appointment.patient.family_name,
+        Appointment.provider.name, Appointment.chair.name, Appointment.appointment_type.name,
+        Appointment.appointment_type.colour,
+    ).where((Appointment.id == appointment_id) & (Appointment.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    row["history"] = await AppointmentChange.select().where(
+        AppointmentChange.appointment == appointment_id).order_by(AppointmentChange.at)
+    row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
+    row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
+    row["minutes"] = int((row["ends_at"] - row["starts_at"]).total_seconds() // 60)
+    row["next_statuses"] = NEXT_STATUSES[row["status"]]
+    row["cancellable"] = row["status"] in CANCELLABLE
+    for change in row["history"]:
+        for key in ("from_starts_at", "to_starts_at", "at"):
+            if change[key]:
+                change[key] = clock.local(change[key], actor.time_zone)
+    await audit.record(actor, "appointment.viewed", patient_id=row["patient"], object_type="appointment",
+                       object_id=appointment_id)
+    return row

@@ -1,0 +1,192 @@
+"""Booking rules: PostgreSQL refuses double bookings; statuses, moves, closures and clock changes."""
+
+import asyncio
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from portal import availability, practice_setup, scheduling
+from portal.errors import SlotTaken, ValidationFailed
+from portal.permissions import Role
+from portal.tables import Appointment, AppointmentChange, AuditEntry
+from tests import factories
+from tests.factories import book
+
+DAY = (date.today() + timedelta(days=7)).isoformat()
+
+
+@pytest.fixture
+async def cal(clinic):
+    return await factories.make_calendar(clinic)
+
+
+@pytest.fixture
+async def patient(clinic):
+    return await factories.make_patient(clinic)
+
+
+async def test_booking_stores_utc_and_is_audited(clinic, cal, patient):
+    appointment_id = await book(clinic, cal, patient, "2027-03-26", "09:00")
+    row = await Appointment.select().where(Appointment.id == appointment_id).first()
+    assert row["starts_at"] == datetime(2027, 3, 26, 8, 0, tzinfo=timezone.utc)  # CET
+    assert row["ends_at"] - row["starts_at"] == timedelta(minutes=30)
+    assert await AuditEntry.exists().where((AuditEntry.action == "appointment.booked")
+                                           & (AuditEntry.patient_id == patient))
+
+
+async def test_wall_clock_time_survives_the_spring_change(clinic, cal, patient):
+    after = await book(clinic, cal, patient, "2027-03-29", "09:00")
+    row = await Appointment.select().where(Appointment.id == after).first()
+    assert row["starts_at"] == datetime(2027, 3, 29, 7, 0, tzinfo=timezone.utc)  # CEST
+
+
+@pytest.mark.parametrize("day, message", [("2027-03-28", "does not exist"), ("2027-10-31", "happens twice")])
+async def test_impossible_and_ambiguous_local_times_are_refused(clinic, cal, patient, day, message):
+    for weekday in range(7):
+        await practice_setup.set_opening_hours(clinic, weekday, [(datetime.min.time(), datetime.max.time()
+                                                                  .replace(microsecond=0))])
+    with pytest.raises(ValidationFailed) as refused:
+        await book(clinic, cal, patient, day, "02:30")
+    assert message in refused.value.errors["time"]
+    assert await Appointment.count() == 0
+
+
+async def test_same_chair_same_time_is_refused_with_alternatives(clinic, cal, patient):
+    await book(clinic, cal, patient, DAY, "10:00")
+    other = await factories.make_patient(clinic)
+    with pytest.raises(SlotTaken) as refused:
+        await book(clinic, cal, other, DAY, "10:15", provider_id=str(cal["hygienist"].id),
+                   appointment_type_id=str(cal["cleaning"]))
+    assert "chair_id" in refused.value.errors
+    alternatives = refused.value.alternatives
+    assert len(alternatives) == 5 and all(s.provider_name == "Hanna Hygienist" for s in alternatives)
+    assert not any(s.chair_name == "Chair 1" and "09:30" <= s.local_start.strftime("%H:%M") < "10:30"
+                   for s in alternatives)
+    assert await Appointment.count() == 1 and await AppointmentChange.count() == 1
+    nearest = alternatives[0]
+    await book(clinic, cal, other, DAY, nearest.local_start.strftime("%H:%M"), chair_id=str(nearest.chair_id),
+               provider_id=str(nearest.provider_id), appointment_type_id=str(cal["cleaning"]))
+
+
+async def test_same_provider_in_another_chair_is_refused(clinic, cal, patient):
+    await book(clinic, cal, patient, DAY, "10:00")
+    with pytest.raises(SlotTaken) as refused:
+        await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:20",
+                   chair_id=str(cal["chairs"][1]))
+    assert "provider_id" in refused.value.errors
+
+
+async def test_back_to_back_is_fine_and_cancelled_frees_the_slot(clinic, cal, patient):
+    first = await book(clinic, cal, patient, DAY, "10:00")
+    await book(clinic, cal, patient, DAY, "10:30")
+    await scheduling.set_status(clinic, first, "cancelled", "patient is ill")
+    await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:00")
+    assert await Appointment.count().where(Appointment.status == "booked") == 2
+
+
+async def test_fifty_simultaneous_bookings_give_exactly_one(clinic, cal, patient):
+    async def attempt():
+        try:
+            await book(clinic, cal, patient, DAY, "11:00")
+            return "booked"
+        except SlotTaken:
+            return "conflict"
+
+    results = await asyncio.gather(*[attempt() for _ in range(50)])
+    assert results.count("booked") == 1 and results.count("conflict") == 49
+    assert await Appointment.count() == 1
+
+
+async def test_outside_opening_hours_and_closures_are_refused(clinic, cal, patient):
+    with pytest.raises(ValidationFailed) as early:
+        await book(clinic, cal, patient, DAY, "07:30")
+    assert "not working at that time" in early.value.errors["time"]
+    await practice_setup.add_closure(clinic, DAY, DAY, "King's Day")
+    with pytest.raises(ValidationFailed) as closed:
+        await book(clinic, cal, patient, DAY, "10:00")
+    assert closed.value.errors["date"] == "The practice is closed that day."
+
+
+async def test_type_decides_who_may_provide_it(clinic, cal, patient):
+    with pytest.raises(ValidationFailed) as refused:
+        await book(clinic, cal, patient, DAY, "10:00", appointment_type_id=str(cal["cleaning"]))
+    assert "does not provide Cleaning" in refused.value.errors["provider_id"]
+
+
+async def test_length_can_change_in_five_minute_steps(clinic, cal, patient):
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00", minutes="50")
+    row = await Appointment.select().where(Appointment.id == appointment_id).first()
+    assert row["ends_at"] - row["starts_at"] == timedelta(minutes=50)
+    with pytest.raises(ValidationFailed):
+        await book(clinic, cal, patient, DAY, "12:00", minutes="47")
+
+
+async def test_moving_keeps_history_and_bumps_the_sequence(clinic, cal, patient):
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    await scheduling.move_appointment(clinic, appointment_id, scheduling.MoveForm(date=DAY, time="14:00",
+                                                                                  chair_id=str(cal["chairs"][1])))
+    card = await scheduling.get_appointment(clinic, appointment_id)
+    assert card["local_start"].strftime("%H:%M") == "14:00" and card["chair.name"] == "Chair 2"
+    assert card["sequence"] == 1
+    moved = [h for h in card["history"] if h["kind"] == "moved"][0]
+    assert moved["from_starts_at"].strftime("%H:%M") == "10:00" and moved["to_starts_at"].strftime("%H:%M") == "14:00"
+
+
+async def test_moving_into_a_taken_slot_is_refused_and_changes_nothing(clinic, cal, patient):
+    await book(clinic, cal, patient, DAY, "10:00")
+    second = await book(clinic, cal, patient, DAY, "11:00")
+    with pytest.raises(SlotTaken):
+        await scheduling.move_appointment(clinic, second, scheduling.MoveForm(date=DAY, time="10:00"))
+    row = await Appointment.select().where(Appointment.id == second).first()
+    assert row["sequence"] == 0
+
+
+async def test_status_follows_the_visit(clinic, cal, patient):
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    for status in ("confirmed", "arrived", "in_chair", "completed"):
+        await scheduling.set_status(clinic, appointment_id, status)
+    with pytest.raises(ValidationFailed):
+        await scheduling.set_status(clinic, appointment_id, "cancelled", "too late")
+    with pytest.raises(ValidationFailed) as no_reason:
+        await scheduling.set_status(clinic, await book(clinic, cal, patient, DAY, "12:00"), "cancelled")
+    assert "Say why" in no_reason.value.errors["reason"]
+
+
+async def test_slot_finder_respects_hours_absences_and_bookings(clinic, cal, patient):
+    await book(clinic, cal, patient, DAY, "08:00", provider_id=str(cal["hygienist"].id),
+               appointment_type_id=str(cal["cleaning"]))  # chair 1 busy 08:00-08:45
+    query = availability.SlotQuery(minutes=30, provider_id=cal["dentist"].id, first_day=date.fromisoformat(DAY),
+                                   days=1, limit=3)
+    slots = await availability.find_free_slots(clinic, query)
+    assert [s.local_start.strftime("%H:%M") for s in slots] == ["08:00", "08:15", "08:30"]
+    assert [s.chair_name for s in slots] == ["Chair 2"] * 3
+    await practice_setup.add_absence(clinic, cal["dentist"].id, DAY, DAY)
+    assert await availability.find_free_slots(clinic, query) == []
+
+
+async def test_slot_finder_part_of_day_and_provider_hours(clinic, cal, patient):
+    weekday = date.fromisoformat(DAY).weekday()
+    await practice_setup.set_provider_hours(clinic, cal["hygienist"].id, weekday,
+                                            [(datetime.strptime("13:00", "%H:%M").time(),
+                                              datetime.strptime("15:00", "%H:%M").time(), cal["chairs"][1])])
+    query = availability.SlotQuery(minutes=45, roles=("hygienist",), first_day=date.fromisoformat(DAY), days=1,
+                                   part_of_day="afternoon", limit=10)
+    slots = await availability.find_free_slots(clinic, query)
+    assert slots[0].local_start.strftime("%H:%M") == "13:00"
+    assert slots[-1].local_start.strftime("%H:%M") == "14:15"
+    assert {s.chair_name for s in slots} == {"Chair 2"}
+
+
+async def test_another_clinics_appointment_is_not_found(clinic, other_clinic, cal, patient):
+    from portal.errors import NotFound
+
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    with pytest.raises(NotFound):
+        await scheduling.get_appointment(other_clinic, appointment_id)
+    with pytest.raises(NotFound):
+        await scheduling.set_status(other_clinic, appointment_id, "confirmed")
+
+
+async def test_receptionist_books_but_a_booking_needs_the_calendar_permission(clinic, cal, patient):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    assert await book(receptionist, cal, patient, DAY, "10:00")
