@@ -17,6 +17,7 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
+from portal.views.calendar import CalendarController
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.patients import PatientController
@@ -24,11 +25,20 @@ from portal.views.staff import StaffController
 from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
-               AuditController]
+               CalendarController, AuditController]
+
+
+def _named_options(base: dict, rows: list[dict]) -> dict:
+    return {**base, **{str(r["id"]): r["name"] for r in rows}}
+
+
+def _type_options(base: dict, rows: list[dict]) -> dict:
+    return {**base, **{str(r["id"]): f'{r["name"]} ({r["minutes"]} min)' for r in rows}}
 
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display)
+    engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options)
 
 
 def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Litestar:

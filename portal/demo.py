@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from portal import audit, auth, clinics
 from portal.db import transaction
 from portal.permissions import Role
-from portal.tables import Patient, Staff
+from portal.tables import Appointment, Patient, Staff
 
 DOMAIN = "demo.chairside.test"
 PASSWORD = "chairside-demo"
@@ -21,15 +21,17 @@ FAMILY = ["de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "
 
 
 async def load_demo() -> list[tuple[str, str]]:
-    """Create the demo clinic unless it exists; return the (email, role) of every demo account."""
+    """Create the demo clinic unless it exists (all or nothing); return the (email, role) of every account."""
     owner_email = f"owner@{DOMAIN}"
     if not await Staff.exists().where(Staff.email == owner_email):
-        owner = await clinics.create_clinic_with_owner(
-            clinics.NewClinic(name="Demo Dental Amsterdam", country="NL", time_zone="Europe/Amsterdam",
-                              contact_email=f"desk@{DOMAIN}", privacy_email=f"privacy@{DOMAIN}",
-                              address="Prinsengracht 100, 1015 EA Amsterdam"),
-            clinics.NewOwner(name=ACCOUNTS[0][1], email=owner_email, password=PASSWORD))
-        await _fill(owner)
+        async with transaction():
+            owner = await clinics.create_clinic_with_owner(
+                clinics.NewClinic(name="Demo Dental Amsterdam", country="NL", time_zone="Europe/Amsterdam",
+                                  contact_email=f"desk@{DOMAIN}", privacy_email=f"privacy@{DOMAIN}",
+                                  address="Prinsengracht 100, 1015 EA Amsterdam"),
+                clinics.NewOwner(name=ACCOUNTS[0][1], email=owner_email, password=PASSWORD))
+            await _fill(owner)
+            await _calendar(owner)
     return [(f"{local}@{DOMAIN}", role.value) for local, _, role, _, _ in ACCOUNTS]
 
 
@@ -53,6 +55,53 @@ async def _fill(owner) -> None:
                                  now - timedelta(days=rng.randint(0, 180))))
         await Patient.insert(*rows)
         await audit.record(owner, "demo.loaded", detail={"patients": len(rows)})
+
+
+TYPES = [("Check-up", 30, "#2f7d6d", "dentist"), ("Filling", 45, "#1a6fd1", "dentist"),
+         ("Cleaning", 45, "#8e44ad", "hygienist"), ("Root canal", 90, "#c0392b", "dentist"),
+         ("Emergency", 20, "#d35400", "dentist,hygienist")]
+
+
+async def _calendar(owner) -> None:
+    """Three chairs, weekday hours 08:00-17:30, and about a week of appointments around today."""
+    from datetime import time
+
+    from portal import clock, practice_setup
+    from portal.tables import AppointmentType, Chair
+
+    for weekday in range(5):
+        await practice_setup.set_opening_hours(owner, weekday, [(time(8), time(17, 30))])
+    await practice_setup.set_opening_hours(owner, 5, [(time(9), time(13))])
+    for name in ("Chair 1", "Chair 2", "Hygiene room"):
+        await practice_setup.add_chair(owner, name)
+    for name, minutes, colour, roles in TYPES:
+        await practice_setup.add_type(owner, practice_setup.TypeForm(name=name, minutes=str(minutes), colour=colour,
+                                                                     provider_roles=roles))
+    chairs = [r["id"] for r in await Chair.select(Chair.id).where(Chair.clinic == owner.clinic_id).order_by(Chair.id)]
+    types = {r["name"]: r for r in await AppointmentType.select().where(AppointmentType.clinic == owner.clinic_id)}
+    staff = {r["role"]: r["id"] for r in await Staff.select(Staff.id, Staff.role).where(Staff.clinic == owner.clinic_id)}
+    patients = [r["id"] for r in await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id)]
+    rng = random.Random(7)
+    today = clock.today(owner.time_zone)
+    rows = []
+    for offset in range(-3, 8):
+        day = today + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for provider_role, chair, names in (("dentist", chairs[0], ["Check-up", "Filling", "Root canal", "Emergency"]),
+                                            ("hygienist", chairs[2], ["Cleaning"])):
+            at = datetime.combine(day, time(8, 30))
+            while at.time() < time(16, 30):
+                kind = types[rng.choice(names)]
+                if rng.random() < 0.75:
+                    starts = clock.to_utc(day, at.time(), owner.time_zone)
+                    status = "completed" if offset < 0 else "booked"
+                    rows.append(Appointment(clinic=owner.clinic_id, patient=rng.choice(patients),
+                                            provider=staff[provider_role], chair=chair, appointment_type=kind["id"],
+                                            starts_at=starts, ends_at=starts + timedelta(minutes=kind["minutes"]),
+                                            status=status, created_by=owner.id, created_at=starts, updated_at=starts))
+                at += timedelta(minutes=kind["minutes"] + rng.choice([0, 0, 15, 30]))
+    await Appointment.insert(*rows)
 
 
 def _patient(clinic_id, given, family, born, email, mobile, created) -> Patient:

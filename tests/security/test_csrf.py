@@ -1,5 +1,7 @@
 """Every unsafe route refuses a request without the CSRF token, and nothing changes."""
 
+from datetime import date, timedelta
+
 from portal.tables import AuditEntry, Patient
 from tests import factories
 from tests.factories import sign_in_as
@@ -8,7 +10,10 @@ from tests.security.routes import UNSAFE, fill, routes
 
 async def test_every_unsafe_route_needs_the_token(app, client, clinic):
     patient_id = await factories.make_patient(clinic)
-    ids = {"patient_id": patient_id, "guardian_id": 1, "staff_id": clinic.id}
+    cal = await factories.make_calendar(clinic)
+    appointment_id = await factories.book(clinic, cal, patient_id, (date.today() + timedelta(days=7)).isoformat(),
+                                          "10:00")
+    ids = {"patient_id": patient_id, "guardian_id": 1, "staff_id": clinic.id, "appointment_id": appointment_id}
     await sign_in_as(client, clinic)
     before = await AuditEntry.count()
     unsafe = [(m, p) for m, p, _ in routes(app) if m in UNSAFE]

@@ -1,5 +1,7 @@
 """Tenant isolation: every route that takes an id answers 404 to staff of another clinic."""
 
+from datetime import date, timedelta
+
 from portal import patients
 from portal.permissions import Role
 from portal.tables import AuditEntry, Guardian, Patient, Staff
@@ -11,8 +13,11 @@ from tests.security.routes import fill, routes
 async def _foreign_ids(clinic) -> dict[str, int]:
     patient_id = await factories.make_patient(clinic, given_name="Foreign")
     guardian_id = await patients.add_guardian(clinic, patient_id, patients.GuardianForm(name="Foreign Parent"))
-    staff = await factories.make_staff(clinic, Role.DENTIST)
-    return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": staff.id}
+    cal = await factories.make_calendar(clinic)
+    day = (date.today() + timedelta(days=7)).isoformat()
+    appointment_id = await factories.book(clinic, cal, patient_id, day, "10:00")
+    return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": cal["dentist"].id,
+            "appointment_id": appointment_id}
 
 
 async def test_every_id_route_hides_another_clinics_records(app, client, clinic, other_clinic):
@@ -33,7 +38,7 @@ async def test_every_id_route_hides_another_clinics_records(app, client, clinic,
     assert len(checked) >= 6
     assert await Guardian.count() == 1
     assert (await Patient.select(Patient.given_name).first())["given_name"] == "Foreign"
-    assert await Staff.count().where(Staff.clinic == clinic.clinic_id) == 2
+    assert await Staff.count().where(Staff.clinic == clinic.clinic_id) == 3
 
 
 async def test_lists_and_audit_show_only_the_own_clinic(client, clinic, other_clinic):

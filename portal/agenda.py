@@ -1,0 +1,142 @@
+"""What the calendar shows: a day per chair, a week per provider or chair, a month of counts (reads audited)."""
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from portal import audit, clock, practice_setup
+from portal.permissions import Actor, Permission, require
+from portal.tables import Appointment, OpeningHours
+
+STEPS = (5, 10, 15)
+DEFAULT_START, DEFAULT_END = time(8), time(18)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Rows of `step` minutes from `start` to `end` (local wall-clock); row 1 is the header."""
+
+    start: time
+    end: time
+    step: int
+
+    @property
+    def rows(self) -> list[time]:
+        minutes = range(_minutes(self.start), _minutes(self.end), self.step)
+        return [time(m // 60, m % 60) for m in minutes]
+
+    def place(self, local_start: datetime, local_end: datetime) -> tuple[int, int] | None:
+        """(first row, row span) for an appointment, clipped to the grid; None when outside it."""
+        first, last = _minutes(local_start.time()), _minutes(local_end.time()) or 24 * 60
+        if local_end.date() > local_start.date():
+            last = 24 * 60
+        lo, hi = max(first, _minutes(self.start)), min(last, _minutes(self.end))
+        if lo >= hi:
+            return None
+        row = (lo - _minutes(self.start)) // self.step + 2
+        return row, max(1, math.ceil((hi - lo) / self.step))
+
+
+def _minutes(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+async def _grid(actor: Actor, step: int, weekdays: set[int]) -> Grid:
+    rows = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
+        (OpeningHours.clinic == actor.clinic_id) & OpeningHours.weekday.is_in(list(weekdays)))
+    start = min([r["opens"] for r in rows], default=DEFAULT_START)
+    end = max([r["closes"] for r in rows], default=DEFAULT_END)
+    start = time(start.hour)  # whole hours read better
+    end = time(min(23, end.hour + (1 if end.minute else 0)), 0) if end < time(23) else time(23, 55)
+    return Grid(start, end, step if step in STEPS else 15)
+
+
+async def _appointments(actor: Actor, first: datetime, last: datetime, **filters) -> list[dict]:
+    query = Appointment.select(
+        Appointment.id, Appointment.patient, Appointment.provider, Appointment.chair, Appointment.starts_at,
+        Appointment.ends_at, Appointment.status, Appointment.notes, Appointment.patient.given_name,
+        Appointment.patient.family_name, Appointment.provider.name, Appointment.appointment_type.name,
+        Appointment.appointment_type.colour,
+    ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at < last) & (Appointment.ends_at > first))
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Appointment, column) == value)
+    rows = await query.order_by(Appointment.starts_at)
+    for row in rows:
+        row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
+        row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
+        row["colour_class"] = practice_setup.colour_class(row["appointment_type.colour"])
+        row["initials"] = f'{row["patient.given_name"][:1]}{row["patient.family_name"][:1]}'
+    return rows
+
+
+def _now_row(actor: Actor, grid: Grid, day: date) -> int | None:
+    now = clock.local(datetime.now(timezone.utc), actor.time_zone)
+    if now.date() != day:
+        return None
+    placed = grid.place(now, now + timedelta(minutes=1))
+    return placed[0] if placed else None
+
+
+async def day_view(actor: Actor, day: date, step: int = 15) -> dict:
+    """Every active chair as a column; cancelled and no-show appointments are listed, not placed."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    chairs = await practice_setup.list_chairs(actor)
+    grid = await _grid(actor, step, {day.weekday()})
+    first, last = clock.day_bounds(day, actor.time_zone)
+    rows = await _appointments(actor, first, last)
+    column = {chair["id"]: index + 2 for index, chair in enumerate(chairs)}
+    placed, freed = [], []
+    for row in rows:
+        if row["status"] in ("cancelled", "no_show"):
+            freed.append(row)
+        elif (spot := grid.place(row["local_start"], row["local_end"])) and row["chair"] in column:
+            placed.append({**row, "row": spot[0], "span": spot[1], "column": column[row["chair"]]})
+    await audit.record_patients_shown(actor, "calendar.day_viewed", sorted({r["patient"] for r in rows}))
+    return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed,
+            "now_row": _now_row(actor, grid, day), "step": grid.step,
+            "closure": await _closure(actor, day)}
+
+
+async def _closure(actor: Actor, day: date) -> str | None:
+    from portal.tables import Closure
+
+    row = await Closure.select(Closure.reason).where((Closure.clinic == actor.clinic_id)
+                                                     & (Closure.first_day <= day) & (Closure.last_day >= day)).first()
+    return (row["reason"] or "Closed") if row else None
+
+
+async def week_view(actor: Actor, day: date, provider_id: int | None = None, chair_id: int | None = None,
+                    step: int = 15) -> dict:
+    """Seven day columns (Monday first) for one provider or one chair."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    monday = day - timedelta(days=day.weekday())
+    days = [monday + timedelta(days=i) for i in range(7)]
+    grid = await _grid(actor, step, set(range(7)))
+    first, _ = clock.day_bounds(monday, actor.time_zone)
+    _, last = clock.day_bounds(days[-1], actor.time_zone)
+    rows = await _appointments(actor, first, last, provider=provider_id, chair=chair_id)
+    placed = []
+    for row in rows:
+        if row["status"] in ("cancelled", "no_show"):
+            continue
+        if spot := grid.place(row["local_start"], row["local_end"]):
+            placed.append({**row, "row": spot[0], "span": spot[1], "column": (row["local_start"].date() - monday).days + 2})
+    await audit.record_patients_shown(actor, "calendar.week_viewed", sorted({r["patient"] for r in rows}))
+    return {"monday": monday, "days": days, "grid": grid, "appointments": placed, "step": grid.step}
+
+
+async def month_view(actor: Actor, day: date) -> dict:
+    """Counts of active appointments per day, as weeks of the month (no names, so nothing to audit)."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    first_of_month = day.replace(day=1)
+    start = first_of_month - timedelta(days=first_of_month.weekday())
+    weeks = [[start + timedelta(days=7 * w + d) for d in range(7)] for w in range(6)]
+    lo, _ = clock.day_bounds(weeks[0][0], actor.time_zone)
+    _, hi = clock.day_bounds(weeks[-1][-1], actor.time_zone)
+    rows = await Appointment.raw(
+        "SELECT (starts_at AT TIME ZONE {})::date AS day, count(*) AS n FROM appointment WHERE clinic = {} "
+        "AND starts_at >= {} AND starts_at < {} AND status NOT IN ('cancelled', 'no_show') GROUP BY 1",
+        actor.time_zone, actor.clinic_id, lo, hi)
+    counts = {r["day"]: r["n"] for r in rows}
+    return {"month": first_of_month, "weeks": weeks, "counts": counts, "max": max(counts.values(), default=1)}

@@ -1,0 +1,158 @@
+"""The calendar: day, week and month views, the booking dialog, the appointment card, the slot finder."""
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from portal import agenda, availability, clock, patients, practice_setup, scheduling
+from portal.errors import SlotTaken, ValidationFailed
+from portal.forms import parse_date
+from portal.permissions import Actor, Permission
+from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+
+
+def _day(actor: Actor, text: str) -> date:
+    return parse_date(text) or clock.today(actor.time_zone)
+
+
+async def _choices(actor: Actor) -> dict:
+    return {"types": await practice_setup.list_types(actor), "providers": await practice_setup.list_providers(actor),
+            "chairs": await practice_setup.list_chairs(actor), "parts_of_day": availability.PARTS_OF_DAY}
+
+
+async def _day_page(request: Request, actor: Actor, day: date, step: int, fragment: str | None = None,
+                    status: int = 200, **dialog) -> Template:
+    """The day view, optionally with a dialog (booking form or appointment card) open on top."""
+    view = await agenda.day_view(actor, day, step)
+    return render(request, "calendar/day.html", fragment, status=status, view=view, prev_day=day - timedelta(days=1),
+                  next_day=day + timedelta(days=1), today=clock.today(actor.time_zone), **dialog)
+
+
+def _pick(form: scheduling.BookingForm, pick: str) -> scheduling.BookingForm:
+    """An alternative chosen from a conflict message: 'YYYY-MM-DD|HH:MM|chair|provider'."""
+    parts = pick.split("|")
+    if len(parts) != 4:
+        return form
+    return replace(form, date=parts[0], time=parts[1], chair_id=parts[2], provider_id=parts[3])
+
+
+class CalendarController(Controller):
+    path = "/calendar"
+    guards = [signed_in, requires(Permission.MANAGE_CALENDAR)]
+    dependencies = {"actor": provide_actor}
+
+    @get("/", name="calendar.day")
+    async def day(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "",
+                  step: FromQuery[int] = 15) -> Template:
+        """One day, a column per chair."""
+        return await _day_page(request, actor, _day(actor, date), step)
+
+    @get("/week", name="calendar.week")
+    async def week(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "",
+                   provider: FromQuery[int | None] = None, chair: FromQuery[int | None] = None) -> Template:
+        """A week for one provider or one chair."""
+        choices = await _choices(actor)
+        if provider is None and chair is None and choices["providers"]:
+            provider = choices["providers"][0]["id"]
+        view = await agenda.week_view(actor, _day(actor, date), provider_id=provider, chair_id=chair)
+        return render(request, "calendar/week.html", view=view, provider=provider, chair=chair, **choices,
+                      prev_week=view["monday"] - timedelta(days=7), next_week=view["monday"] + timedelta(days=7))
+
+    @get("/month", name="calendar.month")
+    async def month(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "") -> Template:
+        """Counts per day for a month."""
+        view = await agenda.month_view(actor, _day(actor, date))
+        month = view["month"]
+        return render(request, "calendar/month.html", view=view,
+                      prev_month=(month - timedelta(days=1)).replace(day=1),
+                      next_month=(month + timedelta(days=32)).replace(day=1))
+
+    @get("/book", name="calendar.book")
+    async def book_form(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "",
+                        time: FromQuery[str] = "", chair: FromQuery[str] = "", provider: FromQuery[str] = "",
+                        type: FromQuery[str] = "", patient: FromQuery[str] = "", step: FromQuery[int] = 15
+                        ) -> Template:
+        """The booking dialog, pre-filled from the tapped slot."""
+        form = scheduling.BookingForm(patient_id=patient, appointment_type_id=type, provider_id=provider,
+                                      chair_id=chair, date=date, time=time)
+        return await _day_page(request, actor, _day(actor, date), step, "calendar/_booking.html",
+                               booking=form, errors={}, alternatives=[], **await _choices(actor))
+
+    @get("/patient-options", name="calendar.patient_options")
+    async def patient_options(self, request: Request, actor: CurrentActor, q: FromQuery[str] = "") -> Template:
+        """Typeahead for the booking dialog: matching patients as radio buttons."""
+        return Template("calendar/_patient_options.html",
+                        context={"options": await patients.search_patients(actor, q, limit=8), "selected": ""})
+
+    @post("/appointments", name="calendar.create")
+    async def create(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """Book; a conflict re-opens the dialog with the nearest free alternatives."""
+        form = await read_form(request, scheduling.BookingForm)
+        pick = str((await request.form()).get("pick", ""))
+        if pick:
+            form = _pick(form, pick)
+        try:
+            await scheduling.book_appointment(actor, form)
+        except ValidationFailed as exc:
+            return await _day_page(request, actor, _day(actor, form.date), 15, "calendar/_booking.html",
+                                   status=409 if isinstance(exc, SlotTaken) else 422, booking=form,
+                                   errors=exc.errors, alternatives=getattr(exc, "alternatives", []),
+                                   **await _choices(actor))
+        return see_other(f"/calendar?date={form.date}")
+
+    @get("/appointments/{appointment_id:int}", name="calendar.card")
+    async def card(self, request: Request, actor: CurrentActor, appointment_id: FromPath[int]) -> Template:
+        """The appointment card: status buttons, move, cancel, history."""
+        card = await scheduling.get_appointment(actor, appointment_id)
+        return await _day_page(request, actor, card["local_start"].date(), 15, "calendar/_card.html", card=card,
+                               errors={}, alternatives=[], **await _choices(actor))
+
+    @post("/appointments/{appointment_id:int}/status", name="calendar.status")
+    async def status(self, request: Request, actor: CurrentActor, appointment_id: FromPath[int]) -> Template | Redirect:
+        """Confirm, arrive, seat, complete, no-show or cancel (with a reason)."""
+        posted = await request.form()
+        try:
+            await scheduling.set_status(actor, appointment_id, str(posted.get("status", "")),
+                                        str(posted.get("reason", "")))
+        except ValidationFailed as exc:
+            card = await scheduling.get_appointment(actor, appointment_id)
+            return await _day_page(request, actor, card["local_start"].date(), 15, "calendar/_card.html",
+                                   status=422, card=card, errors=exc.errors, alternatives=[], **await _choices(actor))
+        return see_other(f"/calendar/appointments/{appointment_id}")
+
+    @post("/appointments/{appointment_id:int}/move", name="calendar.move")
+    async def move(self, request: Request, actor: CurrentActor, appointment_id: FromPath[int]) -> Template | Redirect:
+        """Move to another time, chair or provider."""
+        form = await read_form(request, scheduling.MoveForm)
+        pick = str((await request.form()).get("pick", ""))
+        if pick and len(parts := pick.split("|")) == 4:
+            form = replace(form, date=parts[0], time=parts[1], chair_id=parts[2], provider_id=parts[3])
+        try:
+            await scheduling.move_appointment(actor, appointment_id, form)
+        except ValidationFailed as exc:
+            card = await scheduling.get_appointment(actor, appointment_id)
+            return await _day_page(request, actor, card["local_start"].date(), 15, "calendar/_card.html",
+                                   status=409 if isinstance(exc, SlotTaken) else 422, card=card, move=form,
+                                   errors=exc.errors, alternatives=getattr(exc, "alternatives", []),
+                                   **await _choices(actor))
+        return see_other(f"/calendar/appointments/{appointment_id}")
+
+    @get("/free", name="calendar.free")
+    async def free(self, request: Request, actor: CurrentActor, appointment_type_id: FromQuery[str] = "",
+                   provider_id: FromQuery[str] = "", chair_id: FromQuery[str] = "", date: FromQuery[str] = "",
+                   part_of_day: FromQuery[str] = "", patient_id: FromQuery[str] = "") -> Template:
+        """Next free starts for the chosen type (and provider, chair, date, part of day)."""
+        types = {t["id"]: t for t in await practice_setup.list_types(actor)}
+        chosen = types.get(int(appointment_type_id)) if appointment_type_id.isdigit() else None
+        slots = []
+        if chosen:
+            slots = await availability.find_free_slots(actor, availability.SlotQuery(
+                minutes=chosen["minutes"], roles=tuple(chosen["provider_roles"].split(",")),
+                provider_id=int(provider_id) if provider_id.isdigit() else None,
+                chair_id=int(chair_id) if chair_id.isdigit() else None, first_day=parse_date(date),
+                part_of_day=part_of_day if part_of_day in availability.PARTS_OF_DAY else "", limit=8))
+        return Template("calendar/_free_slots.html", context={"slots": slots, "chosen": chosen,
+                                                                "patient_id": patient_id})
