@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from portal import audit, sessions
+from portal.db import transaction
 from portal.errors import SignInFailed, Throttled
 from portal.permissions import Actor, Role
 from portal.settings import Settings
@@ -47,20 +48,30 @@ async def _wait_minutes(email: str, ip: str, settings: Settings) -> int:
 
 async def sign_in(email: str, password: str, ip: str, settings: Settings) -> Actor:
     """Check the credentials; raise Throttled or SignInFailed (same answer for every kind of failure)."""
-    email = email.strip().lower()
-    staff = await Staff.objects().where(Staff.email == email).first()
-    clinic_id = staff.clinic if staff else None
-    wait = await _wait_minutes(email, ip, settings)
-    if wait > 0:
-        await audit.record(None, "auth.throttled", clinic_id=clinic_id, object_type="staff",
-                           object_id=staff.id if staff else None, detail={"ip": ip})
-        raise Throttled(max(wait, 1))
-    valid = _verify(staff.password_hash if staff else _DUMMY_HASH, password)
-    now = datetime.now(timezone.utc)
+    email = email.strip().lower()[:320]
+    async with transaction():
+        # Attempts for one account or one address queue up here, so parallel guesses cannot all be checked
+        # against the same (too low) failure count.
+        await LoginAttempt.raw("SELECT pg_advisory_xact_lock(hashtext({})), pg_advisory_xact_lock(hashtext({}))",
+                               "login-email:" + email, "login-ip:" + ip)
+        staff = await Staff.objects().where(Staff.email == email).first()
+        clinic_id = staff.clinic if staff else None
+        wait = await _wait_minutes(email, ip, settings)
+        if wait > 0:
+            await audit.record(None, "auth.throttled", clinic_id=clinic_id, object_type="staff",
+                               object_id=staff.id if staff else None, detail={"ip": ip})
+            throttled = max(wait, 1)
+        else:
+            throttled = 0
+            valid = _verify(staff.password_hash if staff else _DUMMY_HASH, password)
+            now = datetime.now(timezone.utc)
+            if not (staff and valid and staff.active):
+                await LoginAttempt.insert(LoginAttempt(email=email, ip=ip, succeeded=False, at=now))
+                await audit.record(None, "auth.sign_in_failed", clinic_id=clinic_id, object_type="staff",
+                                   object_id=staff.id if staff else None, detail={"ip": ip})
+    if throttled:
+        raise Throttled(throttled)
     if not (staff and valid and staff.active):
-        await LoginAttempt.insert(LoginAttempt(email=email, ip=ip, succeeded=False, at=now))
-        await audit.record(None, "auth.sign_in_failed", clinic_id=clinic_id, object_type="staff",
-                           object_id=staff.id if staff else None, detail={"ip": ip})
         raise SignInFailed()
     if hasher.check_needs_rehash(staff.password_hash):
         await Staff.update({Staff.password_hash: hash_password(password)}).where(Staff.id == staff.id)

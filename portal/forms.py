@@ -26,10 +26,20 @@ def parse_date(value: str) -> date | None:
         if m := re.match(pattern, value):
             parts = [int(p) for p in m.groups()]
             y, mo, d = parts if order == "ymd" else (parts[2], parts[1], parts[0])
+            if not 1900 <= y <= 2200:  # nothing in a dental practice lies outside; keeps date maths safe
+                return None
             try:
                 return date(y, mo, d)
             except ValueError:
                 return None
+    return None
+
+
+def whole_number(text: str) -> int | None:
+    """A plain ASCII number that fits PostgreSQL's integer, or None (so '²' or 10**12 are not ids)."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= 2_147_483_647:
+        return int(text)
     return None
 
 

@@ -114,6 +114,11 @@ async def _owned(actor: Actor, patient_id: int) -> dict:
 async def get_patient(actor: Actor, patient_id: int, purpose: str = "viewed") -> dict:
     """One patient's demographics and guardians; reading it is audited."""
     require(actor, Permission.READ_DEMOGRAPHICS)
+    async with transaction():
+        return await _read_patient(actor, patient_id, purpose)
+
+
+async def _read_patient(actor: Actor, patient_id: int, purpose: str) -> dict:
     row = await _owned(actor, patient_id)
     row["guardians"] = await Guardian.select(
         Guardian.id, Guardian.name, Guardian.relationship, Guardian.email, Guardian.phone
@@ -133,7 +138,7 @@ def form_from_record(row: dict) -> PatientForm:
 async def list_patients(actor: Actor, page: int = 1) -> tuple[list[dict], bool]:
     """A page of patients by family name; returns (rows, has_more)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
-    page = max(page, 1)
+    page = min(max(page, 1), 100_000)
     rows = await Patient.select(*LIST_COLUMNS).where(Patient.clinic == actor.clinic_id).order_by(
         Patient.family_name).order_by(Patient.given_name).order_by(Patient.id).offset(
         (page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)

@@ -2,9 +2,10 @@
 
 import json
 import logging
-import logging.handlers
 import secrets
 import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 from portal.audit import request_id_var
 from portal.settings import Settings
@@ -22,6 +23,42 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class DailyFile(logging.Handler):
+    """Append to portal-YYYY-MM-DD.log and delete files older than `keep_days`.
+
+    Several worker processes write the same file safely (appends, no renames), which the standard
+    TimedRotatingFileHandler cannot promise: it renames the file under the other workers' feet.
+    """
+
+    def __init__(self, folder: Path, keep_days: int):
+        super().__init__()
+        self.folder, self.keep_days = folder, keep_days
+        self.day, self.stream = None, None
+
+    def _open(self, day: date) -> None:
+        if self.stream:
+            self.stream.close()
+        self.stream = open(self.folder / f"portal-{day.isoformat()}.log", "a", encoding="utf-8")
+        self.day = day
+        oldest = day - timedelta(days=self.keep_days)
+        for old in self.folder.glob("portal-*.log"):
+            try:
+                if date.fromisoformat(old.stem.removeprefix("portal-")) < oldest:
+                    old.unlink(missing_ok=True)
+            except ValueError:
+                continue
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            today = datetime.now(timezone.utc).date()
+            if today != self.day:
+                self._open(today)
+            self.stream.write(self.format(record) + "\n")
+            self.stream.flush()
+        except Exception:  # noqa: BLE001 - a log line must never break a request
+            self.handleError(record)
+
+
 def configure_logging(settings: Settings) -> None:
     """Log to stderr and to files under the log folder, one file per day, kept `log_keep_days` days."""
     root = logging.getLogger("chairside")
@@ -29,8 +66,7 @@ def configure_logging(settings: Settings) -> None:
         return
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     formatter = JsonLines()
-    to_file = logging.handlers.TimedRotatingFileHandler(
-        settings.log_dir / "portal.log", when="midnight", backupCount=settings.log_keep_days, utc=True)
+    to_file = DailyFile(settings.log_dir, settings.log_keep_days)
     to_stderr = logging.StreamHandler()
     for handler in (to_file, to_stderr):
         handler.setFormatter(formatter)

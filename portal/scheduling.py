@@ -9,7 +9,7 @@ from asyncpg.exceptions import ExclusionViolationError
 from portal import audit, availability, clock
 from portal.db import transaction
 from portal.errors import NotFound, SlotTaken, ValidationFailed
-from portal.forms import parse_date
+from portal.forms import parse_date, whole_number
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
 
@@ -44,7 +44,7 @@ class MoveForm:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.strip().isdigit() else None
+    return whole_number(text)
 
 
 async def _slot(actor: Actor, day_text: str, time_text: str, errors: dict) -> datetime | None:

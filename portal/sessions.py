@@ -36,6 +36,11 @@ class PostgresSessionStore(Store):
             key, data, owner.get("staff_id"), owner.get("patient_id"), expires_at,
         )
 
+    async def replace(self, key: str, value: bytes) -> None:
+        """Update an existing session only: a request still running when its session was ended (sign out
+        everywhere, deactivation) must not bring it back."""
+        await WebSession.update({WebSession.data: value}).where(WebSession.key == key)
+
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         row = await WebSession.select(WebSession.data).where(
             (WebSession.key == key) & (WebSession.expires_at > datetime.now(timezone.utc))
@@ -76,7 +81,11 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                 await super().store_in_message(Empty, message, connection)
             return
         rotated = connection.scope.get(_ROTATE_TO) is not None
-        if has_cookie and not rotated and scope_session == connection.scope.get(_LOADED):
+        if has_cookie and not rotated:
+            if scope_session != connection.scope.get(_LOADED):
+                store = self.config.get_store_from_app(connection.scope["app"])
+                await store.replace(self.get_session_id(connection), self.serialize_data(scope_session,
+                                                                                         connection.scope))
             return
         await super().store_in_message(scope_session, message, connection)
 

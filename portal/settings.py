@@ -42,6 +42,7 @@ class Settings:
     login_window_minutes: int
     log_dir: Path
     log_keep_days: int
+    trusted_proxies: frozenset[str] = frozenset()
     debug: bool = False
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
@@ -63,5 +64,6 @@ class Settings:
             login_window_minutes=int(os.environ.get("LOGIN_WINDOW_MINUTES", "15")),
             log_dir=Path(os.environ.get("PORTAL_LOG_DIR", data_dir / "log")).resolve(),
             log_keep_days=int(os.environ.get("LOG_KEEP_DAYS", "14")),
+            trusted_proxies=frozenset(p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
             debug=_flag("PORTAL_DEBUG", False),
         )

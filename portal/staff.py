@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from asyncpg.exceptions import UniqueViolationError
+
 from portal import audit, auth, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -26,8 +28,12 @@ class StaffForm:
 
 
 async def list_staff(actor: Actor) -> list[dict]:
+    """Staff records are personal data too: reading them is audited."""
     require(actor, Permission.MANAGE_STAFF)
-    return await Staff.select(*PUBLIC_COLUMNS).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)
+    async with transaction():
+        rows = await Staff.select(*PUBLIC_COLUMNS).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)
+        await audit.record(actor, "staff.listed", object_type="staff", detail={"staff": [r["id"] for r in rows]})
+    return rows
 
 
 async def get_staff(actor: Actor, staff_id: int) -> dict:
@@ -36,7 +42,16 @@ async def get_staff(actor: Actor, staff_id: int) -> dict:
         (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id)).first()
     if row is None:
         raise NotFound()
+    await audit.record(actor, "staff.viewed", object_type="staff", object_id=staff_id)
     return row
+
+
+def form_from_record(row: dict) -> StaffForm:
+    return StaffForm(**{k: row[k] for k in ("name", "email", "role", "registration_body", "registration_number",
+                                            "active")})
+
+
+_TAKEN = {"email": "Another staff account already uses this email."}
 
 
 async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
@@ -55,7 +70,7 @@ async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
         if staff_id is not None:
             clash = clash.where(Staff.id != staff_id)
         if await clash:
-            errors["email"] = "Another staff account already uses this email."
+            errors.update(_TAKEN)
     if staff_id == actor.id and (form.role != Role.OWNER.value or not form.active):
         errors["role"] = "You cannot remove your own owner role or deactivate yourself."
     if errors:
@@ -69,12 +84,15 @@ async def create_staff(actor: Actor, form: StaffForm) -> int:
     """Add a staff member with an initial password the owner hands over."""
     require(actor, Permission.MANAGE_STAFF)
     values = await _check(actor, form, None)
-    async with transaction():
-        row = Staff(clinic=actor.clinic_id, password_hash=auth.hash_password(form.password),
-                    created_at=datetime.now(timezone.utc), **{col._meta.name: v for col, v in values.items()})
-        await row.save()
-        await audit.record(actor, "staff.created", object_type="staff", object_id=row.id,
-                           detail={"role": form.role})
+    try:
+        async with transaction():
+            row = Staff(clinic=actor.clinic_id, password_hash=auth.hash_password(form.password),
+                        created_at=datetime.now(timezone.utc), **{col._meta.name: v for col, v in values.items()})
+            await row.save()
+            await audit.record(actor, "staff.created", object_type="staff", object_id=row.id,
+                               detail={"role": form.role})
+    except UniqueViolationError:  # the same email registered a moment ago by someone else
+        raise ValidationFailed(dict(_TAKEN)) from None
     return row.id
 
 
@@ -82,10 +100,22 @@ async def update_staff(actor: Actor, staff_id: int, form: StaffForm) -> None:
     """Edit a staff member; deactivating or changing the role ends their sessions at once."""
     before = await get_staff(actor, staff_id)
     values = await _check(actor, form, staff_id)
-    async with transaction():
-        await Staff.update(values).where((Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
-        changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
-        if not form.active or before["role"] != form.role:
-            await sessions.end_sessions_of_staff(staff_id)
-        await audit.record(actor, "staff.updated", object_type="staff", object_id=staff_id,
-                           detail={"changed": changed})
+    try:
+        async with transaction():
+            await Staff.update(values).where((Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
+            changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
+            if not form.active or before["role"] != form.role:
+                await sessions.end_sessions_of_staff(staff_id)
+            await audit.record(actor, "staff.updated", object_type="staff", object_id=staff_id,
+                               detail={"changed": changed})
+    except UniqueViolationError:
+        raise ValidationFailed(dict(_TAKEN)) from None
+
+
+async def end_sessions(actor: Actor, staff_id: int) -> int:
+    """The owner signs a staff member out on every device (a lost tablet, a shared password)."""
+    await get_staff(actor, staff_id)
+    ended = await sessions.end_sessions_of_staff(staff_id)
+    await audit.record(actor, "staff.signed_out_everywhere", object_type="staff", object_id=staff_id,
+                       detail={"sessions": ended})
+    return ended

@@ -122,3 +122,45 @@ async def test_sign_in_never_redirects_to_another_site(client, clinic):
     response = await client.post("/login", data={"_csrf_token": token, "email": "owner@canal-dental.test",
                                                  "password": PASSWORD, "next": "//evil.test/"})
     assert response.headers["location"] == "/"
+
+
+async def test_parallel_guesses_cannot_outrun_the_throttle(clinic, settings):
+    import asyncio
+
+    from portal.errors import SignInFailed, Throttled
+
+    async def guess():
+        try:
+            await auth.sign_in("owner@canal-dental.test", "wrong", "10.9.9.9", settings)
+        except (SignInFailed, Throttled) as exc:
+            return type(exc).__name__
+
+    results = await asyncio.gather(*[guess() for _ in range(12)])
+    assert results.count("SignInFailed") == 5 and results.count("Throttled") == 7
+    assert await LoginAttempt.count() == 5
+
+
+async def test_an_ended_session_is_never_written_back():
+    from portal.sessions import PostgresSessionStore
+
+    store = PostgresSessionStore()
+    await store.replace("ended-session", b'{"staff_id": 1}')
+    assert await WebSession.count() == 0
+
+
+async def test_owner_signs_a_staff_member_out_everywhere(client, other_client, clinic):
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    await sign_in_as(other_client, dentist)
+    await sign_in_as(client, clinic)
+    assert (await post_form(client, f"/staff/{dentist.id}/sign-out")).status_code == 303
+    assert (await other_client.get("/")).status_code == 303
+
+
+async def test_client_address_comes_from_a_trusted_proxy_only(app, client, clinic, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setattr(app.state, "settings", replace(app.state.settings, trusted_proxies=frozenset({"10.0.0.1"})))
+    token = await factories.csrf_token(client)
+    await client.post("/login", data={"_csrf_token": token, "email": "x@y.test", "password": "nope"},
+                      headers={"X-Forwarded-For": "203.0.113.7"})
+    assert (await LoginAttempt.select(LoginAttempt.ip).first())["ip"] == "203.0.113.7"

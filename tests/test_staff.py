@@ -73,3 +73,11 @@ def test_receptionist_never_reads_clinical_notes_or_images():
     granted = ROLE_PERMISSIONS[Role.RECEPTIONIST]
     assert Permission.READ_CLINICAL not in granted and Permission.READ_IMAGES not in granted
     assert {Permission.MANAGE_CALENDAR, Permission.EDIT_DEMOGRAPHICS} <= granted
+
+
+async def test_reading_staff_records_is_audited(client, clinic):
+    await sign_in_as(client, clinic)
+    await client.get("/staff")
+    await client.get(f"/staff/{clinic.id}")
+    assert await AuditEntry.exists().where(AuditEntry.action == "staff.listed")
+    assert await AuditEntry.exists().where(AuditEntry.action == "staff.viewed")

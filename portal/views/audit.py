@@ -5,15 +5,14 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from portal import audit
-from portal.forms import parse_date
+from portal.forms import parse_date, whole_number
 from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, render, requires, signed_in
 
 
 def _filters(staff_id: str, patient_id: str, date_from: str, date_to: str) -> audit.AuditFilter:
     """Unparseable filter values are ignored rather than refused: this is a search form."""
-    return audit.AuditFilter(staff_id=int(staff_id) if staff_id.isdigit() else None,
-                             patient_id=int(patient_id) if patient_id.isdigit() else None,
+    return audit.AuditFilter(staff_id=whole_number(staff_id), patient_id=whole_number(patient_id),
                              date_from=parse_date(date_from), date_to=parse_date(date_to))
 
 

@@ -23,6 +23,15 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
+def client_ip(request: Request) -> str:
+    """The browser's address: the peer, or the last hop a trusted reverse proxy added to X-Forwarded-For."""
+    peer = request.client.host if request.client else "?"
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded and peer in request.app.state.settings.trusted_proxies:
+        return forwarded.split(",")[-1].strip()[:64] or peer
+    return peer
+
+
 def _form(request: Request, status: int, email: str, next_path: str, error: str = "") -> Template:
     return Template(template_name="auth/login.html", status_code=status,
                     context={"email": email, "next": next_path, "error": error})
@@ -42,8 +51,7 @@ class AuthController(Controller):
                           next=_safe_next(str(posted.get("next", "/"))))
         settings = request.app.state.settings
         try:
-            actor = await auth.sign_in(form.email, form.password, request.client.host if request.client else "?",
-                                       settings)
+            actor = await auth.sign_in(form.email, form.password, client_ip(request), settings)
         except Throttled as exc:
             return _form(request, 429, form.email, form.next,
                          f"Too many sign-in attempts. Please wait {exc.wait_minutes} minute"

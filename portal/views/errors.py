@@ -2,6 +2,7 @@
 
 import logging
 
+from asyncpg.exceptions import DataError
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -30,7 +31,10 @@ MESSAGES = {
 
 def error_page(request: Request, status: int) -> Template:
     title, message = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
-    return Template(template_name="errors/error.html", status_code=status, context={
+    htmx = getattr(request, "htmx", None)
+    # An error answering a fragment request (typeahead, filter) replaces the page, not the fragment's box.
+    headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"} if htmx and not htmx.boosted else {}
+    return Template(template_name="errors/error.html", status_code=status, headers=headers, context={
         "status": status, "title": title, "message": message, "request_id": request_id_var.get(),
         "actor": request.state.get("actor")})
 
@@ -51,6 +55,12 @@ def on_http_exception(request: Request, exc: HTTPException) -> Template:
     return error_page(request, status if status in MESSAGES else (400 if status < 500 else 500))
 
 
+def on_bad_value(request: Request, exc: DataError) -> Template:
+    """A value PostgreSQL cannot hold (an id past int4, a year 10000): the request was malformed."""
+    log.info("refused 400 %s: %s", request.scope.get("path_template"), type(exc).__name__)
+    return error_page(request, 400)
+
+
 def on_unexpected(request: Request, exc: Exception) -> Template:
     log.error("unexpected error on %s", request.scope.get("path_template"), exc_info=exc)
     return error_page(request, 500)
@@ -63,5 +73,6 @@ EXCEPTION_HANDLERS = {
     Forbidden: lambda request, _: error_page(request, 403),
     PermissionDeniedException: on_http_exception,
     HTTPException: on_http_exception,
+    DataError: on_bad_value,
     Exception: on_unexpected,
 }

@@ -12,7 +12,7 @@ from portal.views.web import CurrentActor, provide_actor, read_form, render, req
 
 def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
     return render(request, "staff/form.html", status=status, form=form, staff_id=staff_id, errors=errors,
-                  roles=list(Role))
+                  roles={r.value: r.value.capitalize() for r in Role})
 
 
 class StaffController(Controller):
@@ -43,10 +43,13 @@ class StaffController(Controller):
     @get("/{staff_id:int}", name="staff.edit")
     async def edit(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template:
         """Edit a staff member."""
-        row = await staff.get_staff(actor, staff_id)
-        form = staff.StaffForm(**{k: row[k] for k in ("name", "email", "role", "registration_body",
-                                                       "registration_number", "active")})
-        return _form_page(request, form, staff_id, {})
+        return _form_page(request, staff.form_from_record(await staff.get_staff(actor, staff_id)), staff_id, {})
+
+    @post("/{staff_id:int}/sign-out", name="staff.sign_out")
+    async def sign_out(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Redirect:
+        """End every session of this staff member."""
+        await staff.end_sessions(actor, staff_id)
+        return see_other(request.app.route_reverse("staff.list"))
 
     @post("/{staff_id:int}", name="staff.update")
     async def update(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:

@@ -31,3 +31,24 @@ async def test_wrong_method_is_a_page_not_a_trace(client):
     response = await client.put("/login")
     assert response.status_code in (403, 405)
     assert "Traceback" not in response.text
+
+
+async def test_values_postgres_cannot_hold_are_a_400_page_not_a_crash(client, clinic):
+    await sign_in_as(client, clinic)
+    for url in ("/patients/99999999999", "/staff/99999999999", "/calendar/appointments/99999999999"):
+        response = await client.get(url)
+        assert response.status_code == 400, url
+        assert "could not be understood" in response.text
+    for url in ("/audit?patient_id=%C2%B2", "/audit?date_to=9999-12-31&date_from=0001-01-01",
+                "/patients?page=1000000000000000000", "/calendar?date=0001-01-01"):
+        assert (await client.get(url)).status_code == 200, url
+
+
+async def test_an_error_answering_a_fragment_request_replaces_the_page(client, clinic):
+    from portal.permissions import Role
+    from tests import factories
+
+    await sign_in_as(client, await factories.make_staff(clinic, Role.DENTIST))
+    response = await client.get("/audit", headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert response.headers["hx-retarget"] == "body"

@@ -3,7 +3,6 @@
 from datetime import date, timedelta
 
 from portal import patients
-from portal.permissions import Role
 from portal.tables import AuditEntry, Guardian, Patient, Staff
 from tests import factories
 from tests.factories import csrf_token, sign_in_as

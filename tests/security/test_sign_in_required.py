@@ -1,0 +1,18 @@
+"""Every page but the public ones sends an anonymous visitor to sign in (built from the route table)."""
+
+from tests.security.routes import fill, routes
+
+PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login"}
+
+
+async def test_every_private_page_redirects_to_sign_in(app, client):
+    checked = 0
+    for method, path, params in routes(app):
+        if method != "GET" or path in PUBLIC:
+            continue
+        url = fill(path, {name: 1 for name in params})
+        response = await client.get(url)
+        assert response.status_code == 303, f"{url} answered {response.status_code} without a session"
+        assert response.headers["location"].startswith("/login?next=")
+        checked += 1
+    assert checked >= 10
