@@ -1,0 +1,145 @@
+"""The calendar in HTTP: day, week and month pages, booking, conflicts with alternatives, the card."""
+
+import asyncio
+from datetime import date, timedelta
+
+import httpx
+import pytest
+
+from portal.permissions import Role
+from portal.tables import Appointment, AuditEntry
+from tests import factories
+from tests.factories import book, post_form, sign_in_as
+
+DAY = (date.today() + timedelta(days=7)).isoformat()
+
+
+@pytest.fixture
+async def cal(clinic):
+    return await factories.make_calendar(clinic)
+
+
+@pytest.fixture
+async def receptionist(clinic):
+    return await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
+
+
+def booking(cal, patient_id, at="10:00", **overrides):
+    return {"patient_id": str(patient_id), "appointment_type_id": str(cal["checkup"]),
+            "provider_id": str(cal["dentist"].id), "chair_id": str(cal["chairs"][0]), "date": DAY, "time": at,
+            "minutes": "", "notes": "", **overrides}
+
+
+async def test_day_view_shows_chairs_and_appointments_and_audits_the_patients(client, clinic, cal, receptionist):
+    patient = await factories.make_patient(clinic, given_name="Wessel")
+    await book(clinic, cal, patient, DAY, "10:00")
+    await sign_in_as(client, receptionist)
+    page = await client.get("/calendar", params={"date": DAY})
+    assert page.status_code == 200
+    assert "Chair 1" in page.text and "Chair 2" in page.text and "10:00 Wessel" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert await AuditEntry.exists().where((AuditEntry.action == "calendar.day_viewed")
+                                           & (AuditEntry.patient_id == patient))
+
+
+async def test_receptionist_books_from_the_dialog(client, clinic, cal, receptionist):
+    patient = await factories.make_patient(clinic, given_name="Olga")
+    await sign_in_as(client, receptionist)
+    dialog = await client.get("/calendar/book", params={"date": DAY, "time": "10:00", "chair": cal["chairs"][0]},
+                              headers={"HX-Request": "true"})
+    assert "<dialog open" in dialog.text and "<html" not in dialog.text
+    options = await client.get("/calendar/patient-options", params={"q": "olga"})
+    assert f'value="{patient}"' in options.text
+    response = await post_form(client, "/calendar/appointments", booking(cal, patient))
+    assert response.status_code == 303 and response.headers["location"] == f"/calendar?date={DAY}"
+    assert await Appointment.count() == 1
+
+
+async def test_conflict_shows_the_message_and_alternatives_that_book_in_one_tap(client, clinic, cal, receptionist):
+    first, second = await factories.make_patient(clinic), await factories.make_patient(clinic)
+    await book(clinic, cal, first, DAY, "10:00")
+    await sign_in_as(client, receptionist)
+    refused = await post_form(client, "/calendar/appointments", booking(cal, second, "10:15"))
+    assert refused.status_code == 409
+    assert "already" in refused.text and 'name="pick"' in refused.text
+    pick = refused.text.split('name="pick" value="')[1].split('"')[0]
+    taken = await post_form(client, "/calendar/appointments", {**booking(cal, second, "10:15"), "pick": pick})
+    assert taken.status_code == 303
+    assert await Appointment.count() == 2
+
+
+async def test_bad_booking_input_is_a_422_with_messages(client, clinic, cal, receptionist):
+    await sign_in_as(client, receptionist)
+    response = await post_form(client, "/calendar/appointments", booking(cal, 0, "25:99", minutes="7"))
+    assert response.status_code == 422
+    for message in ("Choose a patient.", "Choose a start time", "5-minute steps"):
+        assert message in response.text
+    assert await Appointment.count() == 0
+
+
+async def test_card_moves_and_cancels(client, clinic, cal, receptionist):
+    appointment_id = await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:00")
+    await sign_in_as(client, receptionist)
+    card = await client.get(f"/calendar/appointments/{appointment_id}")
+    assert card.status_code == 200 and "History" in card.text
+    moved = await post_form(client, f"/calendar/appointments/{appointment_id}/move",
+                            {"date": DAY, "time": "15:00", "chair_id": str(cal["chairs"][1]),
+                             "provider_id": str(cal["dentist"].id), "minutes": "30"})
+    assert moved.status_code == 303
+    no_reason = await post_form(client, f"/calendar/appointments/{appointment_id}/status", {"status": "cancelled"})
+    assert no_reason.status_code == 422 and "Say why" in no_reason.text
+    cancelled = await post_form(client, f"/calendar/appointments/{appointment_id}/status",
+                                {"status": "cancelled", "reason": "Patient called"})
+    assert cancelled.status_code == 303
+    row = await Appointment.select().where(Appointment.id == appointment_id).first()
+    assert row["status"] == "cancelled" and row["sequence"] == 2
+    history = (await client.get(f"/calendar/appointments/{appointment_id}")).text
+    assert "moved from" in history and "Patient called" in history
+
+
+async def test_week_and_month_views(client, clinic, cal, receptionist):
+    await book(clinic, cal, await factories.make_patient(clinic, given_name="Wendy"), DAY, "09:00")
+    await sign_in_as(client, receptionist)
+    week = await client.get("/calendar/week", params={"date": DAY, "provider": cal["dentist"].id})
+    assert week.status_code == 200 and "09:00 Wendy" in week.text
+    by_chair = await client.get("/calendar/week", params={"date": DAY, "chair": cal["chairs"][1]})
+    assert "Wendy" not in by_chair.text
+    month = await client.get("/calendar/month", params={"date": DAY})
+    assert "1 appt" in month.text
+
+
+async def test_next_free_lists_bookable_starts(client, clinic, cal, receptionist):
+    await sign_in_as(client, receptionist)
+    response = await client.get("/calendar/free", params={"appointment_type_id": cal["cleaning"], "date": DAY,
+                                                          "part_of_day": "afternoon"})
+    assert response.status_code == 200
+    assert "12:00" in response.text and "Hanna Hygienist" in response.text
+
+
+async def test_fifty_sessions_booking_one_slot_over_http_get_one_success(app, clinic, cal):
+    patient = await factories.make_patient(clinic)
+    staff = [await factories.make_staff(clinic, Role.RECEPTIONIST) for _ in range(5)]
+    clients = []
+    for i in range(50):
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(f"10.1.0.{i}", 5000)),
+                              base_url="http://testserver")
+        await sign_in_as(c, staff[i % 5])
+        clients.append(c)
+    try:
+        responses = await asyncio.gather(*[post_form(c, "/calendar/appointments", booking(cal, patient, "11:00"))
+                                           for c in clients])
+    finally:
+        for c in clients:
+            await c.aclose()
+    codes = [r.status_code for r in responses]
+    assert codes.count(303) == 1 and codes.count(409) == 49
+    assert all("already" in r.text for r in responses if r.status_code == 409)
+    assert await Appointment.count() == 1
+
+
+@pytest.mark.parametrize("role, allowed", [(Role.OWNER, True), (Role.DENTIST, True), (Role.HYGIENIST, True),
+                                           (Role.RECEPTIONIST, True)])
+async def test_calendar_access_by_role(client, clinic, cal, role, allowed):
+    member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
+    await sign_in_as(client, member)
+    assert ((await client.get("/calendar")).status_code == 200) == allowed
