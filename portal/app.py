@@ -20,12 +20,13 @@ from portal.views.auth import AuthController
 from portal.views.calendar import CalendarController
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
+from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.patients import PatientController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
-               CalendarController, AuditController]
+               CalendarController, IcalFeedController, CalendarFeedController, AuditController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

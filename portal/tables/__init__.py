@@ -6,6 +6,7 @@ from portal.tables.appointment import (
     AppointmentType,
     Chair,
     Closure,
+    IcalToken,
     OpeningHours,
     ProviderAbsence,
     ProviderHours,
@@ -16,7 +17,7 @@ from portal.tables.patient import Guardian, Patient
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
 ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
-              OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange)
+              OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken)
 
-__all__ = ["ALL_TABLES", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure",
+__all__ = ["ALL_TABLES", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure", "IcalToken",
            "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "Patient", "Staff", "WebSession"]

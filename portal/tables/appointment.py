@@ -88,3 +88,11 @@ class AppointmentChange(Table, tablename="appointment_change"):
     to_status = Varchar(length=20, default="")
     reason = Varchar(length=300, default="")
     at = Timestamptz()
+
+
+class IcalToken(Table, tablename="ical_token"):
+    clinic = ForeignKey(references=Clinic)
+    provider = ForeignKey(references=Staff)
+    token_hash = Varchar(length=64, unique=True)  # SHA-256 of the secret in the feed URL
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)

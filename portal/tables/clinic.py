@@ -1,6 +1,6 @@
 """Storage of clinics: each one a separate data controller."""
 
-from piccolo.columns import Timestamptz, Varchar
+from piccolo.columns import Boolean, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -13,3 +13,4 @@ class Clinic(Table, tablename="clinic"):
     privacy_email = Varchar(length=320)
     locale = Varchar(length=16, default="en")
     created_at = Timestamptz()
+    ical_full_names = Boolean(default=False)  # iCal feeds show initials unless the owner turns this on

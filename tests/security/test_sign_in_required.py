@@ -2,7 +2,8 @@
 
 from tests.security.routes import fill, routes
 
-PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login"}
+# The iCal feed is public by design: its secret token is the key (tested in test_ical.py).
+PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
 
 
 async def test_every_private_page_redirects_to_sign_in(app, client):
