@@ -22,11 +22,13 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.patients import PatientController
+from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
-               CalendarController, IcalFeedController, CalendarFeedController, AuditController]
+               CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
+               AuditController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:
@@ -37,9 +39,15 @@ def _type_options(base: dict, rows: list[dict]) -> dict:
     return {**base, **{str(r["id"]): f'{r["name"]} ({r["minutes"]} min)' for r in rows}}
 
 
+def _provider_errors(errors: dict, provider_id: int) -> dict:
+    prefix = f"provider_{provider_id}_"
+    return {k.removeprefix(prefix): v for k, v in errors.items() if k.startswith(prefix)}
+
+
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display)
-    engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options)
+    engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
+                                 provider_errors=_provider_errors)
 
 
 def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Litestar:

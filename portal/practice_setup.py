@@ -153,3 +153,60 @@ async def list_providers(actor: Actor) -> list[dict]:
 def weekday_hours(start: str, end: str) -> tuple[time, time] | None:
     opens, closes = clock.parse_time(start), clock.parse_time(end)
     return (opens, closes) if opens and closes and opens < closes else None
+
+
+async def overview(actor: Actor) -> dict:
+    """Everything on the set-up page: chairs, types, the week's hours, closures, providers with schedules."""
+    require(actor, Permission.MANAGE_CLINIC)
+    hours = {r["weekday"]: r for r in await OpeningHours.select().where(OpeningHours.clinic == actor.clinic_id)}
+    providers = await list_providers(actor)
+    schedule: dict[int, dict[int, dict]] = {p["id"]: {} for p in providers}
+    for row in await ProviderHours.select().where(ProviderHours.clinic == actor.clinic_id):
+        schedule.setdefault(row["provider"], {})[row["weekday"]] = row
+    absences: dict[int, list] = {p["id"]: [] for p in providers}
+    for row in await ProviderAbsence.select().where(ProviderAbsence.clinic == actor.clinic_id).order_by(
+            ProviderAbsence.first_day):
+        absences.setdefault(row["provider"], []).append(row)
+    return {"chairs": await list_chairs(actor, include_retired=True), "types": await list_types(actor),
+            "hours": hours, "weekdays": WEEKDAYS, "palette": PALETTE, "providers": providers,
+            "schedule": schedule, "absences": absences,
+            "closures": await Closure.select().where(Closure.clinic == actor.clinic_id).order_by(Closure.first_day)}
+
+
+def _week_windows(posted: dict, prefix: str) -> tuple[dict[int, tuple[time, time] | None], dict[str, str]]:
+    """Read `<prefix>opens_<d>`/`<prefix>closes_<d>` pairs: both empty = closed that day."""
+    windows, errors = {}, {}
+    for weekday, name in enumerate(WEEKDAYS):
+        opens, closes = str(posted.get(f"opens_{weekday}", "")), str(posted.get(f"closes_{weekday}", ""))
+        if not opens and not closes:
+            windows[weekday] = None
+        elif (window := weekday_hours(opens, closes)) is None:
+            errors[f"{prefix}{weekday}"] = f"{name}: enter a start and a later end, e.g. 08:00 and 17:30."
+        else:
+            windows[weekday] = window
+    return windows, errors
+
+
+async def set_week_hours(actor: Actor, posted: dict) -> None:
+    """The clinic's opening hours for the whole week from the set-up form (all or nothing)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    windows, errors = _week_windows(posted, "hours_")
+    if errors:
+        raise ValidationFailed(errors)
+    async with transaction():
+        for weekday, window in windows.items():
+            await set_opening_hours(actor, weekday, [window] if window else [])
+
+
+async def set_provider_week(actor: Actor, provider_id: int, posted: dict) -> None:
+    """A provider's weekly hours from the set-up form; a weekday left empty means not working."""
+    require(actor, Permission.MANAGE_CLINIC)
+    windows, errors = _week_windows(posted, "hours_")
+    if errors:
+        raise ValidationFailed(errors)
+    chairs = {c["id"] for c in await list_chairs(actor)}
+    async with transaction():
+        for weekday, window in windows.items():
+            chair_text = str(posted.get(f"chair_{weekday}", ""))
+            chair = int(chair_text) if chair_text.isdigit() and int(chair_text) in chairs else None
+            await set_provider_hours(actor, provider_id, weekday, [(*window, chair)] if window else [])

@@ -1,0 +1,94 @@
+"""Practice set-up for the owner: chairs, appointment types, opening hours, closures, provider schedules."""
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal import practice_setup
+from portal.errors import ValidationFailed
+from portal.permissions import Permission
+from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+
+
+class SettingsController(Controller):
+    path = "/settings"
+    guards = [signed_in, requires(Permission.MANAGE_CLINIC)]
+    dependencies = {"actor": provide_actor}
+
+    async def _page(self, request: Request, actor, errors: dict | None = None, status: int = 200) -> Template:
+        return render(request, "settings/index.html", status=status, errors=errors or {},
+                      **await practice_setup.overview(actor))
+
+    @get("/", name="settings.show")
+    async def show(self, request: Request, actor: CurrentActor) -> Template:
+        """Everything the calendar needs, on one page."""
+        return await self._page(request, actor)
+
+    @post("/chairs", name="settings.add_chair")
+    async def add_chair(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """Add a chair (operatory)."""
+        try:
+            await practice_setup.add_chair(actor, str((await request.form()).get("name", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, {f"chair_{k}": v for k, v in exc.errors.items()}, 422)
+        return see_other("/settings#chairs")
+
+    @post("/chairs/{chair_id:int}/retire", name="settings.retire_chair")
+    async def retire_chair(self, actor: CurrentActor, chair_id: FromPath[int]) -> Redirect:
+        """Retire a chair; its history stays."""
+        await practice_setup.retire_chair(actor, chair_id)
+        return see_other("/settings#chairs")
+
+    @post("/types", name="settings.add_type")
+    async def add_type(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """Add an appointment type."""
+        form = await read_form(request, practice_setup.TypeForm)
+        roles = (await request.form()).getall("roles", [])
+        try:
+            await practice_setup.add_type(actor, practice_setup.TypeForm(
+                name=form.name, minutes=form.minutes, colour=form.colour, provider_roles=",".join(roles)))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, {f"type_{k}": v for k, v in exc.errors.items()}, 422)
+        return see_other("/settings#types")
+
+    @post("/hours", name="settings.hours")
+    async def hours(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """Opening hours for each weekday (empty = closed)."""
+        try:
+            await practice_setup.set_week_hours(actor, dict(await request.form()))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422)
+        return see_other("/settings#hours")
+
+    @post("/closures", name="settings.add_closure")
+    async def add_closure(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """A public holiday or closed period."""
+        posted = await request.form()
+        try:
+            await practice_setup.add_closure(actor, str(posted.get("first_day", "")), str(posted.get("last_day", "")),
+                                             str(posted.get("reason", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, {f"closure_{k}": v for k, v in exc.errors.items()}, 422)
+        return see_other("/settings#closures")
+
+    @post("/providers/{staff_id:int}/hours", name="settings.provider_hours")
+    async def provider_hours(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
+        """A provider's working hours per weekday, each in an optional fixed chair."""
+        try:
+            await practice_setup.set_provider_week(actor, staff_id, dict(await request.form()))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, {f"provider_{staff_id}_{k}": v for k, v in exc.errors.items()},
+                                    422)
+        return see_other(f"/settings#provider-{staff_id}")
+
+    @post("/providers/{staff_id:int}/absences", name="settings.add_absence")
+    async def add_absence(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
+        """Days a provider is away (holiday, course, illness)."""
+        posted = await request.form()
+        try:
+            await practice_setup.add_absence(actor, staff_id, str(posted.get("first_day", "")),
+                                             str(posted.get("last_day", "")), str(posted.get("reason", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, {f"provider_{staff_id}_{k}": v for k, v in exc.errors.items()},
+                                    422)
+        return see_other(f"/settings#provider-{staff_id}")
