@@ -59,6 +59,24 @@ async def test_receptionist_books_moves_resolves_a_conflict_and_cancels(tablet: 
     await page.screenshot(path=str(ARTIFACTS / "calendar-day-768.png"), full_page=True)
 
 
+async def test_dentist_opens_the_ical_link_and_it_parses(tablet: Page, clinic):
+    import icalendar
+
+    page = tablet
+    cal = await factories.make_calendar(clinic)
+    await factories.book(clinic, cal, await factories.make_patient(clinic, given_name="Marloes", family_name="Verbeek"),
+                         DAY.isoformat(), "10:00")
+    await sign_in(page, await factories.email_of(cal["dentist"]), factories.PASSWORD)
+    await page.locator("details.dropdown summary").click()
+    await page.get_by_role("link", name="My calendar feed").click()
+    await page.get_by_role("button", name="Make a link").click()
+    url = await page.get_by_label("Calendar feed link").input_value()
+    response = await page.request.get(url)
+    assert response.status == 200
+    parsed = icalendar.Calendar.from_ical(await response.body())
+    assert [str(e["summary"]) for e in parsed.walk("VEVENT")] == ["M.V. · Check-up"]
+
+
 async def _rita(clinic):
     from portal.permissions import Actor
     from portal.tables import Staff

@@ -1,0 +1,30 @@
+"""Every role against every page (from the route table): 200 where the permission table allows, else 403."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from portal.permissions import ROLE_PERMISSIONS, Role
+from tests import factories
+from tests.factories import sign_in_as
+from tests.security.role_expectations import REQUIRED
+from tests.security.routes import fill, routes
+
+PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client, clinic, role):
+    cal = await factories.make_calendar(clinic)
+    patient = await factories.make_patient(clinic)
+    appointment = await factories.book(clinic, cal, patient, (date.today() + timedelta(days=7)).isoformat(), "10:00")
+    ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment}
+    member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
+    await sign_in_as(client, member)
+    for method, path, params in routes(app):
+        if method != "GET" or path in PUBLIC:
+            continue
+        assert path in REQUIRED, f"add {path} to tests/security/role_expectations.py"
+        allowed = REQUIRED[path] in ROLE_PERMISSIONS[role]
+        response = await client.get(fill(path, ids))
+        assert response.status_code == (200 if allowed else 403), f"{role} GET {path}: {response.status_code}"
