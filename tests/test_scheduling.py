@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from portal import availability, practice_setup, scheduling
+from portal import availability, clock, practice_setup, scheduling
 from portal.errors import SlotTaken, ValidationFailed
 from portal.permissions import Role
 from portal.tables import Appointment, AppointmentChange, AuditEntry
@@ -190,3 +190,31 @@ async def test_another_clinics_appointment_is_not_found(clinic, other_clinic, ca
 async def test_receptionist_books_but_a_booking_needs_the_calendar_permission(clinic, cal, patient):
     receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
     assert await book(receptionist, cal, patient, DAY, "10:00")
+
+
+async def test_fifty_simultaneous_moves_into_one_slot_give_exactly_one(clinic, cal):
+    patient = await factories.make_patient(clinic)
+    later = (date.fromisoformat(DAY) + timedelta(days=1)).isoformat()
+    appointments = []
+    for i in range(50):  # spread over two chairs and both providers' free time on the next days
+        day = (date.fromisoformat(later) + timedelta(days=i // 16)).isoformat()
+        at = f"{8 + (i % 16) // 2:02d}:{30 * (i % 2):02d}"
+        appointments.append(await book(clinic, cal, patient, day, at))
+
+    async def attempt(appointment_id):
+        try:
+            await scheduling.move_appointment(clinic, appointment_id, scheduling.MoveForm(date=DAY, time="16:00"))
+            return "moved"
+        except SlotTaken:
+            return "conflict"
+
+    results = await asyncio.gather(*[attempt(a) for a in appointments])
+    assert results.count("moved") == 1 and results.count("conflict") == 49
+    target = clock.to_utc(date.fromisoformat(DAY), datetime.strptime("16:00", "%H:%M").time(), clinic.time_zone)
+    assert await Appointment.count().where(Appointment.starts_at == target) == 1
+
+
+async def test_a_no_show_frees_the_slot(clinic, cal, patient):
+    first = await book(clinic, cal, patient, DAY, "10:00")
+    await scheduling.set_status(clinic, first, "no_show")
+    assert await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:00")
