@@ -55,8 +55,9 @@ class Rules:
     absent: dict[int, set[date]]
     providers: dict[int, tuple[str, str]]  # id -> (name, role)
     chairs: list[tuple[int, str]]
-    busy_provider: dict[int, list[tuple[datetime, datetime]]]
-    busy_chair: dict[int, list[tuple[datetime, datetime]]]
+    # Busy intervals per (owner id, UTC date touched), so a check scans one day, not two weeks.
+    busy_provider: dict[tuple[int, date], list[tuple[datetime, datetime]]]
+    busy_chair: dict[tuple[int, date], list[tuple[datetime, datetime]]]
 
 
 def _days(first: date, last: date):
@@ -93,18 +94,25 @@ async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: 
                                Appointment.ends_at).where(
         (Appointment.clinic == cid) & (Appointment.starts_at < end) & (Appointment.ends_at > start)
         & Appointment.status.is_in(list(ACTIVE_STATUSES)))
-    busy_provider: dict[int, list] = defaultdict(list)
-    busy_chair: dict[int, list] = defaultdict(list)
+    busy_provider: dict[tuple, list] = defaultdict(list)
+    busy_chair: dict[tuple, list] = defaultdict(list)
     for row in await query:
         if row["id"] == ignore_appointment:
             continue
-        busy_provider[row["provider"]].append((row["starts_at"], row["ends_at"]))
-        busy_chair[row["chair"]].append((row["starts_at"], row["ends_at"]))
+        interval = (row["starts_at"], row["ends_at"])
+        for day in _days(row["starts_at"].astimezone(timezone.utc).date(),
+                         row["ends_at"].astimezone(timezone.utc).date()):
+            busy_provider[(row["provider"], day)].append(interval)
+            busy_chair[(row["chair"], day)].append(interval)
     return Rules(actor.time_zone, opening, closed, hours, absent, providers, chairs, busy_provider, busy_chair)
 
 
-def _overlaps(busy: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
-    return any(s < end and start < e for s, e in busy)
+def _busy(table: dict, owner: int, start: datetime, end: datetime) -> bool:
+    """Whether `owner` has anything overlapping [start, end) (half-open, like the database constraint)."""
+    for day in _days(start.astimezone(timezone.utc).date(), end.astimezone(timezone.utc).date()):
+        if any(s < end and start < e for s, e in table.get((owner, day), ())):
+            return True
+    return False
 
 
 def _windows(rules: Rules, provider_id: int, day: date) -> list[tuple[time, time, int | None]]:
@@ -173,10 +181,10 @@ def _try(rules, query, pid, chairs, chair_names, day, at, now) -> FreeSlot | Non
     except ValueError:
         return None  # skipped or doubled by a clock change
     end = start + timedelta(minutes=query.minutes)
-    if start <= now or _overlaps(rules.busy_provider.get(pid, []), start, end):
+    if start <= now or _busy(rules.busy_provider, pid, start, end):
         return None
     for chair_id in chairs:
-        if chair_id in chair_names and not _overlaps(rules.busy_chair.get(chair_id, []), start, end):
+        if chair_id in chair_names and not _busy(rules.busy_chair, chair_id, start, end):
             return FreeSlot(start, clock.local(start, rules.zone), pid, rules.providers[pid][0], chair_id,
                             chair_names[chair_id])
     return None
