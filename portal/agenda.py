@@ -9,6 +9,7 @@ from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, OpeningHours
 
 STEPS = (5, 10, 15)
+MAX_APPOINTMENT_MINUTES = 480  # the appointment length limit, also checked by the database
 DEFAULT_START, DEFAULT_END = time(8), time(18)
 
 
@@ -57,7 +58,9 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, **filters
         Appointment.ends_at, Appointment.status, Appointment.notes, Appointment.patient.given_name,
         Appointment.patient.family_name, Appointment.provider.name, Appointment.appointment_type.name,
         Appointment.appointment_type.colour,
-    ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at < last) & (Appointment.ends_at > first))
+    ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at < last) & (Appointment.ends_at > first)
+            # No appointment is longer than 8 hours, which gives the (clinic, starts_at) index a lower bound too.
+            & (Appointment.starts_at > first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)))
     for column, value in filters.items():
         if value is not None:
             query = query.where(getattr(Appointment, column) == value)

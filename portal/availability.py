@@ -93,6 +93,7 @@ async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: 
     query = Appointment.select(Appointment.id, Appointment.provider, Appointment.chair, Appointment.starts_at,
                                Appointment.ends_at).where(
         (Appointment.clinic == cid) & (Appointment.starts_at < end) & (Appointment.ends_at > start)
+        & (Appointment.starts_at > start - timedelta(hours=8))  # longest appointment: a lower index bound
         & Appointment.status.is_in(list(ACTIVE_STATUSES)))
     busy_provider: dict[tuple, list] = defaultdict(list)
     busy_chair: dict[tuple, list] = defaultdict(list)
