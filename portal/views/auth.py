@@ -15,12 +15,14 @@ from portal.views.web import CurrentActor, provide_actor, see_other, signed_in
 class SignInForm:
     email: str = ""
     password: str = ""
-    next: str = "/"
+    next: str = ""
 
 
-def _safe_next(target: str) -> str:
-    """Only same-site paths, so the sign-in page cannot be used to bounce people elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+def _safe_next(request: Request, target: str) -> str:
+    """Only same-site paths, so the sign-in page cannot be used to bounce people elsewhere; else the dashboard."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return request.app.route_reverse("dashboard")
 
 
 def client_ip(request: Request) -> str:
@@ -39,16 +41,16 @@ def _form(request: Request, status: int, email: str, next_path: str, error: str 
 
 class AuthController(Controller):
     @get("/login", name="login")
-    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Template:
+    async def login_form(self, request: Request, next: FromQuery[str] = "") -> Template:
         """The sign-in form."""
-        return _form(request, 200, "", _safe_next(next))
+        return _form(request, 200, "", _safe_next(request, next))
 
     @post("/login", name="login.submit")
     async def login(self, request: Request) -> Template:
         """Check credentials, then start a session under a fresh id."""
         posted = await request.form()
         form = SignInForm(email=str(posted.get("email", ""))[:320], password=str(posted.get("password", ""))[:1000],
-                          next=_safe_next(str(posted.get("next", "/"))))
+                          next=_safe_next(request, str(posted.get("next", ""))))
         settings = request.app.state.settings
         try:
             actor = await auth.sign_in(form.email, form.password, client_ip(request), settings)
@@ -66,11 +68,11 @@ class AuthController(Controller):
         """End this session."""
         await audit.record(actor, "auth.signed_out", object_type="staff", object_id=actor.id)
         request.clear_session()
-        return see_other("/login")
+        return see_other(request.app.route_reverse("login"))
 
     @post("/logout/everywhere", name="logout.everywhere", guards=[signed_in], dependencies={"actor": provide_actor})
     async def logout_everywhere(self, request: Request, actor: CurrentActor) -> Template:
         """End every session of this account, on every device."""
         await auth.sign_out_everywhere(actor)
         request.clear_session()
-        return see_other("/login")
+        return see_other(request.app.route_reverse("login"))

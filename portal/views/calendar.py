@@ -101,7 +101,7 @@ class CalendarController(Controller):
                                    status=409 if isinstance(exc, SlotTaken) else 422, booking=form,
                                    errors=exc.errors, alternatives=getattr(exc, "alternatives", []),
                                    **await _choices(actor))
-        return see_other(f"/calendar?date={form.date}")
+        return see_other(f"{request.app.route_reverse('calendar.day')}?date={form.date}")
 
     @get("/appointments/{appointment_id:int}", name="calendar.card")
     async def card(self, request: Request, actor: CurrentActor, appointment_id: FromPath[int]) -> Template:
@@ -121,7 +121,7 @@ class CalendarController(Controller):
             card = await scheduling.get_appointment(actor, appointment_id)
             return await _day_page(request, actor, card["local_start"].date(), 15, "calendar/_card.html",
                                    status=422, card=card, errors=exc.errors, alternatives=[], **await _choices(actor))
-        return see_other(f"/calendar/appointments/{appointment_id}")
+        return see_other(request.app.route_reverse("calendar.card", appointment_id=appointment_id))
 
     @post("/appointments/{appointment_id:int}/move", name="calendar.move")
     async def move(self, request: Request, actor: CurrentActor, appointment_id: FromPath[int]) -> Template | Redirect:
@@ -138,7 +138,7 @@ class CalendarController(Controller):
                                    status=409 if isinstance(exc, SlotTaken) else 422, card=card, move=form,
                                    errors=exc.errors, alternatives=getattr(exc, "alternatives", []),
                                    **await _choices(actor))
-        return see_other(f"/calendar/appointments/{appointment_id}")
+        return see_other(request.app.route_reverse("calendar.card", appointment_id=appointment_id))
 
     @get("/free", name="calendar.free")
     async def free(self, request: Request, actor: CurrentActor, appointment_type_id: FromQuery[str] = "",

@@ -40,10 +40,11 @@ def error_page(request: Request, status: int) -> Template:
 
 
 def on_not_signed_in(request: Request, _: Exception) -> Response:
-    target = request.url.path if request.method == "GET" else "/"
+    target = request.url.path if request.method == "GET" else request.app.route_reverse("dashboard")
+    login = request.app.route_reverse("login")
     if getattr(request, "htmx", None):
-        return Response(content="", status_code=401, headers={"HX-Redirect": f"/login?next={target}"})
-    return Redirect(path="/login", query_params={"next": target}, status_code=303)
+        return Response(content="", status_code=401, headers={"HX-Redirect": f"{login}?next={target}"})
+    return Redirect(path=login, query_params={"next": target}, status_code=303)
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Template:

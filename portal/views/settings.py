@@ -10,6 +10,11 @@ from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
 
 
+def _back_to(request: Request, section: str) -> Redirect:
+    """Redirect-after-post to one section of the set-up page."""
+    return see_other(f"{request.app.route_reverse('settings.show')}#{section}")
+
+
 class SettingsController(Controller):
     path = "/settings"
     guards = [signed_in, requires(Permission.MANAGE_CLINIC)]
@@ -31,13 +36,13 @@ class SettingsController(Controller):
             await practice_setup.add_chair(actor, str((await request.form()).get("name", "")))
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"chair_{k}": v for k, v in exc.errors.items()}, 422)
-        return see_other("/settings#chairs")
+        return _back_to(request, "chairs")
 
     @post("/chairs/{chair_id:int}/retire", name="settings.retire_chair")
-    async def retire_chair(self, actor: CurrentActor, chair_id: FromPath[int]) -> Redirect:
+    async def retire_chair(self, request: Request, actor: CurrentActor, chair_id: FromPath[int]) -> Redirect:
         """Retire a chair; its history stays."""
         await practice_setup.retire_chair(actor, chair_id)
-        return see_other("/settings#chairs")
+        return _back_to(request, "chairs")
 
     @post("/types", name="settings.add_type")
     async def add_type(self, request: Request, actor: CurrentActor) -> Template | Redirect:
@@ -49,7 +54,7 @@ class SettingsController(Controller):
                 name=form.name, minutes=form.minutes, colour=form.colour, provider_roles=",".join(roles)))
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"type_{k}": v for k, v in exc.errors.items()}, 422)
-        return see_other("/settings#types")
+        return _back_to(request, "types")
 
     @post("/hours", name="settings.hours")
     async def hours(self, request: Request, actor: CurrentActor) -> Template | Redirect:
@@ -58,7 +63,7 @@ class SettingsController(Controller):
             await practice_setup.set_week_hours(actor, dict(await request.form()))
         except ValidationFailed as exc:
             return await self._page(request, actor, exc.errors, 422)
-        return see_other("/settings#hours")
+        return _back_to(request, "hours")
 
     @post("/closures", name="settings.add_closure")
     async def add_closure(self, request: Request, actor: CurrentActor) -> Template | Redirect:
@@ -69,7 +74,7 @@ class SettingsController(Controller):
                                              str(posted.get("reason", "")))
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"closure_{k}": v for k, v in exc.errors.items()}, 422)
-        return see_other("/settings#closures")
+        return _back_to(request, "closures")
 
     @post("/providers/{staff_id:int}/hours", name="settings.provider_hours")
     async def provider_hours(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
@@ -79,7 +84,7 @@ class SettingsController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"provider_{staff_id}_{k}": v for k, v in exc.errors.items()},
                                     422)
-        return see_other(f"/settings#provider-{staff_id}")
+        return _back_to(request, f"provider-{staff_id}")
 
     @post("/providers/{staff_id:int}/absences", name="settings.add_absence")
     async def add_absence(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
@@ -91,4 +96,4 @@ class SettingsController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"provider_{staff_id}_{k}": v for k, v in exc.errors.items()},
                                     422)
-        return see_other(f"/settings#provider-{staff_id}")
+        return _back_to(request, f"provider-{staff_id}")
