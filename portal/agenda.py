@@ -26,6 +26,10 @@ class Grid:
         minutes = range(_minutes(self.start), _minutes(self.end), self.step)
         return [time(m // 60, m % 60) for m in minutes]
 
+    @property
+    def labels(self) -> list[str]:
+        return [f"{t.hour:02d}:{t.minute:02d}" for t in self.rows]
+
     def place(self, local_start: datetime, local_end: datetime) -> tuple[int, int] | None:
         """(first row, row span) for an appointment, clipped to the grid; None when outside it."""
         first, last = _minutes(local_start.time()), _minutes(local_end.time()) or 24 * 60
