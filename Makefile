@@ -44,6 +44,7 @@ test: install-test browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
+	$(BIN)/pip install -q -e '.[bench]'
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
 

@@ -1,8 +1,16 @@
-"""`make bench`: serve the portal under uvicorn and granian, load it with wrk, write bench/results/latest.md."""
+"""`make bench`: serve the portal under uvicorn and granian, load it with wrk, write bench/results/latest.md.
+
+The bench database holds 50 clinics and about a million appointments (bench/generate.py, generated once, later runs
+skip it); the demo clinic has 8 chairs and a busy current week. Pages are measured with wrk at 32 connections
+(throughput; p95 includes queueing for the 2 workers) and the calendar pages again at 1 connection (p95 ≈ server
+time). Booking is a POST, so an async httpx client measures it (303 = booked, 409 = refused overlap). An in-process
+profile splits the week view's time (bench/profile.py), and each missed target gets EXPLAIN (ANALYZE, BUFFERS).
+"""
 
 import asyncio
 import os
 import platform
+import random
 import re
 import signal
 import socket
@@ -11,17 +19,20 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+
+from bench import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 RESULTS = BENCH_DIR / "results" / "latest.md"
 LUA_REPORT = BENCH_DIR / "report.lua"
-DATA_DIR = ROOT / "var" / "bench"
-DATABASE = "chairside_bench"
+DATA_DIR = generate.DATA_DIR
+DATABASE = generate.DATABASE
 
 
 @dataclass(frozen=True)
@@ -29,25 +40,55 @@ class Page:
     name: str
     path: str
     needs_sign_in: bool
+    low_concurrency: bool = False  # also measured with 1 connection (p95 close to server time)
 
 
 # Measured pages, in order. Add a row when a new page matters for speed; the first row is the baseline.
+# The calendar rows (calendar_pages) need ids and dates from the bench data, so they are added at run time.
 PAGES = [
-    Page("healthz", "/healthz", needs_sign_in=False),
+    Page("healthz", "/healthz", needs_sign_in=False, low_concurrency=True),
     Page("dashboard", "/", needs_sign_in=True),
 ]
 BASELINE = PAGES[0]
 KEEP_BY = "dashboard"  # the page that decides which server is kept
 
+# p95 targets from the calendar issue (ms).
+TARGETS = {"calendar week": 30.0, "calendar day": 20.0, "slot finder": 20.0, "booking": 25.0}
+
 SERVERS = ["uvicorn", "granian"]
 WORKERS = 2
 WRK_THREADS, WRK_CONNECTIONS = 2, 32
 WARMUP_SECONDS, MEASURE_SECONDS = 2, 10
+LOW_SECONDS = 5  # wrk -t1 -c1
+WRK_TIMEOUT_SECONDS = 10  # wrk's default (2 s) turns the slowest loaded calendar answers into socket timeouts
 READY_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
 
+BOOKING_CLIENTS, BOOKING_POSTS = 8, 300
+BOOKING_SEQUENTIAL_POSTS = 100
+BOOKING_WARMUP_POSTS = 16
+
 SIGN_IN_EMAIL = "owner@demo.chairside.test"
 SIGN_IN_PASSWORD = "chairside-demo"
+
+
+def calendar_pages(targets: generate.DemoTargets) -> list[Page]:
+    """Week (one chair), day (all 8 chairs) and slot finder (the most common type) in the demo clinic's busy week."""
+    wednesday = targets.monday + timedelta(days=2)
+    today = datetime.now(ZoneInfo(targets.zone)).date()
+    finder_day = today if targets.monday <= today < targets.monday + timedelta(days=5) else targets.monday
+    kind = _finder_type(targets)
+    return [
+        Page("calendar week", f"/calendar/week?date={wednesday.isoformat()}&chair={targets.chairs[0]['id']}",
+             needs_sign_in=True, low_concurrency=True),
+        Page("calendar day", f"/calendar?date={wednesday.isoformat()}", needs_sign_in=True, low_concurrency=True),
+        Page("slot finder", f"/calendar/free?appointment_type_id={kind['id']}&date={finder_day.isoformat()}",
+             needs_sign_in=True, low_concurrency=True),
+    ]
+
+
+def _finder_type(targets: generate.DemoTargets) -> dict:
+    return next((t for t in targets.types if t["name"] == "Check-up"), targets.types[0])
 
 
 @dataclass
@@ -66,19 +107,45 @@ class Measurement:
 
 
 @dataclass
+class BookingRun:
+    clients: int
+    posts: int
+    statuses: dict[int, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)  # seconds, every answered post
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def booked(self) -> int:
+        return self.statuses.get(303, 0)
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] * 1000
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems and self.booked == self.posts
+
+
+@dataclass
 class ServerRun:
     server: str
     version: str
     measurements: list[Measurement] = field(default_factory=list)
+    low: list[Measurement] = field(default_factory=list)  # 1 connection
+    bookings: list[BookingRun] = field(default_factory=list)
     error: str = ""
     log_tail: str = ""
 
-    def measured(self, name: str) -> Measurement | None:
-        return next((m for m in self.measurements if m.page.name == name), None)
+    def measured(self, name: str, low: bool = False) -> Measurement | None:
+        return next((m for m in (self.low if low else self.measurements) if m.page.name == name), None)
 
-    def ratio(self, m: Measurement) -> float | None:
+    def ratio(self, m: Measurement, low: bool = False) -> float | None:
         """Page req/s over /healthz req/s from the same server run; None when either number is not trustworthy."""
-        base = self.measured(BASELINE.name)
+        base = self.measured(BASELINE.name, low)
         if base is None or not base.valid or not m.valid or base.rps == 0:
             return None
         return m.rps / base.rps
@@ -90,23 +157,30 @@ def say(message: str) -> None:
 
 # --- database ---------------------------------------------------------------------------------------------------
 
-def prepare_database(env: dict) -> str:
-    """Own embedded database, migrated and holding the demo clinic, so the bench never touches var/ data."""
-    from portal import db, demo
+def prepare_database(env: dict) -> tuple[str, generate.DemoTargets, float]:
+    """Own embedded database, migrated, holding the demo clinic and the generated data (bench/generate.py), so the
+    bench never touches var/ data. Returns the URL, the demo clinic's ids and dates, and the seconds it took."""
+    started = time.monotonic()
+    url = generate.prepare(env)
+    targets = asyncio.run(generate.ensure_data(url))
+    targets.totals["audit_cleared"] = asyncio.run(clear_audit_trail(url))
+    return url, targets, time.monotonic() - started
 
-    os.environ.update(env)
-    url = db.resolve_database_url(None, DATA_DIR, database=DATABASE)
-    asyncio.run(db.migrate())
 
-    async def load() -> None:
-        await db.start_pool(max_size=2)
-        try:
-            await demo.load_demo()
-        finally:
-            await db.close_pool()
+async def clear_audit_trail(url: str) -> int:
+    """Every day or week view audits each patient shown, so one run writes about a million audit rows (~200 MB).
+    Empty the bench database's trail at the start, so runs stay comparable and the disk does not fill up."""
+    import asyncpg
 
-    asyncio.run(load())
-    return url
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetchval("SELECT count(*) FROM audit_entry")
+        if rows:
+            await conn.execute("TRUNCATE audit_entry")  # the append-only trigger guards UPDATE/DELETE rows only
+            say(f"bench database: emptied audit_entry ({rows:,} rows, mostly written by earlier runs' page views)")
+        return rows
+    finally:
+        await conn.close()
 
 
 # --- server -------------------------------------------------------------------------------------------------------
@@ -168,8 +242,19 @@ def stop_server(proc: subprocess.Popen) -> None:
     proc.wait(timeout=5)
 
 
-def sign_in(base: str) -> str:
-    """One real sign-in (login is throttled, so once per server run) -> the Cookie header wrk sends."""
+@dataclass(frozen=True)
+class SignedIn:
+    session: str
+    csrf_cookie: str
+    csrf_token: str  # the hidden _csrf_token of the /login form; pairs with csrf_cookie for POSTs
+
+    @property
+    def cookie_header(self) -> str:
+        return f"session={self.session}; csrftoken={self.csrf_cookie}"
+
+
+def sign_in(base: str) -> SignedIn:
+    """One real sign-in (login is throttled, so once per server run) -> the cookies wrk and the booking client send."""
     with httpx.Client(base_url=base, follow_redirects=False, timeout=10) as client:
         form = client.get("/login")
         form.raise_for_status()
@@ -182,13 +267,15 @@ def sign_in(base: str) -> str:
         session = client.cookies.get("session")
         if answer.status_code != 303 or not session:
             raise RuntimeError(f"sign-in answered {answer.status_code} without a session cookie")
-        return f"session={session}; csrftoken={client.cookies.get('csrftoken', '')}"
+        return SignedIn(session, client.cookies.get("csrftoken", ""), token.group(1))
 
 
 # --- load ---------------------------------------------------------------------------------------------------------
 
-def wrk(url: str, seconds: int, cookie: str | None) -> dict[str, float]:
-    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(LUA_REPORT)]
+def wrk(url: str, seconds: int, cookie: str | None, threads: int = WRK_THREADS,
+        connections: int = WRK_CONNECTIONS) -> dict[str, float]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={WRK_TIMEOUT_SECONDS}s", "--latency",
+           "-s", str(LUA_REPORT)]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60)
@@ -198,14 +285,18 @@ def wrk(url: str, seconds: int, cookie: str | None) -> dict[str, float]:
     return {k: float(v) for k, v in (pair.split("=") for pair in line.split()[1:])}
 
 
-def measure(base: str, page: Page, cookie: str | None) -> Measurement:
+def measure(base: str, page: Page, cookie: str | None, low: bool = False) -> Measurement:
+    """32 connections after a warm-up; or (low) 1 connection, 1 thread, LOW_SECONDS, right after the loaded run."""
     m = Measurement(page)
-    preflight = httpx.get(base + page.path, headers={"Cookie": cookie} if cookie else {}, timeout=10)
+    preflight = httpx.get(base + page.path, headers={"Cookie": cookie} if cookie else {}, timeout=30)
     if preflight.status_code != 200:
         m.problems.append(f"preflight GET {page.path} answered {preflight.status_code}")
         return m
-    wrk(base + page.path, WARMUP_SECONDS, cookie)
-    r = wrk(base + page.path, MEASURE_SECONDS, cookie)
+    if low:
+        r = wrk(base + page.path, LOW_SECONDS, cookie, threads=1, connections=1)
+    else:
+        wrk(base + page.path, WARMUP_SECONDS, cookie)
+        r = wrk(base + page.path, MEASURE_SECONDS, cookie)
     m.rps, m.requests = r["rps"], int(r["requests"])
     m.p50_ms, m.p95_ms, m.p99_ms = r["p50_us"] / 1000, r["p95_us"] / 1000, r["p99_us"] / 1000
     if r["not_200"]:
@@ -217,7 +308,80 @@ def measure(base: str, page: Page, cookie: str | None) -> Measurement:
     return m
 
 
-def bench_server(server: str, env: dict, log_dir: Path) -> ServerRun:
+# --- booking --------------------------------------------------------------------------------------------------------
+
+class SlotPlan:
+    """Distinct free booking slots after the demo clinic's last appointment: each chair paired with one provider
+    (so neither exclusion constraint can refuse), the provider's shortest appointment type, back to back within
+    the weekday's opening hours. Shared by both server runs, so no slot is booked twice."""
+
+    def __init__(self, targets: generate.DemoTargets):
+        self.targets = targets
+        types_by_role = {}
+        for role in ("dentist", "hygienist"):
+            fitting = [t for t in targets.types if role in t["provider_roles"].split(",")]
+            types_by_role[role] = min(fitting, key=lambda t: t["minutes"]) if fitting else None
+        self.lanes = [(chair["id"], provider["id"], types_by_role[provider["role"]])
+                      for chair, provider in zip(targets.chairs, targets.providers) if types_by_role[provider["role"]]]
+        self.rng = random.Random(len(targets.patients))
+        self.slots = self._slots((targets.last_day or targets.monday) + timedelta(days=7))
+
+    def _slots(self, day: date):
+        while True:
+            day += timedelta(days=1)
+            window = self.targets.opening.get(day.weekday())
+            if day.weekday() >= 5 or window is None:
+                continue
+            opens, closes = window
+            longest = max(kind["minutes"] for _, _, kind in self.lanes)
+            at = datetime.combine(day, opens)
+            while (at + timedelta(minutes=longest)).time() <= closes and at.date() == day:
+                for chair, provider, kind in self.lanes:
+                    yield {"appointment_type_id": str(kind["id"]), "provider_id": str(provider),
+                           "chair_id": str(chair), "date": day.isoformat(), "time": at.strftime("%H:%M"),
+                           "minutes": str(kind["minutes"])}
+                at += timedelta(minutes=longest)
+
+    def take(self, n: int, token: str) -> list[dict]:
+        return [{"_csrf_token": token, "patient_id": str(self.rng.choice(self.targets.patients)),
+                 "notes": "bench booking", **next(self.slots)} for _ in range(n)]
+
+
+async def post_bookings(base: str, auth: SignedIn, forms: list[dict], clients: int) -> BookingRun:
+    run = BookingRun(clients, len(forms))
+    pending = iter(forms)
+    cookies = {"session": auth.session, "csrftoken": auth.csrf_cookie}
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, follow_redirects=False, timeout=60,
+                                 limits=httpx.Limits(max_connections=clients)) as client:
+        async def worker() -> None:
+            for form in pending:
+                started = time.perf_counter()
+                try:
+                    answer = await client.post("/calendar/appointments", data=form)
+                except httpx.HTTPError as exc:
+                    run.problems.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                run.latencies.append(time.perf_counter() - started)
+                run.statuses[answer.status_code] = run.statuses.get(answer.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        run.seconds = time.perf_counter() - started
+    unexpected = {k: v for k, v in run.statuses.items() if k != 303}
+    if unexpected:
+        run.problems.append("answers other than 303: " + ", ".join(f"{v}× {k}" for k, v in sorted(unexpected.items())))
+    return run
+
+
+def measure_booking(base: str, auth: SignedIn, plan: SlotPlan) -> list[BookingRun]:
+    warm = asyncio.run(post_bookings(base, auth, plan.take(BOOKING_WARMUP_POSTS, auth.csrf_token), BOOKING_CLIENTS))
+    if warm.booked == 0:
+        raise RuntimeError(f"booking warm-up failed: {warm.statuses} {'; '.join(warm.problems[:3])}")
+    return [asyncio.run(post_bookings(base, auth, plan.take(BOOKING_POSTS, auth.csrf_token), BOOKING_CLIENTS)),
+            asyncio.run(post_bookings(base, auth, plan.take(BOOKING_SEQUENTIAL_POSTS, auth.csrf_token), 1))]
+
+
+def bench_server(server: str, env: dict, log_dir: Path, pages: list[Page], plan: SlotPlan | None) -> ServerRun:
     run = ServerRun(server, server_version(server))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -228,13 +392,27 @@ def bench_server(server: str, env: dict, log_dir: Path) -> ServerRun:
         try:
             proc = start_server(server, port, env, log_file)
             wait_ready(proc, base)
-            cookie = sign_in(base) if any(p.needs_sign_in for p in PAGES) else None
-            for page in PAGES:
+            auth = sign_in(base) if any(p.needs_sign_in for p in pages) or plan else None
+            cookie = auth.cookie_header if auth else None
+            for page in pages:
                 say(f"{server}: measuring {page.path} ({WARMUP_SECONDS} s warm-up, {MEASURE_SECONDS} s measured) ...")
                 m = measure(base, page, cookie if page.needs_sign_in else None)
                 run.measurements.append(m)
-                say(f"{server}: {page.path} {m.rps:,.0f} req/s, p99 {m.p99_ms:.1f} ms"
+                say(f"{server}: {page.path} {m.rps:,.0f} req/s, p95 {m.p95_ms:.1f} ms, p99 {m.p99_ms:.1f} ms"
                     + ("" if m.valid else f"  INVALID: {'; '.join(m.problems)}"))
+            for page in (p for p in pages if p.low_concurrency):
+                m = measure(base, page, cookie if page.needs_sign_in else None, low=True)
+                run.low.append(m)
+                say(f"{server}: {page.path} at 1 connection: {m.rps:,.0f} req/s, p50 {m.p50_ms:.1f} ms, "
+                    f"p95 {m.p95_ms:.1f} ms" + ("" if m.valid else f"  INVALID: {'; '.join(m.problems)}"))
+            if plan is not None and auth is not None:
+                say(f"{server}: booking: {BOOKING_POSTS} posts from {BOOKING_CLIENTS} clients, then "
+                    f"{BOOKING_SEQUENTIAL_POSTS} from 1 ...")
+                run.bookings = measure_booking(base, auth, plan)
+                for b in run.bookings:
+                    say(f"{server}: booking with {b.clients} client(s): {b.booked}/{b.posts} booked, "
+                        f"p50 {b.percentile(50):.1f} ms, p95 {b.percentile(95):.1f} ms"
+                        + ("" if b.valid else f"  INVALID: {'; '.join(b.problems[:3])}"))
         except Exception as exc:  # noqa: BLE001 - one server failing must not stop the other's result
             run.error = f"{type(exc).__name__}: {exc}"
             say(f"{server}: FAILED: {run.error}")
@@ -246,6 +424,128 @@ def bench_server(server: str, env: dict, log_dir: Path) -> ServerRun:
     return run
 
 
+# --- in-process analysis: profile, per-action SQL, plans ---------------------------------------------------------
+
+@dataclass
+class Plan:
+    title: str
+    statement: object  # bench.profile.Statement
+    lines: list[str]
+
+
+@dataclass
+class ActionCost:
+    """One calendar action run in-process: its total time, the statements it sent, and plans of the costly ones."""
+
+    name: str
+    total_ms: float = 0.0
+    statements: list = field(default_factory=list)  # bench.profile.Statement
+    plans: list[Plan] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def sql_ms(self) -> float:
+        return sum(s.seconds for s in self.statements) * 1000
+
+    def slowest(self, selects_only: bool = False):
+        chosen = [s for s in self.statements if not selects_only or s.sql.lstrip().upper().startswith("SELECT")]
+        return max(chosen, key=lambda s: s.seconds) if chosen else None
+
+
+@dataclass
+class Analysis:
+    profiles: list = field(default_factory=list)  # bench.profile.PageProfile: week, day
+    actions: dict[str, ActionCost] = field(default_factory=dict)
+    error: str = ""
+
+
+async def _actions(targets: generate.DemoTargets, plan: SlotPlan) -> dict[str, ActionCost]:
+    """Each measured calendar action once warm, then once captured (the same calls the handlers make)."""
+    from bench import profile
+    from portal import agenda, auth, availability, practice_setup, scheduling
+    from portal.views import calendar
+
+    actor = await auth.load_staff_actor(targets.owner_id)
+    wednesday = targets.monday + timedelta(days=2)
+    pages = {p.name: p for p in calendar_pages(targets)}
+    finder_day = date.fromisoformat(re.search(r"date=([\d-]+)", pages["slot finder"].path).group(1))
+    kind = _finder_type(targets)
+
+    async def week():
+        await calendar._choices(actor)
+        await agenda.week_view(actor, wednesday, chair_id=targets.chairs[0]["id"])
+
+    async def day():
+        await agenda.day_view(actor, wednesday)
+
+    async def finder():
+        types = {t["id"]: t for t in await practice_setup.list_types(actor)}
+        chosen = types[kind["id"]]
+        await availability.find_free_slots(actor, availability.SlotQuery(
+            minutes=chosen["minutes"], roles=tuple(chosen["provider_roles"].split(",")), first_day=finder_day,
+            limit=8))
+
+    async def booking():
+        form = plan.take(1, "")[0]
+        await scheduling.book_appointment(actor, scheduling.BookingForm(
+            **{k: v for k, v in form.items() if k != "_csrf_token"}))
+
+    costs = {}
+    for name, action in (("calendar week", week), ("calendar day", day), ("slot finder", finder),
+                         ("booking", booking)):
+        cost = ActionCost(name)
+        try:
+            await action()
+            started = time.perf_counter()
+            cost.statements = await profile.capture_action(action)
+            cost.total_ms = (time.perf_counter() - started) * 1000
+            main, slowest = cost.slowest(selects_only=True), cost.slowest()
+            if main is not None:
+                cost.plans.append(Plan("main query (its slowest SELECT)", main,
+                                       await profile.explain(main.sql, main.args)))
+                if bounded := profile.bounded_variant(main.sql):
+                    cost.plans.append(Plan("the same with `AND starts_at > <window start> - interval '8 hours'` "
+                                           "(appointments last at most 480 minutes)", main,
+                                           await profile.explain(bounded, main.args)))
+            if slowest is not None and slowest is not main:
+                cost.plans.append(Plan("its slowest statement overall (run in a transaction that is rolled back)",
+                                       slowest, await profile.explain(slowest.sql, slowest.args)))
+        except Exception as exc:  # noqa: BLE001 - the report says what failed
+            cost.error = f"{type(exc).__name__}: {exc}"
+        costs[name] = cost
+    return costs
+
+
+def analyse(targets: generate.DemoTargets, plan: SlotPlan) -> Analysis:
+    import importlib.util
+
+    from bench import profile
+    from portal import db
+
+    result = Analysis()
+    kinds = profile.KINDS
+    if importlib.util.find_spec("pyinstrument") is None:
+        result.error = "pyinstrument is not installed (bench-only: `.venv/bin/pip install pyinstrument`)."
+        kinds = ()
+
+    async def go() -> None:
+        await db.start_pool(max_size=4)
+        try:
+            for kind in kinds:
+                try:
+                    result.profiles.append(await profile.profile_page(
+                        kind, targets.owner_id, SIGN_IN_EMAIL, SIGN_IN_PASSWORD, targets.monday + timedelta(days=2),
+                        targets.chairs[0]["id"], out_dir=RESULTS.parent))
+                except Exception as exc:  # noqa: BLE001
+                    result.error += f"profile {kind}: {type(exc).__name__}: {exc}. "
+            result.actions = await _actions(targets, plan)
+        finally:
+            await db.close_pool()
+
+    asyncio.run(go())
+    return result
+
+
 # --- report -------------------------------------------------------------------------------------------------------
 
 def kept_server(runs: list[ServerRun]) -> ServerRun | None:
@@ -254,11 +554,11 @@ def kept_server(runs: list[ServerRun]) -> ServerRun | None:
     return max(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
-def table(run: ServerRun) -> list[str]:
+def table(run: ServerRun, low: bool = False) -> list[str]:
     rows = [f"| Page | Path | req/s | p50 ms | p95 ms | p99 ms | ratio to {BASELINE.path} | Status |",
             "|---|---|---:|---:|---:|---:|---:|---|"]
-    for m in run.measurements:
-        ratio = run.ratio(m)
+    for m in (run.low if low else run.measurements):
+        ratio = run.ratio(m, low)
         status = "ok" if m.valid else "INVALID: " + "; ".join(m.problems)
         if not m.requests:
             rows.append(f"| {m.page.name} | `{m.page.path}` | — | — | — | — | — | {status} |")
@@ -268,10 +568,72 @@ def table(run: ServerRun) -> list[str]:
     return rows
 
 
+def booking_table(run: ServerRun) -> list[str]:
+    rows = ["| Clients | Posts | 303 booked | 409 refused | other | posts/s | p50 ms | p95 ms | p99 ms | Status |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for b in run.bookings:
+        other = sum(v for k, v in b.statuses.items() if k not in (303, 409))
+        rate = len(b.latencies) / b.seconds if b.seconds else 0
+        status = "ok" if b.valid else "INVALID: " + "; ".join(b.problems[:3])
+        rows.append(f"| {b.clients} | {b.posts} | {b.booked} | {b.statuses.get(409, 0)} | {other} | {rate:,.0f} | "
+                    f"{b.percentile(50):.2f} | {b.percentile(95):.2f} | {b.percentile(99):.2f} | {status} |")
+    return rows
+
+
+def _p95(run: ServerRun | None, name: str, low: bool) -> float | None:
+    """p95 for a target: wrk at 1 or 32 connections, or booking at 1 or BOOKING_CLIENTS clients."""
+    if run is None:
+        return None
+    if name == "booking":
+        clients = 1 if low else BOOKING_CLIENTS
+        b = next((b for b in run.bookings if b.clients == clients), None)
+        return b.percentile(95) if b and b.valid else None
+    m = run.measured(name, low)
+    return m.p95_ms if m and m.valid else None
+
+
+def _verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return "no valid figure"
+    return "**met**" if value <= target else "**missed**"
+
+
+def missed_targets(run: ServerRun | None) -> list[str]:
+    return [name for name, target in TARGETS.items()
+            if any((v := _p95(run, name, low)) is None or v > target for low in (True, False))]
+
+
+def targets_table(runs: list[ServerRun], kept: ServerRun | None) -> list[str]:
+    judged = kept or next((r for r in runs if not r.error), None)
+    others = [r for r in runs if r is not judged]
+    head = (f"| Target | p95 target | {judged.server if judged else '—'} p95, 1 connection | verdict | "
+            f"{judged.server if judged else '—'} p95, loaded | verdict |"
+            + "".join(f" {r.server} p95, 1 conn. / loaded |" for r in others))
+    rows = [head, "|---|---:|---:|---|---:|---|" + "---:|" * len(others)]
+    for name, target in TARGETS.items():
+        low, loaded = _p95(judged, name, True), _p95(judged, name, False)
+        fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+        extra = "".join(f" {fmt(_p95(r, name, True))} / {fmt(_p95(r, name, False))} |" for r in others)
+        rows.append(f"| {name} | ≤ {target:.0f} ms | {fmt(low)} | {_verdict(low, target)} | {fmt(loaded)} | "
+                    f"{_verdict(loaded, target)} |{extra}")
+    return rows
+
+
 def wrk_version() -> str:
     out = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     match = re.search(r"wrk (\S+)", out.stdout + out.stderr)
     return match.group(1) if match else "?"
+
+
+def code_version() -> str:
+    """The commit measured, and which source paths had uncommitted changes (others edit portal/ concurrently)."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    commit = git("log", "-1", "--format=%h %s") or "?"
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "portal", "templates", "static").splitlines()]
+    return f"`{commit}`" + (f"; uncommitted changes in {', '.join(dirty)}" if dirty else "")
 
 
 def cpu_model() -> str:
@@ -284,7 +646,79 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def report(runs: list[ServerRun], started: datetime) -> str:
+def profile_section(analysis: Analysis) -> list[str]:
+    lines = []
+    if not analysis.profiles:
+        return ["", "## Where the calendar's server time goes (in-process profile)", "",
+                f"Not profiled: {analysis.error or 'unknown error'}"]
+    if analysis.error:
+        lines += ["", f"Profile problems: {analysis.error}"]
+    for p in analysis.profiles:
+        lines += ["", f"## Where the {p.kind} view's server time goes (in-process profile)", "",
+                  f"`{p.path}` ({p.appointments_shown} appointments placed, {p.html_bytes:,} bytes of HTML), "
+                  f"{p.iterations} iterations each, one process, pool on the bench database, no server and no "
+                  "wrk. Timed with perf_counter (no profiler attached):", "",
+                  "| Part | mean ms | p50 ms | p95 ms | share of the request | Note |", "|---|---:|---:|---:|---:|---|"]
+        full = p.parts[0].mean_ms if p.parts else 0
+        for part in p.parts:
+            share = f"{100 * part.mean_ms / full:.0f} %" if full else "—"
+            lines.append(f"| {part.name} | {part.mean_ms:.2f} | {part.p50_ms:.2f} | {part.p95_ms:.2f} | {share} | "
+                         f"{part.note} |")
+        lines += ["", f"Statements `{p.kind}_view` sends per view (wall time in the handler, including Piccolo's "
+                  "compile and asyncpg's decode):", "", "| Statement | per view | ms per view |", "|---|---:|---:|"]
+        lines += [f"| {label} | {calls:.0f}× | {ms:.2f} |" for label, calls, ms in p.queries]
+        lines += ["", f"pyinstrument (async mode, 1 ms sampling) over {p.iterations} whole in-process requests; "
+                  f"{p.profiled_ms:.1f} ms per request with the profiler attached, so read shares, not ms. "
+                  f"Full tree: [{p.text_file}]({p.text_file}), [{p.html_file}]({p.html_file}).", "",
+                  "| Part of the request | share |", "|---|---:|"]
+        lines += [f"| {name} | {pct:.1f} % |" for name, pct in p.tree]
+        lines += ["", "Time by the nearest portal function or template on the stack (library and database time "
+                  "below it included):", "", "| share | function | where |", "|---:|---|---|"]
+        lines += [f"| {pct:.1f} % | `{fn}` | {where} |" for fn, where, pct in p.hot]
+    return lines
+
+
+def _short(sql: str) -> str:
+    """SELECTs in full; a many-row INSERT only up to its first rows."""
+    limit = 700 if sql.lstrip().upper().startswith("INSERT") else 20_000
+    return sql if len(sql) <= limit else sql[:limit] + f" … ({len(sql):,} characters)"
+
+
+def actions_section(analysis: Analysis, missed: list[str]) -> list[str]:
+    if not analysis.actions:
+        return []
+    lines = ["", "## Calendar actions in-process: SQL vs Python", "",
+             "Each action run once warm, then once measured with its statements recorded (the same calls the "
+             "handlers make, without HTTP, session or template). Statement times are wall time in the process "
+             "(Piccolo compile + round trip + decode).", "",
+             "| Action | total ms | SQL ms | statements | slowest statement | its ms |",
+             "|---|---:|---:|---:|---|---:|"]
+    for cost in analysis.actions.values():
+        if cost.error:
+            lines.append(f"| {cost.name} | — | — | — | FAILED: {cost.error} | — |")
+            continue
+        slowest = cost.slowest()
+        lines.append(f"| {cost.name} | {cost.total_ms:.2f} | {cost.sql_ms:.2f} | {len(cost.statements)} | "
+                     f"{slowest.label if slowest else '—'} | {slowest.seconds * 1000 if slowest else 0:.2f} |")
+    for name in missed:
+        cost = analysis.actions.get(name)
+        if cost is None or not cost.plans:
+            continue
+        lines += ["", f"### Missed target `{name}`: EXPLAIN (ANALYZE, BUFFERS)"]
+        for plan in cost.plans:
+            st = plan.statement
+            execution = next((ln for ln in plan.lines if ln.startswith("Execution Time")), "")
+            args = ", ".join(f"${i + 1} = `{a}`" for i, a in enumerate(st.args[:12]))
+            if len(st.args) > 12:
+                args += f", … ({len(st.args)} parameters)"
+            lines += ["", f"**{plan.title}**: {st.label}, {st.seconds * 1000:.2f} ms in the process; "
+                      f"server-side {execution}", "", "```sql", _short(st.sql), "```", "", f"Parameters: {args}", "",
+                      "```", *plan.lines, "```"]
+    return lines
+
+
+def report(runs: list[ServerRun], started: datetime, targets: generate.DemoTargets | None = None,
+           data_seconds: float = 0.0, analysis: Analysis | None = None, code: str = "") -> str:
     kept = kept_server(runs)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     lines = [
@@ -293,29 +727,60 @@ def report(runs: list[ServerRun], started: datetime) -> str:
         f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {cpus} CPUs (nproc), {cpu_model()}, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}",
+        f"- Code: {code or code_version()}",
         f"- Load: wrk {wrk_version()} on loopback from a second process, {WRK_THREADS} threads, "
-        f"{WRK_CONNECTIONS} connections, {WARMUP_SECONDS} s warm-up then {MEASURE_SECONDS} s measured per page",
+        f"{WRK_CONNECTIONS} connections, {WARMUP_SECONDS} s warm-up then {MEASURE_SECONDS} s measured per page "
+        f"(timeout {WRK_TIMEOUT_SECONDS} s); "
+        f"calendar pages and `/healthz` again with 1 thread, 1 connection, {LOW_SECONDS} s",
         f"- Servers: {', '.join(f'{r.server} {r.version}' for r in runs)}; {WORKERS} workers each "
         "(`portal serve --server X --workers N`, embedded PostgreSQL, demo clinic)",
         "- wrk, the server workers and PostgreSQL share the same CPUs, so figures compare runs on this machine only.",
-        f"- Ratio = page req/s ÷ `{BASELINE.path}` req/s from the same server run. A run with any non-200 "
-        "response or socket error is marked INVALID and not used.",
-        "",
+        f"- Ratio = page req/s ÷ `{BASELINE.path}` req/s from the same server run (and the same connection count). "
+        "A run with any non-200 response or socket error is marked INVALID and not used.",
+        "- With 32 connections on 2 workers, p95 is mostly queueing (≈ 16 requests wait per worker); the 1-connection "
+        "p95 is close to the server time of one request (plus loopback).",
     ]
+    if targets is not None:
+        t = targets.totals
+        lines += [
+            f"- Data (bench/generate.py, {data_seconds:.0f} s this run): {t['clinics']} clinics, "
+            f"{t['appointments']:,} appointments over 10 years (9 past, 1 ahead), {t['patients']:,} patients; "
+            f"audit_entry emptied at the start ({t.get('audit_cleared', 0):,} rows). Demo clinic: {len(targets.chairs)} chairs, "
+            f"{len(targets.providers)} providers, {t['demo_appointments']:,} appointments, "
+            f"{targets.week_appointments} of them in the measured week {targets.monday} – "
+            f"{targets.monday + timedelta(days=4)} (Mon–Fri, {targets.zone}).",
+            f"- Booking: POST `/calendar/appointments` from an httpx.AsyncClient, {BOOKING_POSTS} posts from "
+            f"{BOOKING_CLIENTS} concurrent clients, then {BOOKING_SEQUENTIAL_POSTS} from 1 client, after "
+            f"{BOOKING_WARMUP_POSTS} warm-up posts; every post takes a distinct free slot (chair and provider "
+            f"paired) after {targets.last_day}, so 303 is expected for each; rows are left in the bench database.",
+        ]
+    lines.append("")
     if kept:
         others = [f"{r.server} {m.rps:,.0f}" for r in runs if r is not kept and (m := r.measured(KEEP_BY)) and m.valid]
         lines.append(f"**Kept: {kept.server}** (faster on {KEEP_BY}: {kept.measured(KEEP_BY).rps:,.0f} req/s"
                      + (f" vs {', '.join(others)}" if others else "") + ")")
     else:
         lines.append(f"**Kept: none** (no server produced a valid {KEEP_BY} measurement)")
+    if targets is not None:
+        lines += ["", "## Calendar targets (p95 from the calendar issue)", "",
+                  "Judged on the kept server. \"1 connection\" = wrk -t1 -c1 (pages) or 1 booking client; "
+                  f"\"loaded\" = wrk -c{WRK_CONNECTIONS} (pages) or {BOOKING_CLIENTS} booking clients.", ""]
+        lines += targets_table(runs, kept)
     for run in runs:
         lines += ["", f"## {run.server} {run.version} ({WORKERS} workers)", ""]
         if run.measurements:
-            lines += table(run)
+            lines += [f"wrk {WRK_THREADS} threads, {WRK_CONNECTIONS} connections:", ""] + table(run)
+        if run.low:
+            lines += ["", f"wrk 1 thread, 1 connection, {LOW_SECONDS} s:", ""] + table(run, low=True)
+        if run.bookings:
+            lines += ["", "Booking (POST `/calendar/appointments`):", ""] + booking_table(run)
         if run.error:
             lines += ["", f"FAILED: {run.error}"]
             if run.log_tail:
                 lines += ["", "```", run.log_tail, "```"]
+    if analysis is not None:
+        lines += profile_section(analysis)
+        lines += actions_section(analysis, missed_targets(kept or next((r for r in runs if not r.error), None)))
     return "\n".join(lines) + "\n"
 
 
@@ -330,6 +795,8 @@ def main() -> None:
     if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode != 0:
         raise SystemExit("wrk is not installed (make bench installs it with apt-get)")
     started = datetime.now(timezone.utc)
+    clock_started = time.monotonic()
+    code = code_version()  # before anything is imported or served: others may commit while this runs
     with tempfile.TemporaryDirectory(prefix="chairside-bench-") as tmp:
         log_dir = Path(tmp)
         env = {"PORTAL_DATA_DIR": str(DATA_DIR), "PORTAL_LOG_DIR": str(log_dir / "portal"),
@@ -338,16 +805,21 @@ def main() -> None:
 
         try:
             say(f"preparing database {DATABASE} in {DATA_DIR.relative_to(ROOT)} ...")
-            url = prepare_database(env)
+            url, targets, data_seconds = prepare_database(env)
+            pages = PAGES + calendar_pages(targets)
+            plan = SlotPlan(targets)
             server_env = {**os.environ, **env, "DATABASE_URL": url}
-            runs = [bench_server(server, server_env, log_dir) for server in SERVERS]
+            runs = [bench_server(server, server_env, log_dir, pages, plan) for server in SERVERS]
+            say("profiling the week and day views in-process and recording each calendar action's SQL ...")
+            analysis = analyse(targets, plan)
         finally:
             db.stop_embedded()
-    text = report(runs, started)
+    text = report(runs, started, targets, data_seconds, analysis, code)
+    text += f"\nTotal bench time: {time.monotonic() - clock_started:.0f} s.\n"
     write_results(text)
     print()
     print(text)
-    say(f"wrote {RESULTS}")
+    say(f"wrote {RESULTS} in {time.monotonic() - clock_started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -218,3 +218,12 @@ async def test_a_no_show_frees_the_slot(clinic, cal, patient):
     first = await book(clinic, cal, patient, DAY, "10:00")
     await scheduling.set_status(clinic, first, "no_show")
     assert await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:00")
+
+
+async def test_the_database_refuses_an_appointment_longer_than_eight_hours(clinic, cal, patient):
+    from asyncpg.exceptions import CheckViolationError
+
+    appointment_id = await book(clinic, cal, patient, DAY, "08:00")
+    with pytest.raises(CheckViolationError):
+        await Appointment.update({Appointment.ends_at: Appointment.starts_at + timedelta(hours=9)}).where(
+            Appointment.id == appointment_id)
