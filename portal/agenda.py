@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from portal import audit, clock, practice_setup
 from portal.permissions import Actor, Permission, require
-from portal.tables import Appointment, OpeningHours
+from portal.tables import Appointment, Closure, OpeningHours
 
 STEPS = (5, 10, 15)
 MAX_APPOINTMENT_MINUTES = 480  # the appointment length limit, also checked by the database
@@ -106,8 +106,6 @@ async def day_view(actor: Actor, day: date, step: int = 15) -> dict:
 
 
 async def _closure(actor: Actor, day: date) -> str | None:
-    from portal.tables import Closure
-
     row = await Closure.select(Closure.reason).where((Closure.clinic == actor.clinic_id)
                                                      & (Closure.first_day <= day) & (Closure.last_day >= day)).first()
     return (row["reason"] or "Closed") if row else None

@@ -11,7 +11,7 @@ from portal.db import transaction
 from portal.errors import SignInFailed, Throttled
 from portal.permissions import Actor, Role
 from portal.settings import Settings
-from portal.tables import Clinic, LoginAttempt, Staff
+from portal.tables import LoginAttempt, Staff
 
 hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both failures cost the same time.
@@ -108,6 +108,3 @@ async def sign_out_everywhere(actor: Actor) -> int:
                        detail={"sessions": ended})
     return ended
 
-
-async def clinic_exists() -> bool:
-    return await Clinic.exists().where(Clinic.id.is_not_null())

@@ -1,13 +1,15 @@
 """When can something be booked: opening hours, closures, provider hours and absences, and the slot finder."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from portal import clock
+from portal.forms import parse_date, whole_number
 from portal.permissions import Actor, Permission, require
 from portal.tables import (
     Appointment,
+    AppointmentType,
     Chair,
     Closure,
     OpeningHours,
@@ -199,6 +201,23 @@ async def find_free_slots(actor: Actor, query: SlotQuery) -> list[FreeSlot]:
     return free_slots(rules, query, first, datetime.now(timezone.utc))
 
 
+async def free_for_type(actor: Actor, type_id: str, provider_id: str = "", chair_id: str = "", day: str = "",
+                        part_of_day: str = "", limit: int = 8) -> tuple[dict | None, list[FreeSlot]]:
+    """The "Next free" button: the chosen type (None if unknown) and its next free starts, from form values."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    chosen_id = whole_number(type_id)
+    chosen = await AppointmentType.select().where((AppointmentType.id == (chosen_id or 0))
+                                                  & (AppointmentType.clinic == actor.clinic_id)
+                                                  & (AppointmentType.active == True)).first()  # noqa: E712
+    if chosen is None:
+        return None, []
+    query = SlotQuery(minutes=chosen["minutes"], roles=tuple(chosen["provider_roles"].split(",")),
+                      provider_id=whole_number(provider_id), chair_id=whole_number(chair_id),
+                      first_day=parse_date(day), part_of_day=part_of_day if part_of_day in PARTS_OF_DAY else "",
+                      limit=limit)
+    return chosen, await find_free_slots(actor, query)
+
+
 async def nearest_alternatives(actor: Actor, query: SlotQuery, wanted: datetime, ignore: int | None = None,
                                count: int = 5) -> list[FreeSlot]:
     """Free starts closest to the refused time on the same day first, then the following days."""
@@ -206,11 +225,11 @@ async def nearest_alternatives(actor: Actor, query: SlotQuery, wanted: datetime,
     first = max(day, clock.today(actor.time_zone))
     rules = await load_rules(actor, first, first + timedelta(days=14), ignore_appointment=ignore)
     now = datetime.now(timezone.utc)
-    same_day = free_slots(rules, SlotQuery(**{**query.__dict__, "days": 1, "limit": 500}), first, now)
+    same_day = free_slots(rules, replace(query, days=1, limit=500), first, now)
     same_day.sort(key=lambda s: abs((s.starts_at - wanted).total_seconds()))
     picked = same_day[:count]
     if len(picked) < count:
-        later = free_slots(rules, SlotQuery(**{**query.__dict__, "days": 14, "limit": count}),
+        later = free_slots(rules, replace(query, days=14, limit=count),
                            first + timedelta(days=1), now)
         picked += later[:count - len(picked)]
     return sorted(picked, key=lambda s: s.starts_at)

@@ -124,6 +124,19 @@ async def run_sql(sql: str) -> None:
         await connection.close()
 
 
+def sql_migration(migration_id: str, description: str, sql: str):
+    """A Piccolo migration that runs `sql` in its transaction (our schema uses features Piccolo cannot model)."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+    manager = MigrationManager(migration_id=migration_id, app_name="portal", description=description)
+
+    async def run() -> None:
+        await run_sql(sql)
+
+    manager.add_raw(run)
+    return manager
+
+
 async def migrate() -> None:
     """Apply every migration not yet applied (Piccolo's forwards, the same code the tests run)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards

@@ -82,7 +82,9 @@ async def add_type(actor: Actor, form: TypeForm) -> int:
         raise ValidationFailed(errors)
     row = AppointmentType(clinic=actor.clinic_id, name=form.name.strip(), minutes=minutes, colour=form.colour,
                           provider_roles=",".join(roles))
-    await row.save()
+    async with transaction():
+        await row.save()
+        await audit.record(actor, "appointment_type.added", object_type="appointment_type", object_id=row.id)
     return row.id
 
 

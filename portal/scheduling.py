@@ -1,7 +1,7 @@
 """Appointments: book, move, change status, cancel. PostgreSQL's exclusion constraints make double booking
 impossible; these functions turn a refusal into a clear message with the nearest free alternatives."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from asyncpg.exceptions import ExclusionViolationError
@@ -32,6 +32,14 @@ class BookingForm:
     time: str = ""
     minutes: str = ""
     notes: str = ""
+
+
+def pick_alternative(form, pick: str):
+    """A free start chosen from a list ('YYYY-MM-DD|HH:MM|chair|provider') overrides when, where and who."""
+    parts = pick.split("|")
+    if len(parts) != 4:
+        return form
+    return replace(form, date=parts[0], time=parts[1], chair_id=parts[2], provider_id=parts[3])
 
 
 @dataclass(frozen=True)
@@ -99,10 +107,16 @@ async def _check_booking(actor: Actor, form: BookingForm | MoveForm, *, patient_
             "ends_at": starts + timedelta(minutes=minutes), "minutes": minutes, "patient": patient_id}
 
 
-def _conflict(exc: ExclusionViolationError) -> dict[str, str]:
+async def _refused(actor: Actor, exc: ExclusionViolationError, slot: dict, type_row: dict,
+                   ignore: int | None = None) -> SlotTaken:
+    """Turn the database's refusal into the message and the nearest free starts for the same provider."""
     if exc.constraint_name == "appointment_chair_free":
-        return {"chair_id": "That chair is already booked at that time."}
-    return {"provider_id": "That provider already has an appointment at that time."}
+        errors = {"chair_id": "That chair is already booked at that time."}
+    else:
+        errors = {"provider_id": "That provider already has an appointment at that time."}
+    query = availability.SlotQuery(minutes=slot["minutes"], roles=tuple(type_row["provider_roles"].split(",")),
+                                   provider_id=slot["provider"])
+    return SlotTaken(errors, await availability.nearest_alternatives(actor, query, slot["starts_at"], ignore=ignore))
 
 
 async def book_appointment(actor: Actor, form: BookingForm) -> int:
@@ -139,11 +153,7 @@ async def book_appointment(actor: Actor, form: BookingForm) -> int:
             await audit.record(actor, "appointment.booked", patient_id=slot["patient"], object_type="appointment",
                                object_id=row.id)
     except ExclusionViolationError as exc:
-        alternatives = await availability.nearest_alternatives(
-            actor, availability.SlotQuery(minutes=slot["minutes"], roles=tuple(type_row["provider_roles"].split(",")),
-                                    provider_id=slot["provider"]),
-            slot["starts_at"])
-        raise SlotTaken(_conflict(exc), alternatives) from None
+        raise await _refused(actor, exc, slot, type_row) from None
     return row.id
 
 
@@ -167,7 +177,8 @@ async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) ->
     before = await _owned(actor, appointment_id)
     if before["status"] not in CANCELLABLE:
         raise ValidationFailed({"date": f"A {STATUSES[before['status']].lower()} appointment cannot be moved."})
-    type_row = await AppointmentType.select().where(AppointmentType.id == before["appointment_type"]).first()
+    type_row = await AppointmentType.select().where((AppointmentType.id == before["appointment_type"])
+                                                    & (AppointmentType.clinic == actor.clinic_id)).first()
     form = MoveForm(date=form.date, time=form.time, chair_id=form.chair_id or str(before["chair"]),
                     provider_id=form.provider_id or str(before["provider"]),
                     minutes=form.minutes or str(int((before["ends_at"] - before["starts_at"]).total_seconds() // 60)))
@@ -184,11 +195,7 @@ async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) ->
             await audit.record(actor, "appointment.moved", patient_id=before["patient"], object_type="appointment",
                                object_id=appointment_id)
     except ExclusionViolationError as exc:
-        alternatives = await availability.nearest_alternatives(
-            actor, availability.SlotQuery(minutes=slot["minutes"], roles=tuple(type_row["provider_roles"].split(",")),
-                                    provider_id=slot["provider"]),
-            slot["starts_at"], ignore=appointment_id)
-        raise SlotTaken(_conflict(exc), alternatives) from None
+        raise await _refused(actor, exc, slot, type_row, ignore=appointment_id) from None
 
 
 async def set_status(actor: Actor, appointment_id: int, status: str, reason: str = "") -> None:
@@ -223,7 +230,8 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     if row is None:
         raise NotFound()
     row["history"] = await AppointmentChange.select().where(
-        AppointmentChange.appointment == appointment_id).order_by(AppointmentChange.at)
+        (AppointmentChange.appointment == appointment_id) & (AppointmentChange.clinic == actor.clinic_id)
+    ).order_by(AppointmentChange.at)
     row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
     row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
     row["minutes"] = int((row["ends_at"] - row["starts_at"]).total_seconds() // 60)

@@ -2,7 +2,6 @@
 per test, an in-process HTTP client on the same event loop, and factories that go through the domain."""
 
 import os
-import re
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -116,4 +115,8 @@ async def other_clinic():
     return await factories.make_clinic("Harbour Smiles")
 
 
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+@pytest.fixture
+async def cal(clinic):
+    """The clinic's calendar: opening hours, two chairs, a dentist, a hygienist, two appointment types."""
+    return await factories.make_calendar(clinic)
+

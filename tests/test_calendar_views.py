@@ -15,11 +15,6 @@ DAY = (date.today() + timedelta(days=7)).isoformat()
 
 
 @pytest.fixture
-async def cal(clinic):
-    return await factories.make_calendar(clinic)
-
-
-@pytest.fixture
 async def receptionist(clinic):
     return await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
 

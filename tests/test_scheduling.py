@@ -16,11 +16,6 @@ DAY = (date.today() + timedelta(days=7)).isoformat()
 
 
 @pytest.fixture
-async def cal(clinic):
-    return await factories.make_calendar(clinic)
-
-
-@pytest.fixture
 async def patient(clinic):
     return await factories.make_patient(clinic)
 

@@ -5,9 +5,7 @@ tsvector column, expression indexes, the append-only trigger); core features onl
 embedded server and on any PostgreSQL 16+.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from portal.db import run_sql
+from portal.db import sql_migration
 
 ID = "2026-11-24T17:30:00:000000"
 VERSION = "1.38.0"
@@ -134,10 +132,4 @@ CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
-
-    async def create_schema():
-        await run_sql(SQL)
-
-    manager.add_raw(create_schema)
-    return manager
+    return sql_migration(ID, DESCRIPTION, SQL)

@@ -6,9 +6,7 @@ core GiST range support on an int8range that an IMMUTABLE function builds from t
 (owner * 10^10 + seconds: disjoint per owner, and ordinary range overlap within one owner).
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from portal.db import run_sql
+from portal.db import sql_migration
 
 ID = "2026-11-24T19:00:00:000000"
 VERSION = "1.38.0"
@@ -127,10 +125,4 @@ CREATE INDEX appointment_change_idx ON appointment_change (appointment, at);
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
-
-    async def create_schema():
-        await run_sql(SQL)
-
-    manager.add_raw(create_schema)
-    return manager
+    return sql_migration(ID, DESCRIPTION, SQL)

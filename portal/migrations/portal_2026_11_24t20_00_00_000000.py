@@ -1,8 +1,6 @@
 """iCal feeds: one secret token per provider (stored as a SHA-256 hash), and the clinic's full-names choice."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from portal.db import run_sql
+from portal.db import sql_migration
 
 ID = "2026-11-24T20:00:00:000000"
 VERSION = "1.38.0"
@@ -24,10 +22,4 @@ CREATE UNIQUE INDEX ical_token_one_live_idx ON ical_token (provider) WHERE revok
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
-
-    async def create_schema():
-        await run_sql(SQL)
-
-    manager.add_raw(create_schema)
-    return manager
+    return sql_migration(ID, DESCRIPTION, SQL)

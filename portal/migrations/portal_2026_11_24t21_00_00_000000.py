@@ -1,8 +1,6 @@
 """Appointments last at most 8 hours: the calendar's index range scans rely on that bound."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from portal.db import run_sql
+from portal.db import sql_migration
 
 ID = "2026-11-24T21:00:00:000000"
 VERSION = "1.38.0"
@@ -12,10 +10,4 @@ SQL = "ALTER TABLE appointment ADD CONSTRAINT appointment_max_length CHECK (ends
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
-
-    async def add_check():
-        await run_sql(SQL)
-
-    manager.add_raw(add_check)
-    return manager
+    return sql_migration(ID, DESCRIPTION, SQL)

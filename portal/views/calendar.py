@@ -1,6 +1,5 @@
 """The calendar: day, week and month views, the booking dialog, the appointment card, the slot finder."""
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 from litestar import Controller, Request, get, post
@@ -29,14 +28,6 @@ async def _day_page(request: Request, actor: Actor, day: date, step: int, fragme
     view = await agenda.day_view(actor, day, step)
     return render(request, "calendar/day.html", fragment, status=status, view=view, prev_day=day - timedelta(days=1),
                   next_day=day + timedelta(days=1), today=clock.today(actor.time_zone), **dialog)
-
-
-def _pick(form: scheduling.BookingForm, pick: str) -> scheduling.BookingForm:
-    """An alternative chosen from a conflict message: 'YYYY-MM-DD|HH:MM|chair|provider'."""
-    parts = pick.split("|")
-    if len(parts) != 4:
-        return form
-    return replace(form, date=parts[0], time=parts[1], chair_id=parts[2], provider_id=parts[3])
 
 
 class CalendarController(Controller):
@@ -90,10 +81,8 @@ class CalendarController(Controller):
     @post("/appointments", name="calendar.create")
     async def create(self, request: Request, actor: CurrentActor) -> Template | Redirect:
         """Book; a conflict re-opens the dialog with the nearest free alternatives."""
-        form = await read_form(request, scheduling.BookingForm)
-        pick = str((await request.form()).get("pick", ""))
-        if pick:
-            form = _pick(form, pick)
+        form = scheduling.pick_alternative(await read_form(request, scheduling.BookingForm),
+                                           str((await request.form()).get("pick", "")))
         try:
             await scheduling.book_appointment(actor, form)
         except ValidationFailed as exc:
@@ -126,10 +115,8 @@ class CalendarController(Controller):
     @post("/appointments/{appointment_id:int}/move", name="calendar.move")
     async def move(self, request: Request, actor: CurrentActor, appointment_id: FromPath[int]) -> Template | Redirect:
         """Move to another time, chair or provider."""
-        form = await read_form(request, scheduling.MoveForm)
-        pick = str((await request.form()).get("pick", ""))
-        if pick and len(parts := pick.split("|")) == 4:
-            form = replace(form, date=parts[0], time=parts[1], chair_id=parts[2], provider_id=parts[3])
+        form = scheduling.pick_alternative(await read_form(request, scheduling.MoveForm),
+                                           str((await request.form()).get("pick", "")))
         try:
             await scheduling.move_appointment(actor, appointment_id, form)
         except ValidationFailed as exc:
@@ -145,14 +132,7 @@ class CalendarController(Controller):
                    provider_id: FromQuery[str] = "", chair_id: FromQuery[str] = "", date: FromQuery[str] = "",
                    part_of_day: FromQuery[str] = "", patient_id: FromQuery[str] = "") -> Template:
         """Next free starts for the chosen type (and provider, chair, date, part of day)."""
-        types = {t["id"]: t for t in await practice_setup.list_types(actor)}
-        chosen = types.get(int(appointment_type_id)) if appointment_type_id.isdigit() else None
-        slots = []
-        if chosen:
-            slots = await availability.find_free_slots(actor, availability.SlotQuery(
-                minutes=chosen["minutes"], roles=tuple(chosen["provider_roles"].split(",")),
-                provider_id=int(provider_id) if provider_id.isdigit() else None,
-                chair_id=int(chair_id) if chair_id.isdigit() else None, first_day=parse_date(date),
-                part_of_day=part_of_day if part_of_day in availability.PARTS_OF_DAY else "", limit=8))
+        chosen, slots = await availability.free_for_type(actor, appointment_type_id, provider_id, chair_id, date,
+                                                         part_of_day)
         return Template("calendar/_free_slots.html", context={"slots": slots, "chosen": chosen,
                                                                 "patient_id": patient_id})

@@ -75,10 +75,11 @@ async def test_bad_sign_in_says_so_in_the_page(tablet: Page, clinic):
     await expect(tablet.get_by_role("alert")).to_contain_text("do not match an active account")
 
 
-async def test_pages_fit_a_phone_without_sideways_scrolling(phone: Page, clinic):
+async def test_pages_fit_a_phone_without_sideways_scrolling(phone: Page, clinic, cal):
     await factories.make_patient(clinic)
     await sign_in(phone, "owner@canal-dental.test", factories.PASSWORD)
-    for url in ("/", "/patients", "/patients/new", "/staff/new", "/audit"):
+    for url in ("/", "/patients", "/patients/new", "/staff/new", "/audit", "/settings", "/account/calendar-feed",
+                "/calendar", "/calendar/week", "/calendar/month"):
         await phone.goto(url)
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"
