@@ -19,6 +19,11 @@ os.environ["PORTAL_LOG_DIR"] = tempfile.mkdtemp(prefix="chairside-logs-")
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["PICCOLO_CONF"] = "portal.piccolo_conf"
 
+from tests.mail_sink import MailSink, free_port  # noqa: E402
+
+MAIL_SINK = MailSink(free_port())
+os.environ["SMTP_URL"] = MAIL_SINK.url  # before Settings are read, so the live server inherits it too
+
 from portal import db  # noqa: E402
 
 
@@ -61,7 +66,7 @@ from tests import factories  # noqa: E402
 
 APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
-              "appointment_change", "ical_token")
+              "appointment_change", "ical_token", "outbox_message")
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +81,20 @@ async def database(settings):
     await db.start_pool(max_size=5)
     yield
     await db.close_pool()
+
+
+@pytest.fixture(scope="session")
+def mail_server():
+    MAIL_SINK.start()
+    yield MAIL_SINK
+    MAIL_SINK.stop()
+
+
+@pytest.fixture
+def mailbox(mail_server) -> MailSink:
+    """The real SMTP server, emptied for this test."""
+    mail_server.clear()
+    return mail_server
 
 
 @pytest.fixture(autouse=True)
