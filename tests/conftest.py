@@ -66,7 +66,7 @@ from tests import factories  # noqa: E402
 
 APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
-              "appointment_change", "ical_token", "outbox_message")
+              "appointment_change", "ical_token", "outbox_message", "consent_event")
 
 
 @pytest.fixture(scope="session")

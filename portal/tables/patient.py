@@ -20,6 +20,8 @@ class Patient(Table, tablename="patient"):
     preferred_language = Varchar(length=16, default="en")
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    restricted_at = Timestamptz(null=True, default=None)  # Art. 18: processing restricted since
+    objected_at = Timestamptz(null=True, default=None)  # Art. 21: objection since
 
 
 class Guardian(Table, tablename="guardian"):

@@ -1,0 +1,91 @@
+"""Consents: the current answer per kind is the newest ledger row; every change appends one.
+
+`may_contact` is the one question the reminder and marketing senders ask: consent given for that channel,
+and processing neither restricted (Art. 18) nor objected to (Art. 21).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from portal import audit
+from portal.errors import NotFound
+from portal.permissions import Actor
+from portal.tables import ConsentEvent, Patient
+
+
+class ConsentKind(StrEnum):
+    REMINDER_EMAIL = "reminder_email"
+    REMINDER_SMS = "reminder_sms"
+    REMINDER_WHATSAPP = "reminder_whatsapp"
+    MARKETING_EMAIL = "marketing_email"
+    CALL_RECORDING = "call_recording"
+    CASE_PHOTOS = "case_photos"
+
+
+LABELS = {
+    ConsentKind.REMINDER_EMAIL: "Appointment reminders by email",
+    ConsentKind.REMINDER_SMS: "Appointment reminders by SMS",
+    ConsentKind.REMINDER_WHATSAPP: "Appointment reminders by WhatsApp",
+    ConsentKind.MARKETING_EMAIL: "News and offers by email",
+    ConsentKind.CALL_RECORDING: "Recording of phone calls",
+    ConsentKind.CASE_PHOTOS: "Use of photos for case presentations",
+}
+
+# Channels that stop while processing is restricted or objected to.
+CONTACT_KINDS = {ConsentKind.REMINDER_EMAIL, ConsentKind.REMINDER_SMS, ConsentKind.REMINDER_WHATSAPP,
+                 ConsentKind.MARKETING_EMAIL}
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    kind: ConsentKind
+    granted: bool
+    source: str  # privacy_centre | front_desk | phone | letter | unsubscribe_link
+    notice_version: str = ""
+
+
+async def current(patient_id: int) -> dict[ConsentKind, bool]:
+    """Every kind with its present answer (never asked = not given)."""
+    rows = await ConsentEvent.raw(
+        "SELECT DISTINCT ON (kind) kind, granted FROM consent_event WHERE patient = {} ORDER BY kind, id DESC",
+        patient_id)
+    given = {row["kind"]: row["granted"] for row in rows}
+    return {kind: given.get(kind.value, False) for kind in ConsentKind}
+
+
+async def record_change(actor: Actor | None, clinic_id: int, patient_id: int, change: ConsentChange,
+                        actor_kind: str | None = None) -> bool:
+    """Append a ledger row when the answer changes (the caller has checked who may act); True if it changed.
+
+    `actor_kind` overrides the actor's own kind, e.g. "guardian" for a guardian's patient session or
+    "unsubscribe" for a one-click link (actor None).
+    """
+    patient = await Patient.select(Patient.id).where((Patient.id == patient_id) & (Patient.clinic == clinic_id)).first()
+    if patient is None:
+        raise NotFound("patient")
+    before = (await current(patient_id))[change.kind]
+    if before == change.granted:
+        return False
+    await ConsentEvent.insert(ConsentEvent(
+        clinic=clinic_id, patient=patient_id, kind=change.kind.value, granted=change.granted, previous=before,
+        actor_kind=actor_kind or (actor.kind if actor else "unsubscribe"), actor_id=actor.id if actor else None,
+        actor_name=actor.name if actor else "", source=change.source, notice_version=change.notice_version,
+        at=datetime.now(timezone.utc)))
+    await audit.record(actor, "consent_changed", patient_id=patient_id, object_type="consent",
+                       object_id=change.kind.value, detail={"granted": change.granted, "source": change.source},
+                       clinic_id=clinic_id)
+    return True
+
+
+async def ledger(patient_id: int) -> list[dict]:
+    return await ConsentEvent.select().where(ConsentEvent.patient == patient_id).order_by(ConsentEvent.id)
+
+
+async def may_contact(patient_id: int, kind: ConsentKind) -> bool:
+    """True only with consent for this channel and processing neither restricted nor objected to."""
+    rows = await Patient.raw(
+        "SELECT p.restricted_at IS NULL AND p.objected_at IS NULL AND coalesce(("
+        "SELECT granted FROM consent_event c WHERE c.patient = p.id AND c.kind = {} ORDER BY c.id DESC LIMIT 1"
+        "), false) AS ok FROM patient p WHERE p.id = {}", kind.value, patient_id)
+    return bool(rows and rows[0]["ok"])
