@@ -103,6 +103,12 @@ async def update_patient(actor: Actor, patient_id: int, form: PatientForm) -> No
                            object_id=patient_id, detail={"changed": changed})
 
 
+async def ensure_in_clinic(actor: Actor, patient_id: int) -> None:
+    """NotFound unless the patient belongs to the actor's clinic (another clinic's ids look unknown)."""
+    if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)):
+        raise NotFound()
+
+
 async def _owned(actor: Actor, patient_id: int) -> dict:
     row = await Patient.select(*Patient.all_columns(exclude=[Patient.clinic])).where(
         (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()

@@ -66,7 +66,9 @@ from tests import factories  # noqa: E402
 
 APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
-              "appointment_change", "ical_token", "outbox_message", "consent_event")
+              "appointment_change", "ical_token", "outbox_message", "consent_event",
+              "medical_history", "medical_alert", "tooth_finding", "procedure_code", "treatment_plan", "plan_item",
+              "plan_acceptance", "clinical_note")
 
 
 @pytest.fixture(scope="session")

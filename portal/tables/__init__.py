@@ -12,6 +12,16 @@ from portal.tables.appointment import (
     ProviderHours,
 )
 from portal.tables.audit import AuditEntry
+from portal.tables.chart import (
+    ClinicalNote,
+    MedicalAlert,
+    MedicalHistory,
+    PlanAcceptance,
+    PlanItem,
+    ProcedureCode,
+    ToothFinding,
+    TreatmentPlan,
+)
 from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
 from portal.tables.outbox import OutboxMessage
@@ -20,7 +30,9 @@ from portal.tables.staff import LoginAttempt, Staff, WebSession
 
 ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
               OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken,
-              OutboxMessage, ConsentEvent)
+              OutboxMessage, ConsentEvent, MedicalHistory, MedicalAlert, ToothFinding, ProcedureCode,
+              TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote)
 
-__all__ = ["ALL_TABLES", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken",
+__all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "PlanAcceptance", "PlanItem",
+           "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken",
            "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "Staff", "WebSession"]

@@ -14,3 +14,5 @@ class Clinic(Table, tablename="clinic"):
     locale = Varchar(length=16, default="en")
     created_at = Timestamptz()
     ical_full_names = Boolean(default=False)  # iCal feeds show initials unless the owner turns this on
+    tooth_numbering = Varchar(length=10, default="fdi")  # fdi | universal: display only, storage is FDI
+    currency = Varchar(length=3, default="EUR")

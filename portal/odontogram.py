@@ -1,0 +1,119 @@
+"""Tooth findings: recorded per tooth and surface, never edited (a new finding supersedes on the drawing).
+
+The chart shows, per surface, the newest finding that covers it and, per tooth, the newest finding of each
+whole-tooth kind; the tooth's full history stays one tap away.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from portal import audit, teeth
+from portal.db import transaction
+from portal.errors import ValidationFailed
+from portal.forms import collect, too_long
+from portal.patients import ensure_in_clinic
+from portal.permissions import Actor, Permission, require
+from portal.tables import ToothFinding
+
+KINDS = {"caries": "Caries", "filling": "Filling", "sealant": "Sealant", "fracture": "Fracture", "crown": "Crown",
+         "bridge": "Bridge", "implant": "Implant", "root_canal": "Root canal", "missing": "Missing"}
+SURFACE_KINDS = {"caries", "filling", "sealant"}  # need at least one surface
+WHOLE_KINDS = {"crown", "bridge", "implant", "root_canal", "missing", "fracture"}  # fracture: surfaces optional
+STATES = {"existing": "Existing", "planned": "Planned", "completed": "Completed"}
+MATERIALS = {"": "—", "composite": "Composite", "amalgam": "Amalgam", "glass_ionomer": "Glass ionomer",
+             "ceramic": "Ceramic", "zirconia": "Zirconia", "metal_ceramic": "Metal-ceramic", "gold": "Gold",
+             "titanium": "Titanium"}
+CHART_COLUMNS = (ToothFinding.id, ToothFinding.tooth, ToothFinding.surfaces, ToothFinding.kind,
+                 ToothFinding.state)
+
+
+@dataclass(frozen=True)
+class FindingForm:
+    kind: str = "caries"
+    state: str = "existing"
+    material: str = ""
+    note: str = ""
+    s_m: bool = False
+    s_o: bool = False
+    s_d: bool = False
+    s_b: bool = False
+    s_l: bool = False
+
+    @property
+    def surfaces(self) -> str:
+        return teeth.normalise_surfaces(letter.upper() for letter in "modbl" if getattr(self, f"s_{letter}"))
+
+
+def check_finding(kind: str, state: str, material: str, surfaces: str, note: str = "") -> None:
+    errors = collect(kind=None if kind in KINDS else "Choose a finding from the list.",
+                     state=None if state in STATES else "Choose existing, planned or completed.",
+                     material=None if material in MATERIALS else "Choose a material from the list.",
+                     note=too_long(note, 500))
+    if kind in SURFACE_KINDS and not surfaces and "kind" not in errors:
+        errors["surfaces"] = f"Tick the surfaces with {KINDS[kind].lower()}."
+    if errors:
+        raise ValidationFailed(errors)
+
+
+async def record_finding(actor: Actor, patient_id: int, tooth: int, form: FindingForm) -> int:
+    require(actor, Permission.WRITE_CLINICAL)
+    await ensure_in_clinic(actor, patient_id)
+    if tooth not in teeth.ALL_TEETH:
+        raise ValidationFailed({"tooth": "That is not a tooth."})
+    surfaces = "" if form.kind in WHOLE_KINDS - {"fracture"} else form.surfaces
+    check_finding(form.kind, form.state, form.material, surfaces, form.note)
+    async with transaction():
+        finding_id = await insert_finding(actor, patient_id, tooth, surfaces, form.kind, form.state,
+                                          form.material, form.note.strip())
+    return finding_id
+
+
+async def insert_finding(actor: Actor, patient_id: int, tooth: int, surfaces: str, kind: str, state: str,
+                         material: str = "", note: str = "", plan_item: int | None = None) -> int:
+    """Write one finding and its audit row (the caller holds the transaction and has checked the input)."""
+    finding_id = (await ToothFinding.insert(ToothFinding(
+        clinic=actor.clinic_id, patient=patient_id, tooth=tooth, surfaces=surfaces, kind=kind, state=state,
+        material=material, note=note, plan_item=plan_item, recorded_by=actor.id, recorded_by_name=actor.name,
+        recorded_at=datetime.now(timezone.utc))))[0]["id"]
+    await audit.record(actor, "tooth_finding.recorded", patient_id=patient_id, object_type="tooth_finding",
+                       object_id=finding_id, detail={"tooth": tooth, "surfaces": surfaces, "kind": kind,
+                                                     "state": state})
+    return finding_id
+
+
+def current_state(findings: list[dict]) -> dict[int, dict]:
+    """Per tooth: {"surfaces": {letter: (kind, state)}, "whole": {kind: state}} from findings oldest first."""
+    chart: dict[int, dict] = {}
+    for f in findings:
+        tooth = chart.setdefault(f["tooth"], {"surfaces": {}, "whole": {}})
+        if f["kind"] in WHOLE_KINDS and not f["surfaces"]:
+            tooth["whole"][f["kind"]] = f["state"]
+        for letter in f["surfaces"]:
+            tooth["surfaces"][letter] = (f["kind"], f["state"])
+    return chart
+
+
+async def chart_findings(actor: Actor, patient_id: int) -> dict[int, dict]:
+    """The drawing's input for one patient; reading it is audited."""
+    require(actor, Permission.READ_CLINICAL)
+    await ensure_in_clinic(actor, patient_id)
+    async with transaction():
+        rows = await ToothFinding.select(*CHART_COLUMNS).where(
+            (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)
+        ).order_by(ToothFinding.id)
+        await audit.record(actor, "tooth_chart.viewed", patient_id=patient_id, object_type="tooth_chart",
+                           object_id=patient_id)
+    return current_state(rows)
+
+
+async def tooth_history(actor: Actor, patient_id: int, tooth: int) -> list[dict]:
+    """Every finding on one tooth, newest first."""
+    require(actor, Permission.READ_CLINICAL)
+    await ensure_in_clinic(actor, patient_id)
+    async with transaction():
+        rows = await ToothFinding.select().where(
+            (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)
+            & (ToothFinding.tooth == tooth)).order_by(ToothFinding.id, ascending=False)
+        await audit.record(actor, "tooth_history.viewed", patient_id=patient_id, object_type="tooth",
+                           object_id=tooth)
+    return rows

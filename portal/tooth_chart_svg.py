@@ -1,0 +1,104 @@
+"""Geometry of the SVG tooth chart: computed once at import, combined per request with the chart state.
+
+Each tooth is a square of five surfaces (the usual dental chart glyph). Buccal faces the outside of the
+chart (up for upper teeth, down for lower), mesial faces the midline, and roots sit on the outer side,
+where root canals and implants are drawn.
+"""
+
+from dataclasses import dataclass
+
+from portal import teeth
+
+SIZE = 40
+STEP = 44
+MIDLINE_GAP = 12
+INSET = 12
+WIDTH = 16 * STEP + MIDLINE_GAP
+HEIGHT = 330
+# (row of FDI numbers, box top y, upper arch?)
+ROWS = (
+    (teeth.UPPER_RIGHT + teeth.UPPER_LEFT, 20, True),
+    (teeth.PRIMARY_UPPER, 100, True),
+    (teeth.PRIMARY_LOWER, 182, False),
+    (teeth.LOWER_RIGHT + teeth.LOWER_LEFT, 268, False),
+)
+
+
+@dataclass(frozen=True)
+class ToothShape:
+    fdi: int
+    x: int
+    y: int
+    upper: bool
+    surfaces: dict[str, str]  # letter -> SVG polygon points
+    root: tuple[int, int, int, int]  # x1, y1, x2, y2 of the root line
+    label_y: int
+
+
+def _points(*pairs: tuple[float, float]) -> str:
+    return " ".join(f"{x:g},{y:g}" for x, y in pairs)
+
+
+def _surface_polygons(fdi: int, x: int, y: int, upper: bool) -> dict[str, str]:
+    s, i = SIZE, INSET
+    top = _points((x, y), (x + s, y), (x + s - i, y + i), (x + i, y + i))
+    bottom = _points((x, y + s), (x + s, y + s), (x + s - i, y + s - i), (x + i, y + s - i))
+    left = _points((x, y), (x + i, y + i), (x + i, y + s - i), (x, y + s))
+    right = _points((x + s, y), (x + s - i, y + i), (x + s - i, y + s - i), (x + s, y + s))
+    centre = _points((x + i, y + i), (x + s - i, y + i), (x + s - i, y + s - i), (x + i, y + s - i))
+    mesial, distal = (right, left) if teeth.is_patient_right(fdi) else (left, right)
+    buccal, lingual = (top, bottom) if upper else (bottom, top)
+    return {"M": mesial, "O": centre, "D": distal, "B": buccal, "L": lingual}
+
+
+def _layout() -> dict[int, ToothShape]:
+    shapes = {}
+    for row, y, upper in ROWS:
+        offset = (16 - len(row)) // 2 * STEP
+        half = len(row) // 2
+        for index, fdi in enumerate(row):
+            x = 2 + offset + index * STEP + (MIDLINE_GAP if index >= half else 0)
+            mid = x + SIZE // 2
+            root = (mid, y - 16, mid, y - 2) if upper else (mid, y + SIZE + 2, mid, y + SIZE + 16)
+            label_y = y + SIZE + 14 if upper else y - 6
+            shapes[fdi] = ToothShape(fdi, x, y, upper, _surface_polygons(fdi, x, y, upper), root, label_y)
+    return shapes
+
+
+SHAPES = _layout()
+ORDER = [fdi for row, _, _ in ROWS for fdi in row]
+
+
+def drawing(chart: dict[int, dict], numbering: str) -> list[dict]:
+    """Everything the template needs per tooth: shapes, CSS classes and a readable summary."""
+    teeth_out = []
+    for fdi in ORDER:
+        shape = SHAPES[fdi]
+        state = chart.get(fdi, {"surfaces": {}, "whole": {}})
+        surfaces = [(points, _surface_class(state["surfaces"].get(letter)))
+                    for letter, points in shape.surfaces.items()]
+        whole = state["whole"]
+        teeth_out.append({
+            "fdi": fdi, "label": teeth.label(fdi, numbering), "shape": shape, "surfaces": surfaces,
+            "whole": whole, "summary": _summary(fdi, numbering, state),
+            "marked": bool(state["surfaces"] or whole),
+        })
+    return teeth_out
+
+
+def _surface_class(found: tuple[str, str] | None) -> str:
+    if found is None:
+        return "sf"
+    kind, state = found
+    return f"sf k-{kind} st-{state}"
+
+
+def _summary(fdi: int, numbering: str, state: dict) -> str:
+    parts = []
+    by_finding: dict[tuple[str, str], str] = {}
+    for letter, key in state["surfaces"].items():
+        by_finding[key] = by_finding.get(key, "") + letter
+    for (kind, st), letters in by_finding.items():
+        parts.append(f"{kind.replace('_', ' ')} {teeth.surface_label(fdi, teeth.normalise_surfaces(letters))} ({st})")
+    parts += [f"{kind.replace('_', ' ')} ({st})" for kind, st in state["whole"].items()]
+    return f"Tooth {teeth.label(fdi, numbering)}" + (": " + "; ".join(parts) if parts else ": no findings")

@@ -1,0 +1,237 @@
+"""Treatment plans: phases of procedures linked to teeth, totals, the patient's recorded acceptance.
+
+A plan is built while "proposed" (each change bumps its version). Accepting freezes what was agreed —
+version, items, fees and total — in an append-only acceptance row, so later fee changes never alter it.
+Completing a procedure writes the completed finding on the tooth chart and a signed chart entry.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from portal import audit, clinical_notes, fee_schedule, odontogram, teeth
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.forms import collect, required, too_long, whole_number
+from portal.patients import ensure_in_clinic
+from portal.permissions import Actor, Permission, require
+from portal.tables import Clinic, PlanAcceptance, PlanItem, TreatmentPlan
+
+STATUSES = {"proposed": "Proposed", "accepted": "Accepted", "in_progress": "In progress", "completed": "Completed",
+            "declined": "Declined"}
+METHODS = {"in_person": "In person, signed at the chair", "written": "Written consent form", "verbal": "Verbally"}
+
+
+@dataclass(frozen=True)
+class PlanForm:
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ItemForm:
+    procedure_code_id: str = ""
+    tooth: str = ""
+    phase: str = "1"
+    s_m: bool = False
+    s_o: bool = False
+    s_d: bool = False
+    s_b: bool = False
+    s_l: bool = False
+
+    @property
+    def surfaces(self) -> str:
+        return teeth.normalise_surfaces(letter.upper() for letter in "modbl" if getattr(self, f"s_{letter}"))
+
+
+@dataclass(frozen=True)
+class AcceptanceForm:
+    accepted_by: str = ""
+    method: str = "in_person"
+
+
+async def _plan(actor: Actor, patient_id: int, plan_id: int) -> dict:
+    row = await TreatmentPlan.select().where(
+        (TreatmentPlan.id == plan_id) & (TreatmentPlan.patient == patient_id)
+        & (TreatmentPlan.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def create_plan(actor: Actor, patient_id: int, form: PlanForm) -> int:
+    require(actor, Permission.WRITE_CLINICAL)
+    await ensure_in_clinic(actor, patient_id)
+    title = form.title.strip()
+    if errors := collect(title=required(title, "A title") or too_long(title, 200)):
+        raise ValidationFailed(errors)
+    now = datetime.now(timezone.utc)
+    async with transaction():
+        plan_id = (await TreatmentPlan.insert(TreatmentPlan(
+            clinic=actor.clinic_id, patient=patient_id, title=title, currency=await fee_schedule.currency(
+                actor.clinic_id), created_by=actor.id, created_at=now, updated_at=now)))[0]["id"]
+        await audit.record(actor, "treatment_plan.created", patient_id=patient_id, object_type="treatment_plan",
+                           object_id=plan_id)
+    return plan_id
+
+
+async def _bump(plan_id: int) -> None:
+    await TreatmentPlan.raw("UPDATE treatment_plan SET version = version + 1, updated_at = now() WHERE id = {}",
+                            plan_id)
+
+
+async def add_item(actor: Actor, patient_id: int, plan_id: int, form: ItemForm) -> int:
+    """Plan a procedure (fee copied from the schedule now); a tooth procedure shows as planned on the chart."""
+    require(actor, Permission.WRITE_CLINICAL)
+    plan = await _plan(actor, patient_id, plan_id)
+    errors: dict[str, str] = {}
+    if plan["status"] != "proposed":
+        errors["procedure_code_id"] = "Only a proposed plan can change; start a new plan for more treatment."
+    code_id = whole_number(form.procedure_code_id)
+    code = None
+    if code_id is not None:
+        codes = [c for c in await fee_schedule.list_codes(actor, active_only=True) if c["id"] == code_id]
+        code = codes[0] if codes else None
+    if code is None:
+        errors.setdefault("procedure_code_id", "Choose a procedure from the fee schedule.")
+    phase = whole_number(form.phase)
+    if phase is None or not 1 <= phase <= 9:
+        errors["phase"] = "Choose a phase from 1 to 9."
+    tooth = None
+    if form.tooth.strip():
+        numbering = (await Clinic.select(Clinic.tooth_numbering).where(Clinic.id == actor.clinic_id).first()
+                     )["tooth_numbering"]
+        try:
+            tooth = teeth.parse_tooth(form.tooth, numbering)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    elif code and code["charts_as"]:
+        errors["tooth"] = f"{code['description']} needs a tooth."
+    if not errors and code["charts_as"] in odontogram.SURFACE_KINDS and not form.surfaces:
+        errors["surfaces"] = "Tick the surfaces to treat."
+    if errors:
+        raise ValidationFailed(errors)
+    surfaces = form.surfaces if code["charts_as"] not in odontogram.WHOLE_KINDS - {"fracture"} else ""
+    async with transaction():
+        item_id = (await PlanItem.insert(PlanItem(
+            clinic=actor.clinic_id, plan=plan_id, phase=phase, procedure_code=code["id"], code=code["code"],
+            description=code["description"], fee=code["fee"], charts_as=code["charts_as"], material=code["material"],
+            tooth=tooth, surfaces=surfaces)))[0]["id"]
+        if tooth is not None and code["charts_as"]:
+            await odontogram.insert_finding(actor, patient_id, tooth, surfaces, code["charts_as"], "planned",
+                                            code["material"], f"Plan: {plan['title']}", plan_item=item_id)
+        await _bump(plan_id)
+        await audit.record(actor, "treatment_plan.item_added", patient_id=patient_id, object_type="plan_item",
+                           object_id=item_id, detail={"plan": plan_id, "code": code["code"]})
+    return item_id
+
+
+async def accept(actor: Actor, patient_id: int, plan_id: int, form: AcceptanceForm) -> int:
+    """Record who accepted which version of the plan, how, and exactly what it cost then."""
+    require(actor, Permission.WRITE_CLINICAL)
+    plan = await _plan(actor, patient_id, plan_id)
+    accepted_by = form.accepted_by.strip()
+    errors = collect(accepted_by=required(accepted_by, "The name of who accepted") or too_long(accepted_by, 200),
+                     method=None if form.method in METHODS else "Choose how the patient accepted.")
+    items = await _items(plan_id)
+    if plan["status"] != "proposed":
+        errors["accepted_by"] = f"This plan is {STATUSES[plan['status']].lower()}; only a proposed plan is accepted."
+    elif not items:
+        errors["accepted_by"] = "Add at least one procedure before recording acceptance."
+    if errors:
+        raise ValidationFailed(errors)
+    snapshot = [{"code": i["code"], "description": i["description"], "fee": str(i["fee"]), "phase": i["phase"],
+                 "tooth": i["tooth"], "surfaces": i["surfaces"]} for i in items]
+    async with transaction():
+        acceptance_id = (await PlanAcceptance.insert(PlanAcceptance(
+            clinic=actor.clinic_id, plan=plan_id, plan_version=plan["version"], total=_total(items),
+            currency=plan["currency"], items=json.dumps(snapshot), accepted_by=accepted_by, method=form.method,
+            recorded_by=actor.id, recorded_by_name=actor.name, at=datetime.now(timezone.utc))))[0]["id"]
+        await TreatmentPlan.update({TreatmentPlan.status: "accepted", TreatmentPlan.updated_at: datetime.now(
+            timezone.utc)}).where(TreatmentPlan.id == plan_id)
+        await audit.record(actor, "treatment_plan.accepted", patient_id=patient_id, object_type="treatment_plan",
+                           object_id=plan_id, detail={"version": plan["version"], "by": accepted_by})
+    return acceptance_id
+
+
+async def decline(actor: Actor, patient_id: int, plan_id: int) -> None:
+    require(actor, Permission.WRITE_CLINICAL)
+    plan = await _plan(actor, patient_id, plan_id)
+    if plan["status"] not in ("proposed", "accepted"):
+        raise ValidationFailed({"plan": "Treatment has started or finished; it can no longer be declined."})
+    async with transaction():
+        await TreatmentPlan.update({TreatmentPlan.status: "declined"}).where(TreatmentPlan.id == plan_id)
+        await audit.record(actor, "treatment_plan.declined", patient_id=patient_id, object_type="treatment_plan",
+                           object_id=plan_id)
+
+
+async def complete_item(actor: Actor, patient_id: int, plan_id: int, item_id: int) -> None:
+    """Mark a procedure done: completed finding on the tooth, a signed chart entry, plan status moved on."""
+    require(actor, Permission.WRITE_CLINICAL)
+    plan = await _plan(actor, patient_id, plan_id)
+    item = await PlanItem.select().where((PlanItem.id == item_id) & (PlanItem.plan == plan_id)
+                                         & (PlanItem.clinic == actor.clinic_id)).first()
+    if item is None:
+        raise NotFound()
+    if plan["status"] not in ("accepted", "in_progress"):
+        raise ValidationFailed({"plan": "Record the patient's acceptance before completing treatment."})
+    if item["status"] != "planned":
+        raise ValidationFailed({"plan": "This procedure is already completed."})
+    now = datetime.now(timezone.utc)
+    async with transaction():
+        await PlanItem.update({PlanItem.status: "completed", PlanItem.completed_at: now,
+                               PlanItem.completed_by: actor.id}).where(PlanItem.id == item_id)
+        where = ""
+        if item["tooth"] is not None:
+            where = f" on tooth {item['tooth']}" + (f" {item['surfaces']}" if item["surfaces"] else "")
+            if item["charts_as"]:
+                await odontogram.insert_finding(actor, patient_id, item["tooth"], item["surfaces"],
+                                                item["charts_as"], "completed", item["material"],
+                                                f"{item['code']} completed", plan_item=item_id)
+        await clinical_notes.sign(actor, patient_id, clinical_notes.PROCEDURE_TEMPLATE,
+                                  f"Completed {item['code']} {item['description']}{where} (plan \"{plan['title']}\").")
+        remaining = await PlanItem.count().where((PlanItem.plan == plan_id) & (PlanItem.status == "planned"))
+        await TreatmentPlan.update({TreatmentPlan.status: "completed" if remaining == 0 else "in_progress",
+                                    TreatmentPlan.updated_at: now}).where(TreatmentPlan.id == plan_id)
+        await audit.record(actor, "treatment_plan.item_completed", patient_id=patient_id, object_type="plan_item",
+                           object_id=item_id, detail={"plan": plan_id})
+
+
+async def _items(plan_id: int) -> list[dict]:
+    return await PlanItem.select().where(PlanItem.plan == plan_id).order_by(PlanItem.phase, PlanItem.id)
+
+
+def _total(items: list[dict]) -> Decimal:
+    return sum((i["fee"] for i in items if i["status"] != "declined"), Decimal("0.00"))
+
+
+async def get_plan(actor: Actor, patient_id: int, plan_id: int) -> dict:
+    """A plan with its phases (items and totals), plan total and every recorded acceptance."""
+    require(actor, Permission.READ_CLINICAL)
+    async with transaction():
+        plan = await _plan(actor, patient_id, plan_id)
+        items = await _items(plan_id)
+        phases: dict[int, dict] = {}
+        for item in items:
+            phase = phases.setdefault(item["phase"], {"number": item["phase"], "items": [], "total": Decimal("0.00")})
+            phase["items"].append(item)
+        for phase in phases.values():
+            phase["total"] = _total(phase["items"])
+        plan["phases"] = list(phases.values())
+        plan["total"] = _total(items)
+        plan["acceptances"] = await PlanAcceptance.select().where(PlanAcceptance.plan == plan_id).order_by(
+            PlanAcceptance.id).output(load_json=True)
+        await audit.record(actor, "treatment_plan.viewed", patient_id=patient_id, object_type="treatment_plan",
+                           object_id=plan_id)
+    return plan
+
+
+async def list_plans(actor: Actor, patient_id: int) -> list[dict]:
+    """The patient's plans newest first, with their totals (one query)."""
+    require(actor, Permission.READ_CLINICAL)
+    await ensure_in_clinic(actor, patient_id)
+    return await TreatmentPlan.raw(
+        "SELECT p.id, p.title, p.status, p.version, p.currency, p.created_at, "
+        "coalesce(sum(i.fee) FILTER (WHERE i.status <> 'declined'), 0) AS total, count(i.id) AS items "
+        "FROM treatment_plan p LEFT JOIN plan_item i ON i.plan = p.id WHERE p.patient = {} AND p.clinic = {} "
+        "GROUP BY p.id ORDER BY p.id DESC", patient_id, actor.clinic_id)

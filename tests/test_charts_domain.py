@@ -1,0 +1,153 @@
+"""Chart rules through the domain: history versions and alerts, findings, plans, signed notes."""
+
+import asyncpg
+import pytest
+
+from portal import clinical_notes, db, fee_schedule, medical_history, odontogram, teeth, treatment_plans
+from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.permissions import Role
+from portal.tables import ClinicalNote, PlanAcceptance, ToothFinding
+from tests import factories
+
+
+@pytest.fixture
+async def dentist(clinic):
+    return await factories.make_staff(clinic, Role.DENTIST, name="Dr. Bakker")
+
+
+async def test_history_is_versioned_and_raises_alerts(clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    v1 = await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(
+        allergies="Penicillin (rash), latex gloves", medications="Warfarin 5 mg"))
+    v2 = await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(
+        allergies="Latex", medications="", pregnant="yes"))
+    assert (v1, v2) == (1, 2)
+    assert (await medical_history.get_version(dentist, patient_id, 1))["medications"] == "Warfarin 5 mg"
+    assert (await medical_history.get_version(dentist, patient_id))["version"] == 2
+    labels = [a["label"] for a in await medical_history.active_alerts(dentist, patient_id)]
+    assert labels == ["Latex allergy", "Pregnant"]  # the penicillin and warfarin alerts went with version 1
+    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+        await db.run_sql("UPDATE medical_history SET allergies = ''")
+
+
+async def test_manual_alert_and_bad_history_input(clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    alert_id = await medical_history.add_alert(dentist, patient_id, medical_history.AlertForm(label="Needle phobia",
+                                                                                             severity="medium"))
+    assert await medical_history.alerts_for_patients(clinic.clinic_id, [patient_id]) == {patient_id: ["Needle phobia"]}
+    await medical_history.resolve_alert(dentist, patient_id, alert_id)
+    assert await medical_history.active_alerts(dentist, patient_id) == []
+    with pytest.raises(ValidationFailed) as exc:
+        await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(smoking="sometimes"))
+    assert "smoking" in exc.value.errors
+
+
+def test_numbering_is_stored_fdi_and_shown_either_way():
+    assert teeth.label(36, "universal") == "19" and teeth.label(36, "fdi") == "36"
+    assert teeth.parse_tooth("19", "universal") == 36 and teeth.parse_tooth("A", "universal") == 55
+    assert teeth.label(85, "universal") == "T" and teeth.label(48, "universal") == "32"
+    with pytest.raises(ValidationFailed):
+        teeth.parse_tooth("19", "fdi")
+    assert teeth.surface_label(11, "MO") == "MI"
+
+
+async def test_findings_draw_newest_per_surface_and_keep_history(clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(kind="caries", s_m=True, s_o=True))
+    await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(
+        kind="filling", state="completed", material="composite", s_o=True))
+    await odontogram.record_finding(dentist, patient_id, 46, odontogram.FindingForm(kind="missing", s_o=True))
+    chart = await odontogram.chart_findings(dentist, patient_id)
+    assert chart[36]["surfaces"] == {"M": ("caries", "existing"), "O": ("filling", "completed")}
+    assert chart[46] == {"surfaces": {}, "whole": {"missing": "existing"}}  # whole-tooth kinds ignore surfaces
+    assert len(await odontogram.tooth_history(dentist, patient_id, 36)) == 2
+    with pytest.raises(ValidationFailed) as exc:
+        await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(kind="caries"))
+    assert "surfaces" in exc.value.errors
+    with pytest.raises(ValidationFailed):
+        await odontogram.record_finding(dentist, patient_id, 19, odontogram.FindingForm(kind="crown"))
+
+
+async def _fees(clinic):
+    await fee_schedule.load_demo_schedule(clinic)
+    return {c["code"]: c for c in await fee_schedule.list_codes(clinic)}
+
+
+async def test_acceptance_survives_later_fee_changes_and_completion_charts(clinic, dentist):
+    codes = await _fees(clinic)
+    patient_id = await factories.make_patient(clinic)
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Restorative"))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["FI2"]["id"]), tooth="36", s_m=True, s_o=True))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["HY01"]["id"]), phase="2"))
+    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(accepted_by="Anna"))
+    await fee_schedule.save_code(clinic, fee_schedule.ProcedureForm(
+        code="FI2", description="Filling, two surfaces (composite)", fee="999.00", charts_as="filling",
+        material="composite"), codes["FI2"]["id"])
+    plan = await treatment_plans.get_plan(dentist, patient_id, plan_id)
+    [acceptance] = plan["acceptances"]
+    assert str(acceptance["total"]) == "165.00" and acceptance["items"][0]["fee"] == "105.00"
+    assert acceptance["plan_version"] == 3 and str(plan["total"]) == "165.00"
+    assert [str(p["total"]) for p in plan["phases"]] == ["105.00", "60.00"]
+    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+        await db.run_sql("UPDATE plan_acceptance SET total = 1")
+
+    filling = plan["phases"][0]["items"][0]
+    await treatment_plans.complete_item(dentist, patient_id, plan_id, filling["id"])
+    chart = await odontogram.chart_findings(dentist, patient_id)
+    assert chart[36]["surfaces"] == {"M": ("filling", "completed"), "O": ("filling", "completed")}
+    assert (await treatment_plans.get_plan(dentist, patient_id, plan_id))["status"] == "in_progress"
+    entry = await ClinicalNote.select().where(ClinicalNote.template == "procedure").first()
+    assert "FI2" in entry["body"] and "36 MO" in entry["body"]
+    with pytest.raises(ValidationFailed):
+        await treatment_plans.complete_item(dentist, patient_id, plan_id, filling["id"])
+
+
+async def test_a_plan_must_be_accepted_before_treatment(clinic, dentist):
+    codes = await _fees(clinic)
+    patient_id = await factories.make_patient(clinic)
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Crown"))
+    item_id = await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["CR1"]["id"]), tooth="11"))
+    with pytest.raises(ValidationFailed):
+        await treatment_plans.complete_item(dentist, patient_id, plan_id, item_id)
+    with pytest.raises(ValidationFailed) as exc:
+        await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+            procedure_code_id=str(codes["FI1"]["id"]), tooth="99"))
+    assert "tooth" in exc.value.errors
+    assert await PlanAcceptance.count() == 0
+
+
+async def test_amendment_keeps_the_original_and_notes_cannot_change(clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(
+        template="exam", body="Caries 36 MO. Plan: filling."))
+    amendment_id = await clinical_notes.amend_note(dentist, patient_id, note_id, clinical_notes.AmendmentForm(
+        body="Caries is on 37, not 36.", reason="Wrong tooth"))
+    notes, more = await clinical_notes.list_notes(dentist, patient_id)
+    assert not more and [n["id"] for n in notes] == [note_id]
+    assert notes[0]["body"] == "Caries 36 MO. Plan: filling."
+    [amendment] = notes[0]["amendments"]
+    assert amendment["id"] == amendment_id and amendment["amendment_reason"] == "Wrong tooth"
+    assert amendment["content_hash"] == clinical_notes.content_hash(
+        patient_id, dentist.id, amendment["signed_at"], amendment["body"], note_id)
+    for sql in ("UPDATE clinical_note SET body = 'x'", "DELETE FROM clinical_note"):
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+            await db.run_sql(sql)
+
+
+async def test_front_desk_and_other_clinics_are_refused(clinic, other_clinic, dentist):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    patient_id = await factories.make_patient(clinic)
+    note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Seen."))
+    with pytest.raises(Forbidden):
+        await clinical_notes.list_notes(receptionist, patient_id)
+    with pytest.raises(Forbidden):
+        await odontogram.chart_findings(receptionist, patient_id)
+    assert await medical_history.active_alerts(receptionist, patient_id) == []  # alerts are front-desk visible
+    with pytest.raises(NotFound):
+        await clinical_notes.get_note(other_clinic, patient_id, note_id)
+    with pytest.raises(NotFound):
+        await odontogram.record_finding(other_clinic, patient_id, 36, odontogram.FindingForm(kind="crown"))
+    assert await ToothFinding.count() == 0
