@@ -2,6 +2,7 @@
 
 import gc
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -10,7 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, phones
+from portal import db, phones, teeth
 from portal.permissions import Permission, can
 from portal.request_log import configure_logging, request_logging_middleware
 from portal.security_headers import security_headers_middleware
@@ -19,17 +20,20 @@ from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.calendar import CalendarController
+from portal.views.chart import ChartController
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
+from portal.views.fees import ClinicalSetupController
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.patients import PatientController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController
+from portal.views.treatment import NoteController, PlanController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
-               AuditController]
+               AuditController, ChartController, PlanController, NoteController, ClinicalSetupController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:
@@ -40,14 +44,24 @@ def _type_options(base: dict, rows: list[dict]) -> dict:
     return {**base, **{str(r["id"]): f'{r["name"]} ({r["minutes"]} min)' for r in rows}}
 
 
+def _code_options(base: dict, rows: list[dict], currency: str) -> dict:
+    return {**base, **{str(r["id"]): f'{r["code"]} · {r["description"]} · {r["fee"]} {currency}' for r in rows}}
+
+
+def _local_datetime(moment, actor) -> str:
+    return moment.astimezone(ZoneInfo(actor.time_zone)).strftime("%a %d %b %Y %H:%M")
+
+
 def _provider_errors(errors: dict, provider_id: int) -> dict:
     prefix = f"provider_{provider_id}_"
     return {k.removeprefix(prefix): v for k, v in errors.items() if k.startswith(prefix)}
 
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display)
+    engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display,
+                                 tooth_label=teeth.label)
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
+                                 combine_codes=_code_options, local_datetime=_local_datetime,
                                  provider_errors=_provider_errors)
 
 

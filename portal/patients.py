@@ -9,7 +9,7 @@ from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, parse_date, required, too_long
 from portal.permissions import Actor, Permission, require
-from portal.tables import Guardian, Patient
+from portal.tables import Guardian, MedicalAlert, Patient
 
 GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
 LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
@@ -129,6 +129,8 @@ async def _read_patient(actor: Actor, patient_id: int, purpose: str) -> dict:
     row["guardians"] = await Guardian.select(
         Guardian.id, Guardian.name, Guardian.relationship, Guardian.email, Guardian.phone
     ).where((Guardian.patient == patient_id) & (Guardian.clinic == actor.clinic_id)).order_by(Guardian.id)
+    row["alerts"] = await MedicalAlert.select(MedicalAlert.label, MedicalAlert.severity).where(
+        (MedicalAlert.patient == patient_id) & MedicalAlert.resolved_at.is_null()).order_by(MedicalAlert.id)
     row["age"] = age_on(row["date_of_birth"], date.today())
     row["is_minor"] = row["age"] < AGE_OF_MAJORITY
     await audit.record(actor, f"patient.{purpose}", patient_id=patient_id, object_type="patient",

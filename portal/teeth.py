@@ -58,7 +58,9 @@ def is_anterior(fdi: int) -> bool:
 
 
 def surface_names(fdi: int) -> dict[str, str]:
-    return ANTERIOR_SURFACE_NAMES if is_anterior(fdi) else SURFACE_NAMES
+    """Stored letter -> what the form shows, e.g. "O" -> "Incisal (I)" on a front tooth."""
+    names = ANTERIOR_SURFACE_NAMES if is_anterior(fdi) else SURFACE_NAMES
+    return {letter: f"{name.capitalize()} ({surface_label(fdi, letter)})" for letter, name in names.items()}
 
 
 def normalise_surfaces(chosen) -> str:

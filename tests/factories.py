@@ -86,3 +86,20 @@ async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **ov
               "provider_id": str(cal["dentist"].id), "chair_id": str(cal["chairs"][0]), "date": day, "time": at,
               **overrides}
     return await scheduling.book_appointment(actor, scheduling.BookingForm(**values))
+
+
+async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
+    """One of each chart record (history, alert, finding, plan with an item, note, fee code), by id name."""
+    from portal import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
+
+    await fee_schedule.load_demo_schedule(owner)
+    code = [c for c in await fee_schedule.list_codes(owner) if c["code"] == "EX01"][0]
+    await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(allergies="latex"))
+    alert_id = await medical_history.add_alert(dentist, patient_id, medical_history.AlertForm(label="Needle phobia"))
+    await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(kind="crown"))
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Check-up plan"))
+    item_id = await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(code["id"])))
+    note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Seen for check-up"))
+    return {"tooth": 36, "version": 1, "alert_id": alert_id, "plan_id": plan_id, "item_id": item_id,
+            "note_id": note_id, "code_id": code["id"]}

@@ -18,8 +18,10 @@ async def _foreign_ids(clinic) -> dict[str, int]:
     cal = await factories.make_calendar(clinic)
     day = (date.today() + timedelta(days=7)).isoformat()
     appointment_id = await factories.book(clinic, cal, patient_id, day, "10:00")
+    chart_ids = await factories.make_chart_records(clinic, cal["dentist"], patient_id)
     return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": cal["dentist"].id,
-            "appointment_id": appointment_id, "chair_id": cal["chairs"][0]}
+            "appointment_id": appointment_id, "chair_id": cal["chairs"][0], **chart_ids}
+
 
 
 async def test_every_id_route_hides_another_clinics_records(app, client, clinic, other_clinic):

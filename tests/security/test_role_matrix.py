@@ -18,7 +18,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
     cal = await factories.make_calendar(clinic)
     patient = await factories.make_patient(clinic)
     appointment = await factories.book(clinic, cal, patient, (date.today() + timedelta(days=7)).isoformat(), "10:00")
-    ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment}
+    ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment,
+           **await factories.make_chart_records(clinic, cal["dentist"], patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):

@@ -1,0 +1,49 @@
+"""The chart page: the patient header with alerts, the tooth chart and the latest of everything else.
+
+Everything else has its own page; here only a bounded slice is read, so a patient with ten years of
+history opens as fast as a new one.
+"""
+
+from datetime import date
+
+from portal import clinical_notes, medical_history, odontogram, tooth_chart_svg, treatment_plans
+from portal.db import transaction
+from portal.errors import NotFound
+from portal.patients import age_on
+from portal.permissions import Actor, Permission, require
+from portal.tables import Clinic, Patient
+
+RECENT_NOTES = 5
+
+
+async def header(actor: Actor, patient_id: int) -> dict:
+    """Name, age and active alerts: what every chart page shows on top (front desk may read it)."""
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
+                                   Patient.restricted_at, Patient.objected_at).where(
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+    if patient is None:
+        raise NotFound()
+    patient["age"] = age_on(patient["date_of_birth"], date.today())
+    patient["alerts"] = await medical_history.active_alerts(actor, patient_id)
+    return patient
+
+
+async def numbering(clinic_id: int) -> str:
+    return (await Clinic.select(Clinic.tooth_numbering).where(Clinic.id == clinic_id).first())["tooth_numbering"]
+
+
+async def tooth_chart(actor: Actor, patient_id: int) -> dict:
+    """The SVG drawing's data: per tooth shapes and classes, in the clinic's numbering."""
+    findings = await odontogram.chart_findings(actor, patient_id)
+    return {"teeth": tooth_chart_svg.drawing(findings, await numbering(actor.clinic_id)),
+            "width": tooth_chart_svg.WIDTH, "height": tooth_chart_svg.HEIGHT}
+
+
+async def chart_page(actor: Actor, patient_id: int) -> dict:
+    require(actor, Permission.READ_CLINICAL)
+    async with transaction():
+        page = {"patient": await header(actor, patient_id), "chart": await tooth_chart(actor, patient_id)}
+        page["plans"] = await treatment_plans.list_plans(actor, patient_id)
+        page["notes"], page["more_notes"] = await clinical_notes.list_notes(actor, patient_id, limit=RECENT_NOTES)
+    return page

@@ -1,0 +1,117 @@
+"""Chart pages over HTTP: what staff see, what htmx swaps, how bad input is answered."""
+
+import re
+
+import pytest
+
+from portal import fee_schedule, medical_history
+from portal.permissions import Role
+from portal.tables import AuditEntry, ClinicalNote, ProcedureCode, ToothFinding
+from tests import factories
+from tests.factories import post_form, sign_in_as
+
+
+@pytest.fixture
+async def dentist(clinic):
+    return await factories.make_staff(clinic, Role.DENTIST, name="Dr. Bakker")
+
+
+async def test_chart_page_draws_teeth_and_shows_alerts(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic, given_name="Mila")
+    await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(allergies="Penicillin"))
+    await sign_in_as(client, dentist)
+    page = await client.get(f"/patients/{patient_id}/chart")
+    assert page.status_code == 200
+    assert "Penicillin allergy" in page.text
+    assert page.text.count('data-tooth=') == 52  # 32 permanent + 20 primary
+    assert await AuditEntry.count().where(AuditEntry.action == "tooth_chart.viewed") == 1
+
+
+async def test_recording_a_finding_with_htmx_redraws_the_tooth(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    token = await factories.csrf_token(client)
+    response = await client.post(f"/patients/{patient_id}/chart/teeth/36/findings",
+                                 data={"kind": "caries", "state": "existing", "s_m": "on", "s_o": "on"},
+                                 headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="chart-area">')
+    assert "Tooth 36: caries MO (existing)" in response.text
+    assert len(re.findall(r'<polygon [^>]*class="sf k-caries st-existing"', response.text)) == 2
+
+
+async def test_bad_finding_is_refused_beside_the_field_and_changes_nothing(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    response = await post_form(client, f"/patients/{patient_id}/chart/teeth/36/findings", {"kind": "caries"})
+    assert response.status_code == 422
+    assert "Tick the surfaces with caries." in response.text
+    response = await post_form(client, f"/patients/{patient_id}/chart/teeth/36/findings", {"kind": "<script>"})
+    assert response.status_code == 422 and "<script>" not in response.text
+    assert (await client.get(f"/patients/{patient_id}/chart/teeth/99")).status_code == 404
+    assert await ToothFinding.count() == 0
+
+
+async def test_history_form_saves_versions_and_refuses_nonsense(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    saved = await post_form(client, f"/patients/{patient_id}/history",
+                            {"medications": "Apixaban 5 mg", "smoking": "never", "pregnant": ""})
+    assert saved.status_code == 303
+    bad = await post_form(client, f"/patients/{patient_id}/history", {"smoking": "often", "pregnant": ""})
+    assert bad.status_code == 422 and "Choose one of the listed answers." in bad.text
+    page = await client.get(f"/patients/{patient_id}/history")
+    assert "Anticoagulants" in page.text and "Version 1" in page.text and "Version 2" not in page.text
+
+
+async def test_plan_accept_complete_and_note_amendment_over_http(client, clinic, dentist):
+    await fee_schedule.load_demo_schedule(clinic)
+    fi2 = await ProcedureCode.select().where(ProcedureCode.code == "FI2").first()
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    created = await post_form(client, f"/patients/{patient_id}/plans", {"title": "Fillings"})
+    plan_url = created.headers["location"]
+    assert (await post_form(client, f"{plan_url}/items", {"procedure_code_id": str(fi2["id"]), "tooth": "36",
+                                                          "phase": "1", "s_m": "on", "s_o": "on"})).status_code == 303
+    refused = await post_form(client, f"{plan_url}/accept", {"accepted_by": "", "method": "in_person"})
+    assert refused.status_code == 422 and "is required" in refused.text
+    assert (await post_form(client, f"{plan_url}/accept", {"accepted_by": "Anna Jansen",
+                                                           "method": "in_person"})).status_code == 303
+    page = await client.get(plan_url)
+    assert "accepted by <strong>Anna Jansen</strong>" in page.text and "105.00" in page.text
+    item_id = re.search(r"/items/(\d+)/complete", page.text).group(1)
+    assert (await post_form(client, f"{plan_url}/items/{item_id}/complete")).status_code == 303
+    chart = await client.get(f"/patients/{patient_id}/chart")
+    assert "Tooth 36: filling MO (completed)" in chart.text
+
+    await post_form(client, f"/patients/{patient_id}/notes", {"template": "exam", "body": "Tooth 36 sensitive."})
+    note = await ClinicalNote.select().where(ClinicalNote.template == "exam").first()
+    empty = await post_form(client, f"/patients/{patient_id}/notes/{note['id']}/amendments", {"body": "x"})
+    assert empty.status_code == 422 and "The reason is required." in empty.text
+    await post_form(client, f"/patients/{patient_id}/notes/{note['id']}/amendments",
+                    {"body": "It was tooth 37.", "reason": "Wrong tooth"})
+    notes = await client.get(f"/patients/{patient_id}/notes")
+    assert notes.text.index("Tooth 36 sensitive.") < notes.text.index("It was tooth 37.")
+    assert "reason: Wrong tooth" in notes.text
+
+
+async def test_front_desk_sees_alerts_but_no_chart(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic)
+    await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(allergies="latex"))
+    await sign_in_as(client, await factories.make_staff(clinic, Role.RECEPTIONIST))
+    page = await client.get(f"/patients/{patient_id}")
+    assert "Latex allergy" in page.text
+    assert f"/patients/{patient_id}/chart" not in page.text
+    for path in ("chart", "notes", "history", "plans", "chart/teeth/36"):
+        assert (await client.get(f"/patients/{patient_id}/{path}")).status_code == 403
+
+
+async def test_fee_schedule_refuses_bad_fees(client, clinic):
+    await sign_in_as(client, clinic)
+    bad = await post_form(client, "/settings/clinical/fees", {"code": "X1", "description": "Thing", "fee": "12.345"})
+    assert bad.status_code == 422 and "at most two decimals" in bad.text
+    assert (await post_form(client, "/settings/clinical/fees/demo")).status_code == 303
+    duplicate = await post_form(client, "/settings/clinical/fees", {"code": "fi1", "description": "Again", "fee": "1"})
+    assert duplicate.status_code == 422 and "already in the schedule" in duplicate.text
+    switched = await post_form(client, "/settings/clinical/chart", {"tooth_numbering": "universal", "currency": "gbp"})
+    assert switched.status_code == 303
