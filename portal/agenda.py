@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from portal import audit, clock, practice_setup
+from portal import audit, clock, medical_history, practice_setup
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, Closure, OpeningHours
 
@@ -69,7 +69,9 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, **filters
         if value is not None:
             query = query.where(getattr(Appointment, column) == value)
     rows = await query.order_by(Appointment.starts_at)
+    alerts = await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"] for row in rows])
     for row in rows:
+        row["alerts"] = alerts.get(row["patient"], [])
         row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
         row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
         row["colour_class"] = practice_setup.colour_class(row["appointment_type.colour"])

@@ -32,6 +32,7 @@ async def load_demo() -> list[tuple[str, str]]:
                 clinics.NewOwner(name=ACCOUNTS[0][1], email=owner_email, password=PASSWORD))
             await _fill(owner)
             await _calendar(owner)
+            await _charts(owner)
     return [(f"{local}@{DOMAIN}", role.value) for local, _, role, _, _ in ACCOUNTS]
 
 
@@ -108,3 +109,33 @@ def _patient(clinic_id, given, family, born, email, mobile, created) -> Patient:
     return Patient(clinic=clinic_id, given_name=given, family_name=family, date_of_birth=born, email=email,
                    phone_mobile=mobile, national_id="", preferred_language="nl", created_at=created,
                    updated_at=created)
+
+
+async def _charts(owner) -> None:
+    """The starter fee schedule and a charted first patient (history with alerts, findings, a plan, a note)."""
+    from portal import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
+    from portal.permissions import Actor, Role
+
+    await fee_schedule.load_demo_schedule(owner)
+    dentist_row = await Staff.select(Staff.id, Staff.name).where(
+        (Staff.clinic == owner.clinic_id) & (Staff.role == Role.DENTIST.value)).first()
+    dentist = Actor(kind="staff", id=dentist_row["id"], clinic_id=owner.clinic_id, name=dentist_row["name"],
+                    role=Role.DENTIST, clinic_name=owner.clinic_name, time_zone=owner.time_zone)
+    patient_id = (await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id).order_by(Patient.id).first())["id"]
+    await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(
+        conditions="Type 2 diabetes", medications="Metformin 500 mg twice daily; apixaban 5 mg",
+        allergies="Penicillin (hives)", smoking="former"))
+    for tooth, form in ((16, odontogram.FindingForm(kind="filling", material="amalgam", s_o=True, s_d=True)),
+                        (26, odontogram.FindingForm(kind="crown", material="ceramic")),
+                        (46, odontogram.FindingForm(kind="root_canal")), (46, odontogram.FindingForm(kind="crown")),
+                        (36, odontogram.FindingForm(kind="caries", s_m=True, s_o=True)),
+                        (18, odontogram.FindingForm(kind="missing")), (48, odontogram.FindingForm(kind="missing"))):
+        await odontogram.record_finding(dentist, patient_id, tooth, form)
+    codes = {c["code"]: c["id"] for c in await fee_schedule.list_codes(owner)}
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Restore 36"))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["FI2"]), tooth="36", s_m=True, s_o=True))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["HY01"]), phase="2"))
+    await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(
+        template="exam", body="Periodic exam. Caries 36 MO on bitewing. Plan: composite restoration."))

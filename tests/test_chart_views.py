@@ -115,3 +115,18 @@ async def test_fee_schedule_refuses_bad_fees(client, clinic):
     assert duplicate.status_code == 422 and "already in the schedule" in duplicate.text
     switched = await post_form(client, "/settings/clinical/chart", {"tooth_numbering": "universal", "currency": "gbp"})
     assert switched.status_code == 303
+
+
+async def test_alerts_show_on_the_patients_appointments(client, clinic, cal):
+    from datetime import date, timedelta
+
+    patient_id = await factories.make_patient(clinic, given_name="Alert")
+    await medical_history.save_history(cal["dentist"], patient_id, medical_history.HistoryForm(
+        medications="Rivaroxaban"))
+    day = (date.today() + timedelta(days=7)).isoformat()
+    appointment_id = await factories.book(clinic, cal, patient_id, day, "10:00")
+    await sign_in_as(client, clinic)
+    grid = await client.get(f"/calendar?date={day}")
+    assert 'aria-label="Alerts: Anticoagulants"' in grid.text
+    card = await client.get(f"/calendar/appointments/{appointment_id}")
+    assert "⚠ Anticoagulants" in card.text
