@@ -76,10 +76,14 @@ async def test_bad_sign_in_says_so_in_the_page(tablet: Page, clinic):
 
 
 async def test_pages_fit_a_phone_without_sideways_scrolling(phone: Page, clinic, cal):
-    await factories.make_patient(clinic)
+    patient_id = await factories.make_patient(clinic)
+    ids = await factories.make_chart_records(clinic, cal["dentist"], patient_id)
     await sign_in(phone, "owner@canal-dental.test", factories.PASSWORD)
+    chart = f"/patients/{patient_id}"
     for url in ("/", "/patients", "/patients/new", "/staff/new", "/audit", "/settings", "/account/calendar-feed",
-                "/calendar", "/calendar/week", "/calendar/month"):
+                "/calendar", "/calendar/week", "/calendar/month", "/settings/clinical", chart, f"{chart}/chart",
+                f"{chart}/chart/teeth/36", f"{chart}/history", f"{chart}/history/edit", f"{chart}/plans",
+                f"{chart}/plans/{ids['plan_id']}", f"{chart}/notes", f"{chart}/notes/new"):
         await phone.goto(url)
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"
