@@ -46,6 +46,7 @@ class Settings:
     debug: bool = False
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
+    image_max_bytes: int = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -66,4 +67,5 @@ class Settings:
             log_keep_days=int(os.environ.get("LOG_KEEP_DAYS", "14")),
             trusted_proxies=frozenset(p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
             debug=_flag("PORTAL_DEBUG", False),
+            image_max_bytes=int(float(os.environ.get("IMAGE_MAX_MB", "50")) * 1024 * 1024),
         )

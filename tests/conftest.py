@@ -61,7 +61,7 @@ from tests import factories  # noqa: E402
 
 APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
-              "appointment_change", "ical_token")
+              "appointment_change", "ical_token", "patient_image", "patient_image_blob")
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,14 @@ from portal.tables.appointment import (
 )
 from portal.tables.audit import AuditEntry
 from portal.tables.clinic import Clinic
+from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.patient import Guardian, Patient
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
 ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
-              OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken)
+              OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken,
+              PatientImage, PatientImageBlob)
 
 __all__ = ["ALL_TABLES", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure", "IcalToken",
-           "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "Patient", "Staff", "WebSession"]
+           "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "Patient", "Staff", "WebSession",
+           "PatientImage", "PatientImageBlob"]

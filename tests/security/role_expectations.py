@@ -23,4 +23,9 @@ REQUIRED = {
     "/calendar/free": Permission.MANAGE_CALENDAR,
     "/calendar/appointments/{appointment_id:int}": Permission.MANAGE_CALENDAR,
     "/account/calendar-feed": Permission.MANAGE_CALENDAR,
+    "/patients/{patient_id:int}/images": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}/file": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}/display": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}/thumbnail": Permission.READ_IMAGES,
 }
