@@ -16,7 +16,7 @@ from portal.permissions import Actor, Permission, can, require
 from portal.tables import Patient, PatientImage, PatientImageBlob
 
 KINDS = {"xray": "X-ray", "photo": "Photo", "scan": "3D scan"}
-KIND_CHOICES = {"": "From the file (DICOM: X-ray, STL: scan, pictures: photo)", **KINDS}
+KIND_CHOICES = {"": "From the file", **KINDS}
 MAX_FILES = 30
 RENDITIONS = ("original", "display", "thumbnail")
 SHOWN_IN_BROWSER = ("image/png", "image/jpeg")

@@ -81,3 +81,16 @@ async def stored(actor: Actor, patient_id: int, name: str = "xray.png", data: by
     [image_id] = await imaging.upload_images(actor, patient_id, form,
                                              [imaging.UploadedFile(name, data or picture("PNG"))], 10 * 2**20)
     return image_id
+
+
+def stl_torus(rings: int = 48, sides: int = 24) -> bytes:
+    """A binary STL torus (a few thousand triangles): round enough to see shading in a screenshot."""
+    u = np.linspace(0, 2 * np.pi, rings + 1)
+    v = np.linspace(0, 2 * np.pi, sides + 1)
+    uu, vv = np.meshgrid(u, v, indexing="ij")
+    grid = np.stack([(10 + 4 * np.cos(vv)) * np.cos(uu), (10 + 4 * np.cos(vv)) * np.sin(uu), 4 * np.sin(vv)], -1)
+    a, b, c, d = grid[:-1, :-1], grid[1:, :-1], grid[1:, 1:], grid[:-1, 1:]
+    triangles = np.concatenate([np.stack([a, b, c], -2), np.stack([a, c, d], -2)]).reshape(-1, 3, 3)
+    record = np.zeros(len(triangles), dtype=[("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attr", "<u2")])
+    record["corners"] = triangles
+    return b"torus".ljust(80, b" ") + struct.pack("<I", len(triangles)) + record.tobytes()
