@@ -177,3 +177,31 @@ async def test_export_yields_every_original_and_erasure_removes_all_bytes(clinic
     assert await imaging.erase_patient_images(patient) == 2
     assert await PatientImage.count() == 1 and await PatientImageBlob.count() == 2  # c.png: original + thumbnail
     assert [item async for item in imaging.images_for_export(desk, patient)] == []
+
+
+async def test_dicom_without_pixel_data_is_refused_in_plain_words(clinic):
+    from pydicom import dcmread, dcmwrite
+
+    patient = await factories.make_patient(clinic)
+    dataset = dcmread(io.BytesIO(samples.dicom()))
+    del dataset.PixelData
+    out = io.BytesIO()
+    dcmwrite(out, dataset, enforce_file_format=True)
+    with pytest.raises(ValidationFailed) as refused:
+        await _upload(clinic, patient, ("report.dcm", out.getvalue()))
+    assert "pixel data cannot be read" in refused.value.errors["files"]
+    assert await PatientImage.count() == 0
+
+
+def test_monochrome1_dicom_is_shown_white_on_black():
+    from pydicom import dcmread, dcmwrite
+
+    from portal.image_rendering import dicom_image
+
+    dataset = dcmread(io.BytesIO(samples.dicom(rows=4, columns=4)))
+    normal = dicom_image(samples.dicom(rows=4, columns=4))
+    dataset.PhotometricInterpretation = "MONOCHROME1"
+    out = io.BytesIO()
+    dcmwrite(out, dataset, enforce_file_format=True)
+    inverted = dicom_image(out.getvalue())
+    assert normal.getpixel((0, 0)) == 255 - inverted.getpixel((0, 0))

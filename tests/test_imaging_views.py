@@ -160,3 +160,17 @@ async def test_three_js_and_its_add_ons_are_served_locally_with_relative_imports
         response = await client.get(f"/static/vendor/three/{name}")
         assert response.status_code == 200, name
         assert "from 'three'" not in response.text, name
+
+
+async def test_imaging_pages_keep_the_csp_promise(client, clinic):
+    patient = await factories.make_patient(clinic)
+    xray = await samples.stored(clinic, patient)
+    scan = await samples.stored(clinic, patient, "s.stl", samples.stl_binary(), kind="")
+    await sign_in_as(client, clinic)
+    for url in (gallery(patient), f"{gallery(patient)}/{xray}", f"{gallery(patient)}/{scan}"):
+        response = await client.get(url)
+        assert response.headers["cache-control"] == "no-store"
+        for tag in re.findall(r"<script[^>]*>", response.text):
+            assert 'src="/static/' in tag, (url, tag)
+        assert re.search(r"<script[^>]*>\s*[^<\s]", response.text) is None, url  # no inline bodies
+        assert re.search(r"\s(on\w+|style)=", response.text) is None, url
