@@ -17,6 +17,7 @@ THUMBNAIL_SIDE = 320
 MAX_PIXELS = 100_000_000  # a full-mouth panoramic X-ray is ~10 MP; past this it is a decompression bomb
 STL_THUMBNAIL_TRIANGLES = 60_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 
 
 class Unreadable(Exception):
@@ -71,13 +72,15 @@ def _picture(fmt: str, data: bytes) -> Rendered:
         image.save(out, "JPEG", quality=95, icc_profile=image.info.get("icc_profile"))
     else:
         image.save(out, "PNG", optimize=False)
+    # 12-bit data in a 16-bit PNG looks black in a browser: such pictures get a stretched 8-bit display copy.
+    display = _png(to_8bit(image)) if image.mode in DEEP_MODES else None
     return Rendered(original=out.getvalue(), content_type=CONTENT_TYPES[fmt], thumbnail=thumbnail(image),
-                    width=image.width, height=image.height)
+                    display=display, width=image.width, height=image.height)
 
 
 def to_8bit(image: Image.Image) -> Image.Image:
     """Something a browser shows: 16-bit and float greyscale stretched to 8 bits, alpha laid on white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if image.mode in DEEP_MODES:
         return Image.fromarray(_stretch(np.asarray(image, dtype=np.float64)))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")

@@ -32,7 +32,8 @@ def picture(fmt: str = "JPEG", size=(40, 20), orientation: int = 1) -> bytes:
     x = np.linspace(0, 255, size[0], dtype=np.uint8)
     pixels = np.stack([np.tile(x, (size[1], 1))] * 3, axis=-1)
     out = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(out, fmt, exif=exif_with_gps(orientation))
+    extra = {"xmp": b"<x:xmpmeta><exif:GPSLatitude>52,22.13N</exif:GPSLatitude></x:xmpmeta>"} if fmt == "JPEG" else {}
+    Image.fromarray(pixels, "RGB").save(out, fmt, exif=exif_with_gps(orientation), **extra)
     return out.getvalue()
 
 

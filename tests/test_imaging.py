@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -30,6 +31,7 @@ async def test_a_jpeg_photo_is_stored_upright_without_exif_gps(clinic):
     picture = Image.open(io.BytesIO(stored.data))
     assert picture.format == "JPEG" and stored.content_type == "image/jpeg"
     assert dict(picture.getexif()) == {} and b"Exif" not in stored.data and b"TabletCam" not in stored.data
+    assert b"GPSLatitude" in original and b"GPSLatitude" not in stored.data  # XMP goes too
     assert picture.size == (20, 40)  # orientation 6 applied before the EXIF went
     [row] = (await imaging.list_images(clinic, patient))[1]
     assert (row["kind"], row["format"], row["teeth"], row["caption"]) == ("photo", "jpeg", "11 21", "Front view")
@@ -205,3 +207,15 @@ def test_monochrome1_dicom_is_shown_white_on_black():
     dcmwrite(out, dataset, enforce_file_format=True)
     inverted = dicom_image(out.getvalue())
     assert normal.getpixel((0, 0)) == 255 - inverted.getpixel((0, 0))
+
+
+async def test_a_12_bit_png_xray_gets_a_visible_display_copy(clinic):
+    patient = await factories.make_patient(clinic)
+    ramp = np.linspace(0, 4095, 64 * 32).reshape(32, 64).astype(np.uint16)
+    out = io.BytesIO()
+    Image.fromarray(ramp).save(out, "PNG")
+    [image_id] = await _upload(clinic, patient, ("pano.png", out.getvalue()), kind="xray")
+    original = Image.open(io.BytesIO((await imaging.read_image(clinic, patient, image_id, "original")).data))
+    assert original.mode.startswith("I") and original.getextrema() == (0, 4095)  # kept at full depth
+    display = Image.open(io.BytesIO((await imaging.read_image(clinic, patient, image_id, "display")).data))
+    assert display.mode == "L" and display.getextrema() == (0, 255)

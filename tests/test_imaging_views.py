@@ -174,3 +174,13 @@ async def test_imaging_pages_keep_the_csp_promise(client, clinic):
             assert 'src="/static/' in tag, (url, tag)
         assert re.search(r"<script[^>]*>\s*[^<\s]", response.text) is None, url  # no inline bodies
         assert re.search(r"\s(on\w+|style)=", response.text) is None, url
+
+
+async def test_a_boosted_link_to_the_viewer_becomes_a_full_page_load(client, clinic):
+    patient = await factories.make_patient(clinic)
+    xray = await samples.stored(clinic, patient)
+    await sign_in_as(client, clinic)
+    url = f"{gallery(patient)}/{xray}"
+    response = await client.get(url, headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert response.headers["hx-redirect"] == url
+    assert not await AuditEntry.exists().where(AuditEntry.action == "image.viewed")

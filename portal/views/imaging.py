@@ -3,6 +3,7 @@
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 
 from portal import imaging
@@ -69,8 +70,11 @@ class ImagingController(Controller):
 
     @get("/{image_id:int}", name="images.show")
     async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
-                   image_id: FromPath[int]) -> Template:
+                   image_id: FromPath[int]) -> Template | ClientRedirect:
         """The viewer: zoom and pan for pictures and X-rays, a 3D preview for STL scans."""
+        if request.htmx and request.htmx.boosted:
+            # htmx runs no script it swaps in, and the viewer is mostly script: load it as a whole page.
+            return ClientRedirect(request.url.path)
         patient, image = await imaging.get_image(actor, patient_id, image_id)
         return render(request, "imaging/show.html", patient=patient, image=image, kinds=imaging.KINDS)
 
