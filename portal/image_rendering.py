@@ -1,4 +1,4 @@
-"""Turning accepted bytes into what we store and show: metadata-free pictures, thumbnails, DICOM and STL renders.
+"""Accepted bytes into what we store and show: metadata-free pictures, thumbnails, DICOM and STL renders.
 
 Pure functions over bytes (no database, no actor), CPU-bound, so callers run them in a worker thread.
 """
@@ -26,7 +26,7 @@ class Unreadable(Exception):
 
 @dataclass(frozen=True)
 class Rendered:
-    """What gets stored for one upload: the original (cleaned), an optional display PNG and a JPEG thumbnail."""
+    """What one upload stores: the original (cleaned), an optional display PNG, and a JPEG thumbnail."""
 
     original: bytes
     content_type: str
@@ -137,7 +137,8 @@ def dicom_image(data: bytes) -> Image.Image:
     if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
         pixels = pixels[0]
     if int(dataset.get("SamplesPerPixel", 1)) == 3:
-        return Image.fromarray(_stretch(pixels.astype(np.float64)) if pixels.dtype != np.uint8 else pixels, "RGB")
+        rgb = pixels if pixels.dtype == np.uint8 else _stretch(pixels.astype(np.float64))
+        return Image.fromarray(rgb, "RGB")
     values = apply_modality_lut(pixels, dataset).astype(np.float64)
     grey = _stretch(values, *_window(dataset, values))
     if dataset.get("PhotometricInterpretation") == "MONOCHROME1":

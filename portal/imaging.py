@@ -72,7 +72,8 @@ def _clean_form(form: UploadForm) -> dict:
     )
     if errors:
         raise ValidationFailed(errors)
-    return {"kind": form.kind, "taken_on": taken, "teeth": " ".join(map(str, teeth)), "caption": form.caption.strip()}
+    return {"kind": form.kind, "taken_on": taken, "teeth": " ".join(map(str, teeth)),
+            "caption": form.caption.strip()}
 
 
 def safe_name(name: str) -> str:
@@ -89,8 +90,9 @@ def _kind_for(fmt: str, chosen: str) -> tuple[str | None, str | None]:
     """(kind, problem): STL is always a scan, DICOM always an X-ray, a picture an X-ray or a photo."""
     natural = {STL: "scan", DICOM: "xray"}.get(fmt)
     if natural is not None:
-        return (natural, None) if chosen in ("", natural) else (None, f"is {image_formats.LABELS[fmt]}, so it "
-                                                                      f"can only be a {KINDS[natural]}")
+        if chosen in ("", natural):
+            return natural, None
+        return None, f"is {image_formats.LABELS[fmt]}, so it can only be a {KINDS[natural]}"
     if chosen == "scan":
         return None, "is a picture; a 3D scan must be an STL file"
     return chosen or "photo", None
@@ -108,7 +110,8 @@ def _check_file(upload: UploadedFile, chosen_kind: str, max_bytes: int) -> tuple
     return fmt, _kind_for(fmt, chosen_kind)[1]
 
 
-async def _prepare(upload: UploadedFile, chosen_kind: str, max_bytes: int) -> tuple[_Accepted | None, str | None]:
+async def _prepare(upload: UploadedFile, chosen_kind: str,
+                   max_bytes: int) -> tuple[_Accepted | None, str | None]:
     fmt, problem = _check_file(upload, chosen_kind, max_bytes)
     if problem:
         return None, problem
@@ -121,7 +124,8 @@ async def _prepare(upload: UploadedFile, chosen_kind: str, max_bytes: int) -> tu
 
 
 async def _owned_patient(actor: Actor, patient_id: int) -> dict:
-    row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth).where(
+    row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name,
+                               Patient.date_of_birth).where(
         (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
     if row is None:
         raise NotFound()
@@ -130,7 +134,7 @@ async def _owned_patient(actor: Actor, patient_id: int) -> dict:
 
 async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: list[UploadedFile],
                         max_bytes: int) -> list[int]:
-    """Store a batch all-or-nothing: one refused file refuses the batch, and the message names each problem."""
+    """Store a batch all-or-nothing: one refused file refuses the batch; the message names each problem."""
     require(actor, Permission.WRITE_CLINICAL)
     await _owned_patient(actor, patient_id)
     fields = _clean_form(form)
@@ -159,7 +163,8 @@ async def _store(actor: Actor, patient_id: int, fields: dict, item: _Accepted) -
                        taken_on=fields["taken_on"], teeth=fields["teeth"], caption=fields["caption"],
                        uploaded_by=actor.id, uploaded_at=datetime.now(timezone.utc))
     await row.save()
-    blobs = [("original", rendered.content_type, rendered.original), ("thumbnail", "image/jpeg", rendered.thumbnail)]
+    blobs = [("original", rendered.content_type, rendered.original),
+             ("thumbnail", "image/jpeg", rendered.thumbnail)]
     if rendered.display is not None:
         blobs.append(("display", "image/png", rendered.display))
     for rendition, content_type, data in blobs:
@@ -182,7 +187,8 @@ async def list_images(actor: Actor, patient_id: int, kind: str = "") -> tuple[di
         rows = await query.order_by(PatientImage.taken_on, ascending=False).order_by(PatientImage.id,
                                                                                      ascending=False)
         await audit.record(actor, "image.listed", patient_id=patient_id, object_type="patient",
-                           object_id=patient_id, detail={"kind": kind if kind in KINDS else "", "shown": len(rows)})
+                           object_id=patient_id,
+                           detail={"kind": kind if kind in KINDS else "", "shown": len(rows)})
     return patient, rows
 
 
@@ -201,14 +207,16 @@ async def get_image(actor: Actor, patient_id: int, image_id: int) -> tuple[dict,
     async with transaction():
         patient = await _owned_patient(actor, patient_id)
         image = await _owned_image(actor, patient_id, image_id)
-        await audit.record(actor, "image.viewed", patient_id=patient_id, object_type="image", object_id=image_id)
+        await audit.record(actor, "image.viewed", patient_id=patient_id, object_type="image",
+                           object_id=image_id)
     image["download_name"] = download_name(image)
     return patient, image
 
 
 def download_name(image: dict) -> str:
-    """A name we make (kind, date, id): the uploaded name may hold anything, including another patient's name."""
-    return f'{image["kind"]}-{image["taken_on"].isoformat()}-{image["id"]}.{image_formats.EXTENSIONS[image["format"]]}'
+    """A name we make (kind, date, id): the uploaded name may hold anything, even another patient's name."""
+    extension = image_formats.EXTENSIONS[image["format"]]
+    return f'{image["kind"]}-{image["taken_on"].isoformat()}-{image["id"]}.{extension}'
 
 
 @dataclass(frozen=True)
@@ -230,9 +238,11 @@ async def read_image(actor: Actor, patient_id: int, image_id: int, rendition: st
     wanted = ["display", "original"] if rendition == "display" else [rendition]
     async with transaction():
         rows = await PatientImage.raw(
-            "SELECT i.id, i.kind, i.format, i.taken_on, b.rendition, b.content_type, b.data FROM patient_image i "
+            "SELECT i.id, i.kind, i.format, i.taken_on, b.rendition, b.content_type, b.data "
+            "FROM patient_image i "
             "JOIN patient_image_blob b ON b.image = i.id AND b.rendition = ANY({}::text[]) "
-            "WHERE i.id = {} AND i.patient = {} AND i.clinic = {} ORDER BY b.rendition = 'display' DESC LIMIT 1",
+            "WHERE i.id = {} AND i.patient = {} AND i.clinic = {} "
+            "ORDER BY b.rendition = 'display' DESC LIMIT 1",
             wanted, image_id, patient_id, actor.clinic_id)
         if not rows or rendition == "display" and rows[0]["content_type"] not in SHOWN_IN_BROWSER:
             raise NotFound()
@@ -241,7 +251,8 @@ async def read_image(actor: Actor, patient_id: int, image_id: int, rendition: st
     row = rows[0]
     name = download_name(row)
     if row["rendition"] != "original":
-        name = name.rsplit(".", 1)[0] + f"-{row['rendition']}." + ("png" if row["content_type"] == "image/png" else "jpg")
+        extension = "png" if row["content_type"] == "image/png" else "jpg"
+        name = name.rsplit(".", 1)[0] + f"-{row['rendition']}.{extension}"
     return ImageBytes(bytes(row["data"]), row["content_type"], name,
                       inline=row["content_type"] in SHOWN_IN_BROWSER)
 
@@ -265,7 +276,8 @@ async def images_for_export(actor: Actor, patient_id: int) -> AsyncIterator[tupl
         await _owned_patient(actor, patient_id)
         images = await PatientImage.select(PatientImage.id, PatientImage.kind, PatientImage.format,
                                            PatientImage.taken_on).where(
-            (PatientImage.clinic == actor.clinic_id) & (PatientImage.patient == patient_id)).order_by(PatientImage.id)
+            (PatientImage.clinic == actor.clinic_id) & (PatientImage.patient == patient_id)
+        ).order_by(PatientImage.id)
         await audit.record(actor, "image.exported", patient_id=patient_id, object_type="patient",
                            object_id=patient_id, detail={"files": len(images)})
     for image in images:

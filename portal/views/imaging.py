@@ -31,7 +31,8 @@ def _gallery(request: Request, patient: dict, rows: list[dict], kind: str, form:
              errors: dict, status: int = 200, uploaded: int = 0) -> Template:
     return render(request, "imaging/gallery.html", "imaging/_grid.html", status=status, patient=patient,
                   images=rows, kind=kind, form=form, errors=errors, uploaded=uploaded, kinds=imaging.KINDS,
-                  kind_choices=imaging.KIND_CHOICES, max_mb=request.app.state.settings.image_max_bytes // 2**20)
+                  kind_choices=imaging.KIND_CHOICES,
+                  max_mb=request.app.state.settings.image_max_bytes // 2**20)
 
 
 def _bytes_response(item: imaging.ImageBytes) -> Response:
@@ -49,24 +50,27 @@ class ImagingController(Controller):
     dependencies = {"actor": provide_actor}
 
     @get("/", name="images.gallery")
-    async def gallery(self, request: Request, actor: CurrentActor, patient_id: FromPath[int], kind: FromQuery[str] = "",
-                      uploaded: FromQuery[int] = 0) -> Template:
+    async def gallery(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                      kind: FromQuery[str] = "", uploaded: FromQuery[int] = 0) -> Template:
         """Thumbnails, newest first, with a kind filter (htmx swaps the grid) and the upload form."""
         patient, rows = await imaging.list_images(actor, patient_id, kind)
-        return _gallery(request, patient, rows, kind, imaging.UploadForm(), {}, uploaded=min(max(uploaded, 0), 99))
+        return _gallery(request, patient, rows, kind, imaging.UploadForm(), {},
+                        uploaded=min(max(uploaded, 0), imaging.MAX_FILES))
 
     @post("/", name="images.upload", guards=[requires(Permission.WRITE_CLINICAL)])
-    async def upload(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
+    async def upload(self, request: Request, actor: CurrentActor,
+                     patient_id: FromPath[int]) -> Template | Redirect:
         """Upload one or more files; all are stored or none."""
         max_bytes = request.app.state.settings.image_max_bytes
         form = await read_form(request, imaging.UploadForm)
         try:
-            ids = await imaging.upload_images(actor, patient_id, form, await _uploaded_files(request, max_bytes),
-                                              max_bytes)
+            files = await _uploaded_files(request, max_bytes)
+            ids = await imaging.upload_images(actor, patient_id, form, files, max_bytes)
         except ValidationFailed as exc:
             patient, rows = await imaging.list_images(actor, patient_id)
             return _gallery(request, patient, rows, "", form, exc.errors, status=422)
-        return see_other(request.app.route_reverse("images.gallery", patient_id=patient_id) + f"?uploaded={len(ids)}")
+        gallery = request.app.route_reverse("images.gallery", patient_id=patient_id)
+        return see_other(f"{gallery}?uploaded={len(ids)}")
 
     @get("/{image_id:int}", name="images.show")
     async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
@@ -79,17 +83,20 @@ class ImagingController(Controller):
         return render(request, "imaging/show.html", patient=patient, image=image, kinds=imaging.KINDS)
 
     @get("/{image_id:int}/file", name="images.file")
-    async def original(self, actor: CurrentActor, patient_id: FromPath[int], image_id: FromPath[int]) -> Response:
+    async def original(self, actor: CurrentActor, patient_id: FromPath[int],
+                       image_id: FromPath[int]) -> Response:
         """The stored file (EXIF-free for pictures; DICOM and STL as uploaded, as a download)."""
         return _bytes_response(await imaging.read_image(actor, patient_id, image_id, "original"))
 
     @get("/{image_id:int}/display", name="images.display")
-    async def display(self, actor: CurrentActor, patient_id: FromPath[int], image_id: FromPath[int]) -> Response:
+    async def display(self, actor: CurrentActor, patient_id: FromPath[int],
+                      image_id: FromPath[int]) -> Response:
         """What the viewer shows: a DICOM's windowed PNG render, or the picture itself."""
         return _bytes_response(await imaging.read_image(actor, patient_id, image_id, "display"))
 
     @get("/{image_id:int}/thumbnail", name="images.thumbnail")
-    async def thumbnail(self, actor: CurrentActor, patient_id: FromPath[int], image_id: FromPath[int]) -> Response:
+    async def thumbnail(self, actor: CurrentActor, patient_id: FromPath[int],
+                        image_id: FromPath[int]) -> Response:
         """The small JPEG for the gallery."""
         return _bytes_response(await imaging.read_image(actor, patient_id, image_id, "thumbnail"))
 
