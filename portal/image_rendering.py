@@ -7,6 +7,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
@@ -34,6 +35,7 @@ class Rendered:
     display: bytes | None = None
     width: int | None = None
     height: int | None = None
+    taken_on: date | None = None  # the date the file itself records (EXIF, DICOM), if any
 
 
 def render(fmt: str, data: bytes) -> Rendered:
@@ -66,7 +68,9 @@ def strip_metadata(image: Image.Image) -> Image.Image:
 
 
 def _picture(fmt: str, data: bytes) -> Rendered:
-    image = strip_metadata(_open_picture(data))
+    opened = _open_picture(data)
+    taken_on = _exif_date(opened)
+    image = strip_metadata(opened)
     out = io.BytesIO()
     if fmt == JPEG:
         image.save(out, "JPEG", quality=95, icc_profile=image.info.get("icc_profile"))
@@ -75,7 +79,17 @@ def _picture(fmt: str, data: bytes) -> Rendered:
     # 12-bit data in a 16-bit PNG looks black in a browser: such pictures get a stretched 8-bit display copy.
     display = _png(to_8bit(image)) if image.mode in DEEP_MODES else None
     return Rendered(original=out.getvalue(), content_type=CONTENT_TYPES[fmt], thumbnail=thumbnail(image),
-                    display=display, width=image.width, height=image.height)
+                    display=display, width=image.width, height=image.height, taken_on=taken_on)
+
+
+def _exif_date(image: Image.Image) -> date | None:
+    """When the camera took the picture (DateTimeOriginal), read before the EXIF is dropped."""
+    exif = image.getexif()
+    stamp = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
+    try:
+        return datetime.strptime(str(stamp).strip()[:10], "%Y:%m:%d").date() if stamp else None
+    except ValueError:
+        return None
 
 
 def to_8bit(image: Image.Image) -> Image.Image:
@@ -114,7 +128,20 @@ def _dicom(fmt: str, data: bytes) -> Rendered:
     """Keep the DICOM as sent (it is the clinical record); show a windowed 8-bit PNG of its first frame."""
     image = dicom_image(data)
     return Rendered(original=data, content_type=CONTENT_TYPES[DICOM], thumbnail=thumbnail(image),
-                    display=_png(image), width=image.width, height=image.height)
+                    display=_png(image), width=image.width, height=image.height, taken_on=_dicom_date(data))
+
+
+def _dicom_date(data: bytes) -> date | None:
+    """Acquisition, content or study date (YYYYMMDD), whichever the modality filled in first."""
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    for keyword in ("AcquisitionDate", "ContentDate", "StudyDate"):
+        try:
+            return datetime.strptime(str(dataset.get(keyword, "")).strip(), "%Y%m%d").date()
+        except ValueError:
+            continue
+    return None
 
 
 def dicom_image(data: bytes) -> Image.Image:

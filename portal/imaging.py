@@ -61,12 +61,13 @@ def parse_teeth(text: str) -> list[int] | None:
 
 
 def _clean_form(form: UploadForm) -> dict:
-    taken = parse_date(form.taken_on) if form.taken_on.strip() else date.today()
+    given = bool(form.taken_on.strip())
+    taken = parse_date(form.taken_on) if given else None
     teeth = parse_teeth(form.teeth)
     errors = collect(
         kind=None if form.kind in KIND_CHOICES else "Choose from the list.",
-        taken_on=("Enter a real date, e.g. 2026-11-24." if taken is None else
-                  "The date cannot be in the future." if taken > date.today() else None),
+        taken_on=("Enter a real date, e.g. 2026-11-24." if given and taken is None else
+                  "The date cannot be in the future." if taken and taken > date.today() else None),
         teeth=None if teeth is not None else "Use FDI tooth numbers, e.g. 11 21 36.",
         caption=too_long(form.caption, 500),
     )
@@ -80,6 +81,11 @@ def safe_name(name: str) -> str:
     """The file's own name for display: last path part, printable, at most 200 characters."""
     base = re.split(r"[\\/]", name)[-1]
     return "".join(c for c in unicodedata.normalize("NFC", base) if c.isprintable())[:200] or "unnamed"
+
+
+def _plausible(day: date | None) -> date | None:
+    """A date read from a file, unless the device clock was obviously wrong."""
+    return day if day is not None and date(1900, 1, 1) <= day <= date.today() else None
 
 
 def _size(count: int) -> str:
@@ -160,7 +166,8 @@ async def _store(actor: Actor, patient_id: int, fields: dict, item: _Accepted) -
     row = PatientImage(clinic=actor.clinic_id, patient=patient_id, kind=item.kind, format=item.fmt,
                        content_type=rendered.content_type, original_name=item.name,
                        byte_size=len(rendered.original), width=rendered.width, height=rendered.height,
-                       taken_on=fields["taken_on"], teeth=fields["teeth"], caption=fields["caption"],
+                       taken_on=fields["taken_on"] or _plausible(rendered.taken_on) or date.today(),
+                       teeth=fields["teeth"], caption=fields["caption"],
                        uploaded_by=actor.id, uploaded_at=datetime.now(timezone.utc))
     await row.save()
     blobs = [("original", rendered.content_type, rendered.original),

@@ -24,6 +24,7 @@ def exif_with_gps(orientation: int = 1) -> Image.Exif:
     exif[ExifTags.Base.Orientation] = orientation
     exif[ExifTags.Base.Make] = "TabletCam"
     exif[ExifTags.Base.GPSInfo] = GPS
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:10:05 09:30:00"
     return exif
 
 
@@ -53,6 +54,7 @@ def dicom(rows: int = 64, columns: int = 48) -> bytes:
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.PatientName = "Jansen^Anna"
     ds.Modality = "DX"
+    ds.StudyDate = "20260914"
     ds.Rows, ds.Columns = rows, columns
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"

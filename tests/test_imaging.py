@@ -35,6 +35,7 @@ async def test_a_jpeg_photo_is_stored_upright_without_exif_gps(clinic):
     assert picture.size == (20, 40)  # orientation 6 applied before the EXIF went
     [row] = (await imaging.list_images(clinic, patient))[1]
     assert (row["kind"], row["format"], row["teeth"], row["caption"]) == ("photo", "jpeg", "11 21", "Front view")
+    assert row["taken_on"].isoformat() == "2026-10-05"  # the camera's date, read before the EXIF went
 
 
 async def test_a_png_xray_loses_its_exif_chunk(clinic):
@@ -57,7 +58,7 @@ async def test_dicom_is_kept_as_sent_and_rendered_windowed_to_png(clinic):
     assert render.format == "PNG" and render.size == (48, 64) and render.mode == "L"
     assert render.getextrema() == (0, 255)  # the 12-bit ramp fills the window
     [row] = (await imaging.list_images(clinic, patient))[1]
-    assert row["kind"] == "xray" and row["format"] == "dicom"
+    assert row["kind"] == "xray" and row["format"] == "dicom" and row["taken_on"].isoformat() == "2026-09-14"
 
 
 @pytest.mark.parametrize("sample", [samples.stl_binary, samples.stl_ascii])
@@ -120,6 +121,7 @@ async def test_several_files_at_once_each_get_a_row_and_an_audit_entry(clinic):
     _, rows = await imaging.list_images(clinic, patient)
     assert sorted(r["id"] for r in rows) == sorted(ids)
     assert {r["kind"] for r in rows} == {"photo", "xray", "scan"}
+    assert {r["taken_on"].isoformat() for r in rows} == {"2026-11-02"}  # the form's date beats the files'
     assert [r["id"] for r in (await imaging.list_images(clinic, patient, "scan"))[1]] == [ids[2]]
     uploads = await AuditEntry.select(AuditEntry.object_id).where(AuditEntry.action == "image.uploaded")
     assert sorted(int(r["object_id"]) for r in uploads) == sorted(ids)
