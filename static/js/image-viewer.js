@@ -85,6 +85,18 @@
     viewport.addEventListener("pointerup", release);
     viewport.addEventListener("pointercancel", release);
     window.addEventListener("resize", apply);
+    viewport.addEventListener("keydown", function (event) {
+      var c = centre(), moves = { ArrowLeft: [40, 0], ArrowRight: [-40, 0], ArrowUp: [0, 40], ArrowDown: [0, -40] };
+      if (event.key === "+" || event.key === "=") { zoomAt(STEP, c[0], c[1]); }
+      else if (event.key === "-") { zoomAt(1 / STEP, c[0], c[1]); }
+      else if (event.key === "0") { state = { scale: 1, x: 0, y: 0 }; apply(); }
+      else if (moves[event.key] && state.scale > 1) {
+        state.x += moves[event.key][0];
+        state.y += moves[event.key][1];
+        apply();
+      } else { return; }
+      event.preventDefault();
+    });
     viewport.dataset.ready = "true";
   }
 

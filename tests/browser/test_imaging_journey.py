@@ -60,6 +60,9 @@ async def test_dentist_uploads_an_xray_opens_it_and_zooms(tablet: Page, clinic, 
     await page.screenshot(path=str(ARTIFACTS / "imaging-viewer-zoomed-768.png"))
     await page.get_by_role("button", name="Reset").click()
     await expect(page.locator("[data-zoom-level]")).to_have_text("100%")
+    await viewport.focus()
+    await page.keyboard.press("+")
+    await expect(page.locator("[data-zoom-level]")).to_have_text("125%")
     assert problems == []
 
 
@@ -87,8 +90,10 @@ async def test_imaging_pages_fit_a_phone(phone: Page, clinic):
     patient = await factories.make_patient(clinic)
     xray = await samples.stored(clinic, patient, "long-name-" * 20 + ".png", samples.picture("PNG", size=(1200, 300)),
                                 caption="A caption that goes on and on " * 5)
+    scan = await samples.stored(clinic, patient, "jaw.stl", samples.stl_torus(), kind="scan")
     await sign_in(phone, "owner@canal-dental.test", factories.PASSWORD)
-    for url in (f"/patients/{patient}/images", f"/patients/{patient}/images/{xray}"):
+    for url in (f"/patients/{patient}/images", f"/patients/{patient}/images/{xray}",
+                f"/patients/{patient}/images/{scan}"):
         await phone.goto(url)
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"
@@ -98,3 +103,5 @@ async def test_imaging_pages_fit_a_phone(phone: Page, clinic):
     ARTIFACTS.mkdir(exist_ok=True)
     await phone.goto(f"/patients/{patient}/images")
     await phone.screenshot(path=str(ARTIFACTS / "imaging-gallery-390.png"), full_page=True)
+    await phone.goto(f"/patients/{patient}/images/{xray}")
+    await phone.screenshot(path=str(ARTIFACTS / "imaging-viewer-390.png"), full_page=True)
