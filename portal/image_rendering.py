@@ -4,6 +4,7 @@ Pure functions over bytes (no database, no actor), CPU-bound, so callers run the
 """
 
 import io
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from portal.image_formats import CONTENT_TYPES, DICOM, JPEG, PNG, STL
 
+log = logging.getLogger("chairside.imaging")
 THUMBNAIL_SIDE = 320
 MAX_PIXELS = 100_000_000  # a full-mouth panoramic X-ray is ~10 MP; past this it is a decompression bomb
 STL_THUMBNAIL_TRIANGLES = 60_000
@@ -39,8 +41,14 @@ class Rendered:
 
 
 def render(fmt: str, data: bytes) -> Rendered:
-    """Dispatch on the sniffed format."""
-    return {PNG: _picture, JPEG: _picture, DICOM: _dicom, STL: _stl}[fmt](fmt, data)
+    """Dispatch on the sniffed format; any decoder failure on these untrusted bytes means "cannot be read"."""
+    try:
+        return {PNG: _picture, JPEG: _picture, DICOM: _dicom, STL: _stl}[fmt](fmt, data)
+    except Unreadable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoders raise anything from struct.error to IndexError
+        log.warning("upload could not be rendered as %s: %s", fmt, type(exc).__name__)
+        raise Unreadable("is damaged: it cannot be read") from exc
 
 
 def _open_picture(data: bytes) -> Image.Image:

@@ -221,3 +221,28 @@ async def test_a_12_bit_png_xray_gets_a_visible_display_copy(clinic):
     assert original.mode.startswith("I") and original.getextrema() == (0, 4095)  # kept at full depth
     display = Image.open(io.BytesIO((await imaging.read_image(clinic, patient, image_id, "display")).data))
     assert display.mode == "L" and display.getextrema() == (0, 255)
+
+
+def test_damaged_files_of_every_format_are_refused_never_a_crash():
+    import random
+
+    from portal import image_rendering
+
+    rng = random.Random(7)
+    bases = [samples.picture(), samples.picture("PNG"), samples.dicom(), samples.stl_binary(), samples.stl_ascii()]
+    outcomes = set()
+    for _ in range(300):
+        data = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(1, 8)):
+            position = rng.randrange(len(data))
+            data[position] = rng.randrange(256)
+        fmt = image_formats.sniff(bytes(data))
+        if fmt is None:
+            outcomes.add("refused")
+            continue
+        try:
+            image_rendering.render(fmt, bytes(data))
+            outcomes.add("rendered")
+        except image_rendering.Unreadable:
+            outcomes.add("unreadable")
+    assert outcomes == {"refused", "rendered", "unreadable"}
