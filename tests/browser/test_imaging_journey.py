@@ -70,9 +70,14 @@ async def test_an_stl_scan_renders_on_a_canvas(tablet: Page, clinic):
     page = tablet
     problems = _collect_problems(page)
     patient = await factories.make_patient(clinic, given_name="Sem", family_name="Bakker")
+    await samples.stored(clinic, patient, "bitewing.png")
     scan = await samples.stored(clinic, patient, "upper-jaw.stl", samples.stl_torus(), kind="scan")
     await sign_in(page, "owner@canal-dental.test", factories.PASSWORD)
-    await page.goto(f"/patients/{patient}/images?kind=scan")
+    await page.goto(f"/patients/{patient}/images")
+    await expect(page.locator(".image-grid li")).to_have_count(2)
+    await page.get_by_role("link", name="Scans", exact=True).click()  # htmx swaps the grid only
+    await expect(page.locator(".image-grid li")).to_have_count(1)
+    await expect(page).to_have_url(f"/patients/{patient}/images?kind=scan")
     await page.locator(f'a[href="/patients/{patient}/images/{scan}"]').click()
     viewer = page.locator("[data-stl-viewer]")
     await expect(viewer).to_have_attribute("data-ready", "true", timeout=20_000)
