@@ -27,6 +27,12 @@ static/vendor/.copied: node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
+	mkdir -p static/vendor/three
+	cp node_modules/three/build/three.module.js node_modules/three/build/three.core.js static/vendor/three/
+	# The add-ons import the bare name 'three'; an import map would be an inline script, which our CSP forbids.
+	for f in loaders/STLLoader controls/OrbitControls; do \
+	  sed "s#from 'three';#from './three.module.js';#" node_modules/three/examples/jsm/$$f.js \
+	    > static/vendor/three/$$(basename $$f).js; done
 	touch $@
 
 install: $(VENV)/.installed static/vendor/.copied

@@ -25,6 +25,7 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.fees import ClinicalSetupController
 from portal.views.ical import CalendarFeedController, IcalFeedController
+from portal.views.imaging import imaging_routes
 from portal.views.patients import PatientController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
         key="session", max_age=settings.session_absolute_hours * 3600, httponly=True, secure=settings.https,
         samesite="lax", store="sessions")
     app = Litestar(
-        route_handlers=[*CONTROLLERS, create_static_files_router(path="/static", directories=[settings.static_dir],
+        route_handlers=[*CONTROLLERS, imaging_routes(settings),
+                        create_static_files_router(path="/static", directories=[settings.static_dir],
                                                                  name="static", include_in_schema=False)],
         middleware=[session_config.middleware],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,

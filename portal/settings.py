@@ -48,6 +48,7 @@ class Settings:
     mail_from: str = "Chairside <no-reply@chairside.localhost>"
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
+    image_max_bytes: int = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -70,4 +71,5 @@ class Settings:
             debug=_flag("PORTAL_DEBUG", False),
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
+            image_max_bytes=int(float(os.environ.get("IMAGE_MAX_MB", "50")) * 1024 * 1024),
         )

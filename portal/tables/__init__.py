@@ -24,6 +24,7 @@ from portal.tables.chart import (
 )
 from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
+from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
 from portal.tables.staff import LoginAttempt, Staff, WebSession
@@ -31,8 +32,10 @@ from portal.tables.staff import LoginAttempt, Staff, WebSession
 ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
               OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken,
               OutboxMessage, ConsentEvent, MedicalHistory, MedicalAlert, ToothFinding, ProcedureCode,
-              TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote)
+              TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote, PatientImage, PatientImageBlob)
 
 __all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "PlanAcceptance", "PlanItem",
-           "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken",
-           "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "Staff", "WebSession"]
+           "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType",
+           "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken", "OpeningHours", "ProviderAbsence",
+           "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "PatientImage",
+           "PatientImageBlob", "Staff", "WebSession"]

@@ -38,4 +38,9 @@ REQUIRED = {
     "/patients/{patient_id:int}/notes/{note_id:int}/amend": Permission.WRITE_CLINICAL,
     "/settings/clinical": Permission.MANAGE_CLINIC,
     "/settings/clinical/fees/{code_id:int}": Permission.MANAGE_CLINIC,
+    "/patients/{patient_id:int}/images": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}/file": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}/display": Permission.READ_IMAGES,
+    "/patients/{patient_id:int}/images/{image_id:int}/thumbnail": Permission.READ_IMAGES,
 }

@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 from portal import patients
-from portal.tables import AuditEntry, Guardian, Patient, Staff
-from tests import factories
+from portal.tables import AuditEntry, Guardian, Patient, PatientImage, Staff
+from tests import factories, image_samples
 from tests.factories import csrf_token, sign_in_as
 from tests.security.routes import fill, routes
 
@@ -20,7 +20,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
     appointment_id = await factories.book(clinic, cal, patient_id, day, "10:00")
     chart_ids = await factories.make_chart_records(clinic, cal["dentist"], patient_id)
     return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": cal["dentist"].id,
-            "appointment_id": appointment_id, "chair_id": cal["chairs"][0], **chart_ids}
+            "appointment_id": appointment_id, "chair_id": cal["chairs"][0], **chart_ids,
+            "image_id": await image_samples.stored(clinic, patient_id)}
 
 
 
@@ -41,6 +42,7 @@ async def test_every_id_route_hides_another_clinics_records(app, client, clinic,
         checked.append(path)
     assert len(checked) >= 6
     assert await Guardian.count() == 1
+    assert await PatientImage.count() == 1
     assert (await Patient.select(Patient.given_name).first())["given_name"] == "Foreign"
     assert await Staff.count().where(Staff.clinic == clinic.clinic_id) == 3
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from portal.permissions import ROLE_PERMISSIONS, Role
-from tests import factories
+from tests import factories, image_samples
 from tests.factories import sign_in_as
 from tests.security.role_expectations import REQUIRED
 from tests.security.routes import fill, routes
@@ -19,7 +19,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
     patient = await factories.make_patient(clinic)
     appointment = await factories.book(clinic, cal, patient, (date.today() + timedelta(days=7)).isoformat(), "10:00")
     ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment,
-           **await factories.make_chart_records(clinic, cal["dentist"], patient)}
+           **await factories.make_chart_records(clinic, cal["dentist"], patient),
+           "image_id": await image_samples.stored(clinic, patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):

@@ -1,0 +1,71 @@
+"""What a file really is, judged by its bytes (never by its name or the browser's type)."""
+
+import re
+import struct
+
+PNG, JPEG, DICOM, STL = "png", "jpeg", "dicom", "stl"
+ACCEPTED = (PNG, JPEG, DICOM, STL)
+CONTENT_TYPES = {PNG: "image/png", JPEG: "image/jpeg", DICOM: "application/dicom", STL: "model/stl"}
+EXTENSIONS = {PNG: "png", JPEG: "jpg", DICOM: "dcm", STL: "stl"}
+LABELS = {PNG: "PNG image", JPEG: "JPEG image", DICOM: "DICOM file", STL: "STL scan"}
+
+# Formats people often pick by mistake, named in the refusal so they know what they sent.
+_KNOWN_OTHERS = (
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or Office document)"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"BM", "a BMP image"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a program"),
+)
+_ASCII_STL_START = re.compile(rb"\A\s*solid\b")
+_ASCII_STL_FACET = re.compile(rb"\bfacet\s+normal\b.*?\bvertex\b", re.S)
+_ASCII_STL_END = re.compile(rb"\bendsolid\b[^\n]*\s*\Z")
+
+
+def is_binary_stl(data: bytes) -> bool:
+    """80-byte header, a little-endian triangle count, then exactly 50 bytes per triangle."""
+    if len(data) < 84 + 50:
+        return False
+    (triangles,) = struct.unpack_from("<I", data, 80)
+    return triangles > 0 and len(data) == 84 + 50 * triangles
+
+
+def is_ascii_stl(data: bytes) -> bool:
+    """`solid name`, at least one facet with vertices, `endsolid` at the end; plain ASCII throughout."""
+    if not _ASCII_STL_START.match(data[:1024]) or not data.isascii():
+        return False
+    return bool(_ASCII_STL_FACET.search(data[:65536])) and bool(_ASCII_STL_END.search(data[-1024:]))
+
+
+def is_dicom(data: bytes) -> bool:
+    """DICOM Part 10: a 128-byte preamble, then the magic `DICM`."""
+    return len(data) > 132 and data[128:132] == b"DICM"
+
+
+def sniff(data: bytes) -> str | None:
+    """The accepted format the bytes are, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if is_dicom(data):
+        return DICOM
+    # Binary first: a binary STL's free-form header may itself begin with "solid".
+    if is_binary_stl(data) or is_ascii_stl(data):
+        return STL
+    return None
+
+
+def describe_other(data: bytes) -> str:
+    """A human name for bytes we refuse, for the error message."""
+    if not data:
+        return "empty"
+    for magic, name in _KNOWN_OTHERS:
+        if data.startswith(magic):
+            return name
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+        return "a HEIC photo (set the camera to “Most compatible” or export as JPEG)"
+    return "not a format we recognise"

@@ -1,0 +1,305 @@
+"""Patient images: upload (checked by bytes, metadata stripped), gallery, viewer reads, export and erasure."""
+
+import asyncio
+import re
+import unicodedata
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from portal import audit, image_formats, image_rendering
+from portal.db import transaction
+from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.forms import collect, parse_date, too_long
+from portal.image_formats import DICOM, STL
+from portal.permissions import Actor, Permission, can, require
+from portal.tables import Patient, PatientImage, PatientImageBlob
+
+KINDS = {"xray": "X-ray", "photo": "Photo", "scan": "3D scan"}
+KIND_CHOICES = {"": "From the file", **KINDS}
+MAX_FILES = 30
+RENDITIONS = ("original", "display", "thumbnail")
+SHOWN_IN_BROWSER = ("image/png", "image/jpeg")
+# Permanent teeth 11-48 and primary teeth 51-85, in FDI two-digit notation.
+FDI_TEETH = {q * 10 + t for q in (1, 2, 3, 4) for t in range(1, 9)} | {q * 10 + t for q in (5, 6, 7, 8)
+                                                                      for t in range(1, 6)}
+LIST_COLUMNS = (PatientImage.id, PatientImage.kind, PatientImage.format, PatientImage.original_name,
+                PatientImage.byte_size, PatientImage.width, PatientImage.height, PatientImage.taken_on,
+                PatientImage.teeth, PatientImage.caption, PatientImage.uploaded_at)
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    kind: str = ""
+    taken_on: str = ""
+    teeth: str = ""
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One file as the browser sent it; `data` may stop one byte past the limit (the rest was never read)."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    name: str
+    fmt: str
+    kind: str
+    rendered: image_rendering.Rendered
+
+
+def parse_teeth(text: str) -> list[int] | None:
+    """FDI numbers separated by spaces or commas; None if any is not a tooth."""
+    parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
+    if not all(p.isascii() and p.isdigit() and int(p) in FDI_TEETH for p in parts) or len(parts) > 52:
+        return None
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+def _clean_form(form: UploadForm) -> dict:
+    given = bool(form.taken_on.strip())
+    taken = parse_date(form.taken_on) if given else None
+    teeth = parse_teeth(form.teeth)
+    errors = collect(
+        kind=None if form.kind in KIND_CHOICES else "Choose from the list.",
+        taken_on=("Enter a real date, e.g. 2026-11-24." if given and taken is None else
+                  "The date cannot be in the future." if taken and taken > date.today() else None),
+        teeth=None if teeth is not None else "Use FDI tooth numbers, e.g. 11 21 36.",
+        caption=too_long(form.caption, 500),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return {"kind": form.kind, "taken_on": taken, "teeth": " ".join(map(str, teeth)),
+            "caption": form.caption.strip()}
+
+
+def safe_name(name: str) -> str:
+    """The file's own name for display: last path part, printable, at most 200 characters."""
+    base = re.split(r"[\\/]", name)[-1]
+    return "".join(c for c in unicodedata.normalize("NFC", base) if c.isprintable())[:200] or "unnamed"
+
+
+def _plausible(day: date | None) -> date | None:
+    """A date read from a file, unless the device clock was obviously wrong."""
+    return day if day is not None and date(1900, 1, 1) <= day <= date.today() else None
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MB" if count >= 2**20 else f"{count} bytes"
+
+
+def _kind_for(fmt: str, chosen: str) -> tuple[str | None, str | None]:
+    """(kind, problem): STL is always a scan, DICOM always an X-ray, a picture an X-ray or a photo."""
+    natural = {STL: "scan", DICOM: "xray"}.get(fmt)
+    if natural is not None:
+        if chosen in ("", natural):
+            return natural, None
+        return None, f"is {image_formats.LABELS[fmt]}, so it can only be a {KINDS[natural]}"
+    if chosen == "scan":
+        return None, "is a picture; a 3D scan must be an STL file"
+    return chosen or "photo", None
+
+
+def _check_file(upload: UploadedFile, chosen_kind: str, max_bytes: int) -> tuple[str | None, str | None]:
+    """(format, problem) from the bytes alone."""
+    if not upload.data:
+        return None, "is empty"
+    if len(upload.data) > max_bytes:
+        return None, f"is larger than {_size(max_bytes)}"
+    fmt = image_formats.sniff(upload.data)
+    if fmt is None:
+        return None, (f"is {image_formats.describe_other(upload.data)}, not a PNG, JPEG, DICOM or STL file")
+    return fmt, _kind_for(fmt, chosen_kind)[1]
+
+
+async def _prepare(upload: UploadedFile, chosen_kind: str,
+                   max_bytes: int) -> tuple[_Accepted | None, str | None]:
+    fmt, problem = _check_file(upload, chosen_kind, max_bytes)
+    if problem:
+        return None, problem
+    try:
+        rendered = await asyncio.to_thread(image_rendering.render, fmt, upload.data)
+    except image_rendering.Unreadable as exc:
+        return None, str(exc)
+    kind, _ = _kind_for(fmt, chosen_kind)
+    return _Accepted(safe_name(upload.name), fmt, kind, rendered), None
+
+
+async def _owned_patient(actor: Actor, patient_id: int) -> dict:
+    row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name,
+                               Patient.date_of_birth).where(
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: list[UploadedFile],
+                        max_bytes: int) -> list[int]:
+    """Store a batch all-or-nothing: one refused file refuses the batch; the message names each problem."""
+    require(actor, Permission.WRITE_CLINICAL)
+    await _owned_patient(actor, patient_id)
+    fields = _clean_form(form)
+    if not files:
+        raise ValidationFailed({"files": "Choose at least one file."})
+    if len(files) > MAX_FILES:
+        raise ValidationFailed({"files": f"Upload at most {MAX_FILES} files at a time."})
+    accepted, problems = [], []
+    for upload in files:
+        result, problem = await _prepare(upload, fields["kind"], max_bytes)
+        if problem:
+            problems.append(f"“{safe_name(upload.name)}” {problem}.")
+        else:
+            accepted.append(result)
+    if problems:
+        raise ValidationFailed({"files": " ".join(problems) + " Nothing was uploaded."})
+    async with transaction():
+        return [await _store(actor, patient_id, fields, item) for item in accepted]
+
+
+async def _store(actor: Actor, patient_id: int, fields: dict, item: _Accepted) -> int:
+    rendered = item.rendered
+    row = PatientImage(clinic=actor.clinic_id, patient=patient_id, kind=item.kind, format=item.fmt,
+                       content_type=rendered.content_type, original_name=item.name,
+                       byte_size=len(rendered.original), width=rendered.width, height=rendered.height,
+                       taken_on=fields["taken_on"] or _plausible(rendered.taken_on) or date.today(),
+                       teeth=fields["teeth"], caption=fields["caption"],
+                       uploaded_by=actor.id, uploaded_at=datetime.now(timezone.utc))
+    await row.save()
+    blobs = [("original", rendered.content_type, rendered.original),
+             ("thumbnail", "image/jpeg", rendered.thumbnail)]
+    if rendered.display is not None:
+        blobs.append(("display", "image/png", rendered.display))
+    for rendition, content_type, data in blobs:
+        await PatientImageBlob.raw("INSERT INTO patient_image_blob (image, rendition, content_type, data) "
+                                   "VALUES ({}, {}, {}, {})", row.id, rendition, content_type, data)
+    await audit.record(actor, "image.uploaded", patient_id=patient_id, object_type="image", object_id=row.id,
+                       detail={"kind": item.kind, "format": item.fmt, "bytes": len(rendered.original)})
+    return row.id
+
+
+async def list_images(actor: Actor, patient_id: int, kind: str = "") -> tuple[dict, list[dict]]:
+    """The patient (name for the heading) and their images, newest first; never reads the bytes."""
+    require(actor, Permission.READ_IMAGES)
+    async with transaction():
+        patient = await _owned_patient(actor, patient_id)
+        query = PatientImage.select(*LIST_COLUMNS).where(
+            (PatientImage.clinic == actor.clinic_id) & (PatientImage.patient == patient_id))
+        if kind in KINDS:
+            query = query.where(PatientImage.kind == kind)
+        rows = await query.order_by(PatientImage.taken_on, ascending=False).order_by(PatientImage.id,
+                                                                                     ascending=False)
+        await audit.record(actor, "image.listed", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id,
+                           detail={"kind": kind if kind in KINDS else "", "shown": len(rows)})
+    return patient, rows
+
+
+async def _owned_image(actor: Actor, patient_id: int, image_id: int) -> dict:
+    row = await PatientImage.select(*LIST_COLUMNS).where(
+        (PatientImage.id == image_id) & (PatientImage.patient == patient_id)
+        & (PatientImage.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def get_image(actor: Actor, patient_id: int, image_id: int) -> tuple[dict, dict]:
+    """(patient, image) for the viewer page; opening it is audited."""
+    require(actor, Permission.READ_IMAGES)
+    async with transaction():
+        patient = await _owned_patient(actor, patient_id)
+        image = await _owned_image(actor, patient_id, image_id)
+        await audit.record(actor, "image.viewed", patient_id=patient_id, object_type="image",
+                           object_id=image_id)
+    image["download_name"] = download_name(image)
+    return patient, image
+
+
+def download_name(image: dict) -> str:
+    """A name we make (kind, date, id): the uploaded name may hold anything, even another patient's name."""
+    extension = image_formats.EXTENSIONS[image["format"]]
+    return f'{image["kind"]}-{image["taken_on"].isoformat()}-{image["id"]}.{extension}'
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    data: bytes
+    content_type: str
+    filename: str
+    inline: bool
+
+
+async def read_image(actor: Actor, patient_id: int, image_id: int, rendition: str) -> ImageBytes:
+    """One rendition's bytes. "display" is what a browser can show: a DICOM's render, or the picture itself.
+
+    A DICOM or STL original is a download; pictures and renders open in the browser.
+    """
+    require(actor, Permission.READ_IMAGES)
+    if rendition not in RENDITIONS:
+        raise NotFound()
+    wanted = ["display", "original"] if rendition == "display" else [rendition]
+    async with transaction():
+        rows = await PatientImage.raw(
+            "SELECT i.id, i.kind, i.format, i.taken_on, b.rendition, b.content_type, b.data "
+            "FROM patient_image i "
+            "JOIN patient_image_blob b ON b.image = i.id AND b.rendition = ANY({}::text[]) "
+            "WHERE i.id = {} AND i.patient = {} AND i.clinic = {} "
+            "ORDER BY b.rendition = 'display' DESC LIMIT 1",
+            wanted, image_id, patient_id, actor.clinic_id)
+        if not rows or rendition == "display" and rows[0]["content_type"] not in SHOWN_IN_BROWSER:
+            raise NotFound()
+        await audit.record(actor, f"image.{rendition}_read", patient_id=patient_id, object_type="image",
+                           object_id=image_id)
+    row = rows[0]
+    name = download_name(row)
+    if row["rendition"] != "original":
+        extension = "png" if row["content_type"] == "image/png" else "jpg"
+        name = name.rsplit(".", 1)[0] + f"-{row['rendition']}.{extension}"
+    return ImageBytes(bytes(row["data"]), row["content_type"], name,
+                      inline=row["content_type"] in SHOWN_IN_BROWSER)
+
+
+def _check_export_allowed(actor: Actor, patient_id: int) -> None:
+    if actor.kind == "patient":
+        if actor.id != patient_id:
+            raise NotFound()
+    elif not (can(actor, Permission.READ_IMAGES) or can(actor, Permission.HANDLE_PRIVACY_REQUESTS)):
+        raise Forbidden(Permission.READ_IMAGES.value)
+
+
+async def images_for_export(actor: Actor, patient_id: int) -> AsyncIterator[tuple[str, str, bytes]]:
+    """(filename, content type, bytes) of every original, one at a time, for a data-access export.
+
+    Allowed to clinical staff, to staff handling privacy requests, and to the patient themself (an Actor of
+    kind "patient" whose id is the patient's). The export is audited once, with the number of files.
+    """
+    _check_export_allowed(actor, patient_id)
+    async with transaction():
+        await _owned_patient(actor, patient_id)
+        images = await PatientImage.select(PatientImage.id, PatientImage.kind, PatientImage.format,
+                                           PatientImage.taken_on).where(
+            (PatientImage.clinic == actor.clinic_id) & (PatientImage.patient == patient_id)
+        ).order_by(PatientImage.id)
+        await audit.record(actor, "image.exported", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id, detail={"files": len(images)})
+    for image in images:
+        blob = await PatientImageBlob.select(PatientImageBlob.content_type, PatientImageBlob.data).where(
+            (PatientImageBlob.image == image["id"]) & (PatientImageBlob.rendition == "original")).first()
+        if blob is not None:  # erased while the export ran
+            yield download_name(image), blob["content_type"], bytes(blob["data"])
+
+
+async def erase_patient_images(patient_id: int) -> int:
+    """Delete every image of a patient, bytes and all, in one statement; returns how many went.
+
+    No actor and no permission check: only domain code that has already decided the erasure (the privacy
+    request workflow, retention) calls this, and it audits the erasure itself. It joins the caller's
+    transaction when there is one, so the images go together with the rest of the record or not at all.
+    """
+    deleted = await PatientImage.delete().where(PatientImage.patient == patient_id).returning(PatientImage.id)
+    return len(deleted)
