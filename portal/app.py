@@ -23,13 +23,16 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.patients import PatientController
+from portal.views.privacy_centre import PrivacyCentreController
+from portal.views.privacy_requests import PrivacyRequestController
+from portal.views.privacy_settings import PrivacySettingsController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
-               AuditController]
+               AuditController, PrivacyCentreController, PrivacyRequestController, PrivacySettingsController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -66,7 +66,8 @@ from tests import factories  # noqa: E402
 
 APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
-              "appointment_change", "ical_token", "outbox_message", "consent_event")
+              "appointment_change", "ical_token", "outbox_message", "consent_event", "patient_sign_in_link",
+              "patient_session", "privacy_request", "data_export", "processor", "privacy_notice", "retention_rule")
 
 
 @pytest.fixture(scope="session")

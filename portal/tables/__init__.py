@@ -16,11 +16,23 @@ from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
+from portal.tables.privacy import (
+    DataExport,
+    PatientSession,
+    PatientSignInLink,
+    PrivacyNotice,
+    PrivacyRequest,
+    Processor,
+    RetentionRule,
+)
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
 ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
               OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken,
-              OutboxMessage, ConsentEvent)
+              OutboxMessage, ConsentEvent, PatientSignInLink, PatientSession, PrivacyRequest, DataExport, Processor,
+              PrivacyNotice, RetentionRule)
 
 __all__ = ["ALL_TABLES", "Appointment", "AppointmentChange", "AppointmentType", "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken",
-           "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "Staff", "WebSession"]
+           "OpeningHours", "ProviderAbsence", "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "Staff", "WebSession",
+           "DataExport", "PatientSession", "PatientSignInLink", "PrivacyNotice", "PrivacyRequest", "Processor",
+           "RetentionRule"]

@@ -1,6 +1,6 @@
 """Storage of clinics: each one a separate data controller."""
 
-from piccolo.columns import Boolean, Timestamptz, Varchar
+from piccolo.columns import Boolean, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -14,3 +14,4 @@ class Clinic(Table, tablename="clinic"):
     locale = Varchar(length=16, default="en")
     created_at = Timestamptz()
     ical_full_names = Boolean(default=False)  # iCal feeds show initials unless the owner turns this on
+    digital_consent_age = SmallInt(default=16)  # GDPR Art. 8: 13-16 depending on the country

@@ -10,6 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from portal import auth, sessions
+from portal.errors import WrongSession
 from portal.permissions import Actor, Permission, can
 
 FormT = TypeVar("FormT")
@@ -26,6 +27,8 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
     if actor is None or sessions.is_expired(session, settings.session_idle_minutes,
                                             settings.session_absolute_hours):
         connection.clear_session()
+        if connection.cookies.get("patient_session"):  # a patient signed in to the privacy centre
+            raise WrongSession("patient")
         raise NotAuthorizedException()
     sessions.touch(session)
     connection.state.actor = actor
