@@ -23,4 +23,10 @@ REQUIRED = {
     "/calendar/free": Permission.MANAGE_CALENDAR,
     "/calendar/appointments/{appointment_id:int}": Permission.MANAGE_CALENDAR,
     "/account/calendar-feed": Permission.MANAGE_CALENDAR,
+    "/privacy-requests": Permission.HANDLE_PRIVACY_REQUESTS,
+    "/privacy-requests/{request_id:int}": Permission.HANDLE_PRIVACY_REQUESTS,
+    "/privacy-requests/new/{patient_id:int}": Permission.HANDLE_PRIVACY_REQUESTS,
+    "/privacy-requests/restricted": Permission.ACCESS_RESTRICTED_RECORDS,
+    "/privacy-settings": Permission.MANAGE_CLINIC,
+    "/privacy-settings/record": Permission.MANAGE_CLINIC,
 }

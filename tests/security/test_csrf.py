@@ -14,7 +14,7 @@ async def test_every_unsafe_route_needs_the_token(app, client, clinic):
     appointment_id = await factories.book(clinic, cal, patient_id, (date.today() + timedelta(days=7)).isoformat(),
                                           "10:00")
     ids = {"patient_id": patient_id, "guardian_id": 1, "staff_id": clinic.id, "appointment_id": appointment_id,
-           "chair_id": cal["chairs"][0]}
+           "chair_id": cal["chairs"][0], "kind": 1, "token": 1, "request_id": 1, "processor_id": 1, "export_id": 1}
     await sign_in_as(client, clinic)
     before = await AuditEntry.count()
     unsafe = [(m, p) for m, p, _ in routes(app) if m in UNSAFE]
