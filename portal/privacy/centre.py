@@ -1,7 +1,9 @@
 """What a patient (or their guardian) sees and does in the privacy centre: everything held, consents, contact."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from portal import audit, consents, phones
 from portal.consents import ConsentChange, ConsentKind
@@ -12,7 +14,9 @@ from portal.patients import LANGUAGES
 from portal.permissions import Actor
 from portal.privacy import notice, processors, retention
 from portal.privacy.registry import all_categories
-from portal.tables import Patient
+from portal.tables import Clinic, Patient
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 PATIENT_KINDS = ("patient", "guardian")
 
@@ -24,13 +28,25 @@ def subject_of(actor: Actor) -> int:
     return actor.patient_id
 
 
+def _readable(value, zone: ZoneInfo):
+    """Times in the clinic's zone, to the minute, for people (the export keeps ISO 8601 UTC)."""
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        return datetime.fromisoformat(value).astimezone(zone).strftime("%d %b %Y %H:%M")
+    if value is True or value is False:
+        return "yes" if value else "no"
+    return value
+
+
 async def gather(clinic_id: int, patient_id: int) -> list[dict]:
     """Every registered category with its rows, recipients and erasable date (callers audit the read)."""
     found = await processors.list_processors(clinic_id)
     dates = await retention.erasable_dates(clinic_id, patient_id)
+    zone = ZoneInfo((await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"])
     sections = []
     for category in all_categories():
-        sections.append({"category": category, "rows": await category.collect(patient_id),
+        rows = await category.collect(patient_id)
+        sections.append({"category": category,
+                         "rows": [{k: _readable(v, zone) for k, v in row.items()} for row in rows],
                          "recipients": processors.recipients_for(category.recipients, found),
                          "erasable": dates[category.name]})
     return sections
