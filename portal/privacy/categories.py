@@ -144,7 +144,7 @@ async def _access_log(patient_id: int) -> list[dict]:
     rows = await AuditEntry.raw(
         "SELECT a.at, a.actor_name, coalesce(s.role, '') AS role, a.action FROM audit_entry a "
         "LEFT JOIN staff s ON s.id = a.actor_id WHERE a.patient_id = {} AND a.actor_kind = 'staff' "
-        "ORDER BY a.id DESC LIMIT 5000", patient_id)
+        "ORDER BY a.id DESC", patient_id)
     return plain_rows(rows, ACCESS_FIELDS)
 
 
