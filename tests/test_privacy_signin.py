@@ -3,11 +3,16 @@ and patient and staff sessions that never mix."""
 
 from datetime import date, datetime, timedelta, timezone
 
-from portal.tables import Patient, PatientSession, PatientSignInLink
 from portal import patients
+from portal.tables import Patient, PatientSession, PatientSignInLink
 from tests import factories
 from tests.factories import csrf_token, sign_in_as
-from tests.privacy_helpers import link_path, request_link, sign_in_patient, wait_for_mail
+from tests.privacy_helpers import (
+    link_path,
+    request_link,
+    sign_in_patient,
+    wait_for_mail,
+)
 
 
 async def test_patient_signs_in_with_the_mailed_link_and_sees_their_data(client, clinic, mailbox):

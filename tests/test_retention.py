@@ -3,10 +3,10 @@ erases what is due (and nothing clinical without a confirmed rule)."""
 
 from datetime import date, datetime, timedelta, timezone
 
+from portal import patients
 from portal.privacy import retention
 from portal.privacy.retention import RuleForm, erasable_dates, run_retention
 from portal.tables import Appointment, AuditEntry, Guardian, Patient, RetentionRule
-from portal import patients
 from tests import factories
 from tests.factories import post_form, sign_in_as
 

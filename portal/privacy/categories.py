@@ -137,7 +137,19 @@ async def _erase_requests(patient_id: int) -> int:
     return len(await PrivacyRequest.delete().where(PrivacyRequest.patient_id == patient_id).returning(PrivacyRequest.id))
 
 
-ACCESS_FIELDS = {"at": "When (UTC)", "actor_name": "Staff member", "role": "Their role", "action": "What they did"}
+ACCESS_FIELDS = {"at": "When (UTC)", "actor_name": "Staff member", "role": "Their role",
+                 "what": "What they did, in words", "action": "What they did (the audit code)"}
+# Words for the audit codes a patient is most likely to see; other codes are shown as they are.
+ACCESS_WORDS = {"patient.viewed": "Opened your record", "patient.opened_for_edit": "Opened your record to edit it",
+                "patient.updated": "Changed your details", "patient.created": "Registered you",
+                "patient.listed": "Saw your name in the patient list",
+                "patient.searched": "Found you in a search", "calendar.day_viewed": "Saw your appointment (day view)",
+                "calendar.week_viewed": "Saw your appointment (week view)",
+                "appointment.viewed": "Opened your appointment", "appointment.booked": "Booked an appointment",
+                "appointment.moved": "Moved an appointment", "appointment.cancelled": "Cancelled an appointment",
+                "guardian.added": "Added a guardian", "consent_changed": "Recorded a consent change",
+                "privacy.request_viewed": "Read your privacy request",
+                "privacy.isolated_opened": "Opened your restricted record (reason recorded)"}
 
 
 async def _access_log(patient_id: int) -> list[dict]:
@@ -145,6 +157,8 @@ async def _access_log(patient_id: int) -> list[dict]:
         "SELECT a.at, a.actor_name, coalesce(s.role, '') AS role, a.action FROM audit_entry a "
         "LEFT JOIN staff s ON s.id = a.actor_id WHERE a.patient_id = {} AND a.actor_kind = 'staff' "
         "ORDER BY a.id DESC", patient_id)
+    for row in rows:
+        row["what"] = ACCESS_WORDS.get(row["action"], row["action"].replace("_", " ").replace(".", ": "))
     return plain_rows(rows, ACCESS_FIELDS)
 
 

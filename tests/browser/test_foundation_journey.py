@@ -79,7 +79,8 @@ async def test_pages_fit_a_phone_without_sideways_scrolling(phone: Page, clinic,
     await factories.make_patient(clinic)
     await sign_in(phone, "owner@canal-dental.test", factories.PASSWORD)
     for url in ("/", "/patients", "/patients/new", "/staff/new", "/audit", "/settings", "/account/calendar-feed",
-                "/calendar", "/calendar/week", "/calendar/month"):
+                "/calendar", "/calendar/week", "/calendar/month", "/privacy-requests", "/privacy-requests/restricted",
+                "/privacy-settings", "/privacy-settings/record"):
         await phone.goto(url)
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"

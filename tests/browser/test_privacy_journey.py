@@ -7,10 +7,9 @@ from datetime import date, timedelta
 import jsonschema
 from playwright.async_api import Page, expect
 
-from portal import consents
+from portal import consents, patients
 from portal.consents import ConsentKind
 from portal.tables import ConsentEvent, Guardian, Patient, PrivacyRequest
-from portal import patients
 from tests import factories
 from tests.browser.test_foundation_journey import sign_in
 from tests.conftest import ARTIFACTS
