@@ -67,3 +67,23 @@ async def test_owner_confirms_the_suggested_rule_for_their_country(client, clini
 async def test_germany_ships_ten_years_and_other_countries_nothing(clinic):
     assert retention.DEFAULT_RULES["DE"][0].years == 10 and "630f" in retention.DEFAULT_RULES["DE"][0].source
     assert "FR" not in retention.DEFAULT_RULES
+
+
+async def test_requests_and_access_log_of_an_erased_patient_go_by_their_own_rule(clinic, cal):
+    from portal.privacy import requests
+    from portal.tables import PrivacyRequest
+
+    await retention.confirm_rule(clinic, RuleForm("clinical", "20", "end_of_treatment", NL_RULE.source))
+    patient_id = await _old_patient(clinic, cal, 25)
+    await requests.file_on_behalf(clinic, patient_id, requests.OnBehalfForm(
+        kind="access", channel="letter", identity_check="ID copy", details="Copy"))
+    long_ago = datetime.now(timezone.utc) - timedelta(days=365 * 24)
+    await PrivacyRequest.update({PrivacyRequest.received_at: long_ago}, force=True)
+    await run_retention()
+    assert not await Patient.exists().where(Patient.id == patient_id)
+    assert await PrivacyRequest.count() == 1  # no accountability rule yet: kept
+    await retention.confirm_rule(clinic, RuleForm("accountability", "5", "last_entry", "Own policy: 5 years"))
+    await run_retention()
+    assert await PrivacyRequest.count() == 0
+    assert await AuditEntry.exists().where(AuditEntry.action == "retention.erased_orphans")
+    assert await AuditEntry.exists().where(AuditEntry.action == "retention.erased")  # the record of erasure stays

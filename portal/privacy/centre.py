@@ -19,6 +19,7 @@ from portal.tables import Clinic, Patient
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 PATIENT_KINDS = ("patient", "guardian")
+SHOWN = 200  # rows per category on the page
 
 
 def subject_of(actor: Actor) -> int:
@@ -45,8 +46,8 @@ async def gather(clinic_id: int, patient_id: int) -> list[dict]:
     sections = []
     for category in all_categories():
         rows = await category.collect(patient_id)
-        sections.append({"category": category,
-                         "rows": [{k: _readable(v, zone) for k, v in row.items()} for row in rows],
+        sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
+                         "rows": [{k: _readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
                          "recipients": processors.recipients_for(category.recipients, found),
                          "erasable": dates[category.name]})
     return sections

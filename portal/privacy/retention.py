@@ -148,7 +148,28 @@ async def run_retention(today: date | None = None) -> dict[str, int]:
             if erased:
                 totals["patients"] += 1
                 totals["categories"] += len(erased)
+        if "accountability" in rules:
+            totals["categories"] += await _erase_orphaned_accountability(clinic_id, rules["accountability"], today)
     return totals
+
+
+async def _erase_orphaned_accountability(clinic_id: int, rule: dict, today: date) -> int:
+    """Requests and access-log rows outlive an erased patient row; they go when their own rule says so."""
+    horizon = datetime.combine(_add_years(today, -rule["years"]), datetime.min.time(), timezone.utc)
+    async with transaction():
+        await allow_erasure()
+        requests = await Patient.raw(
+            "DELETE FROM privacy_request r WHERE r.clinic = {} AND r.received_at < {} AND r.patient_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM patient p WHERE p.id = r.patient_id) RETURNING r.id", clinic_id, horizon)
+        entries = await Patient.raw(
+            "DELETE FROM audit_entry a WHERE a.clinic_id = {} AND a.at < {} AND a.patient_id IS NOT NULL "
+            "AND a.action <> 'retention.erased' AND NOT EXISTS (SELECT 1 FROM patient p WHERE p.id = a.patient_id) "
+            "RETURNING a.id", clinic_id, horizon)
+        if requests or entries:
+            await audit.record(_system(clinic_id), "retention.erased_orphans", object_type="clinic",
+                               object_id=clinic_id, detail={"requests": len(requests), "access_log": len(entries),
+                                                            "source": rule["source"]})
+    return int(bool(requests)) + int(bool(entries))
 
 
 async def _erase_due(clinic_id: int, patient_id: int, rules: dict, today: date) -> list[str]:
