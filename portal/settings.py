@@ -48,6 +48,7 @@ class Settings:
     mail_from: str = "Chairside <no-reply@chairside.localhost>"
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
+    public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -70,4 +71,5 @@ class Settings:
             debug=_flag("PORTAL_DEBUG", False),
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
+            public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
         )

@@ -140,3 +140,27 @@ async def test_sign_out_ends_the_patient_session(client, clinic, mailbox):
     assert response.status_code == 303
     assert await PatientSession.count() == 0
     assert (await client.get("/privacy/me")).status_code == 303
+
+
+async def test_mailed_links_use_the_public_url_not_the_host_header(app, client, clinic, mailbox, settings):
+    import dataclasses
+
+    await factories.make_patient(clinic, email="host@example.org", date_of_birth="1980-02-03")
+    app.state.settings = dataclasses.replace(settings, public_url="https://portal.example.nl")
+    try:
+        await request_link(client, "host@example.org", "1980-02-03")
+        from tests.mail_sink import body_text
+
+        body = body_text((await wait_for_mail(mailbox, "host@example.org"))[0])
+    finally:
+        app.state.settings = settings
+    assert "https://portal.example.nl/privacy/link/" in body and "testserver" not in body
+
+
+async def test_staff_filing_a_restriction_flags_the_record_at_once(clinic):
+    from portal.privacy import requests
+
+    patient_id = await factories.make_patient(clinic)
+    await requests.file_on_behalf(clinic, patient_id, requests.OnBehalfForm(
+        kind="restriction", channel="phone", identity_check="Called back", details="Disputes the address"))
+    assert (await Patient.select(Patient.restricted_at).first())["restricted_at"] is not None

@@ -102,6 +102,9 @@ async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel
                          channel=channel, filed_by_kind=actor.kind, filed_by_name=actor.name,
                          identity_check=identity_check, details=details, received_at=now, due_at=due_for(kind, now))
     await row.save()
+    if kind in ("restriction", "objection"):  # takes effect at once; staff review may lift it
+        column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
+        await Patient.update({column: now}).where((Patient.id == patient_id) & column.is_null())
     await audit.record(actor, f"privacy.{kind}_requested", patient_id=patient_id, object_type="privacy_request",
                        object_id=row.id)
     return row.id
@@ -112,12 +115,7 @@ async def file_own(actor: Actor, kind: str, details: dict) -> int:
     patient_id = subject_of(actor)
     check = "Signed in with a link mailed to the address on file" + (" (guardian)" if actor.kind == "guardian" else "")
     async with transaction():
-        request_id = await _file(actor, patient_id, kind, details, "privacy_centre", check)
-        if kind in ("restriction", "objection"):  # takes effect at once; staff review may lift it
-            column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
-            await Patient.update({column: datetime.now(timezone.utc)}).where(
-                (Patient.id == patient_id) & column.is_null())
-    return request_id
+        return await _file(actor, patient_id, kind, details, "privacy_centre", check)
 
 
 async def ask_correction(actor: Actor, form: CorrectionForm) -> int:

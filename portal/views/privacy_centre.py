@@ -62,6 +62,13 @@ def page(request: Request, template: str, fragment: str | None = None, /, status
     return Template(template_name=fragment if wants_fragment else template, context=context, status_code=status)
 
 
+def link_url(request: Request, token: str) -> str:
+    """The mailed link: on PUBLIC_URL when set, so a forged Host header cannot send a victim's link elsewhere."""
+    path = request.app.route_reverse("privacy.link", token=token)
+    public = request.app.state.settings.public_url
+    return f"{public}{path}" if public else str(request.url_for("privacy.link", token=token))
+
+
 def _me(request: Request) -> Actor:
     return request.state.patient
 
@@ -81,8 +88,7 @@ class PrivacyCentreController(Controller):
         form = await read_form(request, signin.LinkForm)
         settings = request.app.state.settings
         try:
-            await signin.request_link(form, client_ip(request), settings,
-                                      lambda token: str(request.url_for("privacy.link", token=token)))
+            await signin.request_link(form, client_ip(request), settings, lambda token: link_url(request, token))
         except ValidationFailed as exc:
             return page(request, "privacy/start.html", status=422, form=form, errors=exc.errors)
         except Throttled as exc:
