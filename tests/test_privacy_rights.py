@@ -236,3 +236,15 @@ async def test_questions_are_answered_within_fifteen_days(client, other_client, 
     assert (await PrivacyRequest.select(PrivacyRequest.status).first())["status"] == "answered"
     page = await client.get(f"/privacy/me/requests/{row['id']}")
     assert "Only with your consent." in page.text
+
+
+async def test_the_patient_sees_which_staff_member_saw_their_appointment(client, clinic, cal, mailbox):
+    from portal import agenda
+
+    patient_id = await _patient_signed_in(client, clinic, mailbox)
+    day = date.today() + timedelta(days=4)
+    await factories.book(clinic, cal, patient_id, day.isoformat(), "11:00")
+    await agenda.day_view(cal["dentist"], day)
+    page = await client.get("/privacy/me")
+    assert "Saw your appointment (day view)" in page.text
+    assert "Dr. Dekker" in page.text and "dentist" in page.text

@@ -79,6 +79,8 @@ async def test_patient_uses_every_right_on_a_phone(phone: Page, tablet: Page, cl
     await phone.get_by_role("button", name="Send the request").click()
     await expect(phone.locator("#request-status")).to_have_text("Received")
     await sign_in(tablet, "owner@canal-dental.test", factories.PASSWORD)
+    await tablet.goto("/privacy-requests")
+    await tablet.screenshot(path=str(ARTIFACTS / "privacy-inbox-768.png"), full_page=True)
     await _decide(tablet, "Correction", "Approve and apply")
     assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id).first())["family_name"] == "Janssen"
     await phone.reload()
@@ -105,5 +107,7 @@ async def test_patient_uses_every_right_on_a_phone(phone: Page, tablet: Page, cl
             )["status"] == "approved"
     await tablet.goto("/patients")
     await expect(tablet.get_by_text("Janssen")).to_have_count(0)
+    await tablet.goto("/privacy-settings")
+    await tablet.screenshot(path=str(ARTIFACTS / "privacy-settings-768.png"), full_page=True)
     await phone.goto("/privacy/me")
     await expect(phone.get_by_role("heading", name="Your data, your choices")).to_be_visible()
