@@ -61,7 +61,7 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, **filters
         Appointment.id, Appointment.patient, Appointment.provider, Appointment.chair, Appointment.starts_at,
         Appointment.ends_at, Appointment.status, Appointment.notes, Appointment.patient.given_name,
         Appointment.patient.family_name, Appointment.provider.name, Appointment.appointment_type.name,
-        Appointment.appointment_type.colour,
+        Appointment.appointment_type.colour, Appointment.patient.isolated_at,
     ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at < last) & (Appointment.ends_at > first)
             # No appointment is longer than 8 hours, which gives the (clinic, starts_at) index a lower bound too.
             & (Appointment.starts_at > first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)))
@@ -72,6 +72,8 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, **filters
     alerts = await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"] for row in rows])
     for row in rows:
         row["alerts"] = alerts.get(row["patient"], [])
+        if row["patient.isolated_at"]:  # erased on request: the kept record shows as a placeholder
+            row["patient.given_name"], row["patient.family_name"] = "Restricted", "record"
         row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
         row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
         row["colour_class"] = practice_setup.colour_class(row["appointment_type.colour"])

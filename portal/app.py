@@ -27,6 +27,9 @@ from portal.views.fees import ClinicalSetupController
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.imaging import imaging_routes
 from portal.views.patients import PatientController
+from portal.views.privacy_centre import PrivacyCentreController
+from portal.views.privacy_requests import PrivacyRequestController
+from portal.views.privacy_settings import PrivacySettingsController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController
@@ -34,7 +37,8 @@ from portal.views.treatment import NoteController, PlanController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
-               AuditController, ChartController, PlanController, NoteController, ClinicalSetupController]
+               AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
+               PrivacyCentreController, PrivacyRequestController, PrivacySettingsController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -21,7 +21,7 @@ async def header(actor: Actor, patient_id: int) -> dict:
     require(actor, Permission.READ_DEMOGRAPHICS)
     patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
                                    Patient.restricted_at, Patient.objected_at).where(
-        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).first()
     if patient is None:
         raise NotFound()
     patient["age"] = age_on(patient["date_of_birth"], date.today())

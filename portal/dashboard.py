@@ -4,7 +4,8 @@ import json
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from portal.permissions import Actor, Permission, require
+from portal.permissions import Actor, Permission, can, require
+from portal.privacy.requests import clock_counts
 from portal.tables import Patient
 
 
@@ -26,7 +27,11 @@ async def clinic_overview(actor: Actor) -> dict:
     counts = rows[0]
     per_month = json.loads(counts["per_month"]) if isinstance(counts["per_month"], str) else counts["per_month"]
     series = [{"label": m.strftime("%b"), "count": per_month.get(m.strftime("%Y-%m"), 0)} for m in months]
+    privacy = None
+    if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
+        privacy = await clock_counts(actor)
     return {
+        "privacy": privacy,
         "today": today,
         "patients": counts["patients"],
         "staff": counts["staff"],

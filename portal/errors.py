@@ -35,3 +35,11 @@ class SlotTaken(ValidationFailed):
     def __init__(self, errors: dict[str, str], alternatives: list):
         super().__init__(errors)
         self.alternatives = alternatives
+
+
+class WrongSession(Exception):
+    """A staff session on a patient page, or a patient session on a staff page: refused, with a clear page."""
+
+    def __init__(self, has: str):
+        super().__init__(has)
+        self.has = has  # "staff" | "patient"

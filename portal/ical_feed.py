@@ -72,9 +72,13 @@ async def render_feed(token: str) -> bytes:
         Appointment.id, Appointment.patient, Appointment.starts_at, Appointment.ends_at, Appointment.status,
         Appointment.sequence, Appointment.updated_at, Appointment.created_at, Appointment.patient.given_name,
         Appointment.patient.family_name, Appointment.appointment_type.name, Appointment.chair.name,
+        Appointment.patient.isolated_at,
     ).where((Appointment.provider == row["provider"]) & (Appointment.clinic == row["clinic"])
             & (Appointment.starts_at >= now - timedelta(days=PAST_DAYS))
             & (Appointment.starts_at < now + timedelta(days=FUTURE_DAYS))).order_by(Appointment.starts_at)
+    for a in appointments:  # erased on request: the kept record shows as a placeholder
+        if a["patient.isolated_at"]:
+            a["patient.given_name"], a["patient.family_name"] = "Restricted", "record"
     calendar = _calendar(row, appointments, now)
     feed_actor = Actor(kind="staff", id=row["provider"], clinic_id=row["clinic"], name=row["provider.name"])
     await audit.record(feed_actor, "ical.fetched", object_type="ical_feed", object_id=row["provider"],

@@ -132,7 +132,7 @@ async def _prepare(upload: UploadedFile, chosen_kind: str,
 async def _owned_patient(actor: Actor, patient_id: int) -> dict:
     row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name,
                                Patient.date_of_birth).where(
-        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).first()
     if row is None:
         raise NotFound()
     return row

@@ -104,14 +104,16 @@ async def update_patient(actor: Actor, patient_id: int, form: PatientForm) -> No
 
 
 async def ensure_in_clinic(actor: Actor, patient_id: int) -> None:
-    """NotFound unless the patient belongs to the actor's clinic (another clinic's ids look unknown)."""
-    if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)):
+    """NotFound unless the patient belongs to the actor's clinic and is not isolated after an erasure (another
+    clinic's ids and isolated records look unknown to every normal staff view)."""
+    if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)
+                                        & Patient.isolated_at.is_null()):
         raise NotFound()
 
 
 async def _owned(actor: Actor, patient_id: int) -> dict:
     row = await Patient.select(*Patient.all_columns(exclude=[Patient.clinic])).where(
-        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).first()
     if row is None:
         raise NotFound()
     return row
@@ -147,7 +149,8 @@ async def list_patients(actor: Actor, page: int = 1) -> tuple[list[dict], bool]:
     """A page of patients by family name; returns (rows, has_more)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
     page = min(max(page, 1), 100_000)
-    rows = await Patient.select(*LIST_COLUMNS).where(Patient.clinic == actor.clinic_id).order_by(
+    rows = await Patient.select(*LIST_COLUMNS).where(
+        (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).order_by(
         Patient.family_name).order_by(Patient.given_name).order_by(Patient.id).offset(
         (page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
@@ -183,7 +186,7 @@ async def search_patients(actor: Actor, text: str, limit: int = 10) -> list[dict
     if not conditions:
         return []
     sql = ("SELECT id, given_name, family_name, date_of_birth, phone_mobile, email FROM patient "
-           f"WHERE clinic = {{}} AND ({' OR '.join(conditions)}) "
+           f"WHERE clinic = {{}} AND isolated_at IS NULL AND ({' OR '.join(conditions)}) "
            "ORDER BY family_name, given_name, id LIMIT {}")
     rows = await Patient.raw(sql, actor.clinic_id, *args, limit)
     await audit.record_patients_shown(actor, "patient.searched", [r["id"] for r in rows])

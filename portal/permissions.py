@@ -56,6 +56,7 @@ class Actor:
     clinic_name: str = ""
     time_zone: str = "UTC"
     country: str = "GB"
+    patient_id: int | None = None  # privacy centre: the patient whose data a patient or guardian session shows
 
     @property
     def is_staff(self) -> bool:

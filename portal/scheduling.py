@@ -124,7 +124,8 @@ async def book_appointment(actor: Actor, form: BookingForm) -> int:
     require(actor, Permission.MANAGE_CALENDAR)
     errors: dict[str, str] = {}
     patient = await Patient.select(Patient.id).where((Patient.id == (_int(form.patient_id) or 0))
-                                                     & (Patient.clinic == actor.clinic_id)).first()
+                                                     & (Patient.clinic == actor.clinic_id)
+                                                     & Patient.isolated_at.is_null()).first()
     if patient is None:
         errors["patient_id"] = "Choose a patient."
     type_row = await AppointmentType.select().where(
@@ -225,10 +226,12 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     row = await Appointment.select(
         *Appointment.all_columns(), Appointment.patient.given_name, Appointment.patient.family_name,
         Appointment.provider.name, Appointment.chair.name, Appointment.appointment_type.name,
-        Appointment.appointment_type.colour,
+        Appointment.appointment_type.colour, Appointment.patient.isolated_at,
     ).where((Appointment.id == appointment_id) & (Appointment.clinic == actor.clinic_id)).first()
     if row is None:
         raise NotFound()
+    if row["patient.isolated_at"]:  # erased on request: the kept record shows as a placeholder
+        row["patient.given_name"], row["patient.family_name"] = "Restricted", "record"
     row["history"] = await AppointmentChange.select().where(
         (AppointmentChange.appointment == appointment_id) & (AppointmentChange.clinic == actor.clinic_id)
     ).order_by(AppointmentChange.at)

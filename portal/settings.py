@@ -49,6 +49,7 @@ class Settings:
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     image_max_bytes: int = 50 * 1024 * 1024
+    public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -72,4 +73,5 @@ class Settings:
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
             image_max_bytes=int(float(os.environ.get("IMAGE_MAX_MB", "50")) * 1024 * 1024),
+            public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
         )

@@ -68,7 +68,8 @@ APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "gua
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
               "appointment_change", "ical_token", "outbox_message", "consent_event",
               "medical_history", "medical_alert", "tooth_finding", "procedure_code", "treatment_plan", "plan_item",
-              "plan_acceptance", "clinical_note", "patient_image", "patient_image_blob")
+              "plan_acceptance", "clinical_note", "patient_image", "patient_image_blob", "patient_sign_in_link",
+              "patient_session", "privacy_request", "data_export", "processor", "privacy_notice", "retention_rule")
 
 
 @pytest.fixture(scope="session")

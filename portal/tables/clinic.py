@@ -1,6 +1,6 @@
 """Storage of clinics: each one a separate data controller."""
 
-from piccolo.columns import Boolean, Timestamptz, Varchar
+from piccolo.columns import Boolean, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -16,3 +16,4 @@ class Clinic(Table, tablename="clinic"):
     ical_full_names = Boolean(default=False)  # iCal feeds show initials unless the owner turns this on
     tooth_numbering = Varchar(length=10, default="fdi")  # fdi | universal: display only, storage is FDI
     currency = Varchar(length=3, default="EUR")
+    digital_consent_age = SmallInt(default=16)  # GDPR Art. 8: 13-16 depending on the country

@@ -22,6 +22,7 @@ class Patient(Table, tablename="patient"):
     updated_at = Timestamptz()
     restricted_at = Timestamptz(null=True, default=None)  # Art. 18: processing restricted since
     objected_at = Timestamptz(null=True, default=None)  # Art. 21: objection since
+    isolated_at = Timestamptz(null=True, default=None)  # erased on request: kept clinical record hidden
 
 
 class Guardian(Table, tablename="guardian"):

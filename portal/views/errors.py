@@ -13,7 +13,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 
 from portal.audit import request_id_var
-from portal.errors import Forbidden, NotFound
+from portal.errors import Forbidden, NotFound, WrongSession
 
 log = logging.getLogger("chairside.errors")
 
@@ -67,7 +67,15 @@ def on_unexpected(request: Request, exc: Exception) -> Template:
     return error_page(request, 500)
 
 
+def on_wrong_session(request: Request, exc: WrongSession) -> Template:
+    """Staff and patient sign-ins never mix: say which one this browser has and what to do."""
+    log.info("refused 403 %s: %s session", request.scope.get("path_template"), exc.has)
+    return Template(template_name="privacy/wrong_session.html", status_code=403,
+                    context={"has": exc.has, "request_id": request_id_var.get()})
+
+
 EXCEPTION_HANDLERS = {
+    WrongSession: on_wrong_session,
     NotAuthorizedException: on_not_signed_in,
     NotFound: lambda request, _: error_page(request, 404),
     NotFoundException: lambda request, _: error_page(request, 404),

@@ -10,6 +10,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from portal import auth, sessions
+from portal.errors import WrongSession
+from portal.privacy import signin
 from portal.permissions import Actor, Permission, can
 
 FormT = TypeVar("FormT")
@@ -26,6 +28,9 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
     if actor is None or sessions.is_expired(session, settings.session_idle_minutes,
                                             settings.session_absolute_hours):
         connection.clear_session()
+        patient_cookie = connection.cookies.get(signin.COOKIE)
+        if patient_cookie and await signin.load(patient_cookie, settings):  # signed in to the privacy centre
+            raise WrongSession("patient")
         raise NotAuthorizedException()
     sessions.touch(session)
     connection.state.actor = actor

@@ -83,7 +83,8 @@ async def test_pages_fit_a_phone_without_sideways_scrolling(phone: Page, clinic,
     for url in ("/", "/patients", "/patients/new", "/staff/new", "/audit", "/settings", "/account/calendar-feed",
                 "/calendar", "/calendar/week", "/calendar/month", "/settings/clinical", chart, f"{chart}/chart",
                 f"{chart}/chart/teeth/36", f"{chart}/history", f"{chart}/history/edit", f"{chart}/plans",
-                f"{chart}/plans/{ids['plan_id']}", f"{chart}/notes", f"{chart}/notes/new"):
+                f"{chart}/plans/{ids['plan_id']}", f"{chart}/notes", f"{chart}/notes/new", "/privacy-requests",
+                "/privacy-requests/restricted", "/privacy-settings", "/privacy-settings/record"):
         await phone.goto(url)
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"

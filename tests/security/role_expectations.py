@@ -43,4 +43,10 @@ REQUIRED = {
     "/patients/{patient_id:int}/images/{image_id:int}/file": Permission.READ_IMAGES,
     "/patients/{patient_id:int}/images/{image_id:int}/display": Permission.READ_IMAGES,
     "/patients/{patient_id:int}/images/{image_id:int}/thumbnail": Permission.READ_IMAGES,
+    "/privacy-requests": Permission.HANDLE_PRIVACY_REQUESTS,
+    "/privacy-requests/{request_id:int}": Permission.HANDLE_PRIVACY_REQUESTS,
+    "/privacy-requests/new/{patient_id:int}": Permission.HANDLE_PRIVACY_REQUESTS,
+    "/privacy-requests/restricted": Permission.ACCESS_RESTRICTED_RECORDS,
+    "/privacy-settings": Permission.MANAGE_CLINIC,
+    "/privacy-settings/record": Permission.MANAGE_CLINIC,
 }

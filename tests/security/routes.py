@@ -24,3 +24,11 @@ def routes(app: Litestar) -> list[tuple[str, str, list[str]]]:
 
 def fill(path: str, ids: dict[str, int]) -> str:
     return PARAM.sub(lambda m: str(ids[m.group(1)]), path)
+
+
+# The privacy centre is for patients: staff sign-in does not apply there, a patient session does.
+PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}"}
+
+
+def is_patient_route(path: str) -> bool:
+    return path == "/privacy" or path.startswith("/privacy/")

@@ -8,7 +8,7 @@ from portal.permissions import ROLE_PERMISSIONS, Role
 from tests import factories, image_samples
 from tests.factories import sign_in_as
 from tests.security.role_expectations import REQUIRED
-from tests.security.routes import fill, routes
+from tests.security.routes import fill, is_patient_route, routes
 
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
 
@@ -18,15 +18,23 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
     cal = await factories.make_calendar(clinic)
     patient = await factories.make_patient(clinic)
     appointment = await factories.book(clinic, cal, patient, (date.today() + timedelta(days=7)).isoformat(), "10:00")
+    request_id = await _privacy_request(clinic, patient)
     ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment,
            **await factories.make_chart_records(clinic, cal["dentist"], patient),
-           "image_id": await image_samples.stored(clinic, patient)}
+           "image_id": await image_samples.stored(clinic, patient), "request_id": request_id}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):
-        if method != "GET" or path in PUBLIC:
+        if method != "GET" or path in PUBLIC or is_patient_route(path):  # patient pages: test_privacy_routes
             continue
         assert path in REQUIRED, f"add {path} to tests/security/role_expectations.py"
         allowed = REQUIRED[path] in ROLE_PERMISSIONS[role]
         response = await client.get(fill(path, ids))
         assert response.status_code == (200 if allowed else 403), f"{role} GET {path}: {response.status_code}"
+
+
+async def _privacy_request(owner, patient_id: int) -> int:
+    from portal.privacy import requests
+
+    return await requests.file_on_behalf(owner, patient_id, requests.OnBehalfForm(
+        kind="access", channel="phone", identity_check="Called back on the number on file", details="A copy"))

@@ -1,6 +1,6 @@
 """Every page but the public ones sends an anonymous visitor to sign in (built from the route table)."""
 
-from tests.security.routes import fill, routes
+from tests.security.routes import PATIENT_PUBLIC, fill, is_patient_route, routes
 
 # The iCal feed is public by design: its secret token is the key (tested in test_ical.py).
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
@@ -9,7 +9,7 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 async def test_every_private_page_redirects_to_sign_in(app, client):
     checked = 0
     for method, path, params in routes(app):
-        if method != "GET" or path in PUBLIC:
+        if method != "GET" or path in PUBLIC or is_patient_route(path):
             continue
         url = fill(path, {name: 1 for name in params})
         response = await client.get(url)
@@ -17,3 +17,16 @@ async def test_every_private_page_redirects_to_sign_in(app, client):
         assert response.headers["location"].startswith("/login?next=")
         checked += 1
     assert checked >= 10
+
+
+async def test_every_patient_page_needs_a_patient_session(app, client):
+    """Privacy-centre pages send a visitor without a patient session to the patient sign-in, not staff's."""
+    checked = 0
+    for method, path, params in routes(app):
+        if method != "GET" or not is_patient_route(path) or path in PATIENT_PUBLIC:
+            continue
+        response = await client.get(fill(path, {name: 1 for name in params}))
+        assert response.status_code == 303, f"{path} answered {response.status_code} without a patient session"
+        assert response.headers["location"] == "/privacy"
+        checked += 1
+    assert checked >= 8

@@ -1,0 +1,204 @@
+"""The categories of patient data that exist today; charts, notes, images and history register the same way."""
+
+from portal.privacy.registry import DataCategory, plain_rows, register
+from portal.tables import (
+    Appointment,
+    AuditEntry,
+    ConsentEvent,
+    Guardian,
+    OutboxMessage,
+    Patient,
+    PrivacyRequest,
+)
+
+CARE = "GDPR Art. 9(2)(h) (health care) and Art. 6(1)(c) (the legal duty to keep a treatment record)"
+CONTRACT = "GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal duties)"
+
+
+async def allow_erasure() -> None:
+    """Let this transaction delete rows that are otherwise append-only (an approved erasure, the retention run)."""
+    await Patient.raw("SELECT set_config('chairside.erasure', 'on', true), set_config('chairside.audit_purge', 'on', true)")
+
+
+IDENTITY_FIELDS = {"given_name": "Given name", "family_name": "Family name", "date_of_birth": "Date of birth (ISO 8601)",
+                   "gender": "Gender as stated (female, male, other or empty)", "national_id": "National ID number",
+                   "created_at": "When the record was created"}
+
+
+async def _identity(patient_id: int) -> list[dict]:
+    rows = await Patient.select(*[getattr(Patient, f) for f in IDENTITY_FIELDS]).where(Patient.id == patient_id)
+    return plain_rows(rows, IDENTITY_FIELDS)
+
+
+async def _erase_identity(patient_id: int) -> int:
+    """Last of all: remove the patient row and anything still hanging on it."""
+    await allow_erasure()
+    await Patient.raw("DELETE FROM patient_session WHERE patient_id = {}", patient_id)
+    await Patient.raw("DELETE FROM data_export WHERE patient_id = {}", patient_id)
+    await Patient.raw("DELETE FROM web_session WHERE patient_id = {}", patient_id)
+    await Appointment.delete().where(Appointment.patient == patient_id)
+    await ConsentEvent.delete().where(ConsentEvent.patient == patient_id)
+    return len(await Patient.delete().where(Patient.id == patient_id).returning(Patient.id))
+
+
+CONTACT_FIELDS = {"email": "Email address", "phone_mobile": "Mobile phone (E.164)", "phone_other": "Other phone (E.164)",
+                  "address": "Postal address", "preferred_language": "Preferred language (ISO 639-1)"}
+
+
+async def _contact(patient_id: int) -> list[dict]:
+    rows = await Patient.select(*[getattr(Patient, f) for f in CONTACT_FIELDS]).where(Patient.id == patient_id)
+    return plain_rows(rows, CONTACT_FIELDS)
+
+
+async def _erase_contact(patient_id: int) -> int:
+    rows = await Patient.update({Patient.email: "", Patient.phone_mobile: "", Patient.phone_other: "",
+                                 Patient.address: "", Patient.preferred_language: "en"}).where(
+        Patient.id == patient_id).returning(Patient.id)
+    return len(rows)
+
+
+GUARDIAN_FIELDS = {"name": "Guardian's name", "relationship": "Relationship to the patient", "email": "Guardian's email",
+                   "phone": "Guardian's phone (E.164)", "created_at": "When it was recorded"}
+
+
+async def _guardians(patient_id: int) -> list[dict]:
+    rows = await Guardian.select(*[getattr(Guardian, f) for f in GUARDIAN_FIELDS]).where(
+        Guardian.patient == patient_id).order_by(Guardian.id)
+    return plain_rows(rows, GUARDIAN_FIELDS)
+
+
+async def _erase_guardians(patient_id: int) -> int:
+    return len(await Guardian.delete().where(Guardian.patient == patient_id).returning(Guardian.id))
+
+
+APPOINTMENT_FIELDS = {"starts_at": "Start (UTC, ISO 8601)", "ends_at": "End (UTC, ISO 8601)", "status": "Status",
+                      "type": "Kind of appointment", "provider": "Dentist or hygienist", "notes": "Booking notes",
+                      "cancel_reason": "Why it was cancelled"}
+
+
+async def _appointments(patient_id: int) -> list[dict]:
+    rows = await Appointment.raw(
+        "SELECT a.starts_at, a.ends_at, a.status, t.name AS type, s.name AS provider, a.notes, a.cancel_reason "
+        "FROM appointment a JOIN appointment_type t ON t.id = a.appointment_type JOIN staff s ON s.id = a.provider "
+        "WHERE a.patient = {} ORDER BY a.starts_at", patient_id)
+    return plain_rows(rows, APPOINTMENT_FIELDS)
+
+
+async def _erase_appointments(patient_id: int) -> int:
+    return len(await Appointment.delete().where(Appointment.patient == patient_id).returning(Appointment.id))
+
+
+CONSENT_FIELDS = {"at": "When (UTC)", "kind": "What the consent is for", "granted": "Given (true) or withdrawn (false)",
+                  "previous": "The answer before", "actor_kind": "Who changed it (patient, guardian, staff, unsubscribe)",
+                  "actor_name": "Their name", "source": "Where the change came from",
+                  "notice_version": "Privacy notice version in force"}
+
+
+async def _consents(patient_id: int) -> list[dict]:
+    rows = await ConsentEvent.select().where(ConsentEvent.patient == patient_id).order_by(ConsentEvent.id)
+    return plain_rows(rows, CONSENT_FIELDS)
+
+
+async def _erase_consents(patient_id: int) -> int:
+    await allow_erasure()
+    return len(await ConsentEvent.delete().where(ConsentEvent.patient == patient_id).returning(ConsentEvent.id))
+
+
+MESSAGE_FIELDS = {"created_at": "When it was written", "channel": "email, sms or whatsapp", "recipient": "Sent to",
+                  "subject": "Subject", "text_body": "Text", "status": "queued, sent or dead", "sent_at": "When it was sent"}
+
+
+async def _messages(patient_id: int) -> list[dict]:
+    rows = await OutboxMessage.select().where(OutboxMessage.patient_id == patient_id).order_by(OutboxMessage.id)
+    return plain_rows(rows, MESSAGE_FIELDS)
+
+
+async def _erase_messages(patient_id: int) -> int:
+    return len(await OutboxMessage.delete().where(OutboxMessage.patient_id == patient_id).returning(OutboxMessage.id))
+
+
+REQUEST_FIELDS = {"id": "Request number", "kind": "access, correction, erasure, restriction, objection or inquiry",
+                  "status": "Status", "received_at": "Received (UTC)", "due_at": "Answer due by (UTC)",
+                  "filed_by_kind": "Who asked", "details": "What was asked (JSON text)",
+                  "decision_reason": "The clinic's answer or reason", "decided_at": "When it was decided"}
+
+
+async def _requests(patient_id: int) -> list[dict]:
+    import json
+
+    rows = await PrivacyRequest.select().where(PrivacyRequest.patient_id == patient_id).order_by(
+        PrivacyRequest.id).output(load_json=True)
+    for row in rows:
+        row["details"] = json.dumps(row["details"], ensure_ascii=False)
+    return plain_rows(rows, REQUEST_FIELDS)
+
+
+async def _erase_requests(patient_id: int) -> int:
+    return len(await PrivacyRequest.delete().where(PrivacyRequest.patient_id == patient_id).returning(PrivacyRequest.id))
+
+
+ACCESS_FIELDS = {"at": "When (UTC)", "actor_name": "Staff member", "role": "Their role",
+                 "what": "What they did, in words", "action": "What they did (the audit code)"}
+# Words for the audit codes a patient is most likely to see; other codes are shown as they are.
+ACCESS_WORDS = {"patient.viewed": "Opened your record", "patient.opened_for_edit": "Opened your record to edit it",
+                "patient.updated": "Changed your details", "patient.created": "Registered you",
+                "patient.listed": "Saw your name in the patient list",
+                "patient.searched": "Found you in a search", "calendar.day_viewed": "Saw your appointment (day view)",
+                "calendar.week_viewed": "Saw your appointment (week view)",
+                "appointment.viewed": "Opened your appointment", "appointment.booked": "Booked an appointment",
+                "appointment.moved": "Moved an appointment", "appointment.cancelled": "Cancelled an appointment",
+                "guardian.added": "Added a guardian", "consent_changed": "Recorded a consent change",
+                "privacy.request_viewed": "Read your privacy request",
+                "privacy.isolated_opened": "Opened your restricted record (reason recorded)"}
+
+
+async def _access_log(patient_id: int) -> list[dict]:
+    rows = await AuditEntry.raw(
+        "SELECT a.at, a.actor_name, coalesce(s.role, '') AS role, a.action FROM audit_entry a "
+        "LEFT JOIN staff s ON s.id = a.actor_id WHERE a.patient_id = {} AND a.actor_kind = 'staff' "
+        "ORDER BY a.id DESC", patient_id)
+    for row in rows:
+        row["what"] = ACCESS_WORDS.get(row["action"], row["action"].replace("_", " ").replace(".", ": "))
+    return plain_rows(rows, ACCESS_FIELDS)
+
+
+async def _erase_access_log(patient_id: int) -> int:
+    await allow_erasure()
+    return len(await AuditEntry.delete().where(AuditEntry.patient_id == patient_id).returning(AuditEntry.id))
+
+
+register(DataCategory(
+    name="identity", title="Identity", order=90, retention="clinical", basis="end_of_treatment",
+    purpose="To know who you are and keep your treatment record with the right person.", legal_basis=CARE,
+    recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
+    correctable=("given_name", "family_name", "date_of_birth", "gender", "national_id")))
+register(DataCategory(
+    name="contact", title="Contact details", order=10, retention="administrative", basis="on_request",
+    purpose="To reach you about appointments and your care.", legal_basis=CONTRACT,
+    recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
+    correctable=("email", "phone_mobile", "phone_other", "address", "preferred_language")))
+register(DataCategory(
+    name="guardians", title="Parents and guardians", order=15, retention="administrative", basis="on_request",
+    purpose="To know who may decide for a child.", legal_basis="GDPR Art. 6(1)(c) and Art. 8 (consent for children)",
+    recipients=("hosting",), fields=GUARDIAN_FIELDS, collect=_guardians, erase=_erase_guardians))
+register(DataCategory(
+    name="appointments", title="Appointments", order=20, retention="clinical", basis="end_of_treatment",
+    purpose="To plan your visits; the visits are part of the treatment record.", legal_basis=CARE,
+    recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments))
+register(DataCategory(
+    name="consents", title="Consents", order=70, retention="administrative", basis="on_request",
+    purpose="To remember what you agreed to, and prove it.", legal_basis="GDPR Art. 6(1)(a) consent and Art. 7(1)",
+    recipients=("hosting",), fields=CONSENT_FIELDS, collect=_consents, erase=_erase_consents))
+register(DataCategory(
+    name="messages", title="Messages sent to you", order=75, retention="administrative", basis="on_request",
+    purpose="Reminders and answers we mailed you.", legal_basis=CONTRACT,
+    recipients=("hosting", "mail", "sms"), fields=MESSAGE_FIELDS, collect=_messages, erase=_erase_messages))
+register(DataCategory(
+    name="requests", title="Your privacy requests", order=80, retention="accountability", basis="last_entry",
+    purpose="To answer your requests and show we did.", legal_basis="GDPR Art. 6(1)(c) with Art. 5(2) and 12",
+    recipients=("hosting",), fields=REQUEST_FIELDS, collect=_requests, erase=_erase_requests))
+register(DataCategory(
+    name="access_log", title="Who accessed your record", order=85, retention="accountability", basis="last_entry",
+    purpose="Security: a record of every staff member who read or changed your data.",
+    legal_basis="GDPR Art. 6(1)(c) with Art. 32 (security of processing)",
+    recipients=("hosting",), fields=ACCESS_FIELDS, collect=_access_log, erase=_erase_access_log))

@@ -1,0 +1,136 @@
+"""What a patient (or their guardian) sees and does in the privacy centre: everything held, consents, contact."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from portal import audit, consents, phones
+from portal.consents import ConsentChange, ConsentKind
+from portal.db import transaction
+from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.forms import collect, email_problem, too_long
+from portal.patients import LANGUAGES
+from portal.permissions import Actor
+from portal.privacy import notice, processors, retention
+from portal.privacy.registry import all_categories
+from portal.tables import Clinic, Patient
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+PATIENT_KINDS = ("patient", "guardian")
+SHOWN = 200  # rows per category on the page
+
+
+def subject_of(actor: Actor) -> int:
+    """The patient a privacy-centre session acts for; staff never pass here."""
+    if actor.kind not in PATIENT_KINDS or actor.patient_id is None:
+        raise Forbidden("patient session required")
+    return actor.patient_id
+
+
+def _readable(value, zone: ZoneInfo):
+    """Times in the clinic's zone, to the minute, for people (the export keeps ISO 8601 UTC)."""
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        return datetime.fromisoformat(value).astimezone(zone).strftime("%d %b %Y %H:%M")
+    if value is True or value is False:
+        return "yes" if value else "no"
+    return value
+
+
+async def gather(clinic_id: int, patient_id: int) -> list[dict]:
+    """Every registered category with its rows, recipients and erasable date (callers audit the read)."""
+    found = await processors.list_processors(clinic_id)
+    dates = await retention.erasable_dates(clinic_id, patient_id)
+    zone = ZoneInfo((await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"])
+    sections = []
+    for category in all_categories():
+        rows = await category.collect(patient_id)
+        sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
+                         "rows": [{k: _readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
+                         "recipients": processors.recipients_for(category.recipients, found),
+                         "erasable": dates[category.name]})
+    return sections
+
+
+async def patient_header(clinic_id: int, patient_id: int) -> dict:
+    row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.restricted_at,
+                               Patient.objected_at, Patient.isolated_at).where(
+        (Patient.id == patient_id) & (Patient.clinic == clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def everything(actor: Actor) -> dict:
+    """See everything held, grouped by category; the read is audited like a staff read."""
+    patient_id = subject_of(actor)
+    async with transaction():
+        sections = await gather(actor.clinic_id, patient_id)
+        await audit.record(actor, "privacy.data_viewed", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id)
+    return {"patient": await patient_header(actor.clinic_id, patient_id), "sections": sections}
+
+
+async def consent_page(actor: Actor) -> dict:
+    patient_id = subject_of(actor)
+    ledger = await consents.ledger(patient_id)
+    return {"current": await consents.current(patient_id), "labels": consents.LABELS,
+            "ledger": list(reversed(ledger)), "patient": await patient_header(actor.clinic_id, patient_id)}
+
+
+async def set_consent(actor: Actor, kind: str, granted: bool) -> None:
+    """A toggle that takes effect at once; the ledger row names the patient or guardian and the notice version."""
+    patient_id = subject_of(actor)
+    try:
+        consent_kind = ConsentKind(kind)
+    except ValueError:
+        raise NotFound() from None
+    async with transaction():
+        await consents.record_change(actor, actor.clinic_id, patient_id, ConsentChange(
+            consent_kind, granted, "privacy_centre", await notice.version_label(actor.clinic_id)))
+
+
+@dataclass(frozen=True)
+class ContactForm:
+    email: str = ""
+    phone_mobile: str = ""
+    phone_other: str = ""
+    address: str = ""
+    preferred_language: str = "en"
+
+
+async def contact_form(actor: Actor) -> ContactForm:
+    patient_id = subject_of(actor)
+    row = await Patient.select(Patient.email, Patient.phone_mobile, Patient.phone_other, Patient.address,
+                               Patient.preferred_language).where(Patient.id == patient_id).first()
+    return ContactForm(**row)
+
+
+def _phone(raw: str, country: str, errors: dict, field: str) -> str:
+    try:
+        return phones.to_e164(raw, country)
+    except phones.InvalidPhone:
+        errors[field] = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
+        return ""
+
+
+async def change_contact(actor: Actor, form: ContactForm) -> list[str]:
+    """Contact details the patient may change directly (no request needed); returns the changed fields."""
+    patient_id = subject_of(actor)
+    errors = collect(email=email_problem(form.email, optional=True), address=too_long(form.address, 500),
+                     preferred_language=None if form.preferred_language in LANGUAGES else "Choose from the list.")
+    mobile = _phone(form.phone_mobile, actor.country, errors, "phone_mobile")
+    other = _phone(form.phone_other, actor.country, errors, "phone_other")
+    if errors:
+        raise ValidationFailed(errors)
+    values = {"email": form.email.strip().lower(), "phone_mobile": mobile, "phone_other": other,
+              "address": form.address.strip(), "preferred_language": form.preferred_language}
+    async with transaction():
+        before = await Patient.select(*[getattr(Patient, k) for k in values]).where(Patient.id == patient_id).first()
+        changed = sorted(k for k, v in values.items() if before[k] != v)
+        await Patient.update({**{getattr(Patient, k): v for k, v in values.items()},
+                              Patient.updated_at: datetime.now(timezone.utc)}).where(Patient.id == patient_id)
+        await audit.record(actor, "privacy.contact_changed", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id, detail={"changed": changed})
+    return changed

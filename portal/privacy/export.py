@@ -1,0 +1,153 @@
+"""The patient's download: a ZIP with one JSON document in the published schema, a CSV per category, the
+original files, and a readable HTML summary. Built in the background; the link expires after 7 days.
+
+`build_export(export_id)` is a plain async function: the view starts it as a task today, the jobs worker
+can call it tomorrow. Progress is a row the page polls.
+"""
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from portal import audit
+from portal.db import transaction
+from portal.errors import NotFound
+from portal.permissions import Actor
+from portal.privacy import processors, retention
+from portal.privacy.centre import subject_of
+from portal.privacy.registry import all_categories
+from portal.privacy.schema import SCHEMA_VERSION
+from portal.settings import PROJECT_ROOT
+from portal.tables import Clinic, DataExport
+
+log = logging.getLogger(__name__)
+KEEP_DAYS = 7
+_summary = Environment(loader=FileSystemLoader(PROJECT_ROOT / "templates"), autoescape=select_autoescape(["html"]))
+_running: set[asyncio.Task] = set()
+
+
+async def start_export(actor: Actor) -> int:
+    patient_id = subject_of(actor)
+    now = datetime.now(timezone.utc)
+    async with transaction():
+        row = DataExport(clinic=actor.clinic_id, patient_id=patient_id, status="queued", done=0,
+                         total=len(all_categories()) + 1, created_at=now, expires_at=now + timedelta(days=KEEP_DAYS))
+        await row.save()
+        await audit.record(actor, "privacy.export_requested", patient_id=patient_id, object_type="data_export",
+                           object_id=row.id)
+    return row.id
+
+
+def build_in_background(export_id: int) -> None:
+    """Until the jobs worker lands: an asyncio task in this process (the row shows progress either way)."""
+    task = asyncio.get_running_loop().create_task(build_export(export_id))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+def _csv(rows: list[dict], fields: dict[str, str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(fields), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    """Neutralise spreadsheet formulas (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def build_export(export_id: int) -> None:
+    """Collect every registered category into the archive, updating progress after each one."""
+    row = await DataExport.select(DataExport.id, DataExport.clinic, DataExport.patient_id).where(
+        DataExport.id == export_id).first()
+    if row is None:
+        return
+    try:
+        await DataExport.update({DataExport.status: "building"}).where(DataExport.id == export_id)
+        clinic = await Clinic.select(Clinic.name, Clinic.country, Clinic.privacy_email, Clinic.address).where(
+            Clinic.id == row["clinic"]).first()
+        found = await processors.list_processors(row["clinic"])
+        dates = await retention.erasable_dates(row["clinic"], row["patient_id"])
+        document = {"format": "chairside-patient-export", "version": SCHEMA_VERSION,
+                    "generated_at": datetime.now(timezone.utc).isoformat(),
+                    "controller": {"name": clinic["name"], "country": clinic["country"],
+                                   "privacy_email": clinic["privacy_email"], "address": clinic["address"]},
+                    "patient_id": row["patient_id"], "categories": {}}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for done, category in enumerate(all_categories(), start=1):
+                records = await category.collect(row["patient_id"])
+                erasable = dates[category.name]
+                document["categories"][category.name] = {
+                    "title": category.title, "purpose": category.purpose, "legal_basis": category.legal_basis,
+                    "recipients": processors.recipients_for(category.recipients, found),
+                    "retention": category.retention,
+                    "erasable_on": erasable["on"].isoformat() if erasable["on"] else None,
+                    "erasable": erasable["text"], "records": records}
+                archive.writestr(f"csv/{category.name}.csv", _csv(records, category.fields))
+                if category.files is not None:
+                    for item in await category.files(row["patient_id"]):
+                        archive.writestr(f"files/{category.name}/{item.name}", item.data)
+                await DataExport.update({DataExport.done: done}).where(DataExport.id == export_id)
+            archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))
+            archive.writestr("summary.html", _summary.get_template("privacy/export_summary.html").render(
+                document=document, categories=all_categories()))
+        await DataExport.update({DataExport.archive: buffer.getvalue(), DataExport.status: "ready",
+                                 DataExport.done: len(all_categories()) + 1,
+                                 DataExport.finished_at: datetime.now(timezone.utc)}).where(DataExport.id == export_id)
+    except Exception as exc:  # the page shows "failed" and offers another try; the trace goes to the log
+        log.exception("export %s failed", export_id)
+        await DataExport.update({DataExport.status: "failed", DataExport.error: type(exc).__name__}).where(
+            DataExport.id == export_id)
+
+
+async def export_status(actor: Actor, export_id: int) -> dict:
+    """An export of this patient's (another patient's id is a 404); expired ones say so."""
+    patient_id = subject_of(actor)
+    row = await DataExport.select(DataExport.id, DataExport.status, DataExport.done, DataExport.total,
+                                  DataExport.created_at, DataExport.expires_at).where(
+        (DataExport.id == export_id) & (DataExport.patient_id == patient_id)
+        & (DataExport.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    row["expired"] = row["expires_at"] < datetime.now(timezone.utc)
+    row["percent"] = int(100 * row["done"] / max(row["total"], 1))
+    return row
+
+
+async def latest_exports(actor: Actor) -> list[dict]:
+    patient_id = subject_of(actor)
+    rows = await DataExport.select(DataExport.id, DataExport.status, DataExport.created_at, DataExport.expires_at).where(
+        (DataExport.patient_id == patient_id) & (DataExport.clinic == actor.clinic_id)).order_by(
+        DataExport.id, ascending=False).limit(5)
+    now = datetime.now(timezone.utc)
+    for row in rows:
+        row["expired"] = row["expires_at"] < now
+    return rows
+
+
+async def download(actor: Actor, export_id: int) -> tuple[str, bytes]:
+    status = await export_status(actor, export_id)
+    if status["expired"] or status["status"] != "ready":
+        raise NotFound()
+    async with transaction():
+        row = await DataExport.select(DataExport.archive).where(DataExport.id == export_id).first()
+        await audit.record(actor, "privacy.export_downloaded", patient_id=actor.patient_id, object_type="data_export",
+                           object_id=export_id)
+    return f"my-data-{status['created_at'].date().isoformat()}.zip", bytes(row["archive"])
+
+
+async def purge_expired() -> int:
+    """Expired archives are deleted (the daily retention run may call this)."""
+    rows = await DataExport.delete().where(DataExport.expires_at < datetime.now(timezone.utc)).returning(DataExport.id)
+    return len(rows)

@@ -1,0 +1,368 @@
+"""Rights requests and inquiries: filing (patient, guardian or staff on their behalf), legal clocks, decisions.
+
+Clocks: one month for rights requests (GDPR Art. 12(3)), extendable once by up to two more months with the
+reason mailed to the patient; 30 days for erasure; 15 days for inquiries. Every decision is audited and mailed.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from portal import audit, outbox, patients
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.forms import collect, parse_date, required, too_long, whole_number
+from portal.permissions import Actor, Permission, require
+from portal.privacy import erasure
+from portal.privacy.centre import subject_of
+from portal.privacy.registry import CATEGORIES
+from portal.tables import Guardian, Patient, PrivacyRequest, Staff
+
+KINDS = {"access": "Access to data", "correction": "Correction", "erasure": "Erasure",
+         "restriction": "Restriction of processing", "objection": "Objection to processing", "inquiry": "Question"}
+OPEN = ("received", "in_progress")
+STATUSES = {"received": "Received", "in_progress": "In progress", "approved": "Approved", "refused": "Refused",
+            "answered": "Answered"}
+CHANNELS = {"privacy_centre": "Privacy centre", "phone": "Phone", "letter": "Letter", "front_desk": "At the desk",
+            "email": "Email"}
+PATIENT_FIELDS = {"given_name", "family_name", "date_of_birth", "gender", "national_id", "email", "phone_mobile",
+                  "phone_other", "address", "preferred_language"}
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
+                30, 31][month - 1]
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def due_for(kind: str, received: datetime) -> datetime:
+    if kind == "inquiry":
+        return received + timedelta(days=15)
+    if kind == "erasure":
+        return received + timedelta(days=30)
+    return add_months(received, 1)
+
+
+@dataclass(frozen=True)
+class CorrectionForm:
+    category: str = ""
+    field: str = ""
+    proposed: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReasonForm:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class InquiryForm:
+    question: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionForm:
+    decision: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ExtendForm:
+    months: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OnBehalfForm:
+    kind: str = ""
+    channel: str = "phone"
+    identity_check: str = ""
+    details: str = ""
+
+
+def correction_problem(category: str, field: str, proposed: str, country: str) -> dict:
+    """Field-level checks for a proposed value (patient-table fields get the same rules as the staff form)."""
+    cat = CATEGORIES.get(category)
+    errors = collect(category=None if cat else "Choose what is wrong.",
+                     field=None if cat and field in cat.fields else "Choose the field.",
+                     proposed=required(proposed, "The correct value") or too_long(proposed, 1000))
+    if not errors and field == "date_of_birth" and parse_date(proposed) is None:
+        errors["proposed"] = "Enter a real date, e.g. 1984-03-21."
+    if not errors and field == "gender" and proposed not in patients.GENDERS:
+        errors["proposed"] = "Use female, male or other."
+    return errors
+
+
+async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel: str, identity_check: str) -> int:
+    now = datetime.now(timezone.utc)
+    row = PrivacyRequest(clinic=actor.clinic_id, patient_id=patient_id, kind=kind, status="received",
+                         channel=channel, filed_by_kind=actor.kind, filed_by_name=actor.name,
+                         identity_check=identity_check, details=details, received_at=now, due_at=due_for(kind, now))
+    await row.save()
+    if kind in ("restriction", "objection"):  # takes effect at once; staff review may lift it
+        column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
+        await Patient.update({column: now}).where((Patient.id == patient_id) & column.is_null())
+    await audit.record(actor, f"privacy.{kind}_requested", patient_id=patient_id, object_type="privacy_request",
+                       object_id=row.id)
+    return row.id
+
+
+async def file_own(actor: Actor, kind: str, details: dict) -> int:
+    """A request from the privacy centre: identity checked by the single-use link to the address on file."""
+    patient_id = subject_of(actor)
+    check = "Signed in with a link mailed to the address on file" + (" (guardian)" if actor.kind == "guardian" else "")
+    async with transaction():
+        return await _file(actor, patient_id, kind, details, "privacy_centre", check)
+
+
+async def ask_correction(actor: Actor, form: CorrectionForm) -> int:
+    subject_of(actor)
+    errors = correction_problem(form.category, form.field, form.proposed.strip(), actor.country)
+    errors.update(collect(reason=too_long(form.reason, 1000)))
+    if errors:
+        raise ValidationFailed(errors)
+    return await file_own(actor, "correction", {"category": form.category, "field": form.field,
+                                                "proposed": form.proposed.strip(), "reason": form.reason.strip()})
+
+
+async def ask_with_reason(actor: Actor, kind: str, form: ReasonForm) -> int:
+    subject_of(actor)
+    errors = collect(reason=too_long(form.reason, 1000))
+    if errors:
+        raise ValidationFailed(errors)
+    return await file_own(actor, kind, {"reason": form.reason.strip()})
+
+
+async def ask_question(actor: Actor, form: InquiryForm) -> int:
+    subject_of(actor)
+    errors = collect(question=required(form.question, "Your question") or too_long(form.question, 2000))
+    if errors:
+        raise ValidationFailed(errors)
+    return await file_own(actor, "inquiry", {"question": form.question.strip()})
+
+
+def _with_clock(row: dict, now: datetime) -> dict:
+    if isinstance(row.get("details"), str):
+        row["details"] = json.loads(row["details"])
+    row["kind_label"] = KINDS.get(row["kind"], row["kind"])
+    row["status_label"] = STATUSES.get(row["status"], row["status"])
+    row["open"] = row["status"] in OPEN
+    row["days_left"] = (row["due_at"].date() - now.date()).days
+    row["overdue"] = row["open"] and row["due_at"] < now
+    row["due_this_week"] = row["open"] and not row["overdue"] and row["due_at"] < now + timedelta(days=7)
+    row["extendable"] = row["open"] and not row["extended_reason"] and row["kind"] != "inquiry"
+    return row
+
+
+async def own_requests(actor: Actor) -> list[dict]:
+    patient_id = subject_of(actor)
+    rows = await PrivacyRequest.select().where((PrivacyRequest.patient_id == patient_id)
+                                               & (PrivacyRequest.clinic == actor.clinic_id)).order_by(
+        PrivacyRequest.id, ascending=False).output(load_json=True)
+    now = datetime.now(timezone.utc)
+    return [_with_clock(r, now) for r in rows]
+
+
+async def own_request(actor: Actor, request_id: int) -> dict:
+    """One of the patient's own requests; another patient's id is a 404 like an unknown one."""
+    patient_id = subject_of(actor)
+    row = await PrivacyRequest.select().where((PrivacyRequest.id == request_id)
+                                              & (PrivacyRequest.patient_id == patient_id)
+                                              & (PrivacyRequest.clinic == actor.clinic_id)).output(load_json=True).first()
+    if row is None:
+        raise NotFound()
+    return _with_clock(row, datetime.now(timezone.utc))
+
+
+# --- staff side -------------------------------------------------------------------------------------------
+
+async def inbox(actor: Actor, show: str = "open") -> list[dict]:
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    where = "r.clinic = {}" + (" AND r.status IN ('received', 'in_progress')" if show == "open" else "")
+    rows = await PrivacyRequest.raw(
+        "SELECT r.*, coalesce(CASE WHEN p.isolated_at IS NULL THEN p.given_name || ' ' || p.family_name END, "
+        "'Restricted record') AS patient_name, s.name AS assignee_name FROM privacy_request r "
+        "LEFT JOIN patient p ON p.id = r.patient_id LEFT JOIN staff s ON s.id = r.assignee "
+        f"WHERE {where} ORDER BY (r.status IN ('received', 'in_progress')) DESC, r.due_at LIMIT 500", actor.clinic_id)
+    now = datetime.now(timezone.utc)
+    rows = [_with_clock(r, now) for r in rows]
+    await audit.record_patients_shown(actor, "privacy.inbox_viewed", sorted({r["patient_id"] for r in rows
+                                                                             if r["patient_id"]}))
+    return rows
+
+
+async def clock_counts(actor: Actor) -> dict:
+    """Overdue and due-this-week counts for the dashboard (no personal data)."""
+    rows = await PrivacyRequest.raw(
+        "SELECT count(*) FILTER (WHERE due_at < now()) AS overdue, count(*) FILTER (WHERE due_at >= now() AND "
+        "due_at < now() + interval '7 days') AS this_week FROM privacy_request WHERE clinic = {} "
+        "AND status IN ('received', 'in_progress')", actor.clinic_id)
+    return rows[0]
+
+
+async def _owned(actor: Actor, request_id: int) -> dict:
+    row = await PrivacyRequest.select().where((PrivacyRequest.id == request_id)
+                                              & (PrivacyRequest.clinic == actor.clinic_id)).output(load_json=True).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def get_request(actor: Actor, request_id: int) -> dict:
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    async with transaction():
+        row = _with_clock(await _owned(actor, request_id), datetime.now(timezone.utc))
+        patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
+                                       Patient.email, Patient.isolated_at, Patient.restricted_at,
+                                       Patient.objected_at).where(Patient.id == row["patient_id"]).first()
+        row["patient"] = patient
+        row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
+                                                                     & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
+        if row["kind"] == "correction" and patient and not patient["isolated_at"]:
+            field = row["details"].get("field")
+            if field in PATIENT_FIELDS:
+                current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
+                row["current_value"] = current[field]
+        await audit.record(actor, "privacy.request_viewed", patient_id=row["patient_id"],
+                           object_type="privacy_request", object_id=request_id)
+    return row
+
+
+async def assign(actor: Actor, request_id: int, staff_id: int | None) -> None:
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    row = await _owned(actor, request_id)
+    if staff_id is not None and not await Staff.exists().where((Staff.id == staff_id)
+                                                               & (Staff.clinic == actor.clinic_id)):
+        raise ValidationFailed({"assignee": "Choose a member of staff."})
+    async with transaction():
+        values = {PrivacyRequest.assignee: staff_id}
+        if row["status"] == "received":
+            values[PrivacyRequest.status] = "in_progress"
+        await PrivacyRequest.update(values).where(PrivacyRequest.id == request_id)
+        await audit.record(actor, "privacy.request_assigned", patient_id=row["patient_id"],
+                           object_type="privacy_request", object_id=request_id, detail={"assignee": staff_id})
+
+
+async def addresses(patient_id: int) -> list[str]:
+    """Where to write: the patient's own address, else their guardians'."""
+    row = await Patient.select(Patient.email).where(Patient.id == patient_id).first()
+    if row and row["email"]:
+        return [row["email"]]
+    guardians = await Guardian.select(Guardian.email).where((Guardian.patient == patient_id) & (Guardian.email != ""))
+    return sorted({g["email"] for g in guardians})
+
+
+async def _mail(actor: Actor, to: list[str], key: str, subject: str, text: str) -> None:
+    for address in to:
+        await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{address}"[:200],
+                             clinic_id=actor.clinic_id)
+
+
+async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
+    """Once, by one or two months, with the reason mailed to the patient (Art. 12(3))."""
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    row = await _owned(actor, request_id)
+    months = whole_number(form.months)
+    errors = collect(months=None if months in (1, 2) else "Extend by one or two months.",
+                     reason=required(form.reason, "The reason") or too_long(form.reason, 1000))
+    if not errors and not _with_clock(dict(row), datetime.now(timezone.utc))["extendable"]:
+        errors["months"] = "This request cannot be extended (again)."
+    if errors:
+        raise ValidationFailed(errors)
+    due = add_months(row["due_at"], months)
+    async with transaction():
+        await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
+                                    ).where(PrivacyRequest.id == request_id)
+        await _mail(actor, await addresses(row["patient_id"]), f"privacy-extend:{request_id}",
+                    f"Your request {request_id}: we need more time",
+                    f"We need until {due.date().isoformat()} to complete your request ({KINDS[row['kind']]}).\n\n"
+                    f"Why: {form.reason.strip()}")
+        await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
+                           object_type="privacy_request", object_id=request_id,
+                           detail={"months": months, "due": due.isoformat()})
+
+
+async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
+    """Approve (which applies a correction, carries out an erasure, keeps a restriction) or refuse with a
+    reason (which lifts a restriction or objection flag); inquiries are answered with the reason text."""
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    row = await _owned(actor, request_id)
+    kind, patient_id = row["kind"], row["patient_id"]
+    decision = "answered" if kind == "inquiry" else form.decision
+    errors = collect(decision=None if decision in ("approved", "refused", "answered") else "Approve or refuse.",
+                     reason=too_long(form.reason, 2000))
+    if decision in ("refused", "answered") and not form.reason.strip():
+        errors["reason"] = "Write the answer." if decision == "answered" else "Give the reason for refusing."
+    if row["status"] not in OPEN:
+        errors["decision"] = "This request has already been decided."
+    if errors:
+        raise ValidationFailed(errors)
+    if kind == "correction" and decision == "approved":
+        details = row["details"]
+        problems = correction_problem(details["category"], details["field"], details["proposed"], actor.country)
+        if problems:
+            raise ValidationFailed({"decision": next(iter(problems.values()))})
+    async with transaction():
+        to = await addresses(patient_id)  # read before an erasure removes the address
+        outcome = {}
+        if decision == "approved" and kind == "correction" and row["details"]["field"] in PATIENT_FIELDS:
+            field, proposed = row["details"]["field"], row["details"]["proposed"]
+            value = parse_date(proposed) if field == "date_of_birth" else (
+                proposed.lower() if field == "email" else proposed)
+            await Patient.update({getattr(Patient, field): value, Patient.updated_at: datetime.now(timezone.utc)}).where(
+                (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
+            outcome = {"applied": field}
+        elif decision == "approved" and kind == "erasure":
+            outcome = await erasure.carry_out(actor, patient_id)
+        elif decision == "refused" and kind in ("restriction", "objection"):
+            column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
+            await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
+        await PrivacyRequest.update({PrivacyRequest.status: decision, PrivacyRequest.decision_reason: form.reason.strip(),
+                                     PrivacyRequest.decided_by: actor.id,
+                                     PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
+            PrivacyRequest.id == request_id)
+        await _mail(actor, to, f"privacy-decision:{request_id}", f"Your request {request_id}: {STATUSES[decision].lower()}",
+                    _decision_text(kind, decision, form.reason.strip()))
+        await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
+                           object_id=request_id, detail={"kind": kind, **outcome})
+
+
+def _decision_text(kind: str, decision: str, reason: str) -> str:
+    if decision == "answered":
+        return f"Our answer to your question:\n\n{reason}"
+    head = f"Your request ({KINDS[kind]}) has been {decision}."
+    if kind == "erasure" and decision == "approved":
+        head += (" Everything we are not required by law to keep has been erased. Your treatment record is "
+                 "locked away from everyday use and will be erased when the legal retention period ends.")
+    return head + (f"\n\n{reason}" if reason else "")
+
+
+async def file_on_behalf(actor: Actor, patient_id: int, form: OnBehalfForm) -> int:
+    """Staff file a request a patient made by phone, letter or at the desk."""
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)
+                                        & Patient.isolated_at.is_null()):
+        raise NotFound()
+    errors = collect(kind=None if form.kind in KINDS else "Choose the kind of request.",
+                     channel=None if form.channel in CHANNELS and form.channel != "privacy_centre" else "Choose how it came in.",
+                     identity_check=required(form.identity_check, "How identity was checked")
+                     or too_long(form.identity_check, 200),
+                     details=required(form.details, "What was asked") or too_long(form.details, 2000))
+    if errors:
+        raise ValidationFailed(errors)
+    async with transaction():
+        return await _file(actor, patient_id, form.kind, {"text": form.details.strip()}, form.channel,
+                           form.identity_check.strip())
+
+
+async def patient_for_form(actor: Actor, patient_id: int) -> dict:
+    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
+    row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name).where(
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).first()
+    if row is None:
+        raise NotFound()
+    return row
+

@@ -1,0 +1,58 @@
+"""The published, versioned JSON Schema (draft 2020-12) of the export document, generated from the registry."""
+
+from portal.privacy.registry import all_categories
+
+SCHEMA_VERSION = "1.0"
+SCALAR = ["string", "number", "integer", "boolean", "null"]
+
+
+def json_schema(schema_url: str) -> dict:
+    categories = all_categories()
+    defs = {}
+    for category in categories:
+        defs[category.name] = {
+            "type": "object", "title": category.title, "description": category.purpose,
+            "required": ["title", "purpose", "legal_basis", "recipients", "retention", "erasable_on", "erasable",
+                         "records"],
+            "properties": {
+                "title": {"type": "string"}, "purpose": {"type": "string"}, "legal_basis": {"type": "string"},
+                "recipients": {"type": "array", "items": {"type": "string"},
+                               "description": "Processors (or kinds of processor) that receive this data"},
+                "retention": {"enum": ["clinical", "administrative", "accountability"],
+                              "description": "clinical: kept under a legal duty; administrative: erasable on "
+                                             "request; accountability: kept to prove compliance"},
+                "erasable_on": {"type": ["string", "null"], "format": "date",
+                                "description": "The day it may be erased, null when erasable on request or "
+                                               "when no retention rule is confirmed"},
+                "erasable": {"type": "string", "description": "How the date was worked out, in words"},
+                "records": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False, "required": list(category.fields),
+                    "properties": {name: {"type": SCALAR, "description": text}
+                                   for name, text in category.fields.items()}}},
+            },
+            "additionalProperties": False,
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_url,
+        "title": f"Chairside patient data export, version {SCHEMA_VERSION}",
+        "description": "Everything a clinic holds about one patient, grouped by category. Dates and times are "
+                       "ISO 8601 (times in UTC). A system importing this file reads `categories.<name>.records`; "
+                       "unknown categories may be added in later minor versions and should be kept as they are.",
+        "type": "object",
+        "required": ["format", "version", "generated_at", "controller", "patient_id", "categories"],
+        "additionalProperties": False,
+        "properties": {
+            "format": {"const": "chairside-patient-export"},
+            "version": {"const": SCHEMA_VERSION},
+            "generated_at": {"type": "string", "format": "date-time"},
+            "controller": {"type": "object", "required": ["name", "country", "privacy_email"],
+                           "properties": {"name": {"type": "string"}, "country": {"type": "string"},
+                                          "privacy_email": {"type": "string"}, "address": {"type": "string"}}},
+            "patient_id": {"type": "integer", "description": "The clinic's own number for the patient"},
+            "categories": {"type": "object", "required": [c.name for c in categories],
+                           "properties": {c.name: {"$ref": f"#/$defs/{c.name}"} for c in categories},
+                           "additionalProperties": {"type": "object"}},
+        },
+        "$defs": defs,
+    }

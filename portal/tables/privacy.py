@@ -1,0 +1,89 @@
+"""Storage of the privacy centre: sign-in links, patient sessions, rights requests, exports, processors,
+privacy notices and retention rules. Plain integers where a row must outlive the patient it talks about."""
+
+from piccolo.columns import JSONB, Boolean, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from portal.tables.clinic import Clinic
+from portal.tables.staff import Staff
+
+
+class PatientSignInLink(Table, tablename="patient_sign_in_link"):
+    clinic = ForeignKey(references=Clinic)
+    email = Varchar(length=320)
+    token_hash = Varchar(length=64, unique=True)  # SHA-256 of the secret in the mailed link
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class PatientSession(Table, tablename="patient_session"):
+    token_hash = Varchar(length=64, unique=True)
+    clinic = ForeignKey(references=Clinic)
+    email = Varchar(length=320)
+    patient_id = Integer(null=True, default=None)  # whose data this session shows (chosen after sign-in)
+    guardian_id = Integer(null=True, default=None)  # set when a guardian acts for a child
+    created_at = Timestamptz()
+    seen_at = Timestamptz()
+    expires_at = Timestamptz()
+
+
+class PrivacyRequest(Table, tablename="privacy_request"):
+    clinic = ForeignKey(references=Clinic)
+    patient_id = Integer(null=True, default=None)
+    kind = Varchar(length=20)  # access | correction | erasure | restriction | objection | inquiry
+    status = Varchar(length=20, default="received")  # received | in_progress | approved | refused | answered | withdrawn
+    channel = Varchar(length=20, default="privacy_centre")  # privacy_centre | phone | letter | front_desk
+    filed_by_kind = Varchar(length=20)  # patient | guardian | staff
+    filed_by_name = Varchar(length=200, default="")
+    identity_check = Varchar(length=200, default="")
+    assignee = ForeignKey(references=Staff, null=True, default=None)
+    details = JSONB(default={})
+    received_at = Timestamptz()
+    due_at = Timestamptz()
+    extended_reason = Varchar(length=1000, default="")
+    decision_reason = Varchar(length=2000, default="")
+    decided_by = Integer(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class DataExport(Table, tablename="data_export"):
+    clinic = ForeignKey(references=Clinic)
+    patient_id = Integer()
+    status = Varchar(length=20, default="queued")  # queued | building | ready | failed
+    done = Integer(default=0)
+    total = Integer(default=0)
+    archive = Bytea(null=True, default=None)
+    error = Varchar(length=500, default="")
+    created_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz()
+
+
+class Processor(Table, tablename="processor"):
+    clinic = ForeignKey(references=Clinic)
+    name = Varchar(length=200)
+    kind = Varchar(length=40)  # hosting | mail | sms | lab | imaging | accounting | other
+    purpose = Varchar(length=500, default="")
+    location = Varchar(length=200, default="")
+    safeguards = Varchar(length=500, default="")
+    created_at = Timestamptz()
+
+
+class PrivacyNotice(Table, tablename="privacy_notice"):
+    clinic = ForeignKey(references=Clinic)
+    version = Integer()
+    body = Text()
+    material = Boolean(default=False)
+    published_by = Integer(null=True, default=None)
+    published_at = Timestamptz()
+
+
+class RetentionRule(Table, tablename="retention_rule"):
+    clinic = ForeignKey(references=Clinic)
+    retention_class = Varchar(length=40)
+    years = Integer()
+    basis = Varchar(length=40)
+    source = Varchar(length=300)
+    confirmed_by = Integer(null=True, default=None)
+    confirmed_at = Timestamptz()

@@ -1,0 +1,43 @@
+"""Signing in to the privacy centre the way a patient does: the link is read from the real SMTP server."""
+
+import asyncio
+import re
+
+import httpx
+
+from tests.factories import csrf_token, post_form
+from tests.mail_sink import MailSink, body_text
+
+LINK = re.compile(r"https?://\S+/privacy/link/\S+")
+
+
+async def wait_for_mail(mailbox: MailSink, address: str, count: int = 1, timeout: float = 10.0) -> list:
+    """Mail is delivered in the background after the response: wait until `count` messages arrived."""
+    for _ in range(int(timeout / 0.05)):
+        messages = mailbox.to(address)
+        if len(messages) >= count:
+            return messages
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} message(s) to {address}, got {len(mailbox.to(address))}")
+
+
+async def request_link(client: httpx.AsyncClient, email: str, born: str) -> httpx.Response:
+    return await post_form(client, "/privacy", {"email": email, "date_of_birth": born})
+
+
+def link_path(message) -> str:
+    url = LINK.search(body_text(message)).group(0)
+    return "/privacy/link/" + url.split("/privacy/link/", 1)[1]
+
+
+async def sign_in_patient(client: httpx.AsyncClient, mailbox: MailSink, email: str, born: str,
+                          count: int = 1) -> httpx.Response:
+    """Request the link, use it, and land on the chooser or the patient's page."""
+    response = await request_link(client, email, born)
+    assert response.status_code == 200, response.text
+    message = (await wait_for_mail(mailbox, email, count))[-1]
+    path = link_path(message)
+    assert (await client.get(path)).status_code == 200
+    used = await client.post(path, data={"_csrf_token": await csrf_token(client)})
+    assert used.status_code == 303, used.text
+    return await client.get(used.headers["location"])

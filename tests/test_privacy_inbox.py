@@ -1,0 +1,99 @@
+"""The staff inbox: legal clocks, one extension with its reason mailed, assignment, requests filed on a
+patient's behalf, the dashboard's overdue and due-this-week counts."""
+
+from datetime import datetime, timedelta, timezone
+
+from portal import dashboard
+from portal.permissions import Role
+from portal.privacy import requests
+from portal.privacy.requests import add_months, due_for
+from portal.tables import AuditEntry, PrivacyRequest
+from tests import factories
+from tests.factories import post_form, sign_in_as
+from tests.mail_sink import body_text
+from tests.privacy_helpers import wait_for_mail
+
+
+def test_clocks_follow_article_12():
+    received = datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
+    assert due_for("access", received) == datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)
+    assert due_for("correction", received) == datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)
+    assert due_for("erasure", received) == received + timedelta(days=30)
+    assert due_for("inquiry", received) == received + timedelta(days=15)
+    assert add_months(datetime(2026, 11, 30, tzinfo=timezone.utc), 2) == datetime(2027, 1, 30, tzinfo=timezone.utc)
+
+
+async def _filed(owner, patient_id: int, kind: str = "access") -> int:
+    return await requests.file_on_behalf(owner, patient_id, requests.OnBehalfForm(
+        kind=kind, channel="phone", identity_check="Called back on the number on file", details="A copy please"))
+
+
+async def test_staff_file_a_request_on_a_patients_behalf(client, clinic):
+    patient_id = await factories.make_patient(clinic, given_name="Phoebe")
+    await sign_in_as(client, clinic)
+    form = await client.get(f"/privacy-requests/new/{patient_id}")
+    assert form.status_code == 200 and "Phoebe" in form.text
+    bad = await post_form(client, f"/privacy-requests/new/{patient_id}", {"kind": "access", "channel": "phone"})
+    assert bad.status_code == 422 and 'id="e-identity_check"' in bad.text
+    ok = await post_form(client, f"/privacy-requests/new/{patient_id}", {
+        "kind": "access", "channel": "letter", "identity_check": "ID copy enclosed", "details": "Send my file"})
+    assert ok.status_code == 303
+    row = await PrivacyRequest.select().first()
+    assert (row["channel"], row["filed_by_kind"], row["identity_check"]) == ("letter", "staff", "ID copy enclosed")
+    inbox = await client.get("/privacy-requests")
+    assert "Phoebe" in inbox.text and "ID copy enclosed" in inbox.text
+
+
+async def test_extension_is_allowed_once_and_its_reason_is_mailed(client, clinic, mailbox):
+    patient_id = await factories.make_patient(clinic, email="ext@example.org")
+    request_id = await _filed(clinic, patient_id)
+    before = (await PrivacyRequest.select(PrivacyRequest.due_at).first())["due_at"]
+    await sign_in_as(client, clinic)
+    no_reason = await post_form(client, f"/privacy-requests/{request_id}/extend", {"months": "2", "reason": ""})
+    assert no_reason.status_code == 422
+    too_long = await post_form(client, f"/privacy-requests/{request_id}/extend", {"months": "3", "reason": "x"})
+    assert too_long.status_code == 422
+    ok = await post_form(client, f"/privacy-requests/{request_id}/extend",
+                         {"months": "2", "reason": "Twenty years of X-rays to gather"})
+    assert ok.status_code == 303
+    after = (await PrivacyRequest.select(PrivacyRequest.due_at).first())["due_at"]
+    assert after == add_months(before, 2)
+    mail = await wait_for_mail(mailbox, "ext@example.org")
+    assert "Twenty years of X-rays" in body_text(mail[0])
+    again = await post_form(client, f"/privacy-requests/{request_id}/extend", {"months": "1", "reason": "More"})
+    assert again.status_code == 422 and "cannot be extended" in again.text
+    assert (await PrivacyRequest.select(PrivacyRequest.due_at).first())["due_at"] == after
+
+
+async def test_assigning_starts_the_work_and_is_audited(client, clinic):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
+    request_id = await _filed(clinic, await factories.make_patient(clinic))
+    await sign_in_as(client, receptionist)
+    response = await post_form(client, f"/privacy-requests/{request_id}/assign", {"assignee": str(receptionist.id)})
+    assert response.status_code == 303
+    row = await PrivacyRequest.select().first()
+    assert row["assignee"] == receptionist.id and row["status"] == "in_progress"
+    assert await AuditEntry.exists().where(AuditEntry.action == "privacy.request_assigned")
+    assert "Rita" in (await client.get("/privacy-requests")).text
+
+
+async def test_dentists_have_no_privacy_inbox(client, clinic):
+    await sign_in_as(client, await factories.make_staff(clinic, Role.DENTIST))
+    assert (await client.get("/privacy-requests")).status_code == 403
+
+
+async def test_dashboard_counts_overdue_and_due_this_week(client, clinic):
+    patient_id = await factories.make_patient(clinic)
+    overdue, soon, later = [await _filed(clinic, patient_id) for _ in range(3)]
+    now = datetime.now(timezone.utc)
+    await PrivacyRequest.update({PrivacyRequest.due_at: now - timedelta(days=1)}).where(PrivacyRequest.id == overdue)
+    await PrivacyRequest.update({PrivacyRequest.due_at: now + timedelta(days=3)}).where(PrivacyRequest.id == soon)
+    overview = await dashboard.clinic_overview(clinic)
+    assert (overview["privacy"]["overdue"], overview["privacy"]["this_week"]) == (1, 1)
+    await sign_in_as(client, clinic)
+    page = await client.get("/")
+    assert 'id="privacy-clocks"' in page.text
+    inbox = await client.get("/privacy-requests")
+    assert "overdue" in inbox.text and "this week" in inbox.text
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    assert (await dashboard.clinic_overview(dentist))["privacy"] is None
