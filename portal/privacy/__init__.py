@@ -29,3 +29,4 @@ because it deletes the patient row itself (erase your rows in `erase`, before th
 """
 
 from portal.privacy import categories  # noqa: E402,F401  (registers the built-in categories)
+from portal.privacy import clinical  # noqa: E402,F401  (registers the chart's categories)

@@ -1,0 +1,149 @@
+"""The chart's data categories (history, alerts, tooth chart, plans, notes, images), registered once each.
+
+All are clinical records: isolated when an erasure is approved and erased by the retention engine on the date
+the clinic's confirmed rule gives. Each `erase` runs before identity's (lower order), inside the engine's
+transaction, which has allowed deleting the append-only rows.
+"""
+
+from portal import imaging
+from portal.privacy.categories import CARE, allow_erasure
+from portal.privacy.registry import DataCategory, ExportFile, plain_rows, register
+from portal.tables import (
+    ClinicalNote,
+    MedicalAlert,
+    MedicalHistory,
+    PatientImage,
+    PatientImageBlob,
+    PlanAcceptance,
+    PlanItem,
+    ToothFinding,
+    TreatmentPlan,
+)
+
+HISTORY_FIELDS = {"version": "Version number (1 is the first)", "recorded_at": "When this version was recorded",
+                  "recorded_by_name": "Who recorded it", "conditions": "Conditions", "medications": "Medications",
+                  "allergies": "Allergies", "pregnant": "Pregnant (true, false or empty)",
+                  "smoking": "Smoking: unknown, never, former or current", "notes": "Other notes"}
+ALERT_FIELDS = {"label": "The alert", "severity": "high or medium", "source": "history (derived) or manual",
+                "created_at": "When it was raised", "resolved_at": "When it stopped applying (empty: active)"}
+FINDING_FIELDS = {"tooth": "Tooth, FDI numbering (ISO 3950)", "surfaces": "Surfaces: M, O (occlusal/incisal), D, "
+                  "B (buccal/facial), L (lingual/palatal)", "kind": "Finding", "material": "Material",
+                  "state": "existing, planned or completed", "note": "Note", "recorded_at": "When recorded",
+                  "recorded_by_name": "Who recorded it"}
+PLAN_FIELDS = {"plan_title": "Treatment plan", "plan_status": "Plan status", "phase": "Phase", "code": "Procedure code",
+               "description": "Procedure", "fee": "Fee as planned", "currency": "Currency (ISO 4217)",
+               "tooth": "Tooth (FDI)", "surfaces": "Surfaces", "status": "planned, completed or declined",
+               "completed_at": "When completed", "accepted": "Acceptances: who, when, version and total"}
+NOTE_FIELDS = {"signed_at": "When signed", "template": "Kind of note", "body": "The note",
+               "author_name": "Author", "author_role": "Author's role", "author_credentials": "Author's registration",
+               "amends": "Id of the note this amends (empty for an original)", "id": "Note id",
+               "amendment_reason": "Why it was amended", "content_hash": "SHA-256 of what was signed"}
+IMAGE_FIELDS = {"id": "Image id", "kind": "xray, photo or scan", "format": "png, jpeg, dicom or stl",
+                "taken_on": "Date taken", "teeth": "Teeth shown (FDI)", "caption": "Caption",
+                "original_name": "File name when uploaded", "file": "File name in this export's files/ folder"}
+
+
+async def _history(patient_id: int) -> list[dict]:
+    rows = await MedicalHistory.select().where(MedicalHistory.patient == patient_id).order_by(MedicalHistory.version)
+    return plain_rows(rows, HISTORY_FIELDS)
+
+
+async def _erase_history(patient_id: int) -> int:
+    await allow_erasure()
+    return len(await MedicalHistory.delete().where(MedicalHistory.patient == patient_id).returning(MedicalHistory.id))
+
+
+async def _alerts(patient_id: int) -> list[dict]:
+    rows = await MedicalAlert.select().where(MedicalAlert.patient == patient_id).order_by(MedicalAlert.id)
+    return plain_rows(rows, ALERT_FIELDS)
+
+
+async def _erase_alerts(patient_id: int) -> int:
+    return len(await MedicalAlert.delete().where(MedicalAlert.patient == patient_id).returning(MedicalAlert.id))
+
+
+async def _findings(patient_id: int) -> list[dict]:
+    rows = await ToothFinding.select().where(ToothFinding.patient == patient_id).order_by(ToothFinding.id)
+    return plain_rows(rows, FINDING_FIELDS)
+
+
+async def _erase_findings(patient_id: int) -> int:
+    return len(await ToothFinding.delete().where(ToothFinding.patient == patient_id).returning(ToothFinding.id))
+
+
+async def _plans(patient_id: int) -> list[dict]:
+    plans = {p["id"]: p for p in await TreatmentPlan.select().where(TreatmentPlan.patient == patient_id)}
+    if not plans:
+        return []
+    accepted: dict[int, list[str]] = {}
+    for a in await PlanAcceptance.select().where(PlanAcceptance.plan.is_in(list(plans))).order_by(PlanAcceptance.id):
+        accepted.setdefault(a["plan"], []).append(
+            f"{a['accepted_by']} on {a['at'].date().isoformat()}, version {a['plan_version']}, {a['total']} {a['currency']}")
+    rows = []
+    for item in await PlanItem.select().where(PlanItem.plan.is_in(list(plans))).order_by(PlanItem.plan, PlanItem.id):
+        plan = plans[item["plan"]]
+        rows.append({**item, "plan_title": plan["title"], "plan_status": plan["status"], "currency": plan["currency"],
+                     "accepted": "; ".join(accepted.get(plan["id"], []))})
+    return plain_rows(rows, PLAN_FIELDS)
+
+
+async def _erase_plans(patient_id: int) -> int:
+    await allow_erasure()  # acceptances are append-only; they go with their plan
+    return len(await TreatmentPlan.delete().where(TreatmentPlan.patient == patient_id).returning(TreatmentPlan.id))
+
+
+async def _notes(patient_id: int) -> list[dict]:
+    rows = await ClinicalNote.select().where(ClinicalNote.patient == patient_id).order_by(ClinicalNote.id)
+    return plain_rows(rows, NOTE_FIELDS)
+
+
+async def _erase_notes(patient_id: int) -> int:
+    await allow_erasure()
+    await ClinicalNote.delete().where((ClinicalNote.patient == patient_id) & ClinicalNote.amends.is_not_null())
+    return len(await ClinicalNote.delete().where(ClinicalNote.patient == patient_id).returning(ClinicalNote.id))
+
+
+async def _image_rows(patient_id: int) -> list[dict]:
+    rows = await PatientImage.select().where(PatientImage.patient == patient_id).order_by(PatientImage.id)
+    for row in rows:
+        row["file"] = imaging.download_name(row)
+    return rows
+
+
+async def _images(patient_id: int) -> list[dict]:
+    return plain_rows(await _image_rows(patient_id), IMAGE_FIELDS)
+
+
+async def _image_files(patient_id: int) -> list[ExportFile]:
+    files = []
+    for row in await _image_rows(patient_id):
+        blob = await PatientImageBlob.select(PatientImageBlob.content_type, PatientImageBlob.data).where(
+            (PatientImageBlob.image == row["id"]) & (PatientImageBlob.rendition == "original")).first()
+        if blob is not None:
+            files.append(ExportFile(row["file"], blob["content_type"], bytes(blob["data"])))
+    return files
+
+
+for category in (
+    DataCategory(name="medical_history", title="Medical history", order=30, retention="clinical",
+                 basis="end_of_treatment", purpose="To treat you safely: conditions, medicines and allergies.",
+                 legal_basis=CARE, recipients=("hosting",), fields=HISTORY_FIELDS, collect=_history,
+                 erase=_erase_history, correctable=("conditions", "medications", "allergies")),
+    DataCategory(name="medical_alerts", title="Medical alerts", order=31, retention="clinical",
+                 basis="end_of_treatment", purpose="Warnings every member of the team must see before treating you.",
+                 legal_basis=CARE, recipients=("hosting",), fields=ALERT_FIELDS, collect=_alerts, erase=_erase_alerts),
+    DataCategory(name="tooth_chart", title="Tooth chart", order=40, retention="clinical", basis="end_of_treatment",
+                 purpose="The state of each tooth and surface, found and treated.", legal_basis=CARE,
+                 recipients=("hosting", "lab"), fields=FINDING_FIELDS, collect=_findings, erase=_erase_findings),
+    DataCategory(name="treatment_plans", title="Treatment plans", order=45, retention="clinical",
+                 basis="end_of_treatment", purpose="The treatment proposed, its cost, and what you agreed to.",
+                 legal_basis=CARE, recipients=("hosting",), fields=PLAN_FIELDS, collect=_plans, erase=_erase_plans),
+    DataCategory(name="clinical_notes", title="Clinical notes", order=50, retention="clinical",
+                 basis="end_of_treatment", purpose="The record of each examination and treatment, signed by its author.",
+                 legal_basis=CARE, recipients=("hosting",), fields=NOTE_FIELDS, collect=_notes, erase=_erase_notes),
+    DataCategory(name="images", title="X-rays, photos and scans", order=55, retention="clinical",
+                 basis="end_of_treatment", purpose="Diagnosis and the record of your treatment.", legal_basis=CARE,
+                 recipients=("hosting", "lab"), fields=IMAGE_FIELDS, collect=_images,
+                 erase=imaging.erase_patient_images, files=_image_files),
+):
+    register(category)
