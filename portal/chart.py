@@ -6,11 +6,11 @@ history opens as fast as a new one.
 
 from datetime import date
 
-from portal import clinical_notes, medical_history, odontogram, tooth_chart_svg, treatment_plans
+from portal import clinical_notes, imaging, medical_history, odontogram, tooth_chart_svg, treatment_plans
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.patients import age_on
-from portal.permissions import Actor, Permission, require
+from portal.permissions import Actor, Permission, can, require
 from portal.tables import Clinic, Patient
 
 RECENT_NOTES = 5
@@ -46,4 +46,6 @@ async def chart_page(actor: Actor, patient_id: int) -> dict:
         page = {"patient": await header(actor, patient_id), "chart": await tooth_chart(actor, patient_id)}
         page["plans"] = await treatment_plans.list_plans(actor, patient_id)
         page["notes"], page["more_notes"] = await clinical_notes.list_notes(actor, patient_id, limit=RECENT_NOTES)
+        page["image_count"], page["images"] = (await imaging.recent_images(actor, patient_id)
+                                               if can(actor, Permission.READ_IMAGES) else (0, []))
     return page

@@ -199,6 +199,16 @@ async def list_images(actor: Actor, patient_id: int, kind: str = "") -> tuple[di
     return patient, rows
 
 
+async def recent_images(actor: Actor, patient_id: int, limit: int = 6) -> tuple[int, list[dict]]:
+    """How many images the patient has and the newest few, for the chart overview (thumbnails load lazily)."""
+    require(actor, Permission.READ_IMAGES)
+    rows = await PatientImage.raw(
+        "SELECT id, kind, taken_on, caption, count(*) OVER () AS total FROM patient_image "
+        "WHERE clinic = {} AND patient = {} ORDER BY taken_on DESC, id DESC LIMIT {}",
+        actor.clinic_id, patient_id, limit)
+    return (rows[0]["total"] if rows else 0), rows
+
+
 async def _owned_image(actor: Actor, patient_id: int, image_id: int) -> dict:
     row = await PatientImage.select(*LIST_COLUMNS).where(
         (PatientImage.id == image_id) & (PatientImage.patient == patient_id)

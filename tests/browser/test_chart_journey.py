@@ -6,11 +6,12 @@ from playwright.async_api import Page, expect
 from portal import fee_schedule
 from portal.permissions import Role
 from tests import factories
+from tests import image_samples as samples
 from tests.browser.test_foundation_journey import sign_in
 from tests.conftest import ARTIFACTS
 
 
-async def test_dentist_charts_plans_completes_and_amends(tablet: Page, clinic):
+async def test_dentist_charts_plans_completes_amends_and_views_an_xray(tablet: Page, clinic, tmp_path):
     page = tablet
     await fee_schedule.load_demo_schedule(clinic)
     dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr. Dekker")
@@ -63,3 +64,19 @@ async def test_dentist_charts_plans_completes_and_amends(tablet: Page, clinic):
     await expect(note).to_contain_text("Shade A2 used.")
     await expect(note).to_contain_text("reason: Shade missing")
     await page.screenshot(path=str(ARTIFACTS / "chart-notes-768.png"), full_page=True)
+
+    xray = tmp_path / "bitewing-36.png"
+    xray.write_bytes(samples.picture("PNG", size=(600, 400)))
+    await page.get_by_role("link", name="Images", exact=True).tap()
+    await page.get_by_role("button", name="Upload X-rays, photos or scans").tap()
+    await page.get_by_label("Files").set_input_files(str(xray))
+    await page.get_by_label("Kind").select_option("xray")
+    await page.get_by_label("Teeth (FDI)").fill("36")
+    await page.get_by_role("button", name="Upload", exact=True).tap()
+    await expect(page.get_by_role("status")).to_have_text("1 file uploaded.")
+    await page.get_by_role("link", name="Chart", exact=True).tap()
+    await page.locator(".chart-thumbs img").first.tap()
+    await expect(page.get_by_role("heading", name="X-ray")).to_be_visible()
+    await expect(page.locator("[data-zoom-viewport]")).to_have_attribute("data-ready", "true")
+    await page.get_by_role("button", name="Zoom in").tap()
+    await expect(page.locator("[data-zoom-level]")).to_have_text("125%")
