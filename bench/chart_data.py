@@ -81,6 +81,28 @@ async def _create(conn: asyncpg.Connection, clinic_id: int) -> int:
     return patient_id
 
 
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (64, 48), 128).save(out, "PNG")
+    return out.getvalue()
+
+
 async def _ensure_images(conn: asyncpg.Connection, clinic_id: int, patient_id: int) -> None:
-    """300 image rows when the imaging tables exist (small real PNG bytes; the chart reads metadata only)."""
-    return None
+    """300 X-rays and photos over ten years (small real PNGs: the chart reads metadata and thumbnails only)."""
+    have = await conn.fetchval("SELECT count(*) FROM patient_image WHERE patient = $1", patient_id)
+    if have >= IMAGE_ROWS:
+        return
+    png = _tiny_png()
+    ids = await conn.fetch(
+        "INSERT INTO patient_image (clinic, patient, kind, format, content_type, original_name, byte_size, width, "
+        "height, taken_on, teeth) SELECT $1, $2, (ARRAY['xray', 'photo'])[1 + i % 2], 'png', 'image/png', "
+        "'bench-' || i || '.png', $3, 64, 48, (now() - (i * interval '12 days'))::date, '36 37' "
+        "FROM generate_series(1, $4) AS i RETURNING id", clinic_id, patient_id, len(png), IMAGE_ROWS - have)
+    await conn.copy_records_to_table(
+        "patient_image_blob", columns=("image", "rendition", "content_type", "data"),
+        records=[(r["id"], rendition, "image/png", png) for r in ids for rendition in ("original", "thumbnail")])
+    say(f"benchmark patient {patient_id}: {len(ids)} images")
