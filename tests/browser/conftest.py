@@ -74,3 +74,22 @@ async def phone(browser, live_server):
     page = await context.new_page()
     yield page
     await context.close()
+
+
+# How far the page reaches past the right edge: the document's scroll width, and any element sticking out
+# (an overflowing flex row can widen full-page screenshots without a scroll bar), except inside scroll boxes.
+OVERFLOW_JS = """() => {
+  const inScrollBox = el => { for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; }
+    return false; };
+  let right = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > right && !inScrollBox(el)) right = r.right;
+  }
+  return Math.ceil(right - window.innerWidth);
+}"""
+
+
+async def sideways_overflow(page) -> int:
+    return await page.evaluate(OVERFLOW_JS)

@@ -5,6 +5,7 @@ import re
 from playwright.async_api import Page, expect
 
 from tests import factories
+from tests.browser.conftest import sideways_overflow
 from tests.conftest import ARTIFACTS
 
 
@@ -86,7 +87,7 @@ async def test_pages_fit_a_phone_without_sideways_scrolling(phone: Page, clinic,
                 f"{chart}/plans/{ids['plan_id']}", f"{chart}/notes", f"{chart}/notes/new", "/privacy-requests",
                 "/privacy-requests/restricted", "/privacy-settings", "/privacy-settings/record"):
         await phone.goto(url)
-        overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = await sideways_overflow(phone)
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"
     await phone.goto("/")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -9,6 +9,7 @@ from portal.permissions import Role
 from tests import factories
 from tests import image_samples as samples
 from tests.browser.test_foundation_journey import sign_in
+from tests.browser.conftest import sideways_overflow
 from tests.conftest import ARTIFACTS
 
 
@@ -100,7 +101,7 @@ async def test_imaging_pages_fit_a_phone(phone: Page, clinic):
     for url in (f"/patients/{patient}/images", f"/patients/{patient}/images/{xray}",
                 f"/patients/{patient}/images/{scan}"):
         await phone.goto(url)
-        overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = await sideways_overflow(phone)
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"
         widest = await phone.evaluate(
             "Math.max(...[...document.querySelectorAll('main *')].map(e => e.getBoundingClientRect().right))")

@@ -12,6 +12,7 @@ from portal.consents import ConsentKind
 from portal.tables import ConsentEvent, Guardian, Patient, PrivacyRequest
 from tests import factories
 from tests.browser.test_foundation_journey import sign_in
+from tests.browser.conftest import sideways_overflow
 from tests.conftest import ARTIFACTS
 from tests.privacy_helpers import link_path, wait_for_mail
 
@@ -21,7 +22,7 @@ PATIENT_PAGES = ("/privacy/me", "/privacy/me/consents", "/privacy/me/contact", "
 
 
 async def _no_sideways_scroll(page: Page, url: str) -> None:
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = await sideways_overflow(page)
     assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"
 
 
