@@ -28,20 +28,11 @@ CHART_COLUMNS = (ToothFinding.id, ToothFinding.tooth, ToothFinding.surfaces, Too
 
 
 @dataclass(frozen=True)
-class FindingForm:
+class FindingForm(teeth.SurfaceTicks):
     kind: str = "caries"
     state: str = "existing"
     material: str = ""
     note: str = ""
-    s_m: bool = False
-    s_o: bool = False
-    s_d: bool = False
-    s_b: bool = False
-    s_l: bool = False
-
-    @property
-    def surfaces(self) -> str:
-        return teeth.normalise_surfaces(letter.upper() for letter in "modbl" if getattr(self, f"s_{letter}"))
 
 
 def check_finding(kind: str, state: str, material: str, surfaces: str, note: str = "") -> None:

@@ -4,6 +4,8 @@ FDI: quadrant digit (1–4 permanent, 5–8 primary) then position from the midl
 Universal: permanent 1 (upper right third molar) round the arch to 32 (lower right third molar); primary A–T.
 """
 
+from dataclasses import dataclass
+
 from portal.errors import ValidationFailed
 
 UPPER_RIGHT = [18, 17, 16, 15, 14, 13, 12, 11]
@@ -74,3 +76,18 @@ def surface_label(fdi: int, surfaces: str) -> str:
     if not is_anterior(fdi):
         return surfaces
     return surfaces.replace("O", "I").replace("B", "F")
+
+
+@dataclass(frozen=True)
+class SurfaceTicks:
+    """The five surface checkboxes a form posts (s_m … s_l), read as stored letters."""
+
+    s_m: bool = False
+    s_o: bool = False
+    s_d: bool = False
+    s_b: bool = False
+    s_l: bool = False
+
+    @property
+    def surfaces(self) -> str:
+        return normalise_surfaces(letter.upper() for letter in "modbl" if getattr(self, f"s_{letter}"))

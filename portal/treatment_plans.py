@@ -29,19 +29,10 @@ class PlanForm:
 
 
 @dataclass(frozen=True)
-class ItemForm:
+class ItemForm(teeth.SurfaceTicks):
     procedure_code_id: str = ""
     tooth: str = ""
     phase: str = "1"
-    s_m: bool = False
-    s_o: bool = False
-    s_d: bool = False
-    s_b: bool = False
-    s_l: bool = False
-
-    @property
-    def surfaces(self) -> str:
-        return teeth.normalise_surfaces(letter.upper() for letter in "modbl" if getattr(self, f"s_{letter}"))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import pytest
 
 from portal import consents, db
 from portal.consents import ConsentChange, ConsentKind
+from portal.errors import NotFound
 from portal.tables import ConsentEvent, Patient
 from tests import factories
 
@@ -37,7 +38,7 @@ async def test_restriction_stops_contact_despite_consent(clinic):
 
 async def test_ledger_rows_cannot_be_changed_or_deleted(clinic, other_clinic):
     patient_id = await factories.make_patient(clinic)
-    with pytest.raises(Exception):  # another clinic's staff cannot write this patient's ledger
+    with pytest.raises(NotFound):  # another clinic's staff cannot write this patient's ledger
         await consents.record_change(other_clinic, other_clinic.clinic_id, patient_id,
                                      ConsentChange(ConsentKind.CASE_PHOTOS, True, "front_desk"))
     await consents.record_change(clinic, clinic.clinic_id, patient_id,

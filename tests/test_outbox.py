@@ -1,7 +1,6 @@
 """The outbox: stored with the change, sent once over real SMTP, retried with backoff, dead after the last try."""
 
 from portal import db, outbox
-from portal.settings import Settings
 from portal.tables import OutboxMessage
 from tests.mail_sink import body_text, free_port
 

@@ -28,5 +28,7 @@ the retention engine on the date its confirmed rule gives. `files(patient_id)` (
 because it deletes the patient row itself (erase your rows in `erase`, before that).
 """
 
-from portal.privacy import categories  # noqa: E402,F401  (registers the built-in categories)
-from portal.privacy import clinical  # noqa: E402,F401  (registers the chart's categories)
+from portal.privacy import (
+    categories,  # noqa: E402,F401  (registers the built-in categories)
+    clinical,  # noqa: E402,F401  (registers the chart's categories)
+)

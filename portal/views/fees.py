@@ -14,7 +14,9 @@ from portal.views.web import CurrentActor, provide_actor, read_form, render, req
 
 @dataclass(frozen=True)
 class _Forms:
-    code: fee_schedule.ProcedureForm = fee_schedule.ProcedureForm()
+    """The page's two forms as last posted (None: fresh from the database)."""
+
+    code: fee_schedule.ProcedureForm | None = None
     chart: clinical_setup.ChartSettingsForm | None = None
 
 
@@ -26,7 +28,7 @@ class ClinicalSetupController(Controller):
     async def _page(self, request: Request, actor, forms: _Forms = _Forms(), errors: dict | None = None,
                     status: int = 200) -> Template:
         return render(request, "settings/clinical.html", status=status,
-                      codes=await fee_schedule.list_codes(actor), form=forms.code,
+                      codes=await fee_schedule.list_codes(actor), form=forms.code or fee_schedule.ProcedureForm(),
                       chart_form=forms.chart or await clinical_setup.current(actor), errors=errors or {},
                       charts_as=fee_schedule.CHARTS_AS, materials=odontogram.MATERIALS,
                       numberings=clinical_setup.NUMBERINGS)

@@ -11,8 +11,8 @@ from litestar.response import Redirect, Template
 
 from portal import auth, sessions
 from portal.errors import WrongSession
-from portal.privacy import signin
 from portal.permissions import Actor, Permission, can
+from portal.privacy import signin
 
 FormT = TypeVar("FormT")
 # The signed-in Actor, injected by name into handlers that declare `actor: CurrentActor`.

@@ -8,8 +8,8 @@ from playwright.async_api import Page, expect
 from portal.permissions import Role
 from tests import factories
 from tests import image_samples as samples
-from tests.browser.test_foundation_journey import sign_in
 from tests.browser.conftest import sideways_overflow
+from tests.browser.test_foundation_journey import sign_in
 from tests.conftest import ARTIFACTS
 
 

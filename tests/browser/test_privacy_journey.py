@@ -11,8 +11,8 @@ from portal import consents, patients
 from portal.consents import ConsentKind
 from portal.tables import ConsentEvent, Guardian, Patient, PrivacyRequest
 from tests import factories
-from tests.browser.test_foundation_journey import sign_in
 from tests.browser.conftest import sideways_overflow
+from tests.browser.test_foundation_journey import sign_in
 from tests.conftest import ARTIFACTS
 from tests.privacy_helpers import link_path, wait_for_mail
 
