@@ -1,4 +1,4 @@
-"""The `portal` command: serve | migrate | worker-less set-up tasks | demo | create-owner | dbshell."""
+"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell."""
 
 import argparse
 import asyncio
@@ -106,6 +106,22 @@ def cmd_dbshell(settings: Settings, _args) -> None:
     raise SystemExit(subprocess.call([psql, url]))
 
 
+def cmd_worker(settings: Settings, args) -> None:
+    """Run background jobs (procrastinate) until SIGINT/SIGTERM; start as many as you like."""
+    import logging
+
+    _prepare(settings)
+    if not args.no_migrate:
+        asyncio.run(db.migrate())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    import jobs
+
+    try:
+        asyncio.run(jobs.run_worker(settings, concurrency=args.concurrency))
+    finally:
+        db.stop_embedded()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Chairside clinic portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     owner.add_argument("--address", default="")
     owner.set_defaults(func=cmd_create_owner)
     sub.add_parser("dbshell", help="open psql on the configured database").set_defaults(func=cmd_dbshell)
+    worker = sub.add_parser("worker", help="run background jobs (reminders, mail, housekeeping)")
+    worker.add_argument("--concurrency", type=int, default=4)
+    worker.add_argument("--no-migrate", action="store_true", help="the caller has applied migrations")
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

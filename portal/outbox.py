@@ -4,15 +4,26 @@
 committed one is never forgotten. The idempotency key is unique in PostgreSQL: enqueueing the same message
 twice (a retried request, a second worker) stores it once. `deliver_due` claims due rows with
 `FOR UPDATE SKIP LOCKED` and a lease, so any number of workers share the queue.
+
+Delivery guarantee (SMTP has no two-phase commit, so nobody can promise more): every committed message is
+sent at least once, and exactly once unless a worker dies in the instant between the server's "250 OK" and
+our UPDATE marking the row sent (one statement per message, so at most one message per killed worker). That
+message is sent again when its lease expires, with the same Message-ID and X-Chairside-Key, which mail stores
+use to fold the copies into one. tests/test_jobs_crash.py kills real workers mid-batch and counts arrivals by
+X-Chairside-Key at a real SMTP server against exactly this promise.
+
+A message may carry guards (a consent kind, an appointment and its sequence number): they are checked in the
+statement that claims it, so a consent withdrawn, a patient restricted, or an appointment moved or cancelled
+after the reminder was queued withdraws it instead of sending it.
 """
 
 import base64
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -43,14 +54,21 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
 
 
-async def enqueue(email: Email, *, key: str, clinic_id: int | None = None, patient_id: int | None = None) -> bool:
-    """Store the message for delivery (in the current transaction); False when the key was already used."""
+async def enqueue(email: Email, *, key: str, clinic_id: int | None = None, patient_id: int | None = None,
+                  guard_consent: str | None = None, guard_appointment: tuple[int, int] | None = None) -> bool:
+    """Store the message for delivery (in the current transaction); False when the key was already used.
+
+    `guard_consent` (a ConsentKind value) and `guard_appointment` ((id, sequence)) are re-checked at sending.
+    """
+    appointment_id, sequence = guard_appointment or (None, None)
     rows = await OutboxMessage.raw(
         "INSERT INTO outbox_message (clinic_id, patient_id, idempotency_key, recipient, subject, text_body, "
-        "html_body, headers, attachments) VALUES ({}, {}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb) "
+        "html_body, headers, attachments, guard_consent, guard_appointment_id, guard_sequence) "
+        "VALUES ({}, {}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         clinic_id, patient_id, key[:200], email.to, email.subject[:300], email.text, email.html,
-        _json(email.headers), _json([_attachment_row(a) for a in email.attachments]))
+        _json(email.headers), _json([_attachment_row(a) for a in email.attachments]),
+        guard_consent, appointment_id, sequence)
     return bool(rows)
 
 
@@ -68,17 +86,44 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=4 ** max(attempts - 1, 0))
 
 
-async def claim_due(limit: int) -> list[dict]:
-    """Lease up to `limit` due messages to this worker; an expired lease (a crashed worker) is claimed again."""
+# A guarded message whose consent is gone or whose appointment changed since it was queued.
+_STALE = ("(m.guard_consent IS NOT NULL AND NOT chairside_may_contact(m.patient_id, m.guard_consent)) OR "
+          "(m.guard_appointment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM appointment a "
+          "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence "
+          "AND a.status IN ('booked', 'confirmed') AND a.starts_at > now()))")
+_DUE = ("m.channel = 'email' AND ((m.status = 'queued' AND m.next_attempt_at <= now()) "
+        "OR (m.status = 'sending' AND m.locked_until < now()))")
+
+
+async def withdraw_stale() -> int:
+    """Stop due guarded messages that must no longer go out; returns how many."""
+    rows = await OutboxMessage.raw(
+        f"UPDATE outbox_message m SET status = 'withdrawn', locked_until = NULL, "
+        f"last_error = 'withdrawn: consent, restriction or appointment changed' "
+        f"WHERE {_DUE} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) AND ({_STALE}) "
+        f"RETURNING id")
+    return len(rows)
+
+
+async def claim_due(limit: int, lease: timedelta = LEASE) -> list[dict]:
+    """Lease up to `limit` due messages to this worker; an expired lease (a crashed worker) is claimed again.
+
+    The guards are evaluated in the same statement, so a message withdrawn a moment ago is never claimed.
+    """
+    await withdraw_stale()
     rows = await OutboxMessage.raw(
         "UPDATE outbox_message SET status = 'sending', locked_until = now() + {}::interval, "
-        "attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox_message WHERE channel = 'email' AND "
-        "((status = 'queued' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now())) "
-        "ORDER BY next_attempt_at LIMIT {} FOR UPDATE SKIP LOCKED) RETURNING *",
-        LEASE, limit)
+        f"attempts = attempts + 1 WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_DUE} "
+        f"AND NOT ({_STALE}) ORDER BY m.next_attempt_at LIMIT {{}} FOR UPDATE SKIP LOCKED) RETURNING *",
+        lease, limit)
     for row in rows:  # raw queries return JSONB as text
         row["headers"], row["attachments"] = json.loads(row["headers"]), json.loads(row["attachments"])
     return rows
+
+
+def message_id(key: str) -> str:
+    """The same Message-ID for every attempt at one message, so a re-send after a crash folds into one."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@chairside.localhost>"
 
 
 def to_email_message(row: dict, settings: Settings) -> EmailMessage:
@@ -86,8 +131,10 @@ def to_email_message(row: dict, settings: Settings) -> EmailMessage:
     message["From"] = settings.mail_from
     message["To"] = row["recipient"]
     message["Subject"] = row["subject"]
-    message["Message-ID"] = make_msgid(idstring=str(row["id"]), domain="chairside.localhost")
+    message["Message-ID"] = message_id(row["idempotency_key"])
     message["X-Chairside-Key"] = row["idempotency_key"]
+    if row.get("clinic_id") is not None:
+        message["X-Chairside-Clinic"] = str(row["clinic_id"])
     for name, value in (row["headers"] or {}).items():
         message[name] = value
     message.set_content(row["text_body"])
@@ -126,7 +173,7 @@ async def _mark_failed(row: dict, error: str) -> None:
 
 async def deliver_due(settings: Settings, limit: int = 100) -> int:
     """Send due email over one reused SMTP connection; returns how many were sent."""
-    rows = await claim_due(limit)
+    rows = await claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds))
     if not rows:
         return 0
     sent = 0

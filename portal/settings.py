@@ -48,6 +48,8 @@ class Settings:
     mail_from: str = "Chairside <no-reply@chairside.localhost>"
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
+    outbox_lease_seconds: int = 120
+    dev_mail_dir: Path | None = None  # where `make run`'s local SMTP sink keeps caught mail (owner page)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -70,4 +72,6 @@ class Settings:
             debug=_flag("PORTAL_DEBUG", False),
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
+            outbox_lease_seconds=int(os.environ.get("OUTBOX_LEASE_SECONDS", "120")),
+            dev_mail_dir=Path(os.environ["DEV_MAIL_DIR"]) if os.environ.get("DEV_MAIL_DIR") else None,
         )

@@ -1,6 +1,6 @@
 """Storage of clinics: each one a separate data controller."""
 
-from piccolo.columns import Boolean, Timestamptz, Varchar
+from piccolo.columns import Array, Boolean, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -14,3 +14,4 @@ class Clinic(Table, tablename="clinic"):
     locale = Varchar(length=16, default="en")
     created_at = Timestamptz()
     ical_full_names = Boolean(default=False)  # iCal feeds show initials unless the owner turns this on
+    reminder_hours = Array(base_column=Integer(), default=[48, 2])  # reminders this many hours before

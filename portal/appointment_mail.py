@@ -1,0 +1,115 @@
+"""Mail about appointments: confirmations (with an .ics) written with the change, and reminders before it.
+
+Confirmations are transactional: they go to the patient's address unless processing is restricted.
+Reminders need the patient's reminder consent; `plan_reminders` queues each one when its moment comes
+(the clinic's offsets, 48 h and 2 h by default), guarded so that a consent withdrawn or an appointment moved
+or cancelled afterwards withdraws it at sending time (see portal/outbox.py).
+"""
+
+from datetime import datetime, timezone
+
+import icalendar
+
+from portal import audit, clock, mail, outbox
+from portal.consents import ConsentKind
+from portal.tables import Appointment
+
+_DETAILS = (
+    "SELECT a.id, a.clinic, a.patient, a.sequence, a.starts_at, a.ends_at, a.status, a.created_at, "
+    "p.given_name, p.family_name, p.email, p.preferred_language, p.restricted_at, c.name AS clinic_name, "
+    "c.address AS clinic_address, c.contact_email AS clinic_email, c.time_zone, t.name AS type_name, "
+    "s.name AS provider_name, ch.name AS chair_name FROM appointment a JOIN patient p ON p.id = a.patient "
+    "JOIN clinic c ON c.id = a.clinic JOIN appointment_type t ON t.id = a.appointment_type "
+    "JOIN staff s ON s.id = a.provider JOIN chair ch ON ch.id = a.chair ")
+
+
+def _context(row: dict) -> dict:
+    starts = clock.local(row["starts_at"], row["time_zone"])
+    return {"given_name": row["given_name"], "clinic_name": row["clinic_name"],
+            "clinic_address": row["clinic_address"], "clinic_email": row["clinic_email"],
+            "type_name": row["type_name"], "provider_name": row["provider_name"],
+            "when_date": f"{starts:%d-%m-%Y}", "when_time": f"{starts:%H:%M}"}
+
+
+def ics(row: dict, change: str) -> bytes:
+    """One event with the same UID as the provider's feed; a cancellation is METHOD:CANCEL."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Chairside//Appointment//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL" if change == "cancelled" else "REQUEST")
+    event = icalendar.Event()
+    event.add("uid", f'appointment-{row["id"]}@{row["clinic"]}.chairside')
+    event.add("sequence", row["sequence"])
+    event.add("dtstamp", datetime.now(timezone.utc))
+    event.add("dtstart", row["starts_at"].astimezone(timezone.utc))
+    event.add("dtend", row["ends_at"].astimezone(timezone.utc))
+    event.add("summary", f'{row["type_name"]} · {row["clinic_name"]}')
+    event.add("location", row["clinic_address"] or row["clinic_name"])
+    event.add("status", "CANCELLED" if change == "cancelled" else "CONFIRMED")
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+async def confirm_change(appointment_id: int, change: str) -> bool:
+    """Queue the booked/moved/cancelled mail in the caller's transaction; False when there is no one to tell."""
+    rows = await Appointment.raw(_DETAILS + "WHERE a.id = {}", appointment_id)
+    if not rows or not rows[0]["email"] or rows[0]["restricted_at"] is not None:
+        return False
+    row = rows[0]
+    rendered = mail.render("appointment", row["preferred_language"], change=change, **_context(row))
+    email = outbox.Email(to=row["email"], subject=rendered.subject, text=rendered.text, html=rendered.html,
+                         attachments=(outbox.Attachment("appointment.ics", "text/calendar", ics(row, change)),))
+    return await outbox.enqueue(email, key=f'appointment:{row["id"]}:{change}:{row["sequence"]}',
+                                clinic_id=row["clinic"], patient_id=row["patient"])
+
+
+# For each appointment, the nearest reminder moment already reached (after downtime only the latest one
+# goes out), if the appointment existed in its present form at that moment and no reminder was queued yet.
+_DUE_REMINDERS = (
+    "SELECT * FROM (SELECT DISTINCT ON (a.id) a.id, h.hours FROM appointment a JOIN clinic c ON c.id = a.clinic "
+    "CROSS JOIN LATERAL unnest(c.reminder_hours) AS h(hours) JOIN patient p ON p.id = a.patient "
+    "WHERE a.status IN ('booked', 'confirmed') AND a.starts_at > {}::timestamptz "
+    "AND a.starts_at <= {}::timestamptz + make_interval(hours => h.hours) "
+    "AND a.updated_at <= a.starts_at - make_interval(hours => h.hours) AND p.email <> '' "
+    "AND chairside_may_contact(p.id, 'reminder_email') ORDER BY a.id, h.hours) due "
+    "WHERE NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.idempotency_key = "
+    "'reminder:' || due.id || ':' || due.hours || ':' || (SELECT sequence FROM appointment WHERE id = due.id)) "
+    "LIMIT {}")
+
+
+def reminder_key(appointment_id: int, hours: int, sequence: int) -> str:
+    return f"reminder:{appointment_id}:{hours}:{sequence}"
+
+
+async def queue_reminder(appointment_id: int, hours: int) -> bool:
+    """Render and queue one reminder, guarded by the consent and the appointment's present sequence."""
+    rows = await Appointment.raw(_DETAILS + "WHERE a.id = {}", appointment_id)
+    if not rows:
+        return False
+    row = rows[0]
+    rendered = mail.render("reminder", row["preferred_language"], **_context(row))
+    queued = await outbox.enqueue(
+        outbox.Email(to=row["email"], subject=rendered.subject, text=rendered.text, html=rendered.html),
+        key=reminder_key(row["id"], hours, row["sequence"]), clinic_id=row["clinic"], patient_id=row["patient"],
+        guard_consent=ConsentKind.REMINDER_EMAIL.value, guard_appointment=(row["id"], row["sequence"]))
+    if queued:
+        await audit.record(None, "reminder.queued", patient_id=row["patient"], object_type="appointment",
+                           object_id=row["id"], detail={"hours": hours}, clinic_id=row["clinic"])
+    return queued
+
+
+async def plan_reminders(now: datetime | None = None, batch: int = 500) -> int:
+    """Queue every reminder whose moment has come, `batch` per transaction; returns how many were queued."""
+    from portal.db import transaction
+
+    now = now or datetime.now(timezone.utc)
+    total = 0
+    while True:
+        due = await Appointment.raw(_DUE_REMINDERS, now, now, batch)
+        if not due:
+            return total
+        async with transaction():
+            queued = sum([await queue_reminder(row["id"], row["hours"]) for row in due])
+        total += queued
+        if len(due) < batch or not queued:
+            return total
