@@ -206,6 +206,13 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
     return sent
 
 
+async def next_lease_expiry():
+    """When the earliest lease held by some worker runs out (None when none is held): a worker that died
+    mid-batch leaves its claimed messages leased until then."""
+    rows = await OutboxMessage.raw("SELECT min(locked_until) AS at FROM outbox_message WHERE status = 'sending'")
+    return rows[0]["at"]
+
+
 async def resend(message_id: int, clinic_id: int) -> bool:
     """Put a dead letter back in the queue (the owner's resend button)."""
     rows = await OutboxMessage.raw(
