@@ -22,6 +22,7 @@ from portal.views.calendar import CalendarController
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.ical import CalendarFeedController, IcalFeedController
+from portal.views.jobs import JobsController
 from portal.views.patients import PatientController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
@@ -29,7 +30,7 @@ from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
-               AuditController]
+               AuditController, JobsController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -218,4 +218,6 @@ async def resend(message_id: int, clinic_id: int) -> bool:
     rows = await OutboxMessage.raw(
         "UPDATE outbox_message SET status = 'queued', attempts = 0, next_attempt_at = now() WHERE id = {} "
         "AND clinic_id = {} AND status = 'dead' RETURNING id", message_id, clinic_id)
+    if rows:  # wake a worker now rather than at the next minute
+        await OutboxMessage.raw("SELECT chairside_queue_delivery()")
     return bool(rows)

@@ -86,3 +86,27 @@ async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **ov
               "provider_id": str(cal["dentist"].id), "chair_id": str(cal["chairs"][0]), "date": day, "time": at,
               **overrides}
     return await scheduling.book_appointment(actor, scheduling.BookingForm(**values))
+
+
+async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:
+    """A procrastinate job that failed, as a worker leaves it (the error kept by jobs.record_run)."""
+    rows = await Staff.raw(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts) "
+        "VALUES ('default', {}, {}::jsonb, 'failed', 5) RETURNING id", task_name, args)
+    await Staff.raw("INSERT INTO job_error (job_id, task_name, error) VALUES ({}, {}, 'OSError: gateway down')",
+                    rows[0]["id"], task_name)
+    return rows[0]["id"]
+
+
+async def make_dead_letter(actor: Actor, to: str = "lost@example.org") -> int:
+    """An outbox message that used up its attempts."""
+    from portal import outbox
+    from portal.tables import OutboxMessage
+
+    await outbox.enqueue(outbox.Email(to=to, subject="Lost", text="Lost"), key=f"dead:{to}",
+                         clinic_id=actor.clinic_id)
+    await OutboxMessage.update({OutboxMessage.status: "dead", OutboxMessage.attempts: 6,
+                                OutboxMessage.last_error: "550 mailbox unavailable"}).where(
+        OutboxMessage.idempotency_key == f"dead:{to}")
+    return (await OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == f"dead:{to}")
+            .first())["id"]

@@ -41,11 +41,14 @@ $fn$;
 
 -- A committed message wakes a worker at once: one delivery job is queued in the same transaction
 -- (procrastinate's queueing lock keeps at most one waiting).
-CREATE FUNCTION chairside_wake_outbox() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
+CREATE FUNCTION chairside_queue_delivery() RETURNS void LANGUAGE sql AS $fn$
     INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args)
     VALUES ('default', 'outbox.deliver', 'outbox.deliver', jsonb_build_object())
-    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING;
+    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+$fn$;
+CREATE FUNCTION chairside_wake_outbox() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM chairside_queue_delivery();
     RETURN NULL;
 END
 $fn$;

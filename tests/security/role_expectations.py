@@ -23,4 +23,5 @@ REQUIRED = {
     "/calendar/free": Permission.MANAGE_CALENDAR,
     "/calendar/appointments/{appointment_id:int}": Permission.MANAGE_CALENDAR,
     "/account/calendar-feed": Permission.MANAGE_CALENDAR,
+    "/jobs": Permission.MANAGE_CLINIC,
 }
