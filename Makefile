@@ -38,7 +38,7 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 run: install
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/portal serve $(if $(DEMO),--demo,)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/portal serve --with-worker --dev-mail $(if $(DEMO),--demo,)
 
 test: install-test browser
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -55,6 +55,8 @@ def cmd_serve(settings: Settings, args) -> None:
     if args.demo:
         cmd_demo(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
+    sink = _start_dev_mail(settings) if args.dev_mail else None
+    worker = _start_worker() if args.with_worker else None
     print(f"Chairside on http://{host}:{port}/  (Ctrl+C stops it and the embedded database)")
     try:
         if args.server == "granian":
@@ -69,7 +71,39 @@ def cmd_serve(settings: Settings, args) -> None:
             uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port,
                         workers=args.workers, access_log=False, proxy_headers=True)
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        if sink is not None:
+            sink.stop()
         db.stop_embedded()
+
+
+def _start_dev_mail(settings: Settings):
+    """A local SMTP sink for development (unless SMTP_URL points elsewhere); caught mail shows on /jobs."""
+    from urllib.parse import urlsplit
+
+    from portal import dev_mail
+
+    if os.environ.get("SMTP_URL"):
+        return None
+    folder = settings.data_dir / "dev-mail"
+    url = urlsplit(settings.smtp_url)
+    try:
+        sink = dev_mail.start_sink(folder, url.hostname or "127.0.0.1", url.port or 8025)
+    except (OSError, RuntimeError) as exc:
+        print(f"Development mail sink not started ({exc}); mail goes to {settings.smtp_url}")
+        return None
+    os.environ["DEV_MAIL_DIR"] = str(folder)
+    print(f"Development mail is caught at {settings.smtp_url} and shown to owners on /jobs")
+    return sink
+
+
+def _start_worker():
+    """One `portal worker` beside the web process (migrations are already applied)."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-m", "portal.cli", "worker", "--no-migrate"])
 
 
 def cmd_create_owner(settings: Settings, args) -> None:
@@ -132,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian",
                        help="granian measured faster in `make bench` (see bench/results/latest.md)")
     serve.add_argument("--demo", action="store_true", help="load the demo clinic first (idempotent)")
+    serve.add_argument("--with-worker", action="store_true", help="also run one background worker")
+    serve.add_argument("--dev-mail", action="store_true",
+                       help="catch outgoing mail in a local SMTP sink shown on /jobs (when SMTP_URL is unset)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo clinic (idempotent)").set_defaults(func=cmd_demo)
