@@ -113,3 +113,28 @@ async def plan_reminders(now: datetime | None = None, batch: int = 500) -> int:
         total += queued
         if len(due) < batch or not queued:
             return total
+
+
+async def reminder_hours(actor) -> list[int]:
+    from portal.tables import Clinic
+
+    row = await Clinic.select(Clinic.reminder_hours).where(Clinic.id == actor.clinic_id).first()
+    return list(row["reminder_hours"]) if row else []
+
+
+async def set_reminder_hours(actor, text: str) -> list[int]:
+    """The clinic's reminder offsets, e.g. "48, 2" (hours before; empty = no reminders)."""
+    from portal.db import transaction
+    from portal.errors import ValidationFailed
+    from portal.permissions import Permission, require
+    from portal.tables import Clinic
+
+    require(actor, Permission.MANAGE_CLINIC)
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not all(p.isdigit() and 1 <= int(p) <= 14 * 24 for p in parts) or len(parts) > 4:
+        raise ValidationFailed({"reminder_hours": "Up to four whole numbers of hours between 1 and 336, e.g. 48, 2."})
+    hours = sorted({int(p) for p in parts}, reverse=True)
+    async with transaction():
+        await Clinic.update({Clinic.reminder_hours: hours}).where(Clinic.id == actor.clinic_id)
+        await audit.record(actor, "clinic.reminder_hours", detail={"hours": hours})
+    return hours

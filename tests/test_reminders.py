@@ -113,3 +113,21 @@ async def test_a_move_stops_the_queued_reminder_for_the_old_time(clinic, cal, se
     _, appointment_id = await _queued_reminder(clinic, cal, "m@example.org")
     await scheduling.move_appointment(clinic, appointment_id, scheduling.MoveForm(date=_in_days(4), time="11:00"))
     await _assert_withdrawn(settings, mailbox, "m@example.org")
+
+
+async def test_the_owner_sets_the_reminder_hours_on_the_settings_page(client, clinic, cal):
+    from tests.factories import csrf_token, sign_in_as
+
+    await sign_in_as(client, clinic)
+    page = await client.get("/settings")
+    assert 'value="48, 2"' in page.text
+    token = await csrf_token(client)
+    bad = await client.post("/settings/reminders", data={"_csrf_token": token, "reminder_hours": "soon"})
+    assert bad.status_code == 422 and "whole numbers of hours" in bad.text
+    good = await client.post("/settings/reminders", data={"_csrf_token": token, "reminder_hours": "24"})
+    assert good.status_code == 303
+    assert await appointment_mail.reminder_hours(clinic) == [24]
+    patient_id = await _patient_with_consent(clinic)
+    appointment_id = await factories.book(clinic, cal, patient_id, _in_days(4), "09:30")
+    assert await appointment_mail.plan_reminders(await _reminder_moment(appointment_id, 48)) == 0
+    assert await appointment_mail.plan_reminders(await _reminder_moment(appointment_id, 24)) == 1
