@@ -23,6 +23,7 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.jobs import JobsController
+from portal.views.public_messages import UnsubscribeController
 from portal.views.patients import PatientController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
@@ -30,7 +31,7 @@ from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
-               AuditController, JobsController]
+               AuditController, JobsController, UnsubscribeController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

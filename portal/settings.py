@@ -63,6 +63,12 @@ class Settings:
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_reminder_template: str = "appointment_reminder"
+    public_url: str = ""  # e.g. https://portal.example.org: links in mail (unsubscribe, invitations)
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the portal, for absolute links in mail."""
+        return (self.public_url or f"{'https' if self.https else 'http'}://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -98,4 +104,5 @@ class Settings:
             whatsapp_app_secret=os.environ.get("WHATSAPP_APP_SECRET", ""),
             whatsapp_verify_token=os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
             whatsapp_reminder_template=os.environ.get("WHATSAPP_REMINDER_TEMPLATE", "appointment_reminder"),
+            public_url=os.environ.get("PUBLIC_URL", ""),
         )

@@ -11,6 +11,9 @@ from tests.security.role_expectations import REQUIRED
 from tests.security.routes import fill, routes
 
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
+# Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
+# tests/test_marketing.py and tests/test_whatsapp.py check that.
+PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
 
 
 @pytest.mark.parametrize("role", list(Role))

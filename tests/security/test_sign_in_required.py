@@ -4,6 +4,9 @@ from tests.security.routes import fill, routes
 
 # The iCal feed is public by design: its secret token is the key (tested in test_ical.py).
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
+# Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
+# tests/test_marketing.py and tests/test_whatsapp.py check that.
+PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
 
 
 async def test_every_private_page_redirects_to_sign_in(app, client):
