@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/pip install -q -e '.[bench]'
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.jobs
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

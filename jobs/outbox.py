@@ -1,6 +1,7 @@
 """Outbox delivery: woken by each committed message (a trigger queues this task) and every minute for
 retries whose backoff has run out."""
 
+import asyncio
 from datetime import timedelta
 
 import procrastinate
@@ -8,6 +9,8 @@ import procrastinate
 import jobs
 from jobs import app
 from portal import outbox
+
+CONNECTIONS = 3
 
 
 @app.periodic(cron="* * * * *", periodic_id="outbox")
@@ -19,9 +22,14 @@ async def deliver(timestamp: int | None = None) -> int:
     Messages still leased (another worker is sending them, or one died holding them) get a follow-up run
     just after the lease runs out, so a killed worker's batch goes out within a lease, not a minute.
     """
-    total = 0
-    while sent := await outbox.deliver_due(jobs.settings(), limit=50):
-        total += sent
+    async def one_connection() -> int:
+        total = 0
+        while sent := await outbox.deliver_due(jobs.settings(), limit=50):
+            total += sent
+        return total
+
+    # A few SMTP connections at once: each waits on the network and the database much of the time.
+    total = sum(await asyncio.gather(*(one_connection() for _ in range(CONNECTIONS))))
     if (expiry := await outbox.next_lease_expiry()) is not None:
         try:
             await deliver.configure(queueing_lock="outbox.deliver",

@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 import icalendar
 
 from portal import audit, clock, mail, outbox
-from portal.consents import ConsentKind
 from portal.tables import Appointment
 
 _DETAILS = (
@@ -66,40 +65,54 @@ async def confirm_change(appointment_id: int, change: str) -> bool:
 # For each appointment, the nearest reminder moment already reached (after downtime only the latest one
 # goes out), if the appointment existed in its present form at that moment and no reminder was queued yet.
 _DUE_REMINDERS = (
-    "SELECT * FROM (SELECT DISTINCT ON (a.id) a.id, h.hours FROM appointment a JOIN clinic c ON c.id = a.clinic "
-    "CROSS JOIN LATERAL unnest(c.reminder_hours) AS h(hours) JOIN patient p ON p.id = a.patient "
+    "SELECT due.hours, d.* FROM (SELECT DISTINCT ON (a.id) a.id, a.sequence, h.hours FROM appointment a "
+    "JOIN clinic c ON c.id = a.clinic CROSS JOIN LATERAL unnest(c.reminder_hours) AS h(hours) "
+    "JOIN patient p ON p.id = a.patient "
     "WHERE a.status IN ('booked', 'confirmed') AND a.starts_at > {}::timestamptz "
     "AND a.starts_at <= {}::timestamptz + make_interval(hours => h.hours) "
     "AND a.updated_at <= a.starts_at - make_interval(hours => h.hours) AND p.email <> '' "
     "AND chairside_may_contact(p.id, 'reminder_email') ORDER BY a.id, h.hours) due "
+    "JOIN LATERAL (" + _DETAILS + "WHERE a.id = due.id) d ON true "
     "WHERE NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.idempotency_key = "
-    "'reminder:' || due.id || ':' || due.hours || ':' || (SELECT sequence FROM appointment WHERE id = due.id)) "
-    "LIMIT {}")
+    "'reminder:' || due.id || ':' || due.hours || ':' || due.sequence) ORDER BY due.id LIMIT {}")
+
+# One statement per batch: the outbox rows (guarded) and their audit rows.
+_INSERT_REMINDERS = (
+    "WITH new AS (INSERT INTO outbox_message (clinic_id, patient_id, idempotency_key, recipient, subject, "
+    "text_body, html_body, guard_consent, guard_appointment_id, guard_sequence) "
+    "SELECT r.clinic, r.patient, r.key, r.email, r.subject, r.text, r.html, 'reminder_email', r.appointment, "
+    "r.sequence FROM unnest({}::int[], {}::int[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[], "
+    "{}::bigint[], {}::int[], {}::int[]) AS r(clinic, patient, key, email, subject, text, html, appointment, "
+    "sequence, hours) ON CONFLICT (idempotency_key) DO NOTHING "
+    "RETURNING clinic_id, patient_id, guard_appointment_id, idempotency_key) "
+    "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
+    "object_id, request_id, detail, at) SELECT clinic_id, 'anonymous', NULL, '', patient_id, 'reminder.queued', "
+    "'appointment', guard_appointment_id::text, '', jsonb_build_object('key', idempotency_key), now() FROM new "
+    "RETURNING 1")
 
 
 def reminder_key(appointment_id: int, hours: int, sequence: int) -> str:
     return f"reminder:{appointment_id}:{hours}:{sequence}"
 
 
-async def queue_reminder(appointment_id: int, hours: int) -> bool:
-    """Render and queue one reminder, guarded by the consent and the appointment's present sequence."""
-    rows = await Appointment.raw(_DETAILS + "WHERE a.id = {}", appointment_id)
-    if not rows:
-        return False
-    row = rows[0]
-    rendered = mail.render("reminder", row["preferred_language"], **_context(row))
-    queued = await outbox.enqueue(
-        outbox.Email(to=row["email"], subject=rendered.subject, text=rendered.text, html=rendered.html),
-        key=reminder_key(row["id"], hours, row["sequence"]), clinic_id=row["clinic"], patient_id=row["patient"],
-        guard_consent=ConsentKind.REMINDER_EMAIL.value, guard_appointment=(row["id"], row["sequence"]))
-    if queued:
-        await audit.record(None, "reminder.queued", patient_id=row["patient"], object_type="appointment",
-                           object_id=row["id"], detail={"hours": hours}, clinic_id=row["clinic"])
-    return queued
+def _render_reminders(due: list[dict]) -> list[list]:
+    columns: list[list] = [[] for _ in range(10)]
+    for row in due:
+        rendered = mail.render("reminder", row["preferred_language"], **_context(row))
+        values = (row["clinic"], row["patient"], reminder_key(row["id"], row["hours"], row["sequence"]),
+                  row["email"], rendered.subject[:300], rendered.text, rendered.html, row["id"], row["sequence"],
+                  row["hours"])
+        for column, value in zip(columns, values):
+            column.append(value)
+    return columns
 
 
-async def plan_reminders(now: datetime | None = None, batch: int = 500) -> int:
-    """Queue every reminder whose moment has come, `batch` per transaction; returns how many were queued."""
+async def plan_reminders(now: datetime | None = None, batch: int = 1000) -> int:
+    """Queue every reminder whose moment has come, `batch` per transaction; returns how many were queued.
+
+    Each is guarded by the reminder consent and the appointment's present sequence number, re-checked when
+    the outbox claims it (portal/outbox.py).
+    """
     from portal.db import transaction
 
     now = now or datetime.now(timezone.utc)
@@ -108,8 +121,9 @@ async def plan_reminders(now: datetime | None = None, batch: int = 500) -> int:
         due = await Appointment.raw(_DUE_REMINDERS, now, now, batch)
         if not due:
             return total
+        columns = _render_reminders(due)
         async with transaction():
-            queued = sum([await queue_reminder(row["id"], row["hours"]) for row in due])
+            queued = len(await Appointment.raw(_INSERT_REMINDERS, *columns))
         total += queued
         if len(due) < batch or not queued:
             return total

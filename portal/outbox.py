@@ -7,9 +7,9 @@ twice (a retried request, a second worker) stores it once. `deliver_due` claims 
 
 Delivery guarantee (SMTP has no two-phase commit, so nobody can promise more): every committed message is
 sent at least once, and exactly once unless a worker dies in the instant between the server's "250 OK" and
-our UPDATE marking the row sent (one statement per message, so at most one message per killed worker). That
-message is sent again when its lease expires, with the same Message-ID and X-Chairside-Key, which mail stores
-use to fold the copies into one. tests/test_jobs_crash.py kills real workers mid-batch and counts arrivals by
+our UPDATE marking the row sent (one statement per message, so at most one message per SMTP connection of
+the killed worker; jobs/outbox.py opens three). That message is sent again when its lease expires, with the
+same Message-ID and X-Chairside-Key, which mail stores use to fold the copies into one. tests/test_jobs_crash.py kills real workers mid-batch and counts arrivals by
 X-Chairside-Key at a real SMTP server against exactly this promise.
 
 A message may carry guards (a consent kind, an appointment and its sequence number): they are checked in the
@@ -23,7 +23,13 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -126,25 +132,40 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@chairside.localhost>"
 
 
-def to_email_message(row: dict, settings: Settings) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = row["recipient"]
-    message["Subject"] = row["subject"]
-    message["Message-ID"] = message_id(row["idempotency_key"])
-    message["X-Chairside-Key"] = row["idempotency_key"]
-    if row.get("clinic_id") is not None:
-        message["X-Chairside-Clinic"] = str(row["clinic_id"])
-    for name, value in (row["headers"] or {}).items():
-        message[name] = value
-    message.set_content(row["text_body"])
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+def _text_part(body: str, subtype: str) -> MIMEText:
+    return MIMEText(body, subtype, _UTF8_QP)
+
+
+def to_email_message(row: dict, settings: Settings) -> Message:
+    """The MIME message (compat32 classes: a third of the CPU of EmailMessage, which `make bench` noticed)."""
+    body: Message = _text_part(row["text_body"], "plain")
     if row["html_body"]:
-        message.add_alternative(row["html_body"], subtype="html")
-    for item in row["attachments"] or []:
-        maintype, _, subtype = item["content_type"].partition("/")
-        message.add_attachment(base64.b64decode(item["base64"]), maintype=maintype, subtype=subtype,
-                               filename=item["filename"])
-    return message
+        body = MIMEMultipart("alternative", _subparts=[body, _text_part(row["html_body"], "html")])
+    if row["attachments"]:
+        parts = [body]
+        for item in row["attachments"]:
+            maintype, _, subtype = item["content_type"].partition("/")
+            part = MIMEBase(maintype, subtype)
+            part.set_payload(item["base64"])  # stored base64 already
+            part["Content-Transfer-Encoding"] = "base64"
+            part.add_header("Content-Disposition", "attachment", filename=item["filename"])
+            parts.append(part)
+        body = MIMEMultipart("mixed", _subparts=parts)
+    body["From"] = settings.mail_from
+    body["To"] = row["recipient"]
+    body["Subject"] = Header(row["subject"], "utf-8") if not row["subject"].isascii() else row["subject"]
+    body["Date"] = formatdate(localtime=False)
+    body["Message-ID"] = message_id(row["idempotency_key"])
+    body["X-Chairside-Key"] = row["idempotency_key"]
+    if row.get("clinic_id") is not None:
+        body["X-Chairside-Clinic"] = str(row["clinic_id"])
+    for name, value in (row["headers"] or {}).items():
+        body[name] = value
+    return body
 
 
 def smtp_client(settings: Settings) -> aiosmtplib.SMTP:

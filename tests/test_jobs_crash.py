@@ -3,8 +3,8 @@ SMTP server; one is SIGKILLed mid-batch and another started; two run at once. Ar
 their X-Chairside-Key header at the server.
 
 The promise tested is the one portal/outbox.py documents: every reminder arrives, and exactly once, except
-that a worker killed between the server's 250 and our UPDATE may cause one repeat per kill, carrying the
-same Message-ID (so mail stores fold it)."""
+that a worker killed between the server's 250 and our UPDATE may cause one repeat per open SMTP connection,
+carrying the same Message-ID (so mail stores fold it)."""
 
 import os
 import signal
@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 
 from bench.jobs import seed_reminders, start_worker
+from jobs.outbox import CONNECTIONS
 from portal.tables import OutboxMessage
 
 
@@ -78,7 +79,7 @@ async def test_a_killed_worker_loses_nothing_and_repeats_at_most_the_message_in_
     assert set(arrived) == set(keys)  # every reminder arrived
     repeated = [key for key, n in arrived.items() if n > 1]
     print(f"{len(arrived)} reminders arrived, {len(repeated)} repeated")
-    assert len(repeated) <= 1 and all(arrived[k] == 2 for k in repeated)
+    assert len(repeated) <= CONNECTIONS and all(arrived[k] == 2 for k in repeated)
     for key in repeated:
         ids = {m["Message-ID"] for m in mailbox.messages if m["X-Chairside-Key"] == key}
         assert len(ids) == 1

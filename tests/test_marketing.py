@@ -32,7 +32,7 @@ async def test_one_click_unsubscribe_withdraws_consent_in_the_ledger(client, cli
     await outbox.deliver_due(settings)
     [message] = mailbox.to("news@example.org")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    link = urlsplit(message["List-Unsubscribe"].strip("<>")).path
+    link = urlsplit(message["List-Unsubscribe"].strip().strip("<>")).path  # may arrive folded
     page = await client.get(link)  # a link scanner's GET changes nothing
     assert page.status_code == 200 and await consents.may_contact(patient_id, ConsentKind.MARKETING_EMAIL)
     response = await client.post(link, data={"List-Unsubscribe": "One-Click"})  # as a mail client posts it
