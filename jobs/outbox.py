@@ -8,7 +8,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal import outbox
+from portal import channels, outbox
 
 CONNECTIONS = 3
 
@@ -30,6 +30,8 @@ async def deliver(timestamp: int | None = None) -> int:
 
     # A few SMTP connections at once: each waits on the network and the database much of the time.
     total = sum(await asyncio.gather(*(one_connection() for _ in range(CONNECTIONS))))
+    while texts := await channels.deliver_due_texts(jobs.settings()):
+        total += texts
     if (expiry := await outbox.next_lease_expiry()) is not None:
         try:
             await deliver.configure(queueing_lock="outbox.deliver",

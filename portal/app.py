@@ -23,7 +23,8 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.jobs import JobsController
-from portal.views.public_messages import UnsubscribeController
+from portal.views.messaging import MessagingController
+from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.patients import PatientController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
@@ -31,7 +32,8 @@ from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
-               AuditController, JobsController, UnsubscribeController]
+               AuditController, JobsController, UnsubscribeController, WhatsAppWebhookController,
+               MessagingController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

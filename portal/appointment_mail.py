@@ -6,6 +6,7 @@ Reminders need the patient's reminder consent; `plan_reminders` queues each one 
 or cancelled afterwards withdraws it at sending time (see portal/outbox.py).
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import icalendar
@@ -62,28 +63,45 @@ async def confirm_change(appointment_id: int, change: str) -> bool:
                                 clinic_id=row["clinic"], patient_id=row["patient"])
 
 
+@dataclass(frozen=True)
+class ReminderChannel:
+    """One way a reminder travels: the consent it needs, where the address is, its idempotency-key prefix."""
+    name: str  # outbox channel
+    consent: str
+    address: str  # patient column
+    prefix: str
+
+
+EMAIL = ReminderChannel("email", "reminder_email", "email", "reminder")
+SMS = ReminderChannel("sms", "reminder_sms", "phone_mobile", "reminder-sms")
+WHATSAPP = ReminderChannel("whatsapp", "reminder_whatsapp", "phone_mobile", "reminder-whatsapp")
+
+
 # For each appointment, the nearest reminder moment already reached (after downtime only the latest one
 # goes out), if the appointment existed in its present form at that moment and no reminder was queued yet.
-_DUE_REMINDERS = (
-    "SELECT due.hours, d.* FROM (SELECT DISTINCT ON (a.id) a.id, a.sequence, h.hours FROM appointment a "
-    "JOIN clinic c ON c.id = a.clinic CROSS JOIN LATERAL unnest(c.reminder_hours) AS h(hours) "
-    "JOIN patient p ON p.id = a.patient "
-    "WHERE a.status IN ('booked', 'confirmed') AND a.starts_at > {}::timestamptz "
-    "AND a.starts_at <= {}::timestamptz + make_interval(hours => h.hours) "
-    "AND a.updated_at <= a.starts_at - make_interval(hours => h.hours) AND p.email <> '' "
-    "AND chairside_may_contact(p.id, 'reminder_email') ORDER BY a.id, h.hours) due "
-    "JOIN LATERAL (" + _DETAILS + "WHERE a.id = due.id) d ON true "
-    "WHERE NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.idempotency_key = "
-    "'reminder:' || due.id || ':' || due.hours || ':' || due.sequence) ORDER BY due.id LIMIT {}")
+def _due_reminders(channel: ReminderChannel) -> str:
+    return (
+        "SELECT due.hours, d.* FROM (SELECT DISTINCT ON (a.id) a.id, a.sequence, h.hours FROM appointment a "
+        "JOIN clinic c ON c.id = a.clinic CROSS JOIN LATERAL unnest(c.reminder_hours) AS h(hours) "
+        "JOIN patient p ON p.id = a.patient "
+        "WHERE a.status IN ('booked', 'confirmed') AND a.starts_at > {}::timestamptz "
+        "AND a.starts_at <= {}::timestamptz + make_interval(hours => h.hours) "
+        f"AND a.updated_at <= a.starts_at - make_interval(hours => h.hours) AND p.{channel.address} <> '' "
+        f"AND chairside_may_contact(p.id, '{channel.consent}') ORDER BY a.id, h.hours) due "
+        f"JOIN LATERAL ({_DETAILS.replace('p.email,', f'p.{channel.address} AS address, p.email,')}"
+        "WHERE a.id = due.id) d ON true "
+        "WHERE NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.idempotency_key = "
+        f"'{channel.prefix}:' || due.id || ':' || due.hours || ':' || due.sequence) ORDER BY due.id LIMIT {{}}")
+
 
 # One statement per batch: the outbox rows (guarded) and their audit rows.
 _INSERT_REMINDERS = (
     "WITH new AS (INSERT INTO outbox_message (clinic_id, patient_id, idempotency_key, recipient, subject, "
-    "text_body, html_body, guard_consent, guard_appointment_id, guard_sequence) "
-    "SELECT r.clinic, r.patient, r.key, r.email, r.subject, r.text, r.html, 'reminder_email', r.appointment, "
-    "r.sequence FROM unnest({}::int[], {}::int[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[], "
-    "{}::bigint[], {}::int[], {}::int[]) AS r(clinic, patient, key, email, subject, text, html, appointment, "
-    "sequence, hours) ON CONFLICT (idempotency_key) DO NOTHING "
+    "text_body, html_body, headers, channel, guard_consent, guard_appointment_id, guard_sequence) "
+    "SELECT r.clinic, r.patient, r.key, r.address, r.subject, r.text, r.html, r.headers::jsonb, {}, {}, "
+    "r.appointment, r.sequence FROM unnest({}::int[], {}::int[], {}::text[], {}::text[], {}::text[], {}::text[], "
+    "{}::text[], {}::text[], {}::bigint[], {}::int[]) AS r(clinic, patient, key, address, subject, text, html, "
+    "headers, appointment, sequence) ON CONFLICT (idempotency_key) DO NOTHING "
     "RETURNING clinic_id, patient_id, guard_appointment_id, idempotency_key) "
     "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
     "object_id, request_id, detail, at) SELECT clinic_id, 'anonymous', NULL, '', patient_id, 'reminder.queued', "
@@ -91,42 +109,60 @@ _INSERT_REMINDERS = (
     "RETURNING 1")
 
 
-def reminder_key(appointment_id: int, hours: int, sequence: int) -> str:
-    return f"reminder:{appointment_id}:{hours}:{sequence}"
+def reminder_key(appointment_id: int, hours: int, sequence: int, channel: ReminderChannel = EMAIL) -> str:
+    return f"{channel.prefix}:{appointment_id}:{hours}:{sequence}"
 
 
-def _render_reminders(due: list[dict]) -> list[list]:
-    columns: list[list] = [[] for _ in range(10)]
-    for row in due:
-        rendered = mail.render("reminder", row["preferred_language"], **_context(row))
-        values = (row["clinic"], row["patient"], reminder_key(row["id"], row["hours"], row["sequence"]),
-                  row["email"], rendered.subject[:300], rendered.text, rendered.html, row["id"], row["sequence"],
-                  row["hours"])
-        for column, value in zip(columns, values):
-            column.append(value)
-    return columns
+def _render_reminder(row: dict, channel: ReminderChannel, settings) -> tuple[str, str, str, dict]:
+    """(subject, text, html, headers) for one reminder on one channel."""
+    context = _context(row)
+    if channel is EMAIL:
+        rendered = mail.render("reminder", row["preferred_language"], **context)
+        return rendered.subject[:300], rendered.text, rendered.html, {}
+    rendered = mail.render("reminder_text", row["preferred_language"], **context)
+    headers = {}
+    if channel is WHATSAPP:  # outside the 24-hour window WhatsApp only delivers approved templates
+        headers = {"template": settings.whatsapp_reminder_template, "language": rendered.language,
+                   "parameters": "\n".join([context["given_name"], context["clinic_name"], context["when_date"],
+                                             context["when_time"]])}
+    return "", rendered.text.strip(), "", headers
 
 
-async def plan_reminders(now: datetime | None = None, batch: int = 1000) -> int:
+async def plan_reminders(now: datetime | None = None, batch: int = 1000, settings=None) -> int:
     """Queue every reminder whose moment has come, `batch` per transaction; returns how many were queued.
 
-    Each is guarded by the reminder consent and the appointment's present sequence number, re-checked when
-    the outbox claims it (portal/outbox.py).
+    Email always; SMS and WhatsApp when those channels are configured, each only with its own consent. Each is
+    guarded by that consent and the appointment's present sequence number, re-checked when the outbox claims
+    it (portal/outbox.py).
     """
-    from portal.db import transaction
+    import json
 
+    from portal import channels as text_channels
+    from portal.db import transaction
+    from portal.settings import Settings
+
+    settings = settings or Settings.from_env()
     now = now or datetime.now(timezone.utc)
+    enabled = [EMAIL] + [c for c in (SMS, WHATSAPP) if text_channels.channel(c.name, settings).configured]
     total = 0
-    while True:
-        due = await Appointment.raw(_DUE_REMINDERS, now, now, batch)
-        if not due:
-            return total
-        columns = _render_reminders(due)
-        async with transaction():
-            queued = len(await Appointment.raw(_INSERT_REMINDERS, *columns))
-        total += queued
-        if len(due) < batch or not queued:
-            return total
+    for channel in enabled:
+        while True:
+            due = await Appointment.raw(_due_reminders(channel), now, now, batch)
+            if not due:
+                break
+            columns: list[list] = [[] for _ in range(10)]
+            for row in due:
+                subject, text, html, headers = _render_reminder(row, channel, settings)
+                values = (row["clinic"], row["patient"], reminder_key(row["id"], row["hours"], row["sequence"], channel),
+                          row["address"], subject, text, html, json.dumps(headers), row["id"], row["sequence"])
+                for column, value in zip(columns, values):
+                    column.append(value)
+            async with transaction():
+                queued = len(await Appointment.raw(_INSERT_REMINDERS, channel.name, channel.consent, *columns))
+            total += queued
+            if len(due) < batch or not queued:
+                break
+    return total
 
 
 async def reminder_hours(actor) -> list[int]:

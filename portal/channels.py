@@ -6,9 +6,11 @@ a local HTTP server that checks every request the way the provider documents it.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
+from portal import outbox
 from portal.settings import Settings
 
 TIMEOUT = httpx.Timeout(15.0)
@@ -125,3 +127,30 @@ def status(settings: Settings) -> list[dict]:
          "detail": f"phone number id {settings.whatsapp_phone_number_id}" if whatsapp.configured else
          "off: no credentials (set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"},
     ]
+
+
+async def deliver_due_texts(settings: Settings, limit: int = 50) -> int:
+    """Send due SMS and WhatsApp rows of the outbox over their adapters (a channel that is off is skipped:
+    its rows wait, and the owner page says why)."""
+    sent = 0
+    for name in ("sms", "whatsapp"):
+        adapter = channel(name, settings)
+        if not adapter.configured:
+            continue
+        rows = await outbox.claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds), channel=name)
+        if not rows:
+            continue
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            for row in rows:
+                headers = row["headers"] or {}
+                message = TextMessage(to=row["recipient"], body=row["text_body"], template=headers.get("template", ""),
+                                      language=headers.get("language", "en"),
+                                      parameters=tuple(p for p in headers.get("parameters", "").split("\n") if p))
+                try:
+                    await adapter.send(message, http)
+                except (SendFailed, httpx.HTTPError) as exc:
+                    await outbox.mark_failed(row, str(exc) or type(exc).__name__)
+                    continue
+                await outbox.mark_sent(row["id"])
+                sent += 1
+    return sent

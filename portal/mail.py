@@ -42,6 +42,7 @@ def render(kind: str, preferred_language: str | None, templates_dir: Path = PROJ
     env = _environment(templates_dir)
     text_template = env.get_template(f"{kind}.{lang}.txt")
     subject = str(text_template.make_module(context).subject).strip()
-    return Rendered(subject=subject, text=text_template.render(context),
-                    html=env.get_template(f"{kind}.{lang}.html").render({**context, "subject": subject}),
-                    language=lang)
+    html = ""
+    if (templates_dir / "mail" / f"{kind}.{lang}.html").exists():  # text messages (SMS, WhatsApp) have none
+        html = env.get_template(f"{kind}.{lang}.html").render({**context, "subject": subject})
+    return Rendered(subject=subject, text=text_template.render(context), html=html, language=lang)

@@ -61,20 +61,23 @@ class Email:
 
 
 async def enqueue(email: Email, *, key: str, clinic_id: int | None = None, patient_id: int | None = None,
-                  guard_consent: str | None = None, guard_appointment: tuple[int, int] | None = None) -> bool:
+                  guard_consent: str | None = None, guard_appointment: tuple[int, int] | None = None,
+                  channel: str = "email") -> bool:
     """Store the message for delivery (in the current transaction); False when the key was already used.
 
     `guard_consent` (a ConsentKind value) and `guard_appointment` ((id, sequence)) are re-checked at sending.
+    For channel "sms" or "whatsapp", `email.to` is an E.164 number, `email.text` the body, and `email.headers`
+    may name a WhatsApp template ("template", "language", "parameters" joined by newlines).
     """
     appointment_id, sequence = guard_appointment or (None, None)
     rows = await OutboxMessage.raw(
         "INSERT INTO outbox_message (clinic_id, patient_id, idempotency_key, recipient, subject, text_body, "
-        "html_body, headers, attachments, guard_consent, guard_appointment_id, guard_sequence) "
-        "VALUES ({}, {}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}) "
+        "html_body, headers, attachments, guard_consent, guard_appointment_id, guard_sequence, channel) "
+        "VALUES ({}, {}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}, {}) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         clinic_id, patient_id, key[:200], email.to, email.subject[:300], email.text, email.html,
         _json(email.headers), _json([_attachment_row(a) for a in email.attachments]),
-        guard_consent, appointment_id, sequence)
+        guard_consent, appointment_id, sequence, channel)
     return bool(rows)
 
 
@@ -97,29 +100,34 @@ _STALE = ("(m.guard_consent IS NOT NULL AND NOT chairside_may_contact(m.patient_
           "(m.guard_appointment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM appointment a "
           "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence "
           "AND a.status IN ('booked', 'confirmed') AND a.starts_at > now()))")
-_DUE = ("m.channel = 'email' AND ((m.status = 'queued' AND m.next_attempt_at <= now()) "
-        "OR (m.status = 'sending' AND m.locked_until < now()))")
+CHANNELS = ("email", "sms", "whatsapp")
 
 
-async def withdraw_stale() -> int:
+def _due(channel: str) -> str:
+    assert channel in CHANNELS
+    return (f"m.channel = '{channel}' AND ((m.status = 'queued' AND m.next_attempt_at <= now()) "
+            "OR (m.status = 'sending' AND m.locked_until < now()))")
+
+
+async def withdraw_stale(channel: str = "email") -> int:
     """Stop due guarded messages that must no longer go out; returns how many."""
     rows = await OutboxMessage.raw(
         f"UPDATE outbox_message m SET status = 'withdrawn', locked_until = NULL, "
         f"last_error = 'withdrawn: consent, restriction or appointment changed' "
-        f"WHERE {_DUE} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) AND ({_STALE}) "
+        f"WHERE {_due(channel)} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) AND ({_STALE}) "
         f"RETURNING id")
     return len(rows)
 
 
-async def claim_due(limit: int, lease: timedelta = LEASE) -> list[dict]:
+async def claim_due(limit: int, lease: timedelta = LEASE, channel: str = "email") -> list[dict]:
     """Lease up to `limit` due messages to this worker; an expired lease (a crashed worker) is claimed again.
 
     The guards are evaluated in the same statement, so a message withdrawn a moment ago is never claimed.
     """
-    await withdraw_stale()
+    await withdraw_stale(channel)
     rows = await OutboxMessage.raw(
         "UPDATE outbox_message SET status = 'sending', locked_until = now() + {}::interval, "
-        f"attempts = attempts + 1 WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_DUE} "
+        f"attempts = attempts + 1 WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_due(channel)} "
         f"AND NOT ({_STALE}) ORDER BY m.next_attempt_at LIMIT {{}} FOR UPDATE SKIP LOCKED) RETURNING *",
         lease, limit)
     for row in rows:  # raw queries return JSONB as text
@@ -180,12 +188,12 @@ def smtp_client(settings: Settings) -> aiosmtplib.SMTP:
         timeout=30)
 
 
-async def _mark_sent(row_id: int) -> None:
+async def mark_sent(row_id: int) -> None:
     await OutboxMessage.raw("UPDATE outbox_message SET status = 'sent', sent_at = now(), locked_until = NULL, "
                             "last_error = '' WHERE id = {}", row_id)
 
 
-async def _mark_failed(row: dict, error: str) -> None:
+async def mark_failed(row: dict, error: str) -> None:
     dead = row["attempts"] >= MAX_ATTEMPTS
     await OutboxMessage.raw(
         "UPDATE outbox_message SET status = {}, locked_until = NULL, last_error = {}, next_attempt_at = now() + {} "
@@ -203,7 +211,7 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
         await client.connect()
     except (aiosmtplib.SMTPException, OSError) as exc:
         for row in rows:
-            await _mark_failed(row, f"connect: {exc}")
+            await mark_failed(row, f"connect: {exc}")
         log.warning("outbox: cannot reach %s: %s", urlsplit(settings.smtp_url).hostname, exc)
         return 0
     try:
@@ -211,12 +219,12 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
             try:
                 await client.send_message(to_email_message(row, settings))
             except (aiosmtplib.SMTPException, OSError) as exc:
-                await _mark_failed(row, str(exc))
+                await mark_failed(row, str(exc))
                 log.warning("outbox: message %s failed (attempt %s): %s", row["id"], row["attempts"], exc)
                 if not client.is_connected:
                     await client.connect()
                 continue
-            await _mark_sent(row["id"])
+            await mark_sent(row["id"])
             sent += 1
     finally:
         if client.is_connected:

@@ -67,7 +67,8 @@ from tests import factories  # noqa: E402
 APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
               "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
               "appointment_change", "ical_token", "outbox_message", "consent_event", "job_run", "job_error",
-              "staff_token", "procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events")
+              "staff_token", "procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events",
+              "lead", "conversation_message")
 
 
 @pytest.fixture(scope="session")

@@ -110,3 +110,15 @@ async def make_dead_letter(actor: Actor, to: str = "lost@example.org") -> int:
         OutboxMessage.idempotency_key == f"dead:{to}")
     return (await OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == f"dead:{to}")
             .first())["id"]
+
+
+async def make_lead(actor: Actor, phone: str = "+31687654321", text: str = "Do you take new patients?") -> int:
+    """An unknown number that wrote to the clinic on WhatsApp."""
+    from portal.tables import ConversationMessage
+
+    rows = await Staff.raw("INSERT INTO lead (clinic, phone, name) VALUES ({}, {}, 'Foreign Lead') RETURNING id",
+                           actor.clinic_id, phone)
+    await ConversationMessage.raw(
+        "INSERT INTO conversation_message (clinic, lead, channel, direction, phone, body) "
+        "VALUES ({}, {}, 'whatsapp', 'in', {}, {})", actor.clinic_id, rows[0]["id"], phone, text)
+    return rows[0]["id"]

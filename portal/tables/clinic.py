@@ -15,3 +15,4 @@ class Clinic(Table, tablename="clinic"):
     created_at = Timestamptz()
     ical_full_names = Boolean(default=False)  # iCal feeds show initials unless the owner turns this on
     reminder_hours = Array(base_column=Integer(), default=[48, 2])  # reminders this many hours before
+    whatsapp_phone_number_id = Varchar(length=40, default="")  # which WhatsApp business number is ours

@@ -22,7 +22,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
     return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": cal["dentist"].id,
             "appointment_id": appointment_id, "chair_id": cal["chairs"][0],
             # A system job is the operator's (the first clinic's) alone; a dead letter is its clinic's.
-            "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic)}
+            "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
+            "lead_id": await factories.make_lead(clinic)}
 
 
 async def test_every_id_route_hides_another_clinics_records(app, client, clinic, other_clinic):
