@@ -191,7 +191,8 @@ async def convert_lead(actor: Actor, lead_id: int, form: patients.PatientForm) -
     from dataclasses import replace
 
     async with transaction():
-        patient_id = await patients.create_patient(actor, replace(form, phone_mobile=lead["phone"]))
+        patient_id = await patients.create_patient(actor, replace(
+            form, phone_mobile=lead["phone"], preferred_language=form.preferred_language or "en"))
         await Lead.update({Lead.patient: patient_id, Lead.converted_at: datetime.now(timezone.utc)}).where(
             Lead.id == lead_id)
         await ConversationMessage.update({ConversationMessage.patient: patient_id}).where(
