@@ -200,3 +200,26 @@ async def convert_lead(actor: Actor, lead_id: int, form: patients.PatientForm) -
         await audit.record(actor, "lead.converted", patient_id=patient_id, object_type="lead", object_id=lead_id)
     return patient_id
 
+
+
+async def whatsapp_number_id(actor: Actor) -> str:
+    row = await Clinic.select(Clinic.whatsapp_phone_number_id).where(Clinic.id == actor.clinic_id).first()
+    return row["whatsapp_phone_number_id"] if row else ""
+
+
+async def set_whatsapp_number_id(actor: Actor, number_id: str) -> None:
+    """Which WhatsApp business number (Meta's phone number id) writes for this clinic; empty for none."""
+    from portal.errors import ValidationFailed
+
+    require(actor, Permission.MANAGE_CLINIC)
+    number_id = number_id.strip()
+    if number_id and (not number_id.isdigit() or len(number_id) > 40):
+        raise ValidationFailed({"whatsapp_phone_number_id": "Paste the phone number id from Meta's WhatsApp "
+                                                            "Manager (digits only)."})
+    taken = number_id and await Clinic.exists().where((Clinic.whatsapp_phone_number_id == number_id)
+                                                      & (Clinic.id != actor.clinic_id))
+    if taken:
+        raise ValidationFailed({"whatsapp_phone_number_id": "Another clinic already uses this number."})
+    async with transaction():
+        await Clinic.update({Clinic.whatsapp_phone_number_id: number_id}).where(Clinic.id == actor.clinic_id)
+        await audit.record(actor, "clinic.whatsapp_number", detail={"phone_number_id": number_id})

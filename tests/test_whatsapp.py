@@ -129,3 +129,15 @@ async def test_a_message_to_a_number_no_clinic_owns_is_ignored(wa, clinic):
     body = _payload("31687654321", "hello", "wamid.F")
     assert (await wa.post("/webhooks/whatsapp", content=body, headers=_signed(body))).status_code == 200
     assert await ConversationMessage.count() == 0
+
+
+async def test_the_owner_sets_the_clinics_whatsapp_number(client, clinic, other_clinic):
+    await Clinic.update({Clinic.whatsapp_phone_number_id: "555"}).where(Clinic.id == other_clinic.clinic_id)
+    await sign_in_as(client, clinic)
+    token = await csrf_token(client)
+    taken = await client.post("/settings/whatsapp", data={"_csrf_token": token, "whatsapp_phone_number_id": "555"})
+    assert taken.status_code == 422 and "Another clinic" in taken.text
+    ok = await client.post("/settings/whatsapp", data={"_csrf_token": token, "whatsapp_phone_number_id": NUMBER_ID})
+    assert ok.status_code == 303
+    assert (await Clinic.select(Clinic.whatsapp_phone_number_id).where(Clinic.id == clinic.clinic_id).first())[
+        "whatsapp_phone_number_id"] == NUMBER_ID
