@@ -24,6 +24,7 @@ from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.jobs import JobsController
 from portal.views.messaging import MessagingController
+from portal.views.passwords import InvitationController, PasswordController
 from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.patients import PatientController
 from portal.views.settings import SettingsController
@@ -33,7 +34,7 @@ from portal.views.system import SystemController
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
                AuditController, JobsController, UnsubscribeController, WhatsAppWebhookController,
-               MessagingController]
+               MessagingController, PasswordController, InvitationController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

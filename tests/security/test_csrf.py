@@ -20,7 +20,7 @@ async def test_every_unsafe_route_needs_the_token(app, client, clinic):
     ids = {"patient_id": patient_id, "guardian_id": 1, "staff_id": clinic.id, "appointment_id": appointment_id,
            "chair_id": cal["chairs"][0]}
     ids |= {"job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
-            "lead_id": await factories.make_lead(clinic)}
+            "lead_id": await factories.make_lead(clinic), "token": "not-a-real-token"}
     await sign_in_as(client, clinic)
     before = await AuditEntry.count()
     unsafe = [(m, p) for m, p, _ in routes(app) if m in UNSAFE and p not in CSRF_EXEMPT]

@@ -11,6 +11,7 @@ from tests.security.routes import fill, routes
 # Routes whose parameter is a secret rather than an id; test_ical.py covers unknown and revoked tokens.
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
+BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:

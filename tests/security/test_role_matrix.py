@@ -14,6 +14,8 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 # Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
 # tests/test_marketing.py and tests/test_whatsapp.py check that.
 PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
+# Password links: the single-use token is the key (tests/test_staff_tokens.py).
+PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 
 
 @pytest.mark.parametrize("role", list(Role))
