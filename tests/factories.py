@@ -91,8 +91,8 @@ async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **ov
 async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:
     """A procrastinate job that failed, as a worker leaves it (the error kept by jobs.record_run)."""
     rows = await Staff.raw(
-        "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts) "
-        "VALUES ('default', {}, {}::jsonb, 'failed', 5) RETURNING id", task_name, args)
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status, attempts) "
+        "VALUES ('default', {}, {}, {}::jsonb, 'failed', 5) RETURNING id", task_name, task_name, args)
     await Staff.raw("INSERT INTO job_error (job_id, task_name, error) VALUES ({}, {}, 'OSError: gateway down')",
                     rows[0]["id"], task_name)
     return rows[0]["id"]

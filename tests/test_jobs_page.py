@@ -11,6 +11,7 @@ from tests.factories import csrf_token, sign_in_as
 
 async def test_owner_sees_a_failed_job_with_its_error_and_retries_it(client, clinic):
     job_id = await factories.make_failed_job()
+    await OutboxMessage.raw("SELECT chairside_queue_delivery()")  # one delivery job already waiting
     await sign_in_as(client, clinic)
     page = await client.get("/jobs")
     assert page.status_code == 200 and "OSError: gateway down" in page.text and "outbox.deliver" in page.text
@@ -19,6 +20,8 @@ async def test_owner_sees_a_failed_job_with_its_error_and_retries_it(client, cli
     assert response.status_code == 303
     rows = await OutboxMessage.raw("SELECT status::text FROM procrastinate_jobs WHERE id = {}", job_id)
     assert rows[0]["status"] == "todo"
+    assert (await client.post(f"/jobs/{job_id}/retry", data={"_csrf_token": await csrf_token(client)})
+            ).status_code == 404  # no longer failed
     assert await AuditEntry.exists().where(AuditEntry.action == "job.retried")
 
 
