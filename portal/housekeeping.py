@@ -26,8 +26,6 @@ async def purge(settings: Settings) -> dict:
         "sent_mail": "DELETE FROM outbox_message WHERE status IN ('sent', 'withdrawn') AND created_at < now() - {}::interval",
     }
     args = {"login_attempts": (LOGIN_ATTEMPTS_KEPT,), "finished_jobs": (FINISHED_JOBS_KEPT,),
-            "job_errors": "DELETE FROM job_error e WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
-                      "WHERE j.id = e.job_id)",
         "sent_mail": (SENT_MAIL_KEPT,)}
     for name, sql in statements.items():
         rows = await WebSession.raw(sql + " RETURNING 1", *args.get(name, ()))
