@@ -26,7 +26,7 @@ async def purge(settings: Settings) -> dict:
         "sent_mail": "DELETE FROM outbox_message WHERE status IN ('sent', 'withdrawn') AND created_at < now() - {}::interval",
     }
     args = {"login_attempts": (LOGIN_ATTEMPTS_KEPT,), "finished_jobs": (FINISHED_JOBS_KEPT,),
-        "sent_mail": (SENT_MAIL_KEPT,)}
+            "sent_mail": (SENT_MAIL_KEPT,)}
     for name, sql in statements.items():
         rows = await WebSession.raw(sql + " RETURNING 1", *args.get(name, ()))
         counts[name] = len(rows)
