@@ -89,13 +89,19 @@ def _start_dev_mail(settings: Settings):
         return None
     folder = settings.data_dir / "dev-mail"
     url = urlsplit(settings.smtp_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 8025
     try:
-        sink = dev_mail.start_sink(folder, url.hostname or "127.0.0.1", url.port or 8025)
-    except (OSError, RuntimeError) as exc:
-        print(f"Development mail sink not started ({exc}); mail goes to {settings.smtp_url}")
-        return None
+        sink = dev_mail.start_sink(folder, host, port)
+    except (OSError, RuntimeError):  # the port is taken (another checkout's sink): use a free one
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+        sink = dev_mail.start_sink(folder, host, port)
+    os.environ["SMTP_URL"] = f"smtp://{host}:{port}"  # for the worker started next
     os.environ["DEV_MAIL_DIR"] = str(folder)
-    print(f"Development mail is caught at {settings.smtp_url} and shown to owners on /jobs")
+    print(f"Development mail is caught at smtp://{host}:{port} and shown to owners on /jobs")
     return sink
 
 
