@@ -1,0 +1,41 @@
+"""The worker's own pieces: every task area registered, periodic tasks on their schedule, and the middleware
+that keeps each task's last run and a failed job's error for the owner page."""
+
+from types import SimpleNamespace
+
+import pytest
+
+import jobs
+from portal.tables import JobError, JobRun
+
+
+def test_every_area_registers_its_tasks_and_schedules():
+    assert {"outbox.deliver", "reminders.plan", "housekeeping.purge", "housekeeping.retry_stalled"} <= set(jobs.app.tasks)
+    crons = {p.task.name: p.cron for p in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert crons["reminders.plan"] == "* * * * *" and crons["housekeeping.purge"] == "17 * * * *"
+
+
+def test_the_conninfo_is_the_database_url():
+    url = "postgresql://postgres:@/chairside?host=/srv/var/pgdata"
+    assert jobs.conninfo(url) == url
+    assert jobs.conninfo("postgresql+asyncpg://u:p@db/x") == "postgresql://u:p@db/x"
+
+
+async def test_a_failing_job_leaves_its_error_and_a_succeeding_one_clears_the_status():
+    context = SimpleNamespace(job=SimpleNamespace(id=41, task_name="outbox.deliver"))
+
+    async def boom():
+        raise OSError("connection refused by smtp.example.org")
+
+    with pytest.raises(OSError):
+        await jobs.record_run(boom, context, None)
+    run = await JobRun.select().first()
+    assert run["last_status"] == "failed" and "connection refused" in run["last_error"]
+    assert (await JobError.select().first())["error"] == "OSError: connection refused by smtp.example.org"
+
+    async def fine():
+        return 3
+
+    assert await jobs.record_run(fine, context, None) == 3
+    run = await JobRun.select().first()
+    assert run["last_status"] == "succeeded" and run["last_finished_at"] is not None
