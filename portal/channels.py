@@ -122,10 +122,10 @@ def status(settings: Settings) -> list[dict]:
         {"name": "Email", "on": True, "detail": settings.smtp_url.split("@")[-1]},
         {"name": "SMS", "on": sms.configured,
          "detail": f"from {settings.sms_from}" if sms.configured else
-         "off: no credentials (set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM)"},
+         "no credentials (set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM)"},
         {"name": "WhatsApp", "on": whatsapp.configured,
          "detail": f"phone number id {settings.whatsapp_phone_number_id}" if whatsapp.configured else
-         "off: no credentials (set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"},
+         "no credentials (set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"},
     ]
 
 
