@@ -6,6 +6,7 @@ import procrastinate
 import jobs
 from jobs import app
 from portal import housekeeping
+from portal.tables import JobRun
 
 
 @app.periodic(cron="17 * * * *", periodic_id="housekeeping")
@@ -22,5 +23,10 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int | None
     manager = context.app.job_manager
     stalled = list(await manager.get_stalled_jobs())
     for job in stalled:
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except procrastinate.exceptions.ConnectorException:
+            # Its queueing lock is held by a waiting twin (e.g. the next outbox.deliver): that one does the work.
+            await JobRun.raw("UPDATE procrastinate_jobs SET status = 'cancelled' WHERE id = {} AND status = 'doing'",
+                             job.id)
     return len(stalled)

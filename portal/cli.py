@@ -49,6 +49,8 @@ def _exit_on_sigterm() -> None:
 
 
 def cmd_serve(settings: Settings, args) -> None:
+    import subprocess
+
     _exit_on_sigterm()
     _prepare(settings)
     asyncio.run(db.migrate())
@@ -72,8 +74,11 @@ def cmd_serve(settings: Settings, args) -> None:
                         workers=args.workers, access_log=False, proxy_headers=True)
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+            worker.terminate()  # a graceful stop: running jobs finish
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         if sink is not None:
             sink.stop()
         db.stop_embedded()

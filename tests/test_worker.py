@@ -39,3 +39,28 @@ async def test_a_failing_job_leaves_its_error_and_a_succeeding_one_clears_the_st
     assert await jobs.record_run(fine, context, None) == 3
     run = await JobRun.select().first()
     assert run["last_status"] == "succeeded" and run["last_finished_at"] is not None
+
+
+async def test_jobs_of_a_vanished_worker_are_requeued_or_left_to_their_waiting_twin():
+    import os
+    from types import SimpleNamespace
+
+    import procrastinate
+
+    from jobs.housekeeping import retry_stalled
+
+    rows = await JobRun.raw("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour') "
+                            "RETURNING id")
+    dead = rows[0]["id"]
+    insert = ("INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, status, worker_id) "
+              "VALUES ('default', {}, {}, {}, {}) RETURNING id")
+    purge = (await JobRun.raw(insert, "housekeeping.purge", None, "doing", dead))[0]["id"]
+    deliver = (await JobRun.raw(insert, "outbox.deliver", "outbox.deliver", "doing", dead))[0]["id"]
+    await JobRun.raw(insert, "outbox.deliver", "outbox.deliver", "todo", None)  # the twin already waiting
+    connector = procrastinate.PsycopgConnector(conninfo=jobs.conninfo(os.environ["DATABASE_URL"]))
+    with jobs.app.replace_connector(connector):
+        async with jobs.app.open_async():
+            assert await retry_stalled.func(SimpleNamespace(app=jobs.app)) == 2
+    statuses = {r["id"]: r["status"] for r in await JobRun.raw(
+        "SELECT id, status::text FROM procrastinate_jobs WHERE id IN ({}, {})", purge, deliver)}
+    assert statuses == {purge: "todo", deliver: "cancelled"}
