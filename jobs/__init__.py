@@ -1,8 +1,9 @@
 """Background work on procrastinate's PostgreSQL queue; `portal worker` runs it, any number at once.
 
 One module per area registers its tasks on `app` (`@app.task(name="area.verb")`, `@app.periodic(...)`) and
-is named in TASK_MODULES; importing this package imports them all, so the worker and the web app (which
-defers jobs) know every task. Jobs call domain modules, never views.
+is named in TASK_MODULES; importing this package imports them all, so the worker knows every task. Domain
+code defers a job inside its own transaction with `portal.job_queue.defer("area.verb", clinic_id=..., ...)`.
+Jobs call domain modules, never views.
 """
 
 import logging

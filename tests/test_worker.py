@@ -64,3 +64,21 @@ async def test_jobs_of_a_vanished_worker_are_requeued_or_left_to_their_waiting_t
     statuses = {r["id"]: r["status"] for r in await JobRun.raw(
         "SELECT id, status::text FROM procrastinate_jobs WHERE id IN ({}, {})", purge, deliver)}
     assert statuses == {purge: "todo", deliver: "cancelled"}
+
+
+async def test_a_job_deferred_in_a_rolled_back_transaction_never_exists():
+    from portal import db, job_queue
+
+    try:
+        async with db.transaction():
+            await job_queue.defer("housekeeping.purge", clinic_id=3)
+            raise RuntimeError("the change failed")
+    except RuntimeError:
+        pass
+    assert await JobRun.raw("SELECT 1 FROM procrastinate_jobs") == []
+    async with db.transaction():
+        job_id = await job_queue.defer("housekeeping.purge", queueing_lock="purge", clinic_id=3)
+    assert await job_queue.defer("housekeeping.purge", queueing_lock="purge") is None  # one waiting is enough
+    [row] = await JobRun.raw("SELECT task_name, args::text, status::text FROM procrastinate_jobs")
+    assert job_id and row["task_name"] == "housekeeping.purge" and row["status"] == "todo"
+    assert row["args"] == '{"clinic_id": 3}'
