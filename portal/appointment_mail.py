@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import icalendar
 
-from portal import audit, clock, mail, outbox
+from portal import audit, clock, ical_feed, mail, outbox
 from portal.tables import Appointment
 
 _DETAILS = (
@@ -38,7 +38,7 @@ def ics(row: dict, change: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if change == "cancelled" else "REQUEST")
     event = icalendar.Event()
-    event.add("uid", f'appointment-{row["id"]}@{row["clinic"]}.chairside')
+    event.add("uid", ical_feed.event_uid(row["id"], row["clinic"]))
     event.add("sequence", row["sequence"])
     event.add("dtstamp", datetime.now(timezone.utc))
     event.add("dtstart", row["starts_at"].astimezone(timezone.utc))

@@ -43,6 +43,7 @@ async def test_booking_moving_and_cancelling_each_send_a_confirmation_with_an_ic
     content = ics.get_content()
     content = content if isinstance(content, str) else content.decode()
     assert ics.get_filename() == "appointment.ics" and "METHOD:CANCEL" in content and "SEQUENCE:2" in content
+    assert f"UID:appointment-{appointment_id}@{clinic.clinic_id}.chairside" in content  # the feed's UID
 
 
 async def test_a_failed_booking_queues_no_mail(clinic, cal):
