@@ -82,3 +82,25 @@ async def test_a_job_deferred_in_a_rolled_back_transaction_never_exists():
     [row] = await JobRun.raw("SELECT task_name, args::text, status::text FROM procrastinate_jobs")
     assert job_id and row["task_name"] == "housekeeping.purge" and row["status"] == "todo"
     assert row["args"] == '{"clinic_id": 3}'
+
+
+async def test_two_workers_defer_each_periodic_tick_once():
+    """Each worker runs procrastinate's periodic deferrer; the database keeps one job per task and minute."""
+    import os
+    import time
+
+    import procrastinate
+    from procrastinate.periodic import PeriodicDeferrer
+
+    connector = procrastinate.PsycopgConnector(conninfo=jobs.conninfo(os.environ["DATABASE_URL"]))
+    now = time.time()
+    with jobs.app.replace_connector(connector):
+        async with jobs.app.open_async():
+            for _worker in range(2):
+                deferrer = PeriodicDeferrer(registry=jobs.app.periodic_registry)
+                await deferrer.defer_jobs(deferrer.get_previous_tasks(at=now))
+    counts = {r["task_name"]: r["n"] for r in await JobRun.raw(
+        "SELECT task_name, count(*) AS n FROM procrastinate_jobs GROUP BY task_name")}
+    assert counts.get("reminders.plan") == 1 and counts.get("housekeeping.retry_stalled") == 1
+    defers = await JobRun.raw("SELECT task_name, count(*) AS n FROM procrastinate_periodic_defers GROUP BY task_name")
+    assert defers and all(r["n"] == 1 for r in defers)
