@@ -153,8 +153,9 @@ async def plan_reminders(now: datetime | None = None, batch: int = 1000, setting
             columns: list[list] = [[] for _ in range(10)]
             for row in due:
                 subject, text, html, headers = _render_reminder(row, channel, settings)
-                values = (row["clinic"], row["patient"], reminder_key(row["id"], row["hours"], row["sequence"], channel),
-                          row["address"], subject, text, html, json.dumps(headers), row["id"], row["sequence"])
+                key = reminder_key(row["id"], row["hours"], row["sequence"], channel)
+                values = (row["clinic"], row["patient"], key, row["address"], subject, text, html,
+                          json.dumps(headers), row["id"], row["sequence"])
                 for column, value in zip(columns, values):
                     column.append(value)
             async with transaction():

@@ -23,7 +23,8 @@ async def purge(settings: Settings) -> dict:
                          "AND e.at > now() - {}::interval)",
         "job_errors": "DELETE FROM job_error e WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
                       "WHERE j.id = e.job_id)",
-        "sent_mail": "DELETE FROM outbox_message WHERE status IN ('sent', 'withdrawn') AND created_at < now() - {}::interval",
+        "sent_mail": "DELETE FROM outbox_message WHERE status IN ('sent', 'withdrawn') "
+                     "AND created_at < now() - {}::interval",
     }
     args = {"login_attempts": (LOGIN_ATTEMPTS_KEPT,), "finished_jobs": (FINISHED_JOBS_KEPT,),
             "sent_mail": (SENT_MAIL_KEPT,)}

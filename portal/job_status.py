@@ -70,7 +70,8 @@ async def retry_job(actor: Actor, job_id: int) -> None:
     async with transaction():
         rows = await JobRun.raw(
             # Without its queueing lock: a waiting job of the same kind must not block the retry.
-            f"UPDATE procrastinate_jobs j SET status = 'todo', attempts = 0, scheduled_at = NULL, queueing_lock = NULL "
+            "UPDATE procrastinate_jobs j SET status = 'todo', attempts = 0, scheduled_at = NULL, "
+            "queueing_lock = NULL "
             f"WHERE j.id = {{}} AND j.status = 'failed' AND {visible} RETURNING j.task_name",
             job_id, actor.clinic_id)
         if not rows:

@@ -9,8 +9,9 @@ Delivery guarantee (SMTP has no two-phase commit, so nobody can promise more): e
 sent at least once, and exactly once unless a worker dies in the instant between the server's "250 OK" and
 our UPDATE marking the row sent (one statement per message, so at most one message per SMTP connection of
 the killed worker; jobs/outbox.py opens three). That message is sent again when its lease expires, with the
-same Message-ID and X-Chairside-Key, which mail stores use to fold the copies into one. tests/test_jobs_crash.py kills real workers mid-batch and counts arrivals by
-X-Chairside-Key at a real SMTP server against exactly this promise.
+same Message-ID and X-Chairside-Key, which mail stores use to fold the copies into one.
+tests/test_jobs_crash.py kills real workers mid-batch and counts arrivals by X-Chairside-Key at a real SMTP
+server against exactly this promise.
 
 A message may carry guards (a consent kind, an appointment and its sequence number): they are checked in the
 statement that claims it, so a consent withdrawn, a patient restricted, or an appointment moved or cancelled
@@ -114,7 +115,8 @@ async def withdraw_stale(channel: str = "email") -> int:
     rows = await OutboxMessage.raw(
         f"UPDATE outbox_message m SET status = 'withdrawn', locked_until = NULL, "
         f"last_error = 'withdrawn: consent, restriction or appointment changed' "
-        f"WHERE {_due(channel)} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) AND ({_STALE}) "
+        f"WHERE {_due(channel)} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) "
+        f"AND ({_STALE}) "
         f"RETURNING id")
     return len(rows)
 

@@ -11,8 +11,6 @@ import signal
 import time
 from collections import Counter
 
-import pytest
-
 from bench.jobs import seed_reminders, start_worker
 from jobs.outbox import CONNECTIONS
 from portal.tables import OutboxMessage

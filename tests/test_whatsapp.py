@@ -100,7 +100,8 @@ async def test_a_no_cancels_the_next_appointment_and_mails_the_cancellation(wa, 
     row = await Appointment.select(Appointment.status, Appointment.cancel_reason).where(
         Appointment.id == appointment_id).first()
     assert row["status"] == "cancelled" and "WhatsApp" in row["cancel_reason"]
-    assert await OutboxMessage.exists().where(OutboxMessage.idempotency_key.like(f"appointment:{appointment_id}:cancelled:%"))
+    assert await OutboxMessage.exists().where(
+        OutboxMessage.idempotency_key.like(f"appointment:{appointment_id}:cancelled:%"))
 
 
 async def test_an_unknown_number_becomes_a_lead_the_front_desk_registers(wa, client, clinic, our_number):

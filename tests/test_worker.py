@@ -10,7 +10,8 @@ from portal.tables import JobError, JobRun
 
 
 def test_every_area_registers_its_tasks_and_schedules():
-    assert {"outbox.deliver", "reminders.plan", "housekeeping.purge", "housekeeping.retry_stalled"} <= set(jobs.app.tasks)
+    expected = {"outbox.deliver", "reminders.plan", "housekeeping.purge", "housekeeping.retry_stalled"}
+    assert expected <= set(jobs.app.tasks)
     crons = {p.task.name: p.cron for p in jobs.app.periodic_registry.periodic_tasks.values()}
     assert crons["reminders.plan"] == "* * * * *" and crons["housekeeping.purge"] == "17 * * * *"
 
