@@ -8,11 +8,11 @@ message is stored once by its provider id and acted on only the first time.
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from portal import appointment_mail, audit, outbox, patients
 from portal.db import transaction
-from portal.errors import NotFound
+from portal.errors import NotFound, ValidationFailed
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Appointment, AppointmentChange, Clinic, ConversationMessage, Lead, Patient
@@ -223,3 +223,34 @@ async def set_whatsapp_number_id(actor: Actor, number_id: str) -> None:
     async with transaction():
         await Clinic.update({Clinic.whatsapp_phone_number_id: number_id}).where(Clinic.id == actor.clinic_id)
         await audit.record(actor, "clinic.whatsapp_number", detail={"phone_number_id": number_id})
+
+
+REPLY_WINDOW = timedelta(hours=24)
+
+
+async def reply(actor: Actor, patient_id: int, body: str) -> None:
+    """Staff answer on WhatsApp; free text is allowed only within 24 hours of the patient's last message."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    patient = await Patient.select(Patient.id, Patient.restricted_at).where(
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+    if patient is None:
+        raise NotFound()
+    body = body.strip()
+    last = await ConversationMessage.select(ConversationMessage.phone, ConversationMessage.at).where(
+        (ConversationMessage.patient == patient_id) & (ConversationMessage.clinic == actor.clinic_id)
+        & (ConversationMessage.direction == "in") & (ConversationMessage.channel == "whatsapp")
+    ).order_by(ConversationMessage.at, ascending=False).first()
+    errors = {}
+    if not body or len(body) > 1000:
+        errors["body"] = "Write a message of at most 1000 characters."
+    if last is None or last["at"] < datetime.now(timezone.utc) - REPLY_WINDOW:
+        errors["body"] = "WhatsApp allows a free reply only within 24 hours of the patient's last message."
+    if patient["restricted_at"] is not None:
+        errors["body"] = "Processing of this patient's data is restricted."
+    if errors:
+        raise ValidationFailed(errors)
+    async with transaction():
+        await queue_reply(actor.clinic_id, patient_id, last["phone"], body,
+                          key=f"whatsapp-staff:{patient_id}:{datetime.now(timezone.utc).timestamp()}")
+        await audit.record(actor, "whatsapp.replied", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id)

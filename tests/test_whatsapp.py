@@ -142,3 +142,19 @@ async def test_the_owner_sets_the_clinics_whatsapp_number(client, clinic, other_
     assert ok.status_code == 303
     assert (await Clinic.select(Clinic.whatsapp_phone_number_id).where(Clinic.id == clinic.clinic_id).first())[
         "whatsapp_phone_number_id"] == NUMBER_ID
+
+
+async def test_staff_reply_within_the_24_hour_window_only(wa, client, clinic, cal, our_number):
+    patient_id, _ = await _patient_with_appointment(clinic, cal)
+    await sign_in_as(client, clinic)
+    token = await csrf_token(client)
+    early = await client.post(f"/patients/{patient_id}/messages", data={"_csrf_token": token, "body": "Hello"})
+    assert early.status_code == 422 and "within 24 hours" in early.text
+    body = _payload("31611122233", "Can I bring my son?", "wamid.G")
+    await wa.post("/webhooks/whatsapp", content=body, headers=_signed(body))
+    sent = await client.post(f"/patients/{patient_id}/messages", data={"_csrf_token": token, "body": "Yes, of course"})
+    assert sent.status_code == 303
+    page = await client.get(f"/patients/{patient_id}/messages")
+    assert "Can I bring my son?" in page.text and "Yes, of course" in page.text
+    [out] = await OutboxMessage.select().where(OutboxMessage.channel == "whatsapp")
+    assert out["recipient"] == "+31611122233" and out["text_body"] == "Yes, of course"

@@ -14,12 +14,26 @@ class MessagingController(Controller):
     guards = [signed_in, requires(Permission.READ_DEMOGRAPHICS)]
     dependencies = {"actor": provide_actor}
 
+    async def _conversation(self, request: Request, actor, patient_id: int, errors: dict | None = None,
+                            status: int = 200) -> Template:
+        patient = await patients.get_patient(actor, patient_id, purpose="messages_viewed")
+        return render(request, "messaging/conversation.html", status=status, patient=patient, errors=errors or {},
+                      messages=await conversations.conversation(actor, patient_id))
+
     @get("/patients/{patient_id:int}/messages", name="patients.messages")
     async def conversation(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """The patient's WhatsApp and SMS messages, with what each reply did."""
-        patient = await patients.get_patient(actor, patient_id, purpose="messages_viewed")
-        return render(request, "messaging/conversation.html", patient=patient,
-                      messages=await conversations.conversation(actor, patient_id))
+        return await self._conversation(request, actor, patient_id)
+
+    @post("/patients/{patient_id:int}/messages", name="patients.reply",
+          guards=[requires(Permission.MANAGE_CALENDAR)])
+    async def reply(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
+        """Answer on WhatsApp (within 24 hours of the patient's last message)."""
+        try:
+            await conversations.reply(actor, patient_id, str((await request.form()).get("body", ""))[:2000])
+        except ValidationFailed as exc:
+            return await self._conversation(request, actor, patient_id, exc.errors, 422)
+        return see_other(request.app.route_reverse("patients.messages", patient_id=patient_id))
 
     async def _leads(self, request: Request, actor, errors: dict | None = None, lead_id: int | None = None,
                      status: int = 200) -> Template:
