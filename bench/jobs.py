@@ -150,8 +150,8 @@ async def _prepare(url: str, server_url: str, count: int) -> str:
             f"{count}`.\n\n{count:,} appointments whose 48-hour reminder is due (patients with reminder consent) "
             f"were seeded in {seed_seconds:.1f} s. Then one `portal worker` (a real subprocess, concurrency 4) "
             f"was started: its `reminders.plan` job renders and queues them (guarded outbox rows, audit rows, "
-            f"batches of 1,000) and `outbox.deliver` sends them over three reused SMTP connections (50 messages per claim) to a "
-            f"local aiosmtpd server that counts arrivals by X-Chairside-Key.\n\n")
+            f"batches of 1,000) and `outbox.deliver` sends them over three reused SMTP connections (50 messages "
+            f"per claim) to a local aiosmtpd server that counts arrivals by X-Chairside-Key.\n\n")
 
 
 def _report(count: int, sink: CountingSink, elapsed: float, first_seconds: float) -> str:
