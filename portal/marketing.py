@@ -8,11 +8,12 @@ consent ledger like any other withdrawal.
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from portal import audit, consents, outbox
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
-from portal.errors import NotFound
+from portal.errors import NotFound, ValidationFailed
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Patient
@@ -68,3 +69,36 @@ async def unsubscribe(settings: Settings, token: str) -> None:
         await consents.record_change(None, clinic_id, patient_id,
                                      ConsentChange(ConsentKind.MARKETING_EMAIL, False, "unsubscribe_link"),
                                      actor_kind="unsubscribe")
+
+
+@dataclass(frozen=True)
+class CampaignForm:
+    name: str = ""
+    subject: str = ""
+    text: str = ""
+
+
+async def send_campaign(actor: Actor, settings: Settings, form: CampaignForm) -> int:
+    """Queue one message per patient who agreed to news by email; returns how many were queued."""
+    require(actor, Permission.MANAGE_CLINIC)
+    errors = {}
+    name = "".join(ch for ch in form.name.strip().lower().replace(" ", "-") if ch.isalnum() or ch == "-")[:60]
+    if not name:
+        errors["name"] = "Name the campaign (letters and digits), e.g. spring-2027."
+    if not form.subject.strip() or len(form.subject) > 200:
+        errors["subject"] = "Write a subject of at most 200 characters."
+    if not form.text.strip() or len(form.text) > 20000:
+        errors["text"] = "Write the message (at most 20,000 characters)."
+    if errors:
+        raise ValidationFailed(errors)
+    rows = await Patient.raw(
+        "SELECT id FROM patient WHERE clinic = {} AND email <> '' AND chairside_may_contact(id, 'marketing_email') "
+        "ORDER BY id", actor.clinic_id)
+    queued = 0
+    for row in rows:
+        queued += await queue_marketing(actor, settings, row["id"], campaign=name, subject=form.subject.strip(),
+                                        text=form.text.strip())
+    async with transaction():
+        await audit.record(actor, "marketing.campaign", object_type="campaign", object_id=name,
+                           detail={"queued": queued})
+    return queued

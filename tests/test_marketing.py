@@ -63,3 +63,20 @@ async def test_unsubscribing_withdraws_marketing_already_queued(client, clinic, 
     await outbox.deliver_due(settings)
     assert mailbox.to("late@example.org") == []
     assert (await OutboxMessage.select(OutboxMessage.status).first())["status"] == "withdrawn"
+
+
+async def test_the_owner_sends_news_only_to_patients_who_agreed(client, clinic, settings, mailbox):
+    from tests.factories import csrf_token, sign_in_as
+
+    await _subscribed(clinic, "yes@example.org")
+    await factories.make_patient(clinic, email="no@example.org")
+    await sign_in_as(client, clinic)
+    token = await csrf_token(client)
+    bad = await client.post("/jobs/news", data={"_csrf_token": token, "name": "", "subject": "", "text": ""})
+    assert bad.status_code == 422 and "Name the campaign" in bad.text
+    form = {"_csrf_token": token, "name": "Spring 2027", "subject": "Spring check-ups", "text": "Book now."}
+    sent = await client.post("/jobs/news", data=form)
+    assert sent.status_code == 200 and "Queued for 1 patient." in sent.text
+    assert "Queued for 0 patients." in (await client.post("/jobs/news", data=form)).text  # once per campaign
+    await outbox.deliver_due(settings)
+    assert len(mailbox.to("yes@example.org")) == 1 and mailbox.to("no@example.org") == []

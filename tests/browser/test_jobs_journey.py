@@ -34,7 +34,7 @@ async def test_messaging_pages_fit_a_phone(phone: Page, clinic, cal):
     await factories.book(clinic, cal, patient_id, (date.today() + timedelta(days=3)).isoformat(), "10:00")
     await factories.make_lead(clinic)
     await sign_in(phone, "owner@canal-dental.test", factories.PASSWORD)
-    for url in ("/jobs", "/leads", f"/patients/{patient_id}/messages", "/settings"):
+    for url in ("/jobs", "/jobs/news", "/leads", f"/patients/{patient_id}/messages", "/settings", "/password/forgot"):
         await phone.goto(url)
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{url} scrolls sideways by {overflow}px"

@@ -24,6 +24,7 @@ REQUIRED = {
     "/calendar/appointments/{appointment_id:int}": Permission.MANAGE_CALENDAR,
     "/account/calendar-feed": Permission.MANAGE_CALENDAR,
     "/jobs": Permission.MANAGE_CLINIC,
+    "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
 }
