@@ -112,12 +112,13 @@ def _due(channel: str) -> str:
 
 async def withdraw_stale(channel: str = "email") -> int:
     """Stop due guarded messages that must no longer go out; returns how many."""
+    # SKIP LOCKED: several delivery loops run this at once and must neither wait for nor deadlock on each other.
     rows = await OutboxMessage.raw(
-        f"UPDATE outbox_message m SET status = 'withdrawn', locked_until = NULL, "
-        f"last_error = 'withdrawn: consent, restriction or appointment changed' "
-        f"WHERE {_due(channel)} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) "
-        f"AND ({_STALE}) "
-        f"RETURNING id")
+        "UPDATE outbox_message SET status = 'withdrawn', locked_until = NULL, "
+        "last_error = 'withdrawn: consent, restriction or appointment changed' "
+        f"WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_due(channel)} "
+        f"AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) AND ({_STALE}) "
+        f"FOR UPDATE SKIP LOCKED) RETURNING id")
     return len(rows)
 
 
@@ -160,7 +161,8 @@ def to_email_message(row: dict, settings: Settings) -> Message:
         for item in row["attachments"]:
             maintype, _, subtype = item["content_type"].partition("/")
             part = MIMEBase(maintype, subtype)
-            part.set_payload(item["base64"])  # stored base64 already
+            # Stored as one base64 line; SMTP wants lines under 1,000 characters, MIME under 77.
+            part.set_payload(base64.encodebytes(base64.b64decode(item["base64"])).decode("ascii"))
             part["Content-Transfer-Encoding"] = "base64"
             part.add_header("Content-Disposition", "attachment", filename=item["filename"])
             parts.append(part)
