@@ -1,9 +1,10 @@
 """The owner's view of background work: queue depth, failed jobs (with their error) to retry, the last run
 of each periodic task, dead letters to resend, and which message channels are on.
 
-Most jobs serve the whole installation, not one clinic. Their failures (whose errors may quote any
-clinic's data) are shown only to the installation's operator: the owner of the first clinic, the one
-`portal create-owner` made. A job whose arguments name a clinic is also shown to that clinic's owner.
+Most jobs serve the whole installation, not one clinic. Every owner sees the queue's counts and when each
+periodic task last ran; failed installation-wide jobs and error texts (which may quote any clinic's data)
+only the installation's operator: the owner of the first clinic, the one `portal create-owner` made. A job
+whose arguments name a clinic (`clinic_id`) is also shown to that clinic's owner.
 """
 
 from portal import audit, channels, dev_mail, outbox
@@ -35,17 +36,20 @@ async def overview(actor: Actor, settings: Settings) -> dict:
     require(actor, Permission.MANAGE_CLINIC)
     operator = await is_operator(actor)
     visible = _visible(operator)
+    # Counts per task name say nothing about anyone, so every owner sees the whole queue.
     queue = await JobRun.raw(
-        f"SELECT j.task_name, count(*) FILTER (WHERE j.status = 'todo') AS waiting, "
-        f"count(*) FILTER (WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())) AS due, "
-        f"count(*) FILTER (WHERE j.status = 'doing') AS running FROM procrastinate_jobs j "
-        f"WHERE j.status IN ('todo', 'doing') AND {visible} GROUP BY j.task_name ORDER BY j.task_name",
-        actor.clinic_id)
+        "SELECT j.task_name, count(*) FILTER (WHERE j.status = 'todo') AS waiting, "
+        "count(*) FILTER (WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())) AS due, "
+        "count(*) FILTER (WHERE j.status = 'doing') AS running FROM procrastinate_jobs j "
+        "WHERE j.status IN ('todo', 'doing') GROUP BY j.task_name ORDER BY j.task_name")
     failed = await JobRun.raw(
         f"SELECT j.id, j.task_name, j.attempts, j.args::text AS args, e.error, e.at FROM procrastinate_jobs j "
         f"LEFT JOIN job_error e ON e.job_id = j.id WHERE j.status = 'failed' AND {visible} "
         f"ORDER BY j.id DESC LIMIT 50", actor.clinic_id)
-    runs = {r["task_name"]: r for r in await JobRun.select()} if operator else {}
+    runs = {r["task_name"]: r for r in await JobRun.select()}
+    if not operator:  # when and whether, but not the error text (it may quote another clinic's data)
+        for run in runs.values():
+            run["last_error"] = ""
     periodic = [{"task_name": name, "label": label, **(runs.get(name) or {})} for name, label in PERIODIC.items()]
     mail_counts = {r["status"]: r["n"] for r in await OutboxMessage.raw(
         "SELECT status, count(*) AS n FROM outbox_message WHERE clinic_id = {} GROUP BY status", actor.clinic_id)}

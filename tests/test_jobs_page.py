@@ -51,3 +51,18 @@ def test_caught_mail_is_listed_per_clinic(tmp_path):
         (tmp_path / f"2026{clinic_id}.eml").write_bytes(message.as_bytes())
     assert [m["subject"] for m in dev_mail.caught(tmp_path, 1)] == ["Ours"]
     assert dev_mail.caught(None, 1) == []
+
+
+async def test_every_owner_sees_queue_depth_and_periodic_runs_but_only_the_operator_their_errors(
+        client, clinic, other_clinic):
+    from portal.tables import JobRun
+
+    await OutboxMessage.raw("SELECT chairside_queue_delivery()")
+    await JobRun.raw("INSERT INTO job_run (task_name, last_status, last_error) "
+                     "VALUES ('reminders.plan', 'failed', 'secret detail of clinic one')")
+    await sign_in_as(client, other_clinic)
+    page = await client.get("/jobs")
+    assert "<code>outbox.deliver</code></td><td>1</td>" in page.text and "failed" in page.text
+    assert "secret detail" not in page.text
+    await sign_in_as(client, clinic)
+    assert "secret detail of clinic one" in (await client.get("/jobs")).text
