@@ -17,7 +17,7 @@ CREATE TABLE lead (
     phone varchar(20) NOT NULL,
     name varchar(200) NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),
-    patient integer REFERENCES patient(id) ON DELETE SET NULL,
+    patient integer REFERENCES patient(id) ON DELETE CASCADE,  -- erasing the patient erases the lead too
     converted_at timestamptz,
     UNIQUE (clinic, phone)
 );
