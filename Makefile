@@ -44,7 +44,7 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 run: install
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/portal serve $(if $(DEMO),--demo,)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/portal serve --with-worker --dev-mail $(if $(DEMO),--demo,)
 
 test: install-test browser
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/pip install -q -e '.[bench]'
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.jobs
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

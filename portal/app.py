@@ -26,6 +26,10 @@ from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.fees import ClinicalSetupController
 from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.imaging import imaging_routes
+from portal.views.jobs import JobsController
+from portal.views.messaging import MessagingController
+from portal.views.passwords import InvitationController, PasswordController
+from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.patients import PatientController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
@@ -38,7 +42,9 @@ from portal.views.treatment import NoteController, PlanController
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
-               PrivacyCentreController, PrivacyRequestController, PrivacySettingsController]
+               PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
+               UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
+               InvitationController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

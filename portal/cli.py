@@ -1,4 +1,4 @@
-"""The `portal` command: serve | migrate | worker-less set-up tasks | demo | create-owner | dbshell."""
+"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell."""
 
 import argparse
 import asyncio
@@ -49,12 +49,16 @@ def _exit_on_sigterm() -> None:
 
 
 def cmd_serve(settings: Settings, args) -> None:
+    import subprocess
+
     _exit_on_sigterm()
     _prepare(settings)
     asyncio.run(db.migrate())
     if args.demo:
         cmd_demo(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
+    sink = _start_dev_mail(settings) if args.dev_mail else None
+    worker = _start_worker() if args.with_worker else None
     print(f"Chairside on http://{host}:{port}/  (Ctrl+C stops it and the embedded database)")
     try:
         if args.server == "granian":
@@ -69,7 +73,48 @@ def cmd_serve(settings: Settings, args) -> None:
             uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port,
                         workers=args.workers, access_log=False, proxy_headers=True)
     finally:
+        if worker is not None:
+            worker.terminate()  # a graceful stop: running jobs finish
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if sink is not None:
+            sink.stop()
         db.stop_embedded()
+
+
+def _start_dev_mail(settings: Settings):
+    """A local SMTP sink for development (unless SMTP_URL points elsewhere); caught mail shows on /jobs."""
+    from urllib.parse import urlsplit
+
+    from portal import dev_mail
+
+    if os.environ.get("SMTP_URL"):
+        return None
+    folder = settings.data_dir / "dev-mail"
+    url = urlsplit(settings.smtp_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 8025
+    try:
+        sink = dev_mail.start_sink(folder, host, port)
+    except (OSError, RuntimeError):  # the port is taken (another checkout's sink): use a free one
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+        sink = dev_mail.start_sink(folder, host, port)
+    os.environ["SMTP_URL"] = f"smtp://{host}:{port}"  # for the worker started next
+    os.environ["DEV_MAIL_DIR"] = str(folder)
+    print(f"Development mail is caught at smtp://{host}:{port} and shown to owners on /jobs")
+    return sink
+
+
+def _start_worker():
+    """One `portal worker` beside the web process (migrations are already applied)."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-m", "portal.cli", "worker", "--no-migrate"])
 
 
 def cmd_create_owner(settings: Settings, args) -> None:
@@ -106,6 +151,22 @@ def cmd_dbshell(settings: Settings, _args) -> None:
     raise SystemExit(subprocess.call([psql, url]))
 
 
+def cmd_worker(settings: Settings, args) -> None:
+    """Run background jobs (procrastinate) until SIGINT/SIGTERM; start as many as you like."""
+    import logging
+
+    _prepare(settings)
+    if not args.no_migrate:
+        asyncio.run(db.migrate())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    import jobs
+
+    try:
+        asyncio.run(jobs.run_worker(settings, concurrency=args.concurrency))
+    finally:
+        db.stop_embedded()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Chairside clinic portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian",
                        help="granian measured faster in `make bench` (see bench/results/latest.md)")
     serve.add_argument("--demo", action="store_true", help="load the demo clinic first (idempotent)")
+    serve.add_argument("--with-worker", action="store_true", help="also run one background worker")
+    serve.add_argument("--dev-mail", action="store_true",
+                       help="catch outgoing mail in a local SMTP sink shown on /jobs (when SMTP_URL is unset)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo clinic (idempotent)").set_defaults(func=cmd_demo)
@@ -131,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     owner.add_argument("--address", default="")
     owner.set_defaults(func=cmd_create_owner)
     sub.add_parser("dbshell", help="open psql on the configured database").set_defaults(func=cmd_dbshell)
+    worker = sub.add_parser("worker", help="run background jobs (reminders, mail, housekeeping)")
+    worker.add_argument("--concurrency", type=int, default=4)
+    worker.add_argument("--no-migrate", action="store_true", help="the caller has applied migrations")
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

@@ -56,6 +56,7 @@ async def _fill(owner) -> None:
                                  now - timedelta(days=rng.randint(0, 180))))
         await Patient.insert(*rows)
         await audit.record(owner, "demo.loaded", detail={"patients": len(rows)})
+        await _reminder_consents(owner)
 
 
 TYPES = [("Check-up", 30, "#2f7d6d", "dentist"), ("Filling", 45, "#1a6fd1", "dentist"),
@@ -97,12 +98,23 @@ async def _calendar(owner) -> None:
                 if rng.random() < 0.75:
                     starts = clock.to_utc(day, at.time(), owner.time_zone)
                     status = "completed" if offset < 0 else "booked"
+                    booked_at = min(starts, datetime.now(timezone.utc) - timedelta(days=7))
                     rows.append(Appointment(clinic=owner.clinic_id, patient=rng.choice(patients),
                                             provider=staff[provider_role], chair=chair, appointment_type=kind["id"],
                                             starts_at=starts, ends_at=starts + timedelta(minutes=kind["minutes"]),
-                                            status=status, created_by=owner.id, created_at=starts, updated_at=starts))
+                                            status=status, created_by=owner.id, created_at=booked_at,
+                                            updated_at=booked_at))
                 at += timedelta(minutes=kind["minutes"] + rng.choice([0, 0, 15, 30]))
     await Appointment.insert(*rows)
+
+
+async def _reminder_consents(owner) -> None:
+    """Every demo patient agreed to email reminders, so `make run DEMO=1` shows reminders on /jobs."""
+    from portal import consents
+
+    for row in await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id):
+        await consents.record_change(owner, owner.clinic_id, row["id"], consents.ConsentChange(
+            consents.ConsentKind.REMINDER_EMAIL, True, "front_desk"))
 
 
 def _patient(clinic_id, given, family, born, email, mobile, created) -> Patient:

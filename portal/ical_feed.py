@@ -86,6 +86,12 @@ async def render_feed(token: str) -> bytes:
     return calendar.to_ical()
 
 
+def event_uid(appointment_id: int, clinic_id: int) -> str:
+    """One UID per appointment in every calendar file we send (feeds and mailed invitations), so calendar
+    apps update or cancel the same event."""
+    return f"appointment-{appointment_id}@{clinic_id}.chairside"
+
+
 def _calendar(row: dict, appointments: list[dict], now: datetime) -> icalendar.Calendar:
     from zoneinfo import ZoneInfo
 
@@ -101,7 +107,7 @@ def _calendar(row: dict, appointments: list[dict], now: datetime) -> icalendar.C
         who = (f'{a["patient.given_name"]} {a["patient.family_name"]}' if row["clinic.ical_full_names"]
                else f'{a["patient.given_name"][:1]}.{a["patient.family_name"][:1]}.')
         event = icalendar.Event()
-        event.add("uid", f'appointment-{a["id"]}@{row["clinic"]}.chairside')
+        event.add("uid", event_uid(a["id"], row["clinic"]))
         event.add("sequence", a["sequence"])
         event.add("dtstamp", now)
         event.add("last-modified", a["updated_at"])

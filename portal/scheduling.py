@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from asyncpg.exceptions import ExclusionViolationError
 
-from portal import audit, availability, clock, medical_history
+from portal import appointment_mail, audit, availability, clock, medical_history
 from portal.db import transaction
 from portal.errors import NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
@@ -153,6 +153,7 @@ async def book_appointment(actor: Actor, form: BookingForm) -> int:
                            to_status="booked")
             await audit.record(actor, "appointment.booked", patient_id=slot["patient"], object_type="appointment",
                                object_id=row.id)
+            await appointment_mail.confirm_change(row.id, "booked")
     except ExclusionViolationError as exc:
         raise await _refused(actor, exc, slot, type_row) from None
     return row.id
@@ -195,6 +196,7 @@ async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) ->
                            to_starts_at=slot["starts_at"], from_chair=before["chair"], to_chair=slot["chair"])
             await audit.record(actor, "appointment.moved", patient_id=before["patient"], object_type="appointment",
                                object_id=appointment_id)
+            await appointment_mail.confirm_change(appointment_id, "moved")
     except ExclusionViolationError as exc:
         raise await _refused(actor, exc, slot, type_row, ignore=appointment_id) from None
 
@@ -218,6 +220,8 @@ async def set_status(actor: Actor, appointment_id: int, status: str, reason: str
                        from_status=before["status"], to_status=status, reason=reason.strip()[:300])
         await audit.record(actor, f"appointment.{status}", patient_id=before["patient"], object_type="appointment",
                            object_id=appointment_id)
+        if status == "cancelled":
+            await appointment_mail.confirm_change(appointment_id, "cancelled")
 
 
 async def get_appointment(actor: Actor, appointment_id: int) -> dict:

@@ -49,7 +49,27 @@ class Settings:
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     image_max_bytes: int = 50 * 1024 * 1024
+    outbox_lease_seconds: int = 120
+    dev_mail_dir: Path | None = None  # where `make run`'s local SMTP sink keeps caught mail (owner page)
+    # SMS through a Twilio-style REST gateway; off unless all of sid, token and sender are set.
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str = ""
+    sms_auth_token: str = ""
+    sms_from: str = ""
+    # WhatsApp Business Cloud API; off unless token and phone number id are set.
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_reminder_template: str = "appointment_reminder"
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the portal, for absolute links in mail."""
+        return (self.public_url or f"{'https' if self.https else 'http'}://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -73,5 +93,18 @@ class Settings:
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
             image_max_bytes=int(float(os.environ.get("IMAGE_MAX_MB", "50")) * 1024 * 1024),
+            outbox_lease_seconds=int(os.environ.get("OUTBOX_LEASE_SECONDS", "120")),
+            dev_mail_dir=Path(os.environ["DEV_MAIL_DIR"]) if os.environ.get("DEV_MAIL_DIR") else None,
+            sms_api_url=os.environ.get("SMS_API_URL", "https://api.twilio.com"),
+            sms_account_sid=os.environ.get("SMS_ACCOUNT_SID", ""),
+            sms_auth_token=os.environ.get("SMS_AUTH_TOKEN", ""),
+            sms_from=os.environ.get("SMS_FROM", ""),
+            whatsapp_api_url=os.environ.get("WHATSAPP_API_URL", "https://graph.facebook.com"),
+            whatsapp_api_version=os.environ.get("WHATSAPP_API_VERSION", "v21.0"),
+            whatsapp_token=os.environ.get("WHATSAPP_TOKEN", ""),
+            whatsapp_phone_number_id=os.environ.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+            whatsapp_app_secret=os.environ.get("WHATSAPP_APP_SECRET", ""),
+            whatsapp_verify_token=os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
+            whatsapp_reminder_template=os.environ.get("WHATSAPP_REMINDER_TEMPLATE", "appointment_reminder"),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
         )

@@ -69,7 +69,9 @@ APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "gua
               "appointment_change", "ical_token", "outbox_message", "consent_event",
               "medical_history", "medical_alert", "tooth_finding", "procedure_code", "treatment_plan", "plan_item",
               "plan_acceptance", "clinical_note", "patient_image", "patient_image_blob", "patient_sign_in_link",
-              "patient_session", "privacy_request", "data_export", "processor", "privacy_notice", "retention_rule")
+              "patient_session", "privacy_request", "data_export", "processor", "privacy_notice", "retention_rule",
+              "job_run", "job_error", "staff_token", "procrastinate_jobs", "procrastinate_periodic_defers",
+              "procrastinate_events", "lead", "conversation_message")
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +86,17 @@ async def database(settings):
     await db.start_pool(max_size=5)
     yield
     await db.close_pool()
+
+
+async def _finish_background_work() -> None:
+    """Let mail and exports a previous test started in the background end before its rows are truncated."""
+    import asyncio
+
+    from portal.privacy import export, mail
+
+    pending = [*mail._background, *export._running]
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +115,7 @@ def mailbox(mail_server) -> MailSink:
 
 @pytest.fixture(autouse=True)
 async def clean_tables(database):
+    await _finish_background_work()
     await db.run_sql(f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE")
     yield
 

@@ -103,3 +103,37 @@ async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> d
     note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Seen for check-up"))
     return {"tooth": 36, "version": 1, "alert_id": alert_id, "plan_id": plan_id, "item_id": item_id,
             "note_id": note_id, "code_id": code["id"]}
+async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:
+    """A procrastinate job that failed, as a worker leaves it (the error kept by jobs.record_run)."""
+    rows = await Staff.raw(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status, attempts) "
+        "VALUES ('default', {}, {}, {}::jsonb, 'failed', 5) RETURNING id", task_name, task_name, args)
+    await Staff.raw("INSERT INTO job_error (job_id, task_name, error) VALUES ({}, {}, 'OSError: gateway down')",
+                    rows[0]["id"], task_name)
+    return rows[0]["id"]
+
+
+async def make_dead_letter(actor: Actor, to: str = "lost@example.org") -> int:
+    """An outbox message that used up its attempts."""
+    from portal import outbox
+    from portal.tables import OutboxMessage
+
+    await outbox.enqueue(outbox.Email(to=to, subject="Lost", text="Lost"), key=f"dead:{to}",
+                         clinic_id=actor.clinic_id)
+    await OutboxMessage.update({OutboxMessage.status: "dead", OutboxMessage.attempts: 6,
+                                OutboxMessage.last_error: "550 mailbox unavailable"}).where(
+        OutboxMessage.idempotency_key == f"dead:{to}")
+    return (await OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == f"dead:{to}")
+            .first())["id"]
+
+
+async def make_lead(actor: Actor, phone: str = "+31687654321", text: str = "Do you take new patients?") -> int:
+    """An unknown number that wrote to the clinic on WhatsApp."""
+    from portal.tables import ConversationMessage
+
+    rows = await Staff.raw("INSERT INTO lead (clinic, phone, name) VALUES ({}, {}, 'Foreign Lead') RETURNING id",
+                           actor.clinic_id, phone)
+    await ConversationMessage.raw(
+        "INSERT INTO conversation_message (clinic, lead, channel, direction, phone, body) "
+        "VALUES ({}, {}, 'whatsapp', 'in', {}, {})", actor.clinic_id, rows[0]["id"], phone, text)
+    return rows[0]["id"]

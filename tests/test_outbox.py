@@ -54,3 +54,15 @@ async def test_an_unreachable_server_retries_with_backoff_then_dead_letters(sett
 
 def test_backoff_grows():
     assert [outbox.backoff(n).total_seconds() / 60 for n in (1, 2, 3)] == [1, 4, 16]
+
+
+async def test_a_large_attachment_keeps_smtp_line_lengths(settings, mailbox):
+    data = bytes(range(256)) * 40  # 10 kB: one base64 line would break SMTP's 1,000-character limit
+    mail = outbox.Email(to="big@example.org", subject="Big", text="See attached.",
+                        attachments=(outbox.Attachment("scan.bin", "application/octet-stream", data),))
+    await outbox.enqueue(mail, key="big")
+    assert await outbox.deliver_due(settings) == 1
+    [message] = mailbox.to("big@example.org")
+    [part] = list(message.iter_attachments())
+    assert part.get_content() == data
+    assert max(len(line) for line in message.as_string().splitlines()) <= 998

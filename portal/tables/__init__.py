@@ -25,6 +25,8 @@ from portal.tables.chart import (
 from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
 from portal.tables.imaging import PatientImage, PatientImageBlob
+from portal.tables.jobs import JobError, JobRun, StaffToken
+from portal.tables.messaging import ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
 from portal.tables.privacy import (
@@ -42,11 +44,13 @@ ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditE
               OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken,
               OutboxMessage, ConsentEvent, MedicalHistory, MedicalAlert, ToothFinding, ProcedureCode,
               TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote, PatientImage, PatientImageBlob,
-              PatientSignInLink, PatientSession, PrivacyRequest, DataExport, Processor, PrivacyNotice, RetentionRule)
+              PatientSignInLink, PatientSession, PrivacyRequest, DataExport, Processor, PrivacyNotice, RetentionRule,
+              JobRun, JobError, StaffToken, Lead, ConversationMessage)
 
 __all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "PlanAcceptance", "PlanItem",
            "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType",
            "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken", "OpeningHours", "ProviderAbsence",
            "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "PatientImage",
            "PatientImageBlob", "Staff", "WebSession", "DataExport", "PatientSession", "PatientSignInLink",
-           "PrivacyNotice", "PrivacyRequest", "Processor", "RetentionRule"]
+           "PrivacyNotice", "PrivacyRequest", "Processor", "RetentionRule", "JobRun", "JobError", "StaffToken",
+           "Lead", "ConversationMessage"]

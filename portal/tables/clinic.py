@@ -1,6 +1,6 @@
 """Storage of clinics: each one a separate data controller."""
 
-from piccolo.columns import Boolean, SmallInt, Timestamptz, Varchar
+from piccolo.columns import Array, Boolean, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -17,3 +17,5 @@ class Clinic(Table, tablename="clinic"):
     tooth_numbering = Varchar(length=10, default="fdi")  # fdi | universal: display only, storage is FDI
     currency = Varchar(length=3, default="EUR")
     digital_consent_age = SmallInt(default=16)  # GDPR Art. 8: 13-16 depending on the country
+    reminder_hours = Array(base_column=Integer(), default=[48, 2])  # reminders this many hours before
+    whatsapp_phone_number_id = Varchar(length=40, default="")  # which WhatsApp business number is ours

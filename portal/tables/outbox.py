@@ -1,6 +1,6 @@
 """Storage of outgoing messages: written in the same transaction as the change that causes them."""
 
-from piccolo.columns import JSONB, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -16,10 +16,14 @@ class OutboxMessage(Table, tablename="outbox_message"):
     html_body = Text(default="")
     headers = JSONB(default={})
     attachments = JSONB(default=[])  # [{"filename", "content_type", "base64"}]
-    status = Varchar(length=20, default="queued")  # queued | sending | sent | dead
+    status = Varchar(length=20, default="queued")  # queued | sending | sent | dead | withdrawn
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz()
     locked_until = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
+    # Checked again when the message is claimed: a withdrawn consent or a changed appointment stops it.
+    guard_consent = Varchar(length=40, null=True, default=None)
+    guard_appointment_id = BigInt(null=True, default=None)
+    guard_sequence = Integer(null=True, default=None)

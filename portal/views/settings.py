@@ -4,7 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import practice_setup
+from portal import appointment_mail, conversations, practice_setup
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
@@ -22,12 +22,33 @@ class SettingsController(Controller):
 
     async def _page(self, request: Request, actor, errors: dict | None = None, status: int = 200) -> Template:
         return render(request, "settings/index.html", status=status, errors=errors or {},
+                      reminder_hours=await appointment_mail.reminder_hours(actor),
+                      whatsapp_number_id=await conversations.whatsapp_number_id(actor),
                       **await practice_setup.overview(actor))
 
     @get("/", name="settings.show")
     async def show(self, request: Request, actor: CurrentActor) -> Template:
         """Everything the calendar needs, on one page."""
         return await self._page(request, actor)
+
+    @post("/reminders", name="settings.reminders")
+    async def reminders(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """How many hours before an appointment reminders go out."""
+        try:
+            await appointment_mail.set_reminder_hours(actor, str((await request.form()).get("reminder_hours", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422)
+        return _back_to(request, "reminders")
+
+    @post("/whatsapp", name="settings.whatsapp")
+    async def whatsapp(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """The clinic's WhatsApp business number (Meta's phone number id)."""
+        try:
+            await conversations.set_whatsapp_number_id(
+                actor, str((await request.form()).get("whatsapp_phone_number_id", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422)
+        return _back_to(request, "reminders")
 
     @post("/chairs", name="settings.add_chair")
     async def add_chair(self, request: Request, actor: CurrentActor) -> Template | Redirect:

@@ -49,4 +49,8 @@ REQUIRED = {
     "/privacy-requests/restricted": Permission.ACCESS_RESTRICTED_RECORDS,
     "/privacy-settings": Permission.MANAGE_CLINIC,
     "/privacy-settings/record": Permission.MANAGE_CLINIC,
+    "/jobs": Permission.MANAGE_CLINIC,
+    "/jobs/news": Permission.MANAGE_CLINIC,
+    "/leads": Permission.READ_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
 }

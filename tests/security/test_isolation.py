@@ -10,6 +10,8 @@ from tests.security.routes import fill, is_patient_route, routes
 
 # Routes whose parameter is a secret rather than an id; test_ical.py covers unknown and revoked tokens.
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
+BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
+BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:
@@ -27,7 +29,10 @@ async def _foreign_ids(clinic) -> dict[str, int]:
     return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": cal["dentist"].id,
             "appointment_id": appointment_id, "chair_id": cal["chairs"][0], **chart_ids,
             "image_id": await image_samples.stored(clinic, patient_id), "request_id": request_id,
-            "processor_id": processor_id}
+            "processor_id": processor_id,
+            # A system job is the operator's (the first clinic's) alone; a dead letter is its clinic's.
+            "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
+            "lead_id": await factories.make_lead(clinic)}
 
 
 

@@ -4,6 +4,11 @@ from tests.security.routes import PATIENT_PUBLIC, fill, is_patient_route, routes
 
 # The iCal feed is public by design: its secret token is the key (tested in test_ical.py).
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
+# Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
+# tests/test_marketing.py and tests/test_whatsapp.py check that.
+PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
+# Password links: the single-use token is the key (tests/test_staff_tokens.py).
+PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 
 
 async def test_every_private_page_redirects_to_sign_in(app, client):

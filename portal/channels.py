@@ -1,0 +1,156 @@
+"""Text-message channels: SMS through a Twilio-style REST gateway and WhatsApp through the Business Cloud
+API. A channel with no credentials is off and says so (the owner's jobs page shows it).
+
+Both send E.164 numbers (portal/phones.py stores them so). tests/test_channels.py runs each adapter against
+a local HTTP server that checks every request the way the provider documents it.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from portal import outbox
+from portal.settings import Settings
+
+TIMEOUT = httpx.Timeout(15.0)
+
+
+class ChannelOff(Exception):
+    """The channel has no credentials configured."""
+
+
+class SendFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    to: str  # E.164, e.g. +31612345678
+    body: str
+    template: str = ""  # WhatsApp: an approved template's name (required outside the 24-hour window)
+    language: str = "en"
+    parameters: tuple[str, ...] = ()  # the template body's {{1}}, {{2}} ...
+
+
+class SmsChannel:
+    """POST form-encoded To/From/Body to /2010-04-01/Accounts/{sid}/Messages.json with basic auth."""
+
+    name = "sms"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def configured(self) -> bool:
+        s = self.settings
+        return bool(s.sms_account_sid and s.sms_auth_token and s.sms_from)
+
+    async def send(self, message: TextMessage, client: httpx.AsyncClient | None = None) -> str:
+        if not self.configured:
+            raise ChannelOff("SMS is off: set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM")
+        s = self.settings
+        url = f"{s.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{s.sms_account_sid}/Messages.json"
+        async with _client(client) as http:
+            response = await http.post(url, data={"To": message.to, "From": s.sms_from, "Body": message.body},
+                                       auth=(s.sms_account_sid, s.sms_auth_token))
+        if response.status_code not in (200, 201):
+            raise SendFailed(f"SMS gateway answered {response.status_code}: {response.text[:300]}")
+        return str(response.json().get("sid", ""))
+
+
+class WhatsAppChannel:
+    """POST /{version}/{phone_number_id}/messages with a Bearer token: templates for reminders, text replies."""
+
+    name = "whatsapp"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id)
+
+    def payload(self, message: TextMessage) -> dict:
+        base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.to.lstrip("+")}
+        if message.template:
+            components = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in message.parameters]}]
+            return {**base, "type": "template", "template": {
+                "name": message.template, "language": {"code": message.language},
+                **({"components": components} if message.parameters else {})}}
+        return {**base, "type": "text", "text": {"preview_url": False, "body": message.body}}
+
+    async def send(self, message: TextMessage, client: httpx.AsyncClient | None = None) -> str:
+        if not self.configured:
+            raise ChannelOff("WhatsApp is off: set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID")
+        s = self.settings
+        url = f"{s.whatsapp_api_url.rstrip('/')}/{s.whatsapp_api_version}/{s.whatsapp_phone_number_id}/messages"
+        async with _client(client) as http:
+            response = await http.post(url, json=self.payload(message),
+                                       headers={"Authorization": f"Bearer {s.whatsapp_token}"})
+        if response.status_code != 200:
+            raise SendFailed(f"WhatsApp answered {response.status_code}: {response.text[:300]}")
+        messages = response.json().get("messages") or [{}]
+        return str(messages[0].get("id", ""))
+
+
+class _client:
+    """Use the caller's client, or a short-lived one."""
+
+    def __init__(self, client: httpx.AsyncClient | None) -> None:
+        self.given, self.own = client, None
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        if self.given is not None:
+            return self.given
+        self.own = httpx.AsyncClient(timeout=TIMEOUT)
+        return self.own
+
+    async def __aexit__(self, *exc) -> None:
+        if self.own is not None:
+            await self.own.aclose()
+
+
+def channel(name: str, settings: Settings):
+    return {"sms": SmsChannel, "whatsapp": WhatsAppChannel}[name](settings)
+
+
+def status(settings: Settings) -> list[dict]:
+    """Each channel, on or off, and what turns it on."""
+    sms, whatsapp = SmsChannel(settings), WhatsAppChannel(settings)
+    return [
+        {"name": "Email", "on": True, "detail": settings.smtp_url.split("@")[-1]},
+        {"name": "SMS", "on": sms.configured,
+         "detail": f"from {settings.sms_from}" if sms.configured else
+         "no credentials (set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM)"},
+        {"name": "WhatsApp", "on": whatsapp.configured,
+         "detail": f"phone number id {settings.whatsapp_phone_number_id}" if whatsapp.configured else
+         "no credentials (set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"},
+    ]
+
+
+async def deliver_due_texts(settings: Settings, limit: int = 50) -> int:
+    """Send due SMS and WhatsApp rows of the outbox over their adapters (a channel that is off is skipped:
+    its rows wait, and the owner page says why)."""
+    sent = 0
+    for name in ("sms", "whatsapp"):
+        adapter = channel(name, settings)
+        if not adapter.configured:
+            continue
+        rows = await outbox.claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds), channel=name)
+        if not rows:
+            continue
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            for row in rows:
+                headers = row["headers"] or {}
+                message = TextMessage(to=row["recipient"], body=row["text_body"], template=headers.get("template", ""),
+                                      language=headers.get("language", "en"),
+                                      parameters=tuple(p for p in headers.get("parameters", "").split("\n") if p))
+                try:
+                    await adapter.send(message, http)
+                except (SendFailed, httpx.HTTPError) as exc:
+                    await outbox.mark_failed(row, str(exc) or type(exc).__name__)
+                    continue
+                await outbox.mark_sent(row["id"])
+                sent += 1
+    return sent

@@ -1,0 +1,256 @@
+"""WhatsApp conversations: the webhook's checks, matching a sender to a patient of the clinic that owns the
+business number, replies that confirm or cancel the next appointment, and leads for unknown numbers.
+
+Meta signs each POST with `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the app secret>`;
+anything unsigned or wrongly signed is refused before its JSON is read. Meta retries deliveries, so each
+message is stored once by its provider id and acted on only the first time.
+"""
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+
+from portal import appointment_mail, audit, outbox, patients
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.permissions import Actor, Permission, require
+from portal.settings import Settings
+from portal.tables import Appointment, AppointmentChange, Clinic, ConversationMessage, Lead, Patient
+
+CONFIRM_WORDS = {"yes", "y", "ja", "j", "ok", "confirm", "bevestig", "1"}
+CANCEL_WORDS = {"no", "n", "nee", "cancel", "annuleer", "annuleren", "2"}
+REPLIES = {
+    "en": {"confirmed": "Thank you, your appointment on {when} is confirmed.",
+           "cancelled": "Your appointment on {when} is cancelled. Call us to book a new one.",
+           "no_appointment": "We found no upcoming appointment to change. Please call us."},
+    "nl": {"confirmed": "Dank u, uw afspraak op {when} is bevestigd.",
+           "cancelled": "Uw afspraak op {when} is geannuleerd. Bel ons voor een nieuwe afspraak.",
+           "no_appointment": "We vonden geen komende afspraak om te wijzigen. Bel ons alstublieft."},
+}
+
+
+def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
+    """Constant-time check of X-Hub-Signature-256; False without a configured secret."""
+    if not app_secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.removeprefix("sha256="), expected)
+
+
+def verify_subscription(settings: Settings, mode: str, token: str, challenge: str) -> str | None:
+    """Meta's GET handshake: the challenge back when the verify token matches, else None."""
+    if mode == "subscribe" and settings.whatsapp_verify_token and hmac.compare_digest(
+            token.encode(), settings.whatsapp_verify_token.encode()):
+        return challenge
+    return None
+
+
+def intent(text: str) -> str | None:
+    word = text.strip().strip(".!").lower()
+    return "confirm" if word in CONFIRM_WORDS else "cancel" if word in CANCEL_WORDS else None
+
+
+def _incoming(payload: dict):
+    """(phone_number_id, sender E.164, profile name, provider id, text) for each message in a webhook POST."""
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            number_id = str((value.get("metadata") or {}).get("phone_number_id", ""))
+            names = {c.get("wa_id"): (c.get("profile") or {}).get("name", "") for c in value.get("contacts") or []}
+            for message in value.get("messages") or []:
+                sender = str(message.get("from", ""))
+                text = ((message.get("text") or {}).get("body") or (message.get("button") or {}).get("text")
+                        or ((message.get("interactive") or {}).get("button_reply") or {}).get("title") or "")
+                if sender.isdigit() and message.get("id"):
+                    yield number_id, "+" + sender, names.get(sender, ""), str(message["id"]), str(text)[:4000]
+
+
+async def receive(settings: Settings, payload: dict) -> int:
+    """Store and act on each message of a verified webhook POST; returns how many were new."""
+    new = 0
+    for number_id, phone, name, provider_id, text in _incoming(payload):
+        clinic = await Clinic.select(Clinic.id, Clinic.time_zone).where(
+            (Clinic.whatsapp_phone_number_id == number_id) & (Clinic.whatsapp_phone_number_id != "")).first()
+        if clinic is None:
+            continue
+        async with transaction():
+            new += await _receive_one(clinic, phone, name, provider_id, text)
+    return new
+
+
+async def _receive_one(clinic: dict, phone: str, name: str, provider_id: str, text: str) -> int:
+    patient = await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
+        (Patient.clinic == clinic["id"]) & ((Patient.phone_mobile == phone) | (Patient.phone_other == phone))
+    ).order_by(Patient.id, ascending=False).first()
+    lead_id = None
+    if patient is None:
+        rows = await Lead.raw(
+            "INSERT INTO lead (clinic, phone, name) VALUES ({}, {}, {}) ON CONFLICT (clinic, phone) "
+            "DO UPDATE SET name = CASE WHEN lead.name = '' THEN EXCLUDED.name ELSE lead.name END RETURNING id",
+            clinic["id"], phone, name[:200])
+        lead_id = rows[0]["id"]
+    stored = await ConversationMessage.raw(
+        "INSERT INTO conversation_message (clinic, patient, lead, channel, direction, phone, body, "
+        "provider_message_id) VALUES ({}, {}, {}, 'whatsapp', 'in', {}, {}, {}) "
+        "ON CONFLICT (channel, provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING RETURNING id",
+        clinic["id"], patient["id"] if patient else None, lead_id, phone, text, provider_id)
+    if not stored:
+        return 0  # a retried delivery: already handled
+    if patient is None:
+        await audit.record(None, "whatsapp.lead_message", object_type="lead", object_id=lead_id,
+                           clinic_id=clinic["id"])
+        return 1
+    await audit.record(None, "whatsapp.received", patient_id=patient["id"], object_type="conversation_message",
+                       object_id=stored[0]["id"], clinic_id=clinic["id"])
+    wanted = intent(text)
+    if wanted is None or patient["restricted_at"] is not None:
+        return 1  # staff read it in the patient's record
+    outcome, when = await _act_on_next_appointment(clinic, patient["id"], wanted)
+    await ConversationMessage.update({ConversationMessage.outcome: outcome}).where(
+        ConversationMessage.id == stored[0]["id"])
+    language = patient["preferred_language"] if patient["preferred_language"] in REPLIES else "en"
+    await queue_reply(clinic["id"], patient["id"], phone, REPLIES[language][outcome].format(when=when),
+                      key=f"whatsapp-reply:{provider_id}")
+    return 1
+
+
+async def _act_on_next_appointment(clinic: dict, patient_id: int, wanted: str) -> tuple[str, str]:
+    """Confirm or cancel the patient's next booked/confirmed appointment (the patient is the actor)."""
+    from portal import clock
+
+    now = datetime.now(timezone.utc)
+    row = await Appointment.select(Appointment.id, Appointment.status, Appointment.starts_at).where(
+        (Appointment.clinic == clinic["id"]) & (Appointment.patient == patient_id)
+        & Appointment.status.is_in(["booked", "confirmed"]) & (Appointment.starts_at > now)
+    ).order_by(Appointment.starts_at).first()
+    if row is None:
+        return "no_appointment", ""
+    when = f'{clock.local(row["starts_at"], clinic["time_zone"]):%d-%m-%Y %H:%M}'
+    status = "confirmed" if wanted == "confirm" else "cancelled"
+    if status == "confirmed" and row["status"] == "confirmed":
+        return "confirmed", when
+    reason = "Cancelled by the patient on WhatsApp" if status == "cancelled" else ""
+    await Appointment.update({Appointment.status: status, Appointment.cancel_reason: reason,
+                              Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}).where(
+        Appointment.id == row["id"])
+    await AppointmentChange.insert(AppointmentChange(
+        clinic=clinic["id"], appointment=row["id"], actor_id=None, actor_name="Patient (WhatsApp)",
+        kind="cancelled" if status == "cancelled" else "status", from_status=row["status"], to_status=status,
+        reason=reason, at=now))
+    await audit.record(None, f"appointment.{status}", patient_id=patient_id, object_type="appointment",
+                       object_id=row["id"], detail={"via": "whatsapp"}, clinic_id=clinic["id"])
+    if status == "cancelled":
+        await appointment_mail.confirm_change(row["id"], "cancelled")
+    return status, when
+
+
+async def queue_reply(clinic_id: int, patient_id: int | None, phone: str, body: str, *, key: str,
+                      lead_id: int | None = None) -> None:
+    """A WhatsApp text (inside the 24-hour window a patient's message opens), kept in the conversation."""
+    if await outbox.enqueue(outbox.Email(to=phone, subject="", text=body), key=key, clinic_id=clinic_id,
+                            patient_id=patient_id, channel="whatsapp"):
+        await ConversationMessage.insert(ConversationMessage(
+            clinic=clinic_id, patient=patient_id, lead=lead_id, channel="whatsapp", direction="out", phone=phone,
+            body=body, at=datetime.now(timezone.utc)))
+
+
+async def conversation(actor: Actor, patient_id: int) -> list[dict]:
+    """The patient's messages, oldest first (reading them is audited)."""
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    async with transaction():
+        if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)):
+            raise NotFound()
+        rows = await ConversationMessage.select().where(
+            (ConversationMessage.patient == patient_id) & (ConversationMessage.clinic == actor.clinic_id)
+        ).order_by(ConversationMessage.at).order_by(ConversationMessage.id)
+        await audit.record(actor, "conversation.viewed", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id)
+    return rows
+
+
+async def open_leads(actor: Actor) -> list[dict]:
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    leads = await Lead.select().where((Lead.clinic == actor.clinic_id) & Lead.patient.is_null()).order_by(
+        Lead.created_at, ascending=False)
+    for lead in leads:
+        lead["messages"] = await ConversationMessage.select(ConversationMessage.body, ConversationMessage.at).where(
+            (ConversationMessage.lead == lead["id"]) & (ConversationMessage.clinic == actor.clinic_id)
+        ).order_by(ConversationMessage.at)
+    if leads:
+        await audit.record(actor, "leads.viewed", object_type="lead", detail={"leads": [x["id"] for x in leads]})
+    return leads
+
+
+async def convert_lead(actor: Actor, lead_id: int, form: patients.PatientForm) -> int:
+    """Turn a lead into a patient (their number prefilled); the conversation moves to the new record."""
+    require(actor, Permission.EDIT_DEMOGRAPHICS)
+    lead = await Lead.select().where((Lead.id == lead_id) & (Lead.clinic == actor.clinic_id)
+                                     & Lead.patient.is_null()).first()
+    if lead is None:
+        raise NotFound()
+    from dataclasses import replace
+
+    async with transaction():
+        patient_id = await patients.create_patient(actor, replace(
+            form, phone_mobile=lead["phone"], preferred_language=form.preferred_language or "en"))
+        await Lead.update({Lead.patient: patient_id, Lead.converted_at: datetime.now(timezone.utc)}).where(
+            Lead.id == lead_id)
+        await ConversationMessage.update({ConversationMessage.patient: patient_id}).where(
+            (ConversationMessage.lead == lead_id) & (ConversationMessage.clinic == actor.clinic_id))
+        await audit.record(actor, "lead.converted", patient_id=patient_id, object_type="lead", object_id=lead_id)
+    return patient_id
+
+
+
+async def whatsapp_number_id(actor: Actor) -> str:
+    row = await Clinic.select(Clinic.whatsapp_phone_number_id).where(Clinic.id == actor.clinic_id).first()
+    return row["whatsapp_phone_number_id"] if row else ""
+
+
+async def set_whatsapp_number_id(actor: Actor, number_id: str) -> None:
+    """Which WhatsApp business number (Meta's phone number id) writes for this clinic; empty for none."""
+    from portal.errors import ValidationFailed
+
+    require(actor, Permission.MANAGE_CLINIC)
+    number_id = number_id.strip()
+    if number_id and (not number_id.isdigit() or len(number_id) > 40):
+        raise ValidationFailed({"whatsapp_phone_number_id": "Paste the phone number id from Meta's WhatsApp "
+                                                            "Manager (digits only)."})
+    taken = number_id and await Clinic.exists().where((Clinic.whatsapp_phone_number_id == number_id)
+                                                      & (Clinic.id != actor.clinic_id))
+    if taken:
+        raise ValidationFailed({"whatsapp_phone_number_id": "Another clinic already uses this number."})
+    async with transaction():
+        await Clinic.update({Clinic.whatsapp_phone_number_id: number_id}).where(Clinic.id == actor.clinic_id)
+        await audit.record(actor, "clinic.whatsapp_number", detail={"phone_number_id": number_id})
+
+
+REPLY_WINDOW = timedelta(hours=24)
+
+
+async def reply(actor: Actor, patient_id: int, body: str) -> None:
+    """Staff answer on WhatsApp; free text is allowed only within 24 hours of the patient's last message."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    patient = await Patient.select(Patient.id, Patient.restricted_at).where(
+        (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
+    if patient is None:
+        raise NotFound()
+    body = body.strip()
+    last = await ConversationMessage.select(ConversationMessage.phone, ConversationMessage.at).where(
+        (ConversationMessage.patient == patient_id) & (ConversationMessage.clinic == actor.clinic_id)
+        & (ConversationMessage.direction == "in") & (ConversationMessage.channel == "whatsapp")
+    ).order_by(ConversationMessage.at, ascending=False).first()
+    errors = {}
+    if not body or len(body) > 1000:
+        errors["body"] = "Write a message of at most 1000 characters."
+    if last is None or last["at"] < datetime.now(timezone.utc) - REPLY_WINDOW:
+        errors["body"] = "WhatsApp allows a free reply only within 24 hours of the patient's last message."
+    if patient["restricted_at"] is not None:
+        errors["body"] = "Processing of this patient's data is restricted."
+    if errors:
+        raise ValidationFailed(errors)
+    async with transaction():
+        await queue_reply(actor.clinic_id, patient_id, last["phone"], body,
+                          key=f"whatsapp-staff:{patient_id}:{datetime.now(timezone.utc).timestamp()}")
+        await audit.record(actor, "whatsapp.replied", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id)

@@ -1,0 +1,47 @@
+"""Housekeeping: delete what has outlived its use (run hourly by the worker)."""
+
+import time
+from datetime import timedelta
+
+from portal.settings import Settings
+from portal.tables import WebSession
+
+LOGIN_ATTEMPTS_KEPT = timedelta(days=30)
+FINISHED_JOBS_KEPT = timedelta(days=30)  # failed jobs stay on the owner page that long
+SENT_MAIL_KEPT = timedelta(days=90)
+
+
+async def purge(settings: Settings) -> dict:
+    """Returns how many of each were removed."""
+    counts = {}
+    statements = {
+        "sessions": "DELETE FROM web_session WHERE expires_at < now()",
+        "login_attempts": "DELETE FROM login_attempt WHERE at < now() - {}::interval",
+        "staff_tokens": "DELETE FROM staff_token WHERE expires_at < now() OR used_at IS NOT NULL",
+        "finished_jobs": "DELETE FROM procrastinate_jobs j WHERE j.status IN ('failed', 'cancelled', 'aborted') "
+                         "AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id "
+                         "AND e.at > now() - {}::interval)",
+        "job_errors": "DELETE FROM job_error e WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
+                      "WHERE j.id = e.job_id)",
+        "sent_mail": "DELETE FROM outbox_message WHERE status IN ('sent', 'withdrawn') "
+                     "AND created_at < now() - {}::interval",
+    }
+    args = {"login_attempts": (LOGIN_ATTEMPTS_KEPT,), "finished_jobs": (FINISHED_JOBS_KEPT,),
+            "sent_mail": (SENT_MAIL_KEPT,)}
+    for name, sql in statements.items():
+        rows = await WebSession.raw(sql + " RETURNING 1", *args.get(name, ()))
+        counts[name] = len(rows)
+    counts["log_files"] = purge_log_files(settings)
+    return counts
+
+
+def purge_log_files(settings: Settings) -> int:
+    """Technical logs older than LOG_KEEP_DAYS."""
+    cutoff = time.time() - settings.log_keep_days * 86400
+    removed = 0
+    if settings.log_dir.exists():
+        for path in settings.log_dir.glob("*.log*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed

@@ -1,0 +1,33 @@
+"""Storage beside procrastinate's queue: the last run of each task, job errors, and staff sign-in tokens."""
+
+from piccolo.columns import BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from portal.tables.clinic import Clinic
+from portal.tables.staff import Staff
+
+
+class JobRun(Table, tablename="job_run"):
+    task_name = Varchar(length=128, primary_key=True)
+    last_started_at = Timestamptz()
+    last_finished_at = Timestamptz(null=True, default=None)
+    last_status = Varchar(length=20, default="running")  # running | succeeded | failed
+    last_error = Text(default="")
+
+
+class JobError(Table, tablename="job_error"):
+    """procrastinate keeps no error text; the worker writes the last one here for the owner page."""
+    job_id = BigInt(primary_key=True)
+    task_name = Varchar(length=128)
+    error = Text(default="")
+    at = Timestamptz()
+
+
+class StaffToken(Table, tablename="staff_token"):
+    clinic = ForeignKey(references=Clinic)
+    staff = ForeignKey(references=Staff)
+    purpose = Varchar(length=20)  # invitation | password_reset
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,60 @@
+"""Public endpoints for messages: one-click unsubscribe (signed token) and the WhatsApp webhook (HMAC
+signature). No session and no CSRF token by design: each authenticates itself (see the domain modules)."""
+
+import json
+import logging
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from portal import conversations, marketing
+from portal.views.web import render
+
+log = logging.getLogger(__name__)
+
+
+class UnsubscribeController(Controller):
+    path = "/unsubscribe"
+
+    @get("/{token:str}", name="unsubscribe.show")
+    async def show(self, request: Request, token: FromPath[str]) -> Template:
+        """A confirm button: link scanners fetch with GET, so only the POST unsubscribes."""
+        marketing.read_token(request.app.state.settings.secret_key, token)
+        return render(request, "messages/unsubscribe.html", token=token, done=False)
+
+    @post("/{token:str}", name="unsubscribe.confirm", exclude_from_csrf=True, status_code=200)
+    async def confirm(self, request: Request, token: FromPath[str]) -> Template:
+        """RFC 8058 one-click (List-Unsubscribe=One-Click) and the confirm button both land here."""
+        await marketing.unsubscribe(request.app.state.settings, token)
+        return render(request, "messages/unsubscribe.html", token=token, done=True)
+
+
+class WhatsAppWebhookController(Controller):
+    path = "/webhooks/whatsapp"
+
+    @get("/", name="whatsapp.verify", media_type="text/plain")
+    async def verify(self, request: Request) -> Response:
+        """Meta's subscription handshake (hub.mode, hub.verify_token, hub.challenge)."""
+        q = request.query_params
+        challenge = conversations.verify_subscription(request.app.state.settings, q.get("hub.mode", ""),
+                                                      q.get("hub.verify_token", ""), q.get("hub.challenge", ""))
+        if challenge is None:
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        return Response(challenge, media_type="text/plain")
+
+    @post("/", name="whatsapp.receive", exclude_from_csrf=True, status_code=200)
+    async def receive(self, request: Request) -> Response:
+        """Incoming messages; refused unless X-Hub-Signature-256 matches the raw body."""
+        body = await request.body()
+        settings = request.app.state.settings
+        if not conversations.signature_valid(settings.whatsapp_app_secret, body,
+                                             request.headers.get("x-hub-signature-256")):
+            log.info("whatsapp webhook: bad or missing signature")
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return Response("bad request", status_code=400, media_type="text/plain")
+        await conversations.receive(settings, payload if isinstance(payload, dict) else {})
+        return Response("ok", media_type="text/plain")

@@ -1,0 +1,95 @@
+"""A local HTTP server standing in for the SMS gateway (Twilio-style) and the WhatsApp Cloud API. It checks
+each request the way the providers document them and answers like they do, so the adapters are tested over
+real HTTP: a wrong path, method, auth, content type or field is refused as the provider would refuse it."""
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from tests.mail_sink import free_port
+
+SID, TOKEN, SMS_FROM = "AC0123456789abcdef0123456789abcdef", "sms-secret-token", "+3197010000000"
+WA_TOKEN, WA_NUMBER_ID, WA_VERSION = "wa-bearer-token", "109876543210", "v21.0"
+
+
+class ProviderStub:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.sms: list[dict] = []
+        self.whatsapp: list[dict] = []
+        self.refused: list[str] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _refuse(self, status: int, why: str) -> None:
+                stub.refused.append(why)
+                self._answer(status, {"error": why})
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == f"/2010-04-01/Accounts/{SID}/Messages.json":
+                    return self._sms(raw)
+                if self.path == f"/{WA_VERSION}/{WA_NUMBER_ID}/messages":
+                    return self._whatsapp(raw)
+                self._refuse(404, f"no such resource {self.path}")
+
+            def _sms(self, raw: bytes) -> None:
+                expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    return self._refuse(401, "authenticate")
+                if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    return self._refuse(400, "form-encoded body required")
+                form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                if not form.get("To", "").startswith("+") or form.get("From") != SMS_FROM or not form.get("Body"):
+                    return self._refuse(400, f"To (E.164), From and Body required: {form}")
+                stub.sms.append(form)
+                self._answer(201, {"sid": f"SM{len(stub.sms):032d}", "status": "queued", "to": form["To"]})
+
+            def _whatsapp(self, raw: bytes) -> None:
+                if self.headers.get("Authorization") != f"Bearer {WA_TOKEN}":
+                    return self._refuse(401, "OAuthException")
+                if not self.headers.get("Content-Type", "").startswith("application/json"):
+                    return self._refuse(400, "JSON body required")
+                body = json.loads(raw)
+                ok = body.get("messaging_product") == "whatsapp" and str(body.get("to", "")).isdigit()
+                if body.get("type") == "template":
+                    template = body.get("template") or {}
+                    ok = ok and template.get("name") and (template.get("language") or {}).get("code")
+                elif body.get("type") == "text":
+                    ok = ok and (body.get("text") or {}).get("body")
+                else:
+                    ok = False
+                if not ok:
+                    return self._refuse(400, f"invalid parameter: {body}")
+                stub.whatsapp.append(body)
+                self._answer(200, {"messaging_product": "whatsapp",
+                                   "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                                   "messages": [{"id": f"wamid.{len(stub.whatsapp)}"}]})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ProviderStub":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
