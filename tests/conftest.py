@@ -89,12 +89,12 @@ async def database(settings):
 
 
 async def _finish_background_work() -> None:
-    """Let mail and exports a previous test started in the background end before its rows are truncated."""
+    """Let mail a previous test started in the background end before its rows are truncated."""
     import asyncio
 
-    from portal.privacy import export, mail
+    from portal.privacy import mail
 
-    pending = [*mail._background, *export._running]
+    pending = list(mail._background)
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
 

@@ -137,3 +137,17 @@ async def make_lead(actor: Actor, phone: str = "+31687654321", text: str = "Do y
         "INSERT INTO conversation_message (clinic, lead, channel, direction, phone, body) "
         "VALUES ({}, {}, 'whatsapp', 'in', {}, {})", actor.clinic_id, rows[0]["id"], phone, text)
     return rows[0]["id"]
+
+
+async def run_queued_jobs(*queues: str) -> None:
+    """Run what is queued, through procrastinate's own worker, until the queue is empty (e.g. an export)."""
+    import os
+
+    import procrastinate
+
+    import jobs
+
+    connector = procrastinate.PsycopgConnector(conninfo=jobs.conninfo(os.environ["DATABASE_URL"]))
+    with jobs.app.replace_connector(connector):
+        async with jobs.app.open_async():
+            await jobs.app.run_worker_async(queues=list(queues) or None, wait=False, install_signal_handlers=False)

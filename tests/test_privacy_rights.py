@@ -38,6 +38,8 @@ async def _download(client) -> zipfile.ZipFile:
     start = await post_form(client, "/privacy/me/export")
     assert start.status_code == 303
     progress_url = start.headers["location"]
+    assert 'hx-trigger="every 1s"' in (await client.get(progress_url, headers={"HX-Request": "true"})).text
+    await factories.run_queued_jobs()
     for _ in range(200):
         page = await client.get(progress_url, headers={"HX-Request": "true"})
         if "Download the ZIP" in page.text:

@@ -105,3 +105,9 @@ async def test_two_workers_defer_each_periodic_tick_once():
     assert counts.get("reminders.plan") == 1 and counts.get("housekeeping.retry_stalled") == 1
     defers = await JobRun.raw("SELECT task_name, count(*) AS n FROM procrastinate_periodic_defers GROUP BY task_name")
     assert defers and all(r["n"] == 1 for r in defers)
+
+
+def test_privacy_work_runs_on_the_worker():
+    crons = {p.task.name: p.cron for p in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert crons["privacy.daily"] == "30 3 * * *"  # retention erases what is due once a day
+    assert "privacy.export" in jobs.app.tasks

@@ -5,7 +5,6 @@ original files, and a readable HTML summary. Built in the background; the link e
 can call it tomorrow. Progress is a row the page polls.
 """
 
-import asyncio
 import csv
 import io
 import json
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from portal import audit
+from portal import audit, job_queue
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
@@ -29,7 +28,6 @@ from portal.tables import Clinic, DataExport
 log = logging.getLogger(__name__)
 KEEP_DAYS = 7
 _summary = Environment(loader=FileSystemLoader(PROJECT_ROOT / "templates"), autoescape=select_autoescape(["html"]))
-_running: set[asyncio.Task] = set()
 
 
 async def start_export(actor: Actor) -> int:
@@ -41,14 +39,9 @@ async def start_export(actor: Actor) -> int:
         await row.save()
         await audit.record(actor, "privacy.export_requested", patient_id=patient_id, object_type="data_export",
                            object_id=row.id)
+        # Built by the worker (jobs/privacy.py): it survives a web restart, and the row shows progress.
+        await job_queue.defer("privacy.export", queue="exports", export_id=row.id, clinic_id=actor.clinic_id)
     return row.id
-
-
-def build_in_background(export_id: int) -> None:
-    """Until the jobs worker lands: an asyncio task in this process (the row shows progress either way)."""
-    task = asyncio.get_running_loop().create_task(build_export(export_id))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
 
 
 def _csv(rows: list[dict], fields: dict[str, str]) -> str:

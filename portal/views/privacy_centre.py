@@ -260,7 +260,6 @@ class PrivacyCentreController(Controller):
     async def export_start(self, request: Request) -> Redirect:
         """Start building the download in the background."""
         export_id = await export.start_export(_me(request))
-        export.build_in_background(export_id)
         return see_other(request.app.route_reverse("privacy.export", export_id=export_id))
 
     @get("/me/exports/{export_id:int}", name="privacy.export", guards=[patient_signed_in])
