@@ -83,9 +83,10 @@ async def ledger(patient_id: int) -> list[dict]:
 
 
 async def may_contact(patient_id: int, kind: ConsentKind) -> bool:
-    """True only with consent for this channel and processing neither restricted nor objected to."""
-    rows = await Patient.raw(
-        "SELECT p.restricted_at IS NULL AND p.objected_at IS NULL AND coalesce(("
-        "SELECT granted FROM consent_event c WHERE c.patient = p.id AND c.kind = {} ORDER BY c.id DESC LIMIT 1"
-        "), false) AS ok FROM patient p WHERE p.id = {}", kind.value, patient_id)
+    """True only with consent for this channel and processing neither restricted nor objected to.
+
+    The rule itself is the SQL function `chairside_may_contact` (migration 2026-11-25T11:00), so the reminder
+    planner, the outbox's last check before sending and marketing ask exactly the same question in SQL.
+    """
+    rows = await Patient.raw("SELECT chairside_may_contact({}, {}) AS ok", patient_id, kind.value)
     return bool(rows and rows[0]["ok"])

@@ -1,8 +1,10 @@
-"""The chart's data categories (history, alerts, tooth chart, plans, notes, images), registered once each.
+"""The chart's data categories (history, alerts, tooth chart, plans, notes, images) and text conversations,
+registered once each.
 
-All are clinical records: isolated when an erasure is approved and erased by the retention engine on the date
+The chart's are clinical records: isolated when an erasure is approved and erased by the retention engine on the date
 the clinic's confirmed rule gives. Each `erase` runs before identity's (lower order), inside the engine's
-transaction, which has allowed deleting the append-only rows.
+transaction, which has allowed deleting the append-only rows. Conversations are administrative: erased
+at once when an erasure is approved.
 """
 
 from portal import imaging
@@ -10,6 +12,7 @@ from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, ExportFile, plain_rows, register
 from portal.tables import (
     ClinicalNote,
+    ConversationMessage,
     MedicalAlert,
     MedicalHistory,
     PatientImage,
@@ -147,3 +150,25 @@ for category in (
                  erase=imaging.erase_patient_images, files=_image_files),
 ):
     register(category)
+
+
+CONVERSATION_FIELDS = {"at": "When", "channel": "whatsapp or sms", "direction": "in (from you) or out (from us)",
+                       "body": "The message", "outcome": "What it did (e.g. confirmed, cancelled)"}
+
+
+async def _conversations(patient_id: int) -> list[dict]:
+    rows = await ConversationMessage.select().where(ConversationMessage.patient == patient_id).order_by(
+        ConversationMessage.at)
+    return plain_rows(rows, CONVERSATION_FIELDS)
+
+
+async def _erase_conversations(patient_id: int) -> int:
+    return len(await ConversationMessage.delete().where(ConversationMessage.patient == patient_id).returning(
+        ConversationMessage.id))
+
+
+register(DataCategory(
+    name="conversations", title="WhatsApp and text conversations", order=76, retention="administrative",
+    basis="on_request", purpose="Your replies about appointments (confirm, cancel) and our answers.",
+    legal_basis="GDPR Art. 6(1)(b) (the treatment agreement)", recipients=("hosting", "whatsapp", "sms"),
+    fields=CONVERSATION_FIELDS, collect=_conversations, erase=_erase_conversations))
