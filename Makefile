@@ -54,6 +54,7 @@ bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.jobs
+	$(BIN)/python -m bench.privacy_export
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
