@@ -84,16 +84,17 @@ def current_state(findings: list[dict]) -> dict[int, dict]:
     return chart
 
 
-async def chart_findings(actor: Actor, patient_id: int) -> dict[int, dict]:
-    """The drawing's input for one patient; reading it is audited."""
+async def chart_findings(actor: Actor, patient_id: int, patient_checked: bool = False) -> dict[int, dict]:
+    """The drawing's input for one patient; reading it is audited (the read changes nothing, so the audit row
+    needs no transaction of its own: two round trips fewer on the chart's most frequent request).
+    `patient_checked`: the caller has just checked the patient is the actor clinic's and not isolated."""
     require(actor, Permission.READ_CLINICAL)
-    await ensure_in_clinic(actor, patient_id)
-    async with transaction():
-        rows = await ToothFinding.select(*CHART_COLUMNS).where(
-            (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)
-        ).order_by(ToothFinding.id)
-        await audit.record(actor, "tooth_chart.viewed", patient_id=patient_id, object_type="tooth_chart",
-                           object_id=patient_id)
+    if not patient_checked:
+        await ensure_in_clinic(actor, patient_id)
+    rows = await ToothFinding.select(*CHART_COLUMNS).where(
+        (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)).order_by(ToothFinding.id)
+    await audit.record(actor, "tooth_chart.viewed", patient_id=patient_id, object_type="tooth_chart",
+                       object_id=patient_id)
     return current_state(rows)
 
 

@@ -40,8 +40,10 @@ class ChartController(Controller):
     @get("/chart/teeth", name="chart.teeth", guards=[requires(Permission.READ_CLINICAL)])
     async def teeth_fragment(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """The tooth chart alone (htmx refresh; a page of its own without htmx)."""
-        return render(request, "chart/teeth_page.html", "chart/_teeth.html",
-                      patient=await chart.header(actor, patient_id), chart=await chart.tooth_chart(actor, patient_id))
+        drawing = await chart.tooth_chart(actor, patient_id)  # NotFound for a foreign or isolated patient
+        fragment_only = getattr(request, "htmx", None) and not request.htmx.boosted
+        patient = {"id": patient_id} if fragment_only else await chart.header(actor, patient_id)
+        return render(request, "chart/teeth_page.html", "chart/_teeth.html", patient=patient, chart=drawing)
 
     @get("/chart/print", name="chart.print", guards=[requires(Permission.READ_CLINICAL)])
     async def printable(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
