@@ -32,7 +32,8 @@ async def ensure_chart_patient(url: str, clinic_id: int) -> int:
 
 
 async def _create(conn: asyncpg.Connection, clinic_id: int) -> int:
-    dentist = await conn.fetchrow("SELECT id, name FROM staff WHERE clinic = $1 AND role = 'dentist' ORDER BY id LIMIT 1",
+    dentist = await conn.fetchrow("SELECT id, name FROM staff WHERE clinic = $1 AND role = 'dentist' "
+                                  "ORDER BY id LIMIT 1",
                                   clinic_id)
     chair = await conn.fetchval("SELECT id FROM chair WHERE clinic = $1 ORDER BY id LIMIT 1", clinic_id)
     kind = await conn.fetchval("SELECT id FROM appointment_type WHERE clinic = $1 ORDER BY id LIMIT 1", clinic_id)

@@ -284,7 +284,8 @@ async def _create_clinics(conn: asyncpg.Connection, count: int, password_hash: s
             records=[(cid, f"Chair {i + 1}", i + 1, False, now) for i in range(chairs)])
         staff = [(cid, f"Owner {n:02d}", f"owner@{slug}.test", "owner"),
                  (cid, f"Reception {n:02d}", f"reception@{slug}.test", "receptionist")]
-        staff += [(cid, f"Dr. Dentist {n:02d}-{i + 1}", f"dentist{i + 1}@{slug}.test", "dentist") for i in range(dentists)]
+        staff += [(cid, f"Dr. Dentist {n:02d}-{i + 1}", f"dentist{i + 1}@{slug}.test", "dentist")
+                  for i in range(dentists)]
         staff += [(cid, f"Hygienist {n:02d}-{i + 1}", f"hygienist{i + 1}@{slug}.test", "hygienist")
                   for i in range(chairs - dentists)]
         await conn.copy_records_to_table(
@@ -409,7 +410,8 @@ async def ensure_week(conn: asyncpg.Connection) -> bool:
     busy_chair: dict[int, list] = {}
     busy_provider: dict[int, list] = {}
     for r in await conn.fetch("SELECT chair, provider, starts_at, ends_at FROM appointment WHERE clinic = $1 AND "
-                              "starts_at < $2 AND ends_at > $3 AND status = ANY($4::text[])", cid, hi, lo, list(ACTIVE)):
+                              "starts_at < $2 AND ends_at > $3 AND status = ANY($4::text[])",
+                              cid, hi, lo, list(ACTIVE)):
         busy_chair.setdefault(r["chair"], []).append((r["starts_at"], r["ends_at"]))
         busy_provider.setdefault(r["provider"], []).append((r["starts_at"], r["ends_at"]))
     # Fill every lane's day back to back (short random gaps), around what is already booked, then leave out a random

@@ -761,7 +761,8 @@ def report(runs: list[ServerRun], started: datetime, targets: generate.DemoTarge
         lines += [
             f"- Data (bench/generate.py, {data_seconds:.0f} s this run): {t['clinics']} clinics, "
             f"{t['appointments']:,} appointments over 10 years (9 past, 1 ahead), {t['patients']:,} patients; "
-            f"audit_entry emptied at the start ({t.get('audit_cleared', 0):,} rows). Demo clinic: {len(targets.chairs)} chairs, "
+            f"audit_entry emptied at the start ({t.get('audit_cleared', 0):,} rows). "
+            f"Demo clinic: {len(targets.chairs)} chairs, "
             f"{len(targets.providers)} providers, {t['demo_appointments']:,} appointments, "
             f"{targets.week_appointments} of them in the measured week {targets.monday} – "
             f"{targets.monday + timedelta(days=4)} (Mon–Fri, {targets.zone}).",

@@ -130,7 +130,8 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
         if row["status"] in ("cancelled", "no_show"):
             continue
         if spot := grid.place(row["local_start"], row["local_end"]):
-            placed.append({**row, "row": spot[0], "span": spot[1], "column": (row["local_start"].date() - monday).days + 2})
+            placed.append({**row, "row": spot[0], "span": spot[1],
+                           "column": (row["local_start"].date() - monday).days + 2})
     await audit.record_patients_shown(actor, "calendar.week_viewed", sorted({r["patient"] for r in rows}))
     return {"monday": monday, "days": days, "grid": grid, "appointments": placed, "step": grid.step}
 

@@ -45,7 +45,8 @@ async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int
     if patient_ids:
         await AuditEntry.raw(
             "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
-            "object_id, request_id, detail, at) SELECT {}, {}, {}, {}, pid, {}, 'patient', pid::text, {}, jsonb_build_object(), now() "
+            "object_id, request_id, detail, at) SELECT {}, {}, {}, {}, pid, {}, 'patient', pid::text, {}, "
+            "jsonb_build_object(), now() "
             "FROM unnest({}::int[]) AS pid",
             actor.clinic_id, actor.kind, actor.id, actor.name, action, request_id_var.get(), list(patient_ids))
 
@@ -103,7 +104,8 @@ async def export_csv(actor: Actor, filters: AuditFilter) -> str:
     writer.writerow(["at", "actor_kind", "actor_id", "actor_name", "patient_id", "patient_name", "action",
                      "object_type", "object_id", "request_id"])
     for r in rows:
-        writer.writerow([_cell(v) for v in [r["local_at"].isoformat(), r["actor_kind"], r["actor_id"] or "", r["actor_name"],
+        writer.writerow([_cell(v) for v in [r["local_at"].isoformat(), r["actor_kind"], r["actor_id"] or "",
+                         r["actor_name"],
                          r["patient_id"] or "", r["patient_name"], r["action"], r["object_type"],
                          r["object_id"], r["request_id"]]])
     await record(actor, "audit.exported", detail={"rows": len(rows)})

@@ -42,7 +42,8 @@ async def create_clinic_with_owner(clinic: NewClinic, owner: NewOwner) -> Actor:
     """Make a clinic and its owner in one transaction (used by `portal create-owner` and the demo)."""
     errors = collect(
         name=required(clinic.name, "Clinic name"),
-        country=None if len(clinic.country.strip()) == 2 and clinic.country.isalpha() else "Use a 2-letter country code.",
+        country=None if len(clinic.country.strip()) == 2 and clinic.country.isalpha()
+        else "Use a 2-letter country code.",
         time_zone=_time_zone_problem(clinic.time_zone),
         contact_email=email_problem(clinic.contact_email),
         privacy_email=email_problem(clinic.privacy_email),

@@ -81,7 +81,8 @@ async def _calendar(owner) -> None:
                                                                      provider_roles=roles))
     chairs = [r["id"] for r in await Chair.select(Chair.id).where(Chair.clinic == owner.clinic_id).order_by(Chair.id)]
     types = {r["name"]: r for r in await AppointmentType.select().where(AppointmentType.clinic == owner.clinic_id)}
-    staff = {r["role"]: r["id"] for r in await Staff.select(Staff.id, Staff.role).where(Staff.clinic == owner.clinic_id)}
+    staff = {r["role"]: r["id"]
+             for r in await Staff.select(Staff.id, Staff.role).where(Staff.clinic == owner.clinic_id)}
     patients = [r["id"] for r in await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id)]
     rng = random.Random(7)
     today = clock.today(owner.time_zone)
@@ -133,7 +134,8 @@ async def _charts(owner) -> None:
         (Staff.clinic == owner.clinic_id) & (Staff.role == Role.DENTIST.value)).first()
     dentist = Actor(kind="staff", id=dentist_row["id"], clinic_id=owner.clinic_id, name=dentist_row["name"],
                     role=Role.DENTIST, clinic_name=owner.clinic_name, time_zone=owner.time_zone)
-    patient_id = (await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id).order_by(Patient.id).first())["id"]
+    patient_id = (await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id)
+                  .order_by(Patient.id).first())["id"]
     await medical_history.save_history(dentist, patient_id, medical_history.HistoryForm(
         conditions="Type 2 diabetes", medications="Metformin 500 mg twice daily; apixaban 5 mg",
         allergies="Penicillin (hives)", smoking="former"))

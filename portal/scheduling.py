@@ -243,7 +243,8 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
     row["minutes"] = int((row["ends_at"] - row["starts_at"]).total_seconds() // 60)
     row["next_statuses"] = NEXT_STATUSES[row["status"]]
-    row["alerts"] = (await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"]])).get(row["patient"], [])
+    row["alerts"] = (await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"]])).get(
+        row["patient"], [])
     row["cancellable"] = row["status"] in CANCELLABLE
     for change in row["history"]:
         for key in ("from_starts_at", "to_starts_at", "at"):

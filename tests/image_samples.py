@@ -73,7 +73,8 @@ def stl_binary(header: bytes = b"solid cube (a binary STL whose header starts li
 
 
 def stl_ascii() -> bytes:
-    facets = "".join("  facet normal 0 0 0\n    outer loop\n" + "".join(f"      vertex {x} {y} {z}\n" for x, y, z in tri)
+    facets = "".join("  facet normal 0 0 0\n    outer loop\n"
+                     + "".join(f"      vertex {x} {y} {z}\n" for x, y, z in tri)
                      + "    endloop\n  endfacet\n" for tri in CUBE)
     return f"solid cube\n{facets}endsolid cube\n".encode()
 

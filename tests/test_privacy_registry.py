@@ -46,7 +46,8 @@ async def test_one_registration_reaches_page_export_schema_record_and_erasure(xr
     patient_id = await factories.make_patient(clinic, email="x@example.org", date_of_birth="1990-01-01")
     XRAYS[patient_id] = [{"taken_on": "2026-01-05", "label": "bitewing-left", "data": b"\x89PNG fake"}]
     await sign_in_patient(client, mailbox, "x@example.org", "1990-01-01")
-    assert "X-rays" in (await client.get("/privacy/me")).text and "bitewing-left" in (await client.get("/privacy/me")).text
+    assert ("X-rays" in (await client.get("/privacy/me")).text
+            and "bitewing-left" in (await client.get("/privacy/me")).text)
     export_id = (await post_form(client, "/privacy/me/export")).headers["location"].rsplit("/", 1)[1]
     await export.build_export(int(export_id))
     archive = zipfile.ZipFile(io.BytesIO((await client.get(f"/privacy/me/exports/{export_id}/download")).content))

@@ -112,7 +112,8 @@ async def test_a_correction_staff_approve_is_applied_and_mailed(client, other_cl
     assert "Janssen" in detail.text and "Jansen" in detail.text
     decided = await post_form(other_client, f"/privacy-requests/{request_id}/decide", {"decision": "approved"})
     assert decided.status_code == 303
-    assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id).first())["family_name"] == "Janssen"
+    assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id)
+            .first())["family_name"] == "Janssen"
     assert (await PrivacyRequest.select(PrivacyRequest.status).first())["status"] == "approved"
     mail = await wait_for_mail(mailbox, "eva@example.org", 2)
     assert "approved" in mail[-1]["Subject"]
@@ -166,7 +167,8 @@ async def test_restriction_flags_the_record_and_stops_reminders(client, other_cl
     objection = await post_form(client, "/privacy/me/ask/objection", {})
     assert objection.status_code == 303
     assert (await Patient.select(Patient.objected_at).first())["objected_at"] is not None
-    request_id = (await PrivacyRequest.select(PrivacyRequest.id).where(PrivacyRequest.kind == "objection").first())["id"]
+    request_id = (await PrivacyRequest.select(PrivacyRequest.id).where(PrivacyRequest.kind == "objection")
+                  .first())["id"]
     await post_form(other_client, f"/privacy-requests/{request_id}/decide",
                     {"decision": "refused", "reason": "Compelling legitimate grounds: open treatment"})
     assert (await Patient.select(Patient.objected_at).first())["objected_at"] is None

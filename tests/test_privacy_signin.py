@@ -86,7 +86,8 @@ async def test_guardian_signs_in_with_own_email_and_picks_a_child(client, clinic
     child = await factories.make_patient(clinic, given_name="Tim", email="", date_of_birth=young)
     sibling = await factories.make_patient(clinic, given_name="Lotte", email="", date_of_birth=older)
     for patient_id in (child, sibling):
-        await patients.add_guardian(clinic, patient_id, patients.GuardianForm(name="Mia Parent", email="mia@example.org"))
+        await patients.add_guardian(clinic, patient_id,
+                                    patients.GuardianForm(name="Mia Parent", email="mia@example.org"))
     chooser = await sign_in_patient(client, mailbox, "mia@example.org", young)
     assert chooser.status_code == 200 and "Tim" in chooser.text and "Lotte" in chooser.text
     token = await csrf_token(client)

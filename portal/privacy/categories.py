@@ -17,10 +17,12 @@ CONTRACT = "GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal 
 
 async def allow_erasure() -> None:
     """Let this transaction delete rows that are otherwise append-only (an approved erasure, the retention run)."""
-    await Patient.raw("SELECT set_config('chairside.erasure', 'on', true), set_config('chairside.audit_purge', 'on', true)")
+    await Patient.raw("SELECT set_config('chairside.erasure', 'on', true), "
+                      "set_config('chairside.audit_purge', 'on', true)")
 
 
-IDENTITY_FIELDS = {"given_name": "Given name", "family_name": "Family name", "date_of_birth": "Date of birth (ISO 8601)",
+IDENTITY_FIELDS = {"given_name": "Given name", "family_name": "Family name",
+                   "date_of_birth": "Date of birth (ISO 8601)",
                    "gender": "Gender as stated (female, male, other or empty)", "national_id": "National ID number",
                    "created_at": "When the record was created"}
 
@@ -41,7 +43,8 @@ async def _erase_identity(patient_id: int) -> int:
     return len(await Patient.delete().where(Patient.id == patient_id).returning(Patient.id))
 
 
-CONTACT_FIELDS = {"email": "Email address", "phone_mobile": "Mobile phone (E.164)", "phone_other": "Other phone (E.164)",
+CONTACT_FIELDS = {"email": "Email address", "phone_mobile": "Mobile phone (E.164)",
+                  "phone_other": "Other phone (E.164)",
                   "address": "Postal address", "preferred_language": "Preferred language (ISO 639-1)"}
 
 
@@ -57,7 +60,8 @@ async def _erase_contact(patient_id: int) -> int:
     return len(rows)
 
 
-GUARDIAN_FIELDS = {"name": "Guardian's name", "relationship": "Relationship to the patient", "email": "Guardian's email",
+GUARDIAN_FIELDS = {"name": "Guardian's name", "relationship": "Relationship to the patient",
+                   "email": "Guardian's email",
                    "phone": "Guardian's phone (E.164)", "created_at": "When it was recorded"}
 
 
@@ -89,7 +93,8 @@ async def _erase_appointments(patient_id: int) -> int:
 
 
 CONSENT_FIELDS = {"at": "When (UTC)", "kind": "What the consent is for", "granted": "Given (true) or withdrawn (false)",
-                  "previous": "The answer before", "actor_kind": "Who changed it (patient, guardian, staff, unsubscribe)",
+                  "previous": "The answer before",
+                  "actor_kind": "Who changed it (patient, guardian, staff, unsubscribe)",
                   "actor_name": "Their name", "source": "Where the change came from",
                   "notice_version": "Privacy notice version in force"}
 
@@ -105,7 +110,8 @@ async def _erase_consents(patient_id: int) -> int:
 
 
 MESSAGE_FIELDS = {"created_at": "When it was written", "channel": "email, sms or whatsapp", "recipient": "Sent to",
-                  "subject": "Subject", "text_body": "Text", "status": "queued, sent or dead", "sent_at": "When it was sent"}
+                  "subject": "Subject", "text_body": "Text", "status": "queued, sent or dead",
+                  "sent_at": "When it was sent"}
 
 
 async def _messages(patient_id: int) -> list[dict]:
@@ -134,7 +140,8 @@ async def _requests(patient_id: int) -> list[dict]:
 
 
 async def _erase_requests(patient_id: int) -> int:
-    return len(await PrivacyRequest.delete().where(PrivacyRequest.patient_id == patient_id).returning(PrivacyRequest.id))
+    return len(await PrivacyRequest.delete().where(PrivacyRequest.patient_id == patient_id)
+               .returning(PrivacyRequest.id))
 
 
 ACCESS_FIELDS = {"at": "When (UTC)", "actor_name": "Staff member", "role": "Their role",

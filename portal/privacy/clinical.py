@@ -81,7 +81,8 @@ async def _plans(patient_id: int) -> list[dict]:
     accepted: dict[int, list[str]] = {}
     for a in await PlanAcceptance.select().where(PlanAcceptance.plan.is_in(list(plans))).order_by(PlanAcceptance.id):
         accepted.setdefault(a["plan"], []).append(
-            f"{a['accepted_by']} on {a['at'].date().isoformat()}, version {a['plan_version']}, {a['total']} {a['currency']}")
+            f"{a['accepted_by']} on {a['at'].date().isoformat()}, version {a['plan_version']}, "
+            f"{a['total']} {a['currency']}")
     rows = []
     for item in await PlanItem.select().where(PlanItem.plan.is_in(list(plans))).order_by(PlanItem.plan, PlanItem.id):
         plan = plans[item["plan"]]
@@ -142,7 +143,8 @@ for category in (
                  basis="end_of_treatment", purpose="The treatment proposed, its cost, and what you agreed to.",
                  legal_basis=CARE, recipients=("hosting",), fields=PLAN_FIELDS, collect=_plans, erase=_erase_plans),
     DataCategory(name="clinical_notes", title="Clinical notes", order=50, retention="clinical",
-                 basis="end_of_treatment", purpose="The record of each examination and treatment, signed by its author.",
+                 basis="end_of_treatment",
+                 purpose="The record of each examination and treatment, signed by its author.",
                  legal_basis=CARE, recipients=("hosting",), fields=NOTE_FIELDS, collect=_notes, erase=_erase_notes),
     DataCategory(name="images", title="X-rays, photos and scans", order=55, retention="clinical",
                  basis="end_of_treatment", purpose="Diagnosis and the record of your treatment.", legal_basis=CARE,

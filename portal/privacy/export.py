@@ -120,7 +120,8 @@ async def export_status(actor: Actor, export_id: int) -> dict:
 
 async def latest_exports(actor: Actor) -> list[dict]:
     patient_id = subject_of(actor)
-    rows = await DataExport.select(DataExport.id, DataExport.status, DataExport.created_at, DataExport.expires_at).where(
+    rows = await DataExport.select(DataExport.id, DataExport.status, DataExport.created_at,
+                                   DataExport.expires_at).where(
         (DataExport.patient_id == patient_id) & (DataExport.clinic == actor.clinic_id)).order_by(
         DataExport.id, ascending=False).limit(5)
     now = datetime.now(timezone.utc)

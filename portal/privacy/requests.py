@@ -171,7 +171,8 @@ async def own_request(actor: Actor, request_id: int) -> dict:
     patient_id = subject_of(actor)
     row = await PrivacyRequest.select().where((PrivacyRequest.id == request_id)
                                               & (PrivacyRequest.patient_id == patient_id)
-                                              & (PrivacyRequest.clinic == actor.clinic_id)).output(load_json=True).first()
+                                              & (PrivacyRequest.clinic == actor.clinic_id)).output(
+        load_json=True).first()
     if row is None:
         raise NotFound()
     return _with_clock(row, datetime.now(timezone.utc))
@@ -205,7 +206,8 @@ async def clock_counts(actor: Actor) -> dict:
 
 async def _owned(actor: Actor, request_id: int) -> dict:
     row = await PrivacyRequest.select().where((PrivacyRequest.id == request_id)
-                                              & (PrivacyRequest.clinic == actor.clinic_id)).output(load_json=True).first()
+                                              & (PrivacyRequest.clinic == actor.clinic_id)).output(
+        load_json=True).first()
     if row is None:
         raise NotFound()
     return row
@@ -312,7 +314,8 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
             field, proposed = row["details"]["field"], row["details"]["proposed"]
             value = parse_date(proposed) if field == "date_of_birth" else (
                 proposed.lower() if field == "email" else proposed)
-            await Patient.update({getattr(Patient, field): value, Patient.updated_at: datetime.now(timezone.utc)}).where(
+            await Patient.update({getattr(Patient, field): value,
+                                  Patient.updated_at: datetime.now(timezone.utc)}).where(
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
             outcome = {"applied": field}
         elif decision == "approved" and kind == "erasure":
@@ -320,11 +323,13 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         elif decision == "refused" and kind in ("restriction", "objection"):
             column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
             await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
-        await PrivacyRequest.update({PrivacyRequest.status: decision, PrivacyRequest.decision_reason: form.reason.strip(),
+        await PrivacyRequest.update({PrivacyRequest.status: decision,
+                                     PrivacyRequest.decision_reason: form.reason.strip(),
                                      PrivacyRequest.decided_by: actor.id,
                                      PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
             PrivacyRequest.id == request_id)
-        await _mail(actor, to, f"privacy-decision:{request_id}", f"Your request {request_id}: {STATUSES[decision].lower()}",
+        await _mail(actor, to, f"privacy-decision:{request_id}",
+                    f"Your request {request_id}: {STATUSES[decision].lower()}",
                     _decision_text(kind, decision, form.reason.strip()))
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
@@ -347,7 +352,8 @@ async def file_on_behalf(actor: Actor, patient_id: int, form: OnBehalfForm) -> i
                                         & Patient.isolated_at.is_null()):
         raise NotFound()
     errors = collect(kind=None if form.kind in KINDS else "Choose the kind of request.",
-                     channel=None if form.channel in CHANNELS and form.channel != "privacy_centre" else "Choose how it came in.",
+                     channel=None if form.channel in CHANNELS and form.channel != "privacy_centre"
+                     else "Choose how it came in.",
                      identity_check=required(form.identity_check, "How identity was checked")
                      or too_long(form.identity_check, 200),
                      details=required(form.details, "What was asked") or too_long(form.details, 2000))

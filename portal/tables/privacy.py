@@ -32,7 +32,8 @@ class PrivacyRequest(Table, tablename="privacy_request"):
     clinic = ForeignKey(references=Clinic)
     patient_id = Integer(null=True, default=None)
     kind = Varchar(length=20)  # access | correction | erasure | restriction | objection | inquiry
-    status = Varchar(length=20, default="received")  # received | in_progress | approved | refused | answered | withdrawn
+    # received | in_progress | approved | refused | answered | withdrawn
+    status = Varchar(length=20, default="received")
     channel = Varchar(length=20, default="privacy_centre")  # privacy_centre | phone | letter | front_desk
     filed_by_kind = Varchar(length=20)  # patient | guardian | staff
     filed_by_name = Varchar(length=200, default="")

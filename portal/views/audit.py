@@ -22,7 +22,8 @@ class AuditController(Controller):
     dependencies = {"actor": provide_actor}
 
     @get("/", name="audit.list")
-    async def index(self, request: Request, actor: CurrentActor, staff_id: FromQuery[str] = "", patient_id: FromQuery[str] = "",
+    async def index(self, request: Request, actor: CurrentActor, staff_id: FromQuery[str] = "",
+                    patient_id: FromQuery[str] = "",
                     date_from: FromQuery[str] = "", date_to: FromQuery[str] = "") -> Template:
         """Who read or changed what, newest first."""
         filters = _filters(staff_id, patient_id, date_from, date_to)
@@ -31,7 +32,8 @@ class AuditController(Controller):
                       filters=filters, query=request.url.query)
 
     @get("/export.csv", name="audit.export")
-    async def export(self, actor: CurrentActor, staff_id: FromQuery[str] = "", patient_id: FromQuery[str] = "", date_from: FromQuery[str] = "",
+    async def export(self, actor: CurrentActor, staff_id: FromQuery[str] = "", patient_id: FromQuery[str] = "",
+                     date_from: FromQuery[str] = "",
                      date_to: FromQuery[str] = "") -> Response:
         """The filtered trail as CSV."""
         body = await audit.export_csv(actor, _filters(staff_id, patient_id, date_from, date_to))

@@ -84,7 +84,8 @@ class ChartController(Controller):
     async def _history_page(self, request: Request, actor, patient_id: int, version: int | None) -> Template:
         return render(request, "chart/history.html", patient=await chart.header(actor, patient_id),
                       current=await medical_history.get_version(actor, patient_id, version),
-                      versions=await medical_history.versions(actor, patient_id), alert_form=medical_history.AlertForm(),
+                      versions=await medical_history.versions(actor, patient_id),
+                      alert_form=medical_history.AlertForm(),
                       errors={}, **HISTORY_CHOICES)
 
     @get("/history/edit", name="history.edit", guards=[requires(Permission.WRITE_CLINICAL)])

@@ -76,7 +76,8 @@ class PatientController(Controller):
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
     @post("/{patient_id:int}/guardians", name="guardians.add", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def add_guardian(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
+    async def add_guardian(self, request: Request, actor: CurrentActor,
+                           patient_id: FromPath[int]) -> Template | Redirect:
         """Add a guardian (parent or legal representative)."""
         form = await read_form(request, patients.GuardianForm)
         try:
@@ -87,7 +88,8 @@ class PatientController(Controller):
 
     @post("/{patient_id:int}/guardians/{guardian_id:int}/remove", name="guardians.remove",
           guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def remove_guardian(self, request: Request, actor: CurrentActor, patient_id: FromPath[int], guardian_id: FromPath[int]) -> Redirect:
+    async def remove_guardian(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                              guardian_id: FromPath[int]) -> Redirect:
         """Remove a guardian."""
         await patients.remove_guardian(actor, patient_id, guardian_id)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))

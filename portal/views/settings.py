@@ -98,7 +98,8 @@ class SettingsController(Controller):
         return _back_to(request, "closures")
 
     @post("/providers/{staff_id:int}/hours", name="settings.provider_hours")
-    async def provider_hours(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
+    async def provider_hours(self, request: Request, actor: CurrentActor,
+                             staff_id: FromPath[int]) -> Template | Redirect:
         """A provider's working hours per weekday, each in an optional fixed chair."""
         try:
             await practice_setup.set_provider_week(actor, staff_id, dict(await request.form()))

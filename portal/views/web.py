@@ -69,7 +69,8 @@ def render(request: Request, page_template: str, fragment_template: str | None =
     htmx = getattr(request, "htmx", None)
     wants_fragment = fragment_template is not None and bool(htmx) and not htmx.boosted
     context.setdefault("actor", request.state.get("actor"))
-    return Template(template_name=fragment_template if wants_fragment else page_template, context=context, status_code=status)
+    return Template(template_name=fragment_template if wants_fragment else page_template, context=context,
+                    status_code=status)
 
 
 def see_other(path: str) -> Redirect:

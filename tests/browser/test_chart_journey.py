@@ -35,7 +35,8 @@ async def test_dentist_charts_plans_completes_amends_and_views_an_xray(tablet: P
     await page.get_by_role("link", name="Plans", exact=True).tap()
     await page.get_by_label("New plan").fill("Restore 36")
     await page.get_by_role("button", name="Start plan").tap()
-    await page.locator("#f-procedure_code_id").select_option(label="FI2 · Filling, two surfaces (composite) · 105.00 EUR")
+    await page.locator("#f-procedure_code_id").select_option(
+        label="FI2 · Filling, two surfaces (composite) · 105.00 EUR")
     await page.get_by_label("Tooth (FDI)").fill("36")
     await page.get_by_label("Mesial (M)").check()
     await page.get_by_label("Occlusal / incisal (O)").check()

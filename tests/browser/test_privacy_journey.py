@@ -85,14 +85,16 @@ async def test_patient_uses_every_right_on_a_phone(phone: Page, tablet: Page, cl
     await tablet.goto("/privacy-requests")
     await tablet.screenshot(path=str(ARTIFACTS / "privacy-inbox-768.png"), full_page=True)
     await _decide(tablet, "Correction", "Approve and apply")
-    assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id).first())["family_name"] == "Janssen"
+    assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id)
+            .first())["family_name"] == "Janssen"
     await phone.reload()
     await expect(phone.locator("#request-status")).to_have_text("Approved")
 
     # Toggle a consent: takes effect at once and the ledger shows the row.
     await phone.goto("/privacy/me/consents")
     await phone.get_by_role("switch", name="Appointment reminders by SMS").click()
-    await expect(phone.get_by_role("switch", name="Appointment reminders by SMS")).to_have_attribute("aria-checked", "true")
+    await expect(phone.get_by_role("switch", name="Appointment reminders by SMS")).to_have_attribute(
+        "aria-checked", "true")
     await expect(phone.locator(".ledger tbody tr").first).to_contain_text("privacy_centre")
     assert await consents.may_contact(patient_id, ConsentKind.REMINDER_SMS)
     await phone.screenshot(path=str(ARTIFACTS / "privacy-consents-390.png"), full_page=True)

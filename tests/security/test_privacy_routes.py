@@ -30,7 +30,8 @@ async def test_every_patient_id_route_hides_another_patients_records(app, client
     for method, path, params in routes(app):
         if not is_patient_route(path) or not ({"request_id", "export_id"} & set(params)):
             continue
-        response = await client.request(method, fill(path, foreign), data={"_csrf_token": token} if method != "GET" else None)
+        response = await client.request(method, fill(path, foreign),
+                                        data={"_csrf_token": token} if method != "GET" else None)
         assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
         assert "Foreign" not in response.text
         checked += 1
