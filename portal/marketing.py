@@ -14,6 +14,7 @@ from portal import audit, consents, outbox
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
+from portal.forms import whole_number
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Patient
@@ -31,9 +32,10 @@ def unsubscribe_token(secret: str, clinic_id: int, patient_id: int) -> str:
 def read_token(secret: str, token: str) -> tuple[int, int]:
     """(clinic id, patient id) of a genuine token; NotFound for anything else (constant-time compare)."""
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    ids = [whole_number(part) for part in parts[:2]] if len(parts) == 3 else []
+    if len(ids) != 2 or None in ids:  # "²" is a digit to str.isdigit but no number to int()
         raise NotFound()
-    clinic_id, patient_id = int(parts[0]), int(parts[1])
+    clinic_id, patient_id = ids
     if not hmac.compare_digest(parts[2], _signature(secret, clinic_id, patient_id)):
         raise NotFound()
     return clinic_id, patient_id
