@@ -29,11 +29,11 @@ from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
 from portal.views.messaging import MessagingController
 from portal.views.passwords import InvitationController, PasswordController
-from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.patients import PatientController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
+from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController

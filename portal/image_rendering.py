@@ -165,8 +165,8 @@ def dicom_image(data: bytes) -> Image.Image:
         pixels = dataset.pixel_array
     except Unreadable:
         raise
-    except (InvalidDicomError, AttributeError, KeyError, ValueError, TypeError, NotImplementedError,
-            RuntimeError, OSError) as exc:
+    # RuntimeError includes its subclass pydicom raises for a compression it has no decoder for.
+    except (InvalidDicomError, AttributeError, KeyError, ValueError, TypeError, RuntimeError, OSError) as exc:
         raise Unreadable("is a DICOM file whose pixel data cannot be read (no image, or a compression we do "
                          "not support)") from exc
     if int(dataset.get("NumberOfFrames", 1) or 1) > 1:

@@ -102,14 +102,16 @@ async def versions(actor: Actor, patient_id: int) -> list[dict]:
     await ensure_in_clinic(actor, patient_id)
     return await MedicalHistory.select(
         MedicalHistory.version, MedicalHistory.recorded_by_name, MedicalHistory.recorded_at
-    ).where(MedicalHistory.patient == patient_id).order_by(MedicalHistory.version, ascending=False)
+    ).where((MedicalHistory.patient == patient_id) & (MedicalHistory.clinic == actor.clinic_id)).order_by(
+        MedicalHistory.version, ascending=False)
 
 
 async def get_version(actor: Actor, patient_id: int, version: int | None = None) -> dict | None:
     """One version (the newest when `version` is None); reading it is audited."""
     require(actor, Permission.READ_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
-    query = MedicalHistory.select().where(MedicalHistory.patient == patient_id)
+    query = MedicalHistory.select().where((MedicalHistory.patient == patient_id)
+                                          & (MedicalHistory.clinic == actor.clinic_id))
     if version is not None:
         query = query.where(MedicalHistory.version == version)
     async with transaction():

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from portal import audit, teeth
 from portal.db import transaction
-from portal.errors import ValidationFailed
+from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, too_long
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
@@ -99,9 +99,11 @@ async def chart_findings(actor: Actor, patient_id: int, patient_checked: bool = 
 
 
 async def tooth_history(actor: Actor, patient_id: int, tooth: int) -> list[dict]:
-    """Every finding on one tooth, newest first."""
+    """Every finding on one tooth, newest first; NotFound for a number that is no tooth."""
     require(actor, Permission.READ_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
+    if tooth not in teeth.ALL_TEETH:
+        raise NotFound()
     async with transaction():
         rows = await ToothFinding.select().where(
             (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)

@@ -132,7 +132,8 @@ async def _read_patient(actor: Actor, patient_id: int, purpose: str) -> dict:
         Guardian.id, Guardian.name, Guardian.relationship, Guardian.email, Guardian.phone
     ).where((Guardian.patient == patient_id) & (Guardian.clinic == actor.clinic_id)).order_by(Guardian.id)
     row["alerts"] = await MedicalAlert.select(MedicalAlert.label, MedicalAlert.severity).where(
-        (MedicalAlert.patient == patient_id) & MedicalAlert.resolved_at.is_null()).order_by(MedicalAlert.id)
+        (MedicalAlert.patient == patient_id) & (MedicalAlert.clinic == actor.clinic_id)
+        & MedicalAlert.resolved_at.is_null()).order_by(MedicalAlert.id)
     row["age"] = age_on(row["date_of_birth"], date.today())
     row["is_minor"] = row["age"] < AGE_OF_MAJORITY
     await audit.record(actor, f"patient.{purpose}", patient_id=patient_id, object_type="patient",

@@ -15,7 +15,6 @@ from bench.jobs import seed_reminders, start_worker
 from jobs.outbox import CONNECTIONS
 from portal.tables import OutboxMessage
 
-
 COUNT = 1000
 
 

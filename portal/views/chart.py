@@ -5,7 +5,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal import chart, medical_history, odontogram, teeth
-from portal.errors import NotFound, ValidationFailed
+from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
 
@@ -15,11 +15,10 @@ HISTORY_CHOICES = {"smoking": medical_history.SMOKING, "pregnancy": medical_hist
 
 async def _tooth_panel(request: Request, actor, patient_id: int, tooth: int, form: odontogram.FindingForm,
                        errors: dict, status: int = 200, with_chart: bool = False) -> Template:
-    if tooth not in teeth.ALL_TEETH:
-        raise NotFound()
+    history = await odontogram.tooth_history(actor, patient_id, tooth)  # NotFound for a foreign patient or no tooth
     context = {"patient_id": patient_id, "tooth": tooth, "tooth_label": teeth.label(tooth, await chart.numbering(
         actor.clinic_id)), "surface_names": teeth.surface_names(tooth), "form": form, "errors": errors,
-               "history": await odontogram.tooth_history(actor, patient_id, tooth), **FINDING_CHOICES}
+               "history": history, **FINDING_CHOICES}
     if with_chart or not getattr(request, "htmx", None):
         context["patient"] = await chart.header(actor, patient_id)
         context["chart"] = await chart.tooth_chart(actor, patient_id)
