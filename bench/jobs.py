@@ -40,7 +40,7 @@ async def seed_due_appointments(owner, cal: dict, count: int, patients: int = 20
 
 async def seed_reminders(owner, cal: dict, count: int) -> list[str]:
     """Seed due appointments and queue their reminders as the planner does; returns the idempotency keys."""
-    from portal import appointment_mail
+    from portal.calendar import appointment_mail
     from portal.tables import OutboxMessage
 
     await seed_due_appointments(owner, cal, count)

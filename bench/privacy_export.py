@@ -20,7 +20,8 @@ RUNS = 5
 
 
 async def _seed() -> tuple[int, int]:
-    from portal import clinics, db, patients, practice_setup, staff
+    from portal import clinics, db, patients, staff
+    from portal.calendar import practice_setup
 
     owner = await clinics.create_clinic_with_owner(
         clinics.NewClinic(name="Bench Dental", country="NL", time_zone="Europe/Amsterdam",

@@ -233,8 +233,9 @@ async def profile_page(kind: str, owner_id: int, email: str, password: str, day:
     from litestar.testing import RequestFactory
     from pyinstrument import Profiler
 
-    from portal import agenda, auth, clock
+    from portal import auth, clock
     from portal.app import create_app
+    from portal.calendar import agenda
     from portal.settings import Settings
     from portal.views import calendar, web
 

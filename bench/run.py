@@ -478,7 +478,8 @@ class Analysis:
 async def _actions(targets: generate.DemoTargets, plan: SlotPlan) -> dict[str, ActionCost]:
     """Each measured calendar action once warm, then once captured (the same calls the handlers make)."""
     from bench import profile
-    from portal import agenda, auth, availability, practice_setup, scheduling
+    from portal import auth
+    from portal.calendar import agenda, availability, practice_setup, scheduling
     from portal.views import calendar
 
     actor = await auth.load_staff_actor(targets.owner_id)

@@ -8,7 +8,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal import channels, outbox
+from portal.messaging import channels, outbox
 
 CONNECTIONS = 3
 

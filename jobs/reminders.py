@@ -5,7 +5,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal import appointment_mail
+from portal.calendar import appointment_mail
 
 
 @app.periodic(cron="* * * * *", periodic_id="reminders")

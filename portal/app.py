@@ -11,7 +11,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, phones, teeth
+from portal import db, phones
+from portal.charts import teeth
 from portal.permissions import Permission, can
 from portal.request_log import configure_logging, request_logging_middleware
 from portal.security_headers import security_headers_middleware

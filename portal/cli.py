@@ -88,7 +88,7 @@ def _start_dev_mail(settings: Settings):
     """A local SMTP sink for development (unless SMTP_URL points elsewhere); caught mail shows on /jobs."""
     from urllib.parse import urlsplit
 
-    from portal import dev_mail
+    from portal.messaging import dev_mail
 
     if os.environ.get("SMTP_URL"):
         return None

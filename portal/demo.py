@@ -68,7 +68,8 @@ async def _calendar(owner) -> None:
     """Three chairs, weekday hours 08:00-17:30, and about a week of appointments around today."""
     from datetime import time
 
-    from portal import clock, practice_setup
+    from portal import clock
+    from portal.calendar import practice_setup
     from portal.tables import AppointmentType, Chair
 
     for weekday in range(5):
@@ -126,7 +127,7 @@ def _patient(clinic_id, given, family, born, email, mobile, created) -> Patient:
 
 async def _charts(owner) -> None:
     """The starter fee schedule and a charted first patient (history with alerts, findings, a plan, a note)."""
-    from portal import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
+    from portal.charts import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
     from portal.permissions import Actor, Role
 
     await fee_schedule.load_demo_schedule(owner)

@@ -7,9 +7,10 @@ only the installation's operator: the owner of the first clinic, the one `portal
 whose arguments name a clinic (`clinic_id`) is also shown to that clinic's owner.
 """
 
-from portal import audit, channels, dev_mail, outbox
+from portal import audit
 from portal.db import transaction
 from portal.errors import NotFound
+from portal.messaging import channels, dev_mail, outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Clinic, JobRun, OutboxMessage

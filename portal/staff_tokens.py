@@ -10,9 +10,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, auth, mail, outbox, sessions
+from portal import audit, auth, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
+from portal.messaging import mail, outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Clinic, Staff, StaffToken

@@ -66,7 +66,7 @@ async def make_calendar(owner: Actor) -> dict:
     """Open every day 08:00-18:00, two chairs, a dentist, a hygienist and two appointment types."""
     from datetime import time as clock_time
 
-    from portal import practice_setup
+    from portal.calendar import practice_setup
 
     for weekday in range(7):
         await practice_setup.set_opening_hours(owner, weekday, [(clock_time(8), clock_time(18))])
@@ -80,7 +80,7 @@ async def make_calendar(owner: Actor) -> dict:
 
 
 async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **overrides) -> int:
-    from portal import scheduling
+    from portal.calendar import scheduling
 
     values = {"patient_id": str(patient_id), "appointment_type_id": str(cal["checkup"]),
               "provider_id": str(cal["dentist"].id), "chair_id": str(cal["chairs"][0]), "date": day, "time": at,
@@ -90,7 +90,7 @@ async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **ov
 
 async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
     """One of each chart record (history, alert, finding, plan with an item, note, fee code), by id name."""
-    from portal import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
+    from portal.charts import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
 
     await fee_schedule.load_demo_schedule(owner)
     code = [c for c in await fee_schedule.list_codes(owner) if c["code"] == "EX01"][0]
@@ -115,7 +115,7 @@ async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -
 
 async def make_dead_letter(actor: Actor, to: str = "lost@example.org") -> int:
     """An outbox message that used up its attempts."""
-    from portal import outbox
+    from portal.messaging import outbox
     from portal.tables import OutboxMessage
 
     await outbox.enqueue(outbox.Email(to=to, subject="Lost", text="Lost"), key=f"dead:{to}",

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 from PIL import ExifTags, Image
 
-from portal import imaging
+from portal.imaging import images as imaging
 from portal.permissions import Actor
 
 CUBE = [((0, 0, 0), (1, 0, 0), (1, 1, 0)), ((0, 0, 0), (1, 1, 0), (0, 1, 0)),

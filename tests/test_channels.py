@@ -6,8 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal import appointment_mail, channels, consents, outbox
+from portal import consents
+from portal.calendar import appointment_mail
 from portal.consents import ConsentChange, ConsentKind
+from portal.messaging import channels, outbox
 from portal.tables import Appointment, OutboxMessage
 from tests import factories
 from tests.provider_stub import SID, SMS_FROM, TOKEN, WA_NUMBER_ID, WA_TOKEN, WA_VERSION, ProviderStub

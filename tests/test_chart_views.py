@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from portal import fee_schedule, medical_history
+from portal.charts import fee_schedule, medical_history
 from portal.permissions import Role
 from portal.tables import AuditEntry, ClinicalNote, ProcedureCode, ToothFinding
 from tests import factories

@@ -3,7 +3,8 @@
 import asyncpg
 import pytest
 
-from portal import clinical_notes, db, fee_schedule, medical_history, odontogram, teeth, treatment_plans
+from portal import db
+from portal.charts import clinical_notes, fee_schedule, medical_history, odontogram, teeth, treatment_plans
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.permissions import Role
 from portal.tables import ClinicalNote, PlanAcceptance, ToothFinding

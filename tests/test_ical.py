@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import icalendar
 
-from portal import scheduling
+from portal.calendar import scheduling
 from portal.tables import AuditEntry, IcalToken
 from tests import factories
 from tests.factories import post_form, sign_in_as

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from portal import image_formats, imaging
 from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.imaging import formats as image_formats
+from portal.imaging import images as imaging
 from portal.permissions import Role
 from portal.tables import AuditEntry, PatientImage, PatientImageBlob
 from tests import factories
@@ -200,7 +201,7 @@ async def test_dicom_without_pixel_data_is_refused_in_plain_words(clinic):
 def test_monochrome1_dicom_is_shown_white_on_black():
     from pydicom import dcmread, dcmwrite
 
-    from portal.image_rendering import dicom_image
+    from portal.imaging.rendering import dicom_image
 
     dataset = dcmread(io.BytesIO(samples.dicom(rows=4, columns=4)))
     normal = dicom_image(samples.dicom(rows=4, columns=4))
@@ -227,7 +228,7 @@ async def test_a_12_bit_png_xray_gets_a_visible_display_copy(clinic):
 def test_damaged_files_of_every_format_are_refused_never_a_crash():
     import random
 
-    from portal import image_rendering
+    from portal.imaging import rendering as image_rendering
 
     rng = random.Random(7)
     bases = [samples.picture(), samples.picture("PNG"), samples.dicom(), samples.stl_binary(), samples.stl_ascii()]

@@ -3,7 +3,7 @@ periodic runs, channels on or off, and caught development mail."""
 
 from email.message import EmailMessage
 
-from portal import dev_mail, outbox
+from portal.messaging import dev_mail, outbox
 from portal.tables import AuditEntry, OutboxMessage
 from tests import factories
 from tests.factories import csrf_token, sign_in_as

@@ -2,8 +2,9 @@
 
 from urllib.parse import urlsplit
 
-from portal import consents, marketing, outbox
+from portal import consents
 from portal.consents import ConsentChange, ConsentKind
+from portal.messaging import marketing, outbox
 from portal.tables import ConsentEvent, OutboxMessage
 from tests import factories
 

@@ -1,6 +1,7 @@
 """The outbox: stored with the change, sent once over real SMTP, retried with backoff, dead after the last try."""
 
-from portal import db, outbox
+from portal import db
+from portal.messaging import outbox
 from portal.tables import OutboxMessage
 from tests.mail_sink import body_text, free_port
 

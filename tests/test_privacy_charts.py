@@ -24,7 +24,7 @@ CHART = ("medical_history", "medical_alerts", "tooth_chart", "treatment_plans", 
 
 
 async def _charted_patient(clinic, cal) -> int:
-    from portal import treatment_plans
+    from portal.charts import treatment_plans
 
     patient_id = await factories.make_patient(clinic, given_name="Charted")
     ids = await factories.make_chart_records(clinic, cal["dentist"], patient_id)
@@ -32,7 +32,7 @@ async def _charted_patient(clinic, cal) -> int:
                                  treatment_plans.AcceptanceForm(accepted_by="Charted"))
     visit = await factories.book(clinic, cal, patient_id, (datetime.now().date() + timedelta(days=3)).isoformat(),
                                  "10:00")
-    from portal import clinical_notes
+    from portal.charts import clinical_notes
 
     await clinical_notes.write_note(cal["dentist"], patient_id, clinical_notes.NoteForm(
         body="Linked to a visit", appointment_id=str(visit)))

@@ -243,7 +243,7 @@ async def test_questions_are_answered_within_fifteen_days(client, other_client, 
 
 
 async def test_the_patient_sees_which_staff_member_saw_their_appointment(client, clinic, cal, mailbox):
-    from portal import agenda
+    from portal.calendar import agenda
 
     patient_id = await _patient_signed_in(client, clinic, mailbox)
     day = date.today() + timedelta(days=4)

@@ -3,8 +3,10 @@ cancellation and moves, delivered over real SMTP in the patient's language."""
 
 from datetime import date, datetime, timedelta, timezone
 
-from portal import appointment_mail, consents, outbox, scheduling
+from portal import consents
+from portal.calendar import appointment_mail, scheduling
 from portal.consents import ConsentChange, ConsentKind
+from portal.messaging import outbox
 from portal.tables import Appointment, OutboxMessage, Patient
 from tests import factories
 from tests.mail_sink import body_text

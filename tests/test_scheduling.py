@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from portal import availability, clock, practice_setup, scheduling
+from portal import clock
+from portal.calendar import availability, practice_setup, scheduling
 from portal.errors import SlotTaken, ValidationFailed
 from portal.permissions import Role
 from portal.tables import Appointment, AppointmentChange, AuditEntry

@@ -4,7 +4,8 @@ time-limited, stored hashed, and silent about unknown addresses."""
 import re
 from datetime import datetime, timedelta, timezone
 
-from portal import auth, outbox
+from portal import auth
+from portal.messaging import outbox
 from portal.permissions import Role
 from portal.tables import StaffToken
 from tests import factories

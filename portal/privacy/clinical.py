@@ -7,7 +7,7 @@ transaction, which has allowed deleting the append-only rows. Conversations are 
 at once when an erasure is approved.
 """
 
-from portal import imaging
+from portal.imaging import images as imaging
 from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, ExportFile, plain_rows, register
 from portal.tables import (

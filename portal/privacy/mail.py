@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from portal import outbox
+from portal.messaging import outbox
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)

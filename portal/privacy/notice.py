@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from portal import audit, outbox
+from portal import audit
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.tables import Patient, PrivacyNotice
 

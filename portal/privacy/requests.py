@@ -8,10 +8,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, outbox, patients
+from portal import audit, patients
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, parse_date, required, too_long, whole_number
+from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.privacy import erasure
 from portal.privacy.centre import subject_of

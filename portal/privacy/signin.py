@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from portal import audit, outbox
+from portal import audit
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.forms import collect, email_problem, parse_date
+from portal.messaging import outbox
 from portal.patients import age_on
 from portal.permissions import Actor
 from portal.settings import Settings

@@ -6,7 +6,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import agenda, availability, clock, patients, practice_setup, scheduling
+from portal import clock, patients
+from portal.calendar import agenda, availability, practice_setup, scheduling
 from portal.errors import SlotTaken, ValidationFailed
 from portal.forms import parse_date
 from portal.permissions import Actor, Permission

@@ -6,7 +6,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import clinical_setup, fee_schedule, odontogram
+from portal.charts import clinical_setup, fee_schedule, odontogram
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in

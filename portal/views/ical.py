@@ -4,7 +4,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import ical_feed
+from portal.calendar import ical_feed
 from portal.errors import NotFound
 from portal.permissions import Permission, can
 from portal.views.web import CurrentActor, provide_actor, render, requires, see_other, signed_in

@@ -6,8 +6,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 
-from portal import imaging
 from portal.errors import ValidationFailed
+from portal.imaging import images as imaging
 from portal.permissions import Permission
 from portal.settings import Settings
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal import conversations, marketing
+from portal.messaging import conversations, marketing
 from portal.views.web import render
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import appointment_mail, conversations, practice_setup
+from portal.calendar import appointment_mail, practice_setup
 from portal.errors import ValidationFailed
+from portal.messaging import conversations
 from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
 

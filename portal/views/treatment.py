@@ -4,7 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import chart, clinical_notes, fee_schedule, treatment_plans
+from portal.charts import chart, clinical_notes, fee_schedule, treatment_plans
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in

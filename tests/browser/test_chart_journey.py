@@ -3,7 +3,7 @@ amendment."""
 
 from playwright.async_api import Page, expect
 
-from portal import fee_schedule
+from portal.charts import fee_schedule
 from portal.permissions import Role
 from tests import factories
 from tests import image_samples as samples

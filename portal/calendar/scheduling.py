@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from asyncpg.exceptions import ExclusionViolationError
 
-from portal import appointment_mail, audit, availability, clock, medical_history
+from portal import audit, clock
+from portal.calendar import appointment_mail, availability
+from portal.charts import medical_history
 from portal.db import transaction
 from portal.errors import NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number

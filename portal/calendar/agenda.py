@@ -4,7 +4,9 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from portal import audit, clock, medical_history, practice_setup
+from portal import audit, clock
+from portal.calendar import practice_setup
+from portal.charts import medical_history
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, Closure, OpeningHours
 

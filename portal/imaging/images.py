@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from portal import audit, image_formats, image_rendering
+from portal import audit
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.forms import collect, parse_date, too_long
-from portal.image_formats import DICOM, STL
+from portal.imaging import formats as image_formats
+from portal.imaging import rendering as image_rendering
+from portal.imaging.formats import DICOM, STL
 from portal.permissions import Actor, Permission, can, require
 from portal.tables import Patient, PatientImage, PatientImageBlob
 

@@ -10,9 +10,11 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 
-from portal import appointment_mail, audit, outbox, patients
+from portal import audit, patients
+from portal.calendar import appointment_mail
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
+from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Appointment, AppointmentChange, Clinic, ConversationMessage, Lead, Patient

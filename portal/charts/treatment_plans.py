@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from portal import audit, clinical_notes, fee_schedule, odontogram, teeth
+from portal import audit
+from portal.charts import clinical_notes, fee_schedule, odontogram, teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number

@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from asyncpg.exceptions import UniqueViolationError
 
 from portal import audit
+from portal.charts.odontogram import KINDS, MATERIALS
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
-from portal.odontogram import KINDS, MATERIALS
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic, ProcedureCode
 

@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 
 import icalendar
 
-from portal import audit, clock, ical_feed, mail, outbox
+from portal import audit, clock
+from portal.calendar import ical_feed
+from portal.messaging import mail, outbox
 from portal.tables import Appointment
 
 _DETAILS = (
@@ -137,8 +139,8 @@ async def plan_reminders(now: datetime | None = None, batch: int = 1000, setting
     """
     import json
 
-    from portal import channels as text_channels
     from portal.db import transaction
+    from portal.messaging import channels as text_channels
     from portal.settings import Settings
 
     settings = settings or Settings.from_env()

@@ -7,7 +7,7 @@ where root canals and implants are drawn.
 
 from dataclasses import dataclass
 
-from portal import teeth
+from portal.charts import teeth
 
 SIZE = 40
 STEP = 44

@@ -6,9 +6,10 @@ history opens as fast as a new one.
 
 from datetime import date
 
-from portal import clinical_notes, imaging, medical_history, odontogram, tooth_chart_svg, treatment_plans
+from portal.charts import clinical_notes, medical_history, odontogram, tooth_chart_svg, treatment_plans
 from portal.db import transaction
 from portal.errors import NotFound
+from portal.imaging import images as imaging
 from portal.patients import age_on
 from portal.permissions import Actor, Permission, can, require
 from portal.tables import Clinic, Patient

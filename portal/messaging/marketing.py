@@ -10,11 +10,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from portal import audit, consents, outbox
+from portal import audit, consents
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import whole_number
+from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Patient

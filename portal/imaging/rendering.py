@@ -13,7 +13,7 @@ from datetime import date, datetime
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from portal.image_formats import CONTENT_TYPES, DICOM, JPEG, PNG, STL
+from portal.imaging.formats import CONTENT_TYPES, DICOM, JPEG, PNG, STL
 
 log = logging.getLogger("chairside.imaging")
 THUMBNAIL_SIDE = 320
@@ -203,7 +203,7 @@ _VERTEX = re.compile(rb"vertex\s+(" + _FLOAT + rb")\s+(" + _FLOAT + rb")\s+(" + 
 
 def stl_triangles(data: bytes) -> np.ndarray:
     """(n, 3, 3) float array of triangle corners, from binary or ASCII STL."""
-    from portal.image_formats import is_binary_stl
+    from portal.imaging.formats import is_binary_stl
 
     if is_binary_stl(data):
         record = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attribute", "<u2")])

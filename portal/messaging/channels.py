@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 
-from portal import outbox
+from portal.messaging import outbox
 from portal.settings import Settings
 
 TIMEOUT = httpx.Timeout(15.0)

@@ -7,7 +7,8 @@ whole-tooth kind; the tooth's full history stays one tap away.
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from portal import audit, teeth
+from portal import audit
+from portal.charts import teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, too_long

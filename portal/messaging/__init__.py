@@ -1,0 +1,1 @@
+"""Messaging: the outbox and its delivery, mail rendering, SMS/WhatsApp channels, conversations and marketing."""
