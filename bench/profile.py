@@ -157,7 +157,7 @@ TREE_PARTS = [
     ("agenda.day_view (SQL + domain)", "day_view", "portal/agenda.py"),
     ("choice lists (_choices: types, providers, chairs)", "_choices", "portal/views/calendar.py"),
     ("Jinja render (Template.to_asgi_response)", "to_asgi_response", "litestar/response/template.py"),
-    ("sign-in guard (session → actor)", "signed_in", "portal/views/web.py"),
+    ("sign-in guard (session → actor)", "signed_in", "portal/views/guards.py"),
     ("session load/store", "load_from_connection", "session"),
     ("session load/store", "store_in_message", "session"),
 ]

@@ -21,16 +21,18 @@ from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.calendar import CalendarController
+from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.chart import ChartController
+from portal.views.clinical_settings import ClinicalSetupController
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
-from portal.views.fees import ClinicalSetupController
-from portal.views.ical import CalendarFeedController, IcalFeedController
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
 from portal.views.messaging import MessagingController
+from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
 from portal.views.patients import PatientController
+from portal.views.plans import PlanController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
@@ -38,7 +40,6 @@ from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookC
 from portal.views.settings import SettingsController
 from portal.views.staff import StaffController
 from portal.views.system import SystemController
-from portal.views.treatment import NoteController, PlanController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,

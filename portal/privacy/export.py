@@ -93,7 +93,7 @@ async def build_export(export_id: int) -> None:
                         archive.writestr(f"files/{category.name}/{item.name}", item.data)
                 await DataExport.update({DataExport.done: done}).where(DataExport.id == export_id)
             archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))
-            archive.writestr("summary.html", _summary.get_template("privacy/export_summary.html").render(
+            archive.writestr("summary.html", _summary.get_template("privacy_centre/export_summary.html").render(
                 document=document, categories=all_categories()))
         await DataExport.update({DataExport.archive: buffer.getvalue(), DataExport.status: "ready",
                                  DataExport.done: len(all_categories()) + 1,

@@ -7,7 +7,8 @@ from litestar.response import Template
 from portal import audit
 from portal.forms import parse_date, whole_number
 from portal.permissions import Permission
-from portal.views.web import CurrentActor, provide_actor, render, requires, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import render
 
 
 def _filters(staff_id: str, patient_id: str, date_from: str, date_to: str) -> audit.AuditFilter:

@@ -8,7 +8,8 @@ from litestar.response import Template
 
 from portal import audit, auth, sessions
 from portal.errors import SignInFailed, Throttled
-from portal.views.web import CurrentActor, provide_actor, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, signed_in
+from portal.views.pages import see_other
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from portal.calendar import agenda, availability, practice_setup, scheduling
 from portal.errors import SlotTaken, ValidationFailed
 from portal.forms import parse_date
 from portal.permissions import Actor, Permission
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 
 def _day(actor: Actor, text: str) -> date:

@@ -7,7 +7,8 @@ from litestar.response import Redirect, Template
 from portal.charts import chart, medical_history, odontogram, teeth
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 FINDING_CHOICES = {"kinds": odontogram.KINDS, "states": odontogram.STATES, "materials": odontogram.MATERIALS}
 HISTORY_CHOICES = {"smoking": medical_history.SMOKING, "pregnancy": medical_history.PREGNANCY}
@@ -23,7 +24,7 @@ async def _tooth_panel(request: Request, actor, patient_id: int, tooth: int, for
         context["patient"] = await chart.header(actor, patient_id)
         context["chart"] = await chart.tooth_chart(actor, patient_id)
     fragment = "chart/_chart_with_panel.html" if with_chart else "chart/_tooth_panel.html"
-    return render(request, "chart/tooth.html", fragment, status=status, **context)
+    return render(request, "chart/tooth_page.html", fragment, status=status, **context)
 
 
 class ChartController(Controller):

@@ -4,7 +4,8 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from portal import dashboard
-from portal.views.web import CurrentActor, provide_actor, render, signed_in
+from portal.views.guards import CurrentActor, provide_actor, signed_in
+from portal.views.pages import render
 
 
 class DashboardController(Controller):

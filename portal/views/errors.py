@@ -70,7 +70,7 @@ def on_unexpected(request: Request, exc: Exception) -> Template:
 def on_wrong_session(request: Request, exc: WrongSession) -> Template:
     """Staff and patient sign-ins never mix: say which one this browser has and what to do."""
     log.info("refused 403 %s: %s session", request.scope.get("path_template"), exc.has)
-    return Template(template_name="privacy/wrong_session.html", status_code=403,
+    return Template(template_name="errors/wrong_session.html", status_code=403,
                     context={"has": exc.has, "request_id": request_id_var.get()})
 
 

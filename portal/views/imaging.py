@@ -10,7 +10,8 @@ from portal.errors import ValidationFailed
 from portal.imaging import images as imaging
 from portal.permissions import Permission
 from portal.settings import Settings
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 # A batch from a tablet may carry several full-size files; past this the whole request is refused (413).
 BATCH_OF_FULL_SIZE_FILES = 4

@@ -8,7 +8,8 @@ from portal import job_status
 from portal.errors import ValidationFailed
 from portal.messaging import marketing
 from portal.permissions import Permission
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 
 class JobsController(Controller):

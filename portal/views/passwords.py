@@ -10,7 +10,8 @@ from litestar.response import Redirect, Template
 from portal import staff_tokens
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 
 @dataclass(frozen=True)
@@ -24,19 +25,19 @@ class PasswordController(Controller):
     @get("/forgot", name="password.forgot")
     async def forgot(self, request: Request) -> Template:
         """Ask for a reset link."""
-        return render(request, "auth/forgot.html", sent=False)
+        return render(request, "passwords/forgot.html", sent=False)
 
     @post("/forgot", name="password.forgot_submit", status_code=200)
     async def forgot_submit(self, request: Request) -> Template:
         """The same answer whether or not the address is known."""
         form = await read_form(request, ResetRequestForm)
         await staff_tokens.request_reset(request.app.state.settings, form.email[:320])
-        return render(request, "auth/forgot.html", sent=True)
+        return render(request, "passwords/forgot.html", sent=True)
 
     @get("/{token:str}", name="password.choose")
     async def choose(self, request: Request, token: FromPath[str]) -> Template:
         """The form behind an invitation or reset link (404 once used or expired)."""
-        return render(request, "auth/choose_password.html", token=token, errors={},
+        return render(request, "passwords/choose.html", token=token, errors={},
                       **await staff_tokens.check(token))
 
     @post("/{token:str}", name="password.set")
@@ -46,7 +47,7 @@ class PasswordController(Controller):
         try:
             await staff_tokens.set_password(token, form)
         except ValidationFailed as exc:
-            return render(request, "auth/choose_password.html", status=422, token=token, errors=exc.errors,
+            return render(request, "passwords/choose.html", status=422, token=token, errors=exc.errors,
                           **await staff_tokens.check(token))
         return see_other(request.app.route_reverse("login") + "?password=set")
 

@@ -15,7 +15,7 @@ from portal.privacy.mail import send_soon
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import json_schema
 from portal.views.auth import client_ip
-from portal.views.web import read_form, see_other
+from portal.views.pages import read_form, see_other
 
 ASKS = {"erasure": "Erase my data", "restriction": "Restrict the use of my data",
         "objection": "Object to the use of my data"}
@@ -80,7 +80,7 @@ class PrivacyCentreController(Controller):
     @get("/", name="privacy.start", guards=[no_staff_session])
     async def start(self, request: Request) -> Template:
         """Sign in with email and date of birth."""
-        return page(request, "privacy/start.html", form=signin.LinkForm(), errors={})
+        return page(request, "privacy_centre/start.html", form=signin.LinkForm(), errors={})
 
     @post("/", name="privacy.request_link", guards=[no_staff_session])
     async def request_link(self, request: Request) -> Template:
@@ -90,12 +90,12 @@ class PrivacyCentreController(Controller):
         try:
             await signin.request_link(form, client_ip(request), settings, lambda token: link_url(request, token))
         except ValidationFailed as exc:
-            return page(request, "privacy/start.html", status=422, form=form, errors=exc.errors)
+            return page(request, "privacy_centre/start.html", status=422, form=form, errors=exc.errors)
         except Throttled as exc:
-            return page(request, "privacy/start.html", status=429, form=form, errors={},
+            return page(request, "privacy_centre/start.html", status=429, form=form, errors={},
                         throttled=exc.wait_minutes)
         send_soon(settings)
-        return page(request, "privacy/link_sent.html", email=form.email.strip())
+        return page(request, "privacy_centre/link_sent.html", email=form.email.strip())
 
     @get("/schema", name="privacy.schema", sync_to_thread=False)
     def schema(self, request: Request) -> Response:
@@ -106,19 +106,19 @@ class PrivacyCentreController(Controller):
     @get("/schema/about", name="privacy.schema_doc")
     async def schema_doc(self, request: Request) -> Template:
         """The export format, documented for people and for other clinics' systems."""
-        return page(request, "privacy/schema_doc.html", categories=all_categories())
+        return page(request, "privacy_centre/schema_doc.html", categories=all_categories())
 
     @get("/link/{token:str}", name="privacy.link", guards=[no_staff_session])
     async def link(self, request: Request, token: FromPath[str]) -> Template:
         """A button, not an automatic sign-in: mail scanners that open links must not use them up."""
-        return page(request, "privacy/link.html", token=token)
+        return page(request, "privacy_centre/link.html", token=token)
 
     @post("/link/{token:str}", name="privacy.link_use", guards=[no_staff_session])
     async def use_link(self, request: Request, token: FromPath[str]) -> Response:
         """Use the link once and start a patient session."""
         session_token = await signin.redeem(token, request.app.state.settings)
         if session_token is None:
-            return page(request, "privacy/link_invalid.html", status=410)
+            return page(request, "privacy_centre/link_invalid.html", status=410)
         settings = request.app.state.settings
         response = Redirect(path=request.app.route_reverse("privacy.choose"), status_code=303)
         response.set_cookie(Cookie(key=signin.COOKIE, value=session_token, path="/", httponly=True,
@@ -135,7 +135,7 @@ class PrivacyCentreController(Controller):
         if len(allowed) == 1 and len(people) == 1:
             await signin.choose(signed, allowed[0]["patient_id"])
             return see_other(request.app.route_reverse("privacy.me"))
-        return page(request, "privacy/choose.html", people=people)
+        return page(request, "privacy_centre/choose.html", people=people)
 
     @post("/choose", name="privacy.choose_submit", guards=[patient_signed_in])
     async def choose_submit(self, request: Request) -> Template | Redirect:
@@ -144,7 +144,7 @@ class PrivacyCentreController(Controller):
         try:
             await signin.choose(request.state.signed_in, int(raw) if raw.isdigit() and len(raw) < 10 else 0)
         except Forbidden:
-            return page(request, "privacy/now_adult.html", status=403)
+            return page(request, "privacy_centre/now_adult.html", status=403)
         return see_other(request.app.route_reverse("privacy.me"))
 
     @post("/signout", name="privacy.sign_out", guards=[patient_signed_in])
@@ -159,25 +159,25 @@ class PrivacyCentreController(Controller):
     async def me(self, request: Request) -> Template:
         """Everything held, by category, with purpose, basis, recipients and erasable date."""
         data = await centre.everything(_me(request))
-        return page(request, "privacy/me.html", **data, exports=await export.latest_exports(_me(request)))
+        return page(request, "privacy_centre/me.html", **data, exports=await export.latest_exports(_me(request)))
 
     @get("/me/consents", name="privacy.consents", guards=[patient_signed_in])
     async def consents(self, request: Request) -> Template:
         """Consent toggles and the ledger."""
-        return page(request, "privacy/consents.html", **await centre.consent_page(_me(request)))
+        return page(request, "privacy_centre/consents.html", **await centre.consent_page(_me(request)))
 
     @post("/me/consents/{kind:str}", name="privacy.consent_set", guards=[patient_signed_in])
     async def consent_set(self, request: Request, kind: FromPath[str]) -> Template:
         """Give or withdraw one consent; takes effect at once."""
         granted = str((await request.form()).get("granted", "")) == "yes"
         await centre.set_consent(_me(request), kind, granted)
-        return page(request, "privacy/consents.html", "privacy/_consents.html",
+        return page(request, "privacy_centre/consents.html", "privacy_centre/_consents.html",
                     **await centre.consent_page(_me(request)))
 
     @get("/me/contact", name="privacy.contact", guards=[patient_signed_in])
     async def contact(self, request: Request) -> Template:
         """Change contact details directly."""
-        return page(request, "privacy/contact.html", form=await centre.contact_form(_me(request)), errors={},
+        return page(request, "privacy_centre/contact.html", form=await centre.contact_form(_me(request)), errors={},
                     languages=LANGUAGES)
 
     @post("/me/contact", name="privacy.contact_save", guards=[patient_signed_in])
@@ -187,13 +187,14 @@ class PrivacyCentreController(Controller):
         try:
             await centre.change_contact(_me(request), form)
         except ValidationFailed as exc:
-            return page(request, "privacy/contact.html", status=422, form=form, errors=exc.errors, languages=LANGUAGES)
+            return page(request, "privacy_centre/contact.html", status=422, form=form, errors=exc.errors,
+                        languages=LANGUAGES)
         return see_other(request.app.route_reverse("privacy.me") + "#contact")
 
     @get("/me/correction", name="privacy.correction", guards=[patient_signed_in])
     async def correction(self, request: Request) -> Template:
         """Ask for a correction of any field."""
-        return page(request, "privacy/correction.html", form=requests.CorrectionForm(), errors={},
+        return page(request, "privacy_centre/correction.html", form=requests.CorrectionForm(), errors={},
                     categories=all_categories())
 
     @post("/me/correction", name="privacy.correction_submit", guards=[patient_signed_in])
@@ -206,7 +207,7 @@ class PrivacyCentreController(Controller):
         try:
             request_id = await requests.ask_correction(_me(request), form)
         except ValidationFailed as exc:
-            return page(request, "privacy/correction.html", status=422, form=form, errors=exc.errors,
+            return page(request, "privacy_centre/correction.html", status=422, form=form, errors=exc.errors,
                         categories=all_categories())
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
@@ -215,7 +216,8 @@ class PrivacyCentreController(Controller):
         """Erasure, restriction or objection: what happens, and the button."""
         if kind not in ASKS:
             raise NotFound()
-        return page(request, "privacy/ask.html", kind=kind, title=ASKS[kind], form=requests.ReasonForm(), errors={})
+        return page(request, "privacy_centre/ask.html", kind=kind, title=ASKS[kind], form=requests.ReasonForm(),
+                    errors={})
 
     @post("/me/ask/{kind:str}", name="privacy.ask_submit", guards=[patient_signed_in])
     async def ask_submit(self, request: Request, kind: FromPath[str]) -> Template | Redirect:
@@ -226,14 +228,14 @@ class PrivacyCentreController(Controller):
         try:
             request_id = await requests.ask_with_reason(_me(request), kind, form)
         except ValidationFailed as exc:
-            return page(request, "privacy/ask.html", status=422, kind=kind, title=ASKS[kind], form=form,
+            return page(request, "privacy_centre/ask.html", status=422, kind=kind, title=ASKS[kind], form=form,
                         errors=exc.errors)
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
     @get("/me/questions", name="privacy.questions", guards=[patient_signed_in])
     async def questions(self, request: Request) -> Template:
         """Ask the clinic a question about your data."""
-        return page(request, "privacy/questions.html", form=requests.InquiryForm(), errors={})
+        return page(request, "privacy_centre/questions.html", form=requests.InquiryForm(), errors={})
 
     @post("/me/questions", name="privacy.question_submit", guards=[patient_signed_in])
     async def question_submit(self, request: Request) -> Template | Redirect:
@@ -242,18 +244,18 @@ class PrivacyCentreController(Controller):
         try:
             request_id = await requests.ask_question(_me(request), form)
         except ValidationFailed as exc:
-            return page(request, "privacy/questions.html", status=422, form=form, errors=exc.errors)
+            return page(request, "privacy_centre/questions.html", status=422, form=form, errors=exc.errors)
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
     @get("/me/requests", name="privacy.requests", guards=[patient_signed_in])
     async def my_requests(self, request: Request) -> Template:
         """Your requests and questions, with their status."""
-        return page(request, "privacy/requests.html", rows=await requests.own_requests(_me(request)))
+        return page(request, "privacy_centre/requests.html", rows=await requests.own_requests(_me(request)))
 
     @get("/me/requests/{request_id:int}", name="privacy.request", guards=[patient_signed_in])
     async def my_request(self, request: Request, request_id: FromPath[int]) -> Template:
         """One request and its status."""
-        return page(request, "privacy/request.html", row=await requests.own_request(_me(request), request_id),
+        return page(request, "privacy_centre/request.html", row=await requests.own_request(_me(request), request_id),
                     kinds=requests.KINDS)
 
     @post("/me/export", name="privacy.export_start", guards=[patient_signed_in])
@@ -265,7 +267,7 @@ class PrivacyCentreController(Controller):
     @get("/me/exports/{export_id:int}", name="privacy.export", guards=[patient_signed_in])
     async def export_progress(self, request: Request, export_id: FromPath[int]) -> Template:
         """Progress (polled every second by htmx until ready), then the download link."""
-        return page(request, "privacy/export.html", "privacy/_export.html",
+        return page(request, "privacy_centre/export.html", "privacy_centre/_export.html",
                     job=await export.export_status(_me(request), export_id))
 
     @get("/me/exports/{export_id:int}/download", name="privacy.export_download", guards=[patient_signed_in])
@@ -278,6 +280,6 @@ class PrivacyCentreController(Controller):
     @get("/me/notice", name="privacy.notice", guards=[patient_signed_in])
     async def read_notice(self, request: Request) -> Template:
         """The clinic's privacy notice in force."""
-        return page(request, "privacy/notice.html", notice=await notice.current(_me(request).clinic_id),
+        return page(request, "privacy_centre/notice.html", notice=await notice.current(_me(request).clinic_id),
                     default_text=notice.DEFAULT_TEXT.format(clinic=_me(request).clinic_name))
 

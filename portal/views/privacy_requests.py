@@ -9,7 +9,8 @@ from portal.forms import whole_number
 from portal.permissions import Permission
 from portal.privacy import erasure, requests
 from portal.privacy.mail import send_now
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 
 class PrivacyRequestController(Controller):

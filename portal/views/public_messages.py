@@ -9,7 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.messaging import conversations, marketing
-from portal.views.web import render
+from portal.views.pages import render
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +21,13 @@ class UnsubscribeController(Controller):
     async def show(self, request: Request, token: FromPath[str]) -> Template:
         """A confirm button: link scanners fetch with GET, so only the POST unsubscribes."""
         marketing.read_token(request.app.state.settings.secret_key, token)
-        return render(request, "messages/unsubscribe.html", token=token, done=False)
+        return render(request, "public_messages/unsubscribe.html", token=token, done=False)
 
     @post("/{token:str}", name="unsubscribe.confirm", exclude_from_csrf=True, status_code=200)
     async def confirm(self, request: Request, token: FromPath[str]) -> Template:
         """RFC 8058 one-click (List-Unsubscribe=One-Click) and the confirm button both land here."""
         await marketing.unsubscribe(request.app.state.settings, token)
-        return render(request, "messages/unsubscribe.html", token=token, done=True)
+        return render(request, "public_messages/unsubscribe.html", token=token, done=True)
 
 
 class WhatsAppWebhookController(Controller):

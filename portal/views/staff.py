@@ -7,7 +7,8 @@ from litestar.response import Redirect, Template
 from portal import staff
 from portal.errors import ValidationFailed
 from portal.permissions import Permission, Role
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 
 def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):

@@ -3,7 +3,7 @@
 from litestar import Controller, Request, get
 from litestar.response import Template
 
-from portal.views.web import render
+from portal.views.pages import render
 
 
 class SystemController(Controller):

@@ -7,7 +7,8 @@ from litestar.response import Redirect, Template
 from portal.calendar import ical_feed
 from portal.errors import NotFound
 from portal.permissions import Permission, can
-from portal.views.web import CurrentActor, provide_actor, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import render, see_other
 
 
 class IcalFeedController(Controller):
@@ -22,7 +23,7 @@ class IcalFeedController(Controller):
 
 
 async def _page(request: Request, actor, new_url: str | None = None) -> Template:
-    return render(request, "account/calendar_feed.html", status=200, feed=await ical_feed.feed_status(actor),
+    return render(request, "calendar_feed/account.html", status=200, feed=await ical_feed.feed_status(actor),
                   new_url=new_url, full_names=await ical_feed.full_names_enabled(actor),
                   may_set_full_names=can(actor, Permission.MANAGE_CLINIC))
 

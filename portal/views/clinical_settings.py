@@ -9,7 +9,8 @@ from litestar.response import Redirect, Template
 from portal.charts import clinical_setup, fee_schedule, odontogram
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
-from portal.views.web import CurrentActor, provide_actor, read_form, render, requires, see_other, signed_in
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
+from portal.views.pages import read_form, render, see_other
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ClinicalSetupController(Controller):
 
     async def _page(self, request: Request, actor, forms: _Forms = _Forms(), errors: dict | None = None,
                     status: int = 200) -> Template:
-        return render(request, "settings/clinical.html", status=status,
+        return render(request, "clinical_settings/index.html", status=status,
                       codes=await fee_schedule.list_codes(actor), form=forms.code or fee_schedule.ProcedureForm(),
                       chart_form=forms.chart or await clinical_setup.current(actor), errors=errors or {},
                       charts_as=fee_schedule.CHARTS_AS, materials=odontogram.MATERIALS,
@@ -67,8 +68,8 @@ class ClinicalSetupController(Controller):
         return self._edit_page(request, code_id, form, {})
 
     def _edit_page(self, request: Request, code_id: int, form, errors: dict, status: int = 200) -> Template:
-        return render(request, "settings/fee_form.html", status=status, code_id=code_id, form=form, errors=errors,
-                      charts_as=fee_schedule.CHARTS_AS, materials=odontogram.MATERIALS)
+        return render(request, "clinical_settings/fee_form.html", status=status, code_id=code_id, form=form,
+                      errors=errors, charts_as=fee_schedule.CHARTS_AS, materials=odontogram.MATERIALS)
 
     @post("/fees/{code_id:int}", name="fees.update")
     async def update(self, request: Request, actor: CurrentActor, code_id: FromPath[int]) -> Template | Redirect:
