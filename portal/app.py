@@ -2,7 +2,6 @@
 
 import gc
 from contextlib import asynccontextmanager
-from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -11,7 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, phones
+from portal import db, display, phones
 from portal.charts import teeth
 from portal.permissions import Permission, can
 from portal.request_log import configure_logging, request_logging_middleware
@@ -61,10 +60,6 @@ def _code_options(base: dict, rows: list[dict], currency: str) -> dict:
     return {**base, **{str(r["id"]): f'{r["code"]} · {r["description"]} · {r["fee"]} {currency}' for r in rows}}
 
 
-def _local_datetime(moment, actor) -> str:
-    return moment.astimezone(ZoneInfo(actor.time_zone)).strftime("%a %d %b %Y %H:%M")
-
-
 def _provider_errors(errors: dict, provider_id: int) -> dict:
     prefix = f"provider_{provider_id}_"
     return {k.removeprefix(prefix): v for k, v in errors.items() if k.startswith(prefix)}
@@ -74,8 +69,8 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display,
                                  tooth_label=teeth.label)
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
-                                 combine_codes=_code_options, local_datetime=_local_datetime,
-                                 provider_errors=_provider_errors)
+                                 combine_codes=_code_options,
+                                 provider_errors=_provider_errors, **display.FILTERS)
 
 
 def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Litestar:
