@@ -49,6 +49,7 @@ class Page:
 PAGES = [
     Page("healthz", "/healthz", needs_sign_in=False, low_concurrency=True),
     Page("dashboard", "/", needs_sign_in=True),
+    Page("today board", "/today", needs_sign_in=True, headers=("HX-Request: true",)),  # polled every 30 s
 ]
 BASELINE = PAGES[0]
 KEEP_BY = "dashboard"  # the page that decides which server is kept

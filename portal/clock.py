@@ -38,6 +38,11 @@ def day_bounds(day: date, zone_name: str) -> tuple[datetime, datetime]:
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
+def now() -> datetime:
+    """The current instant (UTC); tests replace this one function to stand at another moment."""
+    return datetime.now(timezone.utc)
+
+
 def today(zone_name: str) -> date:
     return datetime.now(ZoneInfo(zone_name)).date()
 

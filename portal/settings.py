@@ -43,7 +43,6 @@ class Settings:
     log_dir: Path
     log_keep_days: int
     trusted_proxies: frozenset[str] = frozenset()
-    debug: bool = False
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "Chairside <no-reply@chairside.localhost>"
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
@@ -89,7 +88,6 @@ class Settings:
             log_dir=Path(os.environ.get("PORTAL_LOG_DIR", data_dir / "log")).resolve(),
             log_keep_days=int(os.environ.get("LOG_KEEP_DAYS", "14")),
             trusted_proxies=frozenset(p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
-            debug=_flag("PORTAL_DEBUG", False),
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
             image_max_bytes=int(float(os.environ.get("IMAGE_MAX_MB", "50")) * 1024 * 1024),

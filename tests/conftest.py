@@ -25,6 +25,9 @@ MAIL_SINK = MailSink(free_port())
 os.environ["SMTP_URL"] = MAIL_SINK.url  # before Settings are read, so the live server inherits it too
 
 from portal import db  # noqa: E402
+from portal.app import create_app  # noqa: E402
+from portal.settings import Settings  # noqa: E402
+from tests import factories  # noqa: E402
 
 
 def _test_database_url() -> str:
@@ -33,12 +36,6 @@ def _test_database_url() -> str:
         return external
     server_url = db.start_embedded(Path(os.environ["PORTAL_DATA_DIR"]))
     return db.with_database(server_url, "chairside_test")
-
-
-TEST_DATABASE_URL = _test_database_url()
-if not urlsplit(TEST_DATABASE_URL).path.rstrip("/").endswith("_test"):
-    raise SystemExit(f"Refusing to run tests against {urlsplit(TEST_DATABASE_URL).path!r}: "
-                     "the database name must end in _test.")
 
 
 def _recreate_database(url: str) -> None:
@@ -57,21 +54,29 @@ def _recreate_database(url: str) -> None:
     asyncio.run(recreate())
 
 
-_recreate_database(TEST_DATABASE_URL)
-os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+def pytest_sessionstart(session) -> None:
+    """A fresh `*_test` database for a run that executes tests; `--collect-only` starts nothing."""
+    if session.config.option.collectonly:
+        return
+    url = _test_database_url()
+    if not urlsplit(url).path.rstrip("/").endswith("_test"):
+        raise SystemExit(f"Refusing to run tests against {urlsplit(url).path!r}: "
+                         "the database name must end in _test.")
+    _recreate_database(url)
+    os.environ["DATABASE_URL"] = url  # subprocesses (`portal serve`, workers) inherit it
 
-from portal.app import create_app  # noqa: E402
-from portal.settings import Settings  # noqa: E402
-from tests import factories  # noqa: E402
 
-APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "guardian", "audit_entry", "chair",
-              "appointment_type", "opening_hours", "closure", "provider_hours", "provider_absence", "appointment",
-              "appointment_change", "ical_token", "outbox_message", "consent_event",
-              "medical_history", "medical_alert", "tooth_finding", "procedure_code", "treatment_plan", "plan_item",
-              "plan_acceptance", "clinical_note", "patient_image", "patient_image_blob", "patient_sign_in_link",
-              "patient_session", "privacy_request", "data_export", "processor", "privacy_notice", "retention_rule",
-              "job_run", "job_error", "staff_token", "procrastinate_jobs", "procrastinate_periodic_defers",
-              "procrastinate_events", "lead", "conversation_message")
+
+async def _app_tables() -> list[str]:
+    """Every table of the Piccolo app plus procrastinate's, derived rather than listed."""
+    from portal.piccolo_app import APP_CONFIG
+
+    rows = await APP_CONFIG.table_classes[0].raw(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'procrastinate%'")
+    return [t._meta.tablename for t in APP_CONFIG.table_classes] + [r["tablename"] for r in rows]
+
+
+_TRUNCATE = ""
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +89,8 @@ async def database(settings):
     """Migrations applied with Piccolo's forwards (which tests them), one pool on the test loop."""
     await db.migrate()
     await db.start_pool(max_size=5)
+    global _TRUNCATE
+    _TRUNCATE = f"TRUNCATE {', '.join(await _app_tables())} RESTART IDENTITY CASCADE"
     yield
     await db.close_pool()
 
@@ -116,7 +123,7 @@ def mailbox(mail_server) -> MailSink:
 @pytest.fixture(autouse=True)
 async def clean_tables(database):
     await _finish_background_work()
-    await db.run_sql(f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE")
+    await db.run_sql(_TRUNCATE)
     yield
 
 

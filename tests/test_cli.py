@@ -5,12 +5,12 @@ import subprocess
 import sys
 
 from portal.tables import Clinic, Patient, Staff
-from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.conftest import ROOT
 
 
 def portal(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "portal.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "DATABASE_URL": TEST_DATABASE_URL, **env})
+                          timeout=120, env={**os.environ, **env})
 
 
 async def test_create_owner_makes_the_first_clinic_and_owner():
@@ -47,6 +47,6 @@ async def test_demo_loads_once_and_lists_the_accounts():
 async def test_dbshell_opens_psql_on_the_configured_database():
     result = subprocess.run([sys.executable, "-m", "portal.cli", "dbshell"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, input="SELECT current_database();\n",
-                            env={**os.environ, "DATABASE_URL": TEST_DATABASE_URL})
+                            env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     assert "chairside_test" in result.stdout

@@ -1,4 +1,7 @@
 """Piccolo tables: storage only, no rules."""
+# ruff: noqa: F401  (re-exports: __all__ below is derived from these imports)
+
+from piccolo.table import Table
 
 from portal.tables.appointment import (
     Appointment,
@@ -40,17 +43,8 @@ from portal.tables.privacy import (
 )
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
-ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditEntry, Chair, AppointmentType,
-              OpeningHours, Closure, ProviderHours, ProviderAbsence, Appointment, AppointmentChange, IcalToken,
-              OutboxMessage, ConsentEvent, MedicalHistory, MedicalAlert, ToothFinding, ProcedureCode,
-              TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote, PatientImage, PatientImageBlob,
-              PatientSignInLink, PatientSession, PrivacyRequest, DataExport, Processor, PrivacyNotice, RetentionRule,
-              JobRun, JobError, StaffToken, Lead, ConversationMessage)
-
-__all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "PlanAcceptance", "PlanItem",
-           "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType",
-           "AuditEntry", "Chair", "Closure", "ConsentEvent", "IcalToken", "OpeningHours", "ProviderAbsence",
-           "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "PatientImage",
-           "PatientImageBlob", "Staff", "WebSession", "DataExport", "PatientSession", "PatientSignInLink",
-           "PrivacyNotice", "PrivacyRequest", "Processor", "RetentionRule", "JobRun", "JobError", "StaffToken",
-           "Lead", "ConversationMessage"]
+# Derived from the imports above (the one list, kept for readers and type checkers); a test checks that every
+# Table class in this package is imported here.
+ALL_TABLES = tuple(value for value in dict(globals()).values()
+                   if isinstance(value, type) and issubclass(value, Table) and value.__module__.startswith(__name__))
+__all__ = ["ALL_TABLES", *(table.__name__ for table in ALL_TABLES)]  # noqa: PLE0604

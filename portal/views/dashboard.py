@@ -1,11 +1,21 @@
-"""The staff dashboard."""
+"""The staff dashboard: the clinic at a glance and the front desk's today board (polled, with one-tap arrivals)."""
 
-from litestar import Controller, Request, get
-from litestar.response import Template
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
 
 from portal import dashboard
+from portal.calendar import front_desk, scheduling
+from portal.errors import ValidationFailed
 from portal.views.guards import CurrentActor, provide_actor, signed_in
-from portal.views.pages import render
+from portal.views.pages import read_form, render, see_other
+
+
+@dataclass
+class StatusForm:
+    status: str = ""
 
 
 class DashboardController(Controller):
@@ -14,5 +24,29 @@ class DashboardController(Controller):
 
     @get("/", name="dashboard")
     async def show(self, request: Request, actor: CurrentActor) -> Template:
-        """Today's clinic at a glance."""
-        return render(request, "dashboard/index.html", overview=await dashboard.clinic_overview(actor))
+        """Today's clinic at a glance, the front desk board first."""
+        return render(request, "dashboard/index.html", overview=await dashboard.clinic_overview(actor),
+                      board=await front_desk.today(actor), errors={})
+
+    @get("/today", name="dashboard.today")
+    async def board(self, request: Request, actor: CurrentActor) -> Template:
+        """The board alone: what the dashboard polls every 30 seconds."""
+        return render(request, "dashboard/today.html", "dashboard/_today.html", board=await front_desk.today(actor),
+                      errors={})
+
+    @post("/today/{appointment_id:int}/status", name="dashboard.status", status_code=200)
+    async def set_status(self, request: Request, actor: CurrentActor,
+                         appointment_id: FromPath[int]) -> Template | Redirect:
+        """One tap: arrived, seated, completed; the redrawn board comes back (a refusal says why on it)."""
+        form = await read_form(request, StatusForm)
+        errors, status = {}, 200
+        try:
+            await scheduling.set_status(actor, appointment_id, form.status)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        if not request.htmx:  # a plain form post: back to the dashboard (post-redirect-get)
+            return see_other(request.app.route_reverse("dashboard"))
+        response = render(request, "dashboard/today.html", "dashboard/_today.html", status=status,
+                          board=await front_desk.today(actor), errors=errors)
+        response.headers["HX-Replace-Url"] = request.app.route_reverse("dashboard")
+        return response

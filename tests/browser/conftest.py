@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.conftest import ARTIFACTS, ROOT, TEST_DATABASE_URL
+from tests.conftest import ARTIFACTS, ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,7 +26,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server():
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": TEST_DATABASE_URL, "PORT": str(port), "HOST": "127.0.0.1"}
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
     log = open(ARTIFACTS / "live-server.log", "w") if ARTIFACTS.mkdir(exist_ok=True) is None else None
     process = subprocess.Popen([sys.executable, "-m", "portal.cli", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)

@@ -1,0 +1,156 @@
+"""The front desk's today: each chair's appointments as a timeline, who is expected next, who waits and for how long.
+
+The board is derived from appointments and their status history; nothing is stored for it. It is polled all day,
+so each patient shown is audited once per staff member and day ("front_desk.viewed"), not once per refresh.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from portal import audit, clock
+from portal.charts import medical_history
+from portal.display import register_labels
+from portal.permissions import Actor, Permission, can, require
+from portal.tables import Appointment, AppointmentChange, AuditEntry, Chair, OpeningHours
+
+LATE_AFTER = timedelta(minutes=5)  # an expected patient this long past the start is "running late"
+SHOWN_STATUSES = ("booked", "confirmed", "arrived", "in_chair", "completed", "no_show")
+ONE_TAP = {"booked": "arrived", "confirmed": "arrived", "arrived": "in_chair", "in_chair": "completed"}
+VIEWED = "front_desk.viewed"
+DEFAULT_OPENS, DEFAULT_CLOSES = time(8), time(18)
+
+register_labels("front_desk_state", {"expected": "Expected", "late": "Running late", "waiting": "Waiting",
+                                     "in_chair": "In chair", "completed": "Completed", "no_show": "No-show"})
+register_labels("front_desk_action", {"arrived": "Arrived", "in_chair": "Seat", "completed": "Complete"})
+
+
+@dataclass
+class Visit:
+    """One appointment as the front desk sees it now."""
+
+    id: int
+    patient_id: int
+    patient_name: str
+    provider: str
+    kind: str
+    colour: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    state: str  # expected | late | waiting | in_chair | completed | no_show
+    waited_minutes: int | None = None
+    next_status: str | None = None
+    alerts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChairDay:
+    id: int
+    name: str
+    visits: list[Visit]
+
+
+@dataclass
+class Board:
+    opens_at: datetime  # the timeline's ends: opening hours, widened to every appointment of the day
+    closes_at: datetime
+    now: datetime
+    chairs: list[ChairDay]
+    expected_next: list[Visit]
+    waiting: list[Visit]
+    counts: dict[str, int] | None  # the owner's numbers of the day; None for other roles
+
+
+def _state(status: str, starts_at: datetime, now: datetime) -> str:
+    if status in ("booked", "confirmed"):
+        return "late" if now > starts_at + LATE_AFTER else "expected"
+    return {"arrived": "waiting"}.get(status, status)
+
+
+async def today(actor: Actor, now: datetime | None = None) -> Board:
+    """Today's board in the clinic's zone (reading it is audited once per patient, staff member and day)."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    now = now or clock.now()
+    local_day = clock.local(now, actor.time_zone).date()
+    first, last = clock.day_bounds(local_day, actor.time_zone)
+    rows = await Appointment.select(
+        Appointment.id, Appointment.patient, Appointment.chair, Appointment.starts_at, Appointment.ends_at,
+        Appointment.status, Appointment.patient.given_name, Appointment.patient.family_name,
+        Appointment.patient.isolated_at, Appointment.provider.name, Appointment.appointment_type.name,
+        Appointment.appointment_type.colour,
+    ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at >= first)
+            & (Appointment.starts_at < last) & Appointment.status.is_in(list(SHOWN_STATUSES))
+            ).order_by(Appointment.starts_at)
+    arrivals = await _arrival_times(actor, [r["id"] for r in rows if r["status"] == "arrived"])
+    alerts = await medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows])
+    chairs = await Chair.select(Chair.id, Chair.name).where(
+        (Chair.clinic == actor.clinic_id) & (Chair.retired.eq(False))).order_by(Chair.position).order_by(Chair.id)
+    visits = [_visit(r, now, arrivals, alerts) for r in rows]
+    by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}
+    for row, visit in zip(rows, visits, strict=True):
+        if row["chair"] in by_chair:
+            by_chair[row["chair"]].visits.append(visit)
+    await _audit_first_sight(actor, {v.patient_id for v in visits})
+    expected = [v for v in visits if v.state in ("expected", "late")]
+    opens_at, closes_at = await _timeline_ends(actor, local_day, rows)
+    return Board(
+        opens_at=opens_at, closes_at=closes_at, now=now, chairs=list(by_chair.values()),
+        expected_next=expected[:5], waiting=sorted((v for v in visits if v.state == "waiting"),
+                                                   key=lambda v: -(v.waited_minutes or 0)),
+        counts=_counts(visits, rows) if can(actor, Permission.MANAGE_CLINIC) else None)
+
+
+async def _timeline_ends(actor: Actor, day, rows: list[dict]) -> tuple[datetime, datetime]:
+    hours = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
+        (OpeningHours.clinic == actor.clinic_id) & (OpeningHours.weekday == day.weekday()))
+    opens = clock.to_utc(day, min([h["opens"] for h in hours], default=DEFAULT_OPENS), actor.time_zone)
+    closes = clock.to_utc(day, max([h["closes"] for h in hours], default=DEFAULT_CLOSES), actor.time_zone)
+    return (min([opens, *(r["starts_at"] for r in rows)]), max([closes, *(r["ends_at"] for r in rows)]))
+
+
+def _visit(row: dict, now: datetime, arrivals: dict[int, datetime], alerts: dict[int, list[str]]) -> Visit:
+    hidden = bool(row["patient.isolated_at"])
+    arrived_at = arrivals.get(row["id"])
+    return Visit(
+        id=row["id"], patient_id=row["patient"],
+        patient_name="Restricted record" if hidden else f'{row["patient.given_name"]} {row["patient.family_name"]}',
+        provider=row["provider.name"], kind=row["appointment_type.name"], colour=row["appointment_type.colour"],
+        status=row["status"], starts_at=row["starts_at"], ends_at=row["ends_at"],
+        state=_state(row["status"], row["starts_at"], now),
+        waited_minutes=int((now - arrived_at).total_seconds() // 60) if arrived_at else None,
+        next_status=ONE_TAP.get(row["status"]), alerts=[] if hidden else alerts.get(row["patient"], []))
+
+
+async def _arrival_times(actor: Actor, appointment_ids: list[int]) -> dict[int, datetime]:
+    if not appointment_ids:
+        return {}
+    rows = await AppointmentChange.select(AppointmentChange.appointment, AppointmentChange.at).where(
+        (AppointmentChange.clinic == actor.clinic_id) & AppointmentChange.appointment.is_in(appointment_ids)
+        & (AppointmentChange.to_status == "arrived"))
+    return {r["appointment"]: r["at"] for r in rows}
+
+
+def _counts(visits: list[Visit], rows: list[dict]) -> dict[str, int]:
+    states = [v.state for v in visits]
+    booked_minutes = sum(int((r["ends_at"] - r["starts_at"]).total_seconds() // 60) for r in rows
+                         if r["status"] != "no_show")
+    return {"appointments": len(visits), "completed": states.count("completed"),
+            "waiting": states.count("waiting"), "in_chair": states.count("in_chair"),
+            "late": states.count("late"), "no_show": states.count("no_show"), "booked_minutes": booked_minutes}
+
+
+async def _audit_first_sight(actor: Actor, patient_ids: set[int]) -> None:
+    """Audit each patient the first time this person sees them on the board today, not on every refresh."""
+    if not patient_ids:
+        return
+    # Audit rows carry the database's real time, so "today" here is the real day, whatever `now` the board shows.
+    since, _ = clock.day_bounds(datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date(),
+                                actor.time_zone)
+    seen = await AuditEntry.select(AuditEntry.patient_id).where(
+        (AuditEntry.clinic_id == actor.clinic_id) & (AuditEntry.actor_kind == "staff")
+        & (AuditEntry.actor_id == actor.id) & (AuditEntry.at >= since) & (AuditEntry.action == VIEWED)
+        & AuditEntry.patient_id.is_in(list(patient_ids)))
+    new = sorted(patient_ids - {r["patient_id"] for r in seen})
+    if new:
+        await audit.record_patients_shown(actor, VIEWED, new)

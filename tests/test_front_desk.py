@@ -1,0 +1,115 @@
+"""The front desk's today board on the dashboard: states, waiting minutes, one-tap arrivals, audit once a day."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from portal import clock
+from portal.calendar import front_desk, scheduling
+from portal.permissions import Role
+from portal.tables import AppointmentChange, AuditEntry
+from tests import factories
+from tests.factories import csrf_token, sign_in_as
+
+ZONE = ZoneInfo("Europe/Amsterdam")
+
+
+def _tomorrow() -> date:
+    return datetime.now(ZONE).date() + timedelta(days=1)
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(_tomorrow(), datetime.min.time(), ZONE).replace(hour=hour, minute=minute)
+
+
+@pytest.fixture
+async def day(clinic, cal):
+    """Tomorrow: a completed 09:00, a late 09:30, an arrived 10:00 and an expected 10:30 (it is 10:10 then)."""
+    patients = [await factories.make_patient(clinic, given_name=name) for name in ("Ada", "Bram", "Cas", "Dirk")]
+    day_text = _tomorrow().isoformat()
+    ids = {}
+    for name, patient_id, at, chair in zip(("done", "late", "waiting", "expected"), patients,
+                                           ("09:00", "09:30", "10:00", "10:30"), (0, 1, 0, 1), strict=True):
+        ids[name] = await factories.book(clinic, cal, patient_id, day_text, at, chair_id=str(cal["chairs"][chair]))
+    for status in ("arrived", "in_chair", "completed"):
+        await scheduling.set_status(clinic, ids["done"], status)
+    await scheduling.set_status(clinic, ids["waiting"], "arrived")
+    return {"ids": ids, "patients": patients, "now": _at(10, 10)}
+
+
+async def test_the_board_derives_each_visits_state_from_the_calendar(clinic, cal, day):
+    board = await front_desk.today(clinic, now=day["now"])
+    states = {v.id: v.state for chair in board.chairs for v in chair.visits}
+    ids = day["ids"]
+    assert states == {ids["done"]: "completed", ids["late"]: "late", ids["waiting"]: "waiting",
+                      ids["expected"]: "expected"}
+    assert [v.id for v in board.expected_next] == [ids["late"], ids["expected"]]
+    [waiting] = board.waiting
+    arrived = await AppointmentChange.select(AppointmentChange.at).where(
+        (AppointmentChange.appointment == ids["waiting"]) & (AppointmentChange.to_status == "arrived")).first()
+    assert waiting.waited_minutes == int((day["now"] - arrived["at"]).total_seconds() // 60)
+    assert waiting.next_status == "in_chair" and board.waiting[0].patient_name.startswith("Cas ")
+    assert [c.name for c in board.chairs] == ["Chair 1", "Chair 2"]
+    assert board.counts["appointments"] == 4 and board.counts["completed"] == 1 and board.counts["late"] == 1
+    assert board.opens_at == _at(8) and board.closes_at == _at(18)
+
+
+async def test_only_the_owner_sees_the_days_numbers(clinic, cal, day):
+    reception = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    board = await front_desk.today(reception, now=day["now"])
+    assert board.counts is None and len(board.waiting) == 1
+
+
+async def test_each_patient_is_audited_once_a_day_not_on_every_refresh(clinic, cal, day):
+    await front_desk.today(clinic, now=day["now"])
+    await front_desk.today(clinic, now=day["now"])
+    rows = await AuditEntry.select(AuditEntry.patient_id).where(AuditEntry.action == front_desk.VIEWED)
+    assert sorted(r["patient_id"] for r in rows) == sorted(day["patients"])
+
+
+async def test_the_dashboard_shows_the_board_and_one_tap_seats_a_waiting_patient(client, clinic, cal, day,
+                                                                              monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: day["now"])
+    reception = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, reception)
+    page = await client.get("/")
+    assert page.status_code == 200 and 'id="today"' in page.text and "Running late" in page.text
+    assert "chair hours booked" not in page.text  # the day's numbers are the owner's
+    token = await csrf_token(client)
+    seated = await client.post(f"/today/{day['ids']['waiting']}/status", data={"status": "in_chair"},
+                               headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert seated.status_code == 200
+    assert seated.text.strip().startswith('<section id="today"')
+    assert seated.headers["HX-Replace-Url"] == "/"
+    card = await scheduling.get_appointment(clinic, day["ids"]["waiting"])
+    assert card["status"] == "in_chair"
+
+
+async def test_a_refused_tap_redraws_the_board_with_the_reason(client, clinic, cal, day, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: day["now"])
+    await sign_in_as(client, clinic)
+    token = await csrf_token(client)
+    refused = await client.post(f"/today/{day['ids']['expected']}/status", data={"status": "completed"},
+                                headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert refused.status_code == 422
+    assert refused.text.strip().startswith('<section id="today"') and 'role="alert"' in refused.text
+    card = await scheduling.get_appointment(clinic, day["ids"]["expected"])
+    assert card["status"] == "booked"
+
+
+async def test_a_plain_form_post_returns_to_the_dashboard(client, clinic, cal, day, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: day["now"])
+    await sign_in_as(client, clinic)
+    token = await csrf_token(client)
+    answer = await client.post(f"/today/{day['ids']['waiting']}/status",
+                               data={"status": "in_chair", "_csrf_token": token})
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+async def test_the_board_polls_itself(client, clinic, cal, day, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: day["now"])
+    await sign_in_as(client, clinic)
+    fragment = await client.get("/today", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert 'hx-trigger="every 30s"' in fragment.text and "<html" not in fragment.text
