@@ -61,6 +61,15 @@ class Board:
     waiting: list[Visit]
     counts: dict[str, int] | None  # the owner's numbers of the day; None for other roles
 
+    @property
+    def hours(self) -> list[datetime]:
+        """Each full hour on the timeline, for its tick marks."""
+        first = self.opens_at.replace(minute=0, second=0, microsecond=0)
+        if first < self.opens_at:
+            first += timedelta(hours=1)
+        count = int((self.closes_at - first).total_seconds() // 3600) + 1
+        return [first + timedelta(hours=k) for k in range(max(count, 0))]
+
 
 def _state(status: str, starts_at: datetime, now: datetime) -> str:
     if status in ("booked", "confirmed"):
