@@ -30,6 +30,7 @@ from portal.views.jobs import JobsController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
+from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
 from portal.views.plans import PlanController
 from portal.views.privacy_centre import PrivacyCentreController
@@ -45,7 +46,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
-               InvitationController]
+               InvitationController, PatientVisitsController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -28,6 +28,7 @@ INSTANT_FORMATS = {
     "short": "%d %b %H:%M",
     "seconds": "%d %b %Y %H:%M:%S",
     "time": "%H:%M",
+    "iso_date": "%Y-%m-%d",  # the clinic-zone day of an instant, for links such as ?date=
 }
 DAY_FORMATS = {
     "date": "%d %b %Y",

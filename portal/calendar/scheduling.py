@@ -10,6 +10,7 @@ from portal import audit, clock
 from portal.calendar import appointment_mail, availability
 from portal.charts import medical_history
 from portal.db import transaction
+from portal.display import register_labels
 from portal.errors import NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
 from portal.permissions import Actor, Permission, require
@@ -17,6 +18,7 @@ from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair
 
 STATUSES = {"booked": "Booked", "confirmed": "Confirmed", "arrived": "Arrived", "in_chair": "In chair",
             "completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
+register_labels("appointment_status", STATUSES)
 # Which status may follow which; cancelled and no-show free the slot and are final.
 NEXT_STATUSES = {"booked": ("confirmed", "arrived", "no_show"), "confirmed": ("arrived", "no_show"),
                  "arrived": ("in_chair",), "in_chair": ("completed",), "completed": (), "no_show": (),

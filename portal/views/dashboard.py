@@ -9,7 +9,8 @@ from litestar.response import Redirect, Template
 from portal import dashboard
 from portal.calendar import front_desk, scheduling
 from portal.errors import ValidationFailed
-from portal.views.guards import CurrentActor, provide_actor, signed_in
+from portal.permissions import Permission
+from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
 
@@ -28,13 +29,14 @@ class DashboardController(Controller):
         return render(request, "dashboard/index.html", overview=await dashboard.clinic_overview(actor),
                       board=await front_desk.today(actor), errors={})
 
-    @get("/today", name="dashboard.today")
+    @get("/today", name="dashboard.today", guards=[requires(Permission.MANAGE_CALENDAR)])
     async def board(self, request: Request, actor: CurrentActor) -> Template:
         """The board alone: what the dashboard polls every 30 seconds."""
         return render(request, "dashboard/today.html", "dashboard/_today.html", board=await front_desk.today(actor),
                       errors={})
 
-    @post("/today/{appointment_id:int}/status", name="dashboard.status", status_code=200)
+    @post("/today/{appointment_id:int}/status", name="dashboard.status", status_code=200,
+          guards=[requires(Permission.MANAGE_CALENDAR)])
     async def set_status(self, request: Request, actor: CurrentActor,
                          appointment_id: FromPath[int]) -> Template | Redirect:
         """One tap: arrived, seated, completed; the redrawn board comes back (a refusal says why on it)."""

@@ -4,6 +4,8 @@ from portal.permissions import Permission
 
 REQUIRED = {
     "/": Permission.VIEW_DASHBOARD,
+    "/today": Permission.MANAGE_CALENDAR,
+    "/patients/{patient_id:int}/appointments": Permission.MANAGE_CALENDAR,
     "/patients": Permission.READ_DEMOGRAPHICS,
     "/patients/search": Permission.READ_DEMOGRAPHICS,
     "/patients/new": Permission.EDIT_DEMOGRAPHICS,

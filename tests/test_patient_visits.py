@@ -1,0 +1,42 @@
+"""The patient page lists the patient's appointments (coming up and earlier) and offers to book the next one."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from portal import clock
+from portal.calendar import scheduling
+from portal.tables import AuditEntry
+from tests import factories
+from tests.factories import sign_in_as
+
+
+async def test_the_patient_page_lists_coming_and_earlier_appointments(client, clinic, cal, monkeypatch):
+    patient = await factories.make_patient(clinic, given_name="Zoë")
+    other = await factories.make_patient(clinic)
+    tomorrow = (datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(days=1)).date().isoformat()
+    soon = await factories.book(clinic, cal, patient, tomorrow, "09:00")
+    later = await factories.book(clinic, cal, patient, tomorrow, "11:00")
+    await scheduling.set_status(clinic, later, "cancelled", reason="Patient is ill")
+    await factories.book(clinic, cal, other, tomorrow, "10:00")
+    # Stand a day later: the 09:00 visit is now in the past.
+    moment = datetime.now(ZoneInfo("Europe/Amsterdam")).replace(hour=12) + timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    await sign_in_as(client, clinic)
+    page = await client.get(f"/patients/{patient}")
+    assert f'hx-get="/patients/{patient}/appointments"' in page.text
+    fragment = await client.get(f"/patients/{patient}/appointments", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.text.startswith('<article id="appointments"')
+    coming, earlier = fragment.text.split("<h3>Earlier</h3>")
+    assert "Nothing booked." in coming
+    assert "Cancelled" in earlier and "Patient is ill" in earlier and "Booked" in earlier
+    assert earlier.index("11:00") < earlier.index("09:00")  # newest first
+    assert f"/calendar/book?patient={patient}" in fragment.text
+    assert fragment.text.count("<tr>") == 3  # a header row and two of this patient's, not the other's
+    assert soon and await AuditEntry.exists().where(
+        (AuditEntry.action == "patient.appointments_viewed") & (AuditEntry.patient_id == patient))
+
+
+async def test_another_clinics_patient_is_unknown(client, clinic, other_clinic):
+    stranger = await factories.make_patient(other_clinic)
+    await sign_in_as(client, clinic)
+    assert (await client.get(f"/patients/{stranger}/appointments")).status_code == 404
