@@ -30,7 +30,7 @@ async def test_the_patient_page_lists_coming_and_earlier_appointments(client, cl
     assert "Nothing booked." in coming
     assert "Cancelled" in earlier and "Patient is ill" in earlier and "Booked" in earlier
     assert earlier.index("11:00") < earlier.index("09:00")  # newest first
-    assert f"/calendar/book?patient={patient}" in fragment.text
+    assert f"/calendar/book?patient={patient}&amp;date={moment.date().isoformat()}" in fragment.text
     assert fragment.text.count("<tr>") == 3  # a header row and two of this patient's, not the other's
     assert soon and await AuditEntry.exists().where(
         (AuditEntry.action == "patient.appointments_viewed") & (AuditEntry.patient_id == patient))

@@ -1,6 +1,7 @@
 """One patient's appointments as the patient page lists them: what is coming and what has been."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from portal import audit, clock
 from portal.patients import ensure_in_clinic
@@ -15,6 +16,7 @@ class PatientVisits:
     upcoming: list[dict]
     past: list[dict]
     more_past: bool
+    today: date  # in the clinic's zone: where "Book" opens the calendar
 
 
 async def for_patient(actor: Actor, patient_id: int) -> PatientVisits:
@@ -32,4 +34,5 @@ async def for_patient(actor: Actor, patient_id: int) -> PatientVisits:
         Appointment.starts_at, ascending=False).limit(PAST_SHOWN + 1)
     await audit.record(actor, "patient.appointments_viewed", patient_id=patient_id, object_type="patient",
                        object_id=patient_id)
-    return PatientVisits(upcoming=upcoming, past=past[:PAST_SHOWN], more_past=len(past) > PAST_SHOWN)
+    return PatientVisits(upcoming=upcoming, past=past[:PAST_SHOWN], more_past=len(past) > PAST_SHOWN,
+                         today=clock.local(now, actor.time_zone).date())
