@@ -6,7 +6,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench install install-test browser clean
+.PHONY: run test bench bench-check install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.jobs
 	$(BIN)/python -m bench.privacy_export
+
+# Before committing a change to a hot path: a fresh run, then every ratio against the committed results.
+bench-check: bench
+	$(BIN)/python -m bench.check
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

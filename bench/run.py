@@ -8,6 +8,7 @@ profile splits the week view's time (bench/profile.py), and each missed target g
 """
 
 import asyncio
+import gzip
 import os
 import platform
 import random
@@ -59,6 +60,11 @@ TARGETS = {"calendar week": 30.0, "calendar day": 20.0, "slot finder": 20.0, "bo
            # p95 targets from the charts issue (ms): a patient with ten years of history.
            "chart page": 40.0, "tooth chart": 10.0}
 
+# Loaded (32 connections) ratio to /healthz from the speed issue; pages added later bring their own.
+RATIO_TARGETS = {"dashboard": 0.20, "today board": 0.20, "calendar day": 0.06, "calendar week": 0.06,
+                 "chart page": 0.06, "tooth chart": 0.10, "patient appointments": 0.15}
+FLOOR_SUSPECT_MS = 20.0
+
 SERVERS = ["uvicorn", "granian"]
 WORKERS = 2
 WRK_THREADS, WRK_CONNECTIONS = 2, 32
@@ -97,6 +103,8 @@ def chart_pages(patient_id: int) -> list[Page]:
         Page("chart page", f"/patients/{patient_id}/chart", needs_sign_in=True, low_concurrency=True),
         Page("tooth chart", f"/patients/{patient_id}/chart/teeth", needs_sign_in=True, low_concurrency=True,
              headers=("HX-Request: true",)),
+        Page("patient appointments", f"/patients/{patient_id}/appointments", needs_sign_in=True,
+             low_concurrency=True, headers=("HX-Request: true",)),
     ]
 
 
@@ -113,6 +121,8 @@ class Measurement:
     p99_ms: float = 0.0
     requests: int = 0
     problems: list[str] = field(default_factory=list)
+    html_bytes: int = 0  # the answer's body as served
+    gzip_bytes: int = 0  # the same body gzip-compressed (level 6): what compression would send
 
     @property
     def valid(self) -> bool:
@@ -309,6 +319,7 @@ def measure(base: str, page: Page, cookie: str | None, low: bool = False) -> Mea
     if preflight.status_code != 200:
         m.problems.append(f"preflight GET {page.path} answered {preflight.status_code}")
         return m
+    m.html_bytes, m.gzip_bytes = len(preflight.content), len(gzip.compress(preflight.content, 6))
     if low:
         r = wrk(base + page.path, LOW_SECONDS, cookie, threads=1, connections=1, headers=page.headers)
     else:
@@ -573,17 +584,45 @@ def kept_server(runs: list[ServerRun]) -> ServerRun | None:
 
 
 def table(run: ServerRun, low: bool = False) -> list[str]:
-    rows = [f"| Page | Path | req/s | p50 ms | p95 ms | p99 ms | ratio to {BASELINE.path} | Status |",
-            "|---|---|---:|---:|---:|---:|---:|---|"]
+    rows = [f"| Page | Path | req/s | p50 ms | p95 ms | p99 ms | ratio to {BASELINE.path} | KB (gzip) | Status |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for m in (run.low if low else run.measurements):
         ratio = run.ratio(m, low)
         status = "ok" if m.valid else "INVALID: " + "; ".join(m.problems)
+        size = f"{m.html_bytes / 1024:.1f} ({m.gzip_bytes / 1024:.1f})" if m.html_bytes else "—"
         if not m.requests:
-            rows.append(f"| {m.page.name} | `{m.page.path}` | — | — | — | — | — | {status} |")
+            rows.append(f"| {m.page.name} | `{m.page.path}` | — | — | — | — | — | {size} | {status} |")
             continue
         rows.append(f"| {m.page.name} | `{m.page.path}` | {m.rps:,.0f} | {m.p50_ms:.2f} | {m.p95_ms:.2f} | "
-                    f"{m.p99_ms:.2f} | {'—' if ratio is None else f'{ratio:.3f}'} | {status} |")
+                    f"{m.p99_ms:.2f} | {'—' if ratio is None else f'{ratio:.3f}'} | {size} | {status} |")
     return rows
+
+
+def ratio_targets_table(runs: list[ServerRun]) -> list[str]:
+    """Loaded ratios to /healthz against the speed issue's targets, for every server of the run."""
+    rows = ["| Page | ratio target | " + " | ".join(f"{r.server} ratio | verdict" for r in runs) + " |",
+            "|---|---:|" + "---:|---|" * len(runs)]
+    for name, target in RATIO_TARGETS.items():
+        cells = []
+        for run in runs:
+            m = run.measured(name)
+            ratio = run.ratio(m) if m else None
+            cells.append("— | no valid figure" if ratio is None else
+                         f"{ratio:.3f} | {'**met**' if ratio >= target else '**missed**'}")
+        rows.append(f"| {name} | ≥ {target:.2f} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def floor_warnings(runs: list[ServerRun]) -> list[str]:
+    """A bare /healthz that takes tens of milliseconds at one connection is a server-side floor (e.g. a response
+    written in two pieces meeting the client's delayed ACK), not the application: flag it, the run is suspect."""
+    warnings = []
+    for run in runs:
+        m = run.measured(BASELINE.name, low=True)
+        if m and m.valid and m.p50_ms > FLOOR_SUSPECT_MS:
+            warnings.append(f"- **{run.server} shows a floor**: `{BASELINE.path}` p50 {m.p50_ms:.1f} ms at one "
+                            f"connection (over {FLOOR_SUSPECT_MS:.0f} ms): its figures are not comparable.")
+    return warnings
 
 
 def booking_table(run: ServerRun) -> list[str]:
@@ -746,6 +785,8 @@ def report(runs: list[ServerRun], started: datetime, targets: generate.DemoTarge
         f"- Machine: {cpus} CPUs (nproc), {cpu_model()}, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}",
         f"- Code: {code or code_version()}",
+        f"- Machine load when the run started (1/5/15-minute load average): {LOAD_AT_START} "
+        "(anything well above 0 means something else was running)",
         f"- Load: wrk {wrk_version()} on loopback from a second process, {WRK_THREADS} threads, "
         f"{WRK_CONNECTIONS} connections, {WARMUP_SECONDS} s warm-up then {MEASURE_SECONDS} s measured per page "
         f"(timeout {WRK_TIMEOUT_SECONDS} s); "
@@ -780,6 +821,8 @@ def report(runs: list[ServerRun], started: datetime, targets: generate.DemoTarge
                      + (f" vs {', '.join(others)}" if others else "") + ")")
     else:
         lines.append(f"**Kept: none** (no server produced a valid {KEEP_BY} measurement)")
+    lines += floor_warnings(runs)
+    lines += ["", "## Ratio targets (loaded, from the speed issue)", ""] + ratio_targets_table(runs)
     if targets is not None:
         lines += ["", "## Calendar targets (p95 from the calendar issue)", "",
                   "Judged on the kept server. \"1 connection\" = wrk -t1 -c1 (pages) or 1 booking client; "
@@ -810,7 +853,12 @@ def write_results(text: str) -> None:
     tmp.replace(RESULTS)
 
 
+LOAD_AT_START = "not read"
+
+
 def main() -> None:
+    global LOAD_AT_START
+    LOAD_AT_START = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode != 0:
         raise SystemExit("wrk is not installed (make bench installs it with apt-get)")
     started = datetime.now(timezone.utc)
@@ -819,7 +867,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chairside-bench-") as tmp:
         log_dir = Path(tmp)
         env = {"PORTAL_DATA_DIR": str(DATA_DIR), "PORTAL_LOG_DIR": str(log_dir / "portal"),
-               "PORTAL_HTTPS": "0", "PORTAL_DEBUG": "0"}
+               "PORTAL_HTTPS": "0"}
         from portal import db
 
         try:
