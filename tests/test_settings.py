@@ -47,3 +47,56 @@ async def test_bad_set_up_input_is_shown_beside_the_fields(client, clinic):
 async def test_only_the_owner_sets_up(client, clinic):
     await sign_in_as(client, await factories.make_staff(clinic, Role.RECEPTIONIST))
     assert (await client.get("/settings")).status_code == 403
+
+
+async def test_chair_and_type_names_are_unique_per_clinic_ignoring_case(client, clinic, other_clinic):
+    from portal.calendar import practice_setup
+
+    await sign_in_as(client, clinic)
+    assert (await post_form(client, "/settings/chairs", {"name": "Chair 1"})).status_code == 303
+    twin = await post_form(client, "/settings/chairs", {"name": "chair 1 "})
+    assert twin.status_code == 422 and "A chair with this name already exists." in twin.text
+    await practice_setup.add_chair(other_clinic, "Chair 1")  # another clinic's chairs are its own
+    kind = {"name": "Check-up", "minutes": "30", "colour": "#2f7d6d", "roles": ["dentist"]}
+    assert (await post_form(client, "/settings/types", kind)).status_code == 303
+    again = await post_form(client, "/settings/types", kind | {"name": "CHECK-UP"})
+    assert again.status_code == 422 and "An appointment type with this name already exists." in again.text
+    assert await Chair.count().where(Chair.clinic == clinic.clinic_id) == 1
+    assert await AppointmentType.count() == 1
+    # The database refuses a twin too, whatever code path tries it.
+    import asyncpg
+    import pytest
+
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await Chair.insert(Chair(clinic=clinic.clinic_id, name="CHAIR 1", position=9))
+
+
+async def test_provider_hours_need_an_open_day_and_a_real_chair(client, clinic, other_clinic):
+    from portal.calendar import practice_setup
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    foreign_chair = await practice_setup.add_chair(other_clinic, "Theirs")
+    await sign_in_as(client, clinic)
+    await post_form(client, "/settings/hours", {"opens_0": "08:00", "closes_0": "17:00"})  # Mondays only
+    sunday = await post_form(client, f"/settings/providers/{dentist.id}/hours",
+                             {"opens_6": "09:00", "closes_6": "12:00"})
+    assert sunday.status_code == 422 and "Sunday: the clinic is closed that day." in sunday.text
+    foreign = await post_form(client, f"/settings/providers/{dentist.id}/hours",
+                              {"opens_0": "09:00", "closes_0": "12:00", "chair_0": str(foreign_chair)})
+    assert foreign.status_code == 422 and "Monday: choose a chair of this clinic." in foreign.text
+    assert await ProviderHours.count() == 0
+
+
+async def test_a_closure_lists_the_appointments_on_its_days_and_a_refusal_keeps_what_was_typed(client, clinic, cal):
+    patient = await factories.make_patient(clinic, given_name="Mira", family_name="Hout")
+    day = (date.today() + timedelta(days=20)).isoformat()
+    await factories.book(clinic, cal, patient, day, "10:00")
+    await sign_in_as(client, clinic)
+    too_long = await post_form(client, "/settings/closures", {"first_day": day, "reason": "x" * 10_000})
+    assert too_long.status_code == 422
+    assert f'value="{day}"' in too_long.text and 'id="e-reason"' in too_long.text
+    assert 'aria-invalid="true"' in too_long.text
+    added = await post_form(client, "/settings/closures", {"first_day": day, "reason": "Renovation"})
+    assert added.status_code == 303 and "?closure=" in added.headers["location"]
+    page = await client.get(added.headers["location"])
+    assert "1 booked appointment falls on the closed days." in page.text and "Mira Hout" in page.text

@@ -2,14 +2,23 @@
 provider working hours and absences (the owner's job)."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
 from portal import audit, clock
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, parse_date, required, too_long
 from portal.permissions import Actor, Permission, Role, require
-from portal.tables import AppointmentType, Chair, Closure, OpeningHours, ProviderAbsence, ProviderHours, Staff
+from portal.tables import (
+    Appointment,
+    AppointmentType,
+    Chair,
+    Closure,
+    OpeningHours,
+    ProviderAbsence,
+    ProviderHours,
+    Staff,
+)
 
 # Type colours come from a fixed palette, so the CSP can stay free of inline styles (one class per colour).
 PALETTE = {"#2f7d6d": "teal", "#1a6fd1": "blue", "#8e44ad": "purple", "#c0392b": "red", "#d35400": "orange",
@@ -38,7 +47,7 @@ async def list_chairs(actor: Actor, include_retired: bool = False) -> list[dict]
 
 async def add_chair(actor: Actor, name: str) -> int:
     require(actor, Permission.MANAGE_CLINIC)
-    if problem := required(name, "Name") or too_long(name, 60):
+    if problem := required(name, "Name") or too_long(name, 60) or await _chair_name_taken(actor, name):
         raise ValidationFailed({"name": problem})
     position = await Chair.count().where(Chair.clinic == actor.clinic_id)
     row = Chair(clinic=actor.clinic_id, name=name.strip(), position=position + 1,
@@ -47,6 +56,20 @@ async def add_chair(actor: Actor, name: str) -> int:
         await row.save()
         await audit.record(actor, "chair.added", object_type="chair", object_id=row.id)
     return row.id
+
+
+async def _chair_name_taken(actor: Actor, name: str) -> str | None:
+    """Two chairs in use may not share a name (case-insensitive): the desk books by name."""
+    rows = await Chair.raw("SELECT 1 FROM chair WHERE clinic = {} AND NOT retired AND lower(name) = lower({})",
+                           actor.clinic_id, name.strip())
+    return "A chair with this name already exists." if rows else None
+
+
+async def _type_name_taken(actor: Actor, name: str) -> str | None:
+    rows = await AppointmentType.raw(
+        "SELECT 1 FROM appointment_type WHERE clinic = {} AND active AND lower(name) = lower({})",
+        actor.clinic_id, name.strip())
+    return "An appointment type with this name already exists." if rows else None
 
 
 async def retire_chair(actor: Actor, chair_id: int) -> None:
@@ -73,7 +96,7 @@ async def add_type(actor: Actor, form: TypeForm) -> int:
     roles = [r for r in form.provider_roles.split(",") if r]
     minutes = int(form.minutes) if form.minutes.isdigit() else 0
     errors = collect(
-        name=required(form.name, "Name") or too_long(form.name, 80),
+        name=required(form.name, "Name") or too_long(form.name, 80) or await _type_name_taken(actor, form.name),
         minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0 else "Length goes in 5-minute steps, up to 8 hours.",
         colour=None if form.colour in PALETTE else "Choose a colour from the list.",
         provider_roles=None if roles and all(r in (Role.DENTIST, Role.HYGIENIST, Role.OWNER) for r in roles)
@@ -113,6 +136,32 @@ async def add_closure(actor: Actor, first_day: str, last_day: str, reason: str) 
     row = Closure(clinic=actor.clinic_id, first_day=first, last_day=last, reason=reason.strip())
     await row.save()
     return row.id
+
+
+async def appointments_during(actor: Actor, first: date, last: date, provider_id: int | None = None) -> list[dict]:
+    """Active appointments on days from `first` to `last` (local), e.g. those a new closure or absence hits."""
+    start, _ = clock.day_bounds(first, actor.time_zone)
+    _, end = clock.day_bounds(last, actor.time_zone)
+    query = Appointment.select(
+        Appointment.id, Appointment.patient, Appointment.starts_at, Appointment.patient.given_name,
+        Appointment.patient.family_name, Appointment.provider.name, Appointment.chair.name).where(
+        (Appointment.clinic == actor.clinic_id) & (Appointment.starts_at >= start) & (Appointment.starts_at < end)
+        & Appointment.status.is_in(["booked", "confirmed"]))
+    if provider_id is not None:
+        query = query.where(Appointment.provider == provider_id)
+    return await query.order_by(Appointment.starts_at)
+
+
+async def closure_impact(actor: Actor, closure_id: int) -> dict:
+    """A closure and the booked appointments on its days, which the desk now reschedules or tells."""
+    require(actor, Permission.MANAGE_CLINIC)
+    closure = await Closure.select().where((Closure.id == closure_id) & (Closure.clinic == actor.clinic_id)).first()
+    if closure is None:
+        raise NotFound()
+    hit = await appointments_during(actor, closure["first_day"], closure["last_day"])
+    if hit:
+        await audit.record_patients_shown(actor, "closure.appointments_listed", sorted({a["patient"] for a in hit}))
+    return {"closure": closure, "appointments": hit}
 
 
 async def set_provider_hours(actor: Actor, provider_id: int, weekday: int,
@@ -204,11 +253,17 @@ async def set_provider_week(actor: Actor, provider_id: int, posted: dict) -> Non
     """A provider's weekly hours from the set-up form; a weekday left empty means not working."""
     require(actor, Permission.MANAGE_CLINIC)
     windows, errors = _week_windows(posted, "hours_")
+    chairs = {str(c["id"]): c["id"] for c in await list_chairs(actor)}
+    open_days = {r["weekday"]: r for r in await OpeningHours.select().where(OpeningHours.clinic == actor.clinic_id)}
+    for weekday, window in windows.items():
+        chair_text = str(posted.get(f"chair_{weekday}", ""))
+        if chair_text and chair_text not in chairs:
+            errors[f"chair_{weekday}"] = f"{WEEKDAYS[weekday]}: choose a chair of this clinic."
+        if window and weekday not in open_days:
+            errors[f"hours_{weekday}"] = f"{WEEKDAYS[weekday]}: the clinic is closed that day."
     if errors:
         raise ValidationFailed(errors)
-    chairs = {c["id"] for c in await list_chairs(actor)}
     async with transaction():
         for weekday, window in windows.items():
-            chair_text = str(posted.get(f"chair_{weekday}", ""))
-            chair = int(chair_text) if chair_text.isdigit() and int(chair_text) in chairs else None
+            chair = chairs.get(str(posted.get(f"chair_{weekday}", "")))
             await set_provider_hours(actor, provider_id, weekday, [(*window, chair)] if window else [])

@@ -1,7 +1,7 @@
 """Practice set-up for the owner: chairs, appointment types, opening hours, closures, provider schedules."""
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.calendar import appointment_mail, practice_setup
@@ -22,16 +22,19 @@ class SettingsController(Controller):
     guards = [signed_in, requires(Permission.MANAGE_CLINIC)]
     dependencies = {"actor": provide_actor}
 
-    async def _page(self, request: Request, actor, errors: dict | None = None, status: int = 200) -> Template:
-        return render(request, "settings/index.html", status=status, errors=errors or {},
+    async def _page(self, request: Request, actor, errors: dict | None = None, status: int = 200,
+                    posted: dict | None = None, closure_impact: dict | None = None) -> Template:
+        return render(request, "settings/index.html", status=status, errors=errors or {}, posted=posted or {},
+                      closure_impact=closure_impact,
                       reminder_hours=await appointment_mail.reminder_hours(actor),
                       whatsapp_number_id=await conversations.whatsapp_number_id(actor),
                       **await practice_setup.overview(actor))
 
     @get("/", name="settings.show")
-    async def show(self, request: Request, actor: CurrentActor) -> Template:
-        """Everything the calendar needs, on one page."""
-        return await self._page(request, actor)
+    async def show(self, request: Request, actor: CurrentActor, closure: FromQuery[int | None] = None) -> Template:
+        """Everything the calendar needs, on one page; after a new closure, the appointments it falls on."""
+        impact = await practice_setup.closure_impact(actor, closure) if closure else None
+        return await self._page(request, actor, closure_impact=impact)
 
     @post("/reminders", name="settings.reminders")
     async def reminders(self, request: Request, actor: CurrentActor) -> Template | Redirect:
@@ -91,13 +94,14 @@ class SettingsController(Controller):
     @post("/closures", name="settings.add_closure")
     async def add_closure(self, request: Request, actor: CurrentActor) -> Template | Redirect:
         """A public holiday or closed period."""
-        posted = await request.form()
+        posted = {k: str(v) for k, v in (await request.form()).items()}
         try:
-            await practice_setup.add_closure(actor, str(posted.get("first_day", "")), str(posted.get("last_day", "")),
-                                             str(posted.get("reason", "")))
+            closure_id = await practice_setup.add_closure(actor, posted.get("first_day", ""),
+                                                          posted.get("last_day", ""), posted.get("reason", ""))
         except ValidationFailed as exc:
-            return await self._page(request, actor, {f"closure_{k}": v for k, v in exc.errors.items()}, 422)
-        return _back_to(request, "closures")
+            return await self._page(request, actor, {f"closure_{k}": v for k, v in exc.errors.items()}, 422,
+                                    posted=posted)
+        return see_other(f"{request.app.route_reverse('settings.show')}?closure={closure_id}#closures")
 
     @post("/providers/{staff_id:int}/hours", name="settings.provider_hours")
     async def provider_hours(self, request: Request, actor: CurrentActor,
