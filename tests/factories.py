@@ -23,8 +23,10 @@ async def make_clinic(name: str, country: str = "NL", time_zone: str = "Europe/A
 async def make_staff(owner: Actor, role: Role, name: str | None = None) -> Actor:
     n = next(_serial)
     email = f"{role.value}{n}@clinic{owner.clinic_id}.test"
-    staff_id = await staff.create_staff(owner, staff.StaffForm(name=name or f"{role.value.title()} {n}", email=email,
-                                                               role=role.value, password=PASSWORD, active=True))
+    registration = f"BIG-{n:05d}" if role in (Role.DENTIST, Role.HYGIENIST) else ""
+    staff_id = await staff.create_staff(owner, staff.StaffForm(
+        name=name or f"{role.value.title()} {n}", email=email, role=role.value, registration_number=registration,
+        password=PASSWORD, active=True))
     return Actor(kind="staff", id=staff_id, clinic_id=owner.clinic_id, name=name or "", role=role,
                  clinic_name=owner.clinic_name, time_zone=owner.time_zone, country=owner.country)
 

@@ -130,3 +130,18 @@ async def test_alerts_show_on_the_patients_appointments(client, clinic, cal):
     assert 'aria-label="Alerts: Anticoagulants"' in grid.text
     card = await client.get(f"/calendar/appointments/{appointment_id}")
     assert "⚠ Anticoagulants" in card.text
+
+
+async def test_a_clinician_without_a_registration_number_cannot_sign(client, clinic):
+    from portal import staff
+
+    patient = await factories.make_patient(clinic)
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    record = await staff.get_staff(clinic, dentist.id)
+    await staff.update_staff(clinic, dentist.id, staff.StaffForm(
+        name=record["name"], email=record["email"], role="dentist", registration_number="", active=True))
+    await sign_in_as(client, dentist)
+    refused = await post_form(client, f"/patients/{patient}/notes", {"template": "free", "body": "Seen today"})
+    assert refused.status_code == 422 and "Your registration number is missing" in refused.text
+    assert "highlighted field" not in refused.text and "Seen today" in refused.text
+    assert await ClinicalNote.count() == 0

@@ -13,7 +13,7 @@ from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.patients import ensure_in_clinic
-from portal.permissions import Actor, Permission, require
+from portal.permissions import Actor, Permission, Role, require
 from portal.tables import Appointment, ClinicalNote, Staff
 
 TEMPLATES = {
@@ -50,8 +50,16 @@ def content_hash(patient_id: int, author_id: int, signed_at: datetime, body: str
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+REGISTERED_ROLES = (Role.DENTIST, Role.HYGIENIST)  # regulated professions: no signature without a registration
+MISSING_REGISTRATION = ("Your registration number is missing: ask the owner to add it to your staff record "
+                        "before you sign clinical entries.")
+
+
 async def _credentials(actor: Actor) -> str:
+    """The signer's registration as it goes into the signed entry; refused when a clinician has none."""
     row = await Staff.select(Staff.registration_body, Staff.registration_number).where(Staff.id == actor.id).first()
+    if actor.role in REGISTERED_ROLES and not row["registration_number"].strip():
+        raise ValidationFailed({"form": MISSING_REGISTRATION})
     return " ".join(part for part in (row["registration_body"], row["registration_number"]) if part)
 
 
