@@ -164,3 +164,26 @@ async def test_client_address_comes_from_a_trusted_proxy_only(app, client, clini
     await client.post("/login", data={"_csrf_token": token, "email": "x@y.test", "password": "nope"},
                       headers={"X-Forwarded-For": "203.0.113.7"})
     assert (await LoginAttempt.select(LoginAttempt.ip).first())["ip"] == "203.0.113.7"
+
+
+async def test_an_expired_session_returns_to_the_full_page_with_its_query(client, clinic):
+    from urllib.parse import parse_qs, urlsplit
+
+    page = await client.get("/patients?q=jan")
+    assert page.status_code == 303
+    assert parse_qs(urlsplit(page.headers["location"]).query) == {"next": ["/patients?q=jan"]}
+    # An htmx fragment (the booking dialog) names the page it was opened on: sign-in leads back there, never to the
+    # bare fragment.
+    fragment = await client.get("/calendar/book?date=2026-12-01&time=10:00",
+                                headers={"HX-Request": "true",
+                                         "HX-Current-URL": "http://testserver/calendar?date=2026-12-01&step=10"})
+    assert fragment.status_code == 401
+    target = parse_qs(urlsplit(fragment.headers["HX-Redirect"]).query)["next"]
+    assert target == ["/calendar?date=2026-12-01&step=10"]
+    elsewhere = await client.get("/calendar/book", headers={"HX-Request": "true",
+                                                            "HX-Current-URL": "https://evil.example/phish"})
+    assert parse_qs(urlsplit(elsewhere.headers["HX-Redirect"]).query)["next"] == ["/"]
+    await sign_in_as(client, clinic)
+    back = await post_form(client, "/login", {"email": await factories.email_of(clinic), "password": factories.PASSWORD,
+                                               "next": "/patients?q=jan"})
+    assert back.headers["location"] == "/patients?q=jan"

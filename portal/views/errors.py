@@ -1,6 +1,7 @@
 """Errors are pages: 404 for missing or foreign records, 403 for roles, a calm 500 with a request id."""
 
 import logging
+from urllib.parse import urlencode, urlsplit
 
 from asyncpg.exceptions import DataError
 from litestar import Request, Response
@@ -39,12 +40,24 @@ def error_page(request: Request, status: int) -> Template:
         "actor": request.state.get("actor")})
 
 
+def _return_to(request: Request) -> str:
+    """Where sign-in leads back to: the full page the person was on, with its query; never a fragment's URL
+    (an htmx request names its page in HX-Current-URL) and never a POST-only URL."""
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        page = urlsplit(request.headers.get("hx-current-url", ""))
+        if page.path.startswith("/") and (not page.netloc or page.netloc == request.url.netloc):
+            return page.path + (f"?{page.query}" if page.query else "")
+    elif request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return request.app.route_reverse("dashboard")
+
+
 def on_not_signed_in(request: Request, _: Exception) -> Response:
-    target = request.url.path if request.method == "GET" else request.app.route_reverse("dashboard")
-    login = request.app.route_reverse("login")
+    login = f"{request.app.route_reverse('login')}?{urlencode({'next': _return_to(request)})}"
     if getattr(request, "htmx", None):
-        return Response(content="", status_code=401, headers={"HX-Redirect": f"{login}?next={target}"})
-    return Redirect(path=login, query_params={"next": target}, status_code=303)
+        return Response(content="", status_code=401, headers={"HX-Redirect": login})
+    return Redirect(path=login, status_code=303)
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Template:
