@@ -25,7 +25,7 @@ from portal.tables.chart import (
 from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
 from portal.tables.imaging import PatientImage, PatientImageBlob
-from portal.tables.jobs import JobError, JobRun, StaffToken
+from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
 from portal.tables.messaging import ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
@@ -45,7 +45,8 @@ ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditE
               OutboxMessage, ConsentEvent, MedicalHistory, MedicalAlert, ToothFinding, ProcedureCode,
               TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote, PatientImage, PatientImageBlob,
               PatientSignInLink, PatientSession, PrivacyRequest, DataExport, Processor, PrivacyNotice, RetentionRule,
-              JobRun, JobError, StaffToken, Lead, ConversationMessage)
+              JobRun, JobError, StaffToken, Lead, ConversationMessage,
+              WorkerHeartbeat)
 
 __all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "PlanAcceptance", "PlanItem",
            "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType",
@@ -53,4 +54,4 @@ __all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "Plan
            "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "PatientImage",
            "PatientImageBlob", "Staff", "WebSession", "DataExport", "PatientSession", "PatientSignInLink",
            "PrivacyNotice", "PrivacyRequest", "Processor", "RetentionRule", "JobRun", "JobError", "StaffToken",
-           "Lead", "ConversationMessage"]
+           "Lead", "ConversationMessage", "WorkerHeartbeat"]
