@@ -108,7 +108,7 @@ def _start_dev_mail(settings: Settings):
 class WorkerChild:
     """One `portal worker` beside the web process, started again whenever it exits (and reaped: no zombie)."""
 
-    RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before each restart after quick deaths; a long run resets it
+    RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before a restart, longer after each quick death
 
     def __init__(self, command: list[str] | None = None):
         import threading
@@ -142,7 +142,7 @@ class WorkerChild:
             if self._stopping.is_set():
                 return
             quick = quick + 1 if time.monotonic() - started < 60 else 0
-            delay = self.RESTART_DELAYS[min(quick, len(self.RESTART_DELAYS)) - 1] if quick else 0
+            delay = self.RESTART_DELAYS[min(quick, len(self.RESTART_DELAYS) - 1)]
             print(f"The worker exited with code {code}; starting a new one in {delay} s", file=sys.stderr)
             if self._stopping.wait(delay):
                 return
