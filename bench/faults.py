@@ -408,7 +408,10 @@ def write_report(figures: dict, path: Path = ROOT / "bench" / "results" / "fault
 
     lines = ["# Fault drills", "",
              f"`python -m bench.faults`, {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC, "
-             f"{os.cpu_count()} cores shared with other work. The same drills run in `tests/test_faults.py`.", ""]
+             f"{os.cpu_count()} cores shared with other work. The same drills run in `tests/test_faults.py`.", "",
+             "Seconds are measured from the moment the fault ends (the restart's `pg_ctl` returned, SIGCONT, the "
+             "kill). Requests failing during a fault fail fast with 503 and `Retry-After`, so two clients looping "
+             "every 20 ms rack up many of them; none is a 500 and none waits past the timeouts.", ""]
     for name, values in figures.items():
         lines += [f"## {name}", "", "| Figure | Value |", "|---|---|"]
         lines += [f"| {key} | {value} |" for key, value in values.items()]
