@@ -70,24 +70,122 @@ async def kick(names=("outbox.deliver", "reminders.plan")) -> None:
             pass
 
 
+HEARTBEAT_SECONDS = 5
+
+
+async def beat(name: str) -> None:
+    """Upsert this worker's heartbeat row every few seconds (a database outage only delays the next one)."""
+    import asyncio
+
+    from portal.tables import WorkerHeartbeat
+
+    while True:
+        try:
+            await WorkerHeartbeat.raw(
+                "INSERT INTO worker_heartbeat (name, host, pid, started_at, beat_at) "
+                "VALUES ({}, {}, {}, now(), now()) ON CONFLICT (name) DO UPDATE SET beat_at = now()",
+                name, socket.gethostname(), os.getpid())
+            # Rows of workers that vanished a day ago say nothing any more.
+            await WorkerHeartbeat.raw("DELETE FROM worker_heartbeat WHERE beat_at < now() - interval '1 day'")
+        except Exception as exc:
+            log.warning("heartbeat not written: %s", exc)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+async def _forget_heartbeat(name: str) -> None:
+    import asyncio
+
+    from portal.tables import WorkerHeartbeat
+
+    try:
+        async with asyncio.timeout(5):
+            await WorkerHeartbeat.delete().where(WorkerHeartbeat.name == name)
+    except Exception as exc:  # the row goes stale and is shown as such; nothing is lost
+        log.warning("heartbeat row not removed: %s", exc)
+
+
+async def _work(concurrency: int, name: str) -> None:
+    """One run of procrastinate's worker on fresh connections; returns or raises when it loses the database."""
+    limits = settings()
+    # psycopg's pool waits 30 s for a connection by default; the settings' timeouts keep an outage short.
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo(os.environ["DATABASE_URL"]), min_size=1, max_size=concurrency + 2,
+        timeout=limits.db_acquire_timeout + limits.db_connect_timeout,
+        kwargs={"connect_timeout": max(1, round(limits.db_connect_timeout))})
+    with app.replace_connector(connector):
+        async with app.open_async():
+            await kick()
+            log.info("worker started at %s", datetime.now(timezone.utc).isoformat())
+            await app.run_worker_async(
+                concurrency=concurrency, name=name, worker_middleware=[record_run],
+                install_signal_handlers=False, delete_jobs="successful")
+
+
 async def run_worker(worker_settings: Settings, concurrency: int = 4, name: str | None = None) -> None:
-    """Run one worker until SIGINT/SIGTERM (a graceful stop lets running jobs finish)."""
+    """Run one worker until SIGINT/SIGTERM (a graceful stop lets running jobs finish).
+
+    A database restart stops procrastinate's worker ("Side task listener failed"); this loop waits for the
+    database and starts it again. A database still away after WORKER_RECONNECT_SECONDS ends the process with
+    exit code 1, so that a supervisor (systemd, `portal serve --with-worker`) starts a new one.
+    """
+    import asyncio
+    import signal
+
     from portal import db
 
     global _settings
     _settings = worker_settings
-    await db.start_pool(max_size=concurrency + 2)
-    connector = procrastinate.PsycopgConnector(conninfo=conninfo(os.environ["DATABASE_URL"]),
-                                               min_size=1, max_size=concurrency + 2)
+    name = name or f"{socket.gethostname()}:{os.getpid()}"
+    stop = asyncio.Event()
+    current: list[asyncio.Task] = []
+
+    def on_signal() -> None:
+        stop.set()
+        for task in current:
+            task.cancel()  # procrastinate turns the cancellation into a graceful stop
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    await db.start_pool(max_size=concurrency + 2, statement_timeout=4 * worker_settings.db_statement_timeout)
+    heartbeat = asyncio.create_task(beat(name), name="heartbeat")
+    quick_failures = 0
     try:
-        with app.replace_connector(connector):
-            async with app.open_async():
-                await kick()
-                log.info("worker started at %s", datetime.now(timezone.utc).isoformat())
-                await app.run_worker_async(
-                    concurrency=concurrency, name=name or f"{socket.gethostname()}:{os.getpid()}",
-                    worker_middleware=[record_run], install_signal_handlers=True, delete_jobs="successful")
+        while not stop.is_set():
+            started = loop.time()
+            current[:] = [asyncio.create_task(_work(concurrency, name), name="worker")]
+            try:
+                await current[0]
+            except asyncio.CancelledError:
+                if not stop.is_set():
+                    raise
+            except Exception as exc:
+                log.warning("worker lost the database: %s: %s", type(exc).__name__, exc)
+            if stop.is_set():
+                break
+            quick_failures = quick_failures + 1 if loop.time() - started < 10 else 0
+            if quick_failures > 5:  # not an outage that passes: let a supervisor start afresh
+                log.error("the worker keeps stopping; exiting so that a supervisor restarts it")
+                raise SystemExit(1)
+            log.warning("worker stopped by itself; waiting up to %ss for the database",
+                        worker_settings.worker_reconnect_seconds)
+            db.expire_pool()
+            current[:] = [asyncio.create_task(db.wait_for_database(
+                worker_settings.worker_reconnect_seconds, worker_settings.db_connect_timeout))]
+            try:
+                back = await current[0]
+            except asyncio.CancelledError:
+                if not stop.is_set():
+                    raise
+                break
+            if not back:
+                log.error("the database stayed unreachable; exiting so that a supervisor restarts the worker")
+                raise SystemExit(1)
+            log.warning("the database is back; worker resumes")
+            await asyncio.sleep(min(quick_failures, 5) * 0.5)
     finally:
+        heartbeat.cancel()
+        await _forget_heartbeat(name)
         await db.close_pool()
 
 

@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
     @asynccontextmanager
     async def pool(_: Litestar):
         if manage_pool:
-            await db.start_pool()
+            await db.start_pool(statement_timeout=settings.db_statement_timeout)
             # Move start-up objects out of the garbage collector's way: full collections were most of the
             # day view's p95 tail in `make bench`.
             gc.collect()

@@ -49,7 +49,6 @@ def _exit_on_sigterm() -> None:
 
 
 def cmd_serve(settings: Settings, args) -> None:
-    import subprocess
 
     _exit_on_sigterm()
     _prepare(settings)
@@ -58,7 +57,7 @@ def cmd_serve(settings: Settings, args) -> None:
         cmd_demo(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
     sink = _start_dev_mail(settings) if args.dev_mail else None
-    worker = _start_worker() if args.with_worker else None
+    worker = WorkerChild().start() if args.with_worker else None
     print(f"Chairside on http://{host}:{port}/  (Ctrl+C stops it and the embedded database)")
     try:
         if args.server == "granian":
@@ -74,11 +73,7 @@ def cmd_serve(settings: Settings, args) -> None:
                         workers=args.workers, access_log=False, proxy_headers=True)
     finally:
         if worker is not None:
-            worker.terminate()  # a graceful stop: running jobs finish
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            worker.stop()
         if sink is not None:
             sink.stop()
         db.stop_embedded()
@@ -110,11 +105,64 @@ def _start_dev_mail(settings: Settings):
     return sink
 
 
-def _start_worker():
-    """One `portal worker` beside the web process (migrations are already applied)."""
-    import subprocess
+class WorkerChild:
+    """One `portal worker` beside the web process, started again whenever it exits (and reaped: no zombie)."""
 
-    return subprocess.Popen([sys.executable, "-m", "portal.cli", "worker", "--no-migrate"])
+    RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before a restart, longer after each quick death
+
+    def __init__(self, command: list[str] | None = None):
+        import threading
+
+        self.command = command or [sys.executable, "-m", "portal.cli", "worker", "--no-migrate"]
+        self.process = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def start(self) -> "WorkerChild":
+        self._spawn()
+        self._watcher.start()
+        return self
+
+    def _spawn(self) -> None:
+        import subprocess
+
+        with self._lock:
+            if not self._stopping.is_set():
+                self.process = subprocess.Popen(self.command)
+
+    def _watch(self) -> None:
+        import time
+
+        quick = 0
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            code = self.process.wait()  # reaps the child
+            if self._stopping.is_set():
+                return
+            quick = quick + 1 if time.monotonic() - started < 60 else 0
+            delay = self.RESTART_DELAYS[min(quick, len(self.RESTART_DELAYS) - 1)]
+            print(f"The worker exited with code {code}; starting a new one in {delay} s", file=sys.stderr)
+            if self._stopping.wait(delay):
+                return
+            self.restarts += 1
+            self._spawn()
+
+    def stop(self, timeout: float = 30) -> None:
+        """A graceful stop: running jobs finish (SIGTERM), then SIGKILL after `timeout`."""
+        import subprocess
+
+        with self._lock:
+            self._stopping.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._watcher.join(timeout=5)
 
 
 def cmd_create_owner(settings: Settings, args) -> None:

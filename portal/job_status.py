@@ -13,12 +13,34 @@ from portal.errors import NotFound
 from portal.messaging import channels, dev_mail, outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
-from portal.tables import Clinic, JobRun, OutboxMessage
+from portal.tables import Clinic, JobRun, OutboxMessage, WorkerHeartbeat
 
 PERIODIC = {"reminders.plan": "Queue due reminders (every minute)",
             "outbox.deliver": "Deliver mail (on each new message, and every minute)",
             "housekeeping.purge": "Housekeeping (hourly)",
             "housekeeping.retry_stalled": "Requeue jobs of vanished workers (every minute)"}
+
+
+async def freshest_heartbeat(timeout: float) -> dict:
+    """Seconds since the freshest worker heartbeat (None when no worker has ever reported)."""
+    import asyncio
+
+    async with asyncio.timeout(timeout):
+        rows = await WorkerHeartbeat.raw(
+            "SELECT extract(epoch FROM now() - max(beat_at))::float AS age FROM worker_heartbeat")
+    age = rows[0]["age"] if rows else None
+    return {"age_seconds": None if age is None else round(age, 1)}
+
+
+async def workers(settings: Settings) -> list[dict]:
+    """Each worker's last heartbeat and whether it is stale (nothing heard for WORKER_STALE_SECONDS)."""
+    rows = await WorkerHeartbeat.raw(
+        "SELECT name, host, pid, started_at, beat_at, extract(epoch FROM now() - beat_at)::float AS age "
+        "FROM worker_heartbeat ORDER BY beat_at DESC")
+    for row in rows:
+        row["age"] = round(row["age"])
+        row["stale"] = row["age"] > settings.worker_stale_seconds
+    return rows
 
 
 async def is_operator(actor: Actor) -> bool:
@@ -62,7 +84,10 @@ async def overview(actor: Actor, settings: Settings) -> dict:
     if dead:
         await audit.record(actor, "outbox.dead_letters_viewed", object_type="outbox",
                            detail={"messages": [d["id"] for d in dead]})
-    return {"operator": operator, "queue": queue, "failed": failed, "periodic": periodic,
+    heartbeats = await workers(settings)
+    return {"operator": operator, "workers": heartbeats, "stale_after": settings.worker_stale_seconds,
+            "no_live_worker": not any(not w["stale"] for w in heartbeats), "queue": queue, "failed": failed,
+            "periodic": periodic,
             "mail_counts": mail_counts, "dead": dead, "channels": channels.status(settings),
             "caught": dev_mail.caught(settings.dev_mail_dir, actor.clinic_id),
             "dev_mail": settings.dev_mail_dir is not None}

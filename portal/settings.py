@@ -64,6 +64,11 @@ class Settings:
     whatsapp_verify_token: str = ""
     whatsapp_reminder_template: str = "appointment_reminder"
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
+    db_connect_timeout: float = 5.0  # seconds to open a database connection
+    db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
+    db_acquire_timeout: float = 5.0  # seconds a request may wait for a free pooled connection
+    worker_stale_seconds: int = 60  # a worker without a heartbeat for this long is shown in red
+    worker_reconnect_seconds: int = 300  # a worker waits this long for the database, then exits non-zero
 
     @property
     def base_url(self) -> str:
@@ -105,4 +110,9 @@ class Settings:
             whatsapp_verify_token=os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
             whatsapp_reminder_template=os.environ.get("WHATSAPP_REMINDER_TEMPLATE", "appointment_reminder"),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
+            db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
+            db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),
+            db_acquire_timeout=float(os.environ.get("DB_ACQUIRE_TIMEOUT", "5")),
+            worker_stale_seconds=int(os.environ.get("WORKER_STALE_SECONDS", "60")),
+            worker_reconnect_seconds=int(os.environ.get("WORKER_RECONNECT_SECONDS", "300")),
         )

@@ -1,6 +1,6 @@
 """Storage beside procrastinate's queue: the last run of each task, job errors, and staff sign-in tokens."""
 
-from piccolo.columns import BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -13,6 +13,15 @@ class JobRun(Table, tablename="job_run"):
     last_finished_at = Timestamptz(null=True, default=None)
     last_status = Varchar(length=20, default="running")  # running | succeeded | failed
     last_error = Text(default="")
+
+
+class WorkerHeartbeat(Table, tablename="worker_heartbeat"):
+    """One row per worker (host:pid), upserted every few seconds while it runs; deleted when it stops."""
+    name = Varchar(length=200, primary_key=True)
+    host = Varchar(length=200)
+    pid = Integer()
+    started_at = Timestamptz()
+    beat_at = Timestamptz()
 
 
 class JobError(Table, tablename="job_error"):

@@ -1,4 +1,5 @@
-"""Errors are pages: 404 for missing or foreign records, 403 for roles, a calm 500 with a request id."""
+"""Errors are pages: 404 for missing or foreign records, 403 for roles, a calm 500 with a request id, and 503 with
+Retry-After while the database is unreachable, restarting or too slow."""
 
 import logging
 from urllib.parse import urlencode, urlsplit
@@ -13,6 +14,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 
+from portal import db
 from portal.audit import request_id_var
 from portal.errors import Forbidden, NotFound, WrongSession
 
@@ -27,7 +29,10 @@ MESSAGES = {
     413: ("Too large", "That upload is larger than this portal accepts."),
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong", "The problem has been logged. Please try again in a moment."),
+    503: ("The portal is briefly unavailable", "Its database is not answering (a restart or an outage). Nothing "
+                                               "you did caused this; please try again in a few seconds."),
 }
+RETRY_AFTER_SECONDS = 5
 
 
 def error_page(request: Request, status: int) -> Template:
@@ -35,6 +40,8 @@ def error_page(request: Request, status: int) -> Template:
     htmx = getattr(request, "htmx", None)
     # An error answering a fragment request (typeahead, filter) replaces the page, not the fragment's box.
     headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"} if htmx and not htmx.boosted else {}
+    if status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return Template(template_name="errors/error.html", status_code=status, headers=headers, context={
         "status": status, "title": title, "message": message, "request_id": request_id_var.get(),
         "actor": request.state.get("actor")})
@@ -76,6 +83,11 @@ def on_bad_value(request: Request, exc: DataError) -> Template:
 
 
 def on_unexpected(request: Request, exc: Exception) -> Template:
+    if db.is_outage(exc):
+        log.warning("database unavailable on %s: %s: %s", request.scope.get("path_template"),
+                    type(exc).__name__, exc)
+        db.expire_pool()  # connections that saw the outage are replaced, not handed to the next request
+        return error_page(request, 503)
     log.error("unexpected error on %s", request.scope.get("path_template"), exc_info=exc)
     return error_page(request, 500)
 

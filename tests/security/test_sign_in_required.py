@@ -9,6 +9,7 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
+PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
 async def test_every_private_page_redirects_to_sign_in(app, client):
