@@ -3,8 +3,7 @@ retries whose backoff has run out.
 
 No procrastinate retry: the outbox keeps each message's own retry schedule (portal/messaging/outbox.py), and
 a procrastinate retry would put this job back to "todo" beside the one the trigger already queued under the
-same queueing lock; PostgreSQL refuses that, and the job stayed "doing" until its lease ran out. Follow-up
-runs use their own queueing lock, so a run scheduled for later never blocks the wake-up of a new message.
+same queueing lock; PostgreSQL refuses that, and the job stayed "doing" until its lease ran out.
 """
 
 import asyncio
@@ -18,7 +17,6 @@ from portal.messaging import channels, outbox
 
 CONNECTIONS = 3
 PROBE_SECONDS = 10  # while the mail server is away, ask every this often whether it is back
-FOLLOW_UP_LOCK = "outbox.deliver:later"
 
 
 @app.periodic(cron="* * * * *", periodic_id="outbox")
@@ -56,7 +54,7 @@ async def deliver(timestamp: int | None = None) -> int:
         follow_up = min(follow_up, probe) if follow_up else probe
     if follow_up is not None:
         try:
-            await deliver.configure(queueing_lock=FOLLOW_UP_LOCK, schedule_at=follow_up).defer_async()
+            await deliver.configure(queueing_lock="outbox.deliver", schedule_at=follow_up).defer_async()
         except procrastinate.exceptions.AlreadyEnqueued:
             pass
     return total
