@@ -172,13 +172,13 @@ def cmd_backup(settings: Settings, args) -> None:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from portal import backup
+    from portal import backup, db_roles
 
     url = _prepare(settings)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = Path(args.file) if args.file else settings.data_dir / "backups" / f"chairside-{stamp}.backup"
     try:
-        manifest = asyncio.run(backup.backup(url, target))
+        manifest = asyncio.run(backup.backup(db_roles.owner_url() or url, target))  # the owner reads every table
     except backup.RestoreRefused as exc:
         raise SystemExit(f"backup failed: {exc}")
     finally:
@@ -193,16 +193,18 @@ def cmd_restore(settings: Settings, args) -> None:
     """Restore a backup into an empty database, verify it, and hold the messages that were waiting."""
     from pathlib import Path
 
-    from portal import backup
+    from portal import backup, db_roles
 
     if settings.database_url is None:
         url = db.resolve_database_url(None, settings.data_dir, database=args.database or "chairside")
     else:
         url = db.with_database(settings.database_url, args.database) if args.database else settings.database_url
         os.environ["DATABASE_URL"] = url
+        if args.database and db_roles.owner_url():
+            os.environ["MIGRATION_DATABASE_URL"] = db.with_database(db_roles.owner_url(), args.database)
         os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
     try:
-        result = asyncio.run(backup.restore(url, Path(args.file)))
+        result = asyncio.run(backup.restore(db_roles.owner_url() or url, Path(args.file)))
         finished = asyncio.run(backup.finish_restore(settings))
     except backup.RestoreRefused as exc:
         raise SystemExit(f"restore refused: {exc}")
