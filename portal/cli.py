@@ -1,4 +1,4 @@
-"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell."""
+"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell | backup | restore."""
 
 import argparse
 import asyncio
@@ -215,6 +215,58 @@ def cmd_worker(settings: Settings, args) -> None:
         db.stop_embedded()
 
 
+def cmd_backup(settings: Settings, args) -> None:
+    """Write a backup file: a custom-format pg_dump and its manifest, in one tar."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from portal import backup, db_roles
+
+    url = _prepare(settings)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(args.file) if args.file else settings.data_dir / "backups" / f"chairside-{stamp}.backup"
+    try:
+        manifest = asyncio.run(backup.backup(db_roles.owner_url() or url, target))  # the owner reads every table
+    except backup.RestoreRefused as exc:
+        raise SystemExit(f"backup failed: {exc}")
+    finally:
+        db.stop_embedded()
+    rows = sum(manifest["tables"].values())
+    print(f"Backup written to {target} ({manifest['dump_bytes']:,} bytes of dump; {len(manifest['tables'])} "
+          f"tables, {rows:,} rows, {len(manifest['images'])} image files, migration {manifest['migration']}, "
+          f"{manifest['outbox_waiting']} messages waiting).")
+
+
+def cmd_restore(settings: Settings, args) -> None:
+    """Restore a backup into an empty database, verify it, and hold the messages that were waiting."""
+    from pathlib import Path
+
+    from portal import backup, db_roles
+
+    if settings.database_url is None:
+        url = db.resolve_database_url(None, settings.data_dir, database=args.database or "chairside")
+    else:
+        url = db.with_database(settings.database_url, args.database) if args.database else settings.database_url
+        os.environ["DATABASE_URL"] = url
+        if args.database and db_roles.owner_url():
+            os.environ["MIGRATION_DATABASE_URL"] = db.with_database(db_roles.owner_url(), args.database)
+        os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+    try:
+        result = asyncio.run(backup.restore(db_roles.owner_url() or url, Path(args.file)))
+        finished = asyncio.run(backup.finish_restore(settings))
+    except backup.RestoreRefused as exc:
+        raise SystemExit(f"restore refused: {exc}")
+    finally:
+        db.stop_embedded()
+    manifest = result["manifest"]
+    print(f"Restored the backup of {manifest['created_at']} (migration {manifest['migration']}): "
+          f"{sum(manifest['tables'].values()):,} rows in {len(manifest['tables'])} tables and "
+          f"{len(manifest['images'])} image files match the manifest; append-only triggers and exclusion "
+          "constraints are in place.")
+    print(f"{finished['held']} waiting messages are held and {finished['dropped']} reminders of past appointments "
+          "were dropped: release or drop the held ones on /jobs.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Chairside clinic portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -247,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=4)
     worker.add_argument("--no-migrate", action="store_true", help="the caller has applied migrations")
     worker.set_defaults(func=cmd_worker)
+    dump = sub.add_parser("backup", help="write a backup (pg_dump custom format + manifest) to FILE")
+    dump.add_argument("file", nargs="?", help="default: $PORTAL_DATA_DIR/backups/chairside-<UTC time>.backup")
+    dump.set_defaults(func=cmd_backup)
+    load = sub.add_parser("restore", help="restore a backup into an empty database and verify it")
+    load.add_argument("file")
+    load.add_argument("--database", help="the database to restore into (default: the configured one)")
+    load.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -172,8 +172,10 @@ def resolve_database_url(database_url: str | None, data_dir: Path, database: str
     """Pick the server, make sure the database exists, and publish the URL for Piccolo and child processes."""
     if database_url is None:
         server_url = start_embedded(data_dir)
-        database_url = with_database(server_url, database)
         ensure_database(server_url, database)
+        from portal import db_roles  # the owner role migrates, the application role serves (README)
+
+        os.environ["MIGRATION_DATABASE_URL"], database_url = db_roles.split_embedded(server_url, database)
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
     return database_url
@@ -356,11 +358,14 @@ async def migrate() -> None:
     """
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    lock = await engine().get_new_connection()
-    try:
-        await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-        result = await run_forwards(app_name="all", migration_id="all")
-        if not result.success:
-            raise RuntimeError(f"migrations failed: {result.message}")
-    finally:
-        await lock.close()  # closing the session releases the lock
+    from portal import db_roles
+
+    async with db_roles.as_owner(engine()):
+        lock = await engine().get_new_connection()
+        try:
+            await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            result = await run_forwards(app_name="all", migration_id="all")
+        finally:
+            await lock.close()  # closing the session releases the lock
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")

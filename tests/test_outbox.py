@@ -53,8 +53,8 @@ async def test_an_unreachable_server_retries_with_backoff_then_dead_letters(sett
     assert len(mailbox.to("anna@example.org")) == 1
 
 
-def test_backoff_grows():
-    assert [outbox.backoff(n).total_seconds() / 60 for n in (1, 2, 3)] == [1, 4, 16]
+def test_backoff_is_minutes_not_hours():
+    assert [outbox.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4, 5, 6, 50)] == [1, 2, 5, 10, 15, 15, 15]
 
 
 async def test_a_large_attachment_keeps_smtp_line_lengths(settings, mailbox):

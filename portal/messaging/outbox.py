@@ -40,7 +40,7 @@ from portal.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 100  # about a day of tries (1, 2, 5, 10, then every 15 minutes)
 LEASE = timedelta(minutes=2)
 
 
@@ -91,9 +91,14 @@ def _attachment_row(attachment: Attachment) -> dict:
             "base64": base64.b64encode(attachment.data).decode()}
 
 
+RETRY_MINUTES = (1, 2, 5, 10)  # then every EVERY_MINUTES: a reminder must still arrive before its appointment
+EVERY_MINUTES = 15
+
+
 def backoff(attempts: int) -> timedelta:
-    """1, 4, 16, 64 … minutes between tries: a mail server outage of hours is ridden out."""
-    return timedelta(minutes=4 ** max(attempts - 1, 0))
+    """1, 2, 5, 10, then every 15 minutes between tries: an SMTP outage of minutes delays mail by minutes."""
+    index = max(attempts, 1) - 1
+    return timedelta(minutes=RETRY_MINUTES[index] if index < len(RETRY_MINUTES) else EVERY_MINUTES)
 
 
 # A guarded message whose consent is gone or whose appointment changed since it was queued.
@@ -110,15 +115,24 @@ def _due(channel: str) -> str:
             "OR (m.status = 'sending' AND m.locked_until < now()))")
 
 
+STARTED_REASON = "dropped: the appointment has started"
+LATE_REASON = "dropped: the appointment starts before the next try"
+# Why a stale message is withdrawn: an appointment that simply began is not a change of plan.
+_STALE_REASON = (
+    "CASE WHEN m.guard_appointment_id IS NOT NULL AND EXISTS (SELECT 1 FROM appointment a "
+    "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence AND a.status IN ('booked', 'confirmed') "
+    f"AND a.starts_at <= now()) THEN '{STARTED_REASON}' "
+    "ELSE 'withdrawn: consent, restriction or appointment changed' END")
+
+
 async def withdraw_stale(channel: str = "email") -> int:
     """Stop due guarded messages that must no longer go out; returns how many."""
     # SKIP LOCKED: several delivery loops run this at once and must neither wait for nor deadlock on each other.
     rows = await OutboxMessage.raw(
-        "UPDATE outbox_message SET status = 'withdrawn', locked_until = NULL, "
-        "last_error = 'withdrawn: consent, restriction or appointment changed' "
-        f"WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_due(channel)} "
-        f"AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) AND ({_STALE}) "
-        f"FOR UPDATE SKIP LOCKED) RETURNING id")
+        f"UPDATE outbox_message m SET status = 'withdrawn', locked_until = NULL, last_error = {_STALE_REASON} "
+        "WHERE m.id IN (SELECT m.id FROM outbox_message m "
+        f"WHERE {_due(channel)} AND (m.guard_consent IS NOT NULL OR m.guard_appointment_id IS NOT NULL) "
+        f"AND ({_STALE}) FOR UPDATE SKIP LOCKED) RETURNING m.id")
     return len(rows)
 
 
@@ -197,15 +211,35 @@ async def mark_sent(row_id: int) -> None:
                             "last_error = '' WHERE id = {}", row_id)
 
 
+CONNECTION_ERROR = "connection: "  # last_error prefix of a failure of the server, not of the message
+
+
 async def mark_failed(row: dict, error: str) -> None:
-    dead = row["attempts"] >= MAX_ATTEMPTS
+    """Try again after the backoff; dead after MAX_ATTEMPTS; a reminder whose appointment would start before
+    the next try is dropped instead (it could only arrive late)."""
+    wait = backoff(row["attempts"])
     await OutboxMessage.raw(
-        "UPDATE outbox_message SET status = {}, locked_until = NULL, last_error = {}, next_attempt_at = now() + {} "
-        "WHERE id = {}", "dead" if dead else "queued", error[:2000], backoff(row["attempts"]), row["id"])
+        "UPDATE outbox_message m SET locked_until = NULL, next_attempt_at = now() + {}, status = CASE "
+        "WHEN m.guard_appointment_id IS NOT NULL AND EXISTS (SELECT 1 FROM appointment a "
+        "WHERE a.id = m.guard_appointment_id AND a.starts_at <= now() + {}) THEN 'withdrawn' "
+        "WHEN m.attempts >= {} THEN 'dead' ELSE 'queued' END, last_error = CASE "
+        "WHEN m.guard_appointment_id IS NOT NULL AND EXISTS (SELECT 1 FROM appointment a "
+        "WHERE a.id = m.guard_appointment_id AND a.starts_at <= now() + {}) THEN {} ELSE {} END WHERE m.id = {}",
+        wait, wait, MAX_ATTEMPTS, wait, f"{LATE_REASON} ({error[:1900]})", error[:2000], row["id"])
+
+
+def _is_connection_failure(client: aiosmtplib.SMTP, exc: Exception) -> bool:
+    return isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError)) or (
+        not client.is_connected)
 
 
 async def deliver_due(settings: Settings, limit: int = 100) -> int:
-    """Send due email over one reused SMTP connection; returns how many were sent."""
+    """Send due email over one reused SMTP connection; returns how many were sent.
+
+    Never raises for SMTP trouble: when the server cannot be reached or drops the connection mid-batch, every
+    message of the batch not yet sent is released at once with its backoff (none waits for its lease), and
+    `resume_after_outage` brings them forward as soon as the server answers again.
+    """
     rows = await claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds))
     if not rows:
         return 0
@@ -215,18 +249,21 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
         await client.connect()
     except (aiosmtplib.SMTPException, OSError) as exc:
         for row in rows:
-            await mark_failed(row, f"connect: {exc}")
+            await mark_failed(row, f"{CONNECTION_ERROR}{exc}")
         log.warning("outbox: cannot reach %s: %s", urlsplit(settings.smtp_url).hostname, exc)
         return 0
     try:
-        for row in rows:
+        for index, row in enumerate(rows):
             try:
                 await client.send_message(to_email_message(row, settings))
             except (aiosmtplib.SMTPException, OSError) as exc:
+                if _is_connection_failure(client, exc):
+                    log.warning("outbox: the mail server dropped the connection: %s", exc)
+                    for unsent in rows[index:]:
+                        await mark_failed(unsent, f"{CONNECTION_ERROR}{exc}")
+                    break
                 await mark_failed(row, str(exc))
                 log.warning("outbox: message %s failed (attempt %s): %s", row["id"], row["attempts"], exc)
-                if not client.is_connected:
-                    await client.connect()
                 continue
             await mark_sent(row["id"])
             sent += 1
@@ -237,6 +274,33 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
             except aiosmtplib.SMTPException:
                 client.close()
     return sent
+
+
+async def waiting_for_server() -> bool:
+    """Whether email waits for a mail server that was unreachable at its last try."""
+    rows = await OutboxMessage.raw(
+        "SELECT 1 FROM outbox_message WHERE channel = 'email' AND status = 'queued' AND next_attempt_at > now() "
+        "AND last_error LIKE {} LIMIT 1", CONNECTION_ERROR + "%")
+    return bool(rows)
+
+
+async def resume_after_outage(settings: Settings) -> int:
+    """When the mail server answers again, make every message that waited for it due now; returns how many
+    (0 while the server is still away). Backoff protects a server that refuses a message, not one that was
+    down: mail resumes within one probe of its return, not after the longest backoff."""
+    client = smtp_client(settings)
+    try:
+        await client.connect()
+        await client.noop()
+    except (aiosmtplib.SMTPException, OSError):
+        return 0
+    finally:
+        if client.is_connected:
+            client.close()
+    rows = await OutboxMessage.raw(
+        "UPDATE outbox_message SET next_attempt_at = now() WHERE channel = 'email' AND status = 'queued' "
+        "AND next_attempt_at > now() AND last_error LIKE {} RETURNING id", CONNECTION_ERROR + "%")
+    return len(rows)
 
 
 async def next_lease_expiry():

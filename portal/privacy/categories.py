@@ -15,10 +15,14 @@ CARE = "GDPR Art. 9(2)(h) (health care) and Art. 6(1)(c) (the legal duty to keep
 CONTRACT = "GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal duties)"
 
 
-async def allow_erasure() -> None:
-    """Let this transaction delete rows that are otherwise append-only (an approved erasure, the retention run)."""
-    await Patient.raw("SELECT set_config('chairside.erasure', 'on', true), "
-                      "set_config('chairside.audit_purge', 'on', true)")
+async def allow_erasure(purpose: str = "erasure") -> None:
+    """Let this transaction delete rows that are otherwise append-only (an approved erasure, the retention run).
+
+    The grant comes from a SECURITY DEFINER function of the schema owner, recorded in `erasure_grant`; the
+    application role cannot forge it (portal/db_roles.py). The settings remain for triggers not yet moved over.
+    """
+    await Patient.raw("SELECT chairside_allow_erasure({}), set_config('chairside.erasure', 'on', true), "
+                      "set_config('chairside.audit_purge', 'on', true)", purpose)
 
 
 IDENTITY_FIELDS = {"given_name": "Given name", "family_name": "Family name",

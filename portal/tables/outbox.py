@@ -16,7 +16,7 @@ class OutboxMessage(Table, tablename="outbox_message"):
     html_body = Text(default="")
     headers = JSONB(default={})
     attachments = JSONB(default=[])  # [{"filename", "content_type", "base64"}]
-    status = Varchar(length=20, default="queued")  # queued | sending | sent | dead | withdrawn
+    status = Varchar(length=20, default="queued")  # queued | sending | sent | dead | withdrawn | held
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz()
     locked_until = Timestamptz(null=True, default=None)

@@ -2,11 +2,11 @@
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from portal import job_status
 from portal.errors import ValidationFailed
-from portal.messaging import marketing
+from portal.messaging import holds, marketing
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
@@ -20,7 +20,7 @@ class JobsController(Controller):
     @get("/", name="jobs.overview")
     async def overview(self, request: Request, actor: CurrentActor) -> Template:
         """Queue depth, failures with their error, last periodic runs, dead letters, channels, caught mail."""
-        return render(request, "jobs/overview.html",
+        return render(request, "jobs/overview.html", held=await holds.held_messages(actor),
                       **await job_status.overview(actor, request.app.state.settings))
 
     @post("/{job_id:int}/retry", name="jobs.retry")
@@ -34,6 +34,24 @@ class JobsController(Controller):
         """Send a dead letter again."""
         await job_status.resend_message(actor, message_id)
         return see_other(f"{request.app.route_reverse('jobs.overview')}#dead-letters")
+
+    @post("/held/{message_id:int}/release", name="jobs.held_release")
+    async def release_held(self, request: Request, actor: CurrentActor, message_id: FromPath[int]) -> Response:
+        """Send a message held after a restore."""
+        await holds.release(actor, message_id)
+        return await self._held(request, actor)
+
+    @post("/held/{message_id:int}/drop", name="jobs.held_drop")
+    async def drop_held(self, request: Request, actor: CurrentActor, message_id: FromPath[int]) -> Response:
+        """Never send a message held after a restore."""
+        await holds.drop(actor, message_id)
+        return await self._held(request, actor)
+
+    async def _held(self, request: Request, actor) -> Response:
+        """htmx swaps the held list in place; a plain form post goes back to the page."""
+        if getattr(request, "htmx", None):
+            return render(request, "jobs/overview.html", "jobs/_held.html", held=await holds.held_messages(actor))
+        return see_other(f"{request.app.route_reverse('jobs.overview')}#held")
 
     @get("/news", name="news.form")
     async def news(self, request: Request, actor: CurrentActor) -> Template:
