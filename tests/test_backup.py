@@ -23,9 +23,12 @@ from portal.messaging import holds, outbox
 from portal.tables import AuditEntry, OutboxMessage
 from tests import factories
 from tests import image_samples as samples
-from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.conftest import ROOT
 from tests.factories import csrf_token, sign_in_as
 from tests.mail_sink import free_port
+
+# Set by conftest's session start (a collect-only run has none and needs none).
+TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1/collect_only_test")
 
 RESTORED_URL = db.with_database(TEST_DATABASE_URL, "chairside_restore_test")
 DOMAIN_TABLES = ("clinic", "staff", "patient", "appointment", "outbox_message", "audit_entry", "consent_event",

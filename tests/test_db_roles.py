@@ -2,13 +2,17 @@
 triggers and the append-only rule are out of reach; only the owner's SECURITY DEFINER function lifts the rule,
 and each time it does a grant is recorded."""
 
+import os
+
 import asyncpg
 import pytest
 
 from portal import consents, db_roles
 from portal.consents import ConsentChange, ConsentKind
 from tests import factories
-from tests.conftest import TEST_DATABASE_URL
+
+# Set by conftest's session start (a collect-only run has none and needs none).
+TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1/collect_only_test")
 
 APP_URL = db_roles.with_user(TEST_DATABASE_URL, db_roles.APP)
 
