@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from portal import db_roles
 from portal import settings as settings_module
 from portal.piccolo_app import APP_CONFIG
 from portal.tables import ALL_TABLES
@@ -158,6 +159,7 @@ def test_the_readme_settings_table_lists_exactly_what_settings_read(monkeypatch,
     monkeypatch.setattr(settings_module.os, "environ", recorder)
     monkeypatch.setattr(settings_module, "PROJECT_ROOT", tmp_path)
     settings_module.Settings.from_env()
+    db_roles.owner_url()  # the migration role's URL is read where migrations run, not kept in Settings
     monkeypatch.setattr(settings_module.os, "environ", os.environ.copy())
     readme = (ROOT / "README.md").read_text()
     table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
