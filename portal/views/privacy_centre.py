@@ -11,7 +11,6 @@ from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, Wron
 from portal.patients import LANGUAGES
 from portal.permissions import Actor
 from portal.privacy import centre, export, notice, requests, signin
-from portal.privacy.mail import send_soon
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import json_schema
 from portal.views.auth import client_ip
@@ -94,7 +93,6 @@ class PrivacyCentreController(Controller):
         except Throttled as exc:
             return page(request, "privacy_centre/start.html", status=429, form=form, errors={},
                         throttled=exc.wait_minutes)
-        send_soon(settings)
         return page(request, "privacy_centre/link_sent.html", email=form.email.strip())
 
     @get("/schema", name="privacy.schema", sync_to_thread=False)
