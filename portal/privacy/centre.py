@@ -5,12 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from portal import audit, consents, phones
+from portal import audit, consents, patient_fields
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
-from portal.errors import Forbidden, NotFound, ValidationFailed
-from portal.forms import collect, email_problem, too_long
-from portal.patients import LANGUAGES
+from portal.errors import Forbidden, NotFound
 from portal.permissions import Actor
 from portal.privacy import notice, processors, retention
 from portal.privacy.registry import all_categories
@@ -107,25 +105,11 @@ async def contact_form(actor: Actor) -> ContactForm:
     return ContactForm(**row)
 
 
-def _phone(raw: str, country: str, errors: dict, field: str) -> str:
-    try:
-        return phones.to_e164(raw, country)
-    except phones.InvalidPhone:
-        errors[field] = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
-        return ""
-
-
 async def change_contact(actor: Actor, form: ContactForm) -> list[str]:
     """Contact details the patient may change directly (no request needed); returns the changed fields."""
     patient_id = subject_of(actor)
-    errors = collect(email=email_problem(form.email, optional=True), address=too_long(form.address, 500),
-                     preferred_language=None if form.preferred_language in LANGUAGES else "Choose from the list.")
-    mobile = _phone(form.phone_mobile, actor.country, errors, "phone_mobile")
-    other = _phone(form.phone_other, actor.country, errors, "phone_other")
-    if errors:
-        raise ValidationFailed(errors)
-    values = {"email": form.email.strip().lower(), "phone_mobile": mobile, "phone_other": other,
-              "address": form.address.strip(), "preferred_language": form.preferred_language}
+    values = patient_fields.clean({name: getattr(form, name) for name in ContactForm.__dataclass_fields__},
+                                  actor.country)
     async with transaction():
         before = await Patient.select(*[getattr(Patient, k) for k in values]).where(Patient.id == patient_id).first()
         changed = sorted(k for k, v in values.items() if before[k] != v)

@@ -191,9 +191,9 @@ class PrivacyCentreController(Controller):
 
     @get("/me/correction", name="privacy.correction", guards=[patient_signed_in])
     async def correction(self, request: Request) -> Template:
-        """Ask for a correction of any field."""
+        """Ask for a correction of a detail the clinic declared correctable."""
         return page(request, "privacy_centre/correction.html", form=requests.CorrectionForm(), errors={},
-                    categories=all_categories())
+                    choices=requests.correctable())
 
     @post("/me/correction", name="privacy.correction_submit", guards=[patient_signed_in])
     async def correction_submit(self, request: Request) -> Template | Redirect:
@@ -206,7 +206,7 @@ class PrivacyCentreController(Controller):
             request_id = await requests.ask_correction(_me(request), form)
         except ValidationFailed as exc:
             return page(request, "privacy_centre/correction.html", status=422, form=form, errors=exc.errors,
-                        categories=all_categories())
+                        choices=requests.correctable())
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
     @get("/me/ask/{kind:str}", name="privacy.ask", guards=[patient_signed_in])
