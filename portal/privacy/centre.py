@@ -3,9 +3,8 @@
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
-from portal import audit, consents, patient_fields
+from portal import audit, consents, display, patient_fields
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound
@@ -27,10 +26,10 @@ def subject_of(actor: Actor) -> int:
     return actor.patient_id
 
 
-def _readable(value, zone: ZoneInfo):
-    """Times in the clinic's zone, to the minute, for people (the export keeps ISO 8601 UTC)."""
+def readable(value, zone: str):
+    """A stored value for people: ISO instants in the clinic's zone (the export's JSON and CSV keep ISO 8601)."""
     if isinstance(value, str) and _ISO_TIME.match(value):
-        return datetime.fromisoformat(value).astimezone(zone).strftime("%d %b %Y %H:%M")
+        return display.format_instant(datetime.fromisoformat(value), zone)
     if value is True or value is False:
         return "yes" if value else "no"
     return value
@@ -40,12 +39,12 @@ async def gather(clinic_id: int, patient_id: int) -> list[dict]:
     """Every registered category with its rows, recipients and erasable date (callers audit the read)."""
     found = await processors.list_processors(clinic_id)
     dates = await retention.erasable_dates(clinic_id, patient_id)
-    zone = ZoneInfo((await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"])
+    zone = (await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"]
     sections = []
     for category in all_categories():
         rows = await category.collect(patient_id)
         sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
-                         "rows": [{k: _readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
+                         "rows": [{k: readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
                          "recipients": processors.recipients_for(category.recipients, found),
                          "erasable": dates[category.name]})
     return sections

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, patient_fields
+from portal import audit, display, patient_fields
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
@@ -26,6 +26,9 @@ STATUSES = {"received": "Received", "in_progress": "In progress", "approved": "A
             "answered": "Answered"}
 CHANNELS = {"privacy_centre": "Privacy centre", "phone": "Phone", "letter": "Letter", "front_desk": "At the desk",
             "email": "Email"}
+display.register_labels("privacy_request_kind", KINDS)
+display.register_labels("privacy_request_status", STATUSES)
+display.register_labels("privacy_request_channel", CHANNELS)
 DETAIL_LABELS = {"category": "About", "field": "Which detail", "proposed": "Proposed value", "reason": "Reason",
                  "question": "Question", "text": "What was asked"}
 

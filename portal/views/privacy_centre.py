@@ -54,10 +54,12 @@ def _to_sign_in(request: Request, _: Exception) -> Response:
 
 
 def page(request: Request, template: str, fragment: str | None = None, /, status: int = 200, **context) -> Template:
-    """Patient pages: the staff navigation never shows; htmx swaps get the fragment."""
+    """Patient pages: the staff navigation never shows; htmx swaps get the fragment; times show in the clinic's
+    zone (there is no staff actor to take it from)."""
     htmx = getattr(request, "htmx", None)
     wants_fragment = fragment is not None and bool(htmx) and not htmx.boosted
-    context.update(actor=None, patient_actor=request.state.get("patient"))
+    patient = request.state.get("patient")
+    context.update(actor=None, patient_actor=patient, time_zone=patient.time_zone if patient else "UTC")
     return Template(template_name=fragment if wants_fragment else template, context=context, status_code=status)
 
 
