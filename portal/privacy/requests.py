@@ -311,7 +311,8 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
                                     ).where(PrivacyRequest.id == request_id)
         await _mail(actor, await addresses(row["patient_id"]), f"privacy-extend:{request_id}",
                     f"Your request {request_id}: we need more time",
-                    f"We need until {due.date().isoformat()} to complete your request ({KINDS[row['kind']]}).\n\n"
+                    f"We need until {display.format_instant(due, actor.time_zone, 'long_date')} to complete "
+                    f"your request ({KINDS[row['kind']]}).\n\n"
                     f"Why: {form.reason.strip()}")
         await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id,
