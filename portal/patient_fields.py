@@ -9,13 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from portal import phones
+from portal import display, phones
 from portal.errors import ValidationFailed
 from portal.forms import email_problem, parse_date, too_long
 
 GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
 LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
              "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
+display.register_labels("gender", GENDERS)
+display.register_labels("language", LANGUAGES)
 PHONE_MESSAGE = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
 
 
