@@ -105,3 +105,32 @@ def test_each_field_has_one_rule(name, typed, stored):
 def test_each_rule_refuses_rather_than_cuts(name, typed):
     with pytest.raises(patient_fields.FieldProblem):
         patient_fields.clean_one(name, typed, "NL")
+
+
+async def test_a_correction_of_a_detail_kept_elsewhere_is_approved_without_writing_the_record(client, other_client,
+                                                                                             clinic, mailbox):
+    patient_id = await _signed_in(client, clinic, mailbox)
+    filed = await post_form(client, "/privacy/me/correction", {"target": "medical_history.allergies",
+                                                               "proposed": "Latex, not penicillin"})
+    assert filed.status_code == 303
+    request_id = (await PrivacyRequest.select(PrivacyRequest.id).first())["id"]
+    await sign_in_as(other_client, clinic)
+    detail = await other_client.get(f"/privacy-requests/{request_id}")
+    assert "Allergies" in detail.text and "Medical history" in detail.text and "make the change" in detail.text
+    assert (await _approve(other_client, clinic, request_id)).status_code == 303
+    assert (await PrivacyRequest.select(PrivacyRequest.status).first())["status"] == "approved"
+    assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id).first())["family_name"] \
+        == "Jansen"
+
+
+async def test_a_correction_staff_wrote_down_by_phone_can_be_decided(client, clinic):
+    """Filed on the patient's behalf, in the staff member's words: no field to apply, and no 500 either."""
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, clinic)
+    filed = await post_form(client, f"/privacy-requests/new/{patient_id}", {
+        "kind": "correction", "channel": "phone", "identity_check": "Called back on the number on file",
+        "details": "Surname is spelled with two s"})
+    assert filed.status_code == 303
+    request_id = (await PrivacyRequest.select(PrivacyRequest.id).first())["id"]
+    assert (await _approve(client, clinic, request_id)).status_code == 303
+    assert (await PrivacyRequest.select(PrivacyRequest.status).first())["status"] == "approved"

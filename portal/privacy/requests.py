@@ -109,6 +109,13 @@ def correction_value(category: str, field: str, proposed: str, country: str):
     return proposed.strip()
 
 
+def on_the_record(details: dict) -> str | None:
+    """The patient-record field a correction request is about, or None (a detail kept elsewhere, or a request
+    staff wrote down in their own words): only such a field is written when the correction is approved."""
+    spec = patient_fields.FIELDS.get(details.get("field", ""))
+    return spec.name if spec is not None and spec.category == details.get("category") else None
+
+
 async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel: str, identity_check: str) -> int:
     now = datetime.now(timezone.utc)
     row = PrivacyRequest(clinic=actor.clinic_id, patient_id=patient_id, kind=kind, status="received",
@@ -255,8 +262,7 @@ async def get_request(actor: Actor, request_id: int) -> dict:
         row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
                                                                      & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
         if row["kind"] == "correction" and patient and not patient["isolated_at"]:
-            field = row["details"].get("field")
-            if field in patient_fields.FIELDS:
+            if field := on_the_record(row["details"]):
                 current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
                 row["current_value"] = current[field]
         await audit.record(actor, "privacy.request_viewed", patient_id=row["patient_id"],
@@ -334,8 +340,8 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         errors["decision"] = "This request has already been decided."
     if errors:
         raise ValidationFailed(errors)
-    corrected = None
-    if kind == "correction" and decision == "approved":
+    corrected, field = None, on_the_record(row["details"]) if kind == "correction" else None
+    if field and decision == "approved":
         details = row["details"]
         try:  # the same rule as a staff edit: a phone is stored in E.164, an over-long value is refused
             corrected = correction_value(details["category"], details["field"], details["proposed"], actor.country)
@@ -345,8 +351,7 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
     async with transaction():
         to = await addresses(patient_id)  # read before an erasure removes the address
         outcome = {}
-        if decision == "approved" and kind == "correction" and row["details"]["field"] in patient_fields.FIELDS:
-            field = row["details"]["field"]
+        if decision == "approved" and field:
             await Patient.update({getattr(Patient, field): corrected,
                                   Patient.updated_at: datetime.now(timezone.utc)}).where(
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
