@@ -4,16 +4,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from portal import audit, phones
+from portal import audit, patient_fields, phones
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.forms import collect, email_problem, parse_date, required, too_long
+from portal.forms import parse_date
 from portal.permissions import Actor, Permission, require
 from portal.tables import Guardian, MedicalAlert, Patient
 
-GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
-LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
-             "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
+GENDERS = patient_fields.GENDERS
+LANGUAGES = patient_fields.LANGUAGES
 AGE_OF_MAJORITY = 18
 PAGE_SIZE = 50
 LIST_COLUMNS = (Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
@@ -46,37 +45,11 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _phone(raw: str, country: str, errors: dict, field: str) -> str:
-    try:
-        return phones.to_e164(raw, country)
-    except phones.InvalidPhone:
-        errors[field] = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
-        return ""
-
-
 def _clean(actor: Actor, form: PatientForm) -> dict:
-    born = parse_date(form.date_of_birth)
-    errors = collect(
-        given_name=required(form.given_name, "Given name") or too_long(form.given_name, 120),
-        family_name=required(form.family_name, "Family name") or too_long(form.family_name, 120),
-        date_of_birth=("Enter the date of birth." if not form.date_of_birth.strip() else
-                       "Enter a real date, e.g. 1984-03-21." if born is None else
-                       "The date of birth cannot be in the future." if born > date.today() else
-                       "Check the year of birth." if born.year < 1900 else None),
-        gender=None if form.gender in GENDERS else "Choose from the list.",
-        national_id=too_long(form.national_id, 40),
-        email=email_problem(form.email, optional=True),
-        address=too_long(form.address, 500),
-        preferred_language=None if form.preferred_language in LANGUAGES else "Choose from the list.",
-    )
-    mobile = _phone(form.phone_mobile, actor.country, errors, "phone_mobile")
-    other = _phone(form.phone_other, actor.country, errors, "phone_other")
-    if errors:
-        raise ValidationFailed(errors)
-    return {Patient.given_name: form.given_name.strip(), Patient.family_name: form.family_name.strip(),
-            Patient.date_of_birth: born, Patient.gender: form.gender, Patient.national_id: form.national_id.strip(),
-            Patient.email: form.email.strip().lower(), Patient.phone_mobile: mobile, Patient.phone_other: other,
-            Patient.address: form.address.strip(), Patient.preferred_language: form.preferred_language}
+    """Every field through its one rule in portal.patient_fields (the privacy centre and corrections use them too)."""
+    values = patient_fields.clean({name: getattr(form, name) for name in PatientForm.__dataclass_fields__},
+                                  actor.country)
+    return {getattr(Patient, name): value for name, value in values.items()}
 
 
 async def create_patient(actor: Actor, form: PatientForm) -> int:
@@ -197,16 +170,18 @@ async def search_patients(actor: Actor, text: str, limit: int = 10) -> list[dict
 async def add_guardian(actor: Actor, patient_id: int, form: GuardianForm) -> int:
     require(actor, Permission.EDIT_DEMOGRAPHICS)
     await _owned(actor, patient_id)
-    errors = collect(name=required(form.name, "Name") or too_long(form.name, 200),
-                     relationship=too_long(form.relationship, 60),
-                     email=email_problem(form.email, optional=True))
-    phone = _phone(form.phone, actor.country, errors, "phone")
+    values, errors = {}, {}
+    for name, rule in (("name", lambda v: patient_fields.text(v, 200, "Name")),
+                       ("relationship", lambda v: patient_fields.text(v, 60)), ("email", patient_fields.email),
+                       ("phone", lambda v: patient_fields.phone(v, actor.country))):
+        try:
+            values[name] = rule(getattr(form, name))
+        except patient_fields.FieldProblem as problem:
+            errors[name] = problem.message
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
-        row = Guardian(clinic=actor.clinic_id, patient=patient_id, name=form.name.strip(),
-                       relationship=form.relationship.strip(), email=form.email.strip().lower(), phone=phone,
-                       created_at=datetime.now(timezone.utc))
+        row = Guardian(clinic=actor.clinic_id, patient=patient_id, created_at=datetime.now(timezone.utc), **values)
         await row.save()
         await audit.record(actor, "guardian.added", patient_id=patient_id, object_type="guardian", object_id=row.id)
     return row.id

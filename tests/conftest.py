@@ -95,17 +95,6 @@ async def database(settings):
     await db.close_pool()
 
 
-async def _finish_background_work() -> None:
-    """Let mail a previous test started in the background end before its rows are truncated."""
-    import asyncio
-
-    from portal.privacy import mail
-
-    pending = list(mail._background)
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
-
-
 @pytest.fixture(scope="session")
 def mail_server():
     MAIL_SINK.start()
@@ -122,7 +111,6 @@ def mailbox(mail_server) -> MailSink:
 
 @pytest.fixture(autouse=True)
 async def clean_tables(database):
-    await _finish_background_work()
     await db.run_sql(_TRUNCATE)
     yield
 

@@ -1,11 +1,10 @@
 """Signing in to the privacy centre the way a patient does: the link is read from the real SMTP server."""
 
-import asyncio
 import re
 
 import httpx
 
-from tests.factories import csrf_token, post_form
+from tests.factories import csrf_token, post_form, run_queued_jobs
 from tests.mail_sink import MailSink, body_text
 
 LINK = re.compile(r"https?://\S+/privacy/link/\S+")
@@ -19,14 +18,13 @@ def privacy_mail(mailbox: MailSink, address: str) -> list:
     return [m for m in mailbox.to(address) if not str(m["X-Chairside-Key"] or "").startswith(APPOINTMENT_MAIL)]
 
 
-async def wait_for_mail(mailbox: MailSink, address: str, count: int = 1, timeout: float = 10.0) -> list:
-    """Mail is delivered in the background after the response: wait until `count` messages arrived."""
-    for _ in range(int(timeout / 0.05)):
-        messages = privacy_mail(mailbox, address)
-        if len(messages) >= count:
-            return messages
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"expected {count} message(s) to {address}, got {len(privacy_mail(mailbox, address))}")
+async def wait_for_mail(mailbox: MailSink, address: str, count: int = 1) -> list:
+    """Mail leaves only through the worker: run procrastinate's worker over what the outbox trigger queued,
+    then `count` messages must have arrived at the SMTP server (no sleeping, no polling)."""
+    await run_queued_jobs()
+    messages = privacy_mail(mailbox, address)
+    assert len(messages) >= count, f"expected {count} message(s) to {address}, got {len(messages)}"
+    return messages
 
 
 async def request_link(client: httpx.AsyncClient, email: str, born: str) -> httpx.Response:

@@ -120,6 +120,37 @@ async def test_a_plan_must_be_accepted_before_treatment(clinic, dentist):
     assert await PlanAcceptance.count() == 0
 
 
+async def test_planned_work_on_the_chart_is_derived_from_open_plans(clinic, dentist):
+    """The chart draws "planned" from plan items of plans still open; declining takes the work off the chart,
+    and planning writes no finding rows (the tooth's history holds what was found and done)."""
+    codes = await _fees(clinic)
+    patient_id = await factories.make_patient(clinic)
+    await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(kind="caries", s_m=True))
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Restorative"))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["FI2"]["id"]), tooth="36", s_m=True, s_o=True))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["CR1"]["id"]), tooth="11"))
+    chart = await odontogram.chart_findings(dentist, patient_id)
+    assert chart[36]["surfaces"] == {"M": ("filling", "planned"), "O": ("filling", "planned")}
+    assert chart[11]["whole"] == {"crown": "planned"}
+    assert await ToothFinding.count() == 1  # the caries only: planning copies nothing into the findings
+
+    await treatment_plans.decline(dentist, patient_id, plan_id)
+    chart = await odontogram.chart_findings(dentist, patient_id)
+    assert chart[36]["surfaces"] == {"M": ("caries", "existing")}
+    assert 11 not in chart
+
+
+async def test_old_copied_planned_rows_no_longer_draw(clinic, dentist):
+    """Rows an earlier version copied from plan items stay in the append-only history but are not drawn."""
+    patient_id = await factories.make_patient(clinic)
+    await odontogram.insert_finding(dentist, patient_id, 21, "", "crown", "planned", note="Plan: old",
+                                    plan_item=999)
+    assert 21 not in await odontogram.chart_findings(dentist, patient_id)
+    assert len(await odontogram.tooth_history(dentist, patient_id, 21)) == 1
+
+
 async def test_amendment_keeps_the_original_and_notes_cannot_change(clinic, dentist):
     patient_id = await factories.make_patient(clinic)
     note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(

@@ -97,3 +97,30 @@ async def test_dashboard_counts_overdue_and_due_this_week(client, clinic):
     assert "overdue" in inbox.text and "this week" in inbox.text
     dentist = await factories.make_staff(clinic, Role.DENTIST)
     assert (await dashboard.clinic_overview(dentist))["privacy"] is None
+
+
+async def test_a_decision_mail_waits_in_the_outbox_for_the_worker(client, clinic, mailbox):
+    """No view talks SMTP: the response commits the mail to the outbox, and only the worker delivers it."""
+    from portal.tables import OutboxMessage
+
+    patient_id = await factories.make_patient(clinic, email="queued@example.org")
+    request_id = await _filed(clinic, patient_id)
+    await sign_in_as(client, clinic)
+    ok = await post_form(client, f"/privacy-requests/{request_id}/extend",
+                         {"months": "1", "reason": "Archive in storage"})
+    assert ok.status_code == 303
+    [row] = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.recipient == "queued@example.org")
+    assert row["status"] == "queued" and not mailbox.to("queued@example.org")
+    mail = await wait_for_mail(mailbox, "queued@example.org")
+    assert "Archive in storage" in body_text(mail[0])
+    assert (await OutboxMessage.select(OutboxMessage.status).first())["status"] == "sent"
+
+
+def test_no_view_or_privacy_module_delivers_mail():
+    """Delivery (`deliver_due`, SMTP) belongs to the worker's job alone."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "portal"
+    offenders = [str(p.relative_to(root)) for folder in ("views", "privacy") for p in (root / folder).glob("*.py")
+                 if any(word in p.read_text() for word in ("deliver_due", "aiosmtplib", "send_now", "send_soon"))]
+    assert offenders == []

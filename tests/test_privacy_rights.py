@@ -5,6 +5,7 @@ import io
 import json
 import zipfile
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import jsonschema
 
@@ -66,7 +67,12 @@ async def test_the_export_validates_against_the_published_schema(client, clinic,
     assert len(document["categories"]["appointments"]["records"]) == 1
     assert any(r["actor_name"] == "Owner of Canal Dental" for r in document["categories"]["access_log"]["records"])
     assert "Check-up" in archive.read("csv/appointments.csv").decode()
-    assert "Eva" in archive.read("summary.html").decode()
+    summary = archive.read("summary.html").decode()
+    assert "Eva" in summary
+    # the readable summary shows times in the clinic's zone; only the JSON and CSV keep ISO 8601 UTC
+    assert document["generated_at"] not in summary and "+00:00" not in summary
+    starts = datetime.fromisoformat(document["categories"]["appointments"]["records"][0]["starts_at"])
+    assert starts.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%d %b %Y %H:%M") in summary
     # another patient cannot fetch this export
     export_id = (await DataExport.select(DataExport.id).first())["id"]
     assert (await client.get("/privacy/schema/about")).status_code == 200

@@ -1,7 +1,10 @@
 """Tooth findings: recorded per tooth and surface, never edited (a new finding supersedes on the drawing).
 
 The chart shows, per surface, the newest finding that covers it and, per tooth, the newest finding of each
-whole-tooth kind; the tooth's full history stays one tap away.
+whole-tooth kind; the tooth's full history stays one tap away. Planned work is derived, not copied: it is drawn
+on top from the plan items still planned in plans that are still open (`planned_work`), so declining a plan
+takes its work off the chart. Findings an earlier version copied from plan items (state "planned" with a
+`plan_item`) stay in the append-only history and are no longer drawn.
 """
 
 from dataclasses import dataclass
@@ -14,7 +17,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, too_long
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
-from portal.tables import ToothFinding
+from portal.tables import PlanItem, ToothFinding
 
 KINDS = {"caries": "Caries", "filling": "Filling", "sealant": "Sealant", "fracture": "Fracture", "crown": "Crown",
          "bridge": "Bridge", "implant": "Implant", "root_canal": "Root canal", "missing": "Missing"}
@@ -26,6 +29,7 @@ MATERIALS = {"": "—", "composite": "Composite", "amalgam": "Amalgam", "glass_i
              "titanium": "Titanium"}
 CHART_COLUMNS = (ToothFinding.id, ToothFinding.tooth, ToothFinding.surfaces, ToothFinding.kind,
                  ToothFinding.state)
+OPEN_PLANS = ("proposed", "accepted", "in_progress")  # a declined (or any future closed) plan is off the chart
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ async def insert_finding(actor: Actor, patient_id: int, tooth: int, surfaces: st
 
 
 def current_state(findings: list[dict]) -> dict[int, dict]:
-    """Per tooth: {"surfaces": {letter: (kind, state)}, "whole": {kind: state}} from findings oldest first."""
+    """Per tooth: {"surfaces": {letter: (kind, state)}, "whole": {kind: state}} from findings oldest first
+    (planned work last, so it is drawn over what was found)."""
     chart: dict[int, dict] = {}
     for f in findings:
         tooth = chart.setdefault(f["tooth"], {"surfaces": {}, "whole": {}})
@@ -93,10 +98,22 @@ async def chart_findings(actor: Actor, patient_id: int, patient_checked: bool = 
     if not patient_checked:
         await ensure_in_clinic(actor, patient_id)
     rows = await ToothFinding.select(*CHART_COLUMNS).where(
-        (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)).order_by(ToothFinding.id)
+        (ToothFinding.patient == patient_id) & (ToothFinding.clinic == actor.clinic_id)
+        & ((ToothFinding.state != "planned") | ToothFinding.plan_item.is_null())).order_by(ToothFinding.id)
+    planned = await planned_work(actor.clinic_id, patient_id)
     await audit.record(actor, "tooth_chart.viewed", patient_id=patient_id, object_type="tooth_chart",
                        object_id=patient_id)
-    return current_state(rows)
+    return current_state(rows + planned)
+
+
+async def planned_work(clinic_id: int, patient_id: int) -> list[dict]:
+    """Tooth procedures still planned in open plans, as findings in state "planned" (the one home of the rule)."""
+    return await PlanItem.raw(
+        "SELECT i.tooth, i.surfaces, i.charts_as AS kind, 'planned' AS state "
+        "FROM plan_item i JOIN treatment_plan p ON p.id = i.plan "
+        "WHERE p.clinic = {} AND i.clinic = {} AND p.patient = {} AND i.status = 'planned' AND p.status = ANY({}) "
+        "AND i.tooth IS NOT NULL AND i.charts_as <> '' ORDER BY p.id, i.phase, i.id",
+        clinic_id, clinic_id, patient_id, list(OPEN_PLANS))
 
 
 async def tooth_history(actor: Actor, patient_id: int, tooth: int) -> list[dict]:

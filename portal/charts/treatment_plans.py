@@ -2,7 +2,8 @@
 
 A plan is built while "proposed" (each change bumps its version). Accepting freezes what was agreed —
 version, items, fees and total — in an append-only acceptance row, so later fee changes never alter it.
-Completing a procedure writes the completed finding on the tooth chart and a signed chart entry.
+Completing a procedure writes the completed finding on the tooth chart and a signed chart entry; until then the
+chart derives the planned work from the items of open plans (declining a plan takes it off the chart).
 """
 
 import json
@@ -73,7 +74,8 @@ async def _bump(plan_id: int) -> None:
 
 
 async def add_item(actor: Actor, patient_id: int, plan_id: int, form: ItemForm) -> int:
-    """Plan a procedure (fee copied from the schedule now); a tooth procedure shows as planned on the chart."""
+    """Plan a procedure (fee copied from the schedule now); a tooth procedure shows as planned on the chart
+    while the plan is open (derived there by odontogram.planned_work, never copied into the findings)."""
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     errors: dict[str, str] = {}
@@ -109,9 +111,6 @@ async def add_item(actor: Actor, patient_id: int, plan_id: int, form: ItemForm) 
             clinic=actor.clinic_id, plan=plan_id, phase=phase, procedure_code=code["id"], code=code["code"],
             description=code["description"], fee=code["fee"], charts_as=code["charts_as"], material=code["material"],
             tooth=tooth, surfaces=surfaces)))[0]["id"]
-        if tooth is not None and code["charts_as"]:
-            await odontogram.insert_finding(actor, patient_id, tooth, surfaces, code["charts_as"], "planned",
-                                            code["material"], f"Plan: {plan['title']}", plan_item=item_id)
         await _bump(plan_id)
         await audit.record(actor, "treatment_plan.item_added", patient_id=patient_id, object_type="plan_item",
                            object_id=item_id, detail={"plan": plan_id, "code": code["code"]})

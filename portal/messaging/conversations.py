@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, patients
+from portal import audit, display, patients
 from portal.calendar import appointment_mail
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -29,6 +29,8 @@ REPLIES = {
            "cancelled": "Uw afspraak op {when} is geannuleerd. Bel ons voor een nieuwe afspraak.",
            "no_appointment": "We vonden geen komende afspraak om te wijzigen. Bel ons alstublieft."},
 }
+display.register_labels("message_outcome", {"confirmed": "Confirmed", "cancelled": "Cancelled",
+                                             "no_appointment": "No appointment to change"})
 
 
 def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:

@@ -2,6 +2,8 @@
 
 Each message kind is `mail/<kind>.<lang>.txt` and `mail/<kind>.<lang>.html`; the text template sets the
 subject with `{% set subject = ... %}`. A language without a translation falls back to English.
+The web pages' filters (`when`, `when_utc`, `day`, `label`, portal/display.py) work here too; a mail has no
+signed-in reader, so a template that shows an instant is rendered with `time_zone=` the clinic's zone.
 """
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from portal import display
 from portal.settings import PROJECT_ROOT
 
 FALLBACK = "en"
@@ -25,9 +28,11 @@ class Rendered:
 
 @lru_cache(maxsize=4)
 def _environment(templates_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir / "mail"),
-                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir / "mail"),
+                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    env.filters.update(display.FILTERS)
+    return env
 
 
 def language_for(kind: str, preferred: str | None, templates_dir: Path = PROJECT_ROOT / "templates") -> str:

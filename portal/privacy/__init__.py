@@ -25,7 +25,9 @@ published schema, a CSV file and the HTML summary), in the Art. 30 record, and i
 "administrative"` is erased at once when staff approve an erasure; `"clinical"` is isolated then and erased by
 the retention engine on the date its confirmed rule gives. `files(patient_id)` (optional) adds original files
 (e.g. images) to the ZIP. `order` places it on the page; `identity` has the highest order and is erased last,
-because it deletes the patient row itself (erase your rows in `erase`, before that).
+because it deletes the patient row itself (erase your rows in `erase`, before that). `correctable` ({field:
+label}) declares what a patient may ask to correct; a field of the patient record (`portal/patient_fields.py`) is
+cleaned by its one rule and written when staff approve, any other is decided and changed where it is kept.
 """
 
 from portal.privacy import (

@@ -1,5 +1,6 @@
 """The categories of patient data that exist today; charts, notes, images and history register the same way."""
 
+from portal import patient_fields
 from portal.privacy.registry import DataCategory, plain_rows, register
 from portal.tables import (
     Appointment,
@@ -182,12 +183,12 @@ register(DataCategory(
     name="identity", title="Identity", order=90, retention="clinical", basis="end_of_treatment",
     purpose="To know who you are and keep your treatment record with the right person.", legal_basis=CARE,
     recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
-    correctable=("given_name", "family_name", "date_of_birth", "gender", "national_id")))
+    correctable=patient_fields.labels(("given_name", "family_name", "date_of_birth", "gender", "national_id"))))
 register(DataCategory(
     name="contact", title="Contact details", order=10, retention="administrative", basis="on_request",
     purpose="To reach you about appointments and your care.", legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
-    correctable=("email", "phone_mobile", "phone_other", "address", "preferred_language")))
+    correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "preferred_language"))))
 register(DataCategory(
     name="guardians", title="Parents and guardians", order=15, retention="administrative", basis="on_request",
     purpose="To know who may decide for a child.", legal_basis="GDPR Art. 6(1)(c) and Art. 8 (consent for children)",

@@ -3,14 +3,11 @@
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
-from portal import audit, consents, phones
+from portal import audit, consents, display, patient_fields
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
-from portal.errors import Forbidden, NotFound, ValidationFailed
-from portal.forms import collect, email_problem, too_long
-from portal.patients import LANGUAGES
+from portal.errors import Forbidden, NotFound
 from portal.permissions import Actor
 from portal.privacy import notice, processors, retention
 from portal.privacy.registry import all_categories
@@ -29,10 +26,10 @@ def subject_of(actor: Actor) -> int:
     return actor.patient_id
 
 
-def _readable(value, zone: ZoneInfo):
-    """Times in the clinic's zone, to the minute, for people (the export keeps ISO 8601 UTC)."""
+def readable(value, zone: str):
+    """A stored value for people: ISO instants in the clinic's zone (the export's JSON and CSV keep ISO 8601)."""
     if isinstance(value, str) and _ISO_TIME.match(value):
-        return datetime.fromisoformat(value).astimezone(zone).strftime("%d %b %Y %H:%M")
+        return display.format_instant(datetime.fromisoformat(value), zone)
     if value is True or value is False:
         return "yes" if value else "no"
     return value
@@ -42,12 +39,12 @@ async def gather(clinic_id: int, patient_id: int) -> list[dict]:
     """Every registered category with its rows, recipients and erasable date (callers audit the read)."""
     found = await processors.list_processors(clinic_id)
     dates = await retention.erasable_dates(clinic_id, patient_id)
-    zone = ZoneInfo((await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"])
+    zone = (await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"]
     sections = []
     for category in all_categories():
         rows = await category.collect(patient_id)
         sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
-                         "rows": [{k: _readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
+                         "rows": [{k: readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
                          "recipients": processors.recipients_for(category.recipients, found),
                          "erasable": dates[category.name]})
     return sections
@@ -107,25 +104,11 @@ async def contact_form(actor: Actor) -> ContactForm:
     return ContactForm(**row)
 
 
-def _phone(raw: str, country: str, errors: dict, field: str) -> str:
-    try:
-        return phones.to_e164(raw, country)
-    except phones.InvalidPhone:
-        errors[field] = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
-        return ""
-
-
 async def change_contact(actor: Actor, form: ContactForm) -> list[str]:
     """Contact details the patient may change directly (no request needed); returns the changed fields."""
     patient_id = subject_of(actor)
-    errors = collect(email=email_problem(form.email, optional=True), address=too_long(form.address, 500),
-                     preferred_language=None if form.preferred_language in LANGUAGES else "Choose from the list.")
-    mobile = _phone(form.phone_mobile, actor.country, errors, "phone_mobile")
-    other = _phone(form.phone_other, actor.country, errors, "phone_other")
-    if errors:
-        raise ValidationFailed(errors)
-    values = {"email": form.email.strip().lower(), "phone_mobile": mobile, "phone_other": other,
-              "address": form.address.strip(), "preferred_language": form.preferred_language}
+    values = patient_fields.clean({name: getattr(form, name) for name in ContactForm.__dataclass_fields__},
+                                  actor.country)
     async with transaction():
         before = await Patient.select(*[getattr(Patient, k) for k in values]).where(Patient.id == patient_id).first()
         changed = sorted(k for k, v in values.items() if before[k] != v)

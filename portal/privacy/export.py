@@ -14,12 +14,12 @@ from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from portal import audit, job_queue
+from portal import audit, display, job_queue
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
 from portal.privacy import processors, retention
-from portal.privacy.centre import subject_of
+from portal.privacy.centre import readable, subject_of
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import SCHEMA_VERSION
 from portal.settings import PROJECT_ROOT
@@ -28,6 +28,7 @@ from portal.tables import Clinic, DataExport
 log = logging.getLogger(__name__)
 KEEP_DAYS = 7
 _summary = Environment(loader=FileSystemLoader(PROJECT_ROOT / "templates"), autoescape=select_autoescape(["html"]))
+_summary.filters.update(display.FILTERS)  # the summary shows times like the pages do, in the clinic's zone
 
 
 async def start_export(actor: Actor) -> int:
@@ -67,12 +68,14 @@ async def build_export(export_id: int) -> None:
         return
     try:
         await DataExport.update({DataExport.status: "building"}).where(DataExport.id == export_id)
-        clinic = await Clinic.select(Clinic.name, Clinic.country, Clinic.privacy_email, Clinic.address).where(
+        clinic = await Clinic.select(Clinic.name, Clinic.country, Clinic.privacy_email, Clinic.address,
+                                     Clinic.time_zone).where(
             Clinic.id == row["clinic"]).first()
         found = await processors.list_processors(row["clinic"])
         dates = await retention.erasable_dates(row["clinic"], row["patient_id"])
+        generated = datetime.now(timezone.utc)
         document = {"format": "chairside-patient-export", "version": SCHEMA_VERSION,
-                    "generated_at": datetime.now(timezone.utc).isoformat(),
+                    "generated_at": generated.isoformat(),
                     "controller": {"name": clinic["name"], "country": clinic["country"],
                                    "privacy_email": clinic["privacy_email"], "address": clinic["address"]},
                     "patient_id": row["patient_id"], "categories": {}}
@@ -94,7 +97,7 @@ async def build_export(export_id: int) -> None:
                 await DataExport.update({DataExport.done: done}).where(DataExport.id == export_id)
             archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))
             archive.writestr("summary.html", _summary.get_template("privacy_centre/export_summary.html").render(
-                document=document, categories=all_categories()))
+                document=document, generated=generated, time_zone=clinic["time_zone"], readable=readable))
         await DataExport.update({DataExport.archive: buffer.getvalue(), DataExport.status: "ready",
                                  DataExport.done: len(all_categories()) + 1,
                                  DataExport.finished_at: datetime.now(timezone.utc)}).where(DataExport.id == export_id)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from portal import audit
+from portal import audit, display
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
@@ -13,6 +13,7 @@ from portal.tables import Processor
 KINDS = {"hosting": "Hosting and backups", "mail": "Email delivery", "sms": "SMS and WhatsApp delivery",
          "lab": "Dental laboratory", "imaging": "Imaging and radiology", "accounting": "Billing and accounting",
          "other": "Other"}
+display.register_labels("processor_kind", KINDS)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class DataCategory:
     erase: Callable[[int], Awaitable[int]]
     fields: dict[str, str] = field(default_factory=dict)  # column -> description (the export schema)
     files: Callable[[int], Awaitable[list[ExportFile]]] | None = None
-    correctable: tuple[str, ...] = ()  # fields a patient may ask to correct
+    correctable: dict[str, str] = field(default_factory=dict)  # fields a patient may ask to correct -> label
     order: int = 50
 
 

@@ -8,15 +8,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, patients
+from portal import audit, display, patient_fields
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.forms import collect, parse_date, required, too_long, whole_number
+from portal.forms import collect, required, too_long, whole_number
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.privacy import erasure
 from portal.privacy.centre import subject_of
-from portal.privacy.registry import CATEGORIES
+from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.tables import Guardian, Patient, PrivacyRequest, Staff
 
 KINDS = {"access": "Access to data", "correction": "Correction", "erasure": "Erasure",
@@ -26,8 +26,11 @@ STATUSES = {"received": "Received", "in_progress": "In progress", "approved": "A
             "answered": "Answered"}
 CHANNELS = {"privacy_centre": "Privacy centre", "phone": "Phone", "letter": "Letter", "front_desk": "At the desk",
             "email": "Email"}
-PATIENT_FIELDS = {"given_name", "family_name", "date_of_birth", "gender", "national_id", "email", "phone_mobile",
-                  "phone_other", "address", "preferred_language"}
+display.register_labels("privacy_request_kind", KINDS)
+display.register_labels("privacy_request_status", STATUSES)
+display.register_labels("privacy_request_channel", CHANNELS)
+DETAIL_LABELS = {"category": "About", "field": "Which detail", "proposed": "Proposed value", "reason": "Reason",
+                 "question": "Question", "text": "What was asked"}
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -84,17 +87,33 @@ class OnBehalfForm:
     details: str = ""
 
 
-def correction_problem(category: str, field: str, proposed: str, country: str) -> dict:
-    """Field-level checks for a proposed value (patient-table fields get the same rules as the staff form)."""
+def correctable() -> list[tuple[DataCategory, dict[str, str]]]:
+    """What the correction form offers: each category's declared correctable fields, by human label."""
+    return [(c, c.correctable) for c in all_categories() if c.correctable]
+
+
+def correction_value(category: str, field: str, proposed: str, country: str):
+    """The value a correction would store, cleaned by the field's one rule (patient_fields for the patient
+    record, plain bounded text for details kept elsewhere); ValidationFailed says what is wrong, beside the field."""
     cat = CATEGORIES.get(category)
-    errors = collect(category=None if cat else "Choose what is wrong.",
-                     field=None if cat and field in cat.fields else "Choose the field.",
-                     proposed=required(proposed, "The correct value") or too_long(proposed, 1000))
-    if not errors and field == "date_of_birth" and parse_date(proposed) is None:
-        errors["proposed"] = "Enter a real date, e.g. 1984-03-21."
-    if not errors and field == "gender" and proposed not in patients.GENDERS:
-        errors["proposed"] = "Use female, male or other."
-    return errors
+    if cat is None or field not in cat.correctable:
+        raise ValidationFailed({"field": "Choose the detail to correct."})
+    if field in patient_fields.FIELDS and patient_fields.FIELDS[field].category == category:
+        try:
+            return patient_fields.clean_one(field, proposed, country)
+        except patient_fields.FieldProblem as problem:
+            raise ValidationFailed({"proposed": problem.message}) from None
+    errors = collect(proposed=required(proposed, "The correct value") or too_long(proposed.strip(), 1000))
+    if errors:
+        raise ValidationFailed(errors)
+    return proposed.strip()
+
+
+def on_the_record(details: dict) -> str | None:
+    """The patient-record field a correction request is about, or None (a detail kept elsewhere, or a request
+    staff wrote down in their own words): only such a field is written when the correction is approved."""
+    spec = patient_fields.FIELDS.get(details.get("field", ""))
+    return spec.name if spec is not None and spec.category == details.get("category") else None
 
 
 async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel: str, identity_check: str) -> int:
@@ -121,8 +140,11 @@ async def file_own(actor: Actor, kind: str, details: dict) -> int:
 
 async def ask_correction(actor: Actor, form: CorrectionForm) -> int:
     subject_of(actor)
-    errors = correction_problem(form.category, form.field, form.proposed.strip(), actor.country)
-    errors.update(collect(reason=too_long(form.reason, 1000)))
+    errors = collect(reason=too_long(form.reason, 1000))
+    try:
+        correction_value(form.category, form.field, form.proposed, actor.country)
+    except ValidationFailed as exc:
+        errors = {**exc.errors, **errors}
     if errors:
         raise ValidationFailed(errors)
     return await file_own(actor, "correction", {"category": form.category, "field": form.field,
@@ -149,6 +171,7 @@ def _with_clock(row: dict, now: datetime) -> dict:
     if isinstance(row.get("details"), str):
         row["details"] = json.loads(row["details"])
     row["kind_label"] = KINDS.get(row["kind"], row["kind"])
+    row["detail_rows"] = _detail_rows(row.get("details") or {})
     row["status_label"] = STATUSES.get(row["status"], row["status"])
     row["open"] = row["status"] in OPEN
     row["days_left"] = (row["due_at"].date() - now.date()).days
@@ -156,6 +179,20 @@ def _with_clock(row: dict, now: datetime) -> dict:
     row["due_this_week"] = row["open"] and not row["overdue"] and row["due_at"] < now + timedelta(days=7)
     row["extendable"] = row["open"] and not row["extended_reason"] and row["kind"] != "inquiry"
     return row
+
+
+def _detail_rows(details: dict) -> list[tuple[str, str]]:
+    """The request's details as people read them: the category and field by their labels."""
+    category = CATEGORIES.get(details.get("category", ""))
+    shown = []
+    for key, value in details.items():
+        if key == "category" and category is not None:
+            value = category.title
+        elif key == "field" and category is not None:
+            value = category.correctable.get(value) or category.fields.get(value, value)
+        if value:
+            shown.append((DETAIL_LABELS.get(key, key), value))
+    return shown
 
 
 async def own_requests(actor: Actor) -> list[dict]:
@@ -225,8 +262,7 @@ async def get_request(actor: Actor, request_id: int) -> dict:
         row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
                                                                      & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
         if row["kind"] == "correction" and patient and not patient["isolated_at"]:
-            field = row["details"].get("field")
-            if field in PATIENT_FIELDS:
+            if field := on_the_record(row["details"]):
                 current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
                 row["current_value"] = current[field]
         await audit.record(actor, "privacy.request_viewed", patient_id=row["patient_id"],
@@ -281,7 +317,8 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
                                     ).where(PrivacyRequest.id == request_id)
         await _mail(actor, await addresses(row["patient_id"]), f"privacy-extend:{request_id}",
                     f"Your request {request_id}: we need more time",
-                    f"We need until {due.date().isoformat()} to complete your request ({KINDS[row['kind']]}).\n\n"
+                    f"We need until {display.format_instant(due, actor.time_zone, 'long_date')} to complete "
+                    f"your request ({KINDS[row['kind']]}).\n\n"
                     f"Why: {form.reason.strip()}")
         await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id,
@@ -303,19 +340,19 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         errors["decision"] = "This request has already been decided."
     if errors:
         raise ValidationFailed(errors)
-    if kind == "correction" and decision == "approved":
+    corrected, field = None, on_the_record(row["details"]) if kind == "correction" else None
+    if field and decision == "approved":
         details = row["details"]
-        problems = correction_problem(details["category"], details["field"], details["proposed"], actor.country)
-        if problems:
-            raise ValidationFailed({"decision": next(iter(problems.values()))})
+        try:  # the same rule as a staff edit: a phone is stored in E.164, an over-long value is refused
+            corrected = correction_value(details["category"], details["field"], details["proposed"], actor.country)
+        except ValidationFailed as exc:
+            raise ValidationFailed({"decision": "The proposed value cannot be applied: "
+                                    + next(iter(exc.errors.values()))}) from None
     async with transaction():
         to = await addresses(patient_id)  # read before an erasure removes the address
         outcome = {}
-        if decision == "approved" and kind == "correction" and row["details"]["field"] in PATIENT_FIELDS:
-            field, proposed = row["details"]["field"], row["details"]["proposed"]
-            value = parse_date(proposed) if field == "date_of_birth" else (
-                proposed.lower() if field == "email" else proposed)
-            await Patient.update({getattr(Patient, field): value,
+        if decision == "approved" and field:
+            await Patient.update({getattr(Patient, field): corrected,
                                   Patient.updated_at: datetime.now(timezone.utc)}).where(
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
             outcome = {"applied": field}

@@ -7,7 +7,7 @@ automatically. `run_retention()` is a plain async function for the jobs worker t
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from portal import audit
+from portal import audit, display
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
@@ -37,6 +37,7 @@ CLASSES = {"clinical": "Clinical records (treatment record, kept under a legal d
 BASES = {"end_of_treatment": "after the end of treatment (the last visit)",
          "last_entry": "after the newest entry",
          "on_request": "erasable on request"}
+display.register_labels("retention_basis", BASES)
 
 
 @dataclass(frozen=True)

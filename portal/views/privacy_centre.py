@@ -11,7 +11,6 @@ from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, Wron
 from portal.patients import LANGUAGES
 from portal.permissions import Actor
 from portal.privacy import centre, export, notice, requests, signin
-from portal.privacy.mail import send_soon
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import json_schema
 from portal.views.auth import client_ip
@@ -55,10 +54,12 @@ def _to_sign_in(request: Request, _: Exception) -> Response:
 
 
 def page(request: Request, template: str, fragment: str | None = None, /, status: int = 200, **context) -> Template:
-    """Patient pages: the staff navigation never shows; htmx swaps get the fragment."""
+    """Patient pages: the staff navigation never shows; htmx swaps get the fragment; times show in the clinic's
+    zone (there is no staff actor to take it from)."""
     htmx = getattr(request, "htmx", None)
     wants_fragment = fragment is not None and bool(htmx) and not htmx.boosted
-    context.update(actor=None, patient_actor=request.state.get("patient"))
+    patient = request.state.get("patient")
+    context.update(actor=None, patient_actor=patient, time_zone=patient.time_zone if patient else "UTC")
     return Template(template_name=fragment if wants_fragment else template, context=context, status_code=status)
 
 
@@ -94,7 +95,6 @@ class PrivacyCentreController(Controller):
         except Throttled as exc:
             return page(request, "privacy_centre/start.html", status=429, form=form, errors={},
                         throttled=exc.wait_minutes)
-        send_soon(settings)
         return page(request, "privacy_centre/link_sent.html", email=form.email.strip())
 
     @get("/schema", name="privacy.schema", sync_to_thread=False)
@@ -193,9 +193,9 @@ class PrivacyCentreController(Controller):
 
     @get("/me/correction", name="privacy.correction", guards=[patient_signed_in])
     async def correction(self, request: Request) -> Template:
-        """Ask for a correction of any field."""
+        """Ask for a correction of a detail the clinic declared correctable."""
         return page(request, "privacy_centre/correction.html", form=requests.CorrectionForm(), errors={},
-                    categories=all_categories())
+                    choices=requests.correctable())
 
     @post("/me/correction", name="privacy.correction_submit", guards=[patient_signed_in])
     async def correction_submit(self, request: Request) -> Template | Redirect:
@@ -208,7 +208,7 @@ class PrivacyCentreController(Controller):
             request_id = await requests.ask_correction(_me(request), form)
         except ValidationFailed as exc:
             return page(request, "privacy_centre/correction.html", status=422, form=form, errors=exc.errors,
-                        categories=all_categories())
+                        choices=requests.correctable())
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
     @get("/me/ask/{kind:str}", name="privacy.ask", guards=[patient_signed_in])

@@ -8,7 +8,6 @@ from portal.errors import ValidationFailed
 from portal.forms import whole_number
 from portal.permissions import Permission
 from portal.privacy import erasure, requests
-from portal.privacy.mail import send_now
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -51,7 +50,6 @@ class PrivacyRequestController(Controller):
             await requests.decide(actor, request_id, form)
         except ValidationFailed as exc:
             return await self._detail(request, actor, request_id, exc.errors, 422)
-        await send_now(request.app.state.settings)
         return see_other(request.app.route_reverse("privacy_requests.show", request_id=request_id))
 
     @post("/{request_id:int}/extend", name="privacy_requests.extend")
@@ -63,7 +61,6 @@ class PrivacyRequestController(Controller):
         except ValidationFailed as exc:
             return await self._detail(request, actor, request_id, {f"extend_{k}": v for k, v in exc.errors.items()},
                                       422)
-        await send_now(request.app.state.settings)
         return see_other(request.app.route_reverse("privacy_requests.show", request_id=request_id))
 
     @get("/new/{patient_id:int}", name="privacy_requests.new")

@@ -7,7 +7,6 @@ from litestar.response import Redirect, Template
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.privacy import notice, processors, records, retention
-from portal.privacy.mail import send_now
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -61,7 +60,6 @@ class PrivacySettingsController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"notice_{k}": v for k, v in exc.errors.items()}, 422,
                                     notice_form=form)
-        await send_now(request.app.state.settings)
         return see_other(request.app.route_reverse("privacy_settings.show") + "#notice")
 
     @post("/retention", name="privacy_settings.confirm_rule")

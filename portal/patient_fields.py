@@ -1,0 +1,119 @@
+"""The patient record's fields: one cleaning rule each, shared by staff edits, the privacy centre and corrections.
+
+A rule takes what a person typed (and the clinic's country, for phones) and returns the value to store, or
+raises FieldProblem with the message shown beside the field. Nothing is cut to fit: over-long text is refused.
+`FIELDS` declares every field a patient may ask to correct, with the label people read.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from portal import display, phones
+from portal.errors import ValidationFailed
+from portal.forms import email_problem, parse_date, too_long
+
+GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
+LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
+             "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
+display.register_labels("gender", GENDERS)
+display.register_labels("language", LANGUAGES)
+PHONE_MESSAGE = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
+
+
+class FieldProblem(ValueError):
+    """What is wrong with a typed value, in words for the person who typed it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def text(raw: str, limit: int, label: str | None = None) -> str:
+    """Trimmed text of at most `limit` characters; `label` makes it required."""
+    value = raw.strip()
+    if label and not value:
+        raise FieldProblem(f"{label} is required.")
+    if problem := too_long(value, limit):
+        raise FieldProblem(problem)
+    return value
+
+
+def email(raw: str) -> str:
+    if problem := email_problem(raw, optional=True):
+        raise FieldProblem(problem)
+    return raw.strip().lower()
+
+
+def phone(raw: str, country: str) -> str:
+    """E.164, read in the local forms people type for the clinic's country (empty stays empty)."""
+    try:
+        return phones.to_e164(raw, country)
+    except phones.InvalidPhone:
+        raise FieldProblem(PHONE_MESSAGE) from None
+
+
+def birth_date(raw: str, today: date | None = None) -> date:
+    if not raw.strip():
+        raise FieldProblem("Enter the date of birth.")
+    if (born := parse_date(raw)) is None:
+        raise FieldProblem("Enter a real date, e.g. 1984-03-21.")
+    if born > (today or date.today()):
+        raise FieldProblem("The date of birth cannot be in the future.")
+    if born.year < 1900:
+        raise FieldProblem("Check the year of birth.")
+    return born
+
+
+def choice(raw: str, allowed: dict[str, str]) -> str:
+    """One of `allowed`'s keys; a typed label ("Female", "Nederlands") stands for its key."""
+    value = raw.strip()
+    by_label = {label.casefold(): key for key, label in allowed.items()}
+    if value in allowed or value.casefold() in by_label:
+        return value if value in allowed else by_label[value.casefold()]
+    raise FieldProblem("Choose one of: " + ", ".join(label for key, label in allowed.items() if key) + ".")
+
+
+@dataclass(frozen=True)
+class PatientField:
+    name: str  # the column on the patient table
+    label: str  # what people read
+    category: str  # the privacy category that shows it
+    clean: Callable[[str, str], object]  # (typed, clinic country) -> value to store; raises FieldProblem
+
+
+FIELDS: dict[str, PatientField] = {f.name: f for f in (
+    PatientField("given_name", "Given name", "identity", lambda v, _c: text(v, 120, "Given name")),
+    PatientField("family_name", "Family name", "identity", lambda v, _c: text(v, 120, "Family name")),
+    PatientField("date_of_birth", "Date of birth", "identity", lambda v, _c: birth_date(v)),
+    PatientField("gender", "Gender", "identity", lambda v, _c: choice(v, GENDERS)),
+    PatientField("national_id", "National ID number", "identity", lambda v, _c: text(v, 40)),
+    PatientField("email", "Email address", "contact", lambda v, _c: email(v)),
+    PatientField("phone_mobile", "Mobile phone", "contact", phone),
+    PatientField("phone_other", "Other phone", "contact", phone),
+    PatientField("address", "Postal address", "contact", lambda v, _c: text(v, 500)),
+    PatientField("preferred_language", "Preferred language", "contact", lambda v, _c: choice(v, LANGUAGES)),
+)}
+
+
+def clean_one(name: str, typed: str, country: str):
+    """The value to store for one field (KeyError for a field that is not on the patient record)."""
+    return FIELDS[name].clean(typed, country)
+
+
+def clean(typed: dict[str, str], country: str) -> dict[str, object]:
+    """Every given field cleaned by its rule; ValidationFailed names each field with a problem."""
+    values, errors = {}, {}
+    for name, raw in typed.items():
+        try:
+            values[name] = clean_one(name, raw, country)
+        except FieldProblem as problem:
+            errors[name] = problem.message
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def labels(names: tuple[str, ...]) -> dict[str, str]:
+    """The human labels of some patient fields, in the order given (for a category's `correctable`)."""
+    return {name: FIELDS[name].label for name in names}
