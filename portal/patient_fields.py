@@ -5,6 +5,7 @@ raises FieldProblem with the message shown beside the field. Nothing is cut to f
 `FIELDS` declares every field a patient may ask to correct, with the label people read.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -74,6 +75,45 @@ def choice(raw: str, allowed: dict[str, str]) -> str:
     raise FieldProblem("Choose one of: " + ", ".join(label for key, label in allowed.items() if key) + ".")
 
 
+# National identity numbers: the format per country, and a check digit where the country has one.
+NATIONAL_ID_FORMATS = {
+    "NL": ("BSN", r"\d{9}"),
+    "TR": ("T.C. Kimlik No", r"[1-9]\d{10}"),
+    "DE": ("Steuer-ID", r"\d{11}"),
+    "AT": ("Sozialversicherungsnummer", r"\d{10}"),
+    "SG": ("NRIC/FIN", r"[STFGM]\d{7}[A-Z]"),
+}
+
+
+def _bsn_checks(digits: str) -> bool:
+    """The Dutch eleven-test: 9·d1 + 8·d2 + … + 2·d8 − d9 is a multiple of 11."""
+    total = sum(int(d) * weight for d, weight in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+    return total % 11 == 0 and digits != "000000000"
+
+
+def _kimlik_checks(digits: str) -> bool:
+    """T.C. Kimlik: the 10th and 11th digits are checksums of the first nine and of the first ten."""
+    d = [int(c) for c in digits]
+    tenth = ((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10
+    return d[9] == tenth and d[10] == sum(d[:10]) % 10
+
+
+NATIONAL_ID_CHECKS = {"NL": _bsn_checks, "TR": _kimlik_checks}
+
+
+def national_id(raw: str, country: str) -> str:
+    """The number without spaces, dots or dashes, in the clinic country's format and passing its check digit."""
+    value = re.sub(r"[\s.\-]", "", raw).upper()
+    if not value:
+        return ""
+    name, pattern = NATIONAL_ID_FORMATS.get(country, ("national ID number", r"[A-Z0-9]{4,20}"))
+    if not re.fullmatch(pattern, value):
+        raise FieldProblem(f"This is not a valid {name}: check the number of characters.")
+    if (check := NATIONAL_ID_CHECKS.get(country)) and not check(value):
+        raise FieldProblem(f"This {name} fails its check digit: look for a typing error.")
+    return value
+
+
 @dataclass(frozen=True)
 class PatientField:
     name: str  # the column on the patient table
@@ -87,7 +127,7 @@ FIELDS: dict[str, PatientField] = {f.name: f for f in (
     PatientField("family_name", "Family name", "identity", lambda v, _c: text(v, 120, "Family name")),
     PatientField("date_of_birth", "Date of birth", "identity", lambda v, _c: birth_date(v)),
     PatientField("gender", "Gender", "identity", lambda v, _c: choice(v, GENDERS)),
-    PatientField("national_id", "National ID number", "identity", lambda v, _c: text(v, 40)),
+    PatientField("national_id", "National ID number", "identity", national_id),
     PatientField("email", "Email address", "contact", lambda v, _c: email(v)),
     PatientField("phone_mobile", "Mobile phone", "contact", phone),
     PatientField("phone_other", "Other phone", "contact", phone),

@@ -2,7 +2,9 @@
 
 from datetime import date
 
-from portal import patients
+import pytest
+
+from portal import patient_fields, patients
 from portal.permissions import Role
 from portal.tables import AuditEntry, Guardian, Patient
 from tests import factories
@@ -68,10 +70,10 @@ async def test_guardian_for_a_minor(client, clinic):
 async def test_search_finds_by_name_prefix_phone_birth_date_and_id(clinic):
     wanted = await factories.make_patient(clinic, given_name="Mirjam", family_name="van Oosten",
                                           date_of_birth="1977-07-21", phone_mobile="+31 6 5555 1234",
-                                          national_id="NL-998877")
+                                          national_id="1112.22.333")
     await factories.make_patient(clinic, given_name="Karel", family_name="Appel", date_of_birth="1950-01-01")
     for text in ("mir", "van oost", "Oosten Mirj", "06 5555", "+316555", "0031 6555", "21.07.1977", "1977-07-21",
-                 "nl-9988"):
+                 "1112223"):
         found = [r["id"] for r in await patients.search_patients(clinic, text)]
         assert found == [wanted], text
     assert await patients.search_patients(clinic, "zzz") == []
@@ -104,3 +106,26 @@ async def test_list_pages_through_patients(client, clinic):
     assert first.text.count("/patients/") >= patients.PAGE_SIZE and "?page=2" in first.text
     second = await client.get("/patients", params={"page": 2})
     assert "N052" in second.text and "N000" not in second.text
+
+
+@pytest.mark.parametrize(("country", "typed", "stored"), [
+    ("NL", "1112.22.333", "111222333"), ("NL", "123456782", "123456782"), ("TR", "10000000146", "10000000146"),
+    ("SG", "s1234567d", "S1234567D"), ("GB", "", "")])
+def test_a_national_id_is_stored_in_its_countrys_form(country, typed, stored):
+    assert patient_fields.national_id(typed, country) == stored
+
+
+@pytest.mark.parametrize(("country", "typed", "problem"), [
+    ("NL", "123", "This is not a valid BSN"), ("NL", "123456789", "fails its check digit"),
+    ("TR", "10000000147", "fails its check digit"), ("TR", "01234567890", "not a valid T.C. Kimlik No"),
+    ("DE", "12345", "not a valid Steuer-ID")])
+def test_a_national_id_that_cannot_be_right_is_refused(country, typed, problem):
+    with pytest.raises(patient_fields.FieldProblem, match=problem):
+        patient_fields.national_id(typed, country)
+
+
+async def test_staff_see_the_id_problem_beside_the_field(client, clinic):
+    await sign_in_as(client, clinic)
+    form = {"given_name": "Sara", "family_name": "Bos", "date_of_birth": "1990-01-01", "national_id": "123"}
+    refused = await post_form(client, "/patients", form)
+    assert refused.status_code == 422 and "This is not a valid BSN" in refused.text and 'value="123"' in refused.text
