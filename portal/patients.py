@@ -123,10 +123,12 @@ async def list_patients(actor: Actor, page: int = 1) -> tuple[list[dict], bool]:
     """A page of patients by family name; returns (rows, has_more)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
     page = min(max(page, 1), 100_000)
-    rows = await Patient.select(*LIST_COLUMNS).where(
-        (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).order_by(
-        Patient.family_name).order_by(Patient.given_name).order_by(Patient.id).offset(
-        (page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    columns = ", ".join(c._meta.db_column_name for c in LIST_COLUMNS)
+    # Sorted as people read names: case and diacritics ignored ("de Boer" before "Yilmaz", "Çelik" with the Cs).
+    rows = await Patient.raw(
+        f"SELECT {columns} FROM patient WHERE clinic = {{}} AND isolated_at IS NULL "
+        "ORDER BY fold_text(family_name), fold_text(given_name), id OFFSET {} LIMIT {}",
+        actor.clinic_id, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     await audit.record_patients_shown(actor, "patient.listed", [r["id"] for r in rows])
@@ -146,8 +148,10 @@ async def search_patients(actor: Actor, text: str, limit: int = 10) -> list[dict
     conditions, args = [], []
     words = re.findall(r"\w+", text)
     if words and not text.replace(" ", "").isdigit():
-        conditions.append("search_name @@ to_tsquery('simple', {})")
-        args.append(" & ".join(f"{w.lower()}:*" for w in words))
+        # Every typed word as a prefix, folded by the same SQL function as the stored names ("zoe" finds Zoë).
+        conditions.append("search_name @@ (SELECT string_agg(quote_literal(w) || ':*', ' & ')::tsquery "
+                          "FROM regexp_split_to_table(fold_text({}), '[^[:alnum:]]+') AS w WHERE w <> '')")
+        args.append(text)
     if (prefix := phones.search_prefix(text, actor.country)) is not None:
         conditions.append("(phone_mobile LIKE {} OR phone_other LIKE {})")
         args += [_like_prefix(prefix)] * 2
@@ -161,7 +165,7 @@ async def search_patients(actor: Actor, text: str, limit: int = 10) -> list[dict
         return []
     sql = ("SELECT id, given_name, family_name, date_of_birth, phone_mobile, email FROM patient "
            f"WHERE clinic = {{}} AND isolated_at IS NULL AND ({' OR '.join(conditions)}) "
-           "ORDER BY family_name, given_name, id LIMIT {}")
+           "ORDER BY fold_text(family_name), fold_text(given_name), id LIMIT {}")
     rows = await Patient.raw(sql, actor.clinic_id, *args, limit)
     await audit.record_patients_shown(actor, "patient.searched", [r["id"] for r in rows])
     return rows

@@ -129,3 +129,17 @@ async def test_staff_see_the_id_problem_beside_the_field(client, clinic):
     form = {"given_name": "Sara", "family_name": "Bos", "date_of_birth": "1990-01-01", "national_id": "123"}
     refused = await post_form(client, "/patients", form)
     assert refused.status_code == 422 and "This is not a valid BSN" in refused.text and 'value="123"' in refused.text
+
+
+async def test_search_and_sort_ignore_case_and_diacritics(client, clinic):
+    zoe = await factories.make_patient(clinic, given_name="Zoë", family_name="Çelik", date_of_birth="1981-04-26")
+    boer = await factories.make_patient(clinic, given_name="Jan", family_name="de Boer")
+    yilmaz = await factories.make_patient(clinic, given_name="Ayşe", family_name="Yilmaz")
+    for text in ("zoe", "ZOË", "celik", "Çel", "26-04-1981", "26/04/1981"):
+        assert [r["id"] for r in await patients.search_patients(clinic, text)] == [zoe], text
+    assert [r["id"] for r in await patients.search_patients(clinic, "ayse yil")] == [yilmaz]
+    rows, _ = await patients.list_patients(clinic)
+    assert [r["id"] for r in rows] == [zoe, boer, yilmaz]  # c, d, y: not "Yilmaz" before "de Boer"
+    await sign_in_as(client, clinic)
+    page = await client.get("/patients/search?q=zoe")
+    assert 'value="zoe"' in page.text and 'hx-replace-url="true"' in page.text and "Çelik" in page.text
