@@ -22,7 +22,8 @@ def email_problem(value: str, optional: bool = False) -> str | None:
 def parse_date(value: str) -> date | None:
     """ISO dates from <input type=date>, and the day-first forms people type into search boxes."""
     value = value.strip()
-    for pattern, order in ((r"^(\d{4})-(\d{1,2})-(\d{1,2})$", "ymd"), (r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$", "dmy")):
+    for pattern, order in ((r"^(\d{4})-(\d{1,2})-(\d{1,2})$", "ymd"),
+                           (r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$", "dmy")):
         if m := re.match(pattern, value):
             parts = [int(p) for p in m.groups()]
             y, mo, d = parts if order == "ymd" else (parts[2], parts[1], parts[0])
