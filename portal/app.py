@@ -4,13 +4,14 @@ import gc
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, display, phones
+from portal import db, display, links, phones
 from portal.charts import teeth
 from portal.permissions import Permission, can
 from portal.request_log import configure_logging, request_logging_middleware
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
     """Build the app; `manage_pool=False` lets tests own the connection pool on their event loop."""
     settings = settings or Settings.from_env()
     configure_logging(settings)
+    allowed_hosts = links.allowed_hosts(settings)  # raises PublicUrlMissing in production without PUBLIC_URL
     db.resolve_database_url(settings.database_url, settings.data_dir)
 
     @asynccontextmanager
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
                         create_static_files_router(path="/static", directories=[settings.static_dir],
                                                                  name="static", include_in_schema=False)],
         middleware=[session_config.middleware],
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,
                                cookie_samesite="lax", header_name="x-csrftoken"),
         stores={"sessions": PostgresSessionStore()},

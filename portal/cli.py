@@ -48,10 +48,25 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
+def _refuse_production_without_public_url(settings: Settings, args) -> None:
+    """HTTPS or a non-loopback bind needs PUBLIC_URL (links in mail); the web workers read the same HOST/PORT."""
+    import dataclasses
+
+    from portal import links
+
+    bound = dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    try:
+        links.public_base(bound)
+    except links.PublicUrlMissing as exc:
+        raise SystemExit(str(exc)) from None
+    os.environ.update(HOST=bound.host, PORT=str(bound.port))
+
+
 def cmd_serve(settings: Settings, args) -> None:
     import subprocess
 
     _exit_on_sigterm()
+    _refuse_production_without_public_url(settings, args)
     _prepare(settings)
     asyncio.run(db.migrate())
     if args.demo:

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, auth, sessions
+from portal import audit, auth, links, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.messaging import mail, outbox
@@ -44,7 +44,7 @@ async def _issue(settings: Settings, staff_row: dict, purpose: str) -> None:
     clinic = await Clinic.select(Clinic.name).where(Clinic.id == staff_row["clinic"]).first()
     hours = int(LIFETIME[purpose].total_seconds() // 3600)
     rendered = mail.render("staff_" + purpose, "en", name=staff_row["name"], clinic_name=clinic["name"],
-                           link=f"{settings.base_url}/password/{token}", hours=hours)
+                           link=links.absolute_url(settings, f"/password/{token}"), hours=hours)
     await outbox.enqueue(outbox.Email(to=staff_row["email"], subject=rendered.subject, text=rendered.text,
                                       html=rendered.html), key=f"staff-token:{row.id}", clinic_id=staff_row["clinic"])
 
