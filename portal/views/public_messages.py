@@ -55,8 +55,9 @@ class WhatsAppWebhookController(Controller):
             log.info("whatsapp webhook: bad or missing signature")
             return Response("forbidden", status_code=403, media_type="text/plain")
         try:
-            payload = json.loads(body)
-        except ValueError:
+            messages = conversations.read_payload(json.loads(body))
+        except (ValueError, RecursionError) as exc:  # not JSON, nested past the stack, or not Meta's shape
+            log.info("whatsapp webhook: malformed signed body (%s)", exc)
             return Response("bad request", status_code=400, media_type="text/plain")
-        await conversations.receive(settings, payload if isinstance(payload, dict) else {})
+        await conversations.receive(settings, messages)
         return Response("ok", media_type="text/plain")
