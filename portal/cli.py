@@ -1,4 +1,4 @@
-"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell."""
+"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell | audit verify."""
 
 import argparse
 import asyncio
@@ -182,6 +182,29 @@ def cmd_worker(settings: Settings, args) -> None:
         db.stop_embedded()
 
 
+def cmd_audit_verify(settings: Settings, args) -> None:
+    """Walk every clinic's hash chain (or one); name each changed, deleted or inserted row; exit 1 if any."""
+    from portal import audit
+
+    _prepare(settings)
+
+    async def verify():
+        return [await audit.verify_chain(args.clinic)] if args.clinic is not None else await audit.verify_all()
+
+    try:
+        reports = asyncio.run(_with_pool(verify))
+    finally:
+        db.stop_embedded()
+    for report in reports:
+        name = f"clinic {report.chain}" if report.chain else "rows of no clinic"
+        print(f"{name}: {report.rows} rows, verified up to row {report.verified_up_to}"
+              + ("" if report.intact else f", {len(report.problems)} problem(s):"))
+        for problem in report.problems:
+            print(f"  - {problem}")
+    if not all(report.intact for report in reports):
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Chairside clinic portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=4)
     worker.add_argument("--no-migrate", action="store_true", help="the caller has applied migrations")
     worker.set_defaults(func=cmd_worker)
+    audit_cmd = sub.add_parser("audit", help="check the audit trail").add_subparsers(dest="audit_command",
+                                                                                   required=True)
+    verify = audit_cmd.add_parser("verify", help="recompute the hash chains; exit 1 naming any tampered row")
+    verify.add_argument("--clinic", type=int, help="only this clinic's chain")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

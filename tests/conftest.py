@@ -72,7 +72,7 @@ APP_TABLES = ("clinic", "staff", "web_session", "login_attempt", "patient", "gua
               "plan_acceptance", "clinical_note", "patient_image", "patient_image_blob", "patient_sign_in_link",
               "patient_session", "privacy_request", "data_export", "processor", "privacy_notice", "retention_rule",
               "job_run", "job_error", "staff_token", "procrastinate_jobs", "procrastinate_periodic_defers",
-              "procrastinate_events", "lead", "conversation_message")
+              "procrastinate_events", "lead", "conversation_message", "audit_chain_purge")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from portal.tables.appointment import (
     ProviderAbsence,
     ProviderHours,
 )
-from portal.tables.audit import AuditEntry
+from portal.tables.audit import AuditChainPurge, AuditEntry
 from portal.tables.chart import (
     ClinicalNote,
     MedicalAlert,
@@ -45,7 +45,7 @@ ALL_TABLES = (Clinic, Staff, WebSession, LoginAttempt, Patient, Guardian, AuditE
               OutboxMessage, ConsentEvent, MedicalHistory, MedicalAlert, ToothFinding, ProcedureCode,
               TreatmentPlan, PlanItem, PlanAcceptance, ClinicalNote, PatientImage, PatientImageBlob,
               PatientSignInLink, PatientSession, PrivacyRequest, DataExport, Processor, PrivacyNotice, RetentionRule,
-              JobRun, JobError, StaffToken, Lead, ConversationMessage)
+              JobRun, JobError, StaffToken, Lead, ConversationMessage, AuditChainPurge)
 
 __all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "PlanAcceptance", "PlanItem",
            "ProcedureCode", "ToothFinding", "TreatmentPlan", "Appointment", "AppointmentChange", "AppointmentType",
@@ -53,4 +53,4 @@ __all__ = ["ALL_TABLES", "ClinicalNote", "MedicalAlert", "MedicalHistory", "Plan
            "ProviderHours", "Clinic", "Guardian", "LoginAttempt", "OutboxMessage", "Patient", "PatientImage",
            "PatientImageBlob", "Staff", "WebSession", "DataExport", "PatientSession", "PatientSignInLink",
            "PrivacyNotice", "PrivacyRequest", "Processor", "RetentionRule", "JobRun", "JobError", "StaffToken",
-           "Lead", "ConversationMessage"]
+           "Lead", "ConversationMessage", "AuditChainPurge"]
