@@ -126,6 +126,14 @@ async def staff_choices(actor: Actor) -> list[dict]:
     return await Staff.select(Staff.id, Staff.name).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)
 
 
+async def filer_of(clinic_id: int, action: str, object_type: str, object_id) -> tuple[str, int | None] | None:
+    """(actor kind, actor id) of the first row recording `action` on an object: who filed it, from the trail."""
+    row = await AuditEntry.select(AuditEntry.actor_kind, AuditEntry.actor_id).where(
+        (AuditEntry.clinic_id == clinic_id) & (AuditEntry.action == action) & (AuditEntry.object_type == object_type)
+        & (AuditEntry.object_id == str(object_id))).order_by(AuditEntry.chain_seq).first()
+    return (row["actor_kind"], row["actor_id"]) if row else None
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """One clinic's chain (0: rows of no clinic): how many rows, up to which row it verified, what is wrong."""
