@@ -4,15 +4,17 @@ import gc
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, display, phones
+from portal import db, display, links, phones
 from portal.charts import teeth
 from portal.permissions import Permission, can
+from portal.request_limits import DEFAULT_MAX_BODY, request_limits_middleware
 from portal.request_log import configure_logging, request_logging_middleware
 from portal.security_headers import security_headers_middleware
 from portal.sessions import PostgresSessionStore, SessionConfig
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
     """Build the app; `manage_pool=False` lets tests own the connection pool on their event loop."""
     settings = settings or Settings.from_env()
     configure_logging(settings)
+    allowed_hosts = links.allowed_hosts(settings)  # raises PublicUrlMissing in production without PUBLIC_URL
     db.resolve_database_url(settings.database_url, settings.data_dir)
 
     @asynccontextmanager
@@ -101,7 +104,9 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
         route_handlers=[*CONTROLLERS, imaging_routes(settings),
                         create_static_files_router(path="/static", directories=[settings.static_dir],
                                                                  name="static", include_in_schema=False)],
-        middleware=[session_config.middleware],
+        middleware=[request_limits_middleware, session_config.middleware],  # limits first: before any parsing
+        request_max_body_size=DEFAULT_MAX_BODY,
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,
                                cookie_samesite="lax", header_name="x-csrftoken"),
         stores={"sessions": PostgresSessionStore()},

@@ -1,4 +1,4 @@
-"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell | backup | restore."""
+"""The `portal` command: serve | migrate | worker | demo | create-owner | dbshell | backup | restore | audit."""
 
 import argparse
 import asyncio
@@ -48,9 +48,24 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
+def _refuse_production_without_public_url(settings: Settings, args) -> None:
+    """HTTPS or a non-loopback bind needs PUBLIC_URL (links in mail); the web workers read the same HOST/PORT."""
+    import dataclasses
+
+    from portal import links
+
+    bound = dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    try:
+        links.public_base(bound)
+    except links.PublicUrlMissing as exc:
+        raise SystemExit(str(exc)) from None
+    os.environ.update(HOST=bound.host, PORT=str(bound.port))
+
+
 def cmd_serve(settings: Settings, args) -> None:
 
     _exit_on_sigterm()
+    _refuse_production_without_public_url(settings, args)
     _prepare(settings)
     asyncio.run(db.migrate())
     if args.demo:
@@ -267,6 +282,29 @@ def cmd_restore(settings: Settings, args) -> None:
           "were dropped: release or drop the held ones on /jobs.")
 
 
+def cmd_audit_verify(settings: Settings, args) -> None:
+    """Walk every clinic's hash chain (or one); name each changed, deleted or inserted row; exit 1 if any."""
+    from portal import audit
+
+    _prepare(settings)
+
+    async def verify():
+        return [await audit.verify_chain(args.clinic)] if args.clinic is not None else await audit.verify_all()
+
+    try:
+        reports = asyncio.run(_with_pool(verify))
+    finally:
+        db.stop_embedded()
+    for report in reports:
+        name = f"clinic {report.chain}" if report.chain else "rows of no clinic"
+        print(f"{name}: {report.rows} rows, verified up to row {report.verified_up_to}"
+              + ("" if report.intact else f", {len(report.problems)} problem(s):"))
+        for problem in report.problems:
+            print(f"  - {problem}")
+    if not all(report.intact for report in reports):
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Chairside clinic portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -306,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--database", help="the database to restore into (default: the configured one)")
     load.set_defaults(func=cmd_restore)
+
+
+    audit_cmd = sub.add_parser("audit", help="check the audit trail").add_subparsers(dest="audit_command",
+                                                                                   required=True)
+    verify = audit_cmd.add_parser("verify", help="recompute the hash chains; exit 1 naming any tampered row")
+    verify.add_argument("--clinic", type=int, help="only this clinic's chain")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -72,8 +72,10 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        """Where people reach the portal, for absolute links in mail."""
-        return (self.public_url or f"{'https' if self.https else 'http'}://{self.host}:{self.port}").rstrip("/")
+        """Where people reach the portal (kept for callers; links.absolute_url is the builder)."""
+        from portal.links import public_base
+
+        return public_base(self)
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, auth, sessions
+from portal import audit, auth, job_queue, links, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.messaging import mail, outbox
@@ -44,7 +44,7 @@ async def _issue(settings: Settings, staff_row: dict, purpose: str) -> None:
     clinic = await Clinic.select(Clinic.name).where(Clinic.id == staff_row["clinic"]).first()
     hours = int(LIFETIME[purpose].total_seconds() // 3600)
     rendered = mail.render("staff_" + purpose, "en", name=staff_row["name"], clinic_name=clinic["name"],
-                           link=f"{settings.base_url}/password/{token}", hours=hours)
+                           link=links.absolute_url(settings, f"/password/{token}"), hours=hours)
     await outbox.enqueue(outbox.Email(to=staff_row["email"], subject=rendered.subject, text=rendered.text,
                                       html=rendered.html), key=f"staff-token:{row.id}", clinic_id=staff_row["clinic"])
 
@@ -61,8 +61,14 @@ async def invite(actor: Actor, settings: Settings, staff_id: int) -> None:
         await audit.record(actor, "staff.invited", object_type="staff", object_id=staff_id)
 
 
+async def queue_reset_request(email: str) -> None:
+    """What the web request does for every address, known or not: queue one job. The lookup and the mail happen
+    in the worker, so the request takes the same path and time whether or not an account exists."""
+    await job_queue.defer("staff.password_reset", email=email.strip().lower()[:320])
+
+
 async def request_reset(settings: Settings, email: str) -> None:
-    """Mail a reset link if an active account has this address (the answer is the same either way)."""
+    """(Worker) mail a reset link if an active account has this address (the answer is the same either way)."""
     row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email).where(
         (Staff.email == email.strip().lower()) & (Staff.active == True)).first()  # noqa: E712
     if row is None:

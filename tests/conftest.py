@@ -18,6 +18,7 @@ os.environ.setdefault("PORTAL_DATA_DIR", str(ROOT / "var"))
 os.environ["PORTAL_LOG_DIR"] = tempfile.mkdtemp(prefix="chairside-logs-")
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["PICCOLO_CONF"] = "portal.piccolo_conf"
+os.environ.setdefault("PUBLIC_URL", "http://testserver")  # the Host the in-process clients send
 
 from tests.mail_sink import MailSink, free_port  # noqa: E402
 

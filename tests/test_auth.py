@@ -53,13 +53,50 @@ async def test_session_id_changes_at_sign_in(client, clinic):
     assert [r["key"] for r in await WebSession.select(WebSession.key)] == [second]
 
 
-async def test_account_is_throttled_after_five_failures(client, clinic):
+async def test_one_client_guessing_one_account_waits_longer_each_time(client, clinic):
+    """Five failures from one client for one account: a 1-minute wait, then 2, 4, 8 ... up to the window."""
+    from datetime import datetime, timezone
+
     for _ in range(5):
         assert (await sign_in(client, "owner@canal-dental.test", "wrong")).status_code == 401
     response = await sign_in(client, "owner@canal-dental.test", PASSWORD)
     assert response.status_code == 429
-    assert "Too many sign-in attempts. Please wait 15 minutes" in response.text
+    assert "Too many sign-in attempts. Please wait 1 minute and" in response.text
     assert await AuditEntry.exists().where(AuditEntry.action == "auth.throttled")
+    waits = []
+    for _ in range(4):  # each further failure (after its wait) doubles the next wait
+        await LoginAttempt.insert(LoginAttempt(email="owner@canal-dental.test", ip="10.0.0.1", succeeded=False,
+                                               at=datetime.now(timezone.utc)))
+        text = (await sign_in(client, "owner@canal-dental.test", PASSWORD)).text
+        waits.append(int(text.split("Please wait ")[1].split(" minute")[0]))
+    assert waits == [2, 4, 8, 15]
+
+
+async def test_an_attacker_elsewhere_does_not_lock_the_real_user_out(client, other_client, clinic):
+    """Five (or fifty) wrong passwords from other addresses do not stop the owner at their own browser."""
+    await LoginAttempt.insert(*[LoginAttempt(email="owner@canal-dental.test", ip=f"203.0.113.{i}", succeeded=False)
+                                for i in range(30)])
+    assert (await sign_in(client, "owner@canal-dental.test", PASSWORD)).status_code == 303
+    # Past ten times the pair limit from everywhere, unknown devices wait; the browser that signed in before
+    # (signed known-device cookie) still gets in with the right password, and only with it.
+    await LoginAttempt.insert(*[LoginAttempt(email="owner@canal-dental.test", ip=f"198.51.100.{i}", succeeded=False)
+                                for i in range(60)])
+    assert (await sign_in(other_client, "owner@canal-dental.test", PASSWORD)).status_code == 429
+    await client.post("/logout", headers={"X-CSRFToken": await factories.csrf_token(client)})
+    assert (await sign_in(client, "owner@canal-dental.test", "wrong")).status_code == 429
+    assert (await sign_in(client, "owner@canal-dental.test", PASSWORD)).status_code == 303
+
+
+async def test_a_known_device_cookie_is_signed_per_account(client, clinic, settings):
+    await sign_in_as(client, clinic)
+    cookie = client.cookies.get(auth.DEVICE_COOKIE)
+    assert auth.known_staff_ids(settings.secret_key, cookie) == {clinic.id}
+    forged = cookie.replace(f"{clinic.id}.", f"{clinic.id + 1}.", 1)
+    assert auth.known_staff_ids(settings.secret_key, forged) == frozenset()
+    assert auth.known_staff_ids("another-secret", cookie) == frozenset()
+    assert auth.known_staff_ids(settings.secret_key, "junk~1.x.y~..~999999999999999.a.b") == frozenset()
+    both = auth.remember_device(settings.secret_key, cookie, clinic.id + 7)
+    assert auth.known_staff_ids(settings.secret_key, both) == {clinic.id, clinic.id + 7}
 
 
 async def test_one_address_is_throttled_after_twenty_failures(client, clinic):
@@ -135,7 +172,7 @@ async def test_parallel_guesses_cannot_outrun_the_throttle(clinic, settings):
         except (SignInFailed, Throttled) as exc:
             return type(exc).__name__
 
-    results = await asyncio.gather(*[guess() for _ in range(12)])
+    results = await asyncio.gather(*[guess() for _ in range(12)])  # one client, one account: the pair limit
     assert results.count("SignInFailed") == 5 and results.count("Throttled") == 7
     assert await LoginAttempt.count() == 5
 

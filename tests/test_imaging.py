@@ -243,8 +243,79 @@ def test_damaged_files_of_every_format_are_refused_never_a_crash():
             outcomes.add("refused")
             continue
         try:
-            image_rendering.render(fmt, bytes(data))
+            image_rendering.render_here(fmt, bytes(data))  # the decoders themselves; the sandbox is tested below
             outcomes.add("rendered")
         except image_rendering.Unreadable:
             outcomes.add("unreadable")
     assert outcomes == {"refused", "rendered", "unreadable"}
+
+
+def _multiframe_dicom(frames: int, side: int) -> bytes:
+    """An RLE-compressed multi-frame DICOM: small on disk, `frames` × side² × 2 bytes once decoded."""
+    from pydicom import dcmread
+    from pydicom.uid import RLELossless
+
+    dataset = dcmread(io.BytesIO(samples.dicom(rows=side, columns=side)))
+    pixels = np.zeros((frames, side, side), dtype=np.uint16)
+    pixels[0] = np.linspace(0, 4095, side * side).reshape(side, side)  # only the first frame is a ramp
+    pixels[1:, :, : side // 2] = 4095
+    dataset.NumberOfFrames = frames
+    dataset.compress(RLELossless, pixels)
+    out = io.BytesIO()
+    dataset.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_a_multi_frame_dicom_decodes_only_the_frame_shown():
+    import tracemalloc
+
+    from portal.imaging import rendering
+
+    data = _multiframe_dicom(frames=96, side=512)
+    all_frames = 96 * 512 * 512 * 2
+    assert len(data) < all_frames / 20
+    tracemalloc.start()
+    try:
+        image = rendering.dicom_image(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert image.size == (512, 512) and image.getpixel((0, 0)) == 0 and image.getpixel((511, 511)) == 255
+    assert peak < all_frames / 4, f"decoding peaked at {peak / 2**20:.0f} MB for a {all_frames / 2**20:.0f} MB file"
+
+
+def test_a_dicom_declaring_too_many_frames_is_refused_before_decoding():
+    from pydicom import dcmread, dcmwrite
+
+    from portal.imaging import rendering
+
+    dataset = dcmread(io.BytesIO(samples.dicom(rows=4096, columns=4096)))
+    dataset.NumberOfFrames = 100  # 3.2 GB declared: rows × columns × frames × 2 bytes
+    out = io.BytesIO()
+    dcmwrite(out, dataset, enforce_file_format=True)
+    frame, total = rendering.declared_dicom_bytes(dataset)
+    assert frame == 4096 * 4096 * 2 and total == frame * 100
+    with pytest.raises(rendering.Unreadable, match="too many pixels \\(or frames\\)"):
+        rendering.dicom_image(out.getvalue())
+
+
+async def test_an_upload_renders_in_a_child_process_under_limits(clinic):
+    """The multi-frame file goes through the real upload path (sandboxed); a render that needs more memory or
+    CPU than its limits is stopped and refused in plain words, and the web process carries on."""
+    import os
+
+    from portal.imaging import rendering, sandbox
+
+    patient = await factories.make_patient(clinic)
+    [image_id] = await _upload(clinic, patient, ("cbct.dcm", _multiframe_dicom(frames=12, side=256)))
+    display = await imaging.read_image(clinic, patient, image_id, "display")
+    assert Image.open(io.BytesIO(display.data)).size == (256, 256)
+
+    out = io.BytesIO()
+    Image.new("RGB", (8000, 6000), (10, 20, 30)).save(out, "PNG", compress_level=1)
+    with pytest.raises(rendering.Unreadable, match="too large or too complex"):
+        sandbox.run("png", out.getvalue(), memory_bytes=150 * 2**20)
+    with pytest.raises(rendering.Unreadable, match="too large or too complex"):
+        sandbox.run("png", out.getvalue(), cpu_seconds=1)
+    parent = os.getpid()
+    assert sandbox.run("dicom", samples.dicom()).width == 48 and os.getpid() == parent

@@ -62,7 +62,8 @@ async def test_one_registration_reaches_page_export_schema_record_and_erasure(xr
     from portal.tables import PrivacyRequest
 
     request_id = (await PrivacyRequest.select(PrivacyRequest.id).first())["id"]
-    await post_form(other_client, f"/privacy-requests/{request_id}/decide", {"decision": "approved"})
+    await post_form(other_client, f"/privacy-requests/{request_id}/decide",
+                    {"decision": "approved", "identity_check": "Passport seen at the desk"})
     assert patient_id not in XRAYS
 
 

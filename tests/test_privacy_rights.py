@@ -193,7 +193,8 @@ async def test_erasure_erases_administrative_data_and_isolates_the_clinical_reco
     request = await PrivacyRequest.select().first()
     assert request["due_at"] - request["received_at"] == timedelta(days=30)
     await sign_in_as(other_client, clinic)
-    approved = await post_form(other_client, f"/privacy-requests/{request['id']}/decide", {"decision": "approved"})
+    approved = await post_form(other_client, f"/privacy-requests/{request['id']}/decide",
+                               {"decision": "approved", "identity_check": "Passport seen at the desk"})
     assert approved.status_code == 303
     row = await Patient.select().where(Patient.id == patient_id).first()
     assert (row["email"], row["phone_mobile"], row["address"]) == ("", "", "")  # contact erased

@@ -1,6 +1,8 @@
 """Accepted bytes into what we store and show: metadata-free pictures, thumbnails, DICOM and STL renders.
 
-Pure functions over bytes (no database, no actor), CPU-bound, so callers run them in a worker thread.
+Pure functions over bytes (no database, no actor), CPU-bound, so callers run them in a worker thread. The bytes
+are untrusted, so `render` decodes them in a child process under an address-space and CPU-time limit (see
+portal/imaging/sandbox.py); `render_here` is the same work in this process, for that child and for tests.
 """
 
 import io
@@ -19,6 +21,9 @@ log = logging.getLogger("chairside.imaging")
 THUMBNAIL_SIDE = 320
 MAX_PIXELS = 100_000_000  # a full-mouth panoramic X-ray is ~10 MP; past this it is a decompression bomb
 STL_THUMBNAIL_TRIANGLES = 60_000
+# What a DICOM header may declare before anything is decoded: one shown frame, and the whole multi-frame file.
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+MAX_DICOM_BYTES = 2 * 1024 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 
@@ -41,11 +46,21 @@ class Rendered:
 
 
 def render(fmt: str, data: bytes) -> Rendered:
+    """Render untrusted bytes in a child process with memory and time limits; Unreadable when they are broken
+    or would cost more than the limits allow."""
+    from portal.imaging import sandbox
+
+    return sandbox.run(fmt, data)
+
+
+def render_here(fmt: str, data: bytes) -> Rendered:
     """Dispatch on the sniffed format; any decoder failure on these untrusted bytes means "cannot be read"."""
     try:
         return {PNG: _picture, JPEG: _picture, DICOM: _dicom, STL: _stl}[fmt](fmt, data)
     except Unreadable:
         raise
+    except MemoryError:  # under the sandbox's address-space limit
+        raise Unreadable("is too large or too complex to render safely") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise anything from struct.error to IndexError
         log.warning("upload could not be rendered as %s: %s", fmt, type(exc).__name__)
         raise Unreadable("is damaged: it cannot be read") from exc
@@ -152,25 +167,36 @@ def _dicom_date(data: bytes) -> date | None:
     return None
 
 
+def declared_dicom_bytes(dataset) -> tuple[int, int]:
+    """(bytes of one frame, bytes of every frame) as the header declares them, before any pixel is decoded."""
+    rows, columns = int(dataset.Rows), int(dataset.Columns)
+    frames = max(int(dataset.get("NumberOfFrames", 1) or 1), 1)
+    samples = max(int(dataset.get("SamplesPerPixel", 1) or 1), 1)
+    sample_bytes = max((int(dataset.get("BitsAllocated", 8) or 8) + 7) // 8, 1)
+    frame = rows * columns * samples * sample_bytes
+    return frame, frame * frames
+
+
 def dicom_image(data: bytes) -> Image.Image:
+    """The first frame, windowed to 8 bits; only that frame is decoded, and only if the header's sizes are sane."""
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut
+    from pydicom.pixels import apply_modality_lut, pixel_array
 
     try:
         dataset = pydicom.dcmread(io.BytesIO(data))
         rows, columns = int(dataset.Rows), int(dataset.Columns)
-        if rows * columns > MAX_PIXELS:
-            raise Unreadable("has too many pixels to be an X-ray")
-        pixels = dataset.pixel_array
+        frame_bytes, total_bytes = declared_dicom_bytes(dataset)
+        if rows * columns > MAX_PIXELS or frame_bytes > MAX_FRAME_BYTES or total_bytes > MAX_DICOM_BYTES:
+            raise Unreadable("has too many pixels (or frames) to be an X-ray")
+        pixels = pixel_array(dataset, index=0) if int(dataset.get("NumberOfFrames", 1) or 1) > 1 \
+            else dataset.pixel_array
     except Unreadable:
         raise
     # RuntimeError includes its subclass pydicom raises for a compression it has no decoder for.
     except (InvalidDicomError, AttributeError, KeyError, ValueError, TypeError, RuntimeError, OSError) as exc:
         raise Unreadable("is a DICOM file whose pixel data cannot be read (no image, or a compression we do "
                          "not support)") from exc
-    if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
-        pixels = pixels[0]
     if int(dataset.get("SamplesPerPixel", 1)) == 3:
         rgb = pixels if pixels.dtype == np.uint8 else _stretch(pixels.astype(np.float64))
         return Image.fromarray(rgb, "RGB")

@@ -54,25 +54,59 @@ def intent(text: str) -> str | None:
     return "confirm" if word in CONFIRM_WORDS else "cancel" if word in CANCEL_WORDS else None
 
 
-def _incoming(payload: dict):
-    """(phone_number_id, sender E.164, profile name, provider id, text) for each message in a webhook POST."""
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            number_id = str((value.get("metadata") or {}).get("phone_number_id", ""))
-            names = {c.get("wa_id"): (c.get("profile") or {}).get("name", "") for c in value.get("contacts") or []}
-            for message in value.get("messages") or []:
-                sender = str(message.get("from", ""))
-                text = ((message.get("text") or {}).get("body") or (message.get("button") or {}).get("text")
-                        or ((message.get("interactive") or {}).get("button_reply") or {}).get("title") or "")
-                if sender.isdigit() and message.get("id"):
-                    yield number_id, "+" + sender, names.get(sender, ""), str(message["id"]), str(text)[:4000]
+class MalformedPayload(ValueError):
+    """A signed webhook body that is not the shape Meta documents: refused whole (400), nothing stored."""
 
 
-async def receive(settings: Settings, payload: dict) -> int:
-    """Store and act on each message of a verified webhook POST; returns how many were new."""
+def _shape(value, kind: type, where: str):
+    """`value` as `kind` (a missing value is an empty one); anything else is a malformed payload."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise MalformedPayload(f"{where} is {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _scalar(value, where: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedPayload(f"{where} is {type(value).__name__}, not text")
+    return str(value)
+
+
+def read_payload(payload) -> list[tuple[str, str, str, str, str]]:
+    """(phone_number_id, sender E.164, profile name, provider id, text) for each message in a webhook POST;
+    the whole payload is checked before anything is acted on."""
+    found = []
+    for entry in _shape(_shape(payload, dict, "payload").get("entry"), list, "entry"):
+        for change in _shape(_shape(entry, dict, "entry item").get("changes"), list, "changes"):
+            value = _shape(_shape(change, dict, "change").get("value"), dict, "value")
+            number_id = _scalar(_shape(value.get("metadata"), dict, "metadata").get("phone_number_id"),
+                                "phone_number_id")
+            names = {}
+            for contact in _shape(value.get("contacts"), list, "contacts"):
+                contact = _shape(contact, dict, "contact")
+                names[_scalar(contact.get("wa_id"), "wa_id")] = _scalar(
+                    _shape(contact.get("profile"), dict, "profile").get("name"), "profile name")
+            for message in _shape(value.get("messages"), list, "messages"):
+                message = _shape(message, dict, "message")
+                sender = _scalar(message.get("from"), "from")
+                reply = _shape(_shape(message.get("interactive"), dict, "interactive").get("button_reply"), dict,
+                               "button_reply")
+                text = (_scalar(_shape(message.get("text"), dict, "text").get("body"), "text body")
+                        or _scalar(_shape(message.get("button"), dict, "button").get("text"), "button text")
+                        or _scalar(reply.get("title"), "button title"))
+                provider_id = _scalar(message.get("id"), "message id")
+                if sender.isdigit() and len(sender) <= 15 and 0 < len(provider_id) <= 200:  # E.164, the column
+                    found.append((number_id, "+" + sender, names.get(sender, ""), provider_id, text[:4000]))
+    return found
+
+
+async def receive(settings: Settings, messages: list[tuple[str, str, str, str, str]]) -> int:
+    """Store and act on each message of a verified webhook POST (from read_payload); returns how many were new."""
     new = 0
-    for number_id, phone, name, provider_id, text in _incoming(payload):
+    for number_id, phone, name, provider_id, text in messages:
         clinic = await Clinic.select(Clinic.id, Clinic.time_zone).where(
             (Clinic.whatsapp_phone_number_id == number_id) & (Clinic.whatsapp_phone_number_id != "")).first()
         if clinic is None:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from portal import audit, consents
+from portal import audit, consents, links
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -52,7 +52,8 @@ async def queue_marketing(actor: Actor, settings: Settings, patient_id: int, *, 
         raise NotFound()
     if not patient["email"] or not await consents.may_contact(patient_id, ConsentKind.MARKETING_EMAIL):
         return False
-    link = f"{settings.base_url}/unsubscribe/{unsubscribe_token(settings.secret_key, actor.clinic_id, patient_id)}"
+    token = unsubscribe_token(settings.secret_key, actor.clinic_id, patient_id)
+    link = links.absolute_url(settings, f"/unsubscribe/{token}")
     email = outbox.Email(to=patient["email"], subject=subject, text=f"{text}\n\nUnsubscribe: {link}\n",
                          html=html, headers={"List-Unsubscribe": f"<{link}>",
                                              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})

@@ -71,6 +71,27 @@ class InquiryForm:
 class DecisionForm:
     decision: str = ""
     reason: str = ""
+    identity_check: str = ""  # erasure: how the approver confirmed who asked (recorded with the decision)
+
+
+NO_CHECK = {"", "none", "no", "n/a", "na", "-", "nothing", "not checked", "geen"}
+
+
+async def erasure_approval_problems(actor: Actor, row: dict, form: DecisionForm) -> dict:
+    """Erasure needs two people and evidence: the owner approves, not the person who filed it (when the clinic
+    has anyone else), with a recorded identity check."""
+    from portal.permissions import can
+
+    errors = {}
+    if not can(actor, Permission.MANAGE_CLINIC):
+        errors["decision"] = "Only the practice owner may approve an erasure."
+    filed = await audit.filer_of(actor.clinic_id, "privacy.erasure_requested", "privacy_request", row["id"])
+    if not errors and filed == ("staff", actor.id) and await Staff.count().where(
+            (Staff.clinic == actor.clinic_id) & (Staff.active == True) & (Staff.id != actor.id)) > 0:  # noqa: E712
+        errors["decision"] = "You filed this erasure: another person must approve it."
+    if form.identity_check.strip().lower().strip(".") in NO_CHECK:
+        errors["identity_check"] = "Say how the patient's identity was checked (e.g. passport seen at the desk)."
+    return errors
 
 
 @dataclass(frozen=True)
@@ -338,6 +359,8 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         errors["reason"] = "Write the answer." if decision == "answered" else "Give the reason for refusing."
     if row["status"] not in OPEN:
         errors["decision"] = "This request has already been decided."
+    if kind == "erasure" and decision == "approved" and not errors:
+        errors = await erasure_approval_problems(actor, row, form)
     if errors:
         raise ValidationFailed(errors)
     corrected, field = None, on_the_record(row["details"]) if kind == "correction" else None
@@ -357,7 +380,7 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
             outcome = {"applied": field}
         elif decision == "approved" and kind == "erasure":
-            outcome = await erasure.carry_out(actor, patient_id)
+            outcome = {**await erasure.carry_out(actor, patient_id), "identity_check": form.identity_check.strip()}
         elif decision == "refused" and kind in ("restriction", "objection"):
             column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
             await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))

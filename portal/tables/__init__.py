@@ -14,7 +14,7 @@ from portal.tables.appointment import (
     ProviderAbsence,
     ProviderHours,
 )
-from portal.tables.audit import AuditEntry
+from portal.tables.audit import AuditChainPurge, AuditEntry
 from portal.tables.chart import (
     ClinicalNote,
     MedicalAlert,

@@ -28,9 +28,12 @@ class AuditController(Controller):
                     date_from: FromQuery[str] = "", date_to: FromQuery[str] = "") -> Template:
         """Who read or changed what, newest first."""
         filters = _filters(staff_id, patient_id, date_from, date_to)
+        htmx = getattr(request, "htmx", None)
+        # The chain is checked for the full page only; a filter swap replaces the rows and nothing else.
+        chain = None if htmx and not htmx.boosted else await audit.chain_status(actor)
         return render(request, "audit/list.html", "audit/_rows.html",
                       rows=await audit.list_entries(actor, filters), staff=await audit.staff_choices(actor),
-                      filters=filters, query=request.url.query)
+                      filters=filters, query=request.url.query, chain=chain)
 
     @get("/export.csv", name="audit.export")
     async def export(self, actor: CurrentActor, staff_id: FromQuery[str] = "", patient_id: FromQuery[str] = "",

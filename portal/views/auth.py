@@ -54,7 +54,8 @@ class AuthController(Controller):
                           next=_safe_next(request, str(posted.get("next", ""))))
         settings = request.app.state.settings
         try:
-            actor = await auth.sign_in(form.email, form.password, client_ip(request), settings)
+            known = auth.known_staff_ids(settings.secret_key, request.cookies.get(auth.DEVICE_COOKIE))
+            actor = await auth.sign_in(form.email, form.password, client_ip(request), settings, known)
         except Throttled as exc:
             return _form(request, 429, form.email, form.next,
                          f"Too many sign-in attempts. Please wait {exc.wait_minutes} minute"
@@ -62,7 +63,11 @@ class AuthController(Controller):
         except SignInFailed:
             return _form(request, 401, form.email, form.next, "That email and password do not match an active account.")
         await sessions.start_session(request, request.app.stores.get("sessions"), {"staff_id": actor.id})
-        return see_other(form.next)
+        response = see_other(form.next)
+        response.set_cookie(auth.DEVICE_COOKIE, auth.remember_device(
+            settings.secret_key, request.cookies.get(auth.DEVICE_COOKIE), actor.id), max_age=auth.DEVICE_DAYS * 86400,
+            httponly=True, secure=settings.https, samesite="lax", path="/login")
+        return response
 
     @post("/logout", name="logout", guards=[signed_in], dependencies={"actor": provide_actor})
     async def logout(self, request: Request, actor: CurrentActor) -> Template:

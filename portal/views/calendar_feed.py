@@ -4,6 +4,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import links
 from portal.calendar import ical_feed
 from portal.errors import NotFound
 from portal.permissions import Permission, can
@@ -42,7 +43,8 @@ class CalendarFeedController(Controller):
     async def rotate(self, request: Request, actor: CurrentActor) -> Template:
         """A new secret link, shown once (only its hash is stored)."""
         token = await ical_feed.rotate_token(actor)
-        url = str(request.base_url).rstrip("/") + request.app.route_reverse("ical.feed", feed=f"{token}.ics")
+        url = links.absolute_url(request.app.state.settings,
+                                request.app.route_reverse("ical.feed", feed=f"{token}.ics"))
         return await _page(request, actor, new_url=url)
 
     @post("/revoke", name="feed.revoke")

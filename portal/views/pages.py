@@ -10,14 +10,18 @@ FormT = TypeVar("FormT")
 
 
 async def read_form(request: Request, form_class: type[FormT]) -> FormT:
-    """Fill a form dataclass from the posted fields: text stripped of nothing, checkboxes by presence."""
+    """Fill a form dataclass from the posted fields: text as typed (whole), checkboxes by presence.
+
+    Nothing is cut here: the request's size is capped before parsing (portal/request_limits.py) and each domain
+    rule says how long its field may be, so an over-long value is refused beside its field, never shortened.
+    """
     posted = await request.form()
     values: dict[str, Any] = {}
     for field in dataclasses.fields(form_class):
         if field.type in (bool, "bool"):
             values[field.name] = field.name in posted
         else:
-            values[field.name] = str(posted.get(field.name, ""))[:2000]
+            values[field.name] = str(posted.get(field.name, ""))
     return form_class(**values)
 
 

@@ -31,7 +31,7 @@ class PasswordController(Controller):
     async def forgot_submit(self, request: Request) -> Template:
         """The same answer whether or not the address is known."""
         form = await read_form(request, ResetRequestForm)
-        await staff_tokens.request_reset(request.app.state.settings, form.email[:320])
+        await staff_tokens.queue_reset_request(form.email[:320])
         return render(request, "passwords/forgot.html", sent=True)
 
     @get("/{token:str}", name="password.choose")

@@ -7,6 +7,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import links
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, WrongSession
 from portal.patients import LANGUAGES
 from portal.permissions import Actor
@@ -64,10 +65,8 @@ def page(request: Request, template: str, fragment: str | None = None, /, status
 
 
 def link_url(request: Request, token: str) -> str:
-    """The mailed link: on PUBLIC_URL when set, so a forged Host header cannot send a victim's link elsewhere."""
-    path = request.app.route_reverse("privacy.link", token=token)
-    public = request.app.state.settings.public_url
-    return f"{public}{path}" if public else str(request.url_for("privacy.link", token=token))
+    """The mailed link, on the public URL: a forged Host header cannot send a victim's link elsewhere."""
+    return links.absolute_url(request.app.state.settings, request.app.route_reverse("privacy.link", token=token))
 
 
 def _me(request: Request) -> Actor:
@@ -100,7 +99,8 @@ class PrivacyCentreController(Controller):
     @get("/schema", name="privacy.schema", sync_to_thread=False)
     def schema(self, request: Request) -> Response:
         """The published JSON Schema of the export document."""
-        return Response(content=json_schema(str(request.url_for("privacy.schema"))),
+        schema_url = links.absolute_url(request.app.state.settings, request.app.route_reverse("privacy.schema"))
+        return Response(content=json_schema(schema_url),
                         media_type="application/schema+json")
 
     @get("/schema/about", name="privacy.schema_doc")

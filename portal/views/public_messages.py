@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.messaging import conversations, marketing
+from portal.request_limits import OPT_KEY, WEBHOOK
 from portal.views.pages import render
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class WhatsAppWebhookController(Controller):
             return Response("forbidden", status_code=403, media_type="text/plain")
         return Response(challenge, media_type="text/plain")
 
-    @post("/", name="whatsapp.receive", exclude_from_csrf=True, status_code=200)
+    @post("/", name="whatsapp.receive", exclude_from_csrf=True, status_code=200,
+          request_max_body_size=WEBHOOK.body_bytes, opt={OPT_KEY: WEBHOOK})
     async def receive(self, request: Request) -> Response:
         """Incoming messages; refused unless X-Hub-Signature-256 matches the raw body."""
         body = await request.body()
@@ -53,8 +55,9 @@ class WhatsAppWebhookController(Controller):
             log.info("whatsapp webhook: bad or missing signature")
             return Response("forbidden", status_code=403, media_type="text/plain")
         try:
-            payload = json.loads(body)
-        except ValueError:
+            messages = conversations.read_payload(json.loads(body))
+        except (ValueError, RecursionError) as exc:  # not JSON, nested past the stack, or not Meta's shape
+            log.info("whatsapp webhook: malformed signed body (%s)", exc)
             return Response("bad request", status_code=400, media_type="text/plain")
-        await conversations.receive(settings, payload if isinstance(payload, dict) else {})
+        await conversations.receive(settings, messages)
         return Response("ok", media_type="text/plain")

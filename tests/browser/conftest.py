@@ -26,7 +26,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server():
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
     log = open(ARTIFACTS / "live-server.log", "w") if ARTIFACTS.mkdir(exist_ok=True) is None else None
     process = subprocess.Popen([sys.executable, "-m", "portal.cli", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)

@@ -29,6 +29,8 @@ async def _no_sideways_scroll(page: Page, url: str) -> None:
 async def _decide(staff: Page, kind_label: str, button: str) -> None:
     await staff.goto("/privacy-requests")
     await staff.get_by_role("link", name=kind_label).first.click()
+    if kind_label == "Erasure":
+        await staff.get_by_label("How you confirmed the patient's identity", exact=False).fill("Passport seen")
     await staff.get_by_role("button", name=button).click()
     await expect(staff.get_by_text("Approved", exact=False).first).to_be_visible()
 
