@@ -47,3 +47,14 @@ def allowed_hosts(settings: Settings) -> list[str]:
     if not is_production(settings):  # a loopback server is reached only from this machine, by either name
         hosts |= {f"{name}:{settings.port}" for name in ("127.0.0.1", "localhost")}
     return sorted(hosts)
+
+
+def own_page(settings: Settings, url: str) -> str | None:
+    """The path and query of `url` when it is one of the portal's own pages (a relative URL, or one on an allowed
+    host), else None: e.g. the page an htmx request says it came from, before sign-in sends someone back there."""
+    parts = urlsplit(url)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    if parts.netloc and parts.netloc not in allowed_hosts(settings):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")

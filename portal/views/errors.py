@@ -2,7 +2,7 @@
 Retry-After while the database is unreachable, restarting or too slow."""
 
 import logging
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from asyncpg.exceptions import DataError
 from litestar import Request, Response
@@ -14,7 +14,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 
-from portal import db
+from portal import db, links
 from portal.audit import request_id_var
 from portal.errors import Forbidden, NotFound, WrongSession
 
@@ -52,9 +52,8 @@ def _return_to(request: Request) -> str:
     (an htmx request names its page in HX-Current-URL) and never a POST-only URL."""
     htmx = getattr(request, "htmx", None)
     if htmx:
-        page = urlsplit(request.headers.get("hx-current-url", ""))
-        if page.path.startswith("/") and (not page.netloc or page.netloc == request.url.netloc):
-            return page.path + (f"?{page.query}" if page.query else "")
+        if page := links.own_page(request.app.state.settings, request.headers.get("hx-current-url", "")):
+            return page
     elif request.method == "GET":
         return request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return request.app.route_reverse("dashboard")

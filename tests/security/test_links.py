@@ -95,6 +95,6 @@ def test_only_the_links_module_builds_absolute_urls():
     """No code reads the request's base URL or Host header to make a link."""
     pattern = re.compile(r"\.base_url\b|url_for\(|headers\.get\([\"']host|\.netloc|scope\[[\"']server")
     offenders = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "portal").rglob("*.py")
-                 if path.name not in {"links.py", "db.py"}
+                 if path.name not in {"links.py", "db.py", "db_roles.py"}  # the last two: database URLs
                  for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
     assert offenders == []
