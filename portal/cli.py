@@ -49,7 +49,6 @@ def _exit_on_sigterm() -> None:
 
 
 def cmd_serve(settings: Settings, args) -> None:
-
     _exit_on_sigterm()
     _prepare(settings)
     asyncio.run(db.migrate())
