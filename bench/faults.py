@@ -344,6 +344,8 @@ def kill_embedded_postmaster(folder: Path) -> dict:
         migrate = subprocess.run([sys.executable, "-m", "portal.cli", "migrate"], cwd=ROOT, env=env,
                                  capture_output=True, text=True, timeout=60)
         figures["next_start_exit_code"] = migrate.returncode
+        if migrate.returncode:
+            figures["next_start_output"] = (migrate.stdout + migrate.stderr)[-600:]
         figures["left_server_stopped_by_next_start"] = wait_until(lambda: not _postmaster_alive(data_dir), 10)
         return figures
     finally:

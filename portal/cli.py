@@ -63,7 +63,6 @@ def _refuse_production_without_public_url(settings: Settings, args) -> None:
 
 
 def cmd_serve(settings: Settings, args) -> None:
-
     _exit_on_sigterm()
     _refuse_production_without_public_url(settings, args)
     _prepare(settings)

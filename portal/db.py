@@ -64,8 +64,10 @@ def _pid_alive(pid: int) -> bool:
     import psutil
 
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
+        process = psutil.Process(pid)
+        # A recycled pid (another program after a reboot) is not our postmaster either.
+        return process.status() != psutil.STATUS_ZOMBIE and process.name().startswith("postgres")
+    except psutil.Error:
         return False
 
 
@@ -258,6 +260,10 @@ def is_outage(exc: BaseException | None) -> bool:
             return False
         if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, TimeoutError,
                             asyncpg.OperatorInterventionError, asyncpg.TooManyConnectionsError)):
+            return True
+        # asyncpg's pool resetting a connection the server dropped mid-request ("cannot switch to state 15;
+        # another operation is in progress"), seen in the restart drill.
+        if isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc):
             return True
         if isinstance(exc, OSError) and exc.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.EHOSTUNREACH):
             return True

@@ -21,35 +21,35 @@ def drill(tmp_path_factory):
 def test_four_processes_migrating_one_empty_database_apply_each_migration_once(drill):
     figures = drill.migrated
     print(figures)
-    assert figures["exit_codes"] == [0, 0, 0, 0]
-    assert figures["rows"] == figures["migration_files"] and figures["duplicate_rows"] == 0
-    assert figures["forwards_runs"] == figures["migration_files"]  # one process ran each, the others waited
+    assert figures["exit_codes"] == [0, 0, 0, 0], figures
+    assert figures["rows"] == figures["migration_files"] and figures["duplicate_rows"] == 0, figures
+    assert figures["forwards_runs"] == figures["migration_files"], figures  # one process ran each, the others waited
 
 
 def test_piccolo_backwards_is_refused_and_forgets_nothing(drill):
     figures = drill.migrated
-    assert figures["backwards_exit_code"] != 0
-    assert "restore the backup" in figures["backwards_message"]
-    assert figures["rows_after_backwards"] == figures["rows"]
+    assert figures["backwards_exit_code"] != 0, figures
+    assert "restore the backup" in figures["backwards_message"], figures
+    assert figures["rows_after_backwards"] == figures["rows"], figures
 
 
 def test_a_database_restart_under_load_costs_seconds_and_no_worker(drill):
     figures = faults.restart_under_load(drill)
     print(figures)
-    assert set(figures["failed_by_status"]) <= {"503"}  # refusals say "come back", never a 500
-    assert figures["recovery_seconds"] is not None and figures["recovery_seconds"] <= 5
-    assert figures["worker_exits"] == 0
-    assert figures["worker_resumed_seconds"] is not None and figures["worker_resumed_seconds"] <= 10
+    assert set(figures["failed_by_status"]) <= {"503"}, figures  # refusals say "come back", never a 500
+    assert figures["recovery_seconds"] is not None and figures["recovery_seconds"] <= 5, figures
+    assert figures["worker_exits"] == 0, figures
+    assert figures["worker_resumed_seconds"] is not None and figures["worker_resumed_seconds"] <= 10, figures
 
 
 def test_a_frozen_database_never_holds_a_request_past_its_timeouts(drill):
     figures = faults.freeze_database(drill, seconds=20)
     print(figures)
-    assert set(figures["answers_during"]) == {"503"}
+    assert set(figures["answers_during"]) == {"503"}, figures
     # Statement timeout 1 s, then asyncpg's cancel request within the 1 s connect timeout; 0.5 s for the rest.
-    assert figures["slowest_overall_seconds"] <= 2.5
-    assert figures["recovery_seconds"] is not None and figures["recovery_seconds"] <= 5
-    assert figures["worker_exits"] == 0
+    assert figures["slowest_overall_seconds"] <= 2.5, figures
+    assert figures["recovery_seconds"] is not None and figures["recovery_seconds"] <= 5, figures
+    assert figures["worker_exits"] == 0, figures
 
 
 def test_a_worker_whose_database_stays_away_exits_non_zero(drill):
@@ -72,9 +72,9 @@ def test_a_worker_whose_database_stays_away_exits_non_zero(drill):
 def test_a_killed_embedded_postmaster_is_restarted_and_stops_with_the_portal(tmp_path):
     figures = faults.kill_embedded_postmaster(tmp_path)
     print(figures)
-    assert set(figures["answers_before_200"]) <= {"503"}
-    assert figures["seconds_to_200"] is not None and figures["seconds_to_200"] <= 10
-    assert figures["page_after"] == 200
-    assert figures["portal_exit_code"] == 0 and figures["server_stopped_with_portal"]
-    assert figures["left_running_after_kill"]  # kill -9 leaves it: nothing in the portal can run then
-    assert figures["next_start_exit_code"] == 0 and figures["left_server_stopped_by_next_start"]
+    assert set(figures["answers_before_200"]) <= {"503"}, figures
+    assert figures["seconds_to_200"] is not None and figures["seconds_to_200"] <= 10, figures
+    assert figures["page_after"] == 200, figures
+    assert figures["portal_exit_code"] == 0 and figures["server_stopped_with_portal"], figures
+    assert figures["left_running_after_kill"], figures  # kill -9 leaves it: nothing in the portal can run then
+    assert figures["next_start_exit_code"] == 0 and figures["left_server_stopped_by_next_start"], figures

@@ -80,6 +80,8 @@ def test_outages_are_told_apart_from_bugs():
     assert db.is_outage(asyncpg.CannotConnectNowError("the database system is starting up"))
     assert db.is_outage(asyncpg.QueryCanceledError("canceling statement due to statement timeout"))
     assert db.is_outage(TimeoutError())
+    assert db.is_outage(asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"))  # a reset after the server left
     try:
         try:
             raise ConnectionResetError()
