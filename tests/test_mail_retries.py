@@ -148,3 +148,13 @@ async def test_an_smtp_outage_mid_batch_loses_nothing_and_delivery_resumes_withi
     assert len(repeated) <= CONNECTIONS  # only a message in flight at the drop can arrive twice
     print(f"\nSMTP outage of {outage} s after {at_drop} of {count}: {stuck} left leased during the outage, "
           f"resumed {resume_seconds:.1f} s after the server returned, 0 lost, {len(repeated)} repeated")
+
+
+async def test_a_batch_whose_lease_runs_out_gives_the_rest_back_instead_of_sending_it(settings, mailbox):
+    """Sending on an expired lease could overlap a worker that claimed the row again: a duplicate."""
+    await outbox.enqueue(outbox.Email(to="lease@example.org", subject="Hi", text="Hi"), key="lease")
+    assert await outbox.deliver_due(replace(settings, outbox_lease_seconds=0)) == 0
+    row = await _row("lease")
+    assert row["status"] == "queued" and row["attempts"] == 0 and row["locked_until"] is None
+    assert not mailbox.to("lease@example.org")
+    assert await outbox.deliver_due(settings) == 1

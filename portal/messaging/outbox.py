@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.charset import QP, Charset
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 100  # about a day of tries (1, 2, 5, 10, then every 15 minutes)
 LEASE = timedelta(minutes=2)
+LEASE_USABLE = 0.7  # the part of a lease a batch may spend sending; the rest goes back to the queue
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,14 @@ async def mark_failed(row: dict, error: str) -> None:
         wait, wait, MAX_ATTEMPTS, wait, f"{LATE_REASON} ({error[:1900]})", error[:2000], row["id"])
 
 
+async def release(rows: list[dict]) -> None:
+    """Give back claimed messages not yet tried (their lease is running out), unless another worker has them."""
+    await OutboxMessage.raw(
+        "UPDATE outbox_message SET status = 'queued', locked_until = NULL, attempts = attempts - 1 "
+        "WHERE id = ANY({}) AND status = 'sending' AND locked_until = {}",
+        [row["id"] for row in rows], rows[0]["locked_until"])
+
+
 def _is_connection_failure(client: aiosmtplib.SMTP, exc: Exception) -> bool:
     return isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError)) or (
         not client.is_connected)
@@ -240,9 +250,12 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
     message of the batch not yet sent is released at once with its backoff (none waits for its lease), and
     `resume_after_outage` brings them forward as soon as the server answers again.
     """
-    rows = await claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds))
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    rows = await claim_due(limit, lease)
     if not rows:
         return 0
+    # Never send on an expired lease: another worker may have claimed the row again and be sending it too.
+    deadline = time.monotonic() + lease.total_seconds() * LEASE_USABLE
     sent = 0
     client = smtp_client(settings)
     try:
@@ -254,6 +267,9 @@ async def deliver_due(settings: Settings, limit: int = 100) -> int:
         return 0
     try:
         for index, row in enumerate(rows):
+            if time.monotonic() > deadline:
+                await release(rows[index:])
+                break
             try:
                 await client.send_message(to_email_message(row, settings))
             except (aiosmtplib.SMTPException, OSError) as exc:
