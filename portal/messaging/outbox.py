@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from portal.calendar import statuses
 from portal.settings import Settings
 from portal.tables import OutboxMessage
 
@@ -100,7 +101,7 @@ def backoff(attempts: int) -> timedelta:
 _STALE = ("(m.guard_consent IS NOT NULL AND NOT chairside_may_contact(m.patient_id, m.guard_consent)) OR "
           "(m.guard_appointment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM appointment a "
           "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence "
-          "AND a.status IN ('booked', 'confirmed') AND a.starts_at > now()))")
+          f"AND a.status IN {statuses.sql_list(statuses.OPEN)} AND a.starts_at > now()))")
 CHANNELS = ("email", "sms", "whatsapp")
 
 
