@@ -107,6 +107,7 @@ async def day_view(actor: Actor, day: date, step: int = 15) -> dict:
             placed.append({**row, "row": spot[0], "span": spot[1], "column": column[row["chair"]]})
     await audit.record_patients_shown(actor, "calendar.day_viewed", sorted({r["patient"] for r in rows}))
     return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed,
+            "default_status": statuses.Status.BOOKED,
             "now_row": _now_row(actor, grid, day), "step": grid.step,
             "closure": await _closure(actor, day)}
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from asyncpg.exceptions import ExclusionViolationError
 
 from portal import audit, clock
-from portal.calendar import appointment_mail, availability
+from portal.calendar import appointment_mail, availability, statuses
 from portal.calendar.statuses import CANCELLABLE, Status, allowed_after, label
 from portal.charts import medical_history
 from portal.db import transaction
@@ -282,6 +282,7 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     row["alerts"] = (await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"]])).get(
         row["patient"], [])
     row["cancellable"] = row["status"] in CANCELLABLE
+    row["cancel_status"], row["freeing"] = Status.CANCELLED, statuses.FREED
     for change in row["history"]:
         for key in ("from_starts_at", "to_starts_at", "at"):
             if change[key]:
