@@ -1,6 +1,7 @@
 """A real portal process (uvicorn) on the test database, and Debian's chromium driven by Playwright."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,20 +58,50 @@ async def browser():
         await browser.close()
 
 
+# Reported through console.error, so that one listener sees script errors, console errors and CSP refusals.
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", e => console.error(
+  "CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" +
+  e.lineNumber));"""
+# Refusals the portal answers by design (a taken slot, a form with a mistake) are not problems of the page.
+EXPECTED = re.compile(r"^Failed to load resource: the server responded with a status of (409|422) ")
+
+
+@pytest.fixture(autouse=True)
+def browser_problems():
+    """Every journey fails on a console error, an uncaught page error or a CSP violation in any of its pages."""
+    problems: list[str] = []
+    yield problems
+    assert problems == [], "the browser reported problems:\n" + "\n".join(problems)
+
+
+async def watched_context(browser, problems: list[str], **options):
+    """A fresh browser context whose every page reports its problems to `problems`."""
+    context = await browser.new_context(**options)
+    await context.add_init_script(CSP_LISTENER)
+
+    def watch(page):
+        page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
+                if message.type == "error" and not EXPECTED.match(message.text) else None)
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+
+    context.on("page", watch)
+    return context
+
+
 @pytest.fixture
-async def tablet(browser, live_server):
+async def tablet(browser, live_server, browser_problems):
     """A fresh 768x1024 touch browser context (no shared cookies between tests)."""
-    context = await browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True,
-                                        base_url=live_server)
+    context = await watched_context(browser, browser_problems, viewport={"width": 768, "height": 1024},
+                                    has_touch=True, base_url=live_server)
     page = await context.new_page()
     yield page
     await context.close()
 
 
 @pytest.fixture
-async def phone(browser, live_server):
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
-                                        base_url=live_server)
+async def phone(browser, live_server, browser_problems):
+    context = await watched_context(browser, browser_problems, viewport={"width": 390, "height": 844},
+                                    has_touch=True, is_mobile=True, base_url=live_server)
     page = await context.new_page()
     yield page
     await context.close()
