@@ -62,16 +62,31 @@ async def browser():
 CSP_LISTENER = """document.addEventListener("securitypolicyviolation", e => console.error(
   "CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" +
   e.lineNumber));"""
-# Refusals the portal answers by design (a taken slot, a form with a mistake) are not problems of the page.
-EXPECTED = re.compile(r"^Failed to load resource: the server responded with a status of (409|422) ")
+FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of (\d{3}) ")
+
+
+class BrowserProblems(list):
+    """What the pages of a journey reported. Refusals the portal answers by design (a taken slot, a form with
+    a mistake) are expected; a journey that provokes another answer on purpose says so with `allow_status`."""
+
+    def __init__(self):
+        super().__init__()
+        self.allowed_statuses = {409, 422}
+
+    def allow_status(self, *statuses: int) -> None:
+        self.allowed_statuses.update(statuses)
+
+    def unexpected(self) -> list[str]:
+        return [text for text in self if not ((m := FAILED_LOAD.search(text.split(": ", 1)[1]))
+                                              and int(m.group(1)) in self.allowed_statuses)]
 
 
 @pytest.fixture(autouse=True)
 def browser_problems():
     """Every journey fails on a console error, an uncaught page error or a CSP violation in any of its pages."""
-    problems: list[str] = []
+    problems = BrowserProblems()
     yield problems
-    assert problems == [], "the browser reported problems:\n" + "\n".join(problems)
+    assert problems.unexpected() == [], "the browser reported problems:\n" + "\n".join(problems.unexpected())
 
 
 async def watched_context(browser, problems: list[str], **options):
@@ -81,7 +96,7 @@ async def watched_context(browser, problems: list[str], **options):
 
     def watch(page):
         page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
-                if message.type == "error" and not EXPECTED.match(message.text) else None)
+                if message.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
 
     context.on("page", watch)
