@@ -9,12 +9,13 @@ Templates never call `strftime` or `replace("_", " ")`; they use the filters reg
     {{ patient.date_of_birth | day }}       26 Apr 1981   (a calendar date: no zone)
     {{ feed.created_at | when_utc }}        30 Nov 2026 13:05 UTC (only where the page says UTC)
     {{ a.status | label("appointment_status") }}
+    <input type="time" value="{{ card.local_start | input_time }}">   14:05 (a machine format for form values)
 
 The zone is the template's `time_zone` variable when set (patient pages), else the signed-in actor's clinic zone.
 A naive datetime is already a wall-clock time (the calendar computes those) and is shown as it is.
 """
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from jinja2 import pass_context
@@ -90,4 +91,11 @@ def when_utc(moment: datetime | None, style: str = "datetime") -> str:
     return moment.astimezone(timezone.utc).strftime(INSTANT_FORMATS[style]) + " UTC"
 
 
-FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label}
+def input_time(value: datetime | time | None) -> str:
+    """HH:MM for `<input type="time">` values and form fields: a machine format, not the clinic's display one."""
+    if value is None:
+        return ""
+    return (value.time() if isinstance(value, datetime) else value).isoformat(timespec="minutes")
+
+
+FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label, "input_time": input_time}

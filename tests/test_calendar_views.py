@@ -138,3 +138,84 @@ async def test_calendar_access_by_role(client, clinic, cal, role, allowed):
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     assert ((await client.get("/calendar")).status_code == 200) == allowed
+
+
+# --- htmx conventions (issue 12) ---
+
+HX = {"HX-Request": "true"}
+
+
+async def test_opening_the_dialog_or_the_card_builds_no_day_and_audits_only_the_card(client, clinic, cal,
+                                                                                      receptionist):
+    from tests.htmx_swaps import root
+
+    seen, beside = await factories.make_patient(clinic), await factories.make_patient(clinic)
+    appointment_id = await book(clinic, cal, seen, DAY, "10:00")
+    await book(clinic, cal, beside, DAY, "11:00")
+    await sign_in_as(client, receptionist)
+    before = await AuditEntry.count()
+    dialog = await client.get("/calendar/book", params={"date": DAY, "time": "09:00", "chair": cal["chairs"][0]},
+                              headers=HX)
+    assert dialog.status_code == 200 and root(dialog.text)["attrs"].get("id") == "dialog"
+    assert "cal-grid" not in dialog.text and await AuditEntry.count() == before  # no day built, nothing read
+    card = await client.get(f"/calendar/appointments/{appointment_id}", headers=HX)
+    assert card.status_code == 200 and root(card.text)["attrs"].get("id") == "dialog"
+    assert "cal-grid" not in card.text
+    rows = await AuditEntry.select(AuditEntry.action, AuditEntry.patient_id).where(AuditEntry.id > 0).order_by(
+        AuditEntry.id).offset(before)
+    assert rows == [{"action": "appointment.viewed", "patient_id": seen}]  # what staff saw, once
+    # without htmx (a reload) the page is the day with the card on top, and the day is audited as shown
+    page = await client.get(f"/calendar/appointments/{appointment_id}")
+    assert "cal-grid" in page.text and root(page.text)["tag"] == "html"
+    assert await AuditEntry.exists().where((AuditEntry.action == "calendar.day_viewed")
+                                           & (AuditEntry.patient_id == beside))
+
+
+async def test_typeahead_and_next_free_fragments_are_their_targets(client, clinic, cal, receptionist):
+    from tests.htmx_swaps import elements, root
+
+    await factories.make_patient(clinic, given_name="Olga")
+    await sign_in_as(client, receptionist)
+    dialog = (await client.get("/calendar/book", params={"date": DAY, "time": "09:00"}, headers=HX)).text
+    targets = {e["attrs"]["hx-get"].split("?")[0]: e["attrs"]["hx-target"] for e in elements(dialog)
+               if "hx-get" in e["attrs"]}
+    options = await client.get("/calendar/patient-options", params={"q": "olga"}, headers=HX)
+    free = await client.get("/calendar/free", params={"appointment_type_id": cal["checkup"], "date": DAY},
+                            headers=HX)
+    assert "#" + root(options.text)["attrs"]["id"] == targets["/calendar/patient-options"]
+    assert "#" + root(free.text)["attrs"]["id"] == targets["/calendar/free"]
+    grid = (await client.get("/calendar", params={"date": DAY})).text
+    slot = next(e for e in elements(grid) if e["attrs"].get("class", "").startswith("cal-slot"))
+    swap = slot["parent"]["attrs"]
+    assert (swap["hx-target"], swap["hx-swap"]) == ("#dialog", "outerHTML")
+
+
+async def test_every_refused_calendar_form_swaps_into_its_target_and_keeps_the_address(client, clinic, cal,
+                                                                                       receptionist):
+    from tests.htmx_swaps import assert_swaps_into, post_like_htmx
+
+    first, second = await factories.make_patient(clinic), await factories.make_patient(clinic)
+    taken = await book(clinic, cal, first, DAY, "10:00")
+    mine = await book(clinic, cal, second, DAY, "12:00")
+    await sign_in_as(client, receptionist)
+    book_url = f"/calendar/book?date={DAY}&time=10:00"
+    card_url = f"/calendar/appointments/{mine}"
+    refusals = [
+        (book_url, "/calendar/appointments", booking(cal, second, "10:15"), 409),
+        (book_url, "/calendar/appointments", booking(cal, 0, "25:99"), 422),
+        (card_url, f"/calendar/appointments/{mine}/move",
+         {"date": DAY, "time": "10:00", "chair_id": str(cal["chairs"][0]), "provider_id": str(cal["dentist"].id),
+          "minutes": "30"}, 409),
+        (card_url, f"/calendar/appointments/{mine}/move", {"date": DAY, "time": "99:00"}, 422),
+        (card_url, f"/calendar/appointments/{mine}/status", {"status": "cancelled", "reason": ""}, 422),
+        (card_url, f"/calendar/appointments/{mine}/status", {"status": "completed"}, 422),
+    ]
+    for page_url, action, data, status in refusals:
+        page = await client.get(page_url)
+        target, response = await post_like_htmx(client, page.text, page_url, action, data)
+        assert response.status_code == status, (action, data)
+        assert_swaps_into(target, response)
+        # a boosted form would push its POST-only URL: Back or reload would then be a 405
+        assert response.headers.get("hx-replace-url") == "false", action
+        assert (await client.get(page_url)).status_code == 200
+    assert await Appointment.count() == 2 and taken

@@ -145,3 +145,58 @@ async def test_a_clinician_without_a_registration_number_cannot_sign(client, cli
     assert refused.status_code == 422 and "Your registration number is missing" in refused.text
     assert "highlighted field" not in refused.text and "Seen today" in refused.text
     assert await ClinicalNote.count() == 0
+
+
+# --- htmx conventions (issue 12): every refused form swaps into its target and keeps the address bar ---
+
+async def test_a_refused_finding_redraws_the_chart_area_with_the_form_and_its_message(client, clinic, dentist):
+    from tests.htmx_swaps import assert_swaps_into, elements, post_like_htmx, root
+
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    chart_url = f"/patients/{patient_id}/chart"
+    page = await client.get(chart_url)
+    tooth = next(e for e in elements(page.text) if e["attrs"].get("data-tooth") == "36")
+    panel = await client.get(tooth["attrs"]["hx-get"], headers={"HX-Request": "true"})
+    assert "#" + root(panel.text)["attrs"]["id"] == tooth["attrs"]["hx-target"]
+    assert tooth["attrs"]["hx-swap"] == "outerHTML"
+    target, refused = await post_like_htmx(client, panel.text, chart_url,
+                                           f"/patients/{patient_id}/chart/teeth/36/findings", {"kind": "caries"})
+    assert (target, refused.status_code) == ("#chart-area", 422)
+    assert_swaps_into(target, refused)
+    assert "Tick the surfaces with caries." in refused.text
+    assert refused.text.count("data-tooth=") == 52  # the chart is still there
+    assert 'hx-target="#chart-area"' in refused.text  # and so is the form, ready for another try
+    assert await ToothFinding.count() == 0
+
+
+async def test_every_refused_chart_plan_note_and_guardian_form_swaps_into_its_target(client, clinic, dentist):
+    from tests.htmx_swaps import assert_swaps_into, post_like_htmx
+
+    await fee_schedule.load_demo_schedule(clinic)
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    base = f"/patients/{patient_id}"
+    plan_url = (await post_form(client, f"{base}/plans", {"title": "Fillings"})).headers["location"]
+    fi2 = await ProcedureCode.select().where(ProcedureCode.code == "FI2").first()
+    await post_form(client, f"{plan_url}/items", {"procedure_code_id": str(fi2["id"]), "tooth": "36", "phase": "1",
+                                                 "s_m": "on"})
+    await post_form(client, f"{base}/notes", {"template": "exam", "body": "Tooth 36 sensitive."})
+    note = await ClinicalNote.select().where(ClinicalNote.template == "exam").first()
+    refusals = [
+        (f"{base}/history/edit", f"{base}/history", {"smoking": "often"}),
+        (f"{base}/history", f"{base}/alerts", {"label": "", "severity": "high"}),
+        (f"{base}/plans/", f"{base}/plans", {"title": ""}),
+        (plan_url, f"{plan_url}/items", {"procedure_code_id": "", "phase": "1"}),
+        (plan_url, f"{plan_url}/accept", {"accepted_by": "", "method": "in_person"}),
+        (f"{base}/notes/new", f"{base}/notes", {"template": "exam", "body": ""}),
+        (f"{base}/notes/{note['id']}/amend", f"{base}/notes/{note['id']}/amendments", {"body": "x"}),
+        (base, f"{base}/guardians", {"name": ""}),
+    ]
+    for page_url, action, data in refusals:
+        page = await client.get(page_url)
+        assert page.status_code == 200, page_url
+        target, response = await post_like_htmx(client, page.text, page_url, action, data)
+        assert response.status_code == 422, (action, response.status_code)
+        assert_swaps_into(target, response)
+        assert response.headers.get("hx-replace-url") == "false", action

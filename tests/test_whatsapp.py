@@ -11,7 +11,16 @@ import httpx
 import pytest
 
 from portal.app import create_app
-from portal.tables import Appointment, Clinic, ConversationMessage, Lead, OutboxMessage, Patient
+from portal.tables import (
+    Appointment,
+    AppointmentChange,
+    AuditEntry,
+    Clinic,
+    ConversationMessage,
+    Lead,
+    OutboxMessage,
+    Patient,
+)
 from tests import factories
 from tests.factories import csrf_token, sign_in_as
 
@@ -94,14 +103,20 @@ async def test_a_yes_confirms_the_next_appointment_once_and_replies(wa, clinic, 
 
 
 async def test_a_no_cancels_the_next_appointment_and_mails_the_cancellation(wa, clinic, cal, our_number):
-    _, appointment_id = await _patient_with_appointment(clinic, cal)
+    patient_id, appointment_id = await _patient_with_appointment(clinic, cal)
     body = _payload("31611122233", "NEE", "wamid.D")
     await wa.post("/webhooks/whatsapp", content=body, headers=_signed(body))
     row = await Appointment.select(Appointment.status, Appointment.cancel_reason).where(
         Appointment.id == appointment_id).first()
     assert row["status"] == "cancelled" and "WhatsApp" in row["cancel_reason"]
     assert await OutboxMessage.exists().where(
-        OutboxMessage.idempotency_key.like(f"appointment:{appointment_id}:cancelled:%"))
+        OutboxMessage.idempotency_key.like(f"appointment:{appointment_id}:cancelled:1"))  # SEQUENCE bumped
+    [change] = await AppointmentChange.select().where((AppointmentChange.appointment == appointment_id)
+                                                      & (AppointmentChange.kind != "booked"))
+    assert (change["kind"], change["from_status"], change["actor_name"]) == ("cancelled", "booked",
+                                                                            "Patient (WhatsApp)")
+    [audited] = await AuditEntry.select().where(AuditEntry.action == "appointment.cancelled")
+    assert (audited["actor_kind"], audited["patient_id"]) == ("patient", patient_id)  # the patient did it
 
 
 async def test_an_unknown_number_becomes_a_lead_the_front_desk_registers(wa, client, clinic, our_number):

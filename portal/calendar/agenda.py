@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from portal import audit, clock
-from portal.calendar import practice_setup
+from portal.calendar import practice_setup, statuses
 from portal.charts import medical_history
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, Closure, OpeningHours
@@ -101,12 +101,13 @@ async def day_view(actor: Actor, day: date, step: int = 15) -> dict:
     column = {chair["id"]: index + 2 for index, chair in enumerate(chairs)}
     placed, freed = [], []
     for row in rows:
-        if row["status"] in ("cancelled", "no_show"):
+        if row["status"] in statuses.FREED:
             freed.append(row)
         elif (spot := grid.place(row["local_start"], row["local_end"])) and row["chair"] in column:
             placed.append({**row, "row": spot[0], "span": spot[1], "column": column[row["chair"]]})
     await audit.record_patients_shown(actor, "calendar.day_viewed", sorted({r["patient"] for r in rows}))
     return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed,
+            "default_status": statuses.Status.BOOKED,
             "now_row": _now_row(actor, grid, day), "step": grid.step,
             "closure": await _closure(actor, day)}
 
@@ -129,7 +130,7 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
     rows = await _appointments(actor, first, last, provider=provider_id, chair=chair_id)
     placed = []
     for row in rows:
-        if row["status"] in ("cancelled", "no_show"):
+        if row["status"] in statuses.FREED:
             continue
         if spot := grid.place(row["local_start"], row["local_end"]):
             placed.append({**row, "row": spot[0], "span": spot[1],
@@ -148,7 +149,7 @@ async def month_view(actor: Actor, day: date) -> dict:
     _, hi = clock.day_bounds(weeks[-1][-1], actor.time_zone)
     rows = await Appointment.raw(
         "SELECT (starts_at AT TIME ZONE {})::date AS day, count(*) AS n FROM appointment WHERE clinic = {} "
-        "AND starts_at >= {} AND starts_at < {} AND status NOT IN ('cancelled', 'no_show') GROUP BY 1",
+        f"AND starts_at >= {{}} AND starts_at < {{}} AND status IN {statuses.sql_list(statuses.ACTIVE)} GROUP BY 1",
         actor.time_zone, actor.clinic_id, lo, hi)
     counts = {r["day"]: r["n"] for r in rows}
     return {"month": first_of_month, "weeks": weeks, "counts": counts, "max": max(counts.values(), default=1)}

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import icalendar
 
 from portal import audit, clock
-from portal.calendar import ical_feed
+from portal.calendar import ical_feed, statuses
 from portal.messaging import mail, outbox
 from portal.tables import Appointment
 
@@ -86,7 +86,7 @@ def _due_reminders(channel: ReminderChannel) -> str:
         "SELECT due.hours, d.* FROM (SELECT DISTINCT ON (a.id) a.id, a.sequence, h.hours FROM appointment a "
         "JOIN clinic c ON c.id = a.clinic CROSS JOIN LATERAL unnest(c.reminder_hours) AS h(hours) "
         "JOIN patient p ON p.id = a.patient "
-        "WHERE a.status IN ('booked', 'confirmed') AND a.starts_at > {}::timestamptz "
+        f"WHERE a.status IN {statuses.sql_list(statuses.OPEN)} AND a.starts_at > {{}}::timestamptz "
         "AND a.starts_at <= {}::timestamptz + make_interval(hours => h.hours) "
         f"AND a.updated_at <= a.starts_at - make_interval(hours => h.hours) AND p.{channel.address} <> '' "
         f"AND chairside_may_contact(p.id, '{channel.consent}') ORDER BY a.id, h.hours) due "

@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from portal import clock
+from portal.calendar import statuses
 from portal.forms import parse_date, whole_number
 from portal.permissions import Actor, Permission, require
 from portal.tables import (
@@ -18,7 +19,6 @@ from portal.tables import (
     Staff,
 )
 
-ACTIVE_STATUSES = ("booked", "confirmed", "arrived", "in_chair", "completed")
 PARTS_OF_DAY = {"": "Any time", "morning": "Morning (before 12:00)", "afternoon": "Afternoon (12:00–17:00)",
                 "evening": "Evening (from 17:00)"}
 
@@ -96,7 +96,7 @@ async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: 
                                Appointment.ends_at).where(
         (Appointment.clinic == cid) & (Appointment.starts_at < end) & (Appointment.ends_at > start)
         & (Appointment.starts_at > start - timedelta(hours=8))  # longest appointment: a lower index bound
-        & Appointment.status.is_in(list(ACTIVE_STATUSES)))
+        & Appointment.status.is_in(list(statuses.ACTIVE)))
     busy_provider: dict[tuple, list] = defaultdict(list)
     busy_chair: dict[tuple, list] = defaultdict(list)
     for row in await query:

@@ -9,20 +9,23 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from portal import audit, clock
+from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
 from portal.display import register_labels
 from portal.permissions import Actor, Permission, can, require
 from portal.tables import Appointment, AppointmentChange, AuditEntry, Chair, OpeningHours
 
 LATE_AFTER = timedelta(minutes=5)  # an expected patient this long past the start is "running late"
-SHOWN_STATUSES = ("booked", "confirmed", "arrived", "in_chair", "completed", "no_show")
-ONE_TAP = {"booked": "arrived", "confirmed": "arrived", "arrived": "in_chair", "in_chair": "completed"}
+SHOWN_STATUSES = tuple(s for s in Status if s != Status.CANCELLED)  # a no-show stays on the day's board
+# The one next step the desk takes with a tap (the full choice stays on the appointment card).
+ONE_TAP = {Status.BOOKED: Status.ARRIVED, Status.CONFIRMED: Status.ARRIVED, Status.ARRIVED: Status.IN_CHAIR,
+           Status.IN_CHAIR: Status.COMPLETED}
 VIEWED = "front_desk.viewed"
 DEFAULT_OPENS, DEFAULT_CLOSES = time(8), time(18)
 
 register_labels("front_desk_state", {"expected": "Expected", "late": "Running late", "waiting": "Waiting",
                                      "in_chair": "In chair", "completed": "Completed", "no_show": "No-show"})
-register_labels("front_desk_action", {"arrived": "Arrived", "in_chair": "Seat", "completed": "Complete"})
+register_labels("front_desk_action", {Status.ARRIVED: "Arrived", Status.IN_CHAIR: "Seat", Status.COMPLETED: "Complete"})
 
 
 @dataclass
@@ -72,9 +75,9 @@ class Board:
 
 
 def _state(status: str, starts_at: datetime, now: datetime) -> str:
-    if status in ("booked", "confirmed"):
+    if status in OPEN:
         return "late" if now > starts_at + LATE_AFTER else "expected"
-    return {"arrived": "waiting"}.get(status, status)
+    return "waiting" if status == Status.ARRIVED else status
 
 
 async def today(actor: Actor, now: datetime | None = None) -> Board:
@@ -89,9 +92,9 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
         Appointment.patient.isolated_at, Appointment.provider.name, Appointment.appointment_type.name,
         Appointment.appointment_type.colour,
     ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at >= first)
-            & (Appointment.starts_at < last) & Appointment.status.is_in(list(SHOWN_STATUSES))
+            & (Appointment.starts_at < last) & Appointment.status.is_in([s.value for s in SHOWN_STATUSES])
             ).order_by(Appointment.starts_at)
-    arrivals = await _arrival_times(actor, [r["id"] for r in rows if r["status"] == "arrived"])
+    arrivals = await _arrival_times(actor, [r["id"] for r in rows if r["status"] == Status.ARRIVED])
     alerts = await medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows])
     chairs = await Chair.select(Chair.id, Chair.name).where(
         (Chair.clinic == actor.clinic_id) & (Chair.retired.eq(False))).order_by(Chair.position).order_by(Chair.id)
@@ -128,7 +131,7 @@ def _visit(row: dict, now: datetime, arrivals: dict[int, datetime], alerts: dict
         status=row["status"], starts_at=row["starts_at"], ends_at=row["ends_at"],
         state=_state(row["status"], row["starts_at"], now),
         waited_minutes=int((now - arrived_at).total_seconds() // 60) if arrived_at else None,
-        next_status=ONE_TAP.get(row["status"]), alerts=[] if hidden else alerts.get(row["patient"], []))
+        next_status=ONE_TAP.get(Status(row["status"])), alerts=[] if hidden else alerts.get(row["patient"], []))
 
 
 async def _arrival_times(actor: Actor, appointment_ids: list[int]) -> dict[int, datetime]:
@@ -136,14 +139,14 @@ async def _arrival_times(actor: Actor, appointment_ids: list[int]) -> dict[int, 
         return {}
     rows = await AppointmentChange.select(AppointmentChange.appointment, AppointmentChange.at).where(
         (AppointmentChange.clinic == actor.clinic_id) & AppointmentChange.appointment.is_in(appointment_ids)
-        & (AppointmentChange.to_status == "arrived"))
+        & (AppointmentChange.to_status == Status.ARRIVED.value))
     return {r["appointment"]: r["at"] for r in rows}
 
 
 def _counts(visits: list[Visit], rows: list[dict]) -> dict[str, int]:
     states = [v.state for v in visits]
     booked_minutes = sum(int((r["ends_at"] - r["starts_at"]).total_seconds() // 60) for r in rows
-                         if r["status"] != "no_show")
+                         if r["status"] != Status.NO_SHOW)
     return {"appointments": len(visits), "completed": states.count("completed"),
             "waiting": states.count("waiting"), "in_chair": states.count("in_chair"),
             "late": states.count("late"), "no_show": states.count("no_show"), "booked_minutes": booked_minutes}

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import icalendar
 
 from portal import audit
+from portal.calendar import statuses
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
@@ -116,7 +117,7 @@ def _calendar(row: dict, appointments: list[dict], now: datetime) -> icalendar.C
         event.add("dtend", a["ends_at"].astimezone(zone))
         event.add("summary", f'{who} · {a["appointment_type.name"]}')
         event.add("location", a["chair.name"])
-        event.add("status", "CANCELLED" if a["status"] in ("cancelled", "no_show") else "CONFIRMED")
+        event.add("status", "CANCELLED" if a["status"] in statuses.FREED else "CONFIRMED")
         event.add("transp", "OPAQUE")
         cal.add_component(event)
     cal.add_missing_timezones()

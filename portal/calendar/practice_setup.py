@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from portal import audit, clock
+from portal.calendar.statuses import OPEN
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, parse_date, required, too_long
@@ -146,7 +147,7 @@ async def appointments_during(actor: Actor, first: date, last: date, provider_id
         Appointment.id, Appointment.patient, Appointment.starts_at, Appointment.patient.given_name,
         Appointment.patient.family_name, Appointment.provider.name, Appointment.chair.name).where(
         (Appointment.clinic == actor.clinic_id) & (Appointment.starts_at >= start) & (Appointment.starts_at < end)
-        & Appointment.status.is_in(["booked", "confirmed"]))
+        & Appointment.status.is_in([s.value for s in OPEN]))
     if provider_id is not None:
         query = query.where(Appointment.provider == provider_id)
     return await query.order_by(Appointment.starts_at)

@@ -7,23 +7,31 @@ from datetime import datetime, timedelta, timezone
 from asyncpg.exceptions import ExclusionViolationError
 
 from portal import audit, clock
-from portal.calendar import appointment_mail, availability
+from portal.calendar import appointment_mail, availability, statuses
+from portal.calendar.statuses import CANCELLABLE, Status, allowed_after, label
 from portal.charts import medical_history
 from portal.db import transaction
-from portal.display import register_labels
-from portal.errors import NotFound, SlotTaken, ValidationFailed
+from portal.errors import Forbidden, NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
 
-STATUSES = {"booked": "Booked", "confirmed": "Confirmed", "arrived": "Arrived", "in_chair": "In chair",
-            "completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
-register_labels("appointment_status", STATUSES)
-# Which status may follow which; cancelled and no-show free the slot and are final.
-NEXT_STATUSES = {"booked": ("confirmed", "arrived", "no_show"), "confirmed": ("arrived", "no_show"),
-                 "arrived": ("in_chair",), "in_chair": ("completed",), "completed": (), "no_show": (),
-                 "cancelled": ()}
-CANCELLABLE = ("booked", "confirmed")
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a status change: staff at the calendar, the patient replying, or an approved erasure.
+
+    A staff actor must hold `permission`; with no permission the actor must be the patient of the appointment.
+    `name` is what the appointment's history shows as the changer ("" shows the staff member's own name).
+    """
+    name: str
+    permission: Permission | None
+    may_become: tuple[Status, ...]
+
+
+CALENDAR = Requester("", Permission.MANAGE_CALENDAR, tuple(Status))
+WHATSAPP_REPLY = Requester("Patient (WhatsApp)", None, (Status.CONFIRMED, Status.CANCELLED))
+ERASURE = Requester("Erasure request", Permission.HANDLE_PRIVACY_REQUESTS, (Status.CANCELLED,))
 
 
 @dataclass(frozen=True)
@@ -150,11 +158,11 @@ async def book_appointment(actor: Actor, form: BookingForm) -> int:
         async with transaction():
             row = Appointment(clinic=actor.clinic_id, patient=slot["patient"], provider=slot["provider"],
                               chair=slot["chair"], appointment_type=type_row["id"], starts_at=slot["starts_at"],
-                              ends_at=slot["ends_at"], status="booked", notes=form.notes.strip(),
+                              ends_at=slot["ends_at"], status=Status.BOOKED, notes=form.notes.strip(),
                               created_by=actor.id, created_at=now, updated_at=now)
             await row.save()
             await _history(actor, row.id, "booked", to_starts_at=slot["starts_at"], to_chair=slot["chair"],
-                           to_status="booked")
+                           to_status=Status.BOOKED)
             await audit.record(actor, "appointment.booked", patient_id=slot["patient"], object_type="appointment",
                                object_id=row.id)
             await appointment_mail.confirm_change(row.id, "booked")
@@ -182,7 +190,7 @@ async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) ->
     require(actor, Permission.MANAGE_CALENDAR)
     before = await _owned(actor, appointment_id)
     if before["status"] not in CANCELLABLE:
-        raise ValidationFailed({"date": f"A {STATUSES[before['status']].lower()} appointment cannot be moved."})
+        raise ValidationFailed({"date": f"A {label(before['status']).lower()} appointment cannot be moved."})
     type_row = await AppointmentType.select().where((AppointmentType.id == before["appointment_type"])
                                                     & (AppointmentType.clinic == actor.clinic_id)).first()
     form = MoveForm(date=form.date, time=form.time, chair_id=form.chair_id or str(before["chair"]),
@@ -205,27 +213,51 @@ async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) ->
         raise await _refused(actor, exc, slot, type_row, ignore=appointment_id) from None
 
 
-async def set_status(actor: Actor, appointment_id: int, status: str, reason: str = "") -> None:
-    """Advance the status (confirmed, arrived, in chair, completed, no-show) or cancel with a reason."""
-    require(actor, Permission.MANAGE_CALENDAR)
+def _authorise(actor: Actor, by: Requester, status: str, appointment: dict) -> None:
+    if by.permission is not None:
+        require(actor, by.permission)  # staff only: `can` refuses every non-staff actor
+    elif actor.is_staff or actor.patient_id != appointment["patient"]:
+        raise Forbidden("own appointments only")
+    if status in tuple(Status) and status not in by.may_become:  # an unknown status is a 422 below
+        raise Forbidden(f"{by.name or 'calendar'} may not set {status}")
+
+
+async def set_status(actor: Actor, appointment_id: int, status: str, reason: str = "", *,
+                     by: Requester = CALENDAR) -> None:
+    """Advance the status (confirmed, arrived, in chair, completed, no-show) or cancel with a reason.
+
+    The only code that changes a status: every change writes its history row, bumps the iCal SEQUENCE and
+    queues the cancellation mail, whoever asked (`by`: the calendar, the patient's reply, an erasure).
+    """
+    if by.permission is not None:
+        require(actor, by.permission)  # before any read, as every staff call always did
     async with transaction():
         before = await _owned(actor, appointment_id)
-        allowed = NEXT_STATUSES[before["status"]] + (("cancelled",) if before["status"] in CANCELLABLE else ())
-        if status not in allowed:
-            raise ValidationFailed({"status": f"A {STATUSES[before['status']].lower()} appointment cannot become "
-                                              f"{STATUSES.get(status, status).lower()}."})
-        if status == "cancelled" and not reason.strip():
+        _authorise(actor, by, status, before)
+        if status not in allowed_after(before["status"]):
+            raise ValidationFailed({"status": f"A {label(before['status']).lower()} appointment cannot become "
+                                              f"{label(status).lower()}."})
+        if status == Status.CANCELLED and not reason.strip():
             raise ValidationFailed({"reason": "Say why the appointment is cancelled."})
         await Appointment.update({Appointment.status: status, Appointment.cancel_reason: reason.strip()[:300],
                                   Appointment.sequence: Appointment.sequence + 1,
                                   Appointment.updated_at: datetime.now(timezone.utc)}).where(
             Appointment.id == appointment_id)
-        await _history(actor, appointment_id, "cancelled" if status == "cancelled" else "status",
-                       from_status=before["status"], to_status=status, reason=reason.strip()[:300])
+        await AppointmentChange.insert(AppointmentChange(
+            clinic=actor.clinic_id, appointment=appointment_id, actor_id=actor.id if actor.is_staff else None,
+            actor_name=_changer(actor, by), kind="cancelled" if status == Status.CANCELLED else "status",
+            from_status=before["status"], to_status=status, reason=reason.strip()[:300],
+            at=datetime.now(timezone.utc)))
         await audit.record(actor, f"appointment.{status}", patient_id=before["patient"], object_type="appointment",
-                           object_id=appointment_id)
-        if status == "cancelled":
+                           object_id=appointment_id, detail={"by": by.name} if by.name else None)
+        if status == Status.CANCELLED:
             await appointment_mail.confirm_change(appointment_id, "cancelled")
+
+
+def _changer(actor: Actor, by: Requester) -> str:
+    if not by.name:
+        return actor.name
+    return f"{by.name} ({actor.name})" if actor.is_staff else by.name
 
 
 async def get_appointment(actor: Actor, appointment_id: int) -> dict:
@@ -246,10 +278,11 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
     row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
     row["minutes"] = int((row["ends_at"] - row["starts_at"]).total_seconds() // 60)
-    row["next_statuses"] = NEXT_STATUSES[row["status"]]
+    row["next_statuses"] = [s for s in allowed_after(row["status"]) if s != Status.CANCELLED]
     row["alerts"] = (await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"]])).get(
         row["patient"], [])
     row["cancellable"] = row["status"] in CANCELLABLE
+    row["cancel_status"], row["freeing"] = Status.CANCELLED, statuses.FREED
     for change in row["history"]:
         for key in ("from_starts_at", "to_starts_at", "at"):
             if change[key]:

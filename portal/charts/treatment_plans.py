@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from portal import audit
+from portal import audit, display
 from portal.charts import clinical_notes, fee_schedule, odontogram, teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -22,6 +22,7 @@ from portal.tables import Clinic, PlanAcceptance, PlanItem, TreatmentPlan
 
 STATUSES = {"proposed": "Proposed", "accepted": "Accepted", "in_progress": "In progress", "completed": "Completed",
             "declined": "Declined"}
+display.register_labels("plan_status", STATUSES)
 METHODS = {"in_person": "In person, signed at the chair", "written": "Written consent form", "verbal": "Verbally"}
 
 

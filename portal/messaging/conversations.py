@@ -11,13 +11,13 @@ import hmac
 from datetime import datetime, timedelta, timezone
 
 from portal import audit, display, patients
-from portal.calendar import appointment_mail
+from portal.calendar import scheduling, statuses
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
-from portal.tables import Appointment, AppointmentChange, Clinic, ConversationMessage, Lead, Patient
+from portal.tables import Appointment, Clinic, ConversationMessage, Lead, Patient
 
 CONFIRM_WORDS = {"yes", "y", "ja", "j", "ok", "confirm", "bevestig", "1"}
 CANCEL_WORDS = {"no", "n", "nee", "cancel", "annuleer", "annuleren", "2"}
@@ -29,7 +29,8 @@ REPLIES = {
            "cancelled": "Uw afspraak op {when} is geannuleerd. Bel ons voor een nieuwe afspraak.",
            "no_appointment": "We vonden geen komende afspraak om te wijzigen. Bel ons alstublieft."},
 }
-display.register_labels("message_outcome", {"confirmed": "Confirmed", "cancelled": "Cancelled",
+display.register_labels("message_outcome", {statuses.Status.CONFIRMED: "Confirmed",
+                                             statuses.Status.CANCELLED: "Cancelled",
                                              "no_appointment": "No appointment to change"})
 
 
@@ -159,27 +160,19 @@ async def _act_on_next_appointment(clinic: dict, patient_id: int, wanted: str) -
     now = datetime.now(timezone.utc)
     row = await Appointment.select(Appointment.id, Appointment.status, Appointment.starts_at).where(
         (Appointment.clinic == clinic["id"]) & (Appointment.patient == patient_id)
-        & Appointment.status.is_in(["booked", "confirmed"]) & (Appointment.starts_at > now)
+        & Appointment.status.is_in(list(statuses.OPEN)) & (Appointment.starts_at > now)
     ).order_by(Appointment.starts_at).first()
     if row is None:
         return "no_appointment", ""
     when = f'{clock.local(row["starts_at"], clinic["time_zone"]):%d-%m-%Y %H:%M}'
-    status = "confirmed" if wanted == "confirm" else "cancelled"
-    if status == "confirmed" and row["status"] == "confirmed":
-        return "confirmed", when
-    reason = "Cancelled by the patient on WhatsApp" if status == "cancelled" else ""
-    await Appointment.update({Appointment.status: status, Appointment.cancel_reason: reason,
-                              Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}).where(
-        Appointment.id == row["id"])
-    await AppointmentChange.insert(AppointmentChange(
-        clinic=clinic["id"], appointment=row["id"], actor_id=None, actor_name="Patient (WhatsApp)",
-        kind="cancelled" if status == "cancelled" else "status", from_status=row["status"], to_status=status,
-        reason=reason, at=now))
-    await audit.record(None, f"appointment.{status}", patient_id=patient_id, object_type="appointment",
-                       object_id=row["id"], detail={"via": "whatsapp"}, clinic_id=clinic["id"])
-    if status == "cancelled":
-        await appointment_mail.confirm_change(row["id"], "cancelled")
-    return status, when
+    status = statuses.Status.CONFIRMED if wanted == "confirm" else statuses.Status.CANCELLED
+    if status == row["status"]:
+        return status.value, when
+    reason = "Cancelled by the patient on WhatsApp" if status == statuses.Status.CANCELLED else ""
+    patient = Actor(kind="patient", id=patient_id, clinic_id=clinic["id"], name="Patient (WhatsApp)",
+                    time_zone=clinic["time_zone"], patient_id=patient_id)
+    await scheduling.set_status(patient, row["id"], status, reason, by=scheduling.WHATSAPP_REPLY)
+    return status.value, when
 
 
 async def queue_reply(clinic_id: int, patient_id: int | None, phone: str, body: str, *, key: str,

@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from portal.calendar import statuses
 from portal.settings import Settings
 from portal.tables import OutboxMessage
 
@@ -107,7 +108,7 @@ def backoff(attempts: int) -> timedelta:
 _STALE = ("(m.guard_consent IS NOT NULL AND NOT chairside_may_contact(m.patient_id, m.guard_consent)) OR "
           "(m.guard_appointment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM appointment a "
           "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence "
-          "AND a.status IN ('booked', 'confirmed') AND a.starts_at > now()))")
+          f"AND a.status IN {statuses.sql_list(statuses.OPEN)} AND a.starts_at > now()))")
 CHANNELS = ("email", "sms", "whatsapp")
 
 
@@ -122,7 +123,8 @@ LATE_REASON = "dropped: the appointment starts before the next try"
 # Why a stale message is withdrawn: an appointment that simply began is not a change of plan.
 _STALE_REASON = (
     "CASE WHEN m.guard_appointment_id IS NOT NULL AND EXISTS (SELECT 1 FROM appointment a "
-    "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence AND a.status IN ('booked', 'confirmed') "
+    "WHERE a.id = m.guard_appointment_id AND a.sequence = m.guard_sequence "
+    f"AND a.status IN {statuses.sql_list(statuses.OPEN)} "
     f"AND a.starts_at <= now()) THEN '{STARTED_REASON}' "
     "ELSE 'withdrawn: consent, restriction or appointment changed' END")
 

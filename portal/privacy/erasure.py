@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from portal import audit
+from portal.calendar import scheduling, statuses
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import required, too_long
@@ -24,6 +25,12 @@ async def carry_out(actor: Actor, patient_id: int) -> dict:
     if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)):
         raise NotFound()
     await allow_erasure()
+    # Future visits are cancelled first, as any cancellation is: history, iCal SEQUENCE, mail.
+    for row in await Appointment.select(Appointment.id).where(
+            (Appointment.clinic == actor.clinic_id) & (Appointment.patient == patient_id)
+            & (Appointment.starts_at > datetime.now(timezone.utc)) & Appointment.status.is_in(list(statuses.OPEN))):
+        await scheduling.set_status(actor, row["id"], statuses.Status.CANCELLED, "Erasure requested",
+                                    by=scheduling.ERASURE)
     erased, kept = [], []
     for category in all_categories():
         if category.retention == "administrative":
@@ -31,11 +38,6 @@ async def carry_out(actor: Actor, patient_id: int) -> dict:
             erased.append(category.name)
         else:
             kept.append(category.name)
-    now = datetime.now(timezone.utc)
-    await Appointment.update({Appointment.status: "cancelled", Appointment.cancel_reason: "Erasure requested",
-                              Appointment.updated_at: now}).where(
-        (Appointment.patient == patient_id) & (Appointment.starts_at > now)
-        & Appointment.status.is_in(["booked", "confirmed"]))
     await Patient.raw("UPDATE patient SET isolated_at = now(), restricted_at = coalesce(restricted_at, now()), "
                       "updated_at = now() WHERE id = {}", patient_id)
     await PatientSession.delete().where(PatientSession.patient_id == patient_id)

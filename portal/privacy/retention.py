@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from portal import audit, display
+from portal.calendar import statuses
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
@@ -86,7 +87,7 @@ async def basis_date(basis: str, patient_id: int) -> date | None:
     if basis == "end_of_treatment":
         rows = await Patient.raw(
             "SELECT greatest((SELECT max(starts_at) FROM appointment WHERE patient = p.id AND starts_at <= now() "
-            "AND status NOT IN ('cancelled', 'no_show')), p.created_at) AS d FROM patient p WHERE p.id = {}",
+            f"AND status IN {statuses.sql_list(statuses.ACTIVE)}), p.created_at) AS d FROM patient p WHERE p.id = {{}}",
             patient_id)
     elif basis == "last_entry":
         rows = await Patient.raw(

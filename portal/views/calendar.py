@@ -12,7 +12,7 @@ from portal.errors import SlotTaken, ValidationFailed
 from portal.forms import parse_date
 from portal.permissions import Actor, Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
-from portal.views.pages import read_form, render, see_other
+from portal.views.pages import read_form, render, see_other, wants_fragment
 
 
 def _day(actor: Actor, text: str) -> date:
@@ -26,7 +26,12 @@ async def _choices(actor: Actor) -> dict:
 
 async def _day_page(request: Request, actor: Actor, day: date, step: int, fragment: str | None = None,
                     status: int = 200, **dialog) -> Template:
-    """The day view, optionally with a dialog (booking form or appointment card) open on top."""
+    """The day view, optionally with a dialog (booking form or appointment card) open on top.
+
+    An htmx request for the dialog gets the dialog alone: the day under it is neither built nor audited.
+    """
+    if fragment and wants_fragment(request):
+        return render(request, "calendar/day.html", fragment, status=status, **dialog)
     view = await agenda.day_view(actor, day, step)
     return render(request, "calendar/day.html", fragment, status=status, view=view, prev_day=day - timedelta(days=1),
                   next_day=day + timedelta(days=1), today=clock.today(actor.time_zone), **dialog)
@@ -77,8 +82,8 @@ class CalendarController(Controller):
     @get("/patient-options", name="calendar.patient_options")
     async def patient_options(self, request: Request, actor: CurrentActor, q: FromQuery[str] = "") -> Template:
         """Typeahead for the booking dialog: matching patients as radio buttons."""
-        return Template("calendar/_patient_options.html",
-                        context={"options": await patients.search_patients(actor, q, limit=8), "selected": ""})
+        return render(request, "calendar/_patient_options.html",
+                      options=await patients.search_patients(actor, q, limit=8), searched=True)
 
     @post("/appointments", name="calendar.create")
     async def create(self, request: Request, actor: CurrentActor) -> Template | Redirect:
@@ -136,5 +141,4 @@ class CalendarController(Controller):
         """Next free starts for the chosen type (and provider, chair, date, part of day)."""
         chosen, slots = await availability.free_for_type(actor, appointment_type_id, provider_id, chair_id, date,
                                                          part_of_day)
-        return Template("calendar/_free_slots.html", context={"slots": slots, "chosen": chosen,
-                                                                "patient_id": patient_id})
+        return render(request, "calendar/_free_slots.html", slots=slots, chosen=chosen, patient_id=patient_id)

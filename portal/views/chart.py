@@ -8,7 +8,7 @@ from portal.charts import chart, medical_history, odontogram, teeth
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
-from portal.views.pages import read_form, render, see_other
+from portal.views.pages import read_form, render, see_other, wants_fragment
 
 FINDING_CHOICES = {"kinds": odontogram.KINDS, "states": odontogram.STATES, "materials": odontogram.MATERIALS}
 HISTORY_CHOICES = {"smoking": medical_history.SMOKING, "pregnancy": medical_history.PREGNANCY}
@@ -20,7 +20,7 @@ async def _tooth_panel(request: Request, actor, patient_id: int, tooth: int, for
     context = {"patient_id": patient_id, "tooth": tooth, "tooth_label": teeth.label(tooth, await chart.numbering(
         actor.clinic_id)), "surface_names": teeth.surface_names(tooth), "form": form, "errors": errors,
                "history": history, **FINDING_CHOICES}
-    if with_chart or not getattr(request, "htmx", None):
+    if with_chart or not wants_fragment(request):
         context["patient"] = await chart.header(actor, patient_id)
         context["chart"] = await chart.tooth_chart(actor, patient_id)
     fragment = "chart/_chart_with_panel.html" if with_chart else "chart/_tooth_panel.html"
@@ -41,8 +41,7 @@ class ChartController(Controller):
     async def teeth_fragment(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """The tooth chart alone (htmx refresh; a page of its own without htmx)."""
         drawing = await chart.tooth_chart(actor, patient_id)  # NotFound for a foreign or isolated patient
-        fragment_only = getattr(request, "htmx", None) and not request.htmx.boosted
-        patient = {"id": patient_id} if fragment_only else await chart.header(actor, patient_id)
+        patient = {"id": patient_id} if wants_fragment(request) else await chart.header(actor, patient_id)
         return render(request, "chart/teeth_page.html", "chart/_teeth.html", patient=patient, chart=drawing)
 
     @get("/chart/print", name="chart.print", guards=[requires(Permission.READ_CLINICAL)])
@@ -65,7 +64,8 @@ class ChartController(Controller):
         try:
             await odontogram.record_finding(actor, patient_id, tooth, form)
         except ValidationFailed as exc:
-            return await _tooth_panel(request, actor, patient_id, tooth, form, exc.errors, 422)
+            # the form's hx-target is #chart-area: a refusal redraws it too, with the form and its messages
+            return await _tooth_panel(request, actor, patient_id, tooth, form, exc.errors, 422, with_chart=True)
         if not getattr(request, "htmx", None):
             return see_other(request.app.route_reverse("chart.tooth", patient_id=patient_id, tooth=tooth))
         return await _tooth_panel(request, actor, patient_id, tooth, odontogram.FindingForm(), {}, with_chart=True)

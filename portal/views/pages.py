@@ -25,14 +25,24 @@ async def read_form(request: Request, form_class: type[FormT]) -> FormT:
     return form_class(**values)
 
 
+def wants_fragment(request: Request) -> bool:
+    """An htmx swap of part of the page; a boosted link or form wants the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted
+
+
 def render(request: Request, page_template: str, fragment_template: str | None = None, /, status: int = 200,
            **context) -> Template:
-    """One template, two uses: an htmx swap gets the fragment, anything else (boosted too) the full page."""
-    htmx = getattr(request, "htmx", None)
-    wants_fragment = fragment_template is not None and bool(htmx) and not htmx.boosted
+    """One template, two uses: an htmx swap gets the fragment, anything else (boosted too) the full page.
+
+    A refused htmx POST leaves the address bar alone: without `HX-Replace-Url: false` a boosted form would
+    push its POST-only URL, and Back or reload would then land on a 405.
+    """
     context.setdefault("actor", request.state.get("actor"))
-    return Template(template_name=fragment_template if wants_fragment else page_template, context=context,
-                    status_code=status)
+    headers = {"HX-Replace-Url": "false"} if status >= 400 and request.method == "POST" and getattr(
+        request, "htmx", None) else None
+    return Template(template_name=fragment_template if fragment_template and wants_fragment(request)
+                    else page_template, context=context, status_code=status, headers=headers)
 
 
 def see_other(path: str) -> Redirect:

@@ -10,7 +10,7 @@ from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
-PLAN_CHOICES = {"statuses": treatment_plans.STATUSES, "methods": treatment_plans.METHODS}
+PLAN_CHOICES = {"methods": treatment_plans.METHODS}
 
 
 class PlanController(Controller):

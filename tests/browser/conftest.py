@@ -1,6 +1,7 @@
 """A real portal process (uvicorn) on the test database, and Debian's chromium driven by Playwright."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,20 +58,65 @@ async def browser():
         await browser.close()
 
 
+# Reported through console.error, so that one listener sees script errors, console errors and CSP refusals.
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", e => console.error(
+  "CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" +
+  e.lineNumber));"""
+FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of (\d{3}) ")
+
+
+class BrowserProblems(list):
+    """What the pages of a journey reported. Refusals the portal answers by design (a taken slot, a form with
+    a mistake) are expected; a journey that provokes another answer on purpose says so with `allow_status`."""
+
+    def __init__(self):
+        super().__init__()
+        self.allowed_statuses = {409, 422}
+
+    def allow_status(self, *statuses: int) -> None:
+        self.allowed_statuses.update(statuses)
+
+    def unexpected(self) -> list[str]:
+        return [text for text in self if not ((m := FAILED_LOAD.search(text.split(": ", 1)[1]))
+                                              and int(m.group(1)) in self.allowed_statuses)]
+
+
+@pytest.fixture(autouse=True)
+def browser_problems():
+    """Every journey fails on a console error, an uncaught page error or a CSP violation in any of its pages."""
+    problems = BrowserProblems()
+    yield problems
+    assert problems.unexpected() == [], "the browser reported problems:\n" + "\n".join(problems.unexpected())
+
+
+async def watched_context(browser, problems: list[str], **options):
+    """A fresh browser context whose every page reports its problems to `problems`."""
+    context = await browser.new_context(**options)
+    await context.add_init_script(CSP_LISTENER)
+
+    def watch(page):
+        page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+
+    context.on("page", watch)
+    return context
+
+
 @pytest.fixture
-async def tablet(browser, live_server):
+async def tablet(browser, live_server, browser_problems):
     """A fresh 768x1024 touch browser context (no shared cookies between tests)."""
-    context = await browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True,
-                                        base_url=live_server)
+    context = await watched_context(browser, browser_problems, viewport={"width": 768, "height": 1024},
+                                    has_touch=True, base_url=live_server)
     page = await context.new_page()
     yield page
     await context.close()
 
 
 @pytest.fixture
-async def phone(browser, live_server):
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
-                                        base_url=live_server)
+async def phone(browser, live_server, browser_problems):
+    context = await watched_context(browser, browser_problems, viewport={"width": 390, "height": 844},
+                                    has_touch=True, is_mobile=True, base_url=live_server)
     page = await context.new_page()
     yield page
     await context.close()

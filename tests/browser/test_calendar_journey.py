@@ -83,3 +83,46 @@ async def _rita(clinic):
 
     row = await Staff.select(Staff.id).where(Staff.name == "Rita").first()
     return Actor(kind="staff", id=row["id"], clinic_id=clinic.clinic_id, name="Rita")
+
+
+async def test_reload_and_back_after_refusals_land_on_the_calendar_not_a_405(tablet: Page, clinic):
+    page = tablet
+    cal = await factories.make_calendar(clinic)
+    await factories.make_patient(clinic, given_name="Marloes", family_name="Verbeek")
+    other = await factories.make_patient(clinic, given_name="Sem", family_name="Bakker")
+    await factories.book(clinic, cal, other, DAY.isoformat(), "11:00")
+    await sign_in(page, await factories.email_of(await _rita_or_new(clinic)), factories.PASSWORD)
+
+    await page.goto(f"/calendar?date={DAY.isoformat()}")
+    await page.get_by_label("Book Chair 1 at 10:00").tap()
+    dialog = page.locator("dialog[open]")
+    await dialog.locator("#f-time").fill("11:00")
+    await dialog.get_by_placeholder("Name, phone, date of birth").press_sequentially("verb", delay=50)
+    await dialog.get_by_label("Verbeek, Marloes").check()
+    await dialog.locator("#f-appointment_type_id").select_option(label="Check-up (30 min)")
+    await dialog.locator("#f-provider_id").select_option(label="Dr. Dekker")
+    booked_url = page.url
+    await dialog.get_by_role("button", name="Book", exact=True).tap()
+    await expect(page.locator("dialog[open]").get_by_role("alert")).to_contain_text("already")  # the 409
+    assert page.url == booked_url and "/calendar/book" in page.url
+    reloaded = await page.reload()
+    assert reloaded.status == 200
+    await expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
+    await expect(page.get_by_text("11:00 Sem Bakker")).to_be_visible()
+
+    card_url = f"/calendar/appointments/{await factories.book(clinic, cal, other, DAY.isoformat(), '14:00')}"
+    await page.goto(card_url)
+    card = page.locator("dialog[open]")
+    await card.get_by_text("Move", exact=True).tap()
+    await card.locator("#f-time").fill("11:15")
+    await card.get_by_role("button", name="Move appointment").tap()
+    await expect(page.locator("dialog[open]").get_by_role("alert")).to_contain_text("already")  # the 409
+    assert page.url.endswith(card_url)
+    assert (await page.reload()).status == 200
+    await page.go_back()
+    await expect(page.get_by_text("11:00 Sem Bakker")).to_be_visible()
+    assert "/calendar" in page.url and "/move" not in page.url
+
+
+async def _rita_or_new(clinic):
+    return await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")

@@ -13,17 +13,8 @@ from tests.browser.test_foundation_journey import sign_in
 from tests.conftest import ARTIFACTS
 
 
-def _collect_problems(page: Page) -> list[str]:
-    """Console errors (a CSP refusal shows up here) and uncaught exceptions."""
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
-
-
-async def test_dentist_uploads_an_xray_opens_it_and_zooms(tablet: Page, clinic, tmp_path):
+async def test_dentist_uploads_an_xray_opens_it_and_zooms(tablet: Page, clinic, tmp_path, browser_problems):
     page = tablet
-    problems = _collect_problems(page)
     dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr. Dekker")
     patient = await factories.make_patient(clinic, given_name="Marloes", family_name="Verbeek")
     xray = tmp_path / "bitewing.png"
@@ -64,12 +55,11 @@ async def test_dentist_uploads_an_xray_opens_it_and_zooms(tablet: Page, clinic, 
     await viewport.focus()
     await page.keyboard.press("+")
     await expect(page.locator("[data-zoom-level]")).to_have_text("125%")
-    assert problems == []
+    assert browser_problems.unexpected() == []  # console errors, page errors, CSP refusals
 
 
-async def test_an_stl_scan_renders_on_a_canvas(tablet: Page, clinic):
+async def test_an_stl_scan_renders_on_a_canvas(tablet: Page, clinic, browser_problems):
     page = tablet
-    problems = _collect_problems(page)
     patient = await factories.make_patient(clinic, given_name="Sem", family_name="Bakker")
     await samples.stored(clinic, patient, "bitewing.png")
     scan = await samples.stored(clinic, patient, "upper-jaw.stl", samples.stl_torus(), kind="scan")
@@ -89,7 +79,7 @@ async def test_an_stl_scan_renders_on_a_canvas(tablet: Page, clinic):
     grey = Image.open(io.BytesIO(shot)).convert("L")
     darkest, lightest = grey.getextrema()
     assert lightest - darkest > 40, "the canvas is blank"
-    assert problems == []
+    assert browser_problems.unexpected() == []  # console errors, page errors, CSP refusals
 
 
 async def test_imaging_pages_fit_a_phone(phone: Page, clinic):

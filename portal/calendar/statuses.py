@@ -1,0 +1,59 @@
+"""Appointment statuses: the names, their labels, the groups (active, open, freed, final) and which may follow which."""
+
+from enum import StrEnum
+
+from portal import display
+
+
+class Status(StrEnum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    ARRIVED = "arrived"
+    IN_CHAIR = "in_chair"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+# Still to come: may be confirmed, moved or cancelled, gets reminders, and a patient's reply acts on it.
+OPEN = (Status.BOOKED, Status.CONFIRMED)
+# Cancelled and no-show free the slot; everything else holds its chair and provider (the exclusion constraints
+# of migration 2026-11-24T19 spell the same pair in SQL, as a migration must keep what it created).
+FREED = (Status.NO_SHOW, Status.CANCELLED)
+ACTIVE = tuple(s for s in Status if s not in FREED)
+# Which status may follow which (cancelling is open to the OPEN statuses, with a reason).
+NEXT = {
+    Status.BOOKED: (Status.CONFIRMED, Status.ARRIVED, Status.NO_SHOW),
+    Status.CONFIRMED: (Status.ARRIVED, Status.NO_SHOW),
+    Status.ARRIVED: (Status.IN_CHAIR,),
+    Status.IN_CHAIR: (Status.COMPLETED,),
+    Status.COMPLETED: (),
+    Status.NO_SHOW: (),
+    Status.CANCELLED: (),
+}
+FINAL = tuple(s for s in Status if not NEXT[s] and s not in OPEN)
+CANCELLABLE = OPEN
+
+
+def allowed_after(status: str) -> tuple[Status, ...]:
+    """What the appointment may become next, cancelling included."""
+    current = Status(status)
+    return NEXT[current] + ((Status.CANCELLED,) if current in CANCELLABLE else ())
+
+
+def sql_list(group: tuple[Status, ...]) -> str:
+    """A group as an SQL list, e.g. "('booked', 'confirmed')" (enum values only: nothing from outside)."""
+    return "(" + ", ".join(f"'{Status(s).value}'" for s in group) + ")"
+
+
+display.register_labels("appointment_status", {
+    Status.BOOKED: "Booked", Status.CONFIRMED: "Confirmed", Status.ARRIVED: "Arrived", Status.IN_CHAIR: "In chair",
+    Status.COMPLETED: "Completed", Status.NO_SHOW: "No-show", Status.CANCELLED: "Cancelled"})
+# The button that moves an appointment into a status.
+display.register_labels("appointment_action", {
+    Status.CONFIRMED: "Confirm", Status.ARRIVED: "Arrived", Status.IN_CHAIR: "In chair",
+    Status.COMPLETED: "Complete", Status.NO_SHOW: "No-show", Status.CANCELLED: "Cancel appointment"})
+
+
+def label(status: str) -> str:
+    return display.label(status, "appointment_status")
