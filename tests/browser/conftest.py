@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 from playwright.async_api import async_playwright
 
+from tests.browser.accessibility import watch as accessibility_watch
 from tests.conftest import ARTIFACTS, ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -105,11 +106,13 @@ async def watched_context(browser, problems: list[str], **options):
 
 @pytest.fixture
 async def tablet(browser, live_server, browser_problems):
-    """A fresh 768x1024 touch browser context (no shared cookies between tests)."""
+    """A fresh 768x1024 touch browser context (no shared cookies between tests); axe-core scans every page load."""
     context = await watched_context(browser, browser_problems, viewport={"width": 768, "height": 1024},
                                     has_touch=True, base_url=live_server)
     page = await context.new_page()
+    accessibility = accessibility_watch(page)
     yield page
+    await accessibility.finish()
     await context.close()
 
 
@@ -118,7 +121,9 @@ async def phone(browser, live_server, browser_problems):
     context = await watched_context(browser, browser_problems, viewport={"width": 390, "height": 844},
                                     has_touch=True, is_mobile=True, base_url=live_server)
     page = await context.new_page()
+    accessibility = accessibility_watch(page)
     yield page
+    await accessibility.finish()
     await context.close()
 
 
