@@ -109,7 +109,10 @@ class ScratchServer:
         except (OSError, ValueError, psutil.Error):
             pass
         self.stop()
-        self.server.cleanup()  # deletes the folder
+        self.server.cleanup()  # deletes pgdata
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def portal_env(database_url: str | None = None, data_dir: Path | None = None, **extra: str) -> dict:
