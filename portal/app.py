@@ -10,7 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, display, phones
+from portal import db, display, i18n, phones
 from portal.charts import teeth
 from portal.permissions import Permission, can
 from portal.request_log import configure_logging, request_logging_middleware
@@ -71,6 +71,7 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
                                  combine_codes=_code_options,
                                  provider_errors=_provider_errors, **display.FILTERS)
+    i18n.install(engine.engine)
 
 
 def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Litestar:
@@ -114,8 +115,8 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
     )
     app.state.settings = settings
     # Outside the router, so that unrouted 404s and errors get the same headers and log line as pages.
-    app.asgi_handler = security_headers_middleware(request_logging_middleware(app.asgi_handler),
-                                                   https=settings.https)
+    app.asgi_handler = security_headers_middleware(
+        request_logging_middleware(i18n.language_middleware(app.asgi_handler)), https=settings.https)
     return app
 
 

@@ -1,47 +1,58 @@
-"""What a person reads: instants in the clinic's time zone, dates in the clinic's format, enum values by label.
+"""What a person reads: instants in the clinic's time zone, dates and numbers in the reader's locale, enum labels.
 
 Templates never call `strftime` or `replace("_", " ")`; they use the filters registered here:
 
-    {{ note.signed_at | when }}             Mon 30 Nov 2026 14:05 (clinic zone)
+    {{ note.signed_at | when }}             Mon 30 Nov 2026, 14:05 (clinic zone; nl: ma 30 nov 2026 14:05)
     {{ note.signed_at | when("date") }}     30 Nov 2026
-    {{ row.at | when("short") }}            30 Nov 14:05
+    {{ row.at | when("short") }}            30 Nov, 14:05
     {{ slot.start | when("time") }}         14:05
     {{ patient.date_of_birth | day }}       26 Apr 1981   (a calendar date: no zone)
-    {{ feed.created_at | when_utc }}        30 Nov 2026 13:05 UTC (only where the page says UTC)
+    {{ feed.created_at | when_utc }}        30 Nov 2026, 13:05 UTC (only where the page says UTC)
     {{ a.status | label("appointment_status") }}
+    {{ 1234.5 | number }}  {{ fee | money(currency) }}   1,234.5  €105.00 (nl: 1.234,5  € 105,00)
+
+Formats come from Babel (CLDR) for the current language (portal/i18n.py) with the clinic's country: each style
+is a CLDR skeleton, so the order, month names and punctuation follow the locale.
 
 The zone is the template's `time_zone` variable when set (patient pages), else the signed-in actor's clinic zone.
 A naive datetime is already a wall-clock time (the calendar computes those) and is shown as it is.
+Labels are registered as `lazy_gettext(...)` strings (or plain source strings) and translated when shown.
 """
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from portal import i18n
+
+# style -> (date skeleton or None, with the time?)
 INSTANT_FORMATS = {
-    "datetime": "%a %d %b %Y %H:%M",
-    "long": "%A %d %B %Y, %H:%M",
-    "date": "%d %b %Y",
-    "long_date": "%d %B %Y",
-    "short": "%d %b %H:%M",
-    "seconds": "%d %b %Y %H:%M:%S",
-    "time": "%H:%M",
+    "datetime": ("yMMMEd", "Hm"),
+    "long": ("yMMMMEEEEd", "Hm"),
+    "date": ("yMMMd", None),
+    "long_date": ("yMMMMd", None),
+    "short": ("MMMd", "Hm"),
+    "seconds": ("yMMMd", "Hms"),
+    "time": (None, "Hm"),
 }
 DAY_FORMATS = {
-    "date": "%d %b %Y",
-    "long": "%d %B %Y",
-    "weekday": "%A %d %B %Y",
-    "short_weekday": "%a %d",
-    "month": "%B %Y",
+    "date": "yMMMd",
+    "long": "yMMMMd",
+    "weekday": "yMMMMEEEEd",
+    "short_weekday": "Ed",
+    "month": "yMMMM",
 }
 
 _LABELS: dict[str, dict[str, str]] = {}
 
 
 def register_labels(kind: str, labels: dict[str, str]) -> None:
-    """An enum's human labels, registered once by the module that owns the enum."""
+    """An enum's human labels, registered once by the module that owns the enum (`lazy_gettext` strings)."""
     _LABELS.setdefault(kind, {}).update(labels)
 
 
@@ -49,7 +60,8 @@ def label(value: str | None, kind: str) -> str:
     """The human label of an enum value; an unregistered kind is a programming error, not a fallback."""
     if value is None:
         return ""
-    return _LABELS[kind].get(value, value)
+    text = _LABELS[kind].get(value, value)
+    return i18n.gettext(text) if isinstance(text, str) else str(text)
 
 
 def zone_of(context: Context) -> str:
@@ -66,16 +78,32 @@ def local_instant(moment: datetime, zone: str) -> datetime:
     return moment if moment.tzinfo is None else moment.astimezone(ZoneInfo(zone))
 
 
+def _time_skeleton(skeleton: str, locale) -> str:
+    # A 12-hour locale (en_US) asks for h, not H: let CLDR's preferred hour cycle decide.
+    return skeleton.replace("H", "h") if "a" in locale.time_formats["short"].pattern else skeleton
+
+
+def _format(moment: datetime | date, date_skeleton: str | None, time_skeleton: str | None) -> str:
+    locale = i18n.babel_locale()
+    day = babel_dates.format_skeleton(date_skeleton, moment, locale=locale) if date_skeleton else ""
+    if not time_skeleton:
+        return day
+    clock = babel_dates.format_skeleton(_time_skeleton(time_skeleton, locale), moment, locale=locale)
+    if not day:
+        return clock
+    return locale.datetime_formats["medium"].format(clock, day).replace("'", "")
+
+
 def format_instant(moment: datetime | None, zone: str, style: str = "datetime") -> str:
     if moment is None:
         return ""
-    return local_instant(moment, zone).strftime(INSTANT_FORMATS[style])
+    return _format(local_instant(moment, zone), *INSTANT_FORMATS[style])
 
 
 def format_day(day: date | None, style: str = "date") -> str:
     if day is None:
         return ""
-    return day.strftime(DAY_FORMATS[style])
+    return _format(day, DAY_FORMATS[style], None)
 
 
 @pass_context
@@ -86,7 +114,28 @@ def when(context: Context, moment: datetime | None, style: str = "datetime") -> 
 def when_utc(moment: datetime | None, style: str = "datetime") -> str:
     if moment is None:
         return ""
-    return moment.astimezone(timezone.utc).strftime(INSTANT_FORMATS[style]) + " UTC"
+    return _format(moment.astimezone(timezone.utc), *INSTANT_FORMATS[style]) + " UTC"
 
 
-FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label}
+def number(value: int | float | Decimal | None, digits: int | None = None) -> str:
+    """A number with the locale's separators; `digits` fixes the decimals."""
+    if value is None:
+        return ""
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(value, format=pattern, locale=i18n.babel_locale())
+
+
+def money(value: int | float | Decimal | None, currency: str = "EUR") -> str:
+    """An amount in the clinic's currency, as the locale writes it (€ 105,00 in Dutch, 105,00 € in German)."""
+    if value is None:
+        return ""
+    return babel_numbers.format_currency(value, currency, locale=i18n.babel_locale())
+
+
+def first_weekday() -> int:
+    """0 = Monday ... 6 = Sunday: where the locale's week starts (calendars use it for month grids)."""
+    return i18n.babel_locale().first_week_day
+
+
+FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label, "number": number,
+           "money": money}

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from portal import audit, job_queue
+from portal import audit, i18n, job_queue
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
@@ -28,6 +28,7 @@ from portal.tables import Clinic, DataExport
 log = logging.getLogger(__name__)
 KEEP_DAYS = 7
 _summary = Environment(loader=FileSystemLoader(PROJECT_ROOT / "templates"), autoescape=select_autoescape(["html"]))
+i18n.install(_summary)
 
 
 async def start_export(actor: Actor) -> int:

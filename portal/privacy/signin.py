@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from portal import audit
+from portal import audit, i18n
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.forms import collect, email_problem, parse_date
@@ -167,7 +167,9 @@ async def load(token: str, settings: Settings) -> SignedIn | None:
         return None
     rows = await PatientSession.raw(
         "SELECT s.token_hash, s.clinic, s.email, s.patient_id, s.guardian_id, s.seen_at, c.name AS clinic_name, "
-        "c.time_zone, c.country FROM patient_session s JOIN clinic c ON c.id = s.clinic WHERE s.token_hash = {} "
+        "c.time_zone, c.country, c.locale, (SELECT p.preferred_language FROM patient p WHERE p.id = s.patient_id) "
+        "AS patient_language, (SELECT g.preferred_language FROM guardian g WHERE g.id = s.guardian_id) "
+        "AS guardian_language FROM patient_session s JOIN clinic c ON c.id = s.clinic WHERE s.token_hash = {} "
         "AND s.expires_at > now() AND s.seen_at > now() - {}::interval", digest(token[:200]),
         timedelta(minutes=settings.session_idle_minutes))
     if not rows:
@@ -192,7 +194,9 @@ async def load(token: str, settings: Settings) -> SignedIn | None:
                 name = g["name"] if g else "Guardian"
             actor = Actor(kind="guardian" if guardian else "patient", id=row["guardian_id"] or row["patient_id"],
                           clinic_id=row["clinic"], name=name, clinic_name=row["clinic_name"],
-                          time_zone=row["time_zone"], country=row["country"], patient_id=row["patient_id"])
+                          time_zone=row["time_zone"], country=row["country"], patient_id=row["patient_id"],
+                          language=i18n.choose(row["guardian_language"] if guardian else row["patient_language"],
+                                               row["locale"]))
     return SignedIn(token_hash=row["token_hash"], clinic_id=row["clinic"], email=row["email"], actor=actor)
 
 

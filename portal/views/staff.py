@@ -4,7 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import staff
+from portal import display, i18n, staff
 from portal.errors import ValidationFailed
 from portal.permissions import Permission, Role
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
@@ -13,7 +13,8 @@ from portal.views.pages import read_form, render, see_other
 
 def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
     return render(request, "staff/form.html", status=status, form=form, staff_id=staff_id, errors=errors,
-                  roles={r.value: r.value.capitalize() for r in Role})
+                  roles={r.value: display.label(r.value, "role") for r in Role},
+                  staff_languages={"": i18n.gettext("The clinic's language"), **i18n.LANGUAGES})
 
 
 class StaffController(Controller):
@@ -24,7 +25,8 @@ class StaffController(Controller):
     @get("/", name="staff.list")
     async def index(self, request: Request, actor: CurrentActor) -> Template:
         """Everyone who works at the clinic."""
-        return render(request, "staff/list.html", members=await staff.list_staff(actor))
+        return render(request, "staff/list.html", members=await staff.list_staff(actor),
+                      roles={r.value: display.label(r.value, "role") for r in Role})
 
     @get("/new", name="staff.new")
     async def new(self, request: Request, actor: CurrentActor) -> Template:
