@@ -39,12 +39,12 @@ static/vendor/.copied: node_modules/.package-lock.json
 CATALOGUES := $(wildcard portal/locale/*/LC_MESSAGES/messages.po)
 
 portal/locale/%/LC_MESSAGES/messages.mo: portal/locale/%/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -D messages -i $< -o $@ -l $*
+	$(BIN)/pybabel --quiet compile -D messages -i $< -o $@ -l $*
 
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_pgettext:1c,2 --add-location=file \
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k lazy_gettext -k lazy_pgettext:1c,2 --add-location=file \
 	  --sort-output --project=Chairside -o portal/locale/messages.pot .
-	$(BIN)/pybabel update -q -D messages -i portal/locale/messages.pot -d portal/locale --ignore-obsolete
+	$(BIN)/pybabel --quiet update -D messages -i portal/locale/messages.pot -d portal/locale --ignore-obsolete
 
 install: $(VENV)/.installed static/vendor/.copied $(CATALOGUES:.po=.mo)
 

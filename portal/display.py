@@ -2,17 +2,18 @@
 
 Templates never call `strftime` or `replace("_", " ")`; they use the filters registered here:
 
-    {{ note.signed_at | when }}             Mon 30 Nov 2026, 14:05 (clinic zone; nl: ma 30 nov 2026 14:05)
+    {{ note.signed_at | when }}             Mon, 30 Nov 2026, 14:05 (clinic zone; nl: ma 30 nov 2026, 14:05)
     {{ note.signed_at | when("date") }}     30 Nov 2026
     {{ row.at | when("short") }}            30 Nov, 14:05
     {{ slot.start | when("time") }}         14:05
     {{ patient.date_of_birth | day }}       26 Apr 1981   (a calendar date: no zone)
-    {{ feed.created_at | when_utc }}        30 Nov 2026, 13:05 UTC (only where the page says UTC)
+    {{ feed.created_at | when_utc }}        Mon, 30 Nov 2026, 13:05 UTC (only where the page says UTC)
     {{ a.status | label("appointment_status") }}
     {{ 1234.5 | number }}  {{ fee | money(currency) }}   1,234.5  €105.00 (nl: 1.234,5  € 105,00)
+    first_weekday()                         0 = Monday (en_US: 6 = Sunday), for month grids
 
 Formats come from Babel (CLDR) for the current language (portal/i18n.py) with the clinic's country: each style
-is a CLDR skeleton, so the order, month names and punctuation follow the locale.
+is a CLDR standard length or skeleton, so the order, month names and punctuation follow the locale.
 
 The zone is the template's `time_zone` variable when set (patient pages), else the signed-in actor's clinic zone.
 A naive datetime is already a wall-clock time (the calendar computes those) and is shown as it is.
@@ -30,23 +31,24 @@ from jinja2.runtime import Context
 
 from portal import i18n
 
-# style -> (date skeleton or None, with the time?)
+# style -> (the date part: a CLDR standard length or a skeleton, the time part: a skeleton or None)
 INSTANT_FORMATS = {
     "datetime": ("yMMMEd", "Hm"),
-    "long": ("yMMMMEEEEd", "Hm"),
-    "date": ("yMMMd", None),
-    "long_date": ("yMMMMd", None),
+    "long": ("full", "Hm"),
+    "date": ("medium", None),
+    "long_date": ("long", None),
     "short": ("MMMd", "Hm"),
-    "seconds": ("yMMMd", "Hms"),
+    "seconds": ("medium", "Hms"),
     "time": (None, "Hm"),
 }
 DAY_FORMATS = {
-    "date": "yMMMd",
-    "long": "yMMMMd",
-    "weekday": "yMMMMEEEEd",
+    "date": "medium",
+    "long": "long",
+    "weekday": "full",
     "short_weekday": "Ed",
     "month": "yMMMM",
 }
+_STANDARD = {"short", "medium", "long", "full"}
 
 _LABELS: dict[str, dict[str, str]] = {}
 
@@ -85,7 +87,10 @@ def _time_skeleton(skeleton: str, locale) -> str:
 
 def _format(moment: datetime | date, date_skeleton: str | None, time_skeleton: str | None) -> str:
     locale = i18n.babel_locale()
-    day = babel_dates.format_skeleton(date_skeleton, moment, locale=locale) if date_skeleton else ""
+    if date_skeleton in _STANDARD:
+        day = babel_dates.format_date(moment, date_skeleton, locale=locale)
+    else:
+        day = babel_dates.format_skeleton(date_skeleton, moment, locale=locale) if date_skeleton else ""
     if not time_skeleton:
         return day
     clock = babel_dates.format_skeleton(_time_skeleton(time_skeleton, locale), moment, locale=locale)
