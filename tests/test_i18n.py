@@ -229,3 +229,61 @@ def test_labels_are_translated_when_shown():
         assert display.label("dentist", "role") == "Tandarts"
     with i18n.using("en"):
         assert display.label("dentist", "role") == "Dentist"
+
+
+async def test_a_patient_reads_the_privacy_centre_in_their_language_and_a_guardian_in_theirs(client, other_client,
+                                                                                             clinic, mailbox):
+    from portal import patients
+    from portal.tables import Guardian
+    from tests.privacy_helpers import sign_in_patient
+
+    start = await client.get("/privacy?lang=nl")
+    assert '<html lang="nl">' in start.text and 'href="?lang=tr"' in start.text  # the switcher
+    born = "1985-04-12"
+    await factories.make_patient(clinic, given_name="Elif", email="elif@example.org", date_of_birth=born,
+                                 preferred_language="tr")
+    me = await sign_in_patient(client, mailbox, "elif@example.org", born)
+    if me.status_code == 303:  # the chooser goes straight on when there is one record
+        me = await client.get(me.headers["location"])
+    assert me.status_code == 200 and '<html lang="tr">' in me.text  # the patient's language beats the cookie
+    young = (date.today() - timedelta(days=365 * 8)).isoformat()
+    child = await factories.make_patient(clinic, given_name="Tim", email="", date_of_birth=young,
+                                         preferred_language="tr")
+    guardian_id = await patients.add_guardian(clinic, child, patients.GuardianForm(name="Mia", email="mia@example.org"))
+    await Guardian.update({Guardian.preferred_language: "de"}).where(Guardian.id == guardian_id)
+    guardian_page = await sign_in_patient(other_client, mailbox, "mia@example.org", young)
+    if guardian_page.status_code == 303:
+        guardian_page = await other_client.get(guardian_page.headers["location"])
+    assert guardian_page.status_code == 200 and '<html lang="de">' in guardian_page.text
+
+
+async def test_a_turkish_patient_confirms_on_whatsapp_with_evet_and_is_answered_in_turkish(settings, clinic, cal):
+    import hashlib
+    import hmac
+    import json
+    from dataclasses import replace
+
+    import httpx
+
+    from portal.app import create_app
+    from portal.tables import OutboxMessage
+
+    await Clinic.update({Clinic.whatsapp_phone_number_id: "1098765"}).where(Clinic.id == clinic.clinic_id)
+    patient_id = await factories.make_patient(clinic, phone_mobile="+31611122244", preferred_language="tr")
+    day = date.today() + timedelta(days=3)
+    appointment_id = await factories.book(clinic, cal, patient_id, day.isoformat(), "14:00")
+    body = json.dumps({"entry": [{"changes": [{"value": {
+        "metadata": {"phone_number_id": "1098765"}, "contacts": [{"profile": {"name": "Elif"}, "wa_id": "31611122244"}],
+        "messages": [{"from": "31611122244", "id": "wamid.TR1", "type": "text", "text": {"body": "Evet"}}]}}]}]})
+    app = create_app(replace(settings, whatsapp_app_secret="s3cret"), manage_pool=False)
+    signature = "sha256=" + hmac.new(b"s3cret", body.encode(), hashlib.sha256).hexdigest()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as wa:
+        response = await wa.post("/webhooks/whatsapp", content=body, headers={
+            "X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+    assert response.status_code == 200
+    row = await Appointment.select(Appointment.status).where(Appointment.id == appointment_id).first()
+    assert row["status"] == "confirmed"
+    [reply] = await OutboxMessage.select().where(OutboxMessage.channel == "whatsapp")
+    with i18n.using("tr", "NL"):
+        when = display.format_instant(datetime.combine(day, datetime.min.time()).replace(hour=14), "UTC")
+    assert reply["text_body"] == f"Teşekkürler, {when} tarihli randevunuz onaylandı."
