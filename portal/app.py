@@ -37,7 +37,7 @@ from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
 from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.settings import SettingsController
-from portal.views.staff import StaffController
+from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
@@ -45,7 +45,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
-               InvitationController]
+               InvitationController, LanguageController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

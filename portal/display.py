@@ -137,9 +137,7 @@ def money(value: int | float | Decimal | None, currency: str = "EUR") -> str:
     return babel_numbers.format_currency(value, currency, locale=i18n.babel_locale())
 
 
-def first_weekday() -> int:
-    """0 = Monday ... 6 = Sunday: where the locale's week starts (calendars use it for month grids)."""
-    return i18n.babel_locale().first_week_day
+first_weekday = i18n.first_weekday  # also a template global: {{ first_weekday() }}
 
 
 FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label, "number": number,

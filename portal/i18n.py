@@ -123,6 +123,11 @@ def _babel_locale(language: str, region: str) -> Locale:
     return Locale.parse("en_GB" if language == "en" else language)
 
 
+def first_weekday() -> int:
+    """0 = Monday ... 6 = Sunday: where the reader's week starts (month grids, week views)."""
+    return babel_locale().first_week_day
+
+
 def gettext(message: str, **variables) -> str:
     text = translations(_language.get()).gettext(message)
     return text % variables if variables else text
@@ -166,7 +171,7 @@ def install(environment) -> None:
     environment.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext,
                                           pgettext=_template_pgettext, npgettext=_template_npgettext,
                                           newstyle=True)
-    environment.globals.update(current_language=current, languages=LANGUAGES)
+    environment.globals.update(current_language=current, languages=LANGUAGES, first_weekday=first_weekday)
 
 
 # Jinja's newstyle gettext does the %-formatting itself (and escapes the variables); ours only translates.

@@ -128,3 +128,14 @@ async def end_sessions(actor: Actor, staff_id: int) -> int:
     await audit.record(actor, "staff.signed_out_everywhere", object_type="staff", object_id=staff_id,
                        detail={"sessions": ended})
     return ended
+
+
+async def set_own_language(actor: Actor, language: str) -> None:
+    """A staff member picks the language they read ('' = the clinic's); anyone signed in may set their own."""
+    if not actor.is_staff or language not in ("", *i18n.LANGUAGES):
+        raise ValidationFailed({"language": i18n.gettext("Choose from the list.")})
+    async with transaction():
+        await Staff.update({Staff.language: language}).where(
+            (Staff.id == actor.id) & (Staff.clinic == actor.clinic_id))
+        await audit.record(actor, "staff.language", object_type="staff", object_id=actor.id,
+                           detail={"language": language})

@@ -287,3 +287,17 @@ async def test_a_turkish_patient_confirms_on_whatsapp_with_evet_and_is_answered_
     with i18n.using("tr", "NL"):
         when = display.format_instant(datetime.combine(day, datetime.min.time()).replace(hour=14), "UTC")
     assert reply["text_body"] == f"Teşekkürler, {when} tarihli randevunuz onaylandı."
+
+
+async def test_a_staff_member_chooses_their_own_language_from_the_menu(client, clinic):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
+    await sign_in_as(client, receptionist)
+    response = await client.post("/account/language", data={
+        "_csrf_token": await csrf_token(client), "language": "tr", "next": "/patients"})
+    assert response.status_code == 303 and response.headers["location"] == "/patients"
+    page = await client.get("/patients")
+    assert '<html lang="tr">' in page.text and ">Hastalar<" in page.text
+    forged = await client.post("/account/language", data={
+        "_csrf_token": await csrf_token(client), "language": "xx", "next": "https://evil.example/"})
+    assert forged.headers["location"] == "/"
+    assert (await Staff.select(Staff.language).where(Staff.id == receptionist.id).first())["language"] == "tr"

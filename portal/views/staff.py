@@ -63,3 +63,23 @@ class StaffController(Controller):
         except ValidationFailed as exc:
             return _form_page(request, form, staff_id, exc.errors, 422)
         return see_other(request.app.route_reverse("staff.list"))
+
+
+class LanguageController(Controller):
+    """Any signed-in staff member chooses the language they read (the menu under their name)."""
+
+    path = "/account/language"
+    guards = [signed_in]
+    dependencies = {"actor": provide_actor}
+
+    @post("/", name="account.language")
+    async def choose(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Save the choice and return to the page it was made on."""
+        posted = await request.form()
+        try:
+            await staff.set_own_language(actor, str(posted.get("language", ""))[:16])
+        except ValidationFailed:
+            pass  # only a forged form sends another value: nothing changes
+        back = str(posted.get("next", ""))
+        return see_other(back if back.startswith("/") and not back.startswith("//") and "\\" not in back
+                         else request.app.route_reverse("dashboard"))
