@@ -225,9 +225,13 @@ def language_middleware(app):
         token, region_token = _language.set(language), _region.set("")
 
         async def send_with_cookie(message):
-            if asked and message["type"] == "http.response.start":
-                cookie = f"{COOKIE}={asked}; Path=/; Max-Age=31536000; SameSite=Lax"
-                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
+            if message["type"] == "http.response.start":
+                # Read now, not at the start: a signed-in person's own language has replaced the guess by then.
+                headers = [*message.get("headers", []), (b"content-language", _language.get().encode())]
+                if asked:
+                    cookie = f"{COOKIE}={asked}; Path=/; Max-Age=31536000; SameSite=Lax"
+                    headers.append((b"set-cookie", cookie.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

@@ -126,7 +126,7 @@ async def test_a_dutch_staff_member_sees_dutch_navigation_in_an_english_clinic(c
     await Staff.update({Staff.language: "nl"}).where(Staff.id == dentist.id)
     await sign_in_as(client, dentist)
     page = await client.get("/", headers={"Accept-Language": "en"})
-    assert '<html lang="nl">' in page.text
+    assert '<html lang="nl">' in page.text and page.headers["content-language"] == "nl"
     assert ">Vandaag<" in page.text and ">Agenda<" in page.text and ">Patiënten<" in page.text
     assert "Uitloggen" in page.text and ">Today<" not in page.text and "Sign out" not in page.text
     # The owner of the same clinic keeps the clinic's language.
