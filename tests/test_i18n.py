@@ -301,3 +301,8 @@ async def test_a_staff_member_chooses_their_own_language_from_the_menu(client, c
         "_csrf_token": await csrf_token(client), "language": "xx", "next": "https://evil.example/"})
     assert forged.headers["location"] == "/"
     assert (await Staff.select(Staff.language).where(Staff.id == receptionist.id).first())["language"] == "tr"
+
+
+async def test_an_error_page_speaks_the_readers_language(client):
+    missing = await client.get("/no-such-page", headers={"Accept-Language": "de-DE"})
+    assert missing.status_code == 404 and "Nicht gefunden" in missing.text and "Not found" not in missing.text
