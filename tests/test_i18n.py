@@ -306,3 +306,18 @@ async def test_a_staff_member_chooses_their_own_language_from_the_menu(client, c
 async def test_an_error_page_speaks_the_readers_language(client):
     missing = await client.get("/no-such-page", headers={"Accept-Language": "de-DE"})
     assert missing.status_code == 404 and "Nicht gefunden" in missing.text and "Not found" not in missing.text
+
+
+async def test_a_privacy_sign_in_mail_in_german_arrives_at_the_smtp_server(client, clinic, mailbox):
+    from tests.privacy_helpers import request_link, wait_for_mail
+
+    born = "1979-02-03"
+    await factories.make_patient(clinic, given_name="Jonas", email="jonas@example.org", date_of_birth=born,
+                                 preferred_language="de")
+    response = await request_link(client, "jonas@example.org", born)  # asked from an English page
+    assert response.status_code == 200
+    [message] = await wait_for_mail(mailbox, "jonas@example.org")
+    assert message["Subject"] == "Ihr Anmeldelink für Canal Dental"
+    text = body_text(message)
+    assert text.startswith("Öffnen Sie diesen Link innerhalb von 15 Minuten, um die Daten zu sehen, die Canal Dental")
+    assert "/privacy/link/" in text and "Der Link funktioniert einmal." in text
