@@ -6,7 +6,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-check install install-test browser clean
+.PHONY: run test bench bench-check install install-test browser clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,18 @@ static/vendor/.copied: node_modules/.package-lock.json
 	    > static/vendor/three/$$(basename $$f).js; done
 	touch $@
 
-install: $(VENV)/.installed static/vendor/.copied
+# Languages: the checked-in catalogues compiled to .mo (git-ignored) at set-up; `make messages` re-extracts them.
+CATALOGUES := $(wildcard portal/locale/*/LC_MESSAGES/messages.po)
+
+portal/locale/%/LC_MESSAGES/messages.mo: portal/locale/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel --quiet compile -D messages -i $< -o $@ -l $*
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k lazy_gettext -k lazy_pgettext:1c,2 --add-location=file \
+	  --sort-output --project=Chairside -o portal/locale/messages.pot .
+	$(BIN)/pybabel --quiet update -D messages -i portal/locale/messages.pot -d portal/locale --ignore-obsolete
+
+install: $(VENV)/.installed static/vendor/.copied $(CATALOGUES:.po=.mo)
 
 install-test: install $(VENV)/.installed-test
 

@@ -11,7 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, display, links, phones
+from portal import db, display, i18n, links, phones
 from portal.charts import teeth
 from portal.permissions import Permission, can
 from portal.request_limits import DEFAULT_MAX_BODY, request_limits_middleware
@@ -40,7 +40,7 @@ from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
 from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
 from portal.views.settings import SettingsController
-from portal.views.staff import StaffController
+from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
@@ -48,7 +48,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
-               InvitationController, PatientVisitsController]
+               InvitationController, PatientVisitsController, LanguageController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:
@@ -74,6 +74,7 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
                                  combine_codes=_code_options,
                                  provider_errors=_provider_errors, **display.FILTERS)
+    i18n.install(engine.engine)
 
 
 def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Litestar:
@@ -120,8 +121,8 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
     )
     app.state.settings = settings
     # Outside the router, so that unrouted 404s and errors get the same headers and log line as pages.
-    app.asgi_handler = security_headers_middleware(request_logging_middleware(app.asgi_handler),
-                                                   https=settings.https)
+    app.asgi_handler = security_headers_middleware(
+        request_logging_middleware(i18n.language_middleware(app.asgi_handler)), https=settings.https)
     return app
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal import audit, sessions
+from portal import audit, i18n, sessions
 from portal.db import transaction
 from portal.errors import SignInFailed, Throttled
 from portal.permissions import Actor, Role
@@ -155,12 +155,13 @@ async def load_staff_actor(staff_id: int) -> Actor | None:
     """The Actor for a signed-in staff member, or None when the account is gone or deactivated."""
     row = await Staff.select(
         Staff.id, Staff.name, Staff.role, Staff.active, Staff.clinic.id, Staff.clinic.name,
-        Staff.clinic.time_zone, Staff.clinic.country,
+        Staff.clinic.time_zone, Staff.clinic.country, Staff.language, Staff.clinic.locale,
     ).where(Staff.id == staff_id).first()
     if row is None or not row["active"]:
         return None
     return Actor(kind="staff", id=row["id"], clinic_id=row["clinic.id"], name=row["name"], role=Role(row["role"]),
-                 clinic_name=row["clinic.name"], time_zone=row["clinic.time_zone"], country=row["clinic.country"])
+                 clinic_name=row["clinic.name"], time_zone=row["clinic.time_zone"], country=row["clinic.country"],
+                 language=i18n.choose(row["language"], row["clinic.locale"]))
 
 
 async def sign_out_everywhere(actor: Actor) -> int:

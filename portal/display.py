@@ -1,49 +1,62 @@
-"""What a person reads: instants in the clinic's time zone, dates in the clinic's format, enum values by label.
+"""What a person reads: instants in the clinic's time zone, dates and numbers in the reader's locale, enum labels.
 
 Templates never call `strftime` or `replace("_", " ")`; they use the filters registered here:
 
-    {{ note.signed_at | when }}             Mon 30 Nov 2026 14:05 (clinic zone)
+    {{ note.signed_at | when }}             Mon, 30 Nov 2026, 14:05 (clinic zone; nl: ma 30 nov 2026, 14:05)
     {{ note.signed_at | when("date") }}     30 Nov 2026
-    {{ row.at | when("short") }}            30 Nov 14:05
+    {{ row.at | when("short") }}            30 Nov, 14:05
     {{ slot.start | when("time") }}         14:05
     {{ patient.date_of_birth | day }}       26 Apr 1981   (a calendar date: no zone)
-    {{ feed.created_at | when_utc }}        30 Nov 2026 13:05 UTC (only where the page says UTC)
+    {{ feed.created_at | when_utc }}        Mon, 30 Nov 2026, 13:05 UTC (only where the page says UTC)
     {{ a.status | label("appointment_status") }}
     <input type="time" value="{{ card.local_start | input_time }}">   14:05 (a machine format for form values)
+    ?date={{ a.starts_at | iso_day }}       2026-11-30 (the clinic-zone day, a machine format for links)
+    {{ 1234.5 | number }}  {{ fee | money(currency) }}   1,234.5  €105.00 (nl: 1.234,5  € 105,00)
+    first_weekday()                         0 = Monday (en_US: 6 = Sunday), for month grids
+
+Formats come from Babel (CLDR) for the current language (portal/i18n.py) with the clinic's country: each style
+is a CLDR standard length or skeleton, so the order, month names and punctuation follow the locale.
 
 The zone is the template's `time_zone` variable when set (patient pages), else the signed-in actor's clinic zone.
 A naive datetime is already a wall-clock time (the calendar computes those) and is shown as it is.
+Labels are registered as `lazy_gettext(...)` strings (or plain source strings) and translated when shown.
 """
 
 from datetime import date, datetime, time, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from portal import i18n
+
+# style -> (the date part: a CLDR standard length or a skeleton, the time part: a skeleton or None)
 INSTANT_FORMATS = {
-    "datetime": "%a %d %b %Y %H:%M",
-    "long": "%A %d %B %Y, %H:%M",
-    "date": "%d %b %Y",
-    "long_date": "%d %B %Y",
-    "short": "%d %b %H:%M",
-    "seconds": "%d %b %Y %H:%M:%S",
-    "time": "%H:%M",
-    "iso_date": "%Y-%m-%d",  # the clinic-zone day of an instant, for links such as ?date=
+    "datetime": ("yMMMEd", "Hm"),
+    "long": ("full", "Hm"),
+    "date": ("medium", None),
+    "long_date": ("long", None),
+    "short": ("MMMd", "Hm"),
+    "seconds": ("medium", "Hms"),
+    "time": (None, "Hm"),
 }
 DAY_FORMATS = {
-    "date": "%d %b %Y",
-    "long": "%d %B %Y",
-    "weekday": "%A %d %B %Y",
-    "short_weekday": "%a %d",
-    "month": "%B %Y",
+    "date": "medium",
+    "long": "long",
+    "weekday": "full",
+    "short_weekday": "Ed",
+    "month": "yMMMM",
 }
+_STANDARD = {"short", "medium", "long", "full"}
 
 _LABELS: dict[str, dict[str, str]] = {}
 
 
 def register_labels(kind: str, labels: dict[str, str]) -> None:
-    """An enum's human labels, registered once by the module that owns the enum."""
+    """An enum's human labels, registered once by the module that owns the enum (`lazy_gettext` strings)."""
     _LABELS.setdefault(kind, {}).update(labels)
 
 
@@ -51,7 +64,8 @@ def label(value: str | None, kind: str) -> str:
     """The human label of an enum value; an unregistered kind is a programming error, not a fallback."""
     if value is None:
         return ""
-    return _LABELS[kind].get(value, value)
+    text = _LABELS[kind].get(value, value)
+    return i18n.gettext(text) if isinstance(text, str) else str(text)
 
 
 def zone_of(context: Context) -> str:
@@ -68,16 +82,35 @@ def local_instant(moment: datetime, zone: str) -> datetime:
     return moment if moment.tzinfo is None else moment.astimezone(ZoneInfo(zone))
 
 
+def _time_skeleton(skeleton: str, locale) -> str:
+    # A 12-hour locale (en_US) asks for h, not H: let CLDR's preferred hour cycle decide.
+    return skeleton.replace("H", "h") if "a" in locale.time_formats["short"].pattern else skeleton
+
+
+def _format(moment: datetime | date, date_skeleton: str | None, time_skeleton: str | None) -> str:
+    locale = i18n.babel_locale()
+    if date_skeleton in _STANDARD:
+        day = babel_dates.format_date(moment, date_skeleton, locale=locale)
+    else:
+        day = babel_dates.format_skeleton(date_skeleton, moment, locale=locale) if date_skeleton else ""
+    if not time_skeleton:
+        return day
+    clock = babel_dates.format_skeleton(_time_skeleton(time_skeleton, locale), moment, locale=locale)
+    if not day:
+        return clock
+    return locale.datetime_formats["medium"].format(clock, day).replace("'", "")
+
+
 def format_instant(moment: datetime | None, zone: str, style: str = "datetime") -> str:
     if moment is None:
         return ""
-    return local_instant(moment, zone).strftime(INSTANT_FORMATS[style])
+    return _format(local_instant(moment, zone), *INSTANT_FORMATS[style])
 
 
 def format_day(day: date | None, style: str = "date") -> str:
     if day is None:
         return ""
-    return day.strftime(DAY_FORMATS[style])
+    return _format(day, DAY_FORMATS[style], None)
 
 
 @pass_context
@@ -88,7 +121,7 @@ def when(context: Context, moment: datetime | None, style: str = "datetime") -> 
 def when_utc(moment: datetime | None, style: str = "datetime") -> str:
     if moment is None:
         return ""
-    return moment.astimezone(timezone.utc).strftime(INSTANT_FORMATS[style]) + " UTC"
+    return _format(moment.astimezone(timezone.utc), *INSTANT_FORMATS[style]) + " UTC"
 
 
 def input_time(value: datetime | time | None) -> str:
@@ -98,4 +131,29 @@ def input_time(value: datetime | time | None) -> str:
     return (value.time() if isinstance(value, datetime) else value).isoformat(timespec="minutes")
 
 
-FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label, "input_time": input_time}
+@pass_context
+def iso_day(context: Context, moment: datetime | None) -> str:
+    """The clinic-zone calendar day of an instant as YYYY-MM-DD: a machine format, for links such as ?date=."""
+    return "" if moment is None else local_instant(moment, zone_of(context)).date().isoformat()
+
+
+def number(value: int | float | Decimal | None, digits: int | None = None) -> str:
+    """A number with the locale's separators; `digits` fixes the decimals."""
+    if value is None:
+        return ""
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(value, format=pattern, locale=i18n.babel_locale())
+
+
+def money(value: int | float | Decimal | None, currency: str = "EUR") -> str:
+    """An amount in the clinic's currency, as the locale writes it (€ 105,00 in Dutch, 105,00 € in German)."""
+    if value is None:
+        return ""
+    return babel_numbers.format_currency(value, currency, locale=i18n.babel_locale())
+
+
+first_weekday = i18n.first_weekday  # also a template global: {{ first_weekday() }}
+
+
+FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label, "input_time": input_time,
+           "iso_day": iso_day, "number": number, "money": money}

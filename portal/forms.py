@@ -1,21 +1,28 @@
-"""Small checks shared by every form: required text, email shape, dates. Each returns a message or None."""
+"""Small checks shared by every form: required text, email shape, dates. Each returns a message or None.
+
+Messages are translated into the current language (portal/i18n.py); pass a `label` already translated."""
 
 import re
 from datetime import date
 
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def required(value: str, label: str = "This field") -> str | None:
-    return None if value.strip() else f"{label} is required."
+def required(value: str, label: str | None = None) -> str | None:
+    if value.strip():
+        return None
+    return _("%(field)s is required.", field=label) if label else _("This field is required.")
 
 
 def email_problem(value: str, optional: bool = False) -> str | None:
     value = value.strip()
     if not value:
-        return None if optional else "Email is required."
+        return None if optional else _("Email is required.")
     if len(value) > 320 or not _EMAIL.match(value):
-        return "Enter an email address like name@example.com."
+        return _("Enter an email address like name@example.com.")
     return None
 
 
@@ -45,7 +52,9 @@ def whole_number(text: str) -> int | None:
 
 
 def too_long(value: str, limit: int) -> str | None:
-    return f"Use at most {limit} characters." if len(value) > limit else None
+    if len(value) <= limit:
+        return None
+    return ngettext("Use at most %(num)s character.", "Use at most %(num)s characters.", limit)
 
 
 def collect(**checks: str | None) -> dict[str, str]:

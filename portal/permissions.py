@@ -57,6 +57,7 @@ class Actor:
     time_zone: str = "UTC"
     country: str = "GB"
     patient_id: int | None = None  # privacy centre: the patient whose data a patient or guardian session shows
+    language: str = "en"  # the language this person reads (portal/i18n.py chose it)
 
     @property
     def is_staff(self) -> bool:

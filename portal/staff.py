@@ -5,15 +5,21 @@ from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
-from portal import audit, auth, sessions
+from portal import audit, auth, display, i18n, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, required, too_long
+from portal.i18n import lazy_gettext, lazy_pgettext
 from portal.permissions import Actor, Permission, Role, require
 from portal.tables import Staff
 
 PUBLIC_COLUMNS = (Staff.id, Staff.name, Staff.email, Staff.role, Staff.registration_body,
-                  Staff.registration_number, Staff.active)
+                  Staff.registration_number, Staff.active, Staff.language)
+
+display.register_labels("role", {Role.OWNER.value: lazy_pgettext("role", "Owner"),
+                                 Role.DENTIST.value: lazy_pgettext("role", "Dentist"),
+                                 Role.HYGIENIST.value: lazy_pgettext("role", "Dental hygienist"),
+                                 Role.RECEPTIONIST.value: lazy_pgettext("role", "Receptionist")})
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class StaffForm:
     registration_number: str = ""
     active: bool = True
     password: str = ""
+    language: str = ""  # "" = the clinic's language
 
 
 async def list_staff(actor: Actor) -> list[dict]:
@@ -48,21 +55,22 @@ async def get_staff(actor: Actor, staff_id: int) -> dict:
 
 def form_from_record(row: dict) -> StaffForm:
     return StaffForm(**{k: row[k] for k in ("name", "email", "role", "registration_body", "registration_number",
-                                            "active")})
+                                            "active", "language")})
 
 
-_TAKEN = {"email": "Another staff account already uses this email."}
+_TAKEN = {"email": lazy_gettext("Another staff account already uses this email.")}
 
 
 async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
     errors = collect(
-        name=required(form.name, "Name") or too_long(form.name, 200),
+        name=required(form.name, i18n.gettext("Name")) or too_long(form.name, 200),
         email=email_problem(form.email),
-        role=None if form.role in Role.__members__.values() else "Choose a role.",
+        role=None if form.role in Role.__members__.values() else i18n.gettext("Choose a role."),
+        language=None if form.language in ("", *i18n.LANGUAGES) else i18n.gettext("Choose from the list."),
         registration_body=too_long(form.registration_body, 200),
         registration_number=too_long(form.registration_number, 100),
         password=None if staff_id is not None or len(form.password) >= auth.MIN_PASSWORD_LENGTH
-        else f"Use at least {auth.MIN_PASSWORD_LENGTH} characters.",
+        else i18n.gettext("Use at least %(num)s characters.", num=auth.MIN_PASSWORD_LENGTH),
     )
     email = form.email.strip().lower()
     if "email" not in errors:
@@ -72,12 +80,13 @@ async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
         if await clash:
             errors.update(_TAKEN)
     if staff_id == actor.id and (form.role != Role.OWNER.value or not form.active):
-        errors["role"] = "You cannot remove your own owner role or deactivate yourself."
+        errors["role"] = i18n.gettext("You cannot remove your own owner role or deactivate yourself.")
     if errors:
         raise ValidationFailed(errors)
     return {Staff.name: form.name.strip(), Staff.email: email, Staff.role: form.role,
             Staff.registration_body: form.registration_body.strip(),
-            Staff.registration_number: form.registration_number.strip(), Staff.active: form.active}
+            Staff.registration_number: form.registration_number.strip(), Staff.active: form.active,
+            Staff.language: form.language}
 
 
 async def create_staff(actor: Actor, form: StaffForm) -> int:
@@ -119,3 +128,14 @@ async def end_sessions(actor: Actor, staff_id: int) -> int:
     await audit.record(actor, "staff.signed_out_everywhere", object_type="staff", object_id=staff_id,
                        detail={"sessions": ended})
     return ended
+
+
+async def set_own_language(actor: Actor, language: str) -> None:
+    """A staff member picks the language they read ('' = the clinic's); anyone signed in may set their own."""
+    if not actor.is_staff or language not in ("", *i18n.LANGUAGES):
+        raise ValidationFailed({"language": i18n.gettext("Choose from the list.")})
+    async with transaction():
+        await Staff.update({Staff.language: language}).where(
+            (Staff.id == actor.id) & (Staff.clinic == actor.clinic_id))
+        await audit.record(actor, "staff.language", object_type="staff", object_id=actor.id,
+                           detail={"language": language})

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, auth, job_queue, links, sessions
+from portal import audit, auth, i18n, job_queue, links, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.messaging import mail, outbox
@@ -41,9 +41,11 @@ async def _issue(settings: Settings, staff_row: dict, purpose: str) -> None:
     row = StaffToken(clinic=staff_row["clinic"], staff=staff_row["id"], purpose=purpose, token_hash=_hash(token),
                      created_at=now, expires_at=now + LIFETIME[purpose])
     await row.save()
-    clinic = await Clinic.select(Clinic.name).where(Clinic.id == staff_row["clinic"]).first()
+    clinic = await Clinic.select(Clinic.name, Clinic.locale, Clinic.country).where(
+        Clinic.id == staff_row["clinic"]).first()
     hours = int(LIFETIME[purpose].total_seconds() // 3600)
-    rendered = mail.render("staff_" + purpose, "en", name=staff_row["name"], clinic_name=clinic["name"],
+    rendered = mail.render("staff_" + purpose, staff_row["language"], clinic_language=clinic["locale"],
+                           region=clinic["country"], name=staff_row["name"], clinic_name=clinic["name"],
                            link=links.absolute_url(settings, f"/password/{token}"), hours=hours)
     await outbox.enqueue(outbox.Email(to=staff_row["email"], subject=rendered.subject, text=rendered.text,
                                       html=rendered.html), key=f"staff-token:{row.id}", clinic_id=staff_row["clinic"])
@@ -52,7 +54,7 @@ async def _issue(settings: Settings, staff_row: dict, purpose: str) -> None:
 async def invite(actor: Actor, settings: Settings, staff_id: int) -> None:
     """Mail a staff member a link to choose their own password (valid three days)."""
     require(actor, Permission.MANAGE_STAFF)
-    row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email).where(
+    row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email, Staff.language).where(
         (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id) & (Staff.active == True)).first()  # noqa: E712
     if row is None:
         raise NotFound()
@@ -69,7 +71,7 @@ async def queue_reset_request(email: str) -> None:
 
 async def request_reset(settings: Settings, email: str) -> None:
     """(Worker) mail a reset link if an active account has this address (the answer is the same either way)."""
-    row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email).where(
+    row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email, Staff.language).where(
         (Staff.email == email.strip().lower()) & (Staff.active == True)).first()  # noqa: E712
     if row is None:
         return
@@ -98,9 +100,10 @@ async def set_password(token: str, form: NewPasswordForm) -> None:
     """Use the token once: set the password and end every session of that account."""
     await check(token)
     if len(form.password) < auth.MIN_PASSWORD_LENGTH:
-        raise ValidationFailed({"password": f"Use at least {auth.MIN_PASSWORD_LENGTH} characters."})
+        raise ValidationFailed({"password": i18n.gettext("Use at least %(num)s characters.",
+                                                          num=auth.MIN_PASSWORD_LENGTH)})
     if form.password != form.password_again:
-        raise ValidationFailed({"password_again": "The two passwords differ."})
+        raise ValidationFailed({"password_again": i18n.gettext("The two passwords differ.")})
     async with transaction():
         used = await StaffToken.raw(
             "UPDATE staff_token SET used_at = now() WHERE token_hash = {} AND used_at IS NULL AND expires_at > now() "

@@ -19,7 +19,8 @@ from portal.tables import Appointment
 _DETAILS = (
     "SELECT a.id, a.clinic, a.patient, a.sequence, a.starts_at, a.ends_at, a.status, a.created_at, "
     "p.given_name, p.family_name, p.email, p.preferred_language, p.restricted_at, c.name AS clinic_name, "
-    "c.address AS clinic_address, c.contact_email AS clinic_email, c.time_zone, t.name AS type_name, "
+    "c.address AS clinic_address, c.contact_email AS clinic_email, c.time_zone, c.locale AS clinic_language, "
+    "c.country AS clinic_country, t.name AS type_name, "
     "s.name AS provider_name, ch.name AS chair_name FROM appointment a JOIN patient p ON p.id = a.patient "
     "JOIN clinic c ON c.id = a.clinic JOIN appointment_type t ON t.id = a.appointment_type "
     "JOIN staff s ON s.id = a.provider JOIN chair ch ON ch.id = a.chair ")
@@ -30,7 +31,13 @@ def _context(row: dict) -> dict:
     return {"given_name": row["given_name"], "clinic_name": row["clinic_name"],
             "clinic_address": row["clinic_address"], "clinic_email": row["clinic_email"],
             "type_name": row["type_name"], "provider_name": row["provider_name"],
-            "when_date": f"{starts:%d-%m-%Y}", "when_time": f"{starts:%H:%M}"}
+            "when_date": f"{starts:%d-%m-%Y}", "when_time": f"{starts:%H:%M}", "starts_at": row["starts_at"],
+            "time_zone": row["time_zone"]}
+
+
+def _language(row: dict) -> dict:
+    """The patient's language, else the clinic's; dates in the clinic's country's conventions."""
+    return {"clinic_language": row["clinic_language"], "region": row["clinic_country"]}
 
 
 def ics(row: dict, change: str) -> bytes:
@@ -58,7 +65,8 @@ async def confirm_change(appointment_id: int, change: str) -> bool:
     if not rows or not rows[0]["email"] or rows[0]["restricted_at"] is not None:
         return False
     row = rows[0]
-    rendered = mail.render("appointment", row["preferred_language"], change=change, **_context(row))
+    rendered = mail.render("appointment", row["preferred_language"], change=change, **_language(row),
+                           **_context(row))
     email = outbox.Email(to=row["email"], subject=rendered.subject, text=rendered.text, html=rendered.html,
                          attachments=(outbox.Attachment("appointment.ics", "text/calendar", ics(row, change)),))
     return await outbox.enqueue(email, key=f'appointment:{row["id"]}:{change}:{row["sequence"]}',
@@ -119,9 +127,9 @@ def _render_reminder(row: dict, channel: ReminderChannel, settings) -> tuple[str
     """(subject, text, html, headers) for one reminder on one channel."""
     context = _context(row)
     if channel is EMAIL:
-        rendered = mail.render("reminder", row["preferred_language"], **context)
+        rendered = mail.render("reminder", row["preferred_language"], **_language(row), **context)
         return rendered.subject[:300], rendered.text, rendered.html, {}
-    rendered = mail.render("reminder_text", row["preferred_language"], **context)
+    rendered = mail.render("reminder_text", row["preferred_language"], **_language(row), **context)
     headers = {}
     if channel is WHATSAPP:  # outside the 24-hour window WhatsApp only delivers approved templates
         headers = {"template": settings.whatsapp_reminder_template, "language": rendered.language,

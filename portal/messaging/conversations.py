@@ -10,25 +10,24 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, patients
+from portal import audit, display, i18n, patients
 from portal.calendar import scheduling, statuses
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
+from portal.i18n import N_
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Appointment, Clinic, ConversationMessage, Lead, Patient
 
-CONFIRM_WORDS = {"yes", "y", "ja", "j", "ok", "confirm", "bevestig", "1"}
-CANCEL_WORDS = {"no", "n", "nee", "cancel", "annuleer", "annuleren", "2"}
-REPLIES = {
-    "en": {"confirmed": "Thank you, your appointment on {when} is confirmed.",
-           "cancelled": "Your appointment on {when} is cancelled. Call us to book a new one.",
-           "no_appointment": "We found no upcoming appointment to change. Please call us."},
-    "nl": {"confirmed": "Dank u, uw afspraak op {when} is bevestigd.",
-           "cancelled": "Uw afspraak op {when} is geannuleerd. Bel ons voor een nieuwe afspraak.",
-           "no_appointment": "We vonden geen komende afspraak om te wijzigen. Bel ons alstublieft."},
-}
+# The answers the reminder text asks for (YES/NO), in each shipped language (en, nl, de, tr).
+CONFIRM_WORDS = {"yes", "y", "ja", "j", "ok", "confirm", "bevestig", "bestätigen", "evet", "e", "onayla", "1"}
+CANCEL_WORDS = {"no", "n", "nee", "nein", "cancel", "annuleer", "annuleren", "absagen", "hayır", "hayir", "h",
+                "iptal", "2"}
+# Translated into the patient's language (else the clinic's) when sent: portal/locale catalogues.
+REPLIES = {"confirmed": N_("Thank you, your appointment on %(when)s is confirmed."),
+           "cancelled": N_("Your appointment on %(when)s is cancelled. Call us to book a new one."),
+           "no_appointment": N_("We found no upcoming appointment to change. Please call us.")}
 display.register_labels("message_outcome", {statuses.Status.CONFIRMED: "Confirmed",
                                              statuses.Status.CANCELLED: "Cancelled",
                                              "no_appointment": "No appointment to change"})
@@ -108,7 +107,7 @@ async def receive(settings: Settings, messages: list[tuple[str, str, str, str, s
     """Store and act on each message of a verified webhook POST (from read_payload); returns how many were new."""
     new = 0
     for number_id, phone, name, provider_id, text in messages:
-        clinic = await Clinic.select(Clinic.id, Clinic.time_zone).where(
+        clinic = await Clinic.select(Clinic.id, Clinic.time_zone, Clinic.locale, Clinic.country).where(
             (Clinic.whatsapp_phone_number_id == number_id) & (Clinic.whatsapp_phone_number_id != "")).first()
         if clinic is None:
             continue
@@ -147,32 +146,30 @@ async def _receive_one(clinic: dict, phone: str, name: str, provider_id: str, te
     outcome, when = await _act_on_next_appointment(clinic, patient["id"], wanted)
     await ConversationMessage.update({ConversationMessage.outcome: outcome}).where(
         ConversationMessage.id == stored[0]["id"])
-    language = patient["preferred_language"] if patient["preferred_language"] in REPLIES else "en"
-    await queue_reply(clinic["id"], patient["id"], phone, REPLIES[language][outcome].format(when=when),
-                      key=f"whatsapp-reply:{provider_id}")
+    with i18n.using(i18n.choose(patient["preferred_language"], clinic["locale"]), clinic["country"]):
+        when_text = display.format_instant(when, clinic["time_zone"]) if when else ""
+        reply = i18n.gettext(REPLIES[outcome], when=when_text)
+    await queue_reply(clinic["id"], patient["id"], phone, reply, key=f"whatsapp-reply:{provider_id}")
     return 1
 
 
-async def _act_on_next_appointment(clinic: dict, patient_id: int, wanted: str) -> tuple[str, str]:
+async def _act_on_next_appointment(clinic: dict, patient_id: int, wanted: str) -> tuple[str, datetime | None]:
     """Confirm or cancel the patient's next booked/confirmed appointment (the patient is the actor)."""
-    from portal import clock
-
     now = datetime.now(timezone.utc)
     row = await Appointment.select(Appointment.id, Appointment.status, Appointment.starts_at).where(
         (Appointment.clinic == clinic["id"]) & (Appointment.patient == patient_id)
         & Appointment.status.is_in(list(statuses.OPEN)) & (Appointment.starts_at > now)
     ).order_by(Appointment.starts_at).first()
     if row is None:
-        return "no_appointment", ""
-    when = f'{clock.local(row["starts_at"], clinic["time_zone"]):%d-%m-%Y %H:%M}'
+        return "no_appointment", None
     status = statuses.Status.CONFIRMED if wanted == "confirm" else statuses.Status.CANCELLED
     if status == row["status"]:
-        return status.value, when
+        return status.value, row["starts_at"]
     reason = "Cancelled by the patient on WhatsApp" if status == statuses.Status.CANCELLED else ""
     patient = Actor(kind="patient", id=patient_id, clinic_id=clinic["id"], name="Patient (WhatsApp)",
                     time_zone=clinic["time_zone"], patient_id=patient_id)
     await scheduling.set_status(patient, row["id"], status, reason, by=scheduling.WHATSAPP_REPLY)
-    return status.value, when
+    return status.value, row["starts_at"]
 
 
 async def queue_reply(clinic_id: int, patient_id: int | None, phone: str, body: str, *, key: str,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from portal import audit, display, job_queue
+from portal import audit, display, i18n, job_queue
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 KEEP_DAYS = 7
 _summary = Environment(loader=FileSystemLoader(PROJECT_ROOT / "templates"), autoescape=select_autoescape(["html"]))
 _summary.filters.update(display.FILTERS)  # the summary shows times like the pages do, in the clinic's zone
+i18n.install(_summary)
 
 
 async def start_export(actor: Actor) -> int:

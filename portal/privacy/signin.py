@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from portal import audit
+from portal import audit, i18n
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.forms import collect, email_problem, parse_date
-from portal.messaging import outbox
+from portal.messaging import mail, outbox
 from portal.patients import age_on
 from portal.permissions import Actor
 from portal.settings import Settings
@@ -63,14 +63,19 @@ async def _wait_minutes(email: str, ip: str, settings: Settings) -> int:
 async def _clinics_for(email: str, born: date) -> list[dict]:
     """Clinics where this address belongs to the patient born that day (old enough to act alone), or to a
     guardian of a child born that day who is still under the clinic's age of digital consent."""
+    # The language of the mail: the patient's, else the guardian's, else the clinic's (portal/i18n.py).
     return await Patient.raw(
-        "SELECT c.id, c.name FROM clinic c WHERE EXISTS (SELECT 1 FROM patient p WHERE p.clinic = c.id "
+        "SELECT c.id, c.name, c.locale, c.country, COALESCE((SELECT p.preferred_language FROM patient p "
+        "WHERE p.clinic = c.id AND lower(p.email) = {} AND p.date_of_birth = {} LIMIT 1), (SELECT "
+        "g.preferred_language FROM guardian g JOIN patient p ON p.id = g.patient WHERE g.clinic = c.id "
+        "AND lower(g.email) = {} AND p.date_of_birth = {} LIMIT 1)) AS language "
+        "FROM clinic c WHERE EXISTS (SELECT 1 FROM patient p WHERE p.clinic = c.id "
         "AND lower(p.email) = {} AND p.date_of_birth = {} AND p.isolated_at IS NULL "
         "AND date_part('year', age(current_date, p.date_of_birth)) >= c.digital_consent_age) "
         "OR EXISTS (SELECT 1 FROM guardian g JOIN patient p ON p.id = g.patient WHERE g.clinic = c.id "
         "AND lower(g.email) = {} AND p.date_of_birth = {} AND p.isolated_at IS NULL "
         "AND date_part('year', age(current_date, p.date_of_birth)) < c.digital_consent_age) ORDER BY c.id",
-        email, born, email, born)
+        email, born, email, born, email, born, email, born)
 
 
 async def request_link(form: LinkForm, ip: str, settings: Settings, link_url: Callable[[str], str]) -> None:
@@ -94,12 +99,11 @@ async def request_link(form: LinkForm, ip: str, settings: Settings, link_url: Ca
                 link = PatientSignInLink(clinic=clinic["id"], email=email, token_hash=digest(token),
                                          expires_at=now + timedelta(minutes=LINK_MINUTES), created_at=now)
                 await link.save()
-                await outbox.enqueue(outbox.Email(
-                    to=email, subject=f"Your sign-in link for {clinic['name']}",
-                    text=(f"Open this link within {LINK_MINUTES} minutes to see the data {clinic['name']} holds "
-                          f"about you:\n\n{link_url(token)}\n\nThe link works once. If you did not ask for it, "
-                          "ignore this message.")),
-                    key=f"privacy-link:{link.id}", clinic_id=clinic["id"])
+                rendered = mail.render("privacy_sign_in_link", clinic["language"], clinic_language=clinic["locale"],
+                                       region=clinic["country"], clinic_name=clinic["name"], link=link_url(token),
+                                       minutes=LINK_MINUTES)
+                await outbox.enqueue(outbox.Email(to=email, subject=rendered.subject, text=rendered.text),
+                                     key=f"privacy-link:{link.id}", clinic_id=clinic["id"])
                 await audit.record(None, "privacy.link_sent", clinic_id=clinic["id"], object_type="sign_in_link",
                                    object_id=link.id)
     if wait:
@@ -167,7 +171,9 @@ async def load(token: str, settings: Settings) -> SignedIn | None:
         return None
     rows = await PatientSession.raw(
         "SELECT s.token_hash, s.clinic, s.email, s.patient_id, s.guardian_id, s.seen_at, c.name AS clinic_name, "
-        "c.time_zone, c.country FROM patient_session s JOIN clinic c ON c.id = s.clinic WHERE s.token_hash = {} "
+        "c.time_zone, c.country, c.locale, (SELECT p.preferred_language FROM patient p WHERE p.id = s.patient_id) "
+        "AS patient_language, (SELECT g.preferred_language FROM guardian g WHERE g.id = s.guardian_id) "
+        "AS guardian_language FROM patient_session s JOIN clinic c ON c.id = s.clinic WHERE s.token_hash = {} "
         "AND s.expires_at > now() AND s.seen_at > now() - {}::interval", digest(token[:200]),
         timedelta(minutes=settings.session_idle_minutes))
     if not rows:
@@ -192,7 +198,9 @@ async def load(token: str, settings: Settings) -> SignedIn | None:
                 name = g["name"] if g else "Guardian"
             actor = Actor(kind="guardian" if guardian else "patient", id=row["guardian_id"] or row["patient_id"],
                           clinic_id=row["clinic"], name=name, clinic_name=row["clinic_name"],
-                          time_zone=row["time_zone"], country=row["country"], patient_id=row["patient_id"])
+                          time_zone=row["time_zone"], country=row["country"], patient_id=row["patient_id"],
+                          language=i18n.choose(row["guardian_language"] if guardian else row["patient_language"],
+                                               row["locale"]))
     return SignedIn(token_hash=row["token_hash"], clinic_id=row["clinic"], email=row["email"], actor=actor)
 
 

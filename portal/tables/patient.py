@@ -32,4 +32,5 @@ class Guardian(Table, tablename="guardian"):
     relationship = Varchar(length=60, default="")
     email = Varchar(length=320, default="")
     phone = Varchar(length=20, default="")  # E.164
+    preferred_language = Varchar(length=16, default="")  # "" = the clinic's language
     created_at = Timestamptz()

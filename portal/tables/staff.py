@@ -15,6 +15,7 @@ class Staff(Table, tablename="staff"):
     registration_body = Varchar(length=200, default="")
     registration_number = Varchar(length=100, default="")
     active = Boolean(default=True)
+    language = Varchar(length=16, default="")  # "" = the clinic's language (Clinic.locale)
     created_at = Timestamptz()
 
 

@@ -6,7 +6,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from portal import audit, auth, sessions
+from portal import audit, auth, i18n, sessions
 from portal.errors import SignInFailed, Throttled
 from portal.views.guards import CurrentActor, provide_actor, signed_in
 from portal.views.pages import see_other
@@ -58,10 +58,12 @@ class AuthController(Controller):
             actor = await auth.sign_in(form.email, form.password, client_ip(request), settings, known)
         except Throttled as exc:
             return _form(request, 429, form.email, form.next,
-                         f"Too many sign-in attempts. Please wait {exc.wait_minutes} minute"
-                         f"{'s' if exc.wait_minutes != 1 else ''} and try again.")
+                         i18n.ngettext("Too many sign-in attempts. Please wait %(num)s minute and try again.",
+                                       "Too many sign-in attempts. Please wait %(num)s minutes and try again.",
+                                       exc.wait_minutes))
         except SignInFailed:
-            return _form(request, 401, form.email, form.next, "That email and password do not match an active account.")
+            return _form(request, 401, form.email, form.next,
+                         i18n.gettext("That email and password do not match an active account."))
         await sessions.start_session(request, request.app.stores.get("sessions"), {"staff_id": actor.id})
         response = see_other(form.next)
         response.set_cookie(auth.DEVICE_COOKIE, auth.remember_device(

@@ -17,26 +17,29 @@ from litestar.response import Redirect, Template
 from portal import db, links
 from portal.audit import request_id_var
 from portal.errors import Forbidden, NotFound, WrongSession
+from portal.i18n import N_, gettext
 
 log = logging.getLogger("chairside.errors")
 
+# Translated when shown (portal/locale): the page speaks the reader's language.
 MESSAGES = {
-    400: ("That request could not be understood", "Check the address or go back and try again."),
-    403: ("You cannot open this page", "Your role does not allow this, or the form expired. Reload the page "
-                                       "and try again, or ask the practice owner."),
-    404: ("Not found", "There is nothing here, or it is not part of your clinic."),
-    405: ("Not allowed", "That action is not available here."),
-    413: ("Too large", "That upload is larger than this portal accepts."),
-    429: ("Too many requests", "Please wait a moment and try again."),
-    500: ("Something went wrong", "The problem has been logged. Please try again in a moment."),
-    503: ("The portal is briefly unavailable", "Its database is not answering (a restart or an outage). Nothing "
-                                               "you did caused this; please try again in a few seconds."),
+    400: (N_("That request could not be understood"), N_("Check the address or go back and try again.")),
+    403: (N_("You cannot open this page"), N_("Your role does not allow this, or the form expired. Reload the page "
+                                              "and try again, or ask the practice owner.")),
+    404: (N_("Not found"), N_("There is nothing here, or it is not part of your clinic.")),
+    405: (N_("Not allowed"), N_("That action is not available here.")),
+    413: (N_("Too large"), N_("That upload is larger than this portal accepts.")),
+    429: (N_("Too many requests"), N_("Please wait a moment and try again.")),
+    500: (N_("Something went wrong"), N_("The problem has been logged. Please try again in a moment.")),
+    503: (N_("The portal is briefly unavailable"),
+          N_("Its database is not answering (a restart or an outage). Nothing you did caused this; please try "
+             "again in a few seconds.")),
 }
 RETRY_AFTER_SECONDS = 5
 
 
 def error_page(request: Request, status: int) -> Template:
-    title, message = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+    title, message = (gettext(text) for text in MESSAGES.get(status, MESSAGES[400 if status < 500 else 500]))
     htmx = getattr(request, "htmx", None)
     # An error answering a fragment request (typeahead, filter) replaces the page, not the fragment's box.
     headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"} if htmx and not htmx.boosted else {}

@@ -5,7 +5,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from portal import auth, sessions
+from portal import auth, i18n, sessions
 from portal.errors import WrongSession
 from portal.permissions import Actor, Permission, can
 from portal.privacy import signin
@@ -29,6 +29,7 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
         raise NotAuthorizedException()
     sessions.touch(session)
     connection.state.actor = actor
+    i18n.use(actor.language, actor.country)
 
 
 def requires(permission: Permission):

@@ -7,7 +7,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import links
+from portal import i18n, links
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, WrongSession
 from portal.patients import LANGUAGES
 from portal.permissions import Actor
@@ -44,6 +44,8 @@ async def patient_signed_in(connection: Request, _: BaseRouteHandler) -> None:
                                                                                     "privacy.sign_out"):
         raise PatientSignInRequired()
     connection.state.patient = signed.actor
+    if signed.actor is not None:
+        i18n.use(signed.actor.language, signed.actor.country)
 
 
 def _to_sign_in(request: Request, _: Exception) -> Response:

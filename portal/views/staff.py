@@ -4,7 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import staff
+from portal import display, i18n, staff
 from portal.errors import ValidationFailed
 from portal.permissions import Permission, Role
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
@@ -13,7 +13,8 @@ from portal.views.pages import read_form, render, see_other
 
 def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
     return render(request, "staff/form.html", status=status, form=form, staff_id=staff_id, errors=errors,
-                  roles={r.value: r.value.capitalize() for r in Role})
+                  roles={r.value: display.label(r.value, "role") for r in Role},
+                  staff_languages={"": i18n.gettext("The clinic's language"), **i18n.LANGUAGES})
 
 
 class StaffController(Controller):
@@ -24,7 +25,8 @@ class StaffController(Controller):
     @get("/", name="staff.list")
     async def index(self, request: Request, actor: CurrentActor) -> Template:
         """Everyone who works at the clinic."""
-        return render(request, "staff/list.html", members=await staff.list_staff(actor))
+        return render(request, "staff/list.html", members=await staff.list_staff(actor),
+                      roles={r.value: display.label(r.value, "role") for r in Role})
 
     @get("/new", name="staff.new")
     async def new(self, request: Request, actor: CurrentActor) -> Template:
@@ -61,3 +63,23 @@ class StaffController(Controller):
         except ValidationFailed as exc:
             return _form_page(request, form, staff_id, exc.errors, 422)
         return see_other(request.app.route_reverse("staff.list"))
+
+
+class LanguageController(Controller):
+    """Any signed-in staff member chooses the language they read (the menu under their name)."""
+
+    path = "/account/language"
+    guards = [signed_in]
+    dependencies = {"actor": provide_actor}
+
+    @post("/", name="account.language")
+    async def choose(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Save the choice and return to the page it was made on."""
+        posted = await request.form()
+        try:
+            await staff.set_own_language(actor, str(posted.get("language", ""))[:16])
+        except ValidationFailed:
+            pass  # only a forged form sends another value: nothing changes
+        back = str(posted.get("next", ""))
+        return see_other(back if back.startswith("/") and not back.startswith("//") and "\\" not in back
+                         else request.app.route_reverse("dashboard"))
