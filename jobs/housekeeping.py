@@ -5,7 +5,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal import housekeeping
+from portal.operations import housekeeping
 from portal.tables import JobRun
 
 

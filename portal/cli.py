@@ -234,7 +234,7 @@ def cmd_backup(settings: Settings, args) -> None:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from portal import backup, db_roles
+    from portal.operations import backup, db_roles
 
     url = _prepare(settings)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -255,7 +255,7 @@ def cmd_restore(settings: Settings, args) -> None:
     """Restore a backup into an empty database, verify it, and hold the messages that were waiting."""
     from pathlib import Path
 
-    from portal import backup, db_roles
+    from portal.operations import backup, db_roles
 
     if settings.database_url is None:
         url = db.resolve_database_url(None, settings.data_dir, database=args.database or "chairside")

@@ -175,7 +175,7 @@ def resolve_database_url(database_url: str | None, data_dir: Path, database: str
     if database_url is None:
         server_url = start_embedded(data_dir)
         ensure_database(server_url, database)
-        from portal import db_roles  # the owner role migrates, the application role serves (README)
+        from portal.operations import db_roles  # the owner role migrates, the application role serves (README)
 
         os.environ["MIGRATION_DATABASE_URL"], database_url = db_roles.split_embedded(server_url, database)
     os.environ["DATABASE_URL"] = database_url
@@ -364,7 +364,7 @@ async def migrate() -> None:
     """
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from portal import db_roles
+    from portal.operations import db_roles
 
     async with db_roles.as_owner(engine()):
         lock = await engine().get_new_connection()

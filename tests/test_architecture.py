@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import db_roles
 from portal import settings as settings_module
+from portal.operations import db_roles
 from portal.piccolo_app import APP_CONFIG
 from portal.tables import ALL_TABLES
 from tests.conftest import ROOT

@@ -16,10 +16,11 @@ import asyncpg
 import pytest
 
 from bench.jobs import seed_due_appointments
-from portal import backup, db
+from portal import db
 from portal.calendar import appointment_mail
 from portal.imaging import images as imaging
 from portal.messaging import holds, outbox
+from portal.operations import backup
 from portal.tables import AuditEntry, OutboxMessage
 from tests import factories
 from tests import image_samples as samples

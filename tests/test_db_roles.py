@@ -7,8 +7,9 @@ import os
 import asyncpg
 import pytest
 
-from portal import consents, db_roles
+from portal import consents
 from portal.consents import ConsentChange, ConsentKind
+from portal.operations import db_roles
 from tests import factories
 
 # Set by conftest's session start (a collect-only run has none and needs none).

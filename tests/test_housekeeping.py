@@ -5,7 +5,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from portal import housekeeping
+from portal.operations import housekeeping
 from portal.tables import LoginAttempt, StaffToken, WebSession
 
 

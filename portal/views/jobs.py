@@ -4,9 +4,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from portal import job_status
 from portal.errors import ValidationFailed
 from portal.messaging import holds, marketing
+from portal.operations import job_status
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other

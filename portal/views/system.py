@@ -5,7 +5,8 @@ import logging
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
-from portal import db, job_status
+from portal import db
+from portal.operations import job_status
 from portal.views.errors import RETRY_AFTER_SECONDS
 from portal.views.pages import render
 

@@ -1,0 +1,1 @@
+"""Running an installation: the job dashboard's status, housekeeping, backups and the database roles."""
