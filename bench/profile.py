@@ -153,8 +153,8 @@ class PageProfile:
 # Outermost frames that make up one request, by (function, a piece of the file path). Checked top-down; time is
 # counted once, at the first match, so nested matches are not counted twice.
 TREE_PARTS = [
-    ("agenda.week_view (SQL + domain)", "week_view", "portal/agenda.py"),
-    ("agenda.day_view (SQL + domain)", "day_view", "portal/agenda.py"),
+    ("agenda.week_view (SQL + domain)", "week_view", "portal/calendar/agenda.py"),
+    ("agenda.day_view (SQL + domain)", "day_view", "portal/calendar/agenda.py"),
     ("choice lists (_choices: types, providers, chairs)", "_choices", "portal/views/calendar.py"),
     ("Jinja render (Template.to_asgi_response)", "to_asgi_response", "litestar/response/template.py"),
     ("sign-in guard (session → actor)", "signed_in", "portal/views/guards.py"),
