@@ -72,7 +72,8 @@ async def test_the_export_validates_against_the_published_schema(client, clinic,
     # the readable summary shows times in the clinic's zone; only the JSON and CSV keep ISO 8601 UTC
     assert document["generated_at"] not in summary and "+00:00" not in summary
     starts = datetime.fromisoformat(document["categories"]["appointments"]["records"][0]["starts_at"])
-    assert starts.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%d %b %Y %H:%M") in summary
+    local = starts.astimezone(ZoneInfo("Europe/Amsterdam"))
+    assert f"{local.day} {local:%b %Y}, {local:%H:%M}" in summary  # CLDR en_GB: "Thu, 3 Dec 2026, 10:00"
     # another patient cannot fetch this export
     export_id = (await DataExport.select(DataExport.id).first())["id"]
     assert (await client.get("/privacy/schema/about")).status_code == 200
