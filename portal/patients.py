@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from portal import audit, patient_fields, phones
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.forms import parse_date
+from portal.forms import parse_date, whole_number
 from portal.permissions import Actor, Permission, require
 from portal.tables import Guardian, MedicalAlert, Patient
 
@@ -133,6 +133,19 @@ async def list_patients(actor: Actor, page: int = 1) -> tuple[list[dict], bool]:
     rows = rows[:PAGE_SIZE]
     await audit.record_patients_shown(actor, "patient.listed", [r["id"] for r in rows])
     return rows, more
+
+
+async def chosen(actor: Actor, patient_id: str) -> dict | None:
+    """The patient a form already names (e.g. the booking dialog opened from the patient page), for its label;
+    None for an empty, malformed or foreign id. Showing the name is audited like a search result."""
+    require(actor, Permission.READ_DEMOGRAPHICS)
+    if (wanted := whole_number(patient_id or "")) is None:
+        return None
+    row = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth).where(
+        (Patient.id == wanted) & (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).first()
+    if row:
+        await audit.record_patients_shown(actor, "patient.chosen", [row["id"]])
+    return row
 
 
 def _like_prefix(value: str) -> str:

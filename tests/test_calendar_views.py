@@ -219,3 +219,18 @@ async def test_every_refused_calendar_form_swaps_into_its_target_and_keeps_the_a
         assert response.headers.get("hx-replace-url") == "false", action
         assert (await client.get(page_url)).status_code == 200
     assert await Appointment.count() == 2 and taken
+
+
+async def test_the_booking_dialog_names_the_chosen_patient_also_after_a_refusal(client, clinic, cal, other_clinic):
+    patient = await factories.make_patient(clinic, given_name="Marloes", family_name="Verbeek")
+    stranger = await factories.make_patient(other_clinic, given_name="Onbekend")
+    await sign_in_as(client, clinic)
+    day = (date.today() + timedelta(days=9)).isoformat()
+    dialog = await client.get(f"/calendar/book?patient={patient}&date={day}", headers={"HX-Request": "true"})
+    assert "Verbeek, Marloes" in dialog.text and "(chosen)" not in dialog.text
+    refused = await post_form(client, "/calendar/appointments", {
+        "patient_id": str(patient), "appointment_type_id": str(cal["checkup"]), "provider_id": str(cal["dentist"].id),
+        "chair_id": str(cal["chairs"][0]), "date": day, "time": "", "minutes": "30"})
+    assert refused.status_code == 422 and "Verbeek, Marloes" in refused.text
+    foreign = await client.get(f"/calendar/book?patient={stranger}&date={day}", headers={"HX-Request": "true"})
+    assert "Onbekend" not in foreign.text and f'name="patient_id" value="{stranger}"' not in foreign.text

@@ -77,7 +77,8 @@ class CalendarController(Controller):
         form = scheduling.BookingForm(patient_id=patient, appointment_type_id=type, provider_id=provider,
                                       chair_id=chair, date=date, time=time)
         return await _day_page(request, actor, _day(actor, date), step, "calendar/_booking.html",
-                               booking=form, errors={}, alternatives=[], **await _choices(actor))
+                               booking=form, errors={}, alternatives=[], chosen=await patients.chosen(actor, patient),
+                               **await _choices(actor))
 
     @get("/patient-options", name="calendar.patient_options")
     async def patient_options(self, request: Request, actor: CurrentActor, q: FromQuery[str] = "") -> Template:
@@ -95,6 +96,7 @@ class CalendarController(Controller):
         except ValidationFailed as exc:
             return await _day_page(request, actor, _day(actor, form.date), 15, "calendar/_booking.html",
                                    status=409 if isinstance(exc, SlotTaken) else 422, booking=form,
+                                   chosen=await patients.chosen(actor, form.patient_id),
                                    errors=exc.errors, alternatives=getattr(exc, "alternatives", []),
                                    **await _choices(actor))
         return see_other(f"{request.app.route_reverse('calendar.day')}?date={form.date}")
