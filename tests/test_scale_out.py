@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from bench import faults
-from portal.db import with_database
+from portal.db import embedded_bin_dir, with_database
 from portal.operations import db_roles
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
@@ -100,7 +100,7 @@ class EmbeddedServer:
         self.scratch = faults.ScratchServer()
         self.folder = self.scratch.folder
         self.url = self.scratch.url
-        self.major = "18"
+        self.major = embedded_bin_dir().parent.name.removeprefix("pginstall")  # pginstall18
 
     def roles(self) -> tuple[str, str, str]:
         """(owner URL, application URL, server version) for a new database."""
