@@ -155,7 +155,9 @@ class ScaledPortal:
 
     def start(self) -> None:
         self.owner_url, self.app_url, self.version = self.server.roles()
-        self.env = faults.portal_env(self.app_url, PUBLIC_URL=f"http://{PUBLIC_HOST}", DB_CONNECT_TIMEOUT="5")
+        self.env = faults.portal_env(self.app_url, self.folder / "data", PUBLIC_URL=f"http://{PUBLIC_HOST}")
+        shutil.rmtree(self.env["PORTAL_LOG_DIR"])  # the fresh one portal_env made: logs go to our folder instead
+        self.env["PORTAL_LOG_DIR"] = str(self.folder / "log")
         migrate = subprocess.run([sys.executable, "-m", "portal.cli", "migrate"], cwd=faults.ROOT,
                                  env={**self.env, "MIGRATION_DATABASE_URL": self.owner_url},
                                  capture_output=True, text=True, timeout=120)
