@@ -6,7 +6,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-check install install-test browser clean messages
+.PHONY: run test bench bench-check install install-test system-packages clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,14 +50,18 @@ install: $(VENV)/.installed static/vendor/.copied $(CATALOGUES:.po=.mo)
 
 install-test: install $(VENV)/.installed-test
 
-# Debian's chromium for the browser journeys; Playwright never downloads a browser here.
-browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# Debian packages the suite needs, installed when missing: chromium for the browser journeys (Playwright never
+# downloads a browser here) and the PostgreSQL server for tests/test_scale_out.py (the embedded server stays the
+# default for everything else).
+system-packages:
+	@missing=""; test -x /usr/bin/chromium || missing=chromium; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -z "$$missing" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 run: install
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/portal serve --with-worker --dev-mail $(if $(DEMO),--demo,)
 
-test: install-test browser
+test: install-test system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
