@@ -162,8 +162,12 @@ async def _owned_patient(actor: Actor, patient_id: int) -> dict:
 
 
 async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: list[UploadedFile],
-                        max_bytes: int) -> list[int]:
-    """Store a batch all-or-nothing: one refused file refuses the batch; the message names each problem."""
+                        max_bytes: int, work_dir: str | None = None) -> list[int]:
+    """Store a batch all-or-nothing: one refused file refuses the batch; the message names each problem.
+
+    Files are checked, rendered and stored one at a time from disk (renders go to a temporary folder in
+    `work_dir`), so memory holds one file's thumbnail and a 1 MB chunk, never a whole file.
+    """
     require(actor, Permission.WRITE_CLINICAL)
     await _owned_patient(actor, patient_id)
     fields = _clean_form(form)
@@ -171,7 +175,7 @@ async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: 
         raise ValidationFailed({"files": "Choose at least one file."})
     if len(files) > MAX_FILES:
         raise ValidationFailed({"files": f"Upload at most {MAX_FILES} files at a time."})
-    with tempfile.TemporaryDirectory(prefix="chairside-renders-") as folder:
+    with tempfile.TemporaryDirectory(prefix="renders-", dir=work_dir) as folder:
         accepted, problems = [], []
         for number, upload in enumerate(files):  # one at a time: only one file's render is ever in memory
             result, problem = await asyncio.to_thread(_prepare_here, upload, fields["kind"], max_bytes,

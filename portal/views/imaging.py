@@ -199,12 +199,16 @@ class ImagingController(Controller):
                      patient_id: FromPath[int]) -> Template | Redirect:
         """Upload one or more files; all are stored or none. The body streams to temporary files (so CSRF is
         checked here, on the header or the form's first field), one upload slot held throughout."""
-        max_bytes = request.app.state.settings.image_max_bytes
+        settings = request.app.state.settings
+        max_bytes = settings.image_max_bytes
         async with _upload_slot(request):
-            with tempfile.TemporaryDirectory(prefix="chairside-upload-") as folder:
+            # Under the data directory, not /tmp, which is often a RAM-backed tmpfs.
+            uploads = settings.data_dir / "uploads"
+            uploads.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix="upload-", dir=uploads) as folder:
                 form, files = await _streamed_form(request, folder, max_bytes)
                 try:
-                    ids = await imaging.upload_images(actor, patient_id, form, files, max_bytes)
+                    ids = await imaging.upload_images(actor, patient_id, form, files, max_bytes, folder)
                 except ValidationFailed as exc:
                     patient, rows = await imaging.list_images(actor, patient_id)
                     return _gallery(request, patient, rows, "", form, exc.errors, status=422)
