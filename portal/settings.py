@@ -48,6 +48,7 @@ class Settings:
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     image_max_bytes: int = 50 * 1024 * 1024
+    upload_concurrency: int = 2  # upload requests one process handles at once; more wait briefly, then get 503
     outbox_lease_seconds: int = 120
     dev_mail_dir: Path | None = None  # where `make run`'s local SMTP sink keeps caught mail (owner page)
     # SMS through a Twilio-style REST gateway; off unless all of sid, token and sender are set.
@@ -98,6 +99,7 @@ class Settings:
             smtp_url=os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             mail_from=os.environ.get("MAIL_FROM", "Chairside <no-reply@chairside.localhost>"),
             image_max_bytes=int(float(os.environ.get("IMAGE_MAX_MB", "50")) * 1024 * 1024),
+            upload_concurrency=max(int(os.environ.get("UPLOAD_CONCURRENCY", "2")), 1),
             outbox_lease_seconds=int(os.environ.get("OUTBOX_LEASE_SECONDS", "120")),
             dev_mail_dir=Path(os.environ["DEV_MAIL_DIR"]) if os.environ.get("DEV_MAIL_DIR") else None,
             sms_api_url=os.environ.get("SMS_API_URL", "https://api.twilio.com"),

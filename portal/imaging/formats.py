@@ -2,6 +2,7 @@
 
 import re
 import struct
+from typing import BinaryIO
 
 PNG, JPEG, DICOM, STL = "png", "jpeg", "dicom", "stl"
 ACCEPTED = (PNG, JPEG, DICOM, STL)
@@ -57,6 +58,30 @@ def sniff(data: bytes) -> str | None:
     if is_binary_stl(data) or is_ascii_stl(data):
         return STL
     return None
+
+
+def sniff_file(file: BinaryIO, size: int) -> tuple[str | None, bytes]:
+    """(format or None, the first bytes) of a file, read in pieces: never the whole file at once."""
+    file.seek(0)
+    head = file.read(65536)
+    file.seek(max(size - 1024, 0))
+    tail = file.read(1024)
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG, head
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG, head
+    if is_dicom(head):
+        return DICOM, head
+    # Binary first: a binary STL's free-form header may itself begin with "solid".
+    if size >= 84 + 50 and len(head) >= 84:
+        (triangles,) = struct.unpack_from("<I", head, 80)
+        if triangles > 0 and size == 84 + 50 * triangles:
+            return STL, head
+    if _ASCII_STL_START.match(head[:1024]) and _ASCII_STL_FACET.search(head) and _ASCII_STL_END.search(tail):
+        file.seek(0)
+        if all(piece.isascii() for piece in iter(lambda: file.read(2**20), b"")):
+            return STL, head
+    return None, head
 
 
 def describe_other(data: bytes) -> str:

@@ -1,7 +1,9 @@
 """Patient images: upload (checked by bytes, metadata stripped), gallery, viewer reads, export and erasure."""
 
 import asyncio
+import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from portal.tables import Patient, PatientImage, PatientImageBlob
 KINDS = {"xray": "X-ray", "photo": "Photo", "scan": "3D scan"}
 KIND_CHOICES = {"": "From the file", **KINDS}
 MAX_FILES = 30
+STORE_CHUNK = 2**20  # bytes sent to PostgreSQL per statement when storing a file
 RENDITIONS = ("original", "display", "thumbnail")
 SHOWN_IN_BROWSER = ("image/png", "image/jpeg")
 # Permanent teeth 11-48 and primary teeth 51-85, in FDI two-digit notation.
@@ -40,10 +43,12 @@ class UploadForm:
 
 @dataclass(frozen=True)
 class UploadedFile:
-    """One file as the browser sent it; `data` may stop one byte past the limit (the rest was never read)."""
+    """One file as the browser sent it: its bytes, or (for a streamed request) the temporary file holding them.
+    Either may stop one byte past the limit (the rest was never kept)."""
 
     name: str
-    data: bytes
+    data: bytes = b""
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class _Accepted:
     name: str
     fmt: str
     kind: str
-    rendered: image_rendering.Rendered
+    rendered: image_rendering.RenderedFile
+    byte_size: int
 
 
 def parse_teeth(text: str) -> list[int] | None:
@@ -106,29 +112,44 @@ def _kind_for(fmt: str, chosen: str) -> tuple[str | None, str | None]:
     return chosen or "photo", None
 
 
-def _check_file(upload: UploadedFile, chosen_kind: str, max_bytes: int) -> tuple[str | None, str | None]:
-    """(format, problem) from the bytes alone."""
-    if not upload.data:
+def _on_disk(upload: UploadedFile, folder: str) -> str:
+    """The upload's file: its own temporary file, or its bytes written to one in `folder`."""
+    if upload.path is not None:
+        return upload.path
+    path = os.path.join(folder, "upload")
+    with open(path, "wb") as file:
+        file.write(upload.data)
+    return path
+
+
+def _check_file(path: str, chosen_kind: str, max_bytes: int) -> tuple[str | None, str | None]:
+    """(format, problem) from the bytes alone, read in pieces."""
+    size = os.path.getsize(path)
+    if not size:
         return None, "is empty"
-    if len(upload.data) > max_bytes:
+    if size > max_bytes:
         return None, f"is larger than {_size(max_bytes)}"
-    fmt = image_formats.sniff(upload.data)
+    with open(path, "rb") as file:
+        fmt, head = image_formats.sniff_file(file, size)
     if fmt is None:
-        return None, (f"is {image_formats.describe_other(upload.data)}, not a PNG, JPEG, DICOM or STL file")
+        return None, (f"is {image_formats.describe_other(head)}, not a PNG, JPEG, DICOM or STL file")
     return fmt, _kind_for(fmt, chosen_kind)[1]
 
 
-async def _prepare(upload: UploadedFile, chosen_kind: str,
-                   max_bytes: int) -> tuple[_Accepted | None, str | None]:
-    fmt, problem = _check_file(upload, chosen_kind, max_bytes)
+def _prepare_here(upload: UploadedFile, chosen_kind: str, max_bytes: int,
+                  folder: str) -> tuple[_Accepted | None, str | None]:
+    """Check and render one file from disk (blocking: run in a worker thread); its renders go into `folder`."""
+    os.makedirs(folder)
+    source = _on_disk(upload, folder)
+    fmt, problem = _check_file(source, chosen_kind, max_bytes)
     if problem:
         return None, problem
     try:
-        rendered = await asyncio.to_thread(image_rendering.render, fmt, upload.data)
+        rendered = image_rendering.render_file(fmt, source, folder)
     except image_rendering.Unreadable as exc:
         return None, str(exc)
     kind, _ = _kind_for(fmt, chosen_kind)
-    return _Accepted(safe_name(upload.name), fmt, kind, rendered), None
+    return _Accepted(safe_name(upload.name), fmt, kind, rendered, os.path.getsize(rendered.original)), None
 
 
 async def _owned_patient(actor: Actor, patient_id: int) -> dict:
@@ -141,8 +162,12 @@ async def _owned_patient(actor: Actor, patient_id: int) -> dict:
 
 
 async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: list[UploadedFile],
-                        max_bytes: int) -> list[int]:
-    """Store a batch all-or-nothing: one refused file refuses the batch; the message names each problem."""
+                        max_bytes: int, work_dir: str | None = None) -> list[int]:
+    """Store a batch all-or-nothing: one refused file refuses the batch; the message names each problem.
+
+    Files are checked, rendered and stored one at a time from disk (renders go to a temporary folder in
+    `work_dir`), so memory holds one file's thumbnail and a 1 MB chunk, never a whole file.
+    """
     require(actor, Permission.WRITE_CLINICAL)
     await _owned_patient(actor, patient_id)
     fields = _clean_form(form)
@@ -150,38 +175,59 @@ async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: 
         raise ValidationFailed({"files": "Choose at least one file."})
     if len(files) > MAX_FILES:
         raise ValidationFailed({"files": f"Upload at most {MAX_FILES} files at a time."})
-    accepted, problems = [], []
-    for upload in files:
-        result, problem = await _prepare(upload, fields["kind"], max_bytes)
-        if problem:
-            problems.append(f"“{safe_name(upload.name)}” {problem}.")
-        else:
-            accepted.append(result)
-    if problems:
-        raise ValidationFailed({"files": " ".join(problems) + " Nothing was uploaded."})
-    async with transaction():
-        return [await _store(actor, patient_id, fields, item) for item in accepted]
+    with tempfile.TemporaryDirectory(prefix="renders-", dir=work_dir) as folder:
+        accepted, problems = [], []
+        for number, upload in enumerate(files):  # one at a time: only one file's render is ever in memory
+            result, problem = await asyncio.to_thread(_prepare_here, upload, fields["kind"], max_bytes,
+                                                      os.path.join(folder, str(number)))
+            if problem:
+                problems.append(f"“{safe_name(upload.name)}” {problem}.")
+            else:
+                accepted.append(result)
+        if problems:
+            raise ValidationFailed({"files": " ".join(problems) + " Nothing was uploaded."})
+        async with transaction():
+            return [await _store(actor, patient_id, fields, item) for item in accepted]
 
 
 async def _store(actor: Actor, patient_id: int, fields: dict, item: _Accepted) -> int:
     rendered = item.rendered
     row = PatientImage(clinic=actor.clinic_id, patient=patient_id, kind=item.kind, format=item.fmt,
                        content_type=rendered.content_type, original_name=item.name,
-                       byte_size=len(rendered.original), width=rendered.width, height=rendered.height,
+                       byte_size=item.byte_size, width=rendered.width, height=rendered.height,
                        taken_on=fields["taken_on"] or _plausible(rendered.taken_on) or date.today(),
                        teeth=fields["teeth"], caption=fields["caption"],
                        uploaded_by=actor.id, uploaded_at=datetime.now(timezone.utc))
     await row.save()
-    blobs = [("original", rendered.content_type, rendered.original),
-             ("thumbnail", "image/jpeg", rendered.thumbnail)]
+    await _store_blob(row.id, "original", rendered.content_type, rendered.original)
+    await PatientImageBlob.raw("INSERT INTO patient_image_blob (image, rendition, content_type, data) "
+                               "VALUES ({}, 'thumbnail', 'image/jpeg', {})", row.id, rendered.thumbnail)
     if rendered.display is not None:
-        blobs.append(("display", "image/png", rendered.display))
-    for rendition, content_type, data in blobs:
-        await PatientImageBlob.raw("INSERT INTO patient_image_blob (image, rendition, content_type, data) "
-                                   "VALUES ({}, {}, {}, {})", row.id, rendition, content_type, data)
+        await _store_blob(row.id, "display", "image/png", rendered.display)
     await audit.record(actor, "image.uploaded", patient_id=patient_id, object_type="image", object_id=row.id,
-                       detail={"kind": item.kind, "format": item.fmt, "bytes": len(rendered.original)})
+                       detail={"kind": item.kind, "format": item.fmt, "bytes": item.byte_size})
     return row.id
+
+
+async def _store_blob(image_id: int, rendition: str, content_type: str, path: str) -> None:
+    """A file into one bytea row, STORE_CHUNK bytes at a time: the chunks gather in a large object inside this
+    transaction, the row takes its bytes in one server-side step, and the large object is unlinked again."""
+    oid = None
+    with open(path, "rb") as file:
+        offset = 0
+        for chunk in iter(lambda: file.read(STORE_CHUNK), b""):
+            if oid is None:
+                [row] = await PatientImageBlob.raw("SELECT lo_from_bytea(0, {}) AS oid", chunk)
+                oid = row["oid"]
+            else:
+                await PatientImageBlob.raw("SELECT lo_put({}::oid, {}::bigint, {})", oid, offset, chunk)
+            offset += len(chunk)
+    data = "lo_get({}::oid)" if oid is not None else "''::bytea"
+    await PatientImageBlob.raw("INSERT INTO patient_image_blob (image, rendition, content_type, data) "
+                               "VALUES ({}, {}, {}, " + data + ")",
+                               image_id, rendition, content_type, *([oid] if oid is not None else []))
+    if oid is not None:
+        await PatientImageBlob.raw("SELECT lo_unlink({}::oid)", oid)
 
 
 async def list_images(actor: Actor, patient_id: int, kind: str = "") -> tuple[dict, list[dict]]:

@@ -45,6 +45,27 @@ class Rendered:
     taken_on: date | None = None  # the date the file itself records (EXIF, DICOM), if any
 
 
+@dataclass(frozen=True)
+class RenderedFile:
+    """A Rendered whose original and display are files on disk (paths), for uploads too large to hold."""
+
+    original: str
+    content_type: str
+    thumbnail: bytes
+    display: str | None = None
+    width: int | None = None
+    height: int | None = None
+    taken_on: date | None = None
+
+
+def render_file(fmt: str, source: str, folder: str) -> RenderedFile:
+    """Render the untrusted file `source` in a limited child, which writes the cleaned original and any display
+    render into `folder`; the web process reads them back in chunks."""
+    from portal.imaging import sandbox
+
+    return sandbox.run_file(fmt, source, folder)
+
+
 def render(fmt: str, data: bytes) -> Rendered:
     """Render untrusted bytes in a child process with memory and time limits; Unreadable when they are broken
     or would cost more than the limits allow."""
