@@ -93,7 +93,7 @@ async def test_a_refused_upload_re_renders_the_form_with_its_token(client, clini
     assert "kept as typed" in response.text and f'value="{token}"' in response.text
 
 
-async def test_uploads_past_the_concurrency_cap_get_503_with_retry_after(settings, clinic, dentist, monkeypatch):
+async def test_uploads_past_the_concurrency_cap_get_429_with_retry_after(settings, clinic, dentist, monkeypatch):
     app = create_app(dataclasses.replace(settings, upload_concurrency=1), manage_pool=False)
     monkeypatch.setattr(imaging_views, "SLOT_WAIT_SECONDS", 0.2)
     patient = await factories.make_patient(clinic)
@@ -113,7 +113,7 @@ async def test_uploads_past_the_concurrency_cap_get_503_with_retry_after(setting
         await asyncio.sleep(0.3)
         busy = await client.post(url, data={"_csrf_token": token},
                                  files=[("files", ("a.stl", samples.stl_binary(), "model/stl"))])
-        assert busy.status_code == 503 and busy.headers["retry-after"].isdigit()
+        assert busy.status_code == 429 and busy.headers["retry-after"].isdigit()
         release.set()
         assert (await first).status_code == 422  # it had the slot: no file chosen, the form comes back
         after = await client.post(url, data={"_csrf_token": token},

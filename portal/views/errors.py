@@ -43,7 +43,7 @@ def error_page(request: Request, status: int) -> Template:
     htmx = getattr(request, "htmx", None)
     # An error answering a fragment request (typeahead, filter) replaces the page, not the fragment's box.
     headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"} if htmx and not htmx.boosted else {}
-    if status == 503:
+    if status in (429, 503):  # both pass: a busy slot or a database coming back
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return Template(template_name="errors/error.html", status_code=status, headers=headers, context={
         "status": status, "title": title, "message": message, "request_id": request_id_var.get(),

@@ -7,7 +7,7 @@ from hmac import compare_digest
 from urllib.parse import parse_qsl
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.exceptions import ClientException, PermissionDeniedException, ServiceUnavailableException
+from litestar.exceptions import ClientException, PermissionDeniedException, TooManyRequestsException
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
@@ -28,7 +28,7 @@ BATCH_OF_FULL_SIZE_FILES = 4
 CSRF_FIELD = "_csrf_token"
 TEXT_FIELD_BYTES = 64 * 1024  # a caption is at most 500 characters; a text part past this is refused (413)
 MAX_PARTS = imaging.MAX_FILES + 20
-SLOT_WAIT_SECONDS = 10  # how long an upload waits for one of the UPLOAD_CONCURRENCY slots before its 503
+SLOT_WAIT_SECONDS = 10  # how long an upload waits for one of the UPLOAD_CONCURRENCY slots before its 429
 SLOTS_KEY = "upload_slots"
 
 
@@ -149,7 +149,8 @@ async def _streamed_form(request: Request, folder: str,
 
 @asynccontextmanager
 async def _upload_slot(request: Request):
-    """One of the process's UPLOAD_CONCURRENCY upload slots; waits up to SLOT_WAIT_SECONDS, else 503."""
+    """One of the process's UPLOAD_CONCURRENCY upload slots; waits up to SLOT_WAIT_SECONDS, else 429 (busy, not
+    broken: the page says to wait a moment, with Retry-After)."""
     state = request.app.state
     if state.get(SLOTS_KEY) is None:
         state[SLOTS_KEY] = asyncio.Semaphore(state.settings.upload_concurrency)
@@ -157,7 +158,7 @@ async def _upload_slot(request: Request):
     try:
         await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
     except TimeoutError:
-        raise ServiceUnavailableException(detail="every upload slot is busy") from None
+        raise TooManyRequestsException(detail="every upload slot is busy") from None
     try:
         yield
     finally:
