@@ -27,3 +27,21 @@ async def test_purge_removes_expired_and_old_rows_and_logs(clinic, settings, tmp
     assert counts["log_files"] == 1 and not old_log.exists() and new_log.exists()
     assert [r["key"] for r in await WebSession.select(WebSession.key)] == ["live"]
     assert await LoginAttempt.count() == 1 and await StaffToken.count() == 1
+
+
+def test_upload_folders_a_killed_process_left_are_removed_after_an_hour(settings, tmp_path):
+    import dataclasses
+    import os
+    import time
+
+    from portal.operations import housekeeping
+
+    local = dataclasses.replace(settings, data_dir=tmp_path)
+    old, live = tmp_path / "uploads" / "upload-old", tmp_path / "uploads" / "upload-live"
+    for folder in (old, live):
+        folder.mkdir(parents=True)
+        (folder / "part-0").write_bytes(b"x" * 10)
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert housekeeping.purge_upload_leftovers(local) == 1
+    assert not old.exists() and live.exists()

@@ -1,5 +1,6 @@
 """Housekeeping: delete what has outlived its use (run hourly by the worker)."""
 
+import shutil
 import time
 from datetime import timedelta
 
@@ -32,7 +33,24 @@ async def purge(settings: Settings) -> dict:
         rows = await WebSession.raw(sql + " RETURNING 1", *args.get(name, ()))
         counts[name] = len(rows)
     counts["log_files"] = purge_log_files(settings)
+    counts["upload_leftovers"] = purge_upload_leftovers(settings)
     return counts
+
+
+UPLOAD_LEFTOVER_SECONDS = 3600  # no upload streams for an hour: an older folder is a killed process's leftover
+
+
+def purge_upload_leftovers(settings: Settings) -> int:
+    """Temporary upload folders a killed web process left behind (a finished request removes its own)."""
+    cutoff = time.time() - UPLOAD_LEFTOVER_SECONDS
+    removed = 0
+    uploads = settings.data_dir / "uploads"
+    if uploads.exists():
+        for path in uploads.glob("upload-*"):
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 def purge_log_files(settings: Settings) -> int:
