@@ -67,7 +67,8 @@ async def _erase_contact(patient_id: int) -> int:
 
 GUARDIAN_FIELDS = {"name": "Guardian's name", "relationship": "Relationship to the patient",
                    "email": "Guardian's email",
-                   "phone": "Guardian's phone (E.164)", "created_at": "When it was recorded"}
+                   "phone": "Guardian's phone (E.164)", "preferred_language": "Language the guardian reads",
+                   "created_at": "When it was recorded"}
 
 
 async def _guardians(patient_id: int) -> list[dict]:
