@@ -4,6 +4,9 @@ import json
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+
+from portal import i18n
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy.requests import clock_counts
 from portal.tables import Patient
@@ -26,7 +29,10 @@ async def clinic_overview(actor: Actor) -> dict:
         "GROUP BY 1) m) AS per_month", actor.clinic_id, actor.clinic_id, actor.time_zone, actor.clinic_id, since)
     counts = rows[0]
     per_month = json.loads(counts["per_month"]) if isinstance(counts["per_month"], str) else counts["per_month"]
-    series = [{"label": m.strftime("%b"), "count": per_month.get(m.strftime("%Y-%m"), 0)} for m in months]
+    # Month names in the reader's language (CLDR stand-alone abbreviations: "Nov", "nov.", "Kas").
+    locale = i18n.babel_locale()
+    series = [{"label": format_date(m, "LLL", locale=locale), "count": per_month.get(m.isoformat()[:7], 0)}
+              for m in months]
     privacy = None
     if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
         privacy = await clock_counts(actor)

@@ -12,6 +12,7 @@ from portal import audit, clock
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
 from portal.display import register_labels
+from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, can, require
 from portal.tables import Appointment, AppointmentChange, AuditEntry, Chair, OpeningHours
 
@@ -23,9 +24,11 @@ ONE_TAP = {Status.BOOKED: Status.ARRIVED, Status.CONFIRMED: Status.ARRIVED, Stat
 VIEWED = "front_desk.viewed"
 DEFAULT_OPENS, DEFAULT_CLOSES = time(8), time(18)
 
-register_labels("front_desk_state", {"expected": "Expected", "late": "Running late", "waiting": "Waiting",
-                                     "in_chair": "In chair", "completed": "Completed", "no_show": "No-show"})
-register_labels("front_desk_action", {Status.ARRIVED: "Arrived", Status.IN_CHAIR: "Seat", Status.COMPLETED: "Complete"})
+register_labels("front_desk_state", {
+    "expected": lazy_gettext("Expected"), "late": lazy_gettext("Running late"), "waiting": lazy_gettext("Waiting"),
+    "in_chair": lazy_gettext("In chair"), "completed": lazy_gettext("Completed"), "no_show": lazy_gettext("No-show")})
+register_labels("front_desk_action", {Status.ARRIVED: lazy_gettext("Arrived"), Status.IN_CHAIR: lazy_gettext("Seat"),
+                                      Status.COMPLETED: lazy_gettext("Complete")})
 
 
 @dataclass
