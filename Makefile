@@ -52,10 +52,11 @@ install-test: install $(VENV)/.installed-test
 
 # Debian packages the suite needs, installed when missing: chromium for the browser journeys (Playwright never
 # downloads a browser here) and the PostgreSQL server for tests/test_scale_out.py (the embedded server stays the
-# default for everything else).
+# default for everything else), and DejaVu fonts for PDFs in every language (portal/documents/pdf.py).
 system-packages:
 	@missing=""; test -x /usr/bin/chromium || missing=chromium; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
 	test -z "$$missing" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 run: install
