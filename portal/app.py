@@ -5,7 +5,9 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -25,6 +27,7 @@ from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
+from portal.views.csrf import MaskedCSRFMiddleware
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
@@ -42,6 +45,13 @@ from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookC
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
+
+# Responses from 1 KB are gzipped when the browser accepts it (a day view shrinks about eightfold); level 6 is
+# zlib's default trade of CPU for size. CSRF tokens are masked per response (portal/views/csrf.py), so
+# compression does not open BREACH. Image files are compressed already.
+COMPRESS_FROM_BYTES = 1024
+COMPRESSION_LEVEL = 6
+ALREADY_COMPRESSED = [r"/images/\d+/(file|display|thumbnail)$"]
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
@@ -98,6 +108,8 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
             if manage_pool:
                 await db.close_pool()
 
+    csrf_config = CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,
+                             cookie_samesite="lax", header_name="x-csrftoken")
     session_config = SessionConfig(
         key="session", max_age=settings.session_absolute_hours * 3600, httponly=True, secure=settings.https,
         samesite="lax", store="sessions")
@@ -105,11 +117,13 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
         route_handlers=[*CONTROLLERS, imaging_routes(settings),
                         create_static_files_router(path="/static", directories=[settings.static_dir],
                                                                  name="static", include_in_schema=False)],
-        middleware=[request_limits_middleware, session_config.middleware],  # limits first: before any parsing
+        # limits first (before any parsing), CSRF last (inside the session, as Litestar's own would be)
+        middleware=[request_limits_middleware, session_config.middleware,
+                    DefineMiddleware(MaskedCSRFMiddleware, config=csrf_config)],
         request_max_body_size=DEFAULT_MAX_BODY,
         allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts),
-        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_httponly=True, cookie_secure=settings.https,
-                               cookie_samesite="lax", header_name="x-csrftoken"),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=COMPRESS_FROM_BYTES,
+                                             gzip_compress_level=COMPRESSION_LEVEL, exclude=ALREADY_COMPRESSED),
         stores={"sessions": PostgresSessionStore()},
         template_config=TemplateConfig(directory=settings.templates_dir, engine=JinjaTemplateEngine,
                                        engine_callback=_template_globals),
@@ -120,6 +134,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
         debug=False,
     )
     app.state.settings = settings
+    app.state.csrf_config = csrf_config
     # Outside the router, so that unrouted 404s and errors get the same headers and log line as pages.
     app.asgi_handler = security_headers_middleware(
         request_logging_middleware(i18n.language_middleware(app.asgi_handler)), https=settings.https)

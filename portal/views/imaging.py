@@ -20,6 +20,7 @@ from portal.imaging import images as imaging
 from portal.permissions import Permission
 from portal.request_limits import TooLarge
 from portal.settings import Settings
+from portal.views import csrf
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import render, see_other
 
@@ -43,13 +44,13 @@ def _token_secret(token: str, secret: str) -> str | None:
 def _check_csrf(request: Request, token: str | None) -> None:
     """Litestar's CSRF rule (a signed token equal to the cookie's), done here because its middleware would read
     the whole upload into memory to find the form field; sets the token for the re-rendered form."""
-    config = request.app.csrf_config
+    config = request.app.state.csrf_config
     cookie = request.cookies.get(config.cookie_name)
-    sent = _token_secret(token, config.secret) if token else None
+    sent = _token_secret(csrf.unmask(token), config.secret) if token else None
     kept = _token_secret(cookie, config.secret) if cookie else None
     if sent is None or kept is None or not compare_digest(sent, kept):
         raise PermissionDeniedException("CSRF token verification failed")
-    ScopeState.from_scope(request.scope).csrf_token = token
+    ScopeState.from_scope(request.scope).csrf_token = csrf.mask(csrf.unmask(token))
 
 
 class _StreamedForm:
@@ -114,7 +115,7 @@ class _StreamedForm:
 async def _streamed_form(request: Request, folder: str,
                          max_bytes: int) -> tuple[imaging.UploadForm, list[imaging.UploadedFile]]:
     """The upload form and its files, read from the body as it arrives: the body is never held whole."""
-    header_token = request.headers.get(request.app.csrf_config.header_name)
+    header_token = request.headers.get(request.app.state.csrf_config.header_name)
     if header_token is not None:
         _check_csrf(request, header_token)
     content_type, options = request.content_type
