@@ -151,17 +151,22 @@ async def _forget_old_attempts(settings: Settings) -> None:
     await LoginAttempt.delete().where(LoginAttempt.at < horizon)
 
 
-async def load_staff_actor(staff_id: int) -> Actor | None:
-    """The Actor for a signed-in staff member, or None when the account is gone or deactivated."""
-    row = await Staff.select(
-        Staff.id, Staff.name, Staff.role, Staff.active, Staff.clinic.id, Staff.clinic.name,
-        Staff.clinic.time_zone, Staff.clinic.country, Staff.language, Staff.clinic.locale,
-    ).where(Staff.id == staff_id).first()
+async def load_staff_actor(staff_id: int, loaded: dict | None = None) -> Actor | None:
+    """The Actor for a signed-in staff member, or None when the account is gone or deactivated. `loaded` is the
+    row the session store read with the session (sessions.loaded_staff), which saves the query."""
+    if loaded is None:
+        row = await Staff.select(
+            Staff.id, Staff.name, Staff.role, Staff.active, Staff.clinic.id.as_alias("clinic_id"),
+            Staff.clinic.name.as_alias("clinic_name"), Staff.clinic.time_zone.as_alias("time_zone"),
+            Staff.clinic.country.as_alias("country"), Staff.language, Staff.clinic.locale.as_alias("locale"),
+        ).where(Staff.id == staff_id).first()
+    else:
+        row = loaded
     if row is None or not row["active"]:
         return None
-    return Actor(kind="staff", id=row["id"], clinic_id=row["clinic.id"], name=row["name"], role=Role(row["role"]),
-                 clinic_name=row["clinic.name"], time_zone=row["clinic.time_zone"], country=row["clinic.country"],
-                 language=i18n.choose(row["language"], row["clinic.locale"]))
+    return Actor(kind="staff", id=row["id"], clinic_id=row["clinic_id"], name=row["name"], role=Role(row["role"]),
+                 clinic_name=row["clinic_name"], time_zone=row["time_zone"], country=row["country"],
+                 language=i18n.choose(row["language"], row["locale"]))
 
 
 async def sign_out_everywhere(actor: Actor) -> int:

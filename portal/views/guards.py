@@ -19,7 +19,7 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
     settings = connection.app.state.settings
     session = connection.session if connection.scope.get("session") else {}
     staff_id = session.get("staff_id")
-    actor = await auth.load_staff_actor(staff_id) if staff_id else None
+    actor = await auth.load_staff_actor(staff_id, sessions.loaded_staff(connection, staff_id)) if staff_id else None
     if actor is None or sessions.is_expired(session, settings.session_idle_minutes,
                                             settings.session_absolute_hours):
         connection.clear_session()
