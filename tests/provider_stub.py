@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 from tests.mail_sink import free_port
 
 SID, TOKEN, SMS_FROM = "AC0123456789abcdef0123456789abcdef", "sms-secret-token", "+3197010000000"
+CLINIC_SMS_NUMBER = "+3197010000001"  # a second number of the account, given to one clinic as its own
+ACCOUNT_NUMBERS = {SMS_FROM, CLINIC_SMS_NUMBER}  # Twilio refuses a From that is not the account's
 WA_TOKEN, WA_NUMBER_ID, WA_VERSION = "wa-bearer-token", "109876543210", "v21.0"
 
 
@@ -53,7 +55,8 @@ class ProviderStub:
                 if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     return self._refuse(400, "form-encoded body required")
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                if not form.get("To", "").startswith("+") or form.get("From") != SMS_FROM or not form.get("Body"):
+                if (not form.get("To", "").startswith("+") or form.get("From") not in ACCOUNT_NUMBERS
+                        or not form.get("Body")):
                     return self._refuse(400, f"To (E.164), From and Body required: {form}")
                 stub.sms.append(form)
                 self._answer(201, {"sid": f"SM{len(stub.sms):032d}", "status": "queued", "to": form["To"]})

@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import httpx
 
+from portal import links
 from portal.messaging import outbox
 from portal.settings import Settings
+from portal.tables import Clinic
 
 TIMEOUT = httpx.Timeout(15.0)
 
@@ -31,6 +33,7 @@ class TextMessage:
     template: str = ""  # WhatsApp: an approved template's name (required outside the 24-hour window)
     language: str = "en"
     parameters: tuple[str, ...] = ()  # the template body's {{1}}, {{2}} ...
+    sender: str = ""  # SMS: the clinic's own number (E.164); empty for the shared SMS_FROM
 
 
 class SmsChannel:
@@ -52,7 +55,8 @@ class SmsChannel:
         s = self.settings
         url = f"{s.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{s.sms_account_sid}/Messages.json"
         async with _client(client) as http:
-            response = await http.post(url, data={"To": message.to, "From": s.sms_from, "Body": message.body},
+            response = await http.post(url, data={"To": message.to, "From": message.sender or s.sms_from,
+                                                  "Body": message.body},
                                        auth=(s.sms_account_sid, s.sms_auth_token))
         if response.status_code not in (200, 201):
             raise SendFailed(f"SMS gateway answered {response.status_code}: {response.text[:300]}")
@@ -121,7 +125,8 @@ def status(settings: Settings) -> list[dict]:
     return [
         {"name": "Email", "on": True, "detail": settings.smtp_url.split("@")[-1]},
         {"name": "SMS", "on": sms.configured,
-         "detail": f"from {settings.sms_from}" if sms.configured else
+         "detail": f"from {settings.sms_from} (or the clinic's own number); replies: set the number's messaging "
+                   f"webhook to {links.absolute_url(settings, '/webhooks/sms')}" if sms.configured else
          "no credentials (set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM)"},
         {"name": "WhatsApp", "on": whatsapp.configured,
          "detail": f"phone number id {settings.whatsapp_phone_number_id}" if whatsapp.configured else
@@ -140,12 +145,14 @@ async def deliver_due_texts(settings: Settings, limit: int = 50) -> int:
         rows = await outbox.claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds), channel=name)
         if not rows:
             continue
+        senders = await _clinic_numbers({row["clinic_id"] for row in rows}) if name == "sms" else {}
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
             for row in rows:
                 headers = row["headers"] or {}
                 message = TextMessage(to=row["recipient"], body=row["text_body"], template=headers.get("template", ""),
                                       language=headers.get("language", "en"),
-                                      parameters=tuple(p for p in headers.get("parameters", "").split("\n") if p))
+                                      parameters=tuple(p for p in headers.get("parameters", "").split("\n") if p),
+                                      sender=senders.get(row["clinic_id"], ""))
                 try:
                     await adapter.send(message, http)
                 except (SendFailed, httpx.HTTPError) as exc:
@@ -154,3 +161,12 @@ async def deliver_due_texts(settings: Settings, limit: int = 50) -> int:
                 await outbox.mark_sent(row["id"])
                 sent += 1
     return sent
+
+
+async def _clinic_numbers(clinic_ids: set) -> dict[int, str]:
+    """Each clinic's own SMS number, so that a patient's reply reaches the clinic that wrote (sms_inbound)."""
+    ids = [clinic_id for clinic_id in clinic_ids if clinic_id is not None]
+    if not ids:
+        return {}
+    rows = await Clinic.select(Clinic.id, Clinic.sms_number).where(Clinic.id.is_in(ids))
+    return {row["id"]: row["sms_number"] for row in rows if row["sms_number"]}

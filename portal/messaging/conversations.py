@@ -30,7 +30,9 @@ REPLIES = {"confirmed": N_("Thank you, your appointment on %(when)s is confirmed
            "no_appointment": N_("We found no upcoming appointment to change. Please call us.")}
 display.register_labels("message_outcome", {statuses.Status.CONFIRMED: "Confirmed",
                                              statuses.Status.CANCELLED: "Cancelled",
-                                             "no_appointment": "No appointment to change"})
+                                             "no_appointment": "No appointment to change",
+                                             "sms_stopped": "SMS consent withdrawn (STOP)",
+                                             "sms_started": "SMS consent given (START)"})
 
 
 def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
@@ -117,9 +119,26 @@ async def receive(settings: Settings, messages: list[tuple[str, str, str, str, s
 
 
 async def _receive_one(clinic: dict, phone: str, name: str, provider_id: str, text: str) -> int:
-    patient = await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
-        (Patient.clinic == clinic["id"]) & ((Patient.phone_mobile == phone) | (Patient.phone_other == phone))
+    stored, patient = await store_inbound(clinic, "whatsapp", phone, name, provider_id, text)
+    if stored is None:
+        return 0  # a retried delivery: already handled
+    if patient is not None:
+        await answer(clinic, "whatsapp", patient, phone, provider_id, stored, text)
+    return 1
+
+
+async def patient_by_phone(clinic_id: int, phone: str) -> dict | None:
+    """The clinic's patient who holds this number (the newest record when two do), else None."""
+    return await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
+        (Patient.clinic == clinic_id) & ((Patient.phone_mobile == phone) | (Patient.phone_other == phone))
     ).order_by(Patient.id, ascending=False).first()
+
+
+async def store_inbound(clinic: dict, channel: str, phone: str, name: str, provider_id: str,
+                        text: str) -> tuple[int | None, dict | None]:
+    """Keep an incoming text in the conversation of the patient who holds the number, or of a lead when nobody
+    does; (None, None) for a delivery already stored (providers retry). Audited either way."""
+    patient = await patient_by_phone(clinic["id"], phone)
     lead_id = None
     if patient is None:
         rows = await Lead.raw(
@@ -129,28 +148,38 @@ async def _receive_one(clinic: dict, phone: str, name: str, provider_id: str, te
         lead_id = rows[0]["id"]
     stored = await ConversationMessage.raw(
         "INSERT INTO conversation_message (clinic, patient, lead, channel, direction, phone, body, "
-        "provider_message_id) VALUES ({}, {}, {}, 'whatsapp', 'in', {}, {}, {}) "
+        "provider_message_id) VALUES ({}, {}, {}, {}, 'in', {}, {}, {}) "
         "ON CONFLICT (channel, provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING RETURNING id",
-        clinic["id"], patient["id"] if patient else None, lead_id, phone, text, provider_id)
+        clinic["id"], patient["id"] if patient else None, lead_id, channel, phone, text, provider_id)
     if not stored:
-        return 0  # a retried delivery: already handled
+        return None, None
     if patient is None:
-        await audit.record(None, "whatsapp.lead_message", object_type="lead", object_id=lead_id,
+        await audit.record(None, f"{channel}.lead_message", object_type="lead", object_id=lead_id,
                            clinic_id=clinic["id"])
-        return 1
-    await audit.record(None, "whatsapp.received", patient_id=patient["id"], object_type="conversation_message",
-                       object_id=stored[0]["id"], clinic_id=clinic["id"])
+    else:
+        await audit.record(None, f"{channel}.received", patient_id=patient["id"],
+                           object_type="conversation_message", object_id=stored[0]["id"], clinic_id=clinic["id"])
+    return stored[0]["id"], patient
+
+
+async def set_outcome(message_id: int, outcome: str) -> None:
+    await ConversationMessage.update({ConversationMessage.outcome: outcome}).where(
+        ConversationMessage.id == message_id)
+
+
+async def answer(clinic: dict, channel: str, patient: dict, phone: str, provider_id: str, stored_id: int,
+                 text: str) -> None:
+    """A YES or NO confirms or cancels the next appointment and is answered on the same channel; anything else
+    waits for staff in the patient's record."""
     wanted = intent(text)
     if wanted is None or patient["restricted_at"] is not None:
-        return 1  # staff read it in the patient's record
+        return
     outcome, when = await _act_on_next_appointment(clinic, patient["id"], wanted)
-    await ConversationMessage.update({ConversationMessage.outcome: outcome}).where(
-        ConversationMessage.id == stored[0]["id"])
+    await set_outcome(stored_id, outcome)
     with i18n.using(i18n.choose(patient["preferred_language"], clinic["locale"]), clinic["country"]):
         when_text = display.format_instant(when, clinic["time_zone"]) if when else ""
         reply = i18n.gettext(REPLIES[outcome], when=when_text)
-    await queue_reply(clinic["id"], patient["id"], phone, reply, key=f"whatsapp-reply:{provider_id}")
-    return 1
+    await queue_reply(clinic["id"], patient["id"], phone, reply, key=f"{channel}-reply:{provider_id}", channel=channel)
 
 
 async def _act_on_next_appointment(clinic: dict, patient_id: int, wanted: str) -> tuple[str, datetime | None]:
@@ -173,12 +202,13 @@ async def _act_on_next_appointment(clinic: dict, patient_id: int, wanted: str) -
 
 
 async def queue_reply(clinic_id: int, patient_id: int | None, phone: str, body: str, *, key: str,
-                      lead_id: int | None = None) -> None:
-    """A WhatsApp text (inside the 24-hour window a patient's message opens), kept in the conversation."""
+                      lead_id: int | None = None, channel: str = "whatsapp") -> None:
+    """A text answering the patient (on WhatsApp inside the 24-hour window their message opens), kept in the
+    conversation."""
     if await outbox.enqueue(outbox.Email(to=phone, subject="", text=body), key=key, clinic_id=clinic_id,
-                            patient_id=patient_id, channel="whatsapp"):
+                            patient_id=patient_id, channel=channel):
         await ConversationMessage.insert(ConversationMessage(
-            clinic=clinic_id, patient=patient_id, lead=lead_id, channel="whatsapp", direction="out", phone=phone,
+            clinic=clinic_id, patient=patient_id, lead=lead_id, channel=channel, direction="out", phone=phone,
             body=body, at=datetime.now(timezone.utc)))
 
 

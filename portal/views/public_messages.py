@@ -1,5 +1,6 @@
-"""Public endpoints for messages: one-click unsubscribe (signed token) and the WhatsApp webhook (HMAC
-signature). No session and no CSRF token by design: each authenticates itself (see the domain modules)."""
+"""Public endpoints for messages: one-click unsubscribe (signed token), the WhatsApp webhook (HMAC signature) and
+the SMS webhook (Twilio's signature). No session and no CSRF token by design: each authenticates itself (see the
+domain modules)."""
 
 import json
 import logging
@@ -8,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.messaging import conversations, marketing
+from portal.messaging import conversations, marketing, sms_inbound
 from portal.request_limits import OPT_KEY, WEBHOOK
 from portal.views.pages import render
 
@@ -61,3 +62,26 @@ class WhatsAppWebhookController(Controller):
             return Response("bad request", status_code=400, media_type="text/plain")
         await conversations.receive(settings, messages)
         return Response("ok", media_type="text/plain")
+
+
+class SmsWebhookController(Controller):
+    path = sms_inbound.PATH
+
+    @post("/", name="sms.receive", exclude_from_csrf=True, status_code=200,
+          request_max_body_size=WEBHOOK.body_bytes, opt={OPT_KEY: WEBHOOK})
+    async def receive(self, request: Request) -> Response:
+        """An inbound text, form-encoded the way Twilio posts it; answered with empty TwiML (we reply, if at all,
+        through the outbox)."""
+        settings = request.app.state.settings
+        fields = list((await request.form()).multi_items())
+        fields = [(name, value) for name, value in fields if isinstance(value, str)]
+        if not sms_inbound.signature_valid(settings, fields, request.headers.get("x-twilio-signature")):
+            log.info("sms webhook: bad or missing signature")
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        try:
+            sms = sms_inbound.read_form(fields)
+        except sms_inbound.MalformedSms as exc:
+            log.info("sms webhook: malformed signed body (%s)", exc)
+            return Response("bad request", status_code=400, media_type="text/plain")
+        await sms_inbound.receive(sms)
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type="text/xml")

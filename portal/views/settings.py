@@ -6,7 +6,7 @@ from litestar.response import Redirect, Template
 
 from portal.calendar import appointment_mail, practice_setup
 from portal.errors import ValidationFailed
-from portal.messaging import conversations
+from portal.messaging import conversations, sms_inbound
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
@@ -28,6 +28,7 @@ class SettingsController(Controller):
                       closure_impact=closure_impact,
                       reminder_hours=await appointment_mail.reminder_hours(actor),
                       whatsapp_number_id=await conversations.whatsapp_number_id(actor),
+                      sms_number=await sms_inbound.sms_number(actor),
                       **await practice_setup.overview(actor))
 
     @get("/", name="settings.show")
@@ -53,6 +54,16 @@ class SettingsController(Controller):
                 actor, str((await request.form()).get("whatsapp_phone_number_id", "")))
         except ValidationFailed as exc:
             return await self._page(request, actor, exc.errors, 422)
+        return _back_to(request, "reminders")
+
+    @post("/sms", name="settings.sms")
+    async def sms(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """The clinic's own SMS number: texts come from it and replies to it reach this clinic."""
+        typed = str((await request.form()).get("sms_number", ""))
+        try:
+            await sms_inbound.set_sms_number(actor, typed, actor.country)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422, posted={"sms_number": typed})
         return _back_to(request, "reminders")
 
     @post("/chairs", name="settings.add_chair")

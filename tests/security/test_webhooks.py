@@ -1,6 +1,7 @@
 """Signed but malformed webhook bodies answer 400, never 500, and store nothing: every shape Meta's payload can
 be bent into (wrong types at each level, non-JSON, deep nesting) is tried, signed with the real secret."""
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -67,7 +68,7 @@ def _signed(body: bytes) -> dict:
 
 def test_every_webhook_route_is_covered_here(app):
     webhooks = {path for method, path, _ in routes(app) if method == "POST" and path.startswith("/webhooks/")}
-    assert webhooks == {"/webhooks/whatsapp"}, "a new webhook needs its malformed-body property here"
+    assert webhooks == {"/webhooks/whatsapp", "/webhooks/sms"}, "a new webhook needs its malformed-body test here"
 
 
 async def test_signed_malformed_bodies_answer_400_and_store_nothing(wa, clinic):
@@ -93,3 +94,28 @@ async def test_signed_malformed_bodies_answer_400_and_store_nothing(wa, clinic):
     stored = await ConversationMessage.count()
     assert (await wa.post("/webhooks/whatsapp", content=good, headers=_signed(good))).status_code == 200
     assert await ConversationMessage.count() == stored + 1
+
+
+SMS_TOKEN, SMS_NUMBER = "sms-secret-token", "+3197010000001"
+SMS_GOOD = {"MessageSid": "SM" + "a" * 32, "From": "+31612345678", "To": SMS_NUMBER, "Body": "YES"}
+SMS_BENT = [("From", ""), ("From", "0612345678"), ("From", "+0"), ("From", "+31 6 1234"), ("From", "x" * 5000),
+            ("To", ""), ("To", "31970"), ("MessageSid", ""), ("MessageSid", "SM123"), ("MessageSid", "XX" + "a" * 32),
+            ("MessageSid", "SM" + "g" * 32), ("Body", "x" * 1601)]
+
+
+@pytest.fixture(scope="module")
+def sms_app(settings):
+    return create_app(replace(settings, sms_auth_token=SMS_TOKEN), manage_pool=False)
+
+
+async def test_signed_malformed_sms_forms_answer_400_and_store_nothing(sms_app, clinic):
+    await Clinic.update({Clinic.sms_number: SMS_NUMBER}).where(Clinic.id == clinic.clinic_id)
+    forms = [{**SMS_GOOD, name: value} for name, value in SMS_BENT]
+    forms += [{k: v for k, v in SMS_GOOD.items() if k != missing} for missing in ("From", "To", "MessageSid")]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sms_app), base_url="http://testserver") as sms:
+        for form in forms:
+            payload = "http://testserver/webhooks/sms" + "".join(k + form[k] for k in sorted(form))
+            signature = base64.b64encode(hmac.new(SMS_TOKEN.encode(), payload.encode(), hashlib.sha1).digest())
+            response = await sms.post("/webhooks/sms", data=form, headers={"X-Twilio-Signature": signature.decode()})
+            assert response.status_code == 400, form
+        assert await ConversationMessage.count() + await Lead.count() == 0
