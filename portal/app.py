@@ -41,7 +41,12 @@ from portal.views.plans import PlanController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
-from portal.views.public_messages import SmsWebhookController, UnsubscribeController, WhatsAppWebhookController
+from portal.views.public_messages import (
+    MailWebhookController,
+    SmsWebhookController,
+    UnsubscribeController,
+    WhatsAppWebhookController,
+)
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
@@ -57,7 +62,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
-               UnsubscribeController, WhatsAppWebhookController, SmsWebhookController, MessagingController,
+               UnsubscribeController, WhatsAppWebhookController, SmsWebhookController, MailWebhookController,
+               MessagingController,
                PasswordController, InvitationController, PatientVisitsController, LanguageController]
 
 

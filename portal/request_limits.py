@@ -25,6 +25,8 @@ class Limits:
 SIGNED_IN = Limits(body_bytes=256 * 1024, fields=1000)  # the largest form (weekly hours for every provider) ~200
 PUBLIC = Limits(body_bytes=32 * 1024, fields=50)  # the longest public form has a handful of fields
 WEBHOOK = Limits(body_bytes=1024 * 1024, fields=50)  # signed JSON from a provider: batches of messages
+# A mail forwarded by the provider's route carries its attachments: a large body, but no more fields than PUBLIC.
+INBOUND_MAIL = Limits(body_bytes=26 * 1024 * 1024, fields=50)
 OPT_KEY = "request_limits"  # a handler or controller may name its own Limits in `opt`
 DEFAULT_MAX_BODY = SIGNED_IN.body_bytes  # the app's request_max_body_size: what uploads raise explicitly
 

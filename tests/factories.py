@@ -141,6 +141,20 @@ async def make_lead(actor: Actor, phone: str = "+31687654321", text: str = "Do y
     return rows[0]["id"]
 
 
+async def make_mail_attachment(actor: Actor, patient_id: int, data: bytes = b"%PDF-1.4 referral letter") -> int:
+    """A PDF a patient sent by email, kept in their conversation."""
+    from portal.tables import ConversationMessage
+
+    message = await ConversationMessage.raw(
+        "INSERT INTO conversation_message (clinic, patient, channel, direction, email, subject, body) "
+        "VALUES ({}, {}, 'email', 'in', 'anna@example.org', 'Letter', 'See attached') RETURNING id",
+        actor.clinic_id, patient_id)
+    rows = await ConversationMessage.raw(
+        "INSERT INTO conversation_attachment (message, filename, content_type, size, data) "
+        "VALUES ({}, 'letter.pdf', 'application/pdf', {}, {}) RETURNING id", message[0]["id"], len(data), data)
+    return rows[0]["id"]
+
+
 async def run_queued_jobs(*queues: str) -> None:
     """Run what is queued, through procrastinate's own worker, until the queue is empty (e.g. an export)."""
     import os

@@ -231,7 +231,9 @@ async def open_leads(actor: Actor) -> list[dict]:
     leads = await Lead.select().where((Lead.clinic == actor.clinic_id) & Lead.patient.is_null()).order_by(
         Lead.created_at, ascending=False)
     for lead in leads:
-        lead["messages"] = await ConversationMessage.select(ConversationMessage.body, ConversationMessage.at).where(
+        lead["messages"] = await ConversationMessage.select(
+                ConversationMessage.body, ConversationMessage.at, ConversationMessage.channel,
+                ConversationMessage.subject).where(
             (ConversationMessage.lead == lead["id"]) & (ConversationMessage.clinic == actor.clinic_id)
         ).order_by(ConversationMessage.at)
     if leads:
@@ -250,7 +252,8 @@ async def convert_lead(actor: Actor, lead_id: int, form: patients.PatientForm) -
 
     async with transaction():
         patient_id = await patients.create_patient(actor, replace(
-            form, phone_mobile=lead["phone"], preferred_language=form.preferred_language or "en"))
+            form, phone_mobile=lead["phone"] or form.phone_mobile, email=lead["email"] or form.email,
+            preferred_language=form.preferred_language or "en"))
         await Lead.update({Lead.patient: patient_id, Lead.converted_at: datetime.now(timezone.utc)}).where(
             Lead.id == lead_id)
         await ConversationMessage.update({ConversationMessage.patient: patient_id}).where(

@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from portal.calendar import statuses
+from portal.messaging import reply_addresses
 from portal.settings import Settings
 from portal.tables import OutboxMessage
 
@@ -193,6 +194,9 @@ def to_email_message(row: dict, settings: Settings) -> Message:
     body["X-Chairside-Key"] = row["idempotency_key"]
     if row.get("clinic_id") is not None:
         body["X-Chairside-Clinic"] = str(row["clinic_id"])
+        if row.get("patient_id") is not None and reply_addresses.enabled(settings):
+            # The patient's answer threads into their conversation (portal/messaging/mail_routing.py).
+            body["Reply-To"] = reply_addresses.reply_address(settings, row["clinic_id"], row["patient_id"])
     for name, value in (row["headers"] or {}).items():
         body[name] = value
     return body

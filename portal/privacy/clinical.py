@@ -155,7 +155,8 @@ for category in (
     register(category)
 
 
-CONVERSATION_FIELDS = {"at": "When", "channel": "whatsapp or sms", "direction": "in (from you) or out (from us)",
+CONVERSATION_FIELDS = {"at": "When", "channel": "whatsapp, sms or email", "direction": "in (from you) or out (from us)",
+                       "email": "The address written from or to (email)", "subject": "The subject (email)",
                        "body": "The message", "outcome": "What it did (e.g. confirmed, cancelled)"}
 
 
@@ -165,13 +166,22 @@ async def _conversations(patient_id: int) -> list[dict]:
     return plain_rows(rows, CONVERSATION_FIELDS)
 
 
+async def _conversation_files(patient_id: int) -> list[ExportFile]:
+    """The attachments you sent us by email that we kept (refused ones were never stored)."""
+    rows = await ConversationMessage.raw(
+        "SELECT a.id, a.filename, a.content_type, a.data FROM conversation_attachment a JOIN conversation_message m "
+        "ON m.id = a.message WHERE m.patient = {} AND a.data IS NOT NULL ORDER BY a.id", patient_id)
+    return [ExportFile(name=f"conversations/{row['id']}-{row['filename']}", content_type=row["content_type"],
+                       data=bytes(row["data"])) for row in rows]
+
+
 async def _erase_conversations(patient_id: int) -> int:
     return len(await ConversationMessage.delete().where(ConversationMessage.patient == patient_id).returning(
         ConversationMessage.id))
 
 
 register(DataCategory(
-    name="conversations", title="WhatsApp and text conversations", order=76, retention="administrative",
-    basis="on_request", purpose="Your replies about appointments (confirm, cancel) and our answers.",
-    legal_basis="GDPR Art. 6(1)(b) (the treatment agreement)", recipients=("hosting", "whatsapp", "sms"),
-    fields=CONVERSATION_FIELDS, collect=_conversations, erase=_erase_conversations))
+    name="conversations", title="Conversations (WhatsApp, SMS, email)", order=76, retention="administrative",
+    basis="on_request", purpose="Your messages to us (appointment replies, questions, attachments) and our answers.",
+    legal_basis="GDPR Art. 6(1)(b) (the treatment agreement)", recipients=("hosting", "whatsapp", "sms", "mail"),
+    fields=CONVERSATION_FIELDS, collect=_conversations, erase=_erase_conversations, files=_conversation_files))

@@ -1,6 +1,6 @@
-"""Storage of text conversations (WhatsApp, SMS) and of leads: unknown numbers that wrote to a clinic."""
+"""Storage of conversations (WhatsApp, SMS, email) and of leads: unknown numbers or addresses that wrote to a clinic."""
 
-from piccolo.columns import ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -9,8 +9,9 @@ from portal.tables.patient import Patient
 
 class Lead(Table, tablename="lead"):
     clinic = ForeignKey(references=Clinic)
-    phone = Varchar(length=20)  # E.164
-    name = Varchar(length=200, default="")  # the WhatsApp profile name, if any
+    phone = Varchar(length=20, null=True, default=None)  # E.164; None for a lead that wrote by email
+    email = Varchar(length=254, default="")
+    name = Varchar(length=200, default="")  # the WhatsApp profile name or the mail's display name, if any
     created_at = Timestamptz()
     patient = ForeignKey(references=Patient, null=True, default=None)  # set when turned into a patient
     converted_at = Timestamptz(null=True, default=None)
@@ -20,10 +21,21 @@ class ConversationMessage(Table, tablename="conversation_message"):
     clinic = ForeignKey(references=Clinic)
     patient = ForeignKey(references=Patient, null=True, default=None)
     lead = ForeignKey(references=Lead, null=True, default=None)
-    channel = Varchar(length=20)  # whatsapp | sms
+    channel = Varchar(length=20)  # whatsapp | sms | email
     direction = Varchar(length=3)  # in | out
-    phone = Varchar(length=20)
+    phone = Varchar(length=20, default="")
+    email = Varchar(length=254, default="")  # the other side's address, for email
+    subject = Varchar(length=300, default="")
     body = Text(default="")
     provider_message_id = Varchar(length=200, null=True, default=None)
     outcome = Varchar(length=40, default="")  # confirmed | cancelled | no_appointment | ...
     at = Timestamptz()
+
+
+class ConversationAttachment(Table, tablename="conversation_attachment"):
+    message = ForeignKey(references=ConversationMessage)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100, default="")
+    size = Integer()
+    data = Bytea(null=True, default=None)  # None when refused (see refused_reason)
+    refused_reason = Varchar(length=200, default="")

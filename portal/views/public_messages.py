@@ -1,6 +1,6 @@
-"""Public endpoints for messages: one-click unsubscribe (signed token), the WhatsApp webhook (HMAC signature) and
-the SMS webhook (Twilio's signature). No session and no CSRF token by design: each authenticates itself (see the
-domain modules)."""
+"""Public endpoints for messages: one-click unsubscribe (signed token), the WhatsApp webhook (HMAC signature), the
+SMS webhook (Twilio's signature) and the inbound-mail webhook (Mailgun-style signature). No session and no CSRF
+token by design: each authenticates itself (see the domain modules)."""
 
 import json
 import logging
@@ -9,8 +9,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.messaging import conversations, marketing, sms_inbound
-from portal.request_limits import OPT_KEY, WEBHOOK
+from portal.messaging import conversations, mail_routing, marketing, sms_inbound
+from portal.request_limits import INBOUND_MAIL, OPT_KEY, WEBHOOK
 from portal.views.pages import render
 
 log = logging.getLogger(__name__)
@@ -85,3 +85,30 @@ class SmsWebhookController(Controller):
             return Response("bad request", status_code=400, media_type="text/plain")
         await sms_inbound.receive(sms)
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type="text/xml")
+
+
+class MailWebhookController(Controller):
+    path = "/webhooks/mail"
+
+    @post("/", name="mail.receive", exclude_from_csrf=True, status_code=200,
+          request_max_body_size=INBOUND_MAIL.body_bytes, opt={OPT_KEY: INBOUND_MAIL})
+    async def receive(self, request: Request) -> Response:
+        """A mail forwarded by the provider's route (form fields and `attachment-N` files), checked by signature."""
+        settings = request.app.state.settings
+        form = await request.form()
+        values = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+        if not mail_routing.signature_valid(settings, values.get("timestamp", ""), values.get("token", ""),
+                                            values.get("signature", "")):
+            log.info("mail webhook: bad, missing or stale signature")
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        parts = sorted(((name, value) for name, value in form.multi_items()
+                        if not isinstance(value, str) and name.startswith("attachment-")),
+                       key=lambda part: int(part[0].partition("-")[2]) if part[0].partition("-")[2].isdigit() else 0)
+        files = [(value.filename or name, await value.read()) for name, value in parts]
+        try:
+            mail = mail_routing.read_form(values, files)
+        except mail_routing.MalformedMail as exc:
+            log.info("mail webhook: malformed signed body (%s)", exc)
+            return Response("bad request", status_code=400, media_type="text/plain")
+        await mail_routing.receive(settings, mail)
+        return Response("ok", media_type="text/plain")

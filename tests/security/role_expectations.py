@@ -6,6 +6,7 @@ REQUIRED = {
     "/": Permission.VIEW_DASHBOARD,
     "/today": Permission.MANAGE_CALENDAR,
     "/patients/{patient_id:int}/appointments": Permission.MANAGE_CALENDAR,
+    "/patients/{patient_id:int}/messages/attachments/{attachment_id:int}": Permission.READ_DEMOGRAPHICS,
     "/patients": Permission.READ_DEMOGRAPHICS,
     "/patients/search": Permission.READ_DEMOGRAPHICS,
     "/patients/new": Permission.EDIT_DEMOGRAPHICS,

@@ -13,7 +13,7 @@ from tests.security.routes import fill, is_patient_route, routes
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
 # Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
 # tests/test_marketing.py and tests/test_whatsapp.py check that.
-PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms"}
+PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
@@ -27,7 +27,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
     request_id = await _privacy_request(clinic, patient)
     ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment,
            **await factories.make_chart_records(clinic, cal["dentist"], patient),
-           "image_id": await image_samples.stored(clinic, patient), "request_id": request_id}
+           "image_id": await image_samples.stored(clinic, patient), "request_id": request_id,
+           "attachment_id": await factories.make_mail_attachment(clinic, patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):

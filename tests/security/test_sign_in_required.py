@@ -6,7 +6,7 @@ from tests.security.routes import PATIENT_PUBLIC, fill, is_patient_route, routes
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
 # Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
 # tests/test_marketing.py and tests/test_whatsapp.py check that.
-PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms"}
+PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age

@@ -68,7 +68,8 @@ def _signed(body: bytes) -> dict:
 
 def test_every_webhook_route_is_covered_here(app):
     webhooks = {path for method, path, _ in routes(app) if method == "POST" and path.startswith("/webhooks/")}
-    assert webhooks == {"/webhooks/whatsapp", "/webhooks/sms"}, "a new webhook needs its malformed-body test here"
+    assert webhooks == {"/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}, \
+        "a new webhook needs its malformed-body test here"
 
 
 async def test_signed_malformed_bodies_answer_400_and_store_nothing(wa, clinic):
@@ -117,5 +118,34 @@ async def test_signed_malformed_sms_forms_answer_400_and_store_nothing(sms_app, 
             payload = "http://testserver/webhooks/sms" + "".join(k + form[k] for k in sorted(form))
             signature = base64.b64encode(hmac.new(SMS_TOKEN.encode(), payload.encode(), hashlib.sha1).digest())
             response = await sms.post("/webhooks/sms", data=form, headers={"X-Twilio-Signature": signature.decode()})
+            assert response.status_code == 400, form
+        assert await ConversationMessage.count() + await Lead.count() == 0
+
+
+MAIL_KEY, MAIL_DOMAIN = "mail-signing-key", "reply.testserver.example"
+MAIL_GOOD = {"recipient": f"clinic-1@{MAIL_DOMAIN}", "sender": "anna@example.org", "from": "Anna <anna@example.org>",
+             "subject": "Hello", "body-plain": "Hi", "Message-Id": "<1@example.org>"}
+MAIL_BENT = [("recipient", ""), ("recipient", "no-at-sign"), ("from", "nobody"), ("Message-Id", ""),
+             ("Message-Id", "x" * 201), ("subject", "s" * 301), ("recipient", "a@" + "b" * 260)]
+
+
+@pytest.fixture(scope="module")
+def mail_app(settings):
+    return create_app(replace(settings, inbound_mail_domain=MAIL_DOMAIN, mail_webhook_signing_key=MAIL_KEY),
+                      manage_pool=False)
+
+
+async def test_signed_malformed_mail_forms_answer_400_and_store_nothing(mail_app, clinic):
+    import time
+
+    forms = [{**MAIL_GOOD, name: value} for name, value in MAIL_BENT]
+    forms.append({**MAIL_GOOD, "from": "", "sender": ""})
+    forms.append({**MAIL_GOOD, "from": "Anna", "sender": "anna-at-example.org"})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mail_app), base_url="http://testserver") as mail:
+        for form in forms:
+            timestamp, token = str(int(time.time())), "t" * 50
+            signature = hmac.new(MAIL_KEY.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+            response = await mail.post("/webhooks/mail", data={**form, "timestamp": timestamp, "token": token,
+                                                               "signature": signature})
             assert response.status_code == 400, form
         assert await ConversationMessage.count() + await Lead.count() == 0
