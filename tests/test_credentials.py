@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 from cryptography.fernet import Fernet
 
-from portal.messaging import credentials
 from portal.errors import Forbidden
+from portal.messaging import credentials
 from portal.permissions import Role
 from portal.tables import AuditEntry, ClinicCredential
 from tests import factories
