@@ -25,6 +25,7 @@ from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
+from portal.views.calls import CallsController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
 from portal.views.csrf import MaskedCSRFMiddleware
@@ -45,6 +46,7 @@ from portal.views.public_messages import (
     MailWebhookController,
     SmsWebhookController,
     UnsubscribeController,
+    VoiceWebhookController,
     WhatsAppWebhookController,
 )
 from portal.views.settings import SettingsController
@@ -63,7 +65,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, SmsWebhookController, MailWebhookController,
-               MessagingController,
+               VoiceWebhookController, CallsController, MessagingController,
                PasswordController, InvitationController, PatientVisitsController, LanguageController]
 
 

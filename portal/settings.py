@@ -64,6 +64,7 @@ class Settings:
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_reminder_template: str = "appointment_reminder"
+    call_recording_days: int = 90  # recordings of calls are deleted this many days after the call
     credentials_key: str = ""  # Fernet key for providers' credentials per clinic; derived from secret_key if empty
     inbound_mail_domain: str = ""  # e.g. reply.portal.example.nl: routed email is off while empty
     mail_webhook_signing_key: str = ""  # the inbound-mail provider's webhook signing key (Mailgun-style)
@@ -116,6 +117,7 @@ class Settings:
             whatsapp_app_secret=os.environ.get("WHATSAPP_APP_SECRET", ""),
             whatsapp_verify_token=os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
             whatsapp_reminder_template=os.environ.get("WHATSAPP_REMINDER_TEMPLATE", "appointment_reminder"),
+            call_recording_days=int(os.environ.get("CALL_RECORDING_DAYS", "90")),
             credentials_key=os.environ.get("CREDENTIALS_KEY", ""),
             inbound_mail_domain=os.environ.get("INBOUND_MAIL_DOMAIN", "").strip().lower(),
             mail_webhook_signing_key=os.environ.get("MAIL_WEBHOOK_SIGNING_KEY", ""),

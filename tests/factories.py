@@ -167,3 +167,18 @@ async def run_queued_jobs(*queues: str) -> None:
     with jobs.app.replace_connector(connector):
         async with jobs.app.open_async():
             await jobs.app.run_worker_async(queues=list(queues) or None, wait=False, install_signal_handlers=False)
+
+
+async def make_call_recording(actor: Actor, patient_id: int, audio: bytes = b"ID3 fake mp3 frames") -> int:
+    """A consented, recorded call of the patient's, its audio already fetched from the provider."""
+    from portal.tables import PhoneCall
+
+    call = await PhoneCall.raw(
+        "INSERT INTO phone_call (clinic, patient, caller, call_sid, status, recording_allowed) "
+        "VALUES ({}, {}, '+31612345678', {}, 'completed', true) RETURNING id", actor.clinic_id, patient_id,
+        f"CA{next(_serial):032x}")
+    rows = await PhoneCall.raw(
+        "INSERT INTO call_recording (call, recording_sid, media_url, duration_seconds, data, fetched_at) "
+        "VALUES ({}, {}, 'https://api.twilio.com/x', 12, {}, now()) RETURNING id", call[0]["id"],
+        f"RE{next(_serial):032x}", audio)
+    return rows[0]["id"]

@@ -22,6 +22,8 @@ class ProviderStub:
         self.sms: list[dict] = []
         self.whatsapp: list[dict] = []
         self.refused: list[str] = []
+        self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio the account holds
+        self.deleted_recordings: list[str] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,6 +41,43 @@ class ProviderStub:
             def _refuse(self, status: int, why: str) -> None:
                 stub.refused.append(why)
                 self._answer(status, {"error": why})
+
+            def _account_ok(self) -> bool:
+                expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    self._refuse(401, "authenticate")
+                    return False
+                return True
+
+            def _recording_sid(self, suffix: str) -> str | None:
+                prefix = f"/2010-04-01/Accounts/{SID}/Recordings/"
+                if self.path.startswith(prefix) and self.path.endswith(suffix):
+                    return self.path[len(prefix):-len(suffix)]
+                return None
+
+            def do_GET(self):  # Twilio: GET …/Recordings/{RecordingSid}.mp3 is the audio
+                sid = self._recording_sid(".mp3")
+                if sid is None or sid not in stub.recordings:
+                    return self._refuse(404, f"no such recording {self.path}")
+                if not self._account_ok():
+                    return
+                data = stub.recordings[sid]
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_DELETE(self):  # Twilio: DELETE …/Recordings/{RecordingSid}.json answers 204
+                sid = self._recording_sid(".json")
+                if sid is None:
+                    return self._refuse(404, f"no such resource {self.path}")
+                if not self._account_ok():
+                    return
+                stub.recordings.pop(sid, None)
+                stub.deleted_recordings.append(sid)
+                self.send_response(204)
+                self.end_headers()
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -1,24 +1,19 @@
 """SMS both ways: a Twilio-style inbound webhook checked by its signature, each text kept in the patient's
 conversation (or a lead's), YES/NO answered like WhatsApp, and STOP/START through the consent ledger.
 
-Twilio signs each POST with `X-Twilio-Signature`: base64 of HMAC-SHA1, keyed with the auth token, over the URL
-it called followed by every form field's name and value sorted by name. We rebuild that URL from the configured
-public URL, never from the request's Host (portal/links.py). Twilio retries, so a text is stored once by its
-MessageSid. The number a text was sent to (`To`) says which clinic it is for.
+Twilio signs each POST with `X-Twilio-Signature` (portal/messaging/twilio_signature.py). Twilio retries, so a
+text is stored once by its MessageSid. The number a text was sent to (`To`) says which clinic it is for.
 """
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 
-from portal import audit, consents, links, phones
+from portal import audit, consents, phones
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.i18n import _
-from portal.messaging import conversations
+from portal.messaging import conversations, twilio_signature
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Clinic
@@ -45,18 +40,8 @@ class InboundSms:
     sid: str  # MessageSid
 
 
-def signature(auth_token: str, url: str, fields: list[tuple[str, str]]) -> str:
-    """What Twilio puts in X-Twilio-Signature for a form POST to `url`."""
-    data = url + "".join(name + value for name, value in sorted(fields, key=lambda field: field[0]))
-    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
 def signature_valid(settings: Settings, fields: list[tuple[str, str]], header: str | None) -> bool:
-    if not settings.sms_auth_token or not header:
-        return False
-    expected = signature(settings.sms_auth_token, links.absolute_url(settings, PATH), fields)
-    return hmac.compare_digest(expected, header)
+    return twilio_signature.valid(settings, PATH, fields, header)
 
 
 def read_form(fields: list[tuple[str, str]]) -> InboundSms:

@@ -12,7 +12,7 @@ from portal.tables import Processor
 
 KINDS = {"hosting": "Hosting and backups", "mail": "Email delivery", "sms": "SMS and WhatsApp delivery",
          "lab": "Dental laboratory", "imaging": "Imaging and radiology", "accounting": "Billing and accounting",
-         "other": "Other"}
+         "voice": "Telephony (calls and their recordings)", "other": "Other"}
 display.register_labels("processor_kind", KINDS)
 
 

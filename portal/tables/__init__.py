@@ -15,6 +15,7 @@ from portal.tables.appointment import (
     ProviderHours,
 )
 from portal.tables.audit import AuditChainPurge, AuditEntry
+from portal.tables.calls import CallRecording, PhoneCall
 from portal.tables.chart import (
     ClinicalNote,
     MedicalAlert,

@@ -20,3 +20,5 @@ class Clinic(Table, tablename="clinic"):
     reminder_hours = Array(base_column=Integer(), default=[48, 2])  # reminders this many hours before
     whatsapp_phone_number_id = Varchar(length=40, default="")  # which WhatsApp business number is ours
     sms_number = Varchar(length=20, default="")  # E.164: the number our SMS come from and replies reach
+    voice_number = Varchar(length=20, default="")  # E.164: the provider number patients call
+    voice_forward_to = Varchar(length=20, default="")  # E.164: where those calls ring (the front desk)

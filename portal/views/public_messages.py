@@ -1,6 +1,6 @@
 """Public endpoints for messages: one-click unsubscribe (signed token), the WhatsApp webhook (HMAC signature), the
-SMS webhook (Twilio's signature) and the inbound-mail webhook (Mailgun-style signature). No session and no CSRF
-token by design: each authenticates itself (see the domain modules)."""
+SMS and voice webhooks (Twilio's signature) and the inbound-mail webhook (Mailgun-style signature). No session and
+no CSRF token by design: each authenticates itself (see the domain modules)."""
 
 import json
 import logging
@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.messaging import conversations, mail_routing, marketing, sms_inbound
+from portal.messaging import calls, conversations, mail_routing, marketing, sms_inbound, twilio_signature
 from portal.request_limits import INBOUND_MAIL, OPT_KEY, WEBHOOK
 from portal.views.pages import render
 
@@ -112,3 +112,60 @@ class MailWebhookController(Controller):
             return Response("bad request", status_code=400, media_type="text/plain")
         await mail_routing.receive(settings, mail)
         return Response("ok", media_type="text/plain")
+
+
+TWIML = "text/xml"
+
+
+class VoiceWebhookController(Controller):
+    """Twilio's voice callbacks: the incoming call (answered with TwiML), its status, and a finished recording."""
+
+    path = calls.PATH
+    opt = {OPT_KEY: WEBHOOK}
+
+    async def _signed_fields(self, request: Request, path: str) -> list[tuple[str, str]] | None:
+        fields = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+        settings = request.app.state.settings
+        if not twilio_signature.valid(settings, path, fields, request.headers.get("x-twilio-signature")):
+            log.info("voice webhook %s: bad or missing signature", path)
+            return None
+        return fields
+
+    @post("/", name="voice.incoming", exclude_from_csrf=True, status_code=200,
+          request_max_body_size=WEBHOOK.body_bytes)
+    async def incoming(self, request: Request) -> Response:
+        fields = await self._signed_fields(request, calls.PATH)
+        if fields is None:
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        try:
+            call = calls.read_incoming(fields)
+        except calls.MalformedCall as exc:
+            log.info("voice webhook: malformed signed body (%s)", exc)
+            return Response("bad request", status_code=400, media_type="text/plain")
+        return Response(await calls.answer_incoming(request.app.state.settings, call), media_type=TWIML)
+
+    @post("/status", name="voice.status", exclude_from_csrf=True, status_code=200,
+          request_max_body_size=WEBHOOK.body_bytes)
+    async def status(self, request: Request) -> Response:
+        fields = await self._signed_fields(request, calls.STATUS_PATH)
+        if fields is None:
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        try:
+            await calls.call_status(fields)
+        except calls.MalformedCall as exc:
+            log.info("voice status: malformed signed body (%s)", exc)
+            return Response("bad request", status_code=400, media_type="text/plain")
+        return Response("", status_code=204)
+
+    @post("/recording", name="voice.recording", exclude_from_csrf=True, status_code=200,
+          request_max_body_size=WEBHOOK.body_bytes)
+    async def recording(self, request: Request) -> Response:
+        fields = await self._signed_fields(request, calls.RECORDING_PATH)
+        if fields is None:
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        try:
+            await calls.recording_ready(request.app.state.settings, fields)
+        except calls.MalformedCall as exc:
+            log.info("voice recording: malformed signed body (%s)", exc)
+            return Response("bad request", status_code=400, media_type="text/plain")
+        return Response("", status_code=204)

@@ -5,12 +5,12 @@ from datetime import date, timedelta
 from portal.tables import AuditEntry, Patient
 from tests import factories
 from tests.factories import sign_in_as
-from tests.security.routes import UNSAFE, fill, routes
+from tests.security.routes import UNSAFE, WEBHOOKS, fill, routes
 
 # Posted by mail clients, Meta and Twilio, never by our pages; each authenticates itself instead (signed token,
 # HMAC signature: tests/test_marketing.py, tests/test_whatsapp.py, tests/test_sms_inbound.py,
 # tests/test_mail_routing.py).
-CSRF_EXEMPT = {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}
+CSRF_EXEMPT = {"/unsubscribe/{token:str}"} | WEBHOOKS
 
 
 async def test_every_unsafe_route_needs_the_token(app, client, clinic):

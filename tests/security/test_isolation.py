@@ -33,7 +33,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             # A system job is the operator's (the first clinic's) alone; a dead letter is its clinic's.
             "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
             "lead_id": await factories.make_lead(clinic),
-            "attachment_id": await factories.make_mail_attachment(clinic, patient_id)}
+            "attachment_id": await factories.make_mail_attachment(clinic, patient_id),
+            "recording_id": await factories.make_call_recording(clinic, patient_id)}
 
 
 

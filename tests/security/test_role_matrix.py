@@ -8,12 +8,12 @@ from portal.permissions import ROLE_PERMISSIONS, Role
 from tests import factories, image_samples
 from tests.factories import sign_in_as
 from tests.security.role_expectations import REQUIRED
-from tests.security.routes import fill, is_patient_route, routes
+from tests.security.routes import WEBHOOKS, fill, is_patient_route, routes
 
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
 # Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
 # tests/test_marketing.py and tests/test_whatsapp.py check that.
-PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}
+PUBLIC |= {"/unsubscribe/{token:str}"} | WEBHOOKS
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
@@ -28,7 +28,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
     ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment,
            **await factories.make_chart_records(clinic, cal["dentist"], patient),
            "image_id": await image_samples.stored(clinic, patient), "request_id": request_id,
-           "attachment_id": await factories.make_mail_attachment(clinic, patient)}
+           "attachment_id": await factories.make_mail_attachment(clinic, patient),
+           "recording_id": await factories.make_call_recording(clinic, patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):

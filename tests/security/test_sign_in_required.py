@@ -1,12 +1,12 @@
 """Every page but the public ones sends an anonymous visitor to sign in (built from the route table)."""
 
-from tests.security.routes import PATIENT_PUBLIC, fill, is_patient_route, routes
+from tests.security.routes import PATIENT_PUBLIC, WEBHOOKS, fill, is_patient_route, routes
 
 # The iCal feed is public by design: its secret token is the key (tested in test_ical.py).
 PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{feed:str}"}
 # Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
 # tests/test_marketing.py and tests/test_whatsapp.py check that.
-PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}
+PUBLIC |= {"/unsubscribe/{token:str}"} | WEBHOOKS
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age

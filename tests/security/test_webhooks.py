@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from portal.app import create_app
-from portal.tables import Clinic, ConversationMessage, Lead
-from tests.security.routes import routes
+from portal.tables import CallRecording, Clinic, ConversationMessage, Lead, PhoneCall
+from tests.security.routes import WEBHOOKS, routes
 
 SECRET, NUMBER_ID = "app-secret", "109876543210"
 GOOD = {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
@@ -68,8 +68,7 @@ def _signed(body: bytes) -> dict:
 
 def test_every_webhook_route_is_covered_here(app):
     webhooks = {path for method, path, _ in routes(app) if method == "POST" and path.startswith("/webhooks/")}
-    assert webhooks == {"/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail"}, \
-        "a new webhook needs its malformed-body test here"
+    assert webhooks == WEBHOOKS, "a new webhook needs its malformed-body test here (and a place in WEBHOOKS)"
 
 
 async def test_signed_malformed_bodies_answer_400_and_store_nothing(wa, clinic):
@@ -149,3 +148,30 @@ async def test_signed_malformed_mail_forms_answer_400_and_store_nothing(mail_app
                                                                "signature": signature})
             assert response.status_code == 400, form
         assert await ConversationMessage.count() + await Lead.count() == 0
+
+
+VOICE_BENT = {
+    "/webhooks/voice": [{"CallSid": "CA123", "To": "+3197010000002"}, {"CallSid": "CA" + "1" * 32, "To": "0201234"},
+                        {"From": "+31611122233", "To": "+3197010000002"}],
+    "/webhooks/voice/status": [{"CallSid": "CA" + "1" * 32, "CallStatus": "exploded"}, {"CallStatus": "completed"},
+                               {"CallSid": "XX" + "1" * 32, "CallStatus": "completed"}],
+    "/webhooks/voice/recording": [{"CallSid": "CA" + "1" * 32, "RecordingSid": "RE1"},
+                                  {"CallSid": "CA" + "1" * 32, "RecordingSid": "RE" + "2" * 32,
+                                   "RecordingUrl": "http://127.0.0.1:22/"}, {"RecordingSid": "RE" + "2" * 32}],
+}
+
+
+@pytest.fixture(scope="module")
+def voice_app(settings):
+    return create_app(replace(settings, sms_auth_token=SMS_TOKEN, sms_account_sid="AC" + "0" * 32), manage_pool=False)
+
+
+async def test_signed_malformed_voice_callbacks_answer_400_and_store_nothing(voice_app, clinic):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=voice_app), base_url="http://testserver") as tw:
+        for path, forms in VOICE_BENT.items():
+            for form in forms:
+                payload = "http://testserver" + path + "".join(k + form[k] for k in sorted(form))
+                signature = base64.b64encode(hmac.new(SMS_TOKEN.encode(), payload.encode(), hashlib.sha1).digest())
+                response = await tw.post(path, data=form, headers={"X-Twilio-Signature": signature.decode()})
+                assert response.status_code == 400, (path, form)
+    assert await PhoneCall.count() + await CallRecording.count() == 0
