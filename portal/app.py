@@ -34,6 +34,7 @@ from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
 from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
+from portal.views.perio import PerioController
 from portal.views.plans import PlanController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
@@ -48,7 +49,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
-               InvitationController, PatientVisitsController, LanguageController]
+               InvitationController, PatientVisitsController, LanguageController,
+               PerioController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -11,14 +11,23 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from portal import audit
+from portal import audit, display
 from portal.charts import odontogram, teeth
 from portal.charts.clinical_notes import MISSING_REGISTRATION, REGISTERED_ROLES
-from portal.charts.perio_classification import GRADES, SITES, STAGES, Suggestion, Summary, multi_rooted, suggest
+from portal.charts.perio_classification import (
+    GRADES,
+    SITES,
+    STAGES,
+    Suggestion,
+    Summary,
+    attachment,
+    multi_rooted,
+    suggest,
+)
 from portal.charts.perio_classification import summarise as summarise_rows
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.i18n import _
+from portal.i18n import _, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import MedicalHistory, PerioExam, PerioTooth, Staff
@@ -41,6 +50,10 @@ ToothForm = dataclasses.make_dataclass("ToothForm", [
     *((f"{key}{i}", bool, dataclasses.field(default=False)) for key in FLAG_KEYS.values() for i in range(6)),
     ("mobility", str, dataclasses.field(default="0")), ("furcation", str, dataclasses.field(default="0"))],
     frozen=True)
+
+
+display.register_labels("perio_flag", {"bleeding": lazy_gettext("Bleeding"), "suppuration": lazy_gettext("Suppuration"),
+                                       "plaque": lazy_gettext("Plaque"), "calculus": lazy_gettext("Calculus")})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +101,16 @@ def _number(text: str, low: int, high: int) -> int | None:
     if not low <= value <= high:
         raise ValueError(text)
     return value
+
+
+def typed_attachment(form, site: int) -> int | None:
+    """The attachment level of what is in the form (as typed, before saving), or None."""
+    try:
+        depth, margin = getattr(form, f"d{site}"), getattr(form, f"g{site}")
+        return attachment(_number(depth, 0, MAX_DEPTH), _number(margin, -MAX_DEPTH, MAX_DEPTH) if margin.strip()
+                          else 0) if depth.strip() else None
+    except ValueError:
+        return None
 
 
 def read_tooth(tooth: int, form) -> dict:

@@ -8,14 +8,23 @@ probing depth minus gingival margin (PD 3 with 2 mm recession, GM -2, is CAL 5).
 
 from dataclasses import dataclass, field
 
+from portal import display
 from portal.charts import teeth
-from portal.i18n import _
+from portal.i18n import _, lazy_gettext
 
 SITES = ("DB", "B", "MB", "DL", "L", "ML")
 INTERDENTAL = (0, 2, 3, 5)
 BUCCAL, LINGUAL = (0, 1, 2), (3, 4, 5)
 STAGES = ("none", "I", "II", "III", "IV")
 GRADES = ("A", "B", "C")
+display.register_labels("perio_stage", {"none": lazy_gettext("No periodontitis"), "I": lazy_gettext("Stage I"),
+                                        "II": lazy_gettext("Stage II"), "III": lazy_gettext("Stage III"),
+                                        "IV": lazy_gettext("Stage IV"), "": lazy_gettext("Not classified")})
+display.register_labels("perio_grade", {"A": lazy_gettext("Grade A (slow)"), "B": lazy_gettext("Grade B (moderate)"),
+                                        "C": lazy_gettext("Grade C (rapid)"), "": ""})
+display.register_labels("perio_site", {"DB": lazy_gettext("distobuccal"), "B": lazy_gettext("buccal"),
+                                       "MB": lazy_gettext("mesiobuccal"), "DL": lazy_gettext("distolingual"),
+                                       "L": lazy_gettext("lingual"), "ML": lazy_gettext("mesiolingual")})
 CHANGE_MM = 2  # a change in depth or attachment counts from 2 mm (probing repeats within about 1 mm)
 UPPER_ARCH = teeth.UPPER_RIGHT + teeth.UPPER_LEFT
 LOWER_ARCH = teeth.LOWER_RIGHT + teeth.LOWER_LEFT
