@@ -6,7 +6,7 @@ import pytest
 
 from portal import db
 from portal.charts import odontogram, perio, teeth
-from portal.charts.perio_classification import attachment, summarise, suggest
+from portal.charts.perio_classification import attachment, suggest, summarise
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.permissions import Role
@@ -159,9 +159,9 @@ async def test_signed_exam_is_immutable_and_only_registered_clinicians_sign(clin
     with pytest.raises(ValidationFailed):
         await perio.save_tooth(hygienist, patient_id, exam_id, 17, form(d0="3"))
     for sql in ("UPDATE perio_tooth SET mobility = 0", "DELETE FROM perio_tooth", "UPDATE perio_exam SET stage = 'I'",
-                "DELETE FROM perio_exam", f"INSERT INTO perio_tooth (clinic, exam, tooth, depths, margins, bleeding, "
-                f"suppuration, plaque, calculus, recorded_at) SELECT clinic, exam, 17, depths, margins, bleeding, "
-                f"suppuration, plaque, calculus, now() FROM perio_tooth"):
+                "DELETE FROM perio_exam", "INSERT INTO perio_tooth (clinic, exam, tooth, depths, margins, bleeding, "
+                "suppuration, plaque, calculus, recorded_at) SELECT clinic, exam, 17, depths, margins, bleeding, "
+                "suppuration, plaque, calculus, now() FROM perio_tooth"):
         with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
             await db.run_sql(sql)
     async with transaction():

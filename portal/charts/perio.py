@@ -331,19 +331,23 @@ async def list_exams(actor: Actor, patient_id: int) -> list[dict]:
 
 
 async def compared_exams(actor: Actor, patient_id: int, exam_ids: list[int]) -> list[dict]:
-    """Two or more of the patient's exams, oldest first, each with its teeth; NotFound for a foreign id."""
+    """Two or more of the patient's exams, oldest first, each with its teeth; none chosen: the newest two (or what
+    there is). NotFound for an id that is not this patient's."""
     require(actor, Permission.READ_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
     exam_ids = sorted(set(exam_ids))
-    if len(exam_ids) < 2:
+    if len(exam_ids) == 1:
         raise ValidationFailed({"exam": _("Choose two or more exams to compare.")})
     async with transaction():
-        exams = await PerioExam.select(*EXAM_COLUMNS).where(
-            PerioExam.id.is_in(exam_ids) & (PerioExam.clinic == actor.clinic_id) & (PerioExam.patient == patient_id)
-        ).order_by(PerioExam.created_at)
-        if len(exams) != len(exam_ids):
-            raise NotFound()
-        rows = await _rows(actor.clinic_id, exam_ids)
+        query = PerioExam.select(*EXAM_COLUMNS).where(
+            (PerioExam.clinic == actor.clinic_id) & (PerioExam.patient == patient_id))
+        if exam_ids:
+            exams = await query.where(PerioExam.id.is_in(exam_ids)).order_by(PerioExam.created_at)
+            if len(exams) != len(exam_ids):
+                raise NotFound()
+        else:
+            exams = (await query.order_by(PerioExam.created_at, ascending=False).limit(2))[::-1]
+        rows = await _rows(actor.clinic_id, [e["id"] for e in exams])
         await audit.record(actor, "perio_exams.compared", patient_id=patient_id, object_type="perio_exam",
-                           detail={"exams": exam_ids})
+                           detail={"exams": [e["id"] for e in exams]})
     return [{**e, "rows": rows[e["id"]], "summary": summarise_rows(rows[e["id"]])} for e in exams]

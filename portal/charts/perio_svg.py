@@ -72,7 +72,7 @@ def drawing(exams: list[dict], numbering: str = "fdi") -> dict:
             sites = right_sites if teeth.is_patient_right(tooth) else left_sites
             for s, site in enumerate(sites):
                 depths = [(e["rows"].get(tooth) or {}).get("depths", [None] * 6)[site] for e in exams]
-                width = SITE_W / n
+                width = SITE_W / max(n, 1)
                 for i, depth in enumerate(depths):
                     if depth is not None:
                         bars.append(Bar(x=round(x0 + s * SITE_W + i * width + 0.5, 1), y=gum,
