@@ -1,0 +1,54 @@
+"""Perio charts in the privacy registry: one row per probed site of every exam (plain rows in the export), isolated
+when an erasure is approved and erased by the retention engine like the rest of the chart."""
+
+from portal.charts.perio_classification import SITES, attachment
+from portal.privacy.categories import CARE, allow_erasure
+from portal.privacy.registry import DataCategory, plain_rows, register
+from portal.tables import PerioExam, PerioTooth
+
+PERIO_FIELDS = {"exam_id": "Exam id", "exam_started": "When the exam was started",
+                "signed_at": "When it was signed (empty: draft)", "signed_by_name": "Who signed it",
+                "stage": "Stage confirmed (2017 AAP/EFP; none = no periodontitis)", "grade": "Grade confirmed",
+                "tooth": "Tooth, FDI numbering (ISO 3950)",
+                "site": "Site: DB, B, MB (buccal, distal to mesial), DL, L, ML (lingual)",
+                "depth": "Probing depth (mm)", "margin": "Gingival margin to the enamel junction (mm, recession "
+                "negative)", "attachment": "Clinical attachment level (mm, depth minus margin)",
+                "bleeding": "Bleeding on probing", "suppuration": "Suppuration", "plaque": "Plaque",
+                "calculus": "Calculus", "mobility": "Tooth mobility (0-3)",
+                "furcation": "Furcation (0 none, 1-3 class)"}
+
+
+async def _perio(patient_id: int) -> list[dict]:
+    exams = {e["id"]: e for e in await PerioExam.select().where(PerioExam.patient == patient_id)}
+    if not exams:
+        return []
+    rows = []
+    for tooth in await PerioTooth.select().where(PerioTooth.exam.is_in(list(exams))).order_by(
+            PerioTooth.exam, PerioTooth.id):
+        exam = exams[tooth["exam"]]
+        for i, site in enumerate(SITES):
+            if tooth["depths"][i] is None and not any(tooth[f][i] for f in ("bleeding", "plaque")):
+                continue
+            rows.append({"exam_id": exam["id"], "exam_started": exam["created_at"], "signed_at": exam["signed_at"],
+                         "signed_by_name": exam["signed_by_name"], "stage": exam["stage"], "grade": exam["grade"],
+                         "tooth": tooth["tooth"], "site": site, "depth": tooth["depths"][i],
+                         "margin": tooth["margins"][i], "attachment": attachment(tooth["depths"][i],
+                                                                                 tooth["margins"][i]),
+                         **{flag: tooth[flag][i] for flag in ("bleeding", "suppuration", "plaque", "calculus")},
+                         "mobility": tooth["mobility"], "furcation": tooth["furcation"]})
+    return plain_rows(rows, PERIO_FIELDS)
+
+
+async def _erase_perio(patient_id: int) -> int:
+    await allow_erasure()  # signed exams are immutable by trigger; erasure and retention may remove them
+    exams = [e["id"] for e in await PerioExam.select(PerioExam.id).where(PerioExam.patient == patient_id)]
+    if not exams:
+        return 0
+    await PerioTooth.delete().where(PerioTooth.exam.is_in(exams))
+    return len(await PerioExam.delete().where(PerioExam.id.is_in(exams)).returning(PerioExam.id))
+
+
+register(DataCategory(
+    name="perio_charts", title="Gum (perio) charts", order=52, retention="clinical", basis="end_of_treatment",
+    purpose="The health of your gums, measured around each tooth, and the diagnosis made from it.",
+    legal_basis=CARE, recipients=("hosting",), fields=PERIO_FIELDS, collect=_perio, erase=_erase_perio))
