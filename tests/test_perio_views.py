@@ -93,3 +93,15 @@ async def test_front_desk_never_sees_perio(client, clinic):
     receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
     await sign_in_as(client, receptionist)
     assert (await client.get(f"/patients/{patient_id}/perio/")).status_code == 403
+
+
+async def test_perio_reads_and_writes_are_in_the_patients_access_log(client, clinic, hygienist):
+    from portal.privacy.registry import CATEGORIES
+
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, hygienist)
+    exam_url = await _exam(client, patient_id)
+    await post_form(client, f"{exam_url}/teeth/16", {"d0": "3", "mobility": "0", "furcation": "0"})
+    await client.get(exam_url)
+    words = {row["what"] for row in await CATEGORIES["access_log"].collect(patient_id)}
+    assert {"Started a gum (perio) exam", "Charted a tooth's gums", "Opened a gum (perio) exam"} <= words

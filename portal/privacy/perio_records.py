@@ -2,7 +2,7 @@
 when an erasure is approved and erased by the retention engine like the rest of the chart."""
 
 from portal.charts.perio_classification import SITES, attachment
-from portal.privacy.categories import CARE, allow_erasure
+from portal.privacy.categories import ACCESS_WORDS, CARE, allow_erasure
 from portal.privacy.registry import DataCategory, plain_rows, register
 from portal.tables import PerioExam, PerioTooth
 
@@ -16,6 +16,13 @@ PERIO_FIELDS = {"exam_id": "Exam id", "exam_started": "When the exam was started
                 "bleeding": "Bleeding on probing", "suppuration": "Suppuration", "plaque": "Plaque",
                 "calculus": "Calculus", "mobility": "Tooth mobility (0-3)",
                 "furcation": "Furcation (0 none, 1-3 class)"}
+
+# The access log ("who accessed your record") in words for the perio audit codes.
+ACCESS_WORDS.update({"perio_exam.started": "Started a gum (perio) exam", "perio_tooth.saved": "Charted a tooth's gums",
+                     "perio_exam.signed": "Signed a gum (perio) exam", "perio_exam.viewed": "Opened a gum (perio) exam",
+                     "perio_summary.viewed": "Saw the summary of a gum (perio) exam",
+                     "perio_exams.viewed": "Saw the list of your gum (perio) exams",
+                     "perio_exams.compared": "Compared your gum (perio) exams"})
 
 
 async def _perio(patient_id: int) -> list[dict]:
