@@ -105,3 +105,26 @@ async def test_perio_reads_and_writes_are_in_the_patients_access_log(client, cli
     await client.get(exam_url)
     words = {row["what"] for row in await CATEGORIES["access_log"].collect(patient_id)}
     assert {"Started a gum (perio) exam", "Charted a tooth's gums", "Opened a gum (perio) exam"} <= words
+
+
+async def test_the_bench_patients_perio_exams_are_valid_signed_exams(client, clinic):
+    import os
+
+    import asyncpg
+
+    from bench import chart_data
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    patient_id = await factories.make_patient(clinic)
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        await chart_data._ensure_perio(conn, clinic.clinic_id, patient_id)
+    finally:
+        await conn.close()
+    assert await PerioExam.count().where(PerioExam.signed_at.is_not_null()) == chart_data.PERIO_EXAMS
+    assert await PerioTooth.count() == 32 * chart_data.PERIO_EXAMS
+    await sign_in_as(client, dentist)
+    exam_id = (await PerioExam.select(PerioExam.id).order_by(PerioExam.id, ascending=False).first())["id"]
+    assert (await client.get(f"/patients/{patient_id}/perio/{exam_id}")).status_code == 200
+    compare = await client.get(f"/patients/{patient_id}/perio/compare")
+    assert compare.status_code == 200 and compare.text.count('class="perio-bar') == 2 * 192
