@@ -1,6 +1,7 @@
 """The chart's categories in the privacy registry: shown, exported with files, isolated on erasure, erased on
 their retention date."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from portal import db
@@ -54,6 +55,14 @@ async def test_chart_categories_collect_and_export_files(clinic, cal):
     perio_rows = await CATEGORIES["perio_charts"].collect(patient_id)
     assert [(r["tooth"], r["site"], r["depth"], r["attachment"], r["bleeding"]) for r in perio_rows] == [
         (36, "DB", 4, 4, False), (36, "B", 3, 3, False), (36, "MB", 5, 5, True)]
+    [fhir] = await CATEGORIES["perio_charts"].files(patient_id)
+    bundle = json.loads(fhir.data)
+    sites = [e["resource"] for e in bundle["entry"] if e["resource"]["code"]["text"] == "Periodontal probing"]
+    assert bundle["resourceType"] == "Bundle" and len(sites) == 3
+    assert sites[2]["bodySite"]["coding"][0]["code"] == "36" and "mesiobuccal" in sites[2]["bodySite"]["text"]
+    assert sites[2]["status"] == "preliminary"  # a draft exam
+    assert {c["code"]["text"]: c.get("valueQuantity", {}).get("value", c.get("valueBoolean"))
+            for c in sites[2]["component"]}["Bleeding on probing"] is True
     [image_file] = await CATEGORIES["images"].files(patient_id)
     assert image_file.name.endswith((".png", ".jpg")) and image_file.data
 
