@@ -128,3 +128,10 @@ async def test_the_bench_patients_perio_exams_are_valid_signed_exams(client, cli
     assert (await client.get(f"/patients/{patient_id}/perio/{exam_id}")).status_code == 200
     compare = await client.get(f"/patients/{patient_id}/perio/compare")
     assert compare.status_code == 200 and compare.text.count('class="perio-bar') == 2 * 192
+
+
+async def test_only_clinicians_who_sign_are_offered_the_sign_form(client, clinic):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, clinic)  # the owner charts but does not sign
+    page = await client.get(await _exam(client, patient_id))
+    assert "Sign the exam" not in page.text and "confirms the diagnosis and signs" in page.text

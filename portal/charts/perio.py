@@ -281,12 +281,17 @@ def content_hash(exam: dict, rows: dict[int, dict], signer_id: int, signed_at: d
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def may_sign(actor: Actor) -> bool:
+    """Dentists and hygienists sign (a registered profession); the owner and the front desk do not."""
+    return actor.role in REGISTERED_ROLES
+
+
 async def sign_exam(actor: Actor, patient_id: int, exam_id: int, form: SignForm) -> None:
     """The clinician confirms (or changes) the suggested stage and grade and signs; nothing changes afterwards."""
     require(actor, Permission.WRITE_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
     errors: dict[str, str] = {}
-    if actor.role not in REGISTERED_ROLES:
+    if not may_sign(actor):
         raise ValidationFailed({"form": _("Only a dentist or hygienist signs a perio exam.")})
     staff = await Staff.select(Staff.registration_body, Staff.registration_number).where(Staff.id == actor.id).first()
     if not staff["registration_number"].strip():

@@ -12,7 +12,7 @@ from portal.charts.perio_classification import CHANGE_MM
 
 TOOTH_W = 48
 SITE_W = 16
-LEFT = 70
+LEFT = 100
 SCALE = 5  # px per mm
 SHOWN_MM = 12  # deeper pockets are clipped at the panel's foot (their value is in the bar's title)
 PANEL_H = 100

@@ -54,6 +54,7 @@ class PerioController(Controller):
             forms[refused[0]], tooth_errors = refused[1], {refused[0]: refused[2]}
         return render(request, "perio/exam.html", status=status, patient=await chart.header(actor, patient_id),
                       **page, errors=errors, sign_form=sign_form, tooth_errors=tooth_errors, forms=forms,
+                      may_sign=perio.may_sign(actor),
                       label=lambda tooth: teeth.label(tooth, numbering),
                       order=" ".join(f"{t}:{i}" for (t, i) in page["sequence"]), **_choices())
 
@@ -96,7 +97,7 @@ class PerioController(Controller):
         exam, figures, suggestion = await perio.summary(actor, patient_id, exam_id)
         patient = {"id": patient_id} if wants_fragment(request) else await chart.header(actor, patient_id)
         return render(request, "perio/summary.html", "perio/_summary.html", patient=patient, exam=exam,
-                      summary=figures, suggestion=suggestion, errors={},
+                      summary=figures, suggestion=suggestion, errors={}, may_sign=perio.may_sign(actor),
                       sign_form=perio.SignForm(stage=suggestion.stage, grade=suggestion.grade), **_choices())
 
     @post("/{exam_id:int}/sign", name="perio.sign", guards=[requires(Permission.WRITE_CLINICAL)])
