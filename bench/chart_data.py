@@ -8,6 +8,7 @@ FDI_TEETH = [q * 10 + p for q in (1, 2, 3, 4) for p in range(1, 9)]
 SURFACE_SETS = ["O", "MO", "OD", "MOD", "B", "L", "M", "D", "MODBL", ""]
 KINDS = ["caries", "filling", "sealant", "crown", "root_canal", "missing", "implant", "fracture", "bridge"]
 IMAGE_ROWS = 300
+PERIO_EXAMS = 20
 
 
 def say(message: str) -> None:
@@ -21,10 +22,12 @@ async def ensure_chart_patient(url: str, clinic_id: int) -> int:
         found = await conn.fetchval("SELECT id FROM patient WHERE clinic = $1 AND national_id = $2", clinic_id, MARKER)
         if found:
             await _ensure_images(conn, clinic_id, found)
+            await _ensure_perio(conn, clinic_id, found)
             return found
         async with conn.transaction():
             patient_id = await _create(conn, clinic_id)
             await _ensure_images(conn, clinic_id, patient_id)
+            await _ensure_perio(conn, clinic_id, patient_id)
         await conn.execute("ANALYZE")
         return patient_id
     finally:
@@ -80,6 +83,39 @@ async def _create(conn: asyncpg.Connection, clinic_id: int) -> int:
             "'completed' FROM generate_series(1, 3) AS i", clinic_id, plan_id, FDI_TEETH)
     say(f"benchmark patient {patient_id}: 200 visits, 500 notes, 1,000 findings, 10 history versions, 20 plans")
     return patient_id
+
+
+async def _ensure_perio(conn: asyncpg.Connection, clinic_id: int, patient_id: int) -> None:
+    """Twenty signed full-mouth perio exams, two a year (teeth written while a draft: signed teeth are immutable)."""
+    if await conn.fetchval("SELECT count(*) FROM perio_exam WHERE patient = $1", patient_id) >= PERIO_EXAMS:
+        return
+    staff = await conn.fetchrow("SELECT id, name FROM staff WHERE clinic = $1 AND role = 'dentist' ORDER BY id LIMIT 1",
+                                clinic_id)
+    for n in range(PERIO_EXAMS):
+        exam_id = await conn.fetchval(
+            "INSERT INTO perio_exam (clinic, patient, teeth, created_by, created_by_name, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, now() - ($6 * interval '6 months')) RETURNING id",
+            clinic_id, patient_id, FDI_TEETH, staff["id"], staff["name"], PERIO_EXAMS - n)
+        await conn.execute(
+            "INSERT INTO perio_tooth (clinic, exam, tooth, depths, margins, bleeding, suppuration, plaque, calculus, "
+            "recorded_by, recorded_at) SELECT $1, $2, t, ARRAY[2 + (t + $3) % 4, 2, 3, 3, 2, 2 + t % 3]::smallint[], "
+            "ARRAY[0, 0, -1, 0, 0, 0]::smallint[], ARRAY[t % 3 = 0, false, true, false, false, false], "
+            "ARRAY[false, false, false, false, false, false], ARRAY[t % 2 = 0, false, false, true, false, false], "
+            "ARRAY[false, false, false, false, false, false], $4, now() FROM unnest($5::int[]) AS t",
+            clinic_id, exam_id, n, staff["id"], FDI_TEETH)
+        await conn.execute(
+            "UPDATE perio_exam SET signed_at = created_at, signed_by = $2, signed_by_name = $3, signed_by_role = "
+            "'dentist', content_hash = md5(id::text) || md5((id + 1)::text), stage = 'II', grade = 'B' WHERE id = $1",
+            exam_id, staff["id"], staff["name"])
+    say(f"benchmark patient {patient_id}: {PERIO_EXAMS} signed perio exams")
+
+
+async def latest_perio_exam(url: str, patient_id: int) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval("SELECT max(id) FROM perio_exam WHERE patient = $1", patient_id)
+    finally:
+        await conn.close()
 
 
 def _tiny_png() -> bytes:

@@ -58,7 +58,9 @@ KEEP_BY = "dashboard"  # the page that decides which server is kept
 # p95 targets from the calendar issue (ms).
 TARGETS = {"calendar week": 30.0, "calendar day": 20.0, "slot finder": 20.0, "booking": 25.0,
            # p95 targets from the charts issue (ms): a patient with ten years of history.
-           "chart page": 40.0, "tooth chart": 10.0}
+           "chart page": 40.0, "tooth chart": 10.0,
+           # perio (issue 21): the summary is redrawn after every saved tooth while charting.
+           "perio exam": 60.0, "perio summary": 15.0, "perio compare": 40.0}
 
 # Loaded (32 connections) ratio to /healthz from the speed issue; pages added later bring their own.
 RATIO_TARGETS = {"dashboard": 0.20, "today board": 0.20, "calendar day": 0.06, "calendar week": 0.06,
@@ -95,6 +97,15 @@ def calendar_pages(targets: generate.DemoTargets) -> list[Page]:
         Page("slot finder", f"/calendar/free?appointment_type_id={kind['id']}&date={finder_day.isoformat()}",
              needs_sign_in=True, low_concurrency=True),
     ]
+
+
+def perio_pages(patient_id: int, exam_id: int) -> list[Page]:
+    """A signed full-mouth exam (32 teeth), its summary fragment, and the newest two of twenty exams compared."""
+    base = f"/patients/{patient_id}/perio"
+    return [Page("perio exam", f"{base}/{exam_id}", needs_sign_in=True, low_concurrency=True),
+            Page("perio summary", f"{base}/{exam_id}/summary", needs_sign_in=True, low_concurrency=True,
+                 headers=("HX-Request: true",)),
+            Page("perio compare", f"{base}/compare", needs_sign_in=True, low_concurrency=True)]
 
 
 def chart_pages(patient_id: int) -> list[Page]:
@@ -187,6 +198,7 @@ def prepare_database(env: dict) -> tuple[str, generate.DemoTargets, float]:
     url = generate.prepare(env)
     targets = asyncio.run(generate.ensure_data(url))
     targets.totals["chart_patient"] = asyncio.run(chart_data.ensure_chart_patient(url, targets.clinic_id))
+    targets.totals["perio_exam"] = asyncio.run(chart_data.latest_perio_exam(url, targets.totals["chart_patient"]))
     targets.totals["audit_cleared"] = asyncio.run(clear_audit_trail(url))
     return url, targets, time.monotonic() - started
 
@@ -874,6 +886,7 @@ def main() -> None:
             say(f"preparing database {DATABASE} in {DATA_DIR.relative_to(ROOT)} ...")
             url, targets, data_seconds = prepare_database(env)
             pages = PAGES + calendar_pages(targets) + chart_pages(targets.totals["chart_patient"])
+            pages += perio_pages(targets.totals["chart_patient"], targets.totals["perio_exam"])
             plan = SlotPlan(targets)
             server_env = {**os.environ, **env, "DATABASE_URL": url}
             runs = [bench_server(server, server_env, log_dir, pages, plan) for server in SERVERS]

@@ -38,6 +38,7 @@ from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
 from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
+from portal.views.perio import PerioController
 from portal.views.plans import PlanController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
@@ -66,7 +67,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, SmsWebhookController, MailWebhookController,
                VoiceWebhookController, CallsController, MessagingController,
-               PasswordController, InvitationController, PatientVisitsController, LanguageController]
+               PasswordController, InvitationController, PatientVisitsController, LanguageController,
+               PerioController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -91,8 +91,9 @@ async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **ov
 
 
 async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
-    """One of each chart record (history, alert, finding, plan with an item, note, fee code), by id name."""
-    from portal.charts import clinical_notes, fee_schedule, medical_history, odontogram, treatment_plans
+    """One of each chart record (history, alert, finding, plan with an item, note, fee code, perio exam), by id
+    name."""
+    from portal.charts import clinical_notes, fee_schedule, medical_history, odontogram, perio, treatment_plans
 
     await fee_schedule.load_demo_schedule(owner)
     code = [c for c in await fee_schedule.list_codes(owner) if c["code"] == "EX01"][0]
@@ -103,8 +104,10 @@ async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> d
     item_id = await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
         procedure_code_id=str(code["id"])))
     note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Seen for check-up"))
+    exam_id = await perio.start_exam(dentist, patient_id)
+    await perio.save_tooth(dentist, patient_id, exam_id, 36, perio.ToothForm(d0="4", d1="3", d2="5", b2=True))
     return {"tooth": 36, "version": 1, "alert_id": alert_id, "plan_id": plan_id, "item_id": item_id,
-            "note_id": note_id, "code_id": code["id"]}
+            "note_id": note_id, "code_id": code["id"], "exam_id": exam_id}
 async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:
     """A procrastinate job that failed, as a worker leaves it (the error kept by jobs.record_run)."""
     rows = await Staff.raw(

@@ -1,6 +1,7 @@
 """The chart's categories in the privacy registry: shown, exported with files, isolated on erasure, erased on
 their retention date."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from portal import db
@@ -13,6 +14,8 @@ from portal.tables import (
     MedicalHistory,
     Patient,
     PatientImage,
+    PerioExam,
+    PerioTooth,
     PlanAcceptance,
     ToothFinding,
     TreatmentPlan,
@@ -20,7 +23,8 @@ from portal.tables import (
 from tests import factories, image_samples
 from tests.factories import sign_in_as
 
-CHART = ("medical_history", "medical_alerts", "tooth_chart", "treatment_plans", "clinical_notes", "images")
+CHART = ("medical_history", "medical_alerts", "tooth_chart", "treatment_plans", "clinical_notes", "images",
+         "perio_charts")
 
 
 async def _charted_patient(clinic, cal) -> int:
@@ -48,6 +52,17 @@ async def test_chart_categories_collect_and_export_files(clinic, cal):
     plans = await CATEGORIES["treatment_plans"].collect(patient_id)
     assert plans[0]["code"] == "EX01" and "Charted on" in plans[0]["accepted"]
     assert (await CATEGORIES["tooth_chart"].collect(patient_id))[0]["tooth"] == 36
+    perio_rows = await CATEGORIES["perio_charts"].collect(patient_id)
+    assert [(r["tooth"], r["site"], r["depth"], r["attachment"], r["bleeding"]) for r in perio_rows] == [
+        (36, "DB", 4, 4, False), (36, "B", 3, 3, False), (36, "MB", 5, 5, True)]
+    [fhir] = await CATEGORIES["perio_charts"].files(patient_id)
+    bundle = json.loads(fhir.data)
+    sites = [e["resource"] for e in bundle["entry"] if e["resource"]["code"]["text"] == "Periodontal probing"]
+    assert bundle["resourceType"] == "Bundle" and len(sites) == 3
+    assert sites[2]["bodySite"]["coding"][0]["code"] == "36" and "mesiobuccal" in sites[2]["bodySite"]["text"]
+    assert sites[2]["status"] == "preliminary"  # a draft exam
+    assert {c["code"]["text"]: c.get("valueQuantity", {}).get("value", c.get("valueBoolean"))
+            for c in sites[2]["component"]}["Bleeding on probing"] is True
     [image_file] = await CATEGORIES["images"].files(patient_id)
     assert image_file.name.endswith((".png", ".jpg")) and image_file.data
 
@@ -59,7 +74,7 @@ async def test_erasure_isolates_the_chart_and_retention_erases_it(client, clinic
     assert set(CHART) <= set(result["isolated"])
     assert await ClinicalNote.count().where(ClinicalNote.patient == patient_id) == 2  # kept, isolated
     await sign_in_as(client, cal["dentist"])
-    for path in ("chart", "notes", "history", "plans", "images", "chart/teeth/36"):
+    for path in ("chart", "notes", "history", "plans", "images", "chart/teeth/36", "perio", "perio/compare"):
         assert (await client.get(f"/patients/{patient_id}/{path}")).status_code == 404, path
 
     await retention.confirm_rule(clinic, RuleForm("clinical", "20", "end_of_treatment", "WGBO art. 7:454"))
@@ -69,6 +84,7 @@ async def test_erasure_isolates_the_chart_and_retention_erases_it(client, clinic
     await Patient.update({Patient.created_at: long_ago}, force=True)
     await db.run_sql("UPDATE tooth_finding SET recorded_at = now() - interval '21 years'")
     assert (await run_retention())["patients"] == 1
-    for table in (ClinicalNote, MedicalHistory, ToothFinding, TreatmentPlan, PlanAcceptance, PatientImage):
+    for table in (ClinicalNote, MedicalHistory, ToothFinding, TreatmentPlan, PlanAcceptance, PatientImage,
+                  PerioExam, PerioTooth):
         assert await table.count() == 0, table._meta.tablename
     assert not await Patient.exists().where(Patient.id == patient_id)

@@ -27,7 +27,8 @@ DUMP_NAME, MANIFEST_NAME = "database.dump", "manifest.json"
 REQUIRED_TRIGGERS = {("audit_entry", "audit_entry_append_only"), ("consent_event", "consent_event_append_only"),
                      ("clinical_note", "clinical_note_append_only"),
                      ("plan_acceptance", "plan_acceptance_append_only"),
-                     ("medical_history", "medical_history_append_only")}
+                     ("medical_history", "medical_history_append_only"),
+                     ("perio_exam", "perio_exam_signed_immutable"), ("perio_tooth", "perio_tooth_signed_immutable")}
 REQUIRED_EXCLUSIONS = {("appointment", "appointment_chair_free"), ("appointment", "appointment_provider_free")}
 
 

@@ -1,0 +1,137 @@
+"""Perio pages over HTTP: charting a tooth (htmx and without), refusals beside the field, signing, comparing."""
+
+import re
+
+import pytest
+
+from portal.charts import perio
+from portal.permissions import Role
+from portal.tables import AuditEntry, PerioExam, PerioTooth
+from tests import factories
+from tests.factories import post_form, sign_in_as
+
+
+@pytest.fixture
+async def hygienist(clinic):
+    return await factories.make_staff(clinic, Role.HYGIENIST, name="Sanne")
+
+
+async def _exam(client, patient_id: int) -> str:
+    response = await post_form(client, f"/patients/{patient_id}/perio/")
+    assert response.status_code == 303
+    return response.headers["location"]
+
+
+async def test_charting_a_tooth_with_htmx_returns_the_tooth_and_refreshes_the_summary(client, clinic, hygienist):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, hygienist)
+    exam_url = await _exam(client, patient_id)
+    page = await client.get(exam_url)
+    assert page.status_code == 200
+    assert page.text.count('class="perio-tooth"') == 32 and 'id="perio-keypad"' in page.text
+    order = re.search(r'data-order="([^"]+)"', page.text).group(1).split()
+    assert order[:3] == ["18:0", "18:1", "18:2"] and len(order) == 192
+    token = await factories.csrf_token(client)
+    response = await client.post(f"{exam_url}/teeth/16", headers={"HX-Request": "true", "X-CSRFToken": token},
+                                 data={"d0": "5", "d1": "3", "d2": "6", "g0": "-2", "b0": "on", "furcation": "2",
+                                       "mobility": "1"})
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "perio-saved"
+    assert response.text.lstrip().startswith('<form id="tooth-16"')
+    assert 'value="5"' in response.text and ">7<" in response.text  # CAL 5 - (-2)
+    summary = await client.get(f"{exam_url}/summary", headers={"HX-Request": "true"})
+    assert summary.text.lstrip().startswith('<section id="perio-summary"')
+    assert "Sites of 6 mm or more" in summary.text and "33 %" in summary.text  # 1 of 3 sites bleeds
+
+
+async def test_a_bad_value_is_refused_beside_its_field_and_nothing_is_saved(client, clinic, hygienist):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, hygienist)
+    exam_url = await _exam(client, patient_id)
+    token = await factories.csrf_token(client)
+    response = await client.post(f"{exam_url}/teeth/11", headers={"HX-Request": "true", "X-CSRFToken": token},
+                                 data={"d0": "44", "d1": "3", "furcation": "1", "mobility": "0"})
+    assert response.status_code == 422 and response.headers["HX-Replace-Url"] == "false"
+    assert 'id="e-11-d0"' in response.text and 'aria-describedby="e-11-d0"' in response.text
+    assert 'value="44"' in response.text and "single root" in response.text
+    response = await post_form(client, f"{exam_url}/teeth/11", {"d0": "x", "mobility": "0", "furcation": "0"})
+    assert response.status_code == 422 and 'value="x"' in response.text and "probing depth" in response.text
+    assert not await PerioTooth.count()
+    response = await post_form(client, f"{exam_url}/teeth/11", {"d0": "3", "mobility": "0", "furcation": "0"})
+    assert response.status_code == 303 and response.headers["location"].endswith("#tooth-11")
+
+
+async def test_signing_compares_and_locks_the_exam(client, clinic, hygienist):
+    patient_id = await factories.make_patient(clinic)
+    first = await perio.start_exam(hygienist, patient_id)
+    await perio.save_tooth(hygienist, patient_id, first, 16, perio.ToothForm(d2="4", d0="3"))
+    await perio.sign_exam(hygienist, patient_id, first, perio.SignForm(stage="II", grade="B"))
+    await sign_in_as(client, hygienist)
+    exam_url = await _exam(client, patient_id)
+    second = int(exam_url.rsplit("/", 1)[1])
+    assert second != first
+    response = await post_form(client, f"{exam_url}/sign", {"stage": "III", "grade": "B"})
+    assert response.status_code == 422 and "Chart at least one tooth" in response.text
+    await post_form(client, f"{exam_url}/teeth/16", {"d0": "3", "d2": "7", "mobility": "0", "furcation": "0"})
+    assert (await post_form(client, f"{exam_url}/sign", {"stage": "III", "grade": "B"})).status_code == 303
+    page = await client.get(exam_url)
+    assert "cannot change" in page.text and "Compare with the last exam" in page.text
+    assert 'id="perio-keypad"' not in page.text
+    response = await post_form(client, f"{exam_url}/teeth/16", {"d0": "1", "mobility": "0", "furcation": "0"})
+    assert response.status_code == 422
+    compare = await client.get(f"/patients/{patient_id}/perio/compare?exam={first}&exam={second}")
+    assert compare.status_code == 200 and '<svg id="perio-comparison"' in compare.text
+    assert compare.text.count('class="perio-mark perio-worse"') == 1  # 16 MB 4 → 7
+    assert (await client.get(f"/patients/{patient_id}/perio/compare?exam={first}")).status_code == 422
+    listing = await client.get(f"/patients/{patient_id}/perio/")
+    assert "Stage III" in listing.text and "Stage II" in listing.text
+    assert await AuditEntry.count().where(AuditEntry.action == "perio_exams.compared") == 1
+    assert (await PerioExam.select(PerioExam.stage).where(PerioExam.id == second).first())["stage"] == "III"
+
+
+async def test_front_desk_never_sees_perio(client, clinic):
+    patient_id = await factories.make_patient(clinic)
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, receptionist)
+    assert (await client.get(f"/patients/{patient_id}/perio/")).status_code == 403
+
+
+async def test_perio_reads_and_writes_are_in_the_patients_access_log(client, clinic, hygienist):
+    from portal.privacy.registry import CATEGORIES
+
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, hygienist)
+    exam_url = await _exam(client, patient_id)
+    await post_form(client, f"{exam_url}/teeth/16", {"d0": "3", "mobility": "0", "furcation": "0"})
+    await client.get(exam_url)
+    words = {row["what"] for row in await CATEGORIES["access_log"].collect(patient_id)}
+    assert {"Started a gum (perio) exam", "Charted a tooth's gums", "Opened a gum (perio) exam"} <= words
+
+
+async def test_the_bench_patients_perio_exams_are_valid_signed_exams(client, clinic):
+    import os
+
+    import asyncpg
+
+    from bench import chart_data
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    patient_id = await factories.make_patient(clinic)
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        await chart_data._ensure_perio(conn, clinic.clinic_id, patient_id)
+    finally:
+        await conn.close()
+    assert await PerioExam.count().where(PerioExam.signed_at.is_not_null()) == chart_data.PERIO_EXAMS
+    assert await PerioTooth.count() == 32 * chart_data.PERIO_EXAMS
+    await sign_in_as(client, dentist)
+    exam_id = (await PerioExam.select(PerioExam.id).order_by(PerioExam.id, ascending=False).first())["id"]
+    assert (await client.get(f"/patients/{patient_id}/perio/{exam_id}")).status_code == 200
+    compare = await client.get(f"/patients/{patient_id}/perio/compare")
+    assert compare.status_code == 200 and compare.text.count('class="perio-bar') == 2 * 192
+
+
+async def test_only_clinicians_who_sign_are_offered_the_sign_form(client, clinic):
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, clinic)  # the owner charts but does not sign
+    page = await client.get(await _exam(client, patient_id))
+    assert "Sign the exam" not in page.text and "confirms the diagnosis and signs" in page.text
