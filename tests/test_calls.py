@@ -188,3 +188,19 @@ async def test_export_erasure_and_retention_cover_recordings(voice_clinic):
     assert await PhoneCall.count() == 1  # the log stays; the audio is gone
     await category.erase(patient_id)
     assert await PhoneCall.count() == 0
+
+
+async def test_the_owner_sets_both_call_numbers_or_neither_and_bad_input_stays_beside_the_field(client, clinic):
+    await sign_in_as(client, clinic)
+    token = await factories.csrf_token(client)
+    refused = await client.post("/settings/voice", data={"_csrf_token": token, "voice_number": "+31 97 010000002",
+                                                         "voice_forward_to": "front desk"})
+    assert refused.status_code == 422 and "not a phone number" in refused.text and 'value="front desk"' in refused.text
+    half = await client.post("/settings/voice", data={"_csrf_token": token, "voice_number": "+31 97 010000002"})
+    assert half.status_code == 422 and "Give both numbers" in half.text
+    assert (await Clinic.select(Clinic.voice_number).where(Clinic.id == clinic.clinic_id).first())["voice_number"] == ""
+    saved = await client.post("/settings/voice", data={"_csrf_token": token, "voice_number": "+31 97 010000002",
+                                                       "voice_forward_to": "020 123 4567"})
+    assert saved.status_code in {200, 303}
+    row = await Clinic.select(Clinic.voice_number, Clinic.voice_forward_to).where(Clinic.id == clinic.clinic_id).first()
+    assert (row["voice_number"], row["voice_forward_to"]) == (VOICE, DESK)

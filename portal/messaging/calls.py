@@ -17,11 +17,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 import httpx
 
-from portal import audit, consents, display, i18n, job_queue, links
+from portal import audit, consents, display, i18n, job_queue, links, phones
 from portal.consents import ConsentKind
 from portal.db import transaction
-from portal.errors import NotFound
-from portal.i18n import N_, lazy_gettext
+from portal.errors import NotFound, ValidationFailed
+from portal.i18n import N_, _, lazy_gettext
 from portal.messaging import conversations
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
@@ -195,6 +195,34 @@ async def live(actor: Actor) -> list[dict]:
         "p.family_name FROM phone_call c LEFT JOIN patient p ON p.id = c.patient WHERE c.clinic = {} "
         "AND c.status IN ('ringing', 'in-progress') AND c.started_at > {} ORDER BY c.started_at DESC LIMIT 10",
         actor.clinic_id, datetime.now(timezone.utc) - LIVE_WINDOW)
+
+
+async def voice_numbers(actor: Actor) -> dict:
+    row = await Clinic.select(Clinic.voice_number, Clinic.voice_forward_to).where(Clinic.id == actor.clinic_id).first()
+    return row or {"voice_number": "", "voice_forward_to": ""}
+
+
+async def set_voice_numbers(actor: Actor, voice_number: str, forward_to: str, country: str) -> None:
+    """The provider number patients call and the number those calls ring (both E.164; both empty for none)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    numbers, errors = {}, {}
+    for field, raw in (("voice_number", voice_number), ("voice_forward_to", forward_to)):
+        try:
+            numbers[field] = phones.to_e164(raw, country)
+        except phones.InvalidPhone:
+            errors[field] = _("This is not a phone number.")
+    if not errors and bool(numbers["voice_number"]) != bool(numbers["voice_forward_to"]):
+        errors["voice_forward_to" if numbers["voice_number"] else "voice_number"] = _(
+            "Give both numbers, or neither to switch calls off.")
+    if not errors and numbers["voice_number"] and await Clinic.exists().where(
+            (Clinic.voice_number == numbers["voice_number"]) & (Clinic.id != actor.clinic_id)):
+        errors["voice_number"] = _("Another clinic already uses this number.")
+    if errors:
+        raise ValidationFailed(errors)
+    async with transaction():
+        await Clinic.update({Clinic.voice_number: numbers["voice_number"],
+                             Clinic.voice_forward_to: numbers["voice_forward_to"]}).where(Clinic.id == actor.clinic_id)
+        await audit.record(actor, "clinic.voice_numbers", detail=numbers)
 
 
 async def recent(actor: Actor, limit: int = 50) -> list[dict]:

@@ -6,7 +6,7 @@ from litestar.response import Redirect, Template
 
 from portal.calendar import appointment_mail, practice_setup
 from portal.errors import ValidationFailed
-from portal.messaging import conversations, sms_inbound
+from portal.messaging import calls, conversations, sms_inbound
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
@@ -29,6 +29,7 @@ class SettingsController(Controller):
                       reminder_hours=await appointment_mail.reminder_hours(actor),
                       whatsapp_number_id=await conversations.whatsapp_number_id(actor),
                       sms_number=await sms_inbound.sms_number(actor),
+                      voice=await calls.voice_numbers(actor),
                       **await practice_setup.overview(actor))
 
     @get("/", name="settings.show")
@@ -64,6 +65,17 @@ class SettingsController(Controller):
             await sms_inbound.set_sms_number(actor, typed, actor.country)
         except ValidationFailed as exc:
             return await self._page(request, actor, exc.errors, 422, posted={"sms_number": typed})
+        return _back_to(request, "reminders")
+
+    @post("/voice", name="settings.voice")
+    async def voice(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """The clinic's voice number and where its calls ring."""
+        form = await request.form()
+        typed = {name: str(form.get(name, "")) for name in ("voice_number", "voice_forward_to")}
+        try:
+            await calls.set_voice_numbers(actor, typed["voice_number"], typed["voice_forward_to"], actor.country)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422, posted=typed)
         return _back_to(request, "reminders")
 
     @post("/chairs", name="settings.add_chair")
