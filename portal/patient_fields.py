@@ -13,13 +13,14 @@ from datetime import date
 from portal import display, phones
 from portal.errors import ValidationFailed
 from portal.forms import email_problem, parse_date, too_long
+from portal.i18n import lazy_gettext
 
-GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
+GENDERS = {"": lazy_gettext("Not stated"), "female": lazy_gettext("Female"), "male": lazy_gettext("Male"), "other": lazy_gettext("Other")}
 LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
              "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
 display.register_labels("gender", GENDERS)
 display.register_labels("language", LANGUAGES)
-PHONE_MESSAGE = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
+PHONE_MESSAGE = lazy_gettext("Enter a phone number we can dial, e.g. +31 6 1234 5678.")
 
 
 class FieldProblem(ValueError):
@@ -123,16 +124,16 @@ class PatientField:
 
 
 FIELDS: dict[str, PatientField] = {f.name: f for f in (
-    PatientField("given_name", "Given name", "identity", lambda v, _c: text(v, 120, "Given name")),
-    PatientField("family_name", "Family name", "identity", lambda v, _c: text(v, 120, "Family name")),
-    PatientField("date_of_birth", "Date of birth", "identity", lambda v, _c: birth_date(v)),
-    PatientField("gender", "Gender", "identity", lambda v, _c: choice(v, GENDERS)),
-    PatientField("national_id", "National ID number", "identity", national_id),
-    PatientField("email", "Email address", "contact", lambda v, _c: email(v)),
-    PatientField("phone_mobile", "Mobile phone", "contact", phone),
-    PatientField("phone_other", "Other phone", "contact", phone),
-    PatientField("address", "Postal address", "contact", lambda v, _c: text(v, 500)),
-    PatientField("preferred_language", "Preferred language", "contact", lambda v, _c: choice(v, LANGUAGES)),
+    PatientField("given_name", lazy_gettext("Given name"), "identity", lambda v, _c: text(v, 120, "Given name")),
+    PatientField("family_name", lazy_gettext("Family name"), "identity", lambda v, _c: text(v, 120, "Family name")),
+    PatientField("date_of_birth", lazy_gettext("Date of birth"), "identity", lambda v, _c: birth_date(v)),
+    PatientField("gender", lazy_gettext("Gender"), "identity", lambda v, _c: choice(v, GENDERS)),
+    PatientField("national_id", lazy_gettext("National ID number"), "identity", national_id),
+    PatientField("email", lazy_gettext("Email address"), "contact", lambda v, _c: email(v)),
+    PatientField("phone_mobile", lazy_gettext("Mobile phone"), "contact", phone),
+    PatientField("phone_other", lazy_gettext("Other phone"), "contact", phone),
+    PatientField("address", lazy_gettext("Postal address"), "contact", lambda v, _c: text(v, 500)),
+    PatientField("preferred_language", lazy_gettext("Preferred language"), "contact", lambda v, _c: choice(v, LANGUAGES)),
 )}
 
 

@@ -9,6 +9,7 @@ from portal.calendar.statuses import OPEN
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, parse_date, required, too_long
+from portal.i18n import gettext
 from portal.permissions import Actor, Permission, Role, require
 from portal.tables import (
     Appointment,
@@ -70,7 +71,7 @@ async def _type_name_taken(actor: Actor, name: str) -> str | None:
     rows = await AppointmentType.raw(
         "SELECT 1 FROM appointment_type WHERE clinic = {} AND active AND lower(name) = lower({})",
         actor.clinic_id, name.strip())
-    return "An appointment type with this name already exists." if rows else None
+    return gettext("An appointment type with this name already exists.") if rows else None
 
 
 async def retire_chair(actor: Actor, chair_id: int) -> None:
@@ -98,10 +99,10 @@ async def add_type(actor: Actor, form: TypeForm) -> int:
     minutes = int(form.minutes) if form.minutes.isdigit() else 0
     errors = collect(
         name=required(form.name, "Name") or too_long(form.name, 80) or await _type_name_taken(actor, form.name),
-        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0 else "Length goes in 5-minute steps, up to 8 hours.",
-        colour=None if form.colour in PALETTE else "Choose a colour from the list.",
+        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0 else gettext("Length goes in 5-minute steps, up to 8 hours."),
+        colour=None if form.colour in PALETTE else gettext("Choose a colour from the list."),
         provider_roles=None if roles and all(r in (Role.DENTIST, Role.HYGIENIST, Role.OWNER) for r in roles)
-        else "Choose who can provide it.")
+        else gettext("Choose who can provide it."))
     if errors:
         raise ValidationFailed(errors)
     row = AppointmentType(clinic=actor.clinic_id, name=form.name.strip(), minutes=minutes, colour=form.colour,
@@ -116,7 +117,7 @@ async def set_opening_hours(actor: Actor, weekday: int, windows: list[tuple[time
     """Replace one weekday's opening hours (an empty list closes that weekday)."""
     require(actor, Permission.MANAGE_CLINIC)
     if any(opens >= closes for opens, closes in windows) or not 0 <= weekday <= 6:
-        raise ValidationFailed({"hours": "Each period must end after it starts."})
+        raise ValidationFailed({"hours": gettext("Each period must end after it starts.")})
     async with transaction():
         await OpeningHours.delete().where((OpeningHours.clinic == actor.clinic_id) & (OpeningHours.weekday == weekday))
         for opens, closes in windows:
@@ -129,8 +130,8 @@ async def add_closure(actor: Actor, first_day: str, last_day: str, reason: str) 
     """A public holiday or a closed period (single day or range)."""
     require(actor, Permission.MANAGE_CLINIC)
     first, last = parse_date(first_day), parse_date(last_day or first_day)
-    errors = collect(first_day=None if first else "Choose the first closed day.",
-                     last_day=None if last and (not first or last >= first) else "The last day comes after the first.",
+    errors = collect(first_day=None if first else gettext("Choose the first closed day."),
+                     last_day=None if last and (not first or last >= first) else gettext("The last day comes after the first."),
                      reason=too_long(reason, 200))
     if errors:
         raise ValidationFailed(errors)
@@ -172,7 +173,7 @@ async def set_provider_hours(actor: Actor, provider_id: int, weekday: int,
     if not await Staff.exists().where((Staff.id == provider_id) & (Staff.clinic == actor.clinic_id)):
         raise NotFound()
     if any(starts >= ends for starts, ends, _ in windows):
-        raise ValidationFailed({"hours": "Each period must end after it starts."})
+        raise ValidationFailed({"hours": gettext("Each period must end after it starts.")})
     async with transaction():
         await ProviderHours.delete().where((ProviderHours.clinic == actor.clinic_id)
                                            & (ProviderHours.provider == provider_id)
@@ -188,7 +189,7 @@ async def add_absence(actor: Actor, provider_id: int, first_day: str, last_day: 
         raise NotFound()
     first, last = parse_date(first_day), parse_date(last_day or first_day)
     if not first or not last or last < first:
-        raise ValidationFailed({"first_day": "Choose the days away."})
+        raise ValidationFailed({"first_day": gettext("Choose the days away.")})
     row = ProviderAbsence(clinic=actor.clinic_id, provider=provider_id, first_day=first, last_day=last,
                           reason=reason.strip()[:200])
     await row.save()

@@ -12,12 +12,13 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.i18n import gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import MedicalAlert, MedicalHistory
 
-SMOKING = {"unknown": "Not asked", "never": "Never smoked", "former": "Former smoker", "current": "Smokes"}
-PREGNANCY = {"": "Not applicable / not asked", "yes": "Pregnant", "no": "Not pregnant"}
+SMOKING = {"unknown": lazy_gettext("Not asked"), "never": lazy_gettext("Never smoked"), "former": lazy_gettext("Former smoker"), "current": lazy_gettext("Smokes")}
+PREGNANCY = {"": lazy_gettext("Not applicable / not asked"), "yes": lazy_gettext("Pregnant"), "no": lazy_gettext("Not pregnant")}
 
 # (label, fields searched, pattern): conservative word rules a dentist can read and extend.
 ALERT_RULES = (
@@ -63,7 +64,7 @@ def derived_alerts(form: HistoryForm) -> list[str]:
 def _check(form: HistoryForm) -> None:
     errors = collect(conditions=too_long(form.conditions, 4000), medications=too_long(form.medications, 4000),
                      allergies=too_long(form.allergies, 4000), notes=too_long(form.notes, 8000),
-                     pregnant=None if form.pregnant in PREGNANCY else "Choose one of the listed answers.",
+                     pregnant=None if form.pregnant in PREGNANCY else gettext("Choose one of the listed answers."),
                      smoking=None if form.smoking in SMOKING else "Choose one of the listed answers.")
     if errors:
         raise ValidationFailed(errors)
@@ -154,7 +155,7 @@ async def alerts_for_patients(clinic_id: int, patient_ids: list[int]) -> dict[in
 async def add_alert(actor: Actor, patient_id: int, form: AlertForm) -> int:
     require(actor, Permission.WRITE_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
-    errors = collect(label=required(form.label, "The alert") or too_long(form.label, 120),
+    errors = collect(label=required(form.label, gettext("The alert")) or too_long(form.label, 120),
                      severity=None if form.severity in ("high", "medium") else "Choose high or medium.")
     if errors:
         raise ValidationFailed(errors)

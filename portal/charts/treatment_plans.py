@@ -16,14 +16,15 @@ from portal.charts import clinical_notes, fee_schedule, odontogram, teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic, PlanAcceptance, PlanItem, TreatmentPlan
 
-STATUSES = {"proposed": "Proposed", "accepted": "Accepted", "in_progress": "In progress", "completed": "Completed",
-            "declined": "Declined"}
+STATUSES = {"proposed": lazy_gettext("Proposed"), "accepted": lazy_gettext("Accepted"), "in_progress": lazy_gettext("In progress"), "completed": lazy_gettext("Completed"),
+            "declined": lazy_gettext("Declined")}
 display.register_labels("plan_status", STATUSES)
-METHODS = {"in_person": "In person, signed at the chair", "written": "Written consent form", "verbal": "Verbally"}
+METHODS = {"in_person": lazy_gettext("In person, signed at the chair"), "written": lazy_gettext("Written consent form"), "verbal": lazy_gettext("Verbally")}
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ async def accept(actor: Actor, patient_id: int, plan_id: int, form: AcceptanceFo
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     accepted_by = form.accepted_by.strip()
-    errors = collect(accepted_by=required(accepted_by, "The name of who accepted") or too_long(accepted_by, 200),
+    errors = collect(accepted_by=required(accepted_by, gettext("The name of who accepted")) or too_long(accepted_by, 200),
                      method=None if form.method in METHODS else "Choose how the patient accepted.")
     items = await _items(plan_id)
     if plan["status"] != "proposed":

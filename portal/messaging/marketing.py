@@ -15,6 +15,7 @@ from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import whole_number
+from portal.i18n import gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
@@ -88,11 +89,11 @@ async def send_campaign(actor: Actor, settings: Settings, form: CampaignForm) ->
     errors = {}
     name = "".join(ch for ch in form.name.strip().lower().replace(" ", "-") if ch.isalnum() or ch == "-")[:60]
     if not name:
-        errors["name"] = "Name the campaign (letters and digits), e.g. spring-2027."
+        errors["name"] = gettext("Name the campaign (letters and digits), e.g. spring-2027.")
     if not form.subject.strip() or len(form.subject) > 200:
-        errors["subject"] = "Write a subject of at most 200 characters."
+        errors["subject"] = gettext("Write a subject of at most 200 characters.")
     if not form.text.strip() or len(form.text) > 20000:
-        errors["text"] = "Write the message (at most 20,000 characters)."
+        errors["text"] = gettext("Write the message (at most 20,000 characters).")
     if errors:
         raise ValidationFailed(errors)
     rows = await Patient.raw(

@@ -7,12 +7,13 @@ from portal import audit, display
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Processor
 
-KINDS = {"hosting": "Hosting and backups", "mail": "Email delivery", "sms": "SMS and WhatsApp delivery",
-         "lab": "Dental laboratory", "imaging": "Imaging and radiology", "accounting": "Billing and accounting",
-         "other": "Other"}
+KINDS = {"hosting": lazy_gettext("Hosting and backups"), "mail": lazy_gettext("Email delivery"), "sms": lazy_gettext("SMS and WhatsApp delivery"),
+         "lab": lazy_gettext("Dental laboratory"), "imaging": lazy_gettext("Imaging and radiology"), "accounting": lazy_gettext("Billing and accounting"),
+         "other": lazy_gettext("Other")}
 display.register_labels("processor_kind", KINDS)
 
 
@@ -60,4 +61,4 @@ async def remove_processor(actor: Actor, processor_id: int) -> None:
 def recipients_for(kinds: tuple[str, ...], processors: list[dict]) -> list[str]:
     """Names of the clinic's processors of the kinds a category goes to (or the kinds, if none registered)."""
     names = [f'{p["name"]} ({KINDS.get(p["kind"], p["kind"]).lower()})' for p in processors if p["kind"] in kinds]
-    return names or [KINDS.get(k, k) for k in kinds]
+    return names or [str(KINDS.get(k, k)) for k in kinds]

@@ -12,6 +12,7 @@ from portal.calendar import statuses
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import all_categories
@@ -33,11 +34,11 @@ DEFAULT_RULES = {
                        "WGBO, BW art. 7:454 lid 3: keep the medical file for twenty years from its making "
                        "(counted here from the end of treatment)")],
 }
-CLASSES = {"clinical": "Clinical records (treatment record, kept under a legal duty)",
-           "accountability": "Privacy requests and the access log (proof of compliance)"}
-BASES = {"end_of_treatment": "after the end of treatment (the last visit)",
-         "last_entry": "after the newest entry",
-         "on_request": "erasable on request"}
+CLASSES = {"clinical": lazy_gettext("Clinical records (treatment record, kept under a legal duty)"),
+           "accountability": lazy_gettext("Privacy requests and the access log (proof of compliance)")}
+BASES = {"end_of_treatment": lazy_gettext("after the end of treatment (the last visit)"),
+         "last_entry": lazy_gettext("after the newest entry"),
+         "on_request": lazy_gettext("erasable on request")}
 display.register_labels("retention_basis", BASES)
 
 
