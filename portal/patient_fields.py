@@ -15,7 +15,8 @@ from portal.errors import ValidationFailed
 from portal.forms import email_problem, parse_date, too_long
 from portal.i18n import lazy_gettext
 
-GENDERS = {"": lazy_gettext("Not stated"), "female": lazy_gettext("Female"), "male": lazy_gettext("Male"), "other": lazy_gettext("Other")}
+GENDERS = {"": lazy_gettext("Not stated"), "female": lazy_gettext("Female"), "male": lazy_gettext("Male"),
+           "other": lazy_gettext("Other")}
 LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
              "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
 display.register_labels("gender", GENDERS)
@@ -133,7 +134,8 @@ FIELDS: dict[str, PatientField] = {f.name: f for f in (
     PatientField("phone_mobile", lazy_gettext("Mobile phone"), "contact", phone),
     PatientField("phone_other", lazy_gettext("Other phone"), "contact", phone),
     PatientField("address", lazy_gettext("Postal address"), "contact", lambda v, _c: text(v, 500)),
-    PatientField("preferred_language", lazy_gettext("Preferred language"), "contact", lambda v, _c: choice(v, LANGUAGES)),
+    PatientField("preferred_language", lazy_gettext("Preferred language"), "contact", lambda v, _c: choice(v,
+                                                                                                           LANGUAGES)),
 )}
 
 

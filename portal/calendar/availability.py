@@ -20,7 +20,8 @@ from portal.tables import (
     Staff,
 )
 
-PARTS_OF_DAY = {"": lazy_gettext("Any time"), "morning": lazy_gettext("Morning (before 12:00)"), "afternoon": lazy_gettext("Afternoon (12:00–17:00)"),
+PARTS_OF_DAY = {"": lazy_gettext("Any time"), "morning": lazy_gettext("Morning (before 12:00)"),
+                "afternoon": lazy_gettext("Afternoon (12:00–17:00)"),
                 "evening": lazy_gettext("Evening (from 17:00)")}
 
 

@@ -129,7 +129,8 @@ def _visit(row: dict, now: datetime, arrivals: dict[int, datetime], alerts: dict
     arrived_at = arrivals.get(row["id"])
     return Visit(
         id=row["id"], patient_id=row["patient"],
-        patient_name=gettext("Restricted record") if hidden else f'{row["patient.given_name"]} {row["patient.family_name"]}',
+        patient_name=gettext("Restricted record") if hidden
+        else f'{row["patient.given_name"]} {row["patient.family_name"]}',
         provider=row["provider.name"], kind=row["appointment_type.name"], colour=row["appointment_type.colour"],
         status=row["status"], starts_at=row["starts_at"], ends_at=row["ends_at"],
         state=_state(row["status"], row["starts_at"], now),

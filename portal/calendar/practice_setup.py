@@ -4,7 +4,9 @@ provider working hours and absences (the owner's job)."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from portal import audit, clock
+from babel.dates import get_day_names
+
+from portal import audit, clock, i18n
 from portal.calendar.statuses import OPEN
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -15,6 +17,7 @@ from portal.tables import (
     Appointment,
     AppointmentType,
     Chair,
+    Clinic,
     Closure,
     OpeningHours,
     ProviderAbsence,
@@ -25,7 +28,12 @@ from portal.tables import (
 # Type colours come from a fixed palette, so the CSP can stay free of inline styles (one class per colour).
 PALETTE = {"#2f7d6d": "teal", "#1a6fd1": "blue", "#8e44ad": "purple", "#c0392b": "red", "#d35400": "orange",
            "#b7950b": "gold", "#27ae60": "green", "#5d6d7e": "slate", "#c2185b": "pink", "#00838f": "cyan"}
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekday_names() -> tuple[str, ...]:
+    """Monday..Sunday in the reader's language (CLDR), capitalised for labels."""
+    names = get_day_names("wide", locale=i18n.babel_locale())
+    return tuple(names[d][:1].upper() + names[d][1:] for d in range(7))
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,8 @@ async def add_type(actor: Actor, form: TypeForm) -> int:
     minutes = int(form.minutes) if form.minutes.isdigit() else 0
     errors = collect(
         name=required(form.name, "Name") or too_long(form.name, 80) or await _type_name_taken(actor, form.name),
-        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0 else gettext("Length goes in 5-minute steps, up to 8 hours."),
+        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0
+        else gettext("Length goes in 5-minute steps, up to 8 hours."),
         colour=None if form.colour in PALETTE else gettext("Choose a colour from the list."),
         provider_roles=None if roles and all(r in (Role.DENTIST, Role.HYGIENIST, Role.OWNER) for r in roles)
         else gettext("Choose who can provide it."))
@@ -131,7 +140,8 @@ async def add_closure(actor: Actor, first_day: str, last_day: str, reason: str) 
     require(actor, Permission.MANAGE_CLINIC)
     first, last = parse_date(first_day), parse_date(last_day or first_day)
     errors = collect(first_day=None if first else gettext("Choose the first closed day."),
-                     last_day=None if last and (not first or last >= first) else gettext("The last day comes after the first."),
+                     last_day=None if last and (not first or last >= first)
+                     else gettext("The last day comes after the first."),
                      reason=too_long(reason, 200))
     if errors:
         raise ValidationFailed(errors)
@@ -221,7 +231,7 @@ async def overview(actor: Actor) -> dict:
             ProviderAbsence.first_day):
         absences.setdefault(row["provider"], []).append(row)
     return {"chairs": await list_chairs(actor, include_retired=True), "types": await list_types(actor),
-            "hours": hours, "weekdays": WEEKDAYS, "palette": PALETTE, "providers": providers,
+            "hours": hours, "weekdays": weekday_names(), "palette": PALETTE, "providers": providers,
             "schedule": schedule, "absences": absences,
             "closures": await Closure.select().where(Closure.clinic == actor.clinic_id).order_by(Closure.first_day)}
 
@@ -229,12 +239,13 @@ async def overview(actor: Actor) -> dict:
 def _week_windows(posted: dict, prefix: str) -> tuple[dict[int, tuple[time, time] | None], dict[str, str]]:
     """Read `<prefix>opens_<d>`/`<prefix>closes_<d>` pairs: both empty = closed that day."""
     windows, errors = {}, {}
-    for weekday, name in enumerate(WEEKDAYS):
+    for weekday, name in enumerate(weekday_names()):
         opens, closes = str(posted.get(f"opens_{weekday}", "")), str(posted.get(f"closes_{weekday}", ""))
         if not opens and not closes:
             windows[weekday] = None
         elif (window := weekday_hours(opens, closes)) is None:
-            errors[f"{prefix}{weekday}"] = f"{name}: enter a start and a later end, e.g. 08:00 and 17:30."
+            errors[f"{prefix}{weekday}"] = gettext(
+                "%(day)s: enter a start and a later end, e.g. 08:00 and 17:30.", day=name)
         else:
             windows[weekday] = window
     return windows, errors
@@ -256,16 +267,34 @@ async def set_provider_week(actor: Actor, provider_id: int, posted: dict) -> Non
     require(actor, Permission.MANAGE_CLINIC)
     windows, errors = _week_windows(posted, "hours_")
     chairs = {str(c["id"]): c["id"] for c in await list_chairs(actor)}
+    names = weekday_names()
     open_days = {r["weekday"]: r for r in await OpeningHours.select().where(OpeningHours.clinic == actor.clinic_id)}
     for weekday, window in windows.items():
         chair_text = str(posted.get(f"chair_{weekday}", ""))
         if chair_text and chair_text not in chairs:
-            errors[f"chair_{weekday}"] = f"{WEEKDAYS[weekday]}: choose a chair of this clinic."
+            errors[f"chair_{weekday}"] = gettext("%(day)s: choose a chair of this clinic.", day=names[weekday])
         if window and weekday not in open_days:
-            errors[f"hours_{weekday}"] = f"{WEEKDAYS[weekday]}: the clinic is closed that day."
+            errors[f"hours_{weekday}"] = gettext("%(day)s: the clinic is closed that day.", day=names[weekday])
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
         for weekday, window in windows.items():
             chair = chairs.get(str(posted.get(f"chair_{weekday}", "")))
             await set_provider_hours(actor, provider_id, weekday, [(*window, chair)] if window else [])
+
+
+async def clinic_language(actor: Actor) -> str:
+    """The clinic's language: what its staff read unless they chose their own, and patients without one."""
+    row = await Clinic.select(Clinic.locale).where(Clinic.id == actor.clinic_id).first()
+    return i18n.choose(row["locale"])
+
+
+async def set_clinic_language(actor: Actor, language: str) -> None:
+    """The owner sets the clinic's language (one of the shipped catalogues)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    if language not in i18n.LANGUAGES:
+        raise ValidationFailed({"clinic_language": gettext("Choose from the list.")})
+    async with transaction():
+        await Clinic.update({Clinic.locale: language}).where(Clinic.id == actor.clinic_id)
+        await audit.record(actor, "clinic.language", object_type="clinic", object_id=actor.clinic_id,
+                           detail={"language": language})

@@ -48,7 +48,8 @@ def sql_list(group: tuple[Status, ...]) -> str:
 
 
 display.register_labels("appointment_status", {
-    Status.BOOKED: N_("Booked"), Status.CONFIRMED: N_("Confirmed"), Status.ARRIVED: N_("Arrived"), Status.IN_CHAIR: N_("In chair"),
+    Status.BOOKED: N_("Booked"), Status.CONFIRMED: N_("Confirmed"), Status.ARRIVED: N_("Arrived"),
+    Status.IN_CHAIR: N_("In chair"),
     Status.COMPLETED: N_("Completed"), Status.NO_SHOW: N_("No-show"), Status.CANCELLED: N_("Cancelled")})
 # The button that moves an appointment into a status.
 display.register_labels("appointment_action", {

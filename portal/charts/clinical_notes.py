@@ -20,9 +20,11 @@ from portal.tables import Appointment, ClinicalNote, Staff
 TEMPLATES = {
     "exam": (lazy_gettext("Examination"), "Complaint:\nHistory reviewed: yes\nExtra-oral:\nIntra-oral:\nRadiographs:\n"
                             "Diagnosis:\nPlan:\n"),
-    "hygiene": (lazy_gettext("Hygiene visit"), "Plaque score:\nBleeding on probing:\nPocket depths:\nTreatment: scale and polish\n"
+    "hygiene": (lazy_gettext("Hygiene visit"),
+                "Plaque score:\nBleeding on probing:\nPocket depths:\nTreatment: scale and polish\n"
                                  "Advice given:\nRecall:\n"),
-    "treatment": (lazy_gettext("Treatment"), "Procedure:\nTooth/surfaces:\nAnaesthesia:\nMaterials:\nPatient tolerated well: yes\n"
+    "treatment": (lazy_gettext("Treatment"),
+                  "Procedure:\nTooth/surfaces:\nAnaesthesia:\nMaterials:\nPatient tolerated well: yes\n"
                                "Post-operative advice:\n"),
     "free": ("Free text", ""),
 }
@@ -52,8 +54,8 @@ def content_hash(patient_id: int, author_id: int, signed_at: datetime, body: str
 
 
 REGISTERED_ROLES = (Role.DENTIST, Role.HYGIENIST)  # regulated professions: no signature without a registration
-MISSING_REGISTRATION = (lazy_gettext("Your registration number is missing: ask the owner to add it to your staff record "
-                                     "before you sign clinical entries."))
+MISSING_REGISTRATION = lazy_gettext("Your registration number is missing: ask the owner to add it to your staff "
+                                    "record before you sign clinical entries.")
 
 
 async def _credentials(actor: Actor) -> str:

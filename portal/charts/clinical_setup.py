@@ -6,11 +6,12 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect
-from portal.i18n import gettext, lazy_gettext
+from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic
 
-NUMBERINGS = {"fdi": lazy_gettext("FDI (ISO 3950): 11–48, primary 51–85"), "universal": lazy_gettext("Universal: 1–32, primary A–T")}
+NUMBERINGS = {"fdi": lazy_gettext("FDI (ISO 3950): 11–48, primary 51–85"),
+              "universal": lazy_gettext("Universal: 1–32, primary A–T")}
 CURRENCIES = ("EUR", "GBP", "CHF", "USD", "SEK", "NOK", "DKK", "PLN", "CZK", "CAD", "AUD")
 
 

@@ -17,8 +17,10 @@ from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import MedicalAlert, MedicalHistory
 
-SMOKING = {"unknown": lazy_gettext("Not asked"), "never": lazy_gettext("Never smoked"), "former": lazy_gettext("Former smoker"), "current": lazy_gettext("Smokes")}
-PREGNANCY = {"": lazy_gettext("Not applicable / not asked"), "yes": lazy_gettext("Pregnant"), "no": lazy_gettext("Not pregnant")}
+SMOKING = {"unknown": lazy_gettext("Not asked"), "never": lazy_gettext("Never smoked"),
+           "former": lazy_gettext("Former smoker"), "current": lazy_gettext("Smokes")}
+PREGNANCY = {"": lazy_gettext("Not applicable / not asked"), "yes": lazy_gettext("Pregnant"),
+             "no": lazy_gettext("Not pregnant")}
 
 # (label, fields searched, pattern): conservative word rules a dentist can read and extend.
 ALERT_RULES = (

@@ -20,14 +20,19 @@ from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import PlanItem, ToothFinding
 
-KINDS = {"caries": lazy_gettext("Caries"), "filling": lazy_gettext("Filling"), "sealant": lazy_gettext("Sealant"), "fracture": lazy_gettext("Fracture"), "crown": lazy_gettext("Crown"),
-         "bridge": lazy_gettext("Bridge"), "implant": lazy_gettext("Implant"), "root_canal": lazy_gettext("Root canal"), "missing": lazy_gettext("Missing")}
+KINDS = {"caries": lazy_gettext("Caries"), "filling": lazy_gettext("Filling"), "sealant": lazy_gettext("Sealant"),
+         "fracture": lazy_gettext("Fracture"), "crown": lazy_gettext("Crown"),
+         "bridge": lazy_gettext("Bridge"), "implant": lazy_gettext("Implant"),
+         "root_canal": lazy_gettext("Root canal"), "missing": lazy_gettext("Missing")}
 SURFACE_KINDS = {"caries", "filling", "sealant"}  # need at least one surface
 WHOLE_KINDS = {"crown", "bridge", "implant", "root_canal", "missing", "fracture"}  # fracture: surfaces optional
-STATES = {"existing": lazy_gettext("Existing"), "planned": lazy_gettext("Planned"), "completed": lazy_gettext("Completed")}
-MATERIALS = {"": "—", "composite": lazy_gettext("Composite"), "amalgam": lazy_gettext("Amalgam"), "glass_ionomer": lazy_gettext("Glass ionomer"),
-             "ceramic": lazy_gettext("Ceramic"), "zirconia": lazy_gettext("Zirconia"), "metal_ceramic": lazy_gettext("Metal-ceramic"), "gold": lazy_gettext("Gold"),
-             "titanium": "Titanium"}
+STATES = {"existing": lazy_gettext("Existing"), "planned": lazy_gettext("Planned"),
+          "completed": lazy_gettext("Completed")}
+MATERIALS = {"": "—", "composite": lazy_gettext("Composite"), "amalgam": lazy_gettext("Amalgam"),
+             "glass_ionomer": lazy_gettext("Glass ionomer"),
+             "ceramic": lazy_gettext("Ceramic"), "zirconia": lazy_gettext("Zirconia"),
+             "metal_ceramic": lazy_gettext("Metal-ceramic"), "gold": lazy_gettext("Gold"),
+             "titanium": lazy_gettext("Titanium")}
 display.register_labels("finding_kind", KINDS)
 display.register_labels("finding_state", STATES)
 CHART_COLUMNS = (ToothFinding.id, ToothFinding.tooth, ToothFinding.surfaces, ToothFinding.kind,

@@ -21,10 +21,12 @@ from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic, PlanAcceptance, PlanItem, TreatmentPlan
 
-STATUSES = {"proposed": lazy_gettext("Proposed"), "accepted": lazy_gettext("Accepted"), "in_progress": lazy_gettext("In progress"), "completed": lazy_gettext("Completed"),
+STATUSES = {"proposed": lazy_gettext("Proposed"), "accepted": lazy_gettext("Accepted"),
+            "in_progress": lazy_gettext("In progress"), "completed": lazy_gettext("Completed"),
             "declined": lazy_gettext("Declined")}
 display.register_labels("plan_status", STATUSES)
-METHODS = {"in_person": lazy_gettext("In person, signed at the chair"), "written": lazy_gettext("Written consent form"), "verbal": lazy_gettext("Verbally")}
+METHODS = {"in_person": lazy_gettext("In person, signed at the chair"),
+           "written": lazy_gettext("Written consent form"), "verbal": lazy_gettext("Verbally")}
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ async def accept(actor: Actor, patient_id: int, plan_id: int, form: AcceptanceFo
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     accepted_by = form.accepted_by.strip()
-    errors = collect(accepted_by=required(accepted_by, gettext("The name of who accepted")) or too_long(accepted_by, 200),
+    errors = collect(accepted_by=required(accepted_by, gettext("The name of who accepted")) or too_long(accepted_by,
+                                                                                                        200),
                      method=None if form.method in METHODS else "Choose how the patient accepted.")
     items = await _items(plan_id)
     if plan["status"] != "proposed":

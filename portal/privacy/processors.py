@@ -11,8 +11,10 @@ from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Processor
 
-KINDS = {"hosting": lazy_gettext("Hosting and backups"), "mail": lazy_gettext("Email delivery"), "sms": lazy_gettext("SMS and WhatsApp delivery"),
-         "lab": lazy_gettext("Dental laboratory"), "imaging": lazy_gettext("Imaging and radiology"), "accounting": lazy_gettext("Billing and accounting"),
+KINDS = {"hosting": lazy_gettext("Hosting and backups"), "mail": lazy_gettext("Email delivery"),
+         "sms": lazy_gettext("SMS and WhatsApp delivery"),
+         "lab": lazy_gettext("Dental laboratory"), "imaging": lazy_gettext("Imaging and radiology"),
+         "accounting": lazy_gettext("Billing and accounting"),
          "other": lazy_gettext("Other")}
 display.register_labels("processor_kind", KINDS)
 

@@ -20,17 +20,22 @@ from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.tables import Guardian, Patient, PrivacyRequest, Staff
 
-KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"), "erasure": lazy_gettext("Erasure"),
-         "restriction": lazy_gettext("Restriction of processing"), "objection": lazy_gettext("Objection to processing"), "inquiry": lazy_gettext("Question")}
+KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"),
+         "erasure": lazy_gettext("Erasure"),
+         "restriction": lazy_gettext("Restriction of processing"),
+         "objection": lazy_gettext("Objection to processing"), "inquiry": lazy_gettext("Question")}
 OPEN = ("received", "in_progress")
-STATUSES = {"received": lazy_gettext("Received"), "in_progress": lazy_gettext("In progress"), "approved": lazy_gettext("Approved"), "refused": lazy_gettext("Refused"),
+STATUSES = {"received": lazy_gettext("Received"), "in_progress": lazy_gettext("In progress"),
+            "approved": lazy_gettext("Approved"), "refused": lazy_gettext("Refused"),
             "answered": lazy_gettext("Answered")}
-CHANNELS = {"privacy_centre": lazy_gettext("Privacy centre"), "phone": lazy_gettext("Phone"), "letter": lazy_gettext("Letter"), "front_desk": lazy_gettext("At the desk"),
+CHANNELS = {"privacy_centre": lazy_gettext("Privacy centre"), "phone": lazy_gettext("Phone"),
+            "letter": lazy_gettext("Letter"), "front_desk": lazy_gettext("At the desk"),
             "email": lazy_gettext("Email")}
 display.register_labels("privacy_request_kind", KINDS)
 display.register_labels("privacy_request_status", STATUSES)
 display.register_labels("privacy_request_channel", CHANNELS)
-DETAIL_LABELS = {"category": lazy_gettext("About"), "field": lazy_gettext("Which detail"), "proposed": lazy_gettext("Proposed value"), "reason": lazy_gettext("Reason"),
+DETAIL_LABELS = {"category": lazy_gettext("About"), "field": lazy_gettext("Which detail"),
+                 "proposed": lazy_gettext("Proposed value"), "reason": lazy_gettext("Reason"),
                  "question": lazy_gettext("Question"), "text": lazy_gettext("What was asked")}
 
 

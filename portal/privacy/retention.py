@@ -12,7 +12,7 @@ from portal.calendar import statuses
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
-from portal.i18n import lazy_gettext
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import all_categories
@@ -114,19 +114,21 @@ async def erasable_dates(clinic_id: int, patient_id: int, rules: dict | None = N
     answer = {}
     for category in all_categories():
         if category.retention == "administrative":
-            answer[category.name] = {"on": None, "text": "Erasable at any time, on request"}
+            answer[category.name] = {"on": None, "text": gettext("Erasable at any time, on request")}
             continue
         rule = rules.get(category.retention)
         if rule is None:
-            answer[category.name] = {"on": None, "text": "Kept: the clinic has not yet confirmed a retention rule"}
+            answer[category.name] = {"on": None, "text": gettext(
+                "Kept: the clinic has not yet confirmed a retention rule")}
             continue
         basis = rule["basis"]
         if basis not in bases:
             bases[basis] = await basis_date(basis, patient_id)
         start = bases[basis] or date.today()
         on = _add_years(start, rule["years"])
-        answer[category.name] = {"on": on, "text": f'{on.isoformat()} ({rule["years"]} years {BASES[basis]}; '
-                                                   f'{rule["source"]})'}
+        answer[category.name] = {"on": on, "text": gettext(
+            "%(day)s (%(years)s years %(basis)s; %(source)s)", day=on.isoformat(), years=rule["years"],
+            basis=BASES[basis], source=rule["source"])}
     return answer
 
 
