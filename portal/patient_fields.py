@@ -13,7 +13,7 @@ from datetime import date
 from portal import display, phones
 from portal.errors import ValidationFailed
 from portal.forms import email_problem, parse_date, too_long
-from portal.i18n import lazy_gettext
+from portal.i18n import gettext, lazy_gettext
 
 GENDERS = {"": lazy_gettext("Not stated"), "female": lazy_gettext("Female"), "male": lazy_gettext("Male"),
            "other": lazy_gettext("Other")}
@@ -74,7 +74,8 @@ def choice(raw: str, allowed: dict[str, str]) -> str:
     by_label = {label.casefold(): key for key, label in allowed.items()}
     if value in allowed or value.casefold() in by_label:
         return value if value in allowed else by_label[value.casefold()]
-    raise FieldProblem("Choose one of: " + ", ".join(label for key, label in allowed.items() if key) + ".")
+    raise FieldProblem(gettext("Choose one of: %(choices)s.",
+                               choices=", ".join(str(label) for key, label in allowed.items() if key)))
 
 
 # National identity numbers: the format per country, and a check digit where the country has one.

@@ -102,8 +102,9 @@ def _summary(fdi: int, numbering: str, state: dict) -> str:
         by_finding[key] = by_finding.get(key, "") + letter
     for (kind, st), letters in by_finding.items():
         surfaces = teeth.surface_label(fdi, teeth.normalise_surfaces(letters))
-        parts.append(f"{label(kind, 'finding_kind')} {surfaces} ({label(st, 'finding_state')})")
-    parts += [f"{label(kind, 'finding_kind')} ({label(st, 'finding_state')})" for kind, st in state["whole"].items()]
+        parts.append(f"{label(kind, 'finding_kind')} {surfaces} ({label(st, 'finding_state').lower()})")
+    parts += [f"{label(kind, 'finding_kind')} ({label(st, 'finding_state').lower()})"
+              for kind, st in state["whole"].items()]
     tooth = teeth.label(fdi, numbering)
     if not parts:
         return gettext("Tooth %(tooth)s: no findings", tooth=tooth)

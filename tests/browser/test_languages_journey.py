@@ -35,7 +35,7 @@ async def _no_english(page: Page, phrases: tuple[str, ...]) -> None:
 async def test_a_dutch_receptionist_books_and_checks_in_without_a_word_of_english(tablet: Page):
     page = tablet
     clinic = await factories.make_clinic("Noon Dental", time_zone=_midday_zone())
-    cal = await factories.make_calendar(clinic)
+    await factories.make_calendar(clinic)
     reception = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
     await Staff.update({Staff.language: "nl"}).where(Staff.id == reception.id)
     kees = await factories.make_patient(clinic, given_name="Kees", family_name="Mulder")

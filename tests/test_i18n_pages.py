@@ -1,0 +1,77 @@
+"""Languages on the pages wrapped last: the clinic's language chosen by the owner, refusals and labels of the
+calendar, chart and privacy modules in the reader's language, and the privacy registry in the patient's."""
+
+import json
+
+from portal import i18n
+from portal.charts import tooth_chart_svg
+from portal.permissions import Role
+from portal.tables import AuditEntry, Clinic, Staff
+from tests import factories
+from tests.factories import post_form, sign_in_as
+
+
+async def test_the_owner_sets_the_clinics_language_and_staff_without_their_own_read_it(client, other_client,
+                                                                                       clinic):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
+    await sign_in_as(client, clinic)
+    page = await client.get("/settings/")
+    assert "Clinic language" in page.text and 'name="clinic_language"' in page.text
+    refused = await post_form(client, "/settings/language", {"clinic_language": "xx"})
+    assert refused.status_code == 422 and "Choose from the list." in refused.text
+    assert (await Clinic.select(Clinic.locale).where(Clinic.id == clinic.clinic_id).first())["locale"] == "en"
+    saved = await post_form(client, "/settings/language", {"clinic_language": "de"})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("#language")
+    assert (await Clinic.select(Clinic.locale).where(Clinic.id == clinic.clinic_id).first())["locale"] == "de"
+    assert await AuditEntry.count().where(AuditEntry.action == "clinic.language") == 1
+    again = await client.get("/settings/")
+    assert '<html lang="de">' in again.text and "Sprache der Praxis" in again.text and "Montag" in again.text
+    await sign_in_as(other_client, receptionist)
+    board = await other_client.get("/")
+    assert '<html lang="de">' in board.text and "Patienten" in board.text
+
+
+async def test_a_receptionist_may_not_set_the_clinics_language(client, clinic):
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, receptionist)
+    response = await post_form(client, "/settings/language", {"clinic_language": "nl"})
+    assert response.status_code == 403
+    assert (await Clinic.select(Clinic.locale).where(Clinic.id == clinic.clinic_id).first())["locale"] == "en"
+
+
+async def test_a_dutch_owner_is_refused_in_dutch_with_dutch_day_names(client, clinic):
+    await Staff.update({Staff.language: "nl"}).where(Staff.id == clinic.id)
+    await sign_in_as(client, clinic)
+    response = await post_form(client, "/settings/hours", {"opens_0": "17:00", "closes_0": "08:00"})
+    assert response.status_code == 422
+    assert "Maandag: vul een begin en een later einde in, bijv. 08:00 en 17:30." in response.text
+    assert "Openingstijden" in response.text and "Opening hours" not in response.text
+
+
+async def test_the_tooth_summary_speaks_the_readers_language():
+    state = {"surfaces": {"m": ("caries", "planned"), "o": ("caries", "planned")}, "whole": {"crown": "existing"}}
+    with i18n.using("de"):
+        german = tooth_chart_svg._summary(36, "fdi", state)
+    assert german.startswith("Zahn 36: Karies ") and "(geplant)" in german and "Krone (vorhanden)" in german
+    with i18n.using("en"):
+        assert tooth_chart_svg._summary(11, "fdi", {"surfaces": {}, "whole": {}}) == "Tooth 11: no findings"
+
+
+async def test_a_turkish_patient_reads_the_registry_in_turkish_and_the_schema_stays_json(client, clinic, mailbox):
+    from tests.privacy_helpers import sign_in_patient
+
+    born = "1985-04-12"
+    await factories.make_patient(clinic, given_name="Elif", email="elif@example.org", date_of_birth=born,
+                                 preferred_language="tr")
+    me = await sign_in_patient(client, mailbox, "elif@example.org", born)
+    if me.status_code == 303:
+        me = await client.get(me.headers["location"])
+    assert me.status_code == 200 and '<html lang="tr">' in me.text
+    for turkish in ("Kimlik", "İletişim bilgileri", "Kaydınıza kimler erişti", "Hukuki dayanak",
+                    "GDPR md. 9(2)(h) (sağlık hizmeti)", "Talep üzerine her zaman silinebilir"):
+        assert turkish in me.text, turkish
+    for english in ("Who accessed your record", "Contact details", "health care", "Erasable at any time"):
+        assert english not in me.text, english
+    schema = await client.get("/privacy/schema?lang=tr")
+    assert schema.status_code == 200 and json.loads(schema.text)["properties"]["format"]
+    assert "Kimlik" in schema.text  # the registry's lazy titles become plain JSON text
