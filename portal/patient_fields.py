@@ -58,13 +58,13 @@ def phone(raw: str, country: str) -> str:
 
 def birth_date(raw: str, today: date | None = None) -> date:
     if not raw.strip():
-        raise FieldProblem("Enter the date of birth.")
+        raise FieldProblem(gettext("Enter the date of birth."))
     if (born := parse_date(raw)) is None:
-        raise FieldProblem("Enter a real date, e.g. 1984-03-21.")
+        raise FieldProblem(gettext("Enter a real date, e.g. 1984-03-21."))
     if born > (today or date.today()):
-        raise FieldProblem("The date of birth cannot be in the future.")
+        raise FieldProblem(gettext("The date of birth cannot be in the future."))
     if born.year < 1900:
-        raise FieldProblem("Check the year of birth.")
+        raise FieldProblem(gettext("Check the year of birth."))
     return born
 
 

@@ -75,3 +75,43 @@ async def test_a_turkish_patient_reads_the_registry_in_turkish_and_the_schema_st
     schema = await client.get("/privacy/schema?lang=tr")
     assert schema.status_code == 200 and json.loads(schema.text)["properties"]["format"]
     assert "Kimlik" in schema.text  # the registry's lazy titles become plain JSON text
+
+
+async def test_an_ical_feed_names_a_restricted_record_in_the_providers_language(client, other_client, clinic):
+    from datetime import date, datetime, timedelta, timezone
+
+    import icalendar
+
+    from portal.tables import Patient
+
+    cal = await factories.make_calendar(clinic)
+    await Staff.update({Staff.language: "de"}).where(Staff.id == cal["dentist"].id)
+    patient = await factories.make_patient(clinic, given_name="Erasmus", family_name="Kok")
+    await factories.book(clinic, cal, patient, (date.today() + timedelta(days=7)).isoformat(), "10:00")
+    await Patient.update({Patient.isolated_at: datetime.now(timezone.utc)}).where(Patient.id == patient)
+    await sign_in_as(client, cal["dentist"])
+    page = await post_form(client, "/account/calendar-feed/rotate")
+    url = page.text.split('id="feed-url"')[0].rsplit('value="', 1)[1].split('"')[0]
+    feed = await other_client.get(url.removeprefix("http://testserver"))
+    [event] = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
+    assert str(event["summary"]) == "Gesperrte Akte · Check-up"
+    assert "Erasmus" not in feed.text and "Restricted" not in feed.text
+
+
+async def test_a_privacy_decision_mail_is_written_in_the_patients_german_at_the_smtp_server(client, clinic,
+                                                                                            mailbox):
+    from portal.privacy import requests
+    from tests.mail_sink import body_text
+    from tests.privacy_helpers import wait_for_mail
+
+    patient_id = await factories.make_patient(clinic, email="jonas@example.org", preferred_language="de")
+    request_id = await requests.file_on_behalf(clinic, patient_id, requests.OnBehalfForm(
+        kind="access", channel="phone", identity_check="Called back on the number on file", details="A copy"))
+    await sign_in_as(client, clinic)  # the owner reads English; the patient gets German
+    refused = await post_form(client, f"/privacy-requests/{request_id}/decide",
+                              {"decision": "refused", "reason": "Keine Unterlagen"})
+    assert refused.status_code == 303
+    [mail] = await wait_for_mail(mailbox, "jonas@example.org")
+    assert mail["Subject"] == f"Ihr Antrag {request_id}: abgelehnt"
+    assert body_text(mail).startswith("Ihr Antrag (Auskunft über Daten) wurde abgelehnt.")
+    assert "Keine Unterlagen" in body_text(mail) and "has been" not in body_text(mail)

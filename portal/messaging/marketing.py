@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from portal import audit, consents, links
+from portal import audit, consents, i18n, links
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -47,7 +47,7 @@ async def queue_marketing(actor: Actor, settings: Settings, patient_id: int, *, 
                           text: str, html: str = "") -> bool:
     """Queue one marketing message; False (nothing queued) without marketing consent or an address."""
     require(actor, Permission.MANAGE_CLINIC)
-    patient = await Patient.select(Patient.id, Patient.email).where(
+    patient = await Patient.select(Patient.id, Patient.email, Patient.preferred_language, Patient.clinic.locale).where(
         (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
     if patient is None:
         raise NotFound()
@@ -55,7 +55,9 @@ async def queue_marketing(actor: Actor, settings: Settings, patient_id: int, *, 
         return False
     token = unsubscribe_token(settings.secret_key, actor.clinic_id, patient_id)
     link = links.absolute_url(settings, f"/unsubscribe/{token}")
-    email = outbox.Email(to=patient["email"], subject=subject, text=f"{text}\n\nUnsubscribe: {link}\n",
+    with i18n.using(i18n.choose(patient["preferred_language"], patient["clinic.locale"])):  # the footer: theirs
+        footer = i18n.gettext("Unsubscribe: %(link)s", link=link)
+    email = outbox.Email(to=patient["email"], subject=subject, text=f"{text}\n\n{footer}\n",
                          html=html, headers={"List-Unsubscribe": f"<{link}>",
                                              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
     async with transaction():

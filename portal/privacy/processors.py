@@ -7,7 +7,7 @@ from portal import audit, display
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
-from portal.i18n import lazy_gettext
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Processor
 
@@ -36,7 +36,7 @@ async def list_processors(clinic_id: int) -> list[dict]:
 async def add_processor(actor: Actor, form: ProcessorForm) -> int:
     require(actor, Permission.MANAGE_CLINIC)
     errors = collect(name=required(form.name, "Name") or too_long(form.name, 200),
-                     kind=None if form.kind in KINDS else "Choose a kind.",
+                     kind=None if form.kind in KINDS else gettext("Choose a kind."),
                      purpose=too_long(form.purpose, 500), location=too_long(form.location, 200),
                      safeguards=too_long(form.safeguards, 500))
     if errors:

@@ -66,10 +66,11 @@ async def confirm_rule(actor: Actor, form: RuleForm) -> None:
     """The owner confirms (or sets) the rule for one class in their country, with its source."""
     require(actor, Permission.MANAGE_CLINIC)
     years = whole_number(form.years)
-    errors = collect(retention_class=None if form.retention_class in CLASSES else "Choose a class.",
-                     years=None if years and 1 <= years <= 100 else "Enter a number of years between 1 and 100.",
-                     basis=None if form.basis in BASES and form.basis != "on_request" else "Choose a basis.",
-                     source=required(form.source, "The legal source") or too_long(form.source, 300))
+    errors = collect(retention_class=None if form.retention_class in CLASSES else gettext("Choose a class."),
+                     years=None if years and 1 <= years <= 100
+                     else gettext("Enter a number of years between 1 and 100."),
+                     basis=None if form.basis in BASES and form.basis != "on_request" else gettext("Choose a basis."),
+                     source=required(form.source, gettext("The legal source")) or too_long(form.source, 300))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
