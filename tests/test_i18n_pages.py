@@ -115,3 +115,19 @@ async def test_a_privacy_decision_mail_is_written_in_the_patients_german_at_the_
     assert mail["Subject"] == f"Ihr Antrag {request_id}: abgelehnt"
     assert body_text(mail).startswith("Ihr Antrag (Auskunft über Daten) wurde abgelehnt.")
     assert "Keine Unterlagen" in body_text(mail) and "has been" not in body_text(mail)
+
+
+async def test_a_dutch_dentist_sees_derived_alerts_and_note_templates_in_dutch(client, clinic):
+    from portal.charts import medical_history
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr. Dekker")
+    await Staff.update({Staff.language: "nl"}).where(Staff.id == dentist.id)
+    patient = await factories.make_patient(clinic, given_name="Ines")
+    await medical_history.save_history(dentist, patient, medical_history.HistoryForm(allergies="Penicillin (rash)"))
+    await sign_in_as(client, dentist)
+    chart = await client.get(f"/patients/{patient}/chart")
+    assert chart.status_code == 200 and "Penicillineallergie" in chart.text and "Penicillin allergy" not in chart.text
+    new_note = await client.get(f"/patients/{patient}/notes/new?template=exam")
+    assert new_note.status_code == 200
+    assert "Klacht:" in new_note.text and "Anamnese doorgenomen: ja" in new_note.text
+    assert "Complaint:" not in new_note.text

@@ -17,20 +17,21 @@ from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, Role, require
 from portal.tables import Appointment, ClinicalNote, Staff
 
-TEMPLATES = {
-    "exam": (lazy_gettext("Examination"), "Complaint:\nHistory reviewed: yes\nExtra-oral:\nIntra-oral:\nRadiographs:\n"
-                            "Diagnosis:\nPlan:\n"),
+TEMPLATES = {  # (name, the body a new note starts from), both in the writer's language
+    "exam": (lazy_gettext("Examination"),
+             lazy_gettext("Complaint:\nHistory reviewed: yes\nExtra-oral:\nIntra-oral:\nRadiographs:\n"
+                          "Diagnosis:\nPlan:\n")),
     "hygiene": (lazy_gettext("Hygiene visit"),
-                "Plaque score:\nBleeding on probing:\nPocket depths:\nTreatment: scale and polish\n"
-                                 "Advice given:\nRecall:\n"),
+                lazy_gettext("Plaque score:\nBleeding on probing:\nPocket depths:\nTreatment: scale and polish\n"
+                             "Advice given:\nRecall:\n")),
     "treatment": (lazy_gettext("Treatment"),
-                  "Procedure:\nTooth/surfaces:\nAnaesthesia:\nMaterials:\nPatient tolerated well: yes\n"
-                               "Post-operative advice:\n"),
-    "free": ("Free text", ""),
+                  lazy_gettext("Procedure:\nTooth/surfaces:\nAnaesthesia:\nMaterials:\nPatient tolerated well: "
+                               "yes\nPost-operative advice:\n")),
+    "free": (lazy_gettext("Free text"), ""),
 }
 PROCEDURE_TEMPLATE = "procedure"  # written by the system when a planned procedure is completed
-TEMPLATE_NAMES = {**{key: name for key, (name, _) in TEMPLATES.items()}, PROCEDURE_TEMPLATE: "Procedure completed",
-                  "amendment": "Amendment"}
+TEMPLATE_NAMES = {**{key: name for key, (name, _) in TEMPLATES.items()},
+                  PROCEDURE_TEMPLATE: lazy_gettext("Procedure completed"), "amendment": lazy_gettext("Amendment")}
 PAGE_SIZE = 20
 
 
