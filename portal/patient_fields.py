@@ -111,9 +111,9 @@ def national_id(raw: str, country: str) -> str:
         return ""
     name, pattern = NATIONAL_ID_FORMATS.get(country, ("national ID number", r"[A-Z0-9]{4,20}"))
     if not re.fullmatch(pattern, value):
-        raise FieldProblem(f"This is not a valid {name}: check the number of characters.")
+        raise FieldProblem(gettext("This is not a valid %(name)s: check the number of characters.", name=name))
     if (check := NATIONAL_ID_CHECKS.get(country)) and not check(value):
-        raise FieldProblem(f"This {name} fails its check digit: look for a typing error.")
+        raise FieldProblem(gettext("This %(name)s fails its check digit: look for a typing error.", name=name))
     return value
 
 

@@ -88,7 +88,7 @@ async def _appointment(actor: Actor, patient_id: int, text: str, errors: dict) -
     if appointment_id is None or not await Appointment.exists().where(
             (Appointment.id == appointment_id) & (Appointment.patient == patient_id)
             & (Appointment.clinic == actor.clinic_id)):
-        errors["appointment_id"] = "Choose one of this patient's visits."
+        errors["appointment_id"] = gettext("Choose one of this patient's visits.")
         return None
     return appointment_id
 
@@ -98,7 +98,7 @@ async def write_note(actor: Actor, patient_id: int, form: NoteForm) -> int:
     await ensure_in_clinic(actor, patient_id)
     body = form.body.strip()
     errors = collect(template=None if form.template in TEMPLATES else gettext("Choose a template from the list."),
-                     body=required(body, "The note") or too_long(body, 20000))
+                     body=required(body, gettext("The note")) or too_long(body, 20000))
     appointment_id = await _appointment(actor, patient_id, form.appointment_id, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -112,7 +112,7 @@ async def amend_note(actor: Actor, patient_id: int, note_id: int, form: Amendmen
     original = await _note(actor, patient_id, note_id)
     body, reason = form.body.strip(), form.reason.strip()
     errors = collect(body=required(body, gettext("The correction")) or too_long(body, 20000),
-                     reason=required(reason, "The reason") or too_long(reason, 500))
+                     reason=required(reason, gettext("The reason")) or too_long(reason, 500))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

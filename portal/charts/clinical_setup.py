@@ -6,7 +6,7 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect
-from portal.i18n import lazy_gettext
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic
 
@@ -29,8 +29,10 @@ async def current(actor: Actor) -> ChartSettingsForm:
 async def save(actor: Actor, form: ChartSettingsForm) -> None:
     require(actor, Permission.MANAGE_CLINIC)
     currency = form.currency.strip().upper()
-    errors = collect(tooth_numbering=None if form.tooth_numbering in NUMBERINGS else "Choose FDI or Universal.",
-                     currency=None if currency in CURRENCIES else f"Choose one of {', '.join(CURRENCIES)}.")
+    errors = collect(tooth_numbering=None if form.tooth_numbering in NUMBERINGS
+                     else gettext("Choose FDI or Universal."),
+                     currency=None if currency in CURRENCIES
+                     else gettext("Choose one of: %(choices)s.", choices=", ".join(CURRENCIES)))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -67,7 +67,7 @@ def _check(form: HistoryForm) -> None:
     errors = collect(conditions=too_long(form.conditions, 4000), medications=too_long(form.medications, 4000),
                      allergies=too_long(form.allergies, 4000), notes=too_long(form.notes, 8000),
                      pregnant=None if form.pregnant in PREGNANCY else gettext("Choose one of the listed answers."),
-                     smoking=None if form.smoking in SMOKING else "Choose one of the listed answers.")
+                     smoking=None if form.smoking in SMOKING else gettext("Choose one of the listed answers."))
     if errors:
         raise ValidationFailed(errors)
 
@@ -159,7 +159,7 @@ async def add_alert(actor: Actor, patient_id: int, form: AlertForm) -> int:
     require(actor, Permission.WRITE_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
     errors = collect(label=required(form.label, gettext("The alert")) or too_long(form.label, 120),
-                     severity=None if form.severity in ("high", "medium") else "Choose high or medium.")
+                     severity=None if form.severity in ("high", "medium") else gettext("Choose high or medium."))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -176,7 +176,7 @@ async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: 
     if not files:
         raise ValidationFailed({"files": gettext("Choose at least one file.")})
     if len(files) > MAX_FILES:
-        raise ValidationFailed({"files": f"Upload at most {MAX_FILES} files at a time."})
+        raise ValidationFailed({"files": gettext("Upload at most %(count)s files at a time.", count=MAX_FILES)})
     with tempfile.TemporaryDirectory(prefix="renders-", dir=work_dir) as folder:
         accepted, problems = [], []
         for number, upload in enumerate(files):  # one at a time: only one file's render is ever in memory
