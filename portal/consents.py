@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from portal import audit
 from portal.errors import NotFound
+from portal.i18n import lazy_gettext
 from portal.permissions import Actor
 from portal.tables import ConsentEvent, Patient
 
@@ -24,12 +25,12 @@ class ConsentKind(StrEnum):
 
 
 LABELS = {
-    ConsentKind.REMINDER_EMAIL: "Appointment reminders by email",
-    ConsentKind.REMINDER_SMS: "Appointment reminders by SMS",
-    ConsentKind.REMINDER_WHATSAPP: "Appointment reminders by WhatsApp",
-    ConsentKind.MARKETING_EMAIL: "News and offers by email",
-    ConsentKind.CALL_RECORDING: "Recording of phone calls",
-    ConsentKind.CASE_PHOTOS: "Use of photos for case presentations",
+    ConsentKind.REMINDER_EMAIL: lazy_gettext("Appointment reminders by email"),
+    ConsentKind.REMINDER_SMS: lazy_gettext("Appointment reminders by SMS"),
+    ConsentKind.REMINDER_WHATSAPP: lazy_gettext("Appointment reminders by WhatsApp"),
+    ConsentKind.MARKETING_EMAIL: lazy_gettext("News and offers by email"),
+    ConsentKind.CALL_RECORDING: lazy_gettext("Recording of phone calls"),
+    ConsentKind.CASE_PHOTOS: lazy_gettext("Use of photos for case presentations"),
 }
 
 # Channels that stop while processing is restricted or objected to.

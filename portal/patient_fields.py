@@ -13,13 +13,15 @@ from datetime import date
 from portal import display, phones
 from portal.errors import ValidationFailed
 from portal.forms import email_problem, parse_date, too_long
+from portal.i18n import gettext, lazy_gettext
 
-GENDERS = {"": "Not stated", "female": "Female", "male": "Male", "other": "Other"}
+GENDERS = {"": lazy_gettext("Not stated"), "female": lazy_gettext("Female"), "male": lazy_gettext("Male"),
+           "other": lazy_gettext("Other")}
 LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français", "es": "Español",
              "it": "Italiano", "pt": "Português", "pl": "Polski", "tr": "Türkçe", "ar": "العربية"}
 display.register_labels("gender", GENDERS)
 display.register_labels("language", LANGUAGES)
-PHONE_MESSAGE = "Enter a phone number we can dial, e.g. +31 6 1234 5678."
+PHONE_MESSAGE = lazy_gettext("Enter a phone number we can dial, e.g. +31 6 1234 5678.")
 
 
 class FieldProblem(ValueError):
@@ -56,13 +58,13 @@ def phone(raw: str, country: str) -> str:
 
 def birth_date(raw: str, today: date | None = None) -> date:
     if not raw.strip():
-        raise FieldProblem("Enter the date of birth.")
+        raise FieldProblem(gettext("Enter the date of birth."))
     if (born := parse_date(raw)) is None:
-        raise FieldProblem("Enter a real date, e.g. 1984-03-21.")
+        raise FieldProblem(gettext("Enter a real date, e.g. 1984-03-21."))
     if born > (today or date.today()):
-        raise FieldProblem("The date of birth cannot be in the future.")
+        raise FieldProblem(gettext("The date of birth cannot be in the future."))
     if born.year < 1900:
-        raise FieldProblem("Check the year of birth.")
+        raise FieldProblem(gettext("Check the year of birth."))
     return born
 
 
@@ -72,7 +74,8 @@ def choice(raw: str, allowed: dict[str, str]) -> str:
     by_label = {label.casefold(): key for key, label in allowed.items()}
     if value in allowed or value.casefold() in by_label:
         return value if value in allowed else by_label[value.casefold()]
-    raise FieldProblem("Choose one of: " + ", ".join(label for key, label in allowed.items() if key) + ".")
+    raise FieldProblem(gettext("Choose one of: %(choices)s.",
+                               choices=", ".join(str(label) for key, label in allowed.items() if key)))
 
 
 # National identity numbers: the format per country, and a check digit where the country has one.
@@ -108,9 +111,9 @@ def national_id(raw: str, country: str) -> str:
         return ""
     name, pattern = NATIONAL_ID_FORMATS.get(country, ("national ID number", r"[A-Z0-9]{4,20}"))
     if not re.fullmatch(pattern, value):
-        raise FieldProblem(f"This is not a valid {name}: check the number of characters.")
+        raise FieldProblem(gettext("This is not a valid %(name)s: check the number of characters.", name=name))
     if (check := NATIONAL_ID_CHECKS.get(country)) and not check(value):
-        raise FieldProblem(f"This {name} fails its check digit: look for a typing error.")
+        raise FieldProblem(gettext("This %(name)s fails its check digit: look for a typing error.", name=name))
     return value
 
 
@@ -123,16 +126,17 @@ class PatientField:
 
 
 FIELDS: dict[str, PatientField] = {f.name: f for f in (
-    PatientField("given_name", "Given name", "identity", lambda v, _c: text(v, 120, "Given name")),
-    PatientField("family_name", "Family name", "identity", lambda v, _c: text(v, 120, "Family name")),
-    PatientField("date_of_birth", "Date of birth", "identity", lambda v, _c: birth_date(v)),
-    PatientField("gender", "Gender", "identity", lambda v, _c: choice(v, GENDERS)),
-    PatientField("national_id", "National ID number", "identity", national_id),
-    PatientField("email", "Email address", "contact", lambda v, _c: email(v)),
-    PatientField("phone_mobile", "Mobile phone", "contact", phone),
-    PatientField("phone_other", "Other phone", "contact", phone),
-    PatientField("address", "Postal address", "contact", lambda v, _c: text(v, 500)),
-    PatientField("preferred_language", "Preferred language", "contact", lambda v, _c: choice(v, LANGUAGES)),
+    PatientField("given_name", lazy_gettext("Given name"), "identity", lambda v, _c: text(v, 120, "Given name")),
+    PatientField("family_name", lazy_gettext("Family name"), "identity", lambda v, _c: text(v, 120, "Family name")),
+    PatientField("date_of_birth", lazy_gettext("Date of birth"), "identity", lambda v, _c: birth_date(v)),
+    PatientField("gender", lazy_gettext("Gender"), "identity", lambda v, _c: choice(v, GENDERS)),
+    PatientField("national_id", lazy_gettext("National ID number"), "identity", national_id),
+    PatientField("email", lazy_gettext("Email address"), "contact", lambda v, _c: email(v)),
+    PatientField("phone_mobile", lazy_gettext("Mobile phone"), "contact", phone),
+    PatientField("phone_other", lazy_gettext("Other phone"), "contact", phone),
+    PatientField("address", lazy_gettext("Postal address"), "contact", lambda v, _c: text(v, 500)),
+    PatientField("preferred_language", lazy_gettext("Preferred language"), "contact", lambda v, _c: choice(v,
+                                                                                                           LANGUAGES)),
 )}
 
 

@@ -36,7 +36,7 @@ async def test_recording_a_finding_with_htmx_redraws_the_tooth(client, clinic, d
                                  headers={"HX-Request": "true", "X-CSRFToken": token})
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="chart-area">')
-    assert "Tooth 36: caries MO (existing)" in response.text
+    assert "Tooth 36: Caries MO (existing)" in response.text
     assert len(re.findall(r'<polygon [^>]*class="sf k-caries st-existing"', response.text)) == 2
 
 
@@ -82,7 +82,7 @@ async def test_plan_accept_complete_and_note_amendment_over_http(client, clinic,
     item_id = re.search(r"/items/(\d+)/complete", page.text).group(1)
     assert (await post_form(client, f"{plan_url}/items/{item_id}/complete")).status_code == 303
     chart = await client.get(f"/patients/{patient_id}/chart")
-    assert "Tooth 36: filling MO (completed)" in chart.text
+    assert "Tooth 36: Filling MO (completed)" in chart.text
 
     await post_form(client, f"/patients/{patient_id}/notes", {"template": "exam", "body": "Tooth 36 sensitive."})
     note = await ClinicalNote.select().where(ClinicalNote.template == "exam").first()

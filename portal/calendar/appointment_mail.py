@@ -13,6 +13,7 @@ import icalendar
 
 from portal import audit, clock
 from portal.calendar import ical_feed, statuses
+from portal.i18n import gettext
 from portal.messaging import mail, outbox
 from portal.tables import Appointment
 
@@ -193,7 +194,8 @@ async def set_reminder_hours(actor, text: str) -> list[int]:
     require(actor, Permission.MANAGE_CLINIC)
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     if not all(p.isdigit() and 1 <= int(p) <= 14 * 24 for p in parts) or len(parts) > 4:
-        raise ValidationFailed({"reminder_hours": "Up to four whole numbers of hours between 1 and 336, e.g. 48, 2."})
+        raise ValidationFailed({"reminder_hours": gettext(
+            "Up to four whole numbers of hours between 1 and 336, e.g. 48, 2.")})
     hours = sorted({int(p) for p in parts}, reverse=True)
     async with transaction():
         await Clinic.update({Clinic.reminder_hours: hours}).where(Clinic.id == actor.clinic_id)

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from portal import clock
 from portal.calendar import statuses
 from portal.forms import parse_date, whole_number
+from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import (
     Appointment,
@@ -19,8 +20,9 @@ from portal.tables import (
     Staff,
 )
 
-PARTS_OF_DAY = {"": "Any time", "morning": "Morning (before 12:00)", "afternoon": "Afternoon (12:00–17:00)",
-                "evening": "Evening (from 17:00)"}
+PARTS_OF_DAY = {"": lazy_gettext("Any time"), "morning": lazy_gettext("Morning (before 12:00)"),
+                "afternoon": lazy_gettext("Afternoon (12:00–17:00)"),
+                "evening": lazy_gettext("Evening (from 17:00)")}
 
 
 @dataclass(frozen=True)

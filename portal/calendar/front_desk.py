@@ -12,7 +12,7 @@ from portal import audit, clock
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
 from portal.display import register_labels
-from portal.i18n import lazy_gettext
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, can, require
 from portal.tables import Appointment, AppointmentChange, AuditEntry, Chair, OpeningHours
 
@@ -129,7 +129,8 @@ def _visit(row: dict, now: datetime, arrivals: dict[int, datetime], alerts: dict
     arrived_at = arrivals.get(row["id"])
     return Visit(
         id=row["id"], patient_id=row["patient"],
-        patient_name="Restricted record" if hidden else f'{row["patient.given_name"]} {row["patient.family_name"]}',
+        patient_name=gettext("Restricted record") if hidden
+        else f'{row["patient.given_name"]} {row["patient.family_name"]}',
         provider=row["provider.name"], kind=row["appointment_type.name"], colour=row["appointment_type.colour"],
         status=row["status"], starts_at=row["starts_at"], ends_at=row["ends_at"],
         state=_state(row["status"], row["starts_at"], now),

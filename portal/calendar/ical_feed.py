@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import icalendar
 
-from portal import audit
+from portal import audit, i18n
 from portal.calendar import statuses
 from portal.db import transaction
 from portal.errors import NotFound
@@ -64,7 +64,8 @@ async def render_feed(token: str) -> bytes:
     """The feed behind a live token (NotFound for unknown or revoked ones); each fetch is audited."""
     row = await IcalToken.select(IcalToken.provider, IcalToken.clinic, IcalToken.provider.name,
                                  IcalToken.clinic.time_zone, IcalToken.clinic.name,
-                                 IcalToken.clinic.ical_full_names).where(
+                                 IcalToken.clinic.ical_full_names, IcalToken.provider.language,
+                                 IcalToken.clinic.locale, IcalToken.clinic.country).where(
         (IcalToken.token_hash == _hash(token)) & IcalToken.revoked_at.is_null()).first()
     if row is None:
         raise NotFound()
@@ -77,10 +78,9 @@ async def render_feed(token: str) -> bytes:
     ).where((Appointment.provider == row["provider"]) & (Appointment.clinic == row["clinic"])
             & (Appointment.starts_at >= now - timedelta(days=PAST_DAYS))
             & (Appointment.starts_at < now + timedelta(days=FUTURE_DAYS))).order_by(Appointment.starts_at)
-    for a in appointments:  # erased on request: the kept record shows as a placeholder
-        if a["patient.isolated_at"]:
-            a["patient.given_name"], a["patient.family_name"] = "Restricted", "record"
-    calendar = _calendar(row, appointments, now)
+    # The summaries speak the provider's language (else the clinic's), like the portal does for them.
+    with i18n.using(i18n.choose(row["provider.language"], row["clinic.locale"]), row["clinic.country"]):
+        calendar = _calendar(row, appointments, now)
     feed_actor = Actor(kind="staff", id=row["provider"], clinic_id=row["clinic"], name=row["provider.name"])
     await audit.record(feed_actor, "ical.fetched", object_type="ical_feed", object_id=row["provider"],
                        detail={"patients": sorted({a["patient"] for a in appointments})})
@@ -105,8 +105,12 @@ def _calendar(row: dict, appointments: list[dict], now: datetime) -> icalendar.C
     cal.add("x-wr-calname", f'{row["provider.name"]} · {row["clinic.name"]}')
     cal.add("x-wr-timezone", row["clinic.time_zone"])
     for a in appointments:
-        who = (f'{a["patient.given_name"]} {a["patient.family_name"]}' if row["clinic.ical_full_names"]
-               else f'{a["patient.given_name"][:1]}.{a["patient.family_name"][:1]}.')
+        if a["patient.isolated_at"]:  # erased on request: the kept record shows as a placeholder
+            who = i18n.gettext("Restricted record")
+        elif row["clinic.ical_full_names"]:
+            who = f'{a["patient.given_name"]} {a["patient.family_name"]}'
+        else:
+            who = f'{a["patient.given_name"][:1]}.{a["patient.family_name"][:1]}.'
         event = icalendar.Event()
         event.add("uid", event_uid(a["id"], row["clinic"]))
         event.add("sequence", a["sequence"])

@@ -4,16 +4,20 @@ provider working hours and absences (the owner's job)."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from portal import audit, clock
+from babel.dates import get_day_names
+
+from portal import audit, clock, i18n
 from portal.calendar.statuses import OPEN
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, parse_date, required, too_long
+from portal.i18n import gettext
 from portal.permissions import Actor, Permission, Role, require
 from portal.tables import (
     Appointment,
     AppointmentType,
     Chair,
+    Clinic,
     Closure,
     OpeningHours,
     ProviderAbsence,
@@ -24,7 +28,12 @@ from portal.tables import (
 # Type colours come from a fixed palette, so the CSP can stay free of inline styles (one class per colour).
 PALETTE = {"#2f7d6d": "teal", "#1a6fd1": "blue", "#8e44ad": "purple", "#c0392b": "red", "#d35400": "orange",
            "#b7950b": "gold", "#27ae60": "green", "#5d6d7e": "slate", "#c2185b": "pink", "#00838f": "cyan"}
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekday_names() -> tuple[str, ...]:
+    """Monday..Sunday in the reader's language (CLDR), capitalised for labels."""
+    names = get_day_names("wide", locale=i18n.babel_locale())
+    return tuple(names[d][:1].upper() + names[d][1:] for d in range(7))
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ async def _type_name_taken(actor: Actor, name: str) -> str | None:
     rows = await AppointmentType.raw(
         "SELECT 1 FROM appointment_type WHERE clinic = {} AND active AND lower(name) = lower({})",
         actor.clinic_id, name.strip())
-    return "An appointment type with this name already exists." if rows else None
+    return gettext("An appointment type with this name already exists.") if rows else None
 
 
 async def retire_chair(actor: Actor, chair_id: int) -> None:
@@ -98,10 +107,11 @@ async def add_type(actor: Actor, form: TypeForm) -> int:
     minutes = int(form.minutes) if form.minutes.isdigit() else 0
     errors = collect(
         name=required(form.name, "Name") or too_long(form.name, 80) or await _type_name_taken(actor, form.name),
-        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0 else "Length goes in 5-minute steps, up to 8 hours.",
-        colour=None if form.colour in PALETTE else "Choose a colour from the list.",
+        minutes=None if 5 <= minutes <= 480 and minutes % 5 == 0
+        else gettext("Length goes in 5-minute steps, up to 8 hours."),
+        colour=None if form.colour in PALETTE else gettext("Choose a colour from the list."),
         provider_roles=None if roles and all(r in (Role.DENTIST, Role.HYGIENIST, Role.OWNER) for r in roles)
-        else "Choose who can provide it.")
+        else gettext("Choose who can provide it."))
     if errors:
         raise ValidationFailed(errors)
     row = AppointmentType(clinic=actor.clinic_id, name=form.name.strip(), minutes=minutes, colour=form.colour,
@@ -116,7 +126,7 @@ async def set_opening_hours(actor: Actor, weekday: int, windows: list[tuple[time
     """Replace one weekday's opening hours (an empty list closes that weekday)."""
     require(actor, Permission.MANAGE_CLINIC)
     if any(opens >= closes for opens, closes in windows) or not 0 <= weekday <= 6:
-        raise ValidationFailed({"hours": "Each period must end after it starts."})
+        raise ValidationFailed({"hours": gettext("Each period must end after it starts.")})
     async with transaction():
         await OpeningHours.delete().where((OpeningHours.clinic == actor.clinic_id) & (OpeningHours.weekday == weekday))
         for opens, closes in windows:
@@ -129,8 +139,9 @@ async def add_closure(actor: Actor, first_day: str, last_day: str, reason: str) 
     """A public holiday or a closed period (single day or range)."""
     require(actor, Permission.MANAGE_CLINIC)
     first, last = parse_date(first_day), parse_date(last_day or first_day)
-    errors = collect(first_day=None if first else "Choose the first closed day.",
-                     last_day=None if last and (not first or last >= first) else "The last day comes after the first.",
+    errors = collect(first_day=None if first else gettext("Choose the first closed day."),
+                     last_day=None if last and (not first or last >= first)
+                     else gettext("The last day comes after the first."),
                      reason=too_long(reason, 200))
     if errors:
         raise ValidationFailed(errors)
@@ -172,7 +183,7 @@ async def set_provider_hours(actor: Actor, provider_id: int, weekday: int,
     if not await Staff.exists().where((Staff.id == provider_id) & (Staff.clinic == actor.clinic_id)):
         raise NotFound()
     if any(starts >= ends for starts, ends, _ in windows):
-        raise ValidationFailed({"hours": "Each period must end after it starts."})
+        raise ValidationFailed({"hours": gettext("Each period must end after it starts.")})
     async with transaction():
         await ProviderHours.delete().where((ProviderHours.clinic == actor.clinic_id)
                                            & (ProviderHours.provider == provider_id)
@@ -188,7 +199,7 @@ async def add_absence(actor: Actor, provider_id: int, first_day: str, last_day: 
         raise NotFound()
     first, last = parse_date(first_day), parse_date(last_day or first_day)
     if not first or not last or last < first:
-        raise ValidationFailed({"first_day": "Choose the days away."})
+        raise ValidationFailed({"first_day": gettext("Choose the days away.")})
     row = ProviderAbsence(clinic=actor.clinic_id, provider=provider_id, first_day=first, last_day=last,
                           reason=reason.strip()[:200])
     await row.save()
@@ -220,7 +231,7 @@ async def overview(actor: Actor) -> dict:
             ProviderAbsence.first_day):
         absences.setdefault(row["provider"], []).append(row)
     return {"chairs": await list_chairs(actor, include_retired=True), "types": await list_types(actor),
-            "hours": hours, "weekdays": WEEKDAYS, "palette": PALETTE, "providers": providers,
+            "hours": hours, "weekdays": weekday_names(), "palette": PALETTE, "providers": providers,
             "schedule": schedule, "absences": absences,
             "closures": await Closure.select().where(Closure.clinic == actor.clinic_id).order_by(Closure.first_day)}
 
@@ -228,12 +239,13 @@ async def overview(actor: Actor) -> dict:
 def _week_windows(posted: dict, prefix: str) -> tuple[dict[int, tuple[time, time] | None], dict[str, str]]:
     """Read `<prefix>opens_<d>`/`<prefix>closes_<d>` pairs: both empty = closed that day."""
     windows, errors = {}, {}
-    for weekday, name in enumerate(WEEKDAYS):
+    for weekday, name in enumerate(weekday_names()):
         opens, closes = str(posted.get(f"opens_{weekday}", "")), str(posted.get(f"closes_{weekday}", ""))
         if not opens and not closes:
             windows[weekday] = None
         elif (window := weekday_hours(opens, closes)) is None:
-            errors[f"{prefix}{weekday}"] = f"{name}: enter a start and a later end, e.g. 08:00 and 17:30."
+            errors[f"{prefix}{weekday}"] = gettext(
+                "%(day)s: enter a start and a later end, e.g. 08:00 and 17:30.", day=name)
         else:
             windows[weekday] = window
     return windows, errors
@@ -255,16 +267,34 @@ async def set_provider_week(actor: Actor, provider_id: int, posted: dict) -> Non
     require(actor, Permission.MANAGE_CLINIC)
     windows, errors = _week_windows(posted, "hours_")
     chairs = {str(c["id"]): c["id"] for c in await list_chairs(actor)}
+    names = weekday_names()
     open_days = {r["weekday"]: r for r in await OpeningHours.select().where(OpeningHours.clinic == actor.clinic_id)}
     for weekday, window in windows.items():
         chair_text = str(posted.get(f"chair_{weekday}", ""))
         if chair_text and chair_text not in chairs:
-            errors[f"chair_{weekday}"] = f"{WEEKDAYS[weekday]}: choose a chair of this clinic."
+            errors[f"chair_{weekday}"] = gettext("%(day)s: choose a chair of this clinic.", day=names[weekday])
         if window and weekday not in open_days:
-            errors[f"hours_{weekday}"] = f"{WEEKDAYS[weekday]}: the clinic is closed that day."
+            errors[f"hours_{weekday}"] = gettext("%(day)s: the clinic is closed that day.", day=names[weekday])
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
         for weekday, window in windows.items():
             chair = chairs.get(str(posted.get(f"chair_{weekday}", "")))
             await set_provider_hours(actor, provider_id, weekday, [(*window, chair)] if window else [])
+
+
+async def clinic_language(actor: Actor) -> str:
+    """The clinic's language: what its staff read unless they chose their own, and patients without one."""
+    row = await Clinic.select(Clinic.locale).where(Clinic.id == actor.clinic_id).first()
+    return i18n.choose(row["locale"])
+
+
+async def set_clinic_language(actor: Actor, language: str) -> None:
+    """The owner sets the clinic's language (one of the shipped catalogues)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    if language not in i18n.LANGUAGES:
+        raise ValidationFailed({"clinic_language": gettext("Choose from the list.")})
+    async with transaction():
+        await Clinic.update({Clinic.locale: language}).where(Clinic.id == actor.clinic_id)
+        await audit.record(actor, "clinic.language", object_type="clinic", object_id=actor.clinic_id,
+                           detail={"language": language})

@@ -13,6 +13,7 @@ from portal.charts import medical_history
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
+from portal.i18n import gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
 
@@ -70,11 +71,11 @@ def _int(text: str) -> int | None:
 async def _slot(actor: Actor, day_text: str, time_text: str, errors: dict) -> datetime | None:
     day, at = parse_date(day_text), clock.parse_time(time_text)
     if day is None:
-        errors["date"] = "Choose a date."
+        errors["date"] = gettext("Choose a date.")
     if at is None:
-        errors["time"] = "Choose a start time, e.g. 09:30."
+        errors["time"] = gettext("Choose a start time, e.g. 09:30.")
     elif at.minute % 5:
-        errors["time"] = "Start times go in 5-minute steps."
+        errors["time"] = gettext("Start times go in 5-minute steps.")
     if day is None or at is None or "time" in errors:
         return None
     try:
@@ -94,23 +95,23 @@ async def _check_booking(actor: Actor, form: BookingForm | MoveForm, *, patient_
         (Staff.id == (_int(form.provider_id) or 0)) & (Staff.clinic == actor.clinic_id)
         & (Staff.active == True)).first()  # noqa: E712
     if provider is None:
-        errors["provider_id"] = "Choose who provides the treatment."
+        errors["provider_id"] = gettext("Choose who provides the treatment.")
     elif type_row and provider["role"] not in type_row["provider_roles"].split(","):
         errors["provider_id"] = f"A {provider['role']} does not provide {type_row['name']}."
     chair = await Chair.select(Chair.id).where((Chair.id == (_int(form.chair_id) or 0))
                                                & (Chair.clinic == actor.clinic_id)
                                                & (Chair.retired == False)).first()  # noqa: E712
     if chair is None:
-        errors["chair_id"] = "Choose a chair."
+        errors["chair_id"] = gettext("Choose a chair.")
     minutes = _int(form.minutes) or (type_row["minutes"] if type_row else None)
     if minutes is None or not 5 <= minutes <= 480 or minutes % 5:
-        errors["minutes"] = "Length goes in 5-minute steps, up to 8 hours."
+        errors["minutes"] = gettext("Length goes in 5-minute steps, up to 8 hours.")
     starts = await _slot(actor, form.date, form.time, errors)
     if starts and minutes and provider and "minutes" not in errors:
         local = clock.local(starts, actor.time_zone)
         rules = await availability.load_rules(actor, local.date(), local.date(), ignore_appointment=ignore)
         if local.date() in rules.closed_days:
-            errors["date"] = "The practice is closed that day."
+            errors["date"] = gettext("The practice is closed that day.")
         elif not availability.within_bookable_hours(rules, provider["id"], local.date(), local.time(), minutes):
             errors["time"] = f"{provider['name']} is not working at that time, or the practice is closed."
     if errors:
@@ -123,9 +124,9 @@ async def _refused(actor: Actor, exc: ExclusionViolationError, slot: dict, type_
                    ignore: int | None = None) -> SlotTaken:
     """Turn the database's refusal into the message and the nearest free starts for the same provider."""
     if exc.constraint_name == "appointment_chair_free":
-        errors = {"chair_id": "That chair is already booked at that time."}
+        errors = {"chair_id": gettext("That chair is already booked at that time.")}
     else:
-        errors = {"provider_id": "That provider already has an appointment at that time."}
+        errors = {"provider_id": gettext("That provider already has an appointment at that time.")}
     query = availability.SlotQuery(minutes=slot["minutes"], roles=tuple(type_row["provider_roles"].split(",")),
                                    provider_id=slot["provider"])
     return SlotTaken(errors, await availability.nearest_alternatives(actor, query, slot["starts_at"], ignore=ignore))
@@ -139,14 +140,14 @@ async def book_appointment(actor: Actor, form: BookingForm) -> int:
                                                      & (Patient.clinic == actor.clinic_id)
                                                      & Patient.isolated_at.is_null()).first()
     if patient is None:
-        errors["patient_id"] = "Choose a patient."
+        errors["patient_id"] = gettext("Choose a patient.")
     type_row = await AppointmentType.select().where(
         (AppointmentType.id == (_int(form.appointment_type_id) or 0)) & (AppointmentType.clinic == actor.clinic_id)
         & (AppointmentType.active == True)).first()  # noqa: E712
     if type_row is None:
-        errors["appointment_type_id"] = "Choose the kind of appointment."
+        errors["appointment_type_id"] = gettext("Choose the kind of appointment.")
     if len(form.notes) > 1000:
-        errors["notes"] = "Use at most 1000 characters."
+        errors["notes"] = gettext("Use at most 1000 characters.")
     try:
         slot = await _check_booking(actor, form, patient_id=patient["id"] if patient else None, type_row=type_row)
     except ValidationFailed as exc:
@@ -238,7 +239,7 @@ async def set_status(actor: Actor, appointment_id: int, status: str, reason: str
             raise ValidationFailed({"status": f"A {label(before['status']).lower()} appointment cannot become "
                                               f"{label(status).lower()}."})
         if status == Status.CANCELLED and not reason.strip():
-            raise ValidationFailed({"reason": "Say why the appointment is cancelled."})
+            raise ValidationFailed({"reason": gettext("Say why the appointment is cancelled.")})
         await Appointment.update({Appointment.status: status, Appointment.cancel_reason: reason.strip()[:300],
                                   Appointment.sequence: Appointment.sequence + 1,
                                   Appointment.updated_at: datetime.now(timezone.utc)}).where(

@@ -3,6 +3,7 @@
 from enum import StrEnum
 
 from portal import display
+from portal.i18n import N_
 
 
 class Status(StrEnum):
@@ -47,12 +48,13 @@ def sql_list(group: tuple[Status, ...]) -> str:
 
 
 display.register_labels("appointment_status", {
-    Status.BOOKED: "Booked", Status.CONFIRMED: "Confirmed", Status.ARRIVED: "Arrived", Status.IN_CHAIR: "In chair",
-    Status.COMPLETED: "Completed", Status.NO_SHOW: "No-show", Status.CANCELLED: "Cancelled"})
+    Status.BOOKED: N_("Booked"), Status.CONFIRMED: N_("Confirmed"), Status.ARRIVED: N_("Arrived"),
+    Status.IN_CHAIR: N_("In chair"),
+    Status.COMPLETED: N_("Completed"), Status.NO_SHOW: N_("No-show"), Status.CANCELLED: N_("Cancelled")})
 # The button that moves an appointment into a status.
 display.register_labels("appointment_action", {
-    Status.CONFIRMED: "Confirm", Status.ARRIVED: "Arrived", Status.IN_CHAIR: "In chair",
-    Status.COMPLETED: "Complete", Status.NO_SHOW: "No-show", Status.CANCELLED: "Cancel appointment"})
+    Status.CONFIRMED: N_("Confirm"), Status.ARRIVED: N_("Arrived"), Status.IN_CHAIR: N_("In chair"),
+    Status.COMPLETED: N_("Complete"), Status.NO_SHOW: N_("No-show"), Status.CANCELLED: N_("Cancel appointment")})
 
 
 def label(status: str) -> str:

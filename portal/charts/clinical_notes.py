@@ -12,22 +12,26 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, Role, require
 from portal.tables import Appointment, ClinicalNote, Staff
 
-TEMPLATES = {
-    "exam": ("Examination", "Complaint:\nHistory reviewed: yes\nExtra-oral:\nIntra-oral:\nRadiographs:\n"
-                            "Diagnosis:\nPlan:\n"),
-    "hygiene": ("Hygiene visit", "Plaque score:\nBleeding on probing:\nPocket depths:\nTreatment: scale and polish\n"
-                                 "Advice given:\nRecall:\n"),
-    "treatment": ("Treatment", "Procedure:\nTooth/surfaces:\nAnaesthesia:\nMaterials:\nPatient tolerated well: yes\n"
-                               "Post-operative advice:\n"),
-    "free": ("Free text", ""),
+TEMPLATES = {  # (name, the body a new note starts from), both in the writer's language
+    "exam": (lazy_gettext("Examination"),
+             lazy_gettext("Complaint:\nHistory reviewed: yes\nExtra-oral:\nIntra-oral:\nRadiographs:\n"
+                          "Diagnosis:\nPlan:\n")),
+    "hygiene": (lazy_gettext("Hygiene visit"),
+                lazy_gettext("Plaque score:\nBleeding on probing:\nPocket depths:\nTreatment: scale and polish\n"
+                             "Advice given:\nRecall:\n")),
+    "treatment": (lazy_gettext("Treatment"),
+                  lazy_gettext("Procedure:\nTooth/surfaces:\nAnaesthesia:\nMaterials:\nPatient tolerated well: "
+                               "yes\nPost-operative advice:\n")),
+    "free": (lazy_gettext("Free text"), ""),
 }
 PROCEDURE_TEMPLATE = "procedure"  # written by the system when a planned procedure is completed
-TEMPLATE_NAMES = {**{key: name for key, (name, _) in TEMPLATES.items()}, PROCEDURE_TEMPLATE: "Procedure completed",
-                  "amendment": "Amendment"}
+TEMPLATE_NAMES = {**{key: name for key, (name, _) in TEMPLATES.items()},
+                  PROCEDURE_TEMPLATE: lazy_gettext("Procedure completed"), "amendment": lazy_gettext("Amendment")}
 PAGE_SIZE = 20
 
 
@@ -51,8 +55,8 @@ def content_hash(patient_id: int, author_id: int, signed_at: datetime, body: str
 
 
 REGISTERED_ROLES = (Role.DENTIST, Role.HYGIENIST)  # regulated professions: no signature without a registration
-MISSING_REGISTRATION = ("Your registration number is missing: ask the owner to add it to your staff record "
-                        "before you sign clinical entries.")
+MISSING_REGISTRATION = lazy_gettext("Your registration number is missing: ask the owner to add it to your staff "
+                                    "record before you sign clinical entries.")
 
 
 async def _credentials(actor: Actor) -> str:
@@ -84,7 +88,7 @@ async def _appointment(actor: Actor, patient_id: int, text: str, errors: dict) -
     if appointment_id is None or not await Appointment.exists().where(
             (Appointment.id == appointment_id) & (Appointment.patient == patient_id)
             & (Appointment.clinic == actor.clinic_id)):
-        errors["appointment_id"] = "Choose one of this patient's visits."
+        errors["appointment_id"] = gettext("Choose one of this patient's visits.")
         return None
     return appointment_id
 
@@ -93,8 +97,8 @@ async def write_note(actor: Actor, patient_id: int, form: NoteForm) -> int:
     require(actor, Permission.WRITE_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
     body = form.body.strip()
-    errors = collect(template=None if form.template in TEMPLATES else "Choose a template from the list.",
-                     body=required(body, "The note") or too_long(body, 20000))
+    errors = collect(template=None if form.template in TEMPLATES else gettext("Choose a template from the list."),
+                     body=required(body, gettext("The note")) or too_long(body, 20000))
     appointment_id = await _appointment(actor, patient_id, form.appointment_id, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -107,8 +111,8 @@ async def amend_note(actor: Actor, patient_id: int, note_id: int, form: Amendmen
     require(actor, Permission.WRITE_CLINICAL)
     original = await _note(actor, patient_id, note_id)
     body, reason = form.body.strip(), form.reason.strip()
-    errors = collect(body=required(body, "The correction") or too_long(body, 20000),
-                     reason=required(reason, "The reason") or too_long(reason, 500))
+    errors = collect(body=required(body, gettext("The correction")) or too_long(body, 20000),
+                     reason=required(reason, gettext("The reason")) or too_long(reason, 500))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -6,10 +6,12 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic
 
-NUMBERINGS = {"fdi": "FDI (ISO 3950): 11–48, primary 51–85", "universal": "Universal: 1–32, primary A–T"}
+NUMBERINGS = {"fdi": lazy_gettext("FDI (ISO 3950): 11–48, primary 51–85"),
+              "universal": lazy_gettext("Universal: 1–32, primary A–T")}
 CURRENCIES = ("EUR", "GBP", "CHF", "USD", "SEK", "NOK", "DKK", "PLN", "CZK", "CAD", "AUD")
 
 
@@ -27,8 +29,10 @@ async def current(actor: Actor) -> ChartSettingsForm:
 async def save(actor: Actor, form: ChartSettingsForm) -> None:
     require(actor, Permission.MANAGE_CLINIC)
     currency = form.currency.strip().upper()
-    errors = collect(tooth_numbering=None if form.tooth_numbering in NUMBERINGS else "Choose FDI or Universal.",
-                     currency=None if currency in CURRENCIES else f"Choose one of {', '.join(CURRENCIES)}.")
+    errors = collect(tooth_numbering=None if form.tooth_numbering in NUMBERINGS
+                     else gettext("Choose FDI or Universal."),
+                     currency=None if currency in CURRENCIES
+                     else gettext("Choose one of: %(choices)s.", choices=", ".join(CURRENCIES)))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -14,10 +14,11 @@ from portal.charts.odontogram import KINDS, MATERIALS
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic, ProcedureCode
 
-CHARTS_AS = {"": "Nothing on the tooth chart", **KINDS}
+CHARTS_AS = {"": lazy_gettext("Nothing on the tooth chart"), **KINDS}
 
 # An editable starter list with the clinic's own codes (not a copyrighted national code set).
 DEMO_SCHEDULE = (
@@ -63,9 +64,9 @@ def _clean(form: ProcedureForm) -> dict:
     fee = parse_fee(form.fee)
     errors = collect(
         code=required(form.code, "Code") or too_long(form.code.strip(), 20),
-        description=required(form.description, "Description") or too_long(form.description.strip(), 200),
-        fee=None if fee is not None else "Enter a fee like 75.00 (zero or more, at most two decimals).",
-        charts_as=None if form.charts_as in CHARTS_AS else "Choose from the list.",
+        description=required(form.description, gettext("Description")) or too_long(form.description.strip(), 200),
+        fee=None if fee is not None else gettext("Enter a fee like 75.00 (zero or more, at most two decimals)."),
+        charts_as=None if form.charts_as in CHARTS_AS else gettext("Choose from the list."),
         material=None if form.material in MATERIALS else "Choose from the list.")
     if errors:
         raise ValidationFailed(errors)

@@ -12,26 +12,29 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.i18n import N_, gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import MedicalAlert, MedicalHistory
 
-SMOKING = {"unknown": "Not asked", "never": "Never smoked", "former": "Former smoker", "current": "Smokes"}
-PREGNANCY = {"": "Not applicable / not asked", "yes": "Pregnant", "no": "Not pregnant"}
+SMOKING = {"unknown": lazy_gettext("Not asked"), "never": lazy_gettext("Never smoked"),
+           "former": lazy_gettext("Former smoker"), "current": lazy_gettext("Smokes")}
+PREGNANCY = {"": lazy_gettext("Not applicable / not asked"), "yes": lazy_gettext("Pregnant"),
+             "no": lazy_gettext("Not pregnant")}
 
 # (label, fields searched, pattern): conservative word rules a dentist can read and extend.
 ALERT_RULES = (
-    ("Penicillin allergy", ("allergies",), r"penicillin|amoxicillin|ampicillin"),
-    ("Latex allergy", ("allergies",), r"latex"),
-    ("Local anaesthetic allergy", ("allergies",), r"lidocaine|articaine|anaesthetic|anesthetic"),
-    ("NSAID allergy", ("allergies",), r"ibuprofen|aspirin|nsaid|diclofenac"),
-    ("Anticoagulants", ("medications",),
+    (N_("Penicillin allergy"), ("allergies",), r"penicillin|amoxicillin|ampicillin"),
+    (N_("Latex allergy"), ("allergies",), r"latex"),
+    (N_("Local anaesthetic allergy"), ("allergies",), r"lidocaine|articaine|anaesthetic|anesthetic"),
+    (N_("NSAID allergy"), ("allergies",), r"ibuprofen|aspirin|nsaid|diclofenac"),
+    (N_("Anticoagulants"), ("medications",),
      r"warfarin|acenocoumarol|phenprocoumon|apixaban|rivaroxaban|dabigatran|edoxaban|heparin|clopidogrel"),
-    ("Bisphosphonates", ("medications",), r"alendron|risedron|zoledron|ibandron|bisphosphonate|denosumab"),
-    ("Diabetes", ("conditions", "medications"), r"diabet|insulin|metformin"),
-    ("Heart condition", ("conditions",), r"endocarditis|heart valve|pacemaker|angina|heart failure"),
-    ("Epilepsy", ("conditions",), r"epilep|seizure"),
-    ("Bleeding disorder", ("conditions",), r"haemophilia|hemophilia|von willebrand|bleeding disorder"),
+    (N_("Bisphosphonates"), ("medications",), r"alendron|risedron|zoledron|ibandron|bisphosphonate|denosumab"),
+    (N_("Diabetes"), ("conditions", "medications"), r"diabet|insulin|metformin"),
+    (N_("Heart condition"), ("conditions",), r"endocarditis|heart valve|pacemaker|angina|heart failure"),
+    (N_("Epilepsy"), ("conditions",), r"epilep|seizure"),
+    (N_("Bleeding disorder"), ("conditions",), r"haemophilia|hemophilia|von willebrand|bleeding disorder"),
 )
 
 
@@ -56,15 +59,15 @@ def derived_alerts(form: HistoryForm) -> list[str]:
     found = [label for label, fields, pattern in ALERT_RULES
              if any(re.search(pattern, getattr(form, f), re.IGNORECASE) for f in fields)]
     if form.pregnant == "yes":
-        found.append("Pregnant")
+        found.append(N_("Pregnant"))
     return found
 
 
 def _check(form: HistoryForm) -> None:
     errors = collect(conditions=too_long(form.conditions, 4000), medications=too_long(form.medications, 4000),
                      allergies=too_long(form.allergies, 4000), notes=too_long(form.notes, 8000),
-                     pregnant=None if form.pregnant in PREGNANCY else "Choose one of the listed answers.",
-                     smoking=None if form.smoking in SMOKING else "Choose one of the listed answers.")
+                     pregnant=None if form.pregnant in PREGNANCY else gettext("Choose one of the listed answers."),
+                     smoking=None if form.smoking in SMOKING else gettext("Choose one of the listed answers."))
     if errors:
         raise ValidationFailed(errors)
 
@@ -135,10 +138,11 @@ def form_from_version(row: dict | None) -> HistoryForm:
 async def active_alerts(actor: Actor, patient_id: int) -> list[dict]:
     """Alerts to show on the chart header; front desk sees them too (they matter for booking)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
-    return await MedicalAlert.select(MedicalAlert.id, MedicalAlert.label, MedicalAlert.severity,
+    rows = await MedicalAlert.select(MedicalAlert.id, MedicalAlert.label, MedicalAlert.severity,
                                      MedicalAlert.source).where(
         (MedicalAlert.patient == patient_id) & (MedicalAlert.clinic == actor.clinic_id)
         & MedicalAlert.resolved_at.is_null()).order_by(MedicalAlert.id)
+    return [{**row, "label": gettext(row["label"])} for row in rows]  # derived labels are catalogue entries
 
 
 async def alerts_for_patients(clinic_id: int, patient_ids: list[int]) -> dict[int, list[str]]:
@@ -148,14 +152,14 @@ async def alerts_for_patients(clinic_id: int, patient_ids: list[int]) -> dict[in
     rows = await MedicalAlert.raw(
         "SELECT patient, array_agg(label ORDER BY id) AS labels FROM medical_alert WHERE clinic = {} "
         "AND patient = ANY({}::int[]) AND resolved_at IS NULL GROUP BY patient", clinic_id, list(set(patient_ids)))
-    return {row["patient"]: row["labels"] for row in rows}
+    return {row["patient"]: [gettext(label) for label in row["labels"]] for row in rows}
 
 
 async def add_alert(actor: Actor, patient_id: int, form: AlertForm) -> int:
     require(actor, Permission.WRITE_CLINICAL)
     await ensure_in_clinic(actor, patient_id)
-    errors = collect(label=required(form.label, "The alert") or too_long(form.label, 120),
-                     severity=None if form.severity in ("high", "medium") else "Choose high or medium.")
+    errors = collect(label=required(form.label, gettext("The alert")) or too_long(form.label, 120),
+                     severity=None if form.severity in ("high", "medium") else gettext("Choose high or medium."))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -10,23 +10,31 @@ takes its work off the chart. Findings an earlier version copied from plan items
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from portal import audit
+from portal import audit, display
 from portal.charts import teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, too_long
+from portal.i18n import gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import PlanItem, ToothFinding
 
-KINDS = {"caries": "Caries", "filling": "Filling", "sealant": "Sealant", "fracture": "Fracture", "crown": "Crown",
-         "bridge": "Bridge", "implant": "Implant", "root_canal": "Root canal", "missing": "Missing"}
+KINDS = {"caries": lazy_gettext("Caries"), "filling": lazy_gettext("Filling"), "sealant": lazy_gettext("Sealant"),
+         "fracture": lazy_gettext("Fracture"), "crown": lazy_gettext("Crown"),
+         "bridge": lazy_gettext("Bridge"), "implant": lazy_gettext("Implant"),
+         "root_canal": lazy_gettext("Root canal"), "missing": lazy_gettext("Missing")}
 SURFACE_KINDS = {"caries", "filling", "sealant"}  # need at least one surface
 WHOLE_KINDS = {"crown", "bridge", "implant", "root_canal", "missing", "fracture"}  # fracture: surfaces optional
-STATES = {"existing": "Existing", "planned": "Planned", "completed": "Completed"}
-MATERIALS = {"": "—", "composite": "Composite", "amalgam": "Amalgam", "glass_ionomer": "Glass ionomer",
-             "ceramic": "Ceramic", "zirconia": "Zirconia", "metal_ceramic": "Metal-ceramic", "gold": "Gold",
-             "titanium": "Titanium"}
+STATES = {"existing": lazy_gettext("Existing"), "planned": lazy_gettext("Planned"),
+          "completed": lazy_gettext("Completed")}
+MATERIALS = {"": "—", "composite": lazy_gettext("Composite"), "amalgam": lazy_gettext("Amalgam"),
+             "glass_ionomer": lazy_gettext("Glass ionomer"),
+             "ceramic": lazy_gettext("Ceramic"), "zirconia": lazy_gettext("Zirconia"),
+             "metal_ceramic": lazy_gettext("Metal-ceramic"), "gold": lazy_gettext("Gold"),
+             "titanium": lazy_gettext("Titanium")}
+display.register_labels("finding_kind", KINDS)
+display.register_labels("finding_state", STATES)
 CHART_COLUMNS = (ToothFinding.id, ToothFinding.tooth, ToothFinding.surfaces, ToothFinding.kind,
                  ToothFinding.state)
 OPEN_PLANS = ("proposed", "accepted", "in_progress")  # a declined (or any future closed) plan is off the chart
@@ -41,8 +49,8 @@ class FindingForm(teeth.SurfaceTicks):
 
 
 def check_finding(kind: str, state: str, material: str, surfaces: str, note: str = "") -> None:
-    errors = collect(kind=None if kind in KINDS else "Choose a finding from the list.",
-                     state=None if state in STATES else "Choose existing, planned or completed.",
+    errors = collect(kind=None if kind in KINDS else gettext("Choose a finding from the list."),
+                     state=None if state in STATES else gettext("Choose existing, planned or completed."),
                      material=None if material in MATERIALS else "Choose a material from the list.",
                      note=too_long(note, 500))
     if kind in SURFACE_KINDS and not surfaces and "kind" not in errors:

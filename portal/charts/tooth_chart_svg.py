@@ -8,6 +8,8 @@ where root canals and implants are drawn.
 from dataclasses import dataclass
 
 from portal.charts import teeth
+from portal.display import label
+from portal.i18n import gettext
 
 SIZE = 40
 STEP = 44
@@ -99,6 +101,11 @@ def _summary(fdi: int, numbering: str, state: dict) -> str:
     for letter, key in state["surfaces"].items():
         by_finding[key] = by_finding.get(key, "") + letter
     for (kind, st), letters in by_finding.items():
-        parts.append(f"{kind.replace('_', ' ')} {teeth.surface_label(fdi, teeth.normalise_surfaces(letters))} ({st})")
-    parts += [f"{kind.replace('_', ' ')} ({st})" for kind, st in state["whole"].items()]
-    return f"Tooth {teeth.label(fdi, numbering)}" + (": " + "; ".join(parts) if parts else ": no findings")
+        surfaces = teeth.surface_label(fdi, teeth.normalise_surfaces(letters))
+        parts.append(f"{label(kind, 'finding_kind')} {surfaces} ({label(st, 'finding_state').lower()})")
+    parts += [f"{label(kind, 'finding_kind')} ({label(st, 'finding_state').lower()})"
+              for kind, st in state["whole"].items()]
+    tooth = teeth.label(fdi, numbering)
+    if not parts:
+        return gettext("Tooth %(tooth)s: no findings", tooth=tooth)
+    return gettext("Tooth %(tooth)s: %(findings)s", tooth=tooth, findings="; ".join(parts))

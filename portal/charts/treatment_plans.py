@@ -16,14 +16,17 @@ from portal.charts import clinical_notes, fee_schedule, odontogram, teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic, PlanAcceptance, PlanItem, TreatmentPlan
 
-STATUSES = {"proposed": "Proposed", "accepted": "Accepted", "in_progress": "In progress", "completed": "Completed",
-            "declined": "Declined"}
+STATUSES = {"proposed": lazy_gettext("Proposed"), "accepted": lazy_gettext("Accepted"),
+            "in_progress": lazy_gettext("In progress"), "completed": lazy_gettext("Completed"),
+            "declined": lazy_gettext("Declined")}
 display.register_labels("plan_status", STATUSES)
-METHODS = {"in_person": "In person, signed at the chair", "written": "Written consent form", "verbal": "Verbally"}
+METHODS = {"in_person": lazy_gettext("In person, signed at the chair"),
+           "written": lazy_gettext("Written consent form"), "verbal": lazy_gettext("Verbally")}
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,17 @@ async def add_item(actor: Actor, patient_id: int, plan_id: int, form: ItemForm) 
     plan = await _plan(actor, patient_id, plan_id)
     errors: dict[str, str] = {}
     if plan["status"] != "proposed":
-        errors["procedure_code_id"] = "Only a proposed plan can change; start a new plan for more treatment."
+        errors["procedure_code_id"] = gettext("Only a proposed plan can change; start a new plan for more treatment.")
     code_id = whole_number(form.procedure_code_id)
     code = None
     if code_id is not None:
         codes = [c for c in await fee_schedule.list_codes(actor, active_only=True) if c["id"] == code_id]
         code = codes[0] if codes else None
     if code is None:
-        errors.setdefault("procedure_code_id", "Choose a procedure from the fee schedule.")
+        errors.setdefault("procedure_code_id", gettext("Choose a procedure from the fee schedule."))
     phase = whole_number(form.phase)
     if phase is None or not 1 <= phase <= 9:
-        errors["phase"] = "Choose a phase from 1 to 9."
+        errors["phase"] = gettext("Choose a phase from 1 to 9.")
     tooth = None
     if form.tooth.strip():
         numbering = (await Clinic.select(Clinic.tooth_numbering).where(Clinic.id == actor.clinic_id).first()
@@ -103,7 +106,7 @@ async def add_item(actor: Actor, patient_id: int, plan_id: int, form: ItemForm) 
     elif code and code["charts_as"]:
         errors["tooth"] = f"{code['description']} needs a tooth."
     if not errors and code["charts_as"] in odontogram.SURFACE_KINDS and not form.surfaces:
-        errors["surfaces"] = "Tick the surfaces to treat."
+        errors["surfaces"] = gettext("Tick the surfaces to treat.")
     if errors:
         raise ValidationFailed(errors)
     surfaces = form.surfaces if code["charts_as"] not in odontogram.WHOLE_KINDS - {"fracture"} else ""
@@ -123,13 +126,15 @@ async def accept(actor: Actor, patient_id: int, plan_id: int, form: AcceptanceFo
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     accepted_by = form.accepted_by.strip()
-    errors = collect(accepted_by=required(accepted_by, "The name of who accepted") or too_long(accepted_by, 200),
-                     method=None if form.method in METHODS else "Choose how the patient accepted.")
+    errors = collect(accepted_by=required(accepted_by, gettext("The name of who accepted")) or too_long(accepted_by,
+                                                                                                        200),
+                     method=None if form.method in METHODS else gettext("Choose how the patient accepted."))
     items = await _items(plan_id)
     if plan["status"] != "proposed":
-        errors["accepted_by"] = f"This plan is {STATUSES[plan['status']].lower()}; only a proposed plan is accepted."
+        errors["accepted_by"] = gettext("This plan is %(status)s; only a proposed plan is accepted.",
+                                         status=str(STATUSES[plan["status"]]).lower())
     elif not items:
-        errors["accepted_by"] = "Add at least one procedure before recording acceptance."
+        errors["accepted_by"] = gettext("Add at least one procedure before recording acceptance.")
     if errors:
         raise ValidationFailed(errors)
     snapshot = [{"code": i["code"], "description": i["description"], "fee": str(i["fee"]), "phase": i["phase"],
@@ -150,7 +155,7 @@ async def decline(actor: Actor, patient_id: int, plan_id: int) -> None:
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     if plan["status"] not in ("proposed", "accepted"):
-        raise ValidationFailed({"plan": "Treatment has started or finished; it can no longer be declined."})
+        raise ValidationFailed({"plan": gettext("Treatment has started or finished; it can no longer be declined.")})
     async with transaction():
         await TreatmentPlan.update({TreatmentPlan.status: "declined"}).where(TreatmentPlan.id == plan_id)
         await audit.record(actor, "treatment_plan.declined", patient_id=patient_id, object_type="treatment_plan",
@@ -166,9 +171,9 @@ async def complete_item(actor: Actor, patient_id: int, plan_id: int, item_id: in
     if item is None:
         raise NotFound()
     if plan["status"] not in ("accepted", "in_progress"):
-        raise ValidationFailed({"plan": "Record the patient's acceptance before completing treatment."})
+        raise ValidationFailed({"plan": gettext("Record the patient's acceptance before completing treatment.")})
     if item["status"] != "planned":
-        raise ValidationFailed({"plan": "This procedure is already completed."})
+        raise ValidationFailed({"plan": gettext("This procedure is already completed.")})
     now = datetime.now(timezone.utc)
     async with transaction():
         await PlanItem.update({PlanItem.status: "completed", PlanItem.completed_at: now,

@@ -9,18 +9,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from portal import audit
+from portal import audit, display
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.forms import collect, parse_date, too_long
+from portal.i18n import gettext, lazy_gettext
 from portal.imaging import formats as image_formats
 from portal.imaging import rendering as image_rendering
 from portal.imaging.formats import DICOM, STL
 from portal.permissions import Actor, Permission, can, require
 from portal.tables import Patient, PatientImage, PatientImageBlob
 
-KINDS = {"xray": "X-ray", "photo": "Photo", "scan": "3D scan"}
-KIND_CHOICES = {"": "From the file", **KINDS}
+KINDS = {"xray": lazy_gettext("X-ray"), "photo": lazy_gettext("Photo"), "scan": lazy_gettext("3D scan")}
+KIND_CHOICES = {"": lazy_gettext("From the file"), **KINDS}
+display.register_labels("image_kind", KINDS)
 MAX_FILES = 30
 STORE_CHUNK = 2**20  # bytes sent to PostgreSQL per statement when storing a file
 RENDITIONS = ("original", "display", "thumbnail")
@@ -73,10 +75,10 @@ def _clean_form(form: UploadForm) -> dict:
     taken = parse_date(form.taken_on) if given else None
     teeth = parse_teeth(form.teeth)
     errors = collect(
-        kind=None if form.kind in KIND_CHOICES else "Choose from the list.",
-        taken_on=("Enter a real date, e.g. 2026-11-24." if given and taken is None else
-                  "The date cannot be in the future." if taken and taken > date.today() else None),
-        teeth=None if teeth is not None else "Use FDI tooth numbers, e.g. 11 21 36.",
+        kind=None if form.kind in KIND_CHOICES else gettext("Choose from the list."),
+        taken_on=(gettext("Enter a real date, e.g. 2026-11-24.") if given and taken is None else
+                  gettext("The date cannot be in the future.") if taken and taken > date.today() else None),
+        teeth=None if teeth is not None else gettext("Use FDI tooth numbers, e.g. 11 21 36."),
         caption=too_long(form.caption, 500),
     )
     if errors:
@@ -172,9 +174,9 @@ async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: 
     await _owned_patient(actor, patient_id)
     fields = _clean_form(form)
     if not files:
-        raise ValidationFailed({"files": "Choose at least one file."})
+        raise ValidationFailed({"files": gettext("Choose at least one file.")})
     if len(files) > MAX_FILES:
-        raise ValidationFailed({"files": f"Upload at most {MAX_FILES} files at a time."})
+        raise ValidationFailed({"files": gettext("Upload at most %(count)s files at a time.", count=MAX_FILES)})
     with tempfile.TemporaryDirectory(prefix="renders-", dir=work_dir) as folder:
         accepted, problems = [], []
         for number, upload in enumerate(files):  # one at a time: only one file's render is ever in memory

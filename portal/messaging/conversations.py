@@ -14,7 +14,7 @@ from portal import audit, display, i18n, patients
 from portal.calendar import scheduling, statuses
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.i18n import N_
+from portal.i18n import N_, gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
@@ -28,11 +28,11 @@ CANCEL_WORDS = {"no", "n", "nee", "nein", "cancel", "annuleer", "annuleren", "ab
 REPLIES = {"confirmed": N_("Thank you, your appointment on %(when)s is confirmed."),
            "cancelled": N_("Your appointment on %(when)s is cancelled. Call us to book a new one."),
            "no_appointment": N_("We found no upcoming appointment to change. Please call us.")}
-display.register_labels("message_outcome", {statuses.Status.CONFIRMED: "Confirmed",
-                                             statuses.Status.CANCELLED: "Cancelled",
-                                             "no_appointment": "No appointment to change",
-                                             "sms_stopped": "SMS consent withdrawn (STOP)",
-                                             "sms_started": "SMS consent given (START)"})
+display.register_labels("message_outcome", {statuses.Status.CONFIRMED: N_("Confirmed"),
+                                             statuses.Status.CANCELLED: N_("Cancelled"),
+                                             "no_appointment": N_("No appointment to change"),
+                                             "sms_stopped": N_("SMS consent withdrawn (STOP)"),
+                                             "sms_started": N_("SMS consent given (START)")})
 
 
 def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
@@ -275,12 +275,12 @@ async def set_whatsapp_number_id(actor: Actor, number_id: str) -> None:
     require(actor, Permission.MANAGE_CLINIC)
     number_id = number_id.strip()
     if number_id and (not number_id.isdigit() or len(number_id) > 40):
-        raise ValidationFailed({"whatsapp_phone_number_id": "Paste the phone number id from Meta's WhatsApp "
-                                                            "Manager (digits only)."})
+        raise ValidationFailed({"whatsapp_phone_number_id": gettext(
+            "Paste the phone number id from Meta's WhatsApp Manager (digits only).")})
     taken = number_id and await Clinic.exists().where((Clinic.whatsapp_phone_number_id == number_id)
                                                       & (Clinic.id != actor.clinic_id))
     if taken:
-        raise ValidationFailed({"whatsapp_phone_number_id": "Another clinic already uses this number."})
+        raise ValidationFailed({"whatsapp_phone_number_id": gettext("Another clinic already uses this number.")})
     async with transaction():
         await Clinic.update({Clinic.whatsapp_phone_number_id: number_id}).where(Clinic.id == actor.clinic_id)
         await audit.record(actor, "clinic.whatsapp_number", detail={"phone_number_id": number_id})
@@ -303,11 +303,11 @@ async def reply(actor: Actor, patient_id: int, body: str) -> None:
     ).order_by(ConversationMessage.at, ascending=False).first()
     errors = {}
     if not body or len(body) > 1000:
-        errors["body"] = "Write a message of at most 1000 characters."
+        errors["body"] = gettext("Write a message of at most 1000 characters.")
     if last is None or last["at"] < datetime.now(timezone.utc) - REPLY_WINDOW:
-        errors["body"] = "WhatsApp allows a free reply only within 24 hours of the patient's last message."
+        errors["body"] = gettext("WhatsApp allows a free reply only within 24 hours of the patient's last message.")
     if patient["restricted_at"] is not None:
-        errors["body"] = "Processing of this patient's data is restricted."
+        errors["body"] = gettext("Processing of this patient's data is restricted.")
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -10,11 +10,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from portal import audit, consents, links
+from portal import audit, consents, i18n, links
 from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import whole_number
+from portal.i18n import gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
@@ -46,7 +47,7 @@ async def queue_marketing(actor: Actor, settings: Settings, patient_id: int, *, 
                           text: str, html: str = "") -> bool:
     """Queue one marketing message; False (nothing queued) without marketing consent or an address."""
     require(actor, Permission.MANAGE_CLINIC)
-    patient = await Patient.select(Patient.id, Patient.email).where(
+    patient = await Patient.select(Patient.id, Patient.email, Patient.preferred_language, Patient.clinic.locale).where(
         (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)).first()
     if patient is None:
         raise NotFound()
@@ -54,7 +55,9 @@ async def queue_marketing(actor: Actor, settings: Settings, patient_id: int, *, 
         return False
     token = unsubscribe_token(settings.secret_key, actor.clinic_id, patient_id)
     link = links.absolute_url(settings, f"/unsubscribe/{token}")
-    email = outbox.Email(to=patient["email"], subject=subject, text=f"{text}\n\nUnsubscribe: {link}\n",
+    with i18n.using(i18n.choose(patient["preferred_language"], patient["clinic.locale"])):  # the footer: theirs
+        footer = i18n.gettext("Unsubscribe: %(link)s", link=link)
+    email = outbox.Email(to=patient["email"], subject=subject, text=f"{text}\n\n{footer}\n",
                          html=html, headers={"List-Unsubscribe": f"<{link}>",
                                              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
     async with transaction():
@@ -88,11 +91,11 @@ async def send_campaign(actor: Actor, settings: Settings, form: CampaignForm) ->
     errors = {}
     name = "".join(ch for ch in form.name.strip().lower().replace(" ", "-") if ch.isalnum() or ch == "-")[:60]
     if not name:
-        errors["name"] = "Name the campaign (letters and digits), e.g. spring-2027."
+        errors["name"] = gettext("Name the campaign (letters and digits), e.g. spring-2027.")
     if not form.subject.strip() or len(form.subject) > 200:
-        errors["subject"] = "Write a subject of at most 200 characters."
+        errors["subject"] = gettext("Write a subject of at most 200 characters.")
     if not form.text.strip() or len(form.text) > 20000:
-        errors["text"] = "Write the message (at most 20,000 characters)."
+        errors["text"] = gettext("Write the message (at most 20,000 characters).")
     if errors:
         raise ValidationFailed(errors)
     rows = await Patient.raw(

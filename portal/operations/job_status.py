@@ -10,15 +10,16 @@ whose arguments name a clinic (`clinic_id`) is also shown to that clinic's owner
 from portal import audit
 from portal.db import transaction
 from portal.errors import NotFound
+from portal.i18n import lazy_gettext
 from portal.messaging import channels, dev_mail, outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Clinic, JobRun, OutboxMessage, WorkerHeartbeat
 
-PERIODIC = {"reminders.plan": "Queue due reminders (every minute)",
-            "outbox.deliver": "Deliver mail (on each new message, and every minute)",
-            "housekeeping.purge": "Housekeeping (hourly)",
-            "housekeeping.retry_stalled": "Requeue jobs of vanished workers (every minute)"}
+PERIODIC = {"reminders.plan": lazy_gettext("Queue due reminders (every minute)"),
+            "outbox.deliver": lazy_gettext("Deliver mail (on each new message, and every minute)"),
+            "housekeeping.purge": lazy_gettext("Housekeeping (hourly)"),
+            "housekeeping.retry_stalled": lazy_gettext("Requeue jobs of vanished workers (every minute)")}
 
 
 async def freshest_heartbeat(timeout: float) -> dict:

@@ -2,12 +2,15 @@
 (their own retention: CALL_RECORDING_DAYS, see portal/messaging/calls.py), on the access page, in the export (the
 audio itself among the files) and erased with the rest."""
 
+from portal.i18n import lazy_gettext
 from portal.privacy.registry import DataCategory, ExportFile, plain_rows, register
 from portal.tables import PhoneCall
 
-CALL_FIELDS = {"started_at": "When the call came in", "caller": "The number that called",
-               "status": "How it ended (answered, busy, not answered …)", "duration_seconds": "Length in seconds",
-               "recording_allowed": "Whether it was recorded (only with your consent, after an announcement)"}
+CALL_FIELDS = {"started_at": lazy_gettext("When the call came in"), "caller": lazy_gettext("The number that called"),
+               "status": lazy_gettext("How it ended (answered, busy, not answered …)"),
+               "duration_seconds": lazy_gettext("Length in seconds"),
+               "recording_allowed": lazy_gettext("Whether it was recorded (only with your consent, after an "
+                                                 "announcement)")}
 
 
 async def _calls(patient_id: int) -> list[dict]:
@@ -29,7 +32,7 @@ async def _erase_calls(patient_id: int) -> int:
 
 
 register(DataCategory(
-    name="calls", title="Phone calls", order=77, retention="administrative", basis="on_request",
-    purpose="Knowing who calls the practice; recordings only with your consent to call recording.",
-    legal_basis="GDPR Art. 6(1)(b) (the treatment agreement); recordings Art. 6(1)(a) (your consent)",
+    name="calls", title=lazy_gettext("Phone calls"), order=77, retention="administrative", basis="on_request",
+    purpose=lazy_gettext("Knowing who calls the practice; recordings only with your consent to call recording."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(b) (the treatment agreement); recordings Art. 6(1)(a) (your consent)"),
     recipients=("hosting", "voice"), fields=CALL_FIELDS, collect=_calls, erase=_erase_calls, files=_recordings))

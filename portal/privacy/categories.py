@@ -1,6 +1,7 @@
 """The categories of patient data that exist today; charts, notes, images and history register the same way."""
 
 from portal import patient_fields
+from portal.i18n import lazy_gettext
 from portal.privacy.registry import DataCategory, plain_rows, register
 from portal.tables import (
     Appointment,
@@ -12,8 +13,8 @@ from portal.tables import (
     PrivacyRequest,
 )
 
-CARE = "GDPR Art. 9(2)(h) (health care) and Art. 6(1)(c) (the legal duty to keep a treatment record)"
-CONTRACT = "GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal duties)"
+CARE = lazy_gettext("GDPR Art. 9(2)(h) (health care) and Art. 6(1)(c) (the legal duty to keep a treatment record)")
+CONTRACT = lazy_gettext("GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal duties)")
 
 
 async def allow_erasure(purpose: str = "erasure") -> None:
@@ -26,10 +27,11 @@ async def allow_erasure(purpose: str = "erasure") -> None:
                       "set_config('chairside.audit_purge', 'on', true)", purpose)
 
 
-IDENTITY_FIELDS = {"given_name": "Given name", "family_name": "Family name",
-                   "date_of_birth": "Date of birth (ISO 8601)",
-                   "gender": "Gender as stated (female, male, other or empty)", "national_id": "National ID number",
-                   "created_at": "When the record was created"}
+IDENTITY_FIELDS = {"given_name": lazy_gettext("Given name"), "family_name": lazy_gettext("Family name"),
+                   "date_of_birth": lazy_gettext("Date of birth (ISO 8601)"),
+                   "gender": lazy_gettext("Gender as stated (female, male, other or empty)"),
+                   "national_id": lazy_gettext("National ID number"),
+                   "created_at": lazy_gettext("When the record was created")}
 
 
 async def _identity(patient_id: int) -> list[dict]:
@@ -48,9 +50,10 @@ async def _erase_identity(patient_id: int) -> int:
     return len(await Patient.delete().where(Patient.id == patient_id).returning(Patient.id))
 
 
-CONTACT_FIELDS = {"email": "Email address", "phone_mobile": "Mobile phone (E.164)",
-                  "phone_other": "Other phone (E.164)",
-                  "address": "Postal address", "preferred_language": "Preferred language (ISO 639-1)"}
+CONTACT_FIELDS = {"email": lazy_gettext("Email address"), "phone_mobile": lazy_gettext("Mobile phone (E.164)"),
+                  "phone_other": lazy_gettext("Other phone (E.164)"),
+                  "address": lazy_gettext("Postal address"),
+                  "preferred_language": lazy_gettext("Preferred language (ISO 639-1)")}
 
 
 async def _contact(patient_id: int) -> list[dict]:
@@ -65,10 +68,11 @@ async def _erase_contact(patient_id: int) -> int:
     return len(rows)
 
 
-GUARDIAN_FIELDS = {"name": "Guardian's name", "relationship": "Relationship to the patient",
-                   "email": "Guardian's email",
-                   "phone": "Guardian's phone (E.164)", "preferred_language": "Language the guardian reads",
-                   "created_at": "When it was recorded"}
+GUARDIAN_FIELDS = {"name": lazy_gettext("Guardian's name"), "relationship": lazy_gettext("Relationship to the patient"),
+                   "email": lazy_gettext("Guardian's email"),
+                   "phone": lazy_gettext("Guardian's phone (E.164)"),
+                   "preferred_language": lazy_gettext("Language the guardian reads"),
+                   "created_at": lazy_gettext("When it was recorded")}
 
 
 async def _guardians(patient_id: int) -> list[dict]:
@@ -81,9 +85,11 @@ async def _erase_guardians(patient_id: int) -> int:
     return len(await Guardian.delete().where(Guardian.patient == patient_id).returning(Guardian.id))
 
 
-APPOINTMENT_FIELDS = {"starts_at": "Start (UTC, ISO 8601)", "ends_at": "End (UTC, ISO 8601)", "status": "Status",
-                      "type": "Kind of appointment", "provider": "Dentist or hygienist", "notes": "Booking notes",
-                      "cancel_reason": "Why it was cancelled"}
+APPOINTMENT_FIELDS = {"starts_at": lazy_gettext("Start (UTC, ISO 8601)"),
+                      "ends_at": lazy_gettext("End (UTC, ISO 8601)"), "status": lazy_gettext("Status"),
+                      "type": lazy_gettext("Kind of appointment"), "provider": lazy_gettext("Dentist or hygienist"),
+                      "notes": lazy_gettext("Booking notes"),
+                      "cancel_reason": lazy_gettext("Why it was cancelled")}
 
 
 async def _appointments(patient_id: int) -> list[dict]:
@@ -98,11 +104,12 @@ async def _erase_appointments(patient_id: int) -> int:
     return len(await Appointment.delete().where(Appointment.patient == patient_id).returning(Appointment.id))
 
 
-CONSENT_FIELDS = {"at": "When (UTC)", "kind": "What the consent is for", "granted": "Given (true) or withdrawn (false)",
-                  "previous": "The answer before",
-                  "actor_kind": "Who changed it (patient, guardian, staff, unsubscribe)",
-                  "actor_name": "Their name", "source": "Where the change came from",
-                  "notice_version": "Privacy notice version in force"}
+CONSENT_FIELDS = {"at": lazy_gettext("When (UTC)"), "kind": lazy_gettext("What the consent is for"),
+                  "granted": lazy_gettext("Given (true) or withdrawn (false)"),
+                  "previous": lazy_gettext("The answer before"),
+                  "actor_kind": lazy_gettext("Who changed it (patient, guardian, staff, unsubscribe)"),
+                  "actor_name": lazy_gettext("Their name"), "source": lazy_gettext("Where the change came from"),
+                  "notice_version": lazy_gettext("Privacy notice version in force")}
 
 
 async def _consents(patient_id: int) -> list[dict]:
@@ -115,9 +122,11 @@ async def _erase_consents(patient_id: int) -> int:
     return len(await ConsentEvent.delete().where(ConsentEvent.patient == patient_id).returning(ConsentEvent.id))
 
 
-MESSAGE_FIELDS = {"created_at": "When it was written", "channel": "email, sms or whatsapp", "recipient": "Sent to",
-                  "subject": "Subject", "text_body": "Text", "status": "queued, sent or dead",
-                  "sent_at": "When it was sent"}
+MESSAGE_FIELDS = {"created_at": lazy_gettext("When it was written"), "channel": lazy_gettext("email, sms or whatsapp"),
+                  "recipient": lazy_gettext("Sent to"),
+                  "subject": lazy_gettext("Subject"), "text_body": lazy_gettext("Text"),
+                  "status": lazy_gettext("queued, sent or dead"),
+                  "sent_at": lazy_gettext("When it was sent")}
 
 
 async def _messages(patient_id: int) -> list[dict]:
@@ -129,10 +138,13 @@ async def _erase_messages(patient_id: int) -> int:
     return len(await OutboxMessage.delete().where(OutboxMessage.patient_id == patient_id).returning(OutboxMessage.id))
 
 
-REQUEST_FIELDS = {"id": "Request number", "kind": "access, correction, erasure, restriction, objection or inquiry",
-                  "status": "Status", "received_at": "Received (UTC)", "due_at": "Answer due by (UTC)",
-                  "filed_by_kind": "Who asked", "details": "What was asked (JSON text)",
-                  "decision_reason": "The clinic's answer or reason", "decided_at": "When it was decided"}
+REQUEST_FIELDS = {"id": lazy_gettext("Request number"),
+                  "kind": lazy_gettext("access, correction, erasure, restriction, objection or inquiry"),
+                  "status": lazy_gettext("Status"), "received_at": lazy_gettext("Received (UTC)"),
+                  "due_at": lazy_gettext("Answer due by (UTC)"),
+                  "filed_by_kind": lazy_gettext("Who asked"), "details": lazy_gettext("What was asked (JSON text)"),
+                  "decision_reason": lazy_gettext("The clinic's answer or reason"),
+                  "decided_at": lazy_gettext("When it was decided")}
 
 
 async def _requests(patient_id: int) -> list[dict]:
@@ -150,19 +162,27 @@ async def _erase_requests(patient_id: int) -> int:
                .returning(PrivacyRequest.id))
 
 
-ACCESS_FIELDS = {"at": "When (UTC)", "actor_name": "Staff member", "role": "Their role",
-                 "what": "What they did, in words", "action": "What they did (the audit code)"}
+ACCESS_FIELDS = {"at": lazy_gettext("When (UTC)"), "actor_name": lazy_gettext("Staff member"),
+                 "role": lazy_gettext("Their role"),
+                 "what": lazy_gettext("What they did, in words"),
+                 "action": lazy_gettext("What they did (the audit code)")}
 # Words for the audit codes a patient is most likely to see; other codes are shown as they are.
-ACCESS_WORDS = {"patient.viewed": "Opened your record", "patient.opened_for_edit": "Opened your record to edit it",
-                "patient.updated": "Changed your details", "patient.created": "Registered you",
-                "patient.listed": "Saw your name in the patient list",
-                "patient.searched": "Found you in a search", "calendar.day_viewed": "Saw your appointment (day view)",
-                "calendar.week_viewed": "Saw your appointment (week view)",
-                "appointment.viewed": "Opened your appointment", "appointment.booked": "Booked an appointment",
-                "appointment.moved": "Moved an appointment", "appointment.cancelled": "Cancelled an appointment",
-                "guardian.added": "Added a guardian", "consent_changed": "Recorded a consent change",
-                "privacy.request_viewed": "Read your privacy request",
-                "privacy.isolated_opened": "Opened your restricted record (reason recorded)"}
+ACCESS_WORDS = {"patient.viewed": lazy_gettext("Opened your record"),
+                "patient.opened_for_edit": lazy_gettext("Opened your record to edit it"),
+                "patient.updated": lazy_gettext("Changed your details"),
+                "patient.created": lazy_gettext("Registered you"),
+                "patient.listed": lazy_gettext("Saw your name in the patient list"),
+                "patient.searched": lazy_gettext("Found you in a search"),
+                "calendar.day_viewed": lazy_gettext("Saw your appointment (day view)"),
+                "calendar.week_viewed": lazy_gettext("Saw your appointment (week view)"),
+                "appointment.viewed": lazy_gettext("Opened your appointment"),
+                "appointment.booked": lazy_gettext("Booked an appointment"),
+                "appointment.moved": lazy_gettext("Moved an appointment"),
+                "appointment.cancelled": lazy_gettext("Cancelled an appointment"),
+                "guardian.added": lazy_gettext("Added a guardian"),
+                "consent_changed": lazy_gettext("Recorded a consent change"),
+                "privacy.request_viewed": lazy_gettext("Read your privacy request"),
+                "privacy.isolated_opened": lazy_gettext("Opened your restricted record (reason recorded)")}
 
 
 async def _access_log(patient_id: int) -> list[dict]:
@@ -171,7 +191,7 @@ async def _access_log(patient_id: int) -> list[dict]:
         "LEFT JOIN staff s ON s.id = a.actor_id WHERE a.patient_id = {} AND a.actor_kind = 'staff' "
         "ORDER BY a.id DESC", patient_id)
     for row in rows:
-        row["what"] = ACCESS_WORDS.get(row["action"], row["action"].replace("_", " ").replace(".", ": "))
+        row["what"] = str(ACCESS_WORDS.get(row["action"], row["action"].replace("_", " ").replace(".", ": ")))
     return plain_rows(rows, ACCESS_FIELDS)
 
 
@@ -181,37 +201,44 @@ async def _erase_access_log(patient_id: int) -> int:
 
 
 register(DataCategory(
-    name="identity", title="Identity", order=90, retention="clinical", basis="end_of_treatment",
-    purpose="To know who you are and keep your treatment record with the right person.", legal_basis=CARE,
+    name="identity", title=lazy_gettext("Identity"), order=90, retention="clinical", basis="end_of_treatment",
+    purpose=lazy_gettext("To know who you are and keep your treatment record with the right person."), legal_basis=CARE,
     recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
     correctable=patient_fields.labels(("given_name", "family_name", "date_of_birth", "gender", "national_id"))))
 register(DataCategory(
-    name="contact", title="Contact details", order=10, retention="administrative", basis="on_request",
-    purpose="To reach you about appointments and your care.", legal_basis=CONTRACT,
+    name="contact", title=lazy_gettext("Contact details"), order=10, retention="administrative", basis="on_request",
+    purpose=lazy_gettext("To reach you about appointments and your care."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
     correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "preferred_language"))))
 register(DataCategory(
-    name="guardians", title="Parents and guardians", order=15, retention="administrative", basis="on_request",
-    purpose="To know who may decide for a child.", legal_basis="GDPR Art. 6(1)(c) and Art. 8 (consent for children)",
+    name="guardians", title=lazy_gettext("Parents and guardians"), order=15, retention="administrative",
+    basis="on_request",
+    purpose=lazy_gettext("To know who may decide for a child."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(c) and Art. 8 (consent for children)"),
     recipients=("hosting",), fields=GUARDIAN_FIELDS, collect=_guardians, erase=_erase_guardians))
 register(DataCategory(
-    name="appointments", title="Appointments", order=20, retention="clinical", basis="end_of_treatment",
-    purpose="To plan your visits; the visits are part of the treatment record.", legal_basis=CARE,
+    name="appointments", title=lazy_gettext("Appointments"), order=20, retention="clinical", basis="end_of_treatment",
+    purpose=lazy_gettext("To plan your visits; the visits are part of the treatment record."), legal_basis=CARE,
     recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments))
 register(DataCategory(
-    name="consents", title="Consents", order=70, retention="administrative", basis="on_request",
-    purpose="To remember what you agreed to, and prove it.", legal_basis="GDPR Art. 6(1)(a) consent and Art. 7(1)",
+    name="consents", title=lazy_gettext("Consents"), order=70, retention="administrative", basis="on_request",
+    purpose=lazy_gettext("To remember what you agreed to, and prove it."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(a) consent and Art. 7(1)"),
     recipients=("hosting",), fields=CONSENT_FIELDS, collect=_consents, erase=_erase_consents))
 register(DataCategory(
-    name="messages", title="Messages sent to you", order=75, retention="administrative", basis="on_request",
-    purpose="Reminders and answers we mailed you.", legal_basis=CONTRACT,
+    name="messages", title=lazy_gettext("Messages sent to you"), order=75, retention="administrative",
+    basis="on_request",
+    purpose=lazy_gettext("Reminders and answers we mailed you."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=MESSAGE_FIELDS, collect=_messages, erase=_erase_messages))
 register(DataCategory(
-    name="requests", title="Your privacy requests", order=80, retention="accountability", basis="last_entry",
-    purpose="To answer your requests and show we did.", legal_basis="GDPR Art. 6(1)(c) with Art. 5(2) and 12",
+    name="requests", title=lazy_gettext("Your privacy requests"), order=80, retention="accountability",
+    basis="last_entry",
+    purpose=lazy_gettext("To answer your requests and show we did."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(c) with Art. 5(2) and 12"),
     recipients=("hosting",), fields=REQUEST_FIELDS, collect=_requests, erase=_erase_requests))
 register(DataCategory(
-    name="access_log", title="Who accessed your record", order=85, retention="accountability", basis="last_entry",
-    purpose="Security: a record of every staff member who read or changed your data.",
-    legal_basis="GDPR Art. 6(1)(c) with Art. 32 (security of processing)",
+    name="access_log", title=lazy_gettext("Who accessed your record"), order=85, retention="accountability",
+    basis="last_entry",
+    purpose=lazy_gettext("Security: a record of every staff member who read or changed your data."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(c) with Art. 32 (security of processing)"),
     recipients=("hosting",), fields=ACCESS_FIELDS, collect=_access_log, erase=_erase_access_log))

@@ -7,6 +7,7 @@ transaction, which has allowed deleting the append-only rows. Conversations are 
 at once when an erasure is approved.
 """
 
+from portal.i18n import lazy_gettext
 from portal.imaging import images as imaging
 from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, ExportFile, plain_rows, register
@@ -23,27 +24,46 @@ from portal.tables import (
     TreatmentPlan,
 )
 
-HISTORY_FIELDS = {"version": "Version number (1 is the first)", "recorded_at": "When this version was recorded",
-                  "recorded_by_name": "Who recorded it", "conditions": "Conditions", "medications": "Medications",
-                  "allergies": "Allergies", "pregnant": "Pregnant (true, false or empty)",
-                  "smoking": "Smoking: unknown, never, former or current", "notes": "Other notes"}
-ALERT_FIELDS = {"label": "The alert", "severity": "high or medium", "source": "history (derived) or manual",
-                "created_at": "When it was raised", "resolved_at": "When it stopped applying (empty: active)"}
-FINDING_FIELDS = {"tooth": "Tooth, FDI numbering (ISO 3950)", "surfaces": "Surfaces: M, O (occlusal/incisal), D, "
-                  "B (buccal/facial), L (lingual/palatal)", "kind": "Finding", "material": "Material",
-                  "state": "existing, planned or completed", "note": "Note", "recorded_at": "When recorded",
-                  "recorded_by_name": "Who recorded it"}
-PLAN_FIELDS = {"plan_title": "Treatment plan", "plan_status": "Plan status", "phase": "Phase", "code": "Procedure code",
-               "description": "Procedure", "fee": "Fee as planned", "currency": "Currency (ISO 4217)",
-               "tooth": "Tooth (FDI)", "surfaces": "Surfaces", "status": "planned, completed or declined",
-               "completed_at": "When completed", "accepted": "Acceptances: who, when, version and total"}
-NOTE_FIELDS = {"signed_at": "When signed", "template": "Kind of note", "body": "The note",
-               "author_name": "Author", "author_role": "Author's role", "author_credentials": "Author's registration",
-               "amends": "Id of the note this amends (empty for an original)", "id": "Note id",
-               "amendment_reason": "Why it was amended", "content_hash": "SHA-256 of what was signed"}
-IMAGE_FIELDS = {"id": "Image id", "kind": "xray, photo or scan", "format": "png, jpeg, dicom or stl",
-                "taken_on": "Date taken", "teeth": "Teeth shown (FDI)", "caption": "Caption",
-                "original_name": "File name when uploaded", "file": "File name in this export's files/ folder"}
+HISTORY_FIELDS = {"version": lazy_gettext("Version number (1 is the first)"),
+                  "recorded_at": lazy_gettext("When this version was recorded"),
+                  "recorded_by_name": lazy_gettext("Who recorded it"), "conditions": lazy_gettext("Conditions"),
+                  "medications": lazy_gettext("Medications"),
+                  "allergies": lazy_gettext("Allergies"), "pregnant": lazy_gettext("Pregnant (true, false or empty)"),
+                  "smoking": lazy_gettext("Smoking: unknown, never, former or current"),
+                  "notes": lazy_gettext("Other notes")}
+ALERT_FIELDS = {"label": lazy_gettext("The alert"), "severity": lazy_gettext("high or medium"),
+                "source": lazy_gettext("history (derived) or manual"),
+                "created_at": lazy_gettext("When it was raised"),
+                "resolved_at": lazy_gettext("When it stopped applying (empty: active)")}
+FINDING_FIELDS = {"tooth": lazy_gettext("Tooth, FDI numbering (ISO 3950)"),
+                  "surfaces": lazy_gettext("Surfaces: M, O (occlusal/incisal), D, "
+                  "B (buccal/facial), L (lingual/palatal)"), "kind": lazy_gettext("Finding"),
+                  "material": lazy_gettext("Material"),
+                  "state": lazy_gettext("existing, planned or completed"), "note": lazy_gettext("Note"),
+                  "recorded_at": lazy_gettext("When recorded"),
+                  "recorded_by_name": lazy_gettext("Who recorded it")}
+PLAN_FIELDS = {"plan_title": lazy_gettext("Treatment plan"), "plan_status": lazy_gettext("Plan status"),
+               "phase": lazy_gettext("Phase"), "code": lazy_gettext("Procedure code"),
+               "description": lazy_gettext("Procedure"), "fee": lazy_gettext("Fee as planned"),
+               "currency": lazy_gettext("Currency (ISO 4217)"),
+               "tooth": lazy_gettext("Tooth (FDI)"), "surfaces": lazy_gettext("Surfaces"),
+               "status": lazy_gettext("planned, completed or declined"),
+               "completed_at": lazy_gettext("When completed"),
+               "accepted": lazy_gettext("Acceptances: who, when, version and total")}
+NOTE_FIELDS = {"signed_at": lazy_gettext("When signed"), "template": lazy_gettext("Kind of note"),
+               "body": lazy_gettext("The note"),
+               "author_name": lazy_gettext("Author"), "author_role": lazy_gettext("Author's role"),
+               "author_credentials": lazy_gettext("Author's registration"),
+               "amends": lazy_gettext("Id of the note this amends (empty for an original)"),
+               "id": lazy_gettext("Note id"),
+               "amendment_reason": lazy_gettext("Why it was amended"),
+               "content_hash": lazy_gettext("SHA-256 of what was signed")}
+IMAGE_FIELDS = {"id": lazy_gettext("Image id"), "kind": lazy_gettext("xray, photo or scan"),
+                "format": lazy_gettext("png, jpeg, dicom or stl"),
+                "taken_on": lazy_gettext("Date taken"), "teeth": lazy_gettext("Teeth shown (FDI)"),
+                "caption": lazy_gettext("Caption"),
+                "original_name": lazy_gettext("File name when uploaded"),
+                "file": lazy_gettext("File name in this export's files/ folder")}
 
 
 async def _history(patient_id: int) -> list[dict]:
@@ -129,35 +149,44 @@ async def _image_files(patient_id: int) -> list[ExportFile]:
 
 
 for category in (
-    DataCategory(name="medical_history", title="Medical history", order=30, retention="clinical",
-                 basis="end_of_treatment", purpose="To treat you safely: conditions, medicines and allergies.",
+    DataCategory(name="medical_history", title=lazy_gettext("Medical history"), order=30, retention="clinical",
+                 basis="end_of_treatment",
+                 purpose=lazy_gettext("To treat you safely: conditions, medicines and allergies."),
                  legal_basis=CARE, recipients=("hosting",), fields=HISTORY_FIELDS, collect=_history,
                  erase=_erase_history,
-                 correctable={"conditions": "Conditions", "medications": "Medications", "allergies": "Allergies"}),
-    DataCategory(name="medical_alerts", title="Medical alerts", order=31, retention="clinical",
-                 basis="end_of_treatment", purpose="Warnings every member of the team must see before treating you.",
-                 legal_basis=CARE, recipients=("hosting",), fields=ALERT_FIELDS, collect=_alerts, erase=_erase_alerts),
-    DataCategory(name="tooth_chart", title="Tooth chart", order=40, retention="clinical", basis="end_of_treatment",
-                 purpose="The state of each tooth and surface, found and treated.", legal_basis=CARE,
-                 recipients=("hosting", "lab"), fields=FINDING_FIELDS, collect=_findings, erase=_erase_findings),
-    DataCategory(name="treatment_plans", title="Treatment plans", order=45, retention="clinical",
-                 basis="end_of_treatment", purpose="The treatment proposed, its cost, and what you agreed to.",
-                 legal_basis=CARE, recipients=("hosting",), fields=PLAN_FIELDS, collect=_plans, erase=_erase_plans),
-    DataCategory(name="clinical_notes", title="Clinical notes", order=50, retention="clinical",
+                 correctable={"conditions": lazy_gettext("Conditions"), "medications": lazy_gettext("Medications"),
+                              "allergies": lazy_gettext("Allergies")}),
+    DataCategory(name="medical_alerts", title=lazy_gettext("Medical alerts"), order=31, retention="clinical",
                  basis="end_of_treatment",
-                 purpose="The record of each examination and treatment, signed by its author.",
+                 purpose=lazy_gettext("Warnings every member of the team must see before treating you."),
+                 legal_basis=CARE, recipients=("hosting",), fields=ALERT_FIELDS, collect=_alerts, erase=_erase_alerts),
+    DataCategory(name="tooth_chart", title=lazy_gettext("Tooth chart"), order=40, retention="clinical",
+                 basis="end_of_treatment",
+                 purpose=lazy_gettext("The state of each tooth and surface, found and treated."), legal_basis=CARE,
+                 recipients=("hosting", "lab"), fields=FINDING_FIELDS, collect=_findings, erase=_erase_findings),
+    DataCategory(name="treatment_plans", title=lazy_gettext("Treatment plans"), order=45, retention="clinical",
+                 basis="end_of_treatment",
+                 purpose=lazy_gettext("The treatment proposed, its cost, and what you agreed to."),
+                 legal_basis=CARE, recipients=("hosting",), fields=PLAN_FIELDS, collect=_plans, erase=_erase_plans),
+    DataCategory(name="clinical_notes", title=lazy_gettext("Clinical notes"), order=50, retention="clinical",
+                 basis="end_of_treatment",
+                 purpose=lazy_gettext("The record of each examination and treatment, signed by its author."),
                  legal_basis=CARE, recipients=("hosting",), fields=NOTE_FIELDS, collect=_notes, erase=_erase_notes),
-    DataCategory(name="images", title="X-rays, photos and scans", order=55, retention="clinical",
-                 basis="end_of_treatment", purpose="Diagnosis and the record of your treatment.", legal_basis=CARE,
+    DataCategory(name="images", title=lazy_gettext("X-rays, photos and scans"), order=55, retention="clinical",
+                 basis="end_of_treatment", purpose=lazy_gettext("Diagnosis and the record of your treatment."),
+                 legal_basis=CARE,
                  recipients=("hosting", "lab"), fields=IMAGE_FIELDS, collect=_images,
                  erase=imaging.erase_patient_images, files=_image_files),
 ):
     register(category)
 
 
-CONVERSATION_FIELDS = {"at": "When", "channel": "whatsapp, sms or email", "direction": "in (from you) or out (from us)",
-                       "email": "The address written from or to (email)", "subject": "The subject (email)",
-                       "body": "The message", "outcome": "What it did (e.g. confirmed, cancelled)"}
+CONVERSATION_FIELDS = {"at": lazy_gettext("When"), "channel": lazy_gettext("whatsapp, sms or email"),
+                       "direction": lazy_gettext("in (from you) or out (from us)"),
+                       "email": lazy_gettext("The address written from or to (email)"),
+                       "subject": lazy_gettext("The subject (email)"),
+                       "body": lazy_gettext("The message"),
+                       "outcome": lazy_gettext("What it did (e.g. confirmed, cancelled)")}
 
 
 async def _conversations(patient_id: int) -> list[dict]:
@@ -181,7 +210,9 @@ async def _erase_conversations(patient_id: int) -> int:
 
 
 register(DataCategory(
-    name="conversations", title="Conversations (WhatsApp, SMS, email)", order=76, retention="administrative",
-    basis="on_request", purpose="Your messages to us (appointment replies, questions, attachments) and our answers.",
-    legal_basis="GDPR Art. 6(1)(b) (the treatment agreement)", recipients=("hosting", "whatsapp", "sms", "mail"),
+    name="conversations", title=lazy_gettext("Conversations (WhatsApp, SMS, email)"), order=76,
+    retention="administrative", basis="on_request",
+    purpose=lazy_gettext("Your messages to us (appointment replies, questions, attachments) and our answers."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(b) (the treatment agreement)"),
+    recipients=("hosting", "whatsapp", "sms", "mail"),
     fields=CONVERSATION_FIELDS, collect=_conversations, erase=_erase_conversations, files=_conversation_files))

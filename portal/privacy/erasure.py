@@ -13,6 +13,7 @@ from portal.calendar import scheduling, statuses
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import required, too_long
+from portal.i18n import gettext
 from portal.permissions import Actor, Permission, require
 from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import all_categories
@@ -66,7 +67,7 @@ async def open_isolated(actor: Actor, patient_id: int, reason: str) -> dict:
     header = await patient_header(actor.clinic_id, patient_id)
     if header["isolated_at"] is None:
         raise NotFound()
-    problem = required(reason, "The reason") or too_long(reason, 500)
+    problem = required(reason, gettext("The reason")) or too_long(reason, 500)
     if problem:
         raise ValidationFailed({"reason": problem})
     async with transaction():

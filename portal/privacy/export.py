@@ -86,7 +86,8 @@ async def build_export(export_id: int) -> None:
                 records = await category.collect(row["patient_id"])
                 erasable = dates[category.name]
                 document["categories"][category.name] = {
-                    "title": category.title, "purpose": category.purpose, "legal_basis": category.legal_basis,
+                    "title": str(category.title), "purpose": str(category.purpose),
+                    "legal_basis": str(category.legal_basis),
                     "recipients": processors.recipients_for(category.recipients, found),
                     "retention": category.retention,
                     "erasable_on": erasable["on"].isoformat() if erasable["on"] else None,

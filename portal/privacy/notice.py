@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from portal import audit
+from portal import audit, i18n
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.i18n import gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
-from portal.tables import Patient, PrivacyNotice
+from portal.tables import Clinic, Patient, PrivacyNotice
 
 DEFAULT_TEXT = ("{clinic} is the controller of the personal data in your dental record. We use it to treat you, "
                 "to plan your visits and to meet our legal duties. You may see, download, correct and ask us to "
@@ -43,7 +44,7 @@ async def history(actor: Actor) -> list[dict]:
 async def publish(actor: Actor, form: NoticeForm) -> int:
     """A new version; a material change queues one mail per patient with an address (same transaction)."""
     require(actor, Permission.MANAGE_CLINIC)
-    errors = collect(body=required(form.body, "The notice") or too_long(form.body, 50_000))
+    errors = collect(body=required(form.body, gettext("The notice")) or too_long(form.body, 50_000))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
@@ -55,13 +56,16 @@ async def publish(actor: Actor, form: NoticeForm) -> int:
                                                  published_at=datetime.now(timezone.utc)))
         mailed = 0
         if form.material:
-            patients = await Patient.select(Patient.id, Patient.email).where(
+            clinic = await Clinic.select(Clinic.locale).where(Clinic.id == actor.clinic_id).first()
+            patients = await Patient.select(Patient.id, Patient.email, Patient.preferred_language).where(
                 (Patient.clinic == actor.clinic_id) & (Patient.email != "") & Patient.isolated_at.is_null())
             for p in patients:
+                with i18n.using(i18n.choose(p["preferred_language"], clinic["locale"])):
+                    subject = gettext("%(clinic)s has updated its privacy notice", clinic=actor.clinic_name)
+                    text = gettext("We have changed how we handle your personal data (version %(version)s). Read "
+                                   "the new notice in our privacy centre.", version=version)
                 await outbox.enqueue(outbox.Email(
-                    to=p["email"], subject=f"{actor.clinic_name} has updated its privacy notice",
-                    text=(f"We have changed how we handle your personal data (version {version}). "
-                          f"Read the new notice in our privacy centre.\n\n{form.body.strip()}")),
+                    to=p["email"], subject=subject, text=f"{text}\n\n{form.body.strip()}"),
                     key=f"notice:{actor.clinic_id}:{version}:{p['id']}", clinic_id=actor.clinic_id,
                     patient_id=p["id"])
                 mailed += 1

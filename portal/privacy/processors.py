@@ -7,12 +7,15 @@ from portal import audit, display
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Processor
 
-KINDS = {"hosting": "Hosting and backups", "mail": "Email delivery", "sms": "SMS and WhatsApp delivery",
-         "lab": "Dental laboratory", "imaging": "Imaging and radiology", "accounting": "Billing and accounting",
-         "voice": "Telephony (calls and their recordings)", "other": "Other"}
+KINDS = {"hosting": lazy_gettext("Hosting and backups"), "mail": lazy_gettext("Email delivery"),
+         "sms": lazy_gettext("SMS and WhatsApp delivery"),
+         "lab": lazy_gettext("Dental laboratory"), "imaging": lazy_gettext("Imaging and radiology"),
+         "accounting": lazy_gettext("Billing and accounting"),
+         "voice": lazy_gettext("Telephony (calls and their recordings)"), "other": lazy_gettext("Other")}
 display.register_labels("processor_kind", KINDS)
 
 
@@ -33,7 +36,7 @@ async def list_processors(clinic_id: int) -> list[dict]:
 async def add_processor(actor: Actor, form: ProcessorForm) -> int:
     require(actor, Permission.MANAGE_CLINIC)
     errors = collect(name=required(form.name, "Name") or too_long(form.name, 200),
-                     kind=None if form.kind in KINDS else "Choose a kind.",
+                     kind=None if form.kind in KINDS else gettext("Choose a kind."),
                      purpose=too_long(form.purpose, 500), location=too_long(form.location, 200),
                      safeguards=too_long(form.safeguards, 500))
     if errors:
@@ -60,4 +63,4 @@ async def remove_processor(actor: Actor, processor_id: int) -> None:
 def recipients_for(kinds: tuple[str, ...], processors: list[dict]) -> list[str]:
     """Names of the clinic's processors of the kinds a category goes to (or the kinds, if none registered)."""
     names = [f'{p["name"]} ({KINDS.get(p["kind"], p["kind"]).lower()})' for p in processors if p["kind"] in kinds]
-    return names or [KINDS.get(k, k) for k in kinds]
+    return names or [str(KINDS.get(k, k)) for k in kinds]

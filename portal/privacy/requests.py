@@ -8,29 +8,35 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, patient_fields
+from portal import audit, display, i18n, patient_fields
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import gettext, lazy_gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
 from portal.privacy import erasure
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
-from portal.tables import Guardian, Patient, PrivacyRequest, Staff
+from portal.tables import Clinic, Guardian, Patient, PrivacyRequest, Staff
 
-KINDS = {"access": "Access to data", "correction": "Correction", "erasure": "Erasure",
-         "restriction": "Restriction of processing", "objection": "Objection to processing", "inquiry": "Question"}
+KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"),
+         "erasure": lazy_gettext("Erasure"),
+         "restriction": lazy_gettext("Restriction of processing"),
+         "objection": lazy_gettext("Objection to processing"), "inquiry": lazy_gettext("Question")}
 OPEN = ("received", "in_progress")
-STATUSES = {"received": "Received", "in_progress": "In progress", "approved": "Approved", "refused": "Refused",
-            "answered": "Answered"}
-CHANNELS = {"privacy_centre": "Privacy centre", "phone": "Phone", "letter": "Letter", "front_desk": "At the desk",
-            "email": "Email"}
+STATUSES = {"received": lazy_gettext("Received"), "in_progress": lazy_gettext("In progress"),
+            "approved": lazy_gettext("Approved"), "refused": lazy_gettext("Refused"),
+            "answered": lazy_gettext("Answered")}
+CHANNELS = {"privacy_centre": lazy_gettext("Privacy centre"), "phone": lazy_gettext("Phone"),
+            "letter": lazy_gettext("Letter"), "front_desk": lazy_gettext("At the desk"),
+            "email": lazy_gettext("Email")}
 display.register_labels("privacy_request_kind", KINDS)
 display.register_labels("privacy_request_status", STATUSES)
 display.register_labels("privacy_request_channel", CHANNELS)
-DETAIL_LABELS = {"category": "About", "field": "Which detail", "proposed": "Proposed value", "reason": "Reason",
-                 "question": "Question", "text": "What was asked"}
+DETAIL_LABELS = {"category": lazy_gettext("About"), "field": lazy_gettext("Which detail"),
+                 "proposed": lazy_gettext("Proposed value"), "reason": lazy_gettext("Reason"),
+                 "question": lazy_gettext("Question"), "text": lazy_gettext("What was asked")}
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -84,13 +90,14 @@ async def erasure_approval_problems(actor: Actor, row: dict, form: DecisionForm)
 
     errors = {}
     if not can(actor, Permission.MANAGE_CLINIC):
-        errors["decision"] = "Only the practice owner may approve an erasure."
+        errors["decision"] = gettext("Only the practice owner may approve an erasure.")
     filed = await audit.filer_of(actor.clinic_id, "privacy.erasure_requested", "privacy_request", row["id"])
     if not errors and filed == ("staff", actor.id) and await Staff.count().where(
             (Staff.clinic == actor.clinic_id) & (Staff.active == True) & (Staff.id != actor.id)) > 0:  # noqa: E712
-        errors["decision"] = "You filed this erasure: another person must approve it."
+        errors["decision"] = gettext("You filed this erasure: another person must approve it.")
     if form.identity_check.strip().lower().strip(".") in NO_CHECK:
-        errors["identity_check"] = "Say how the patient's identity was checked (e.g. passport seen at the desk)."
+        errors["identity_check"] = gettext(
+            "Say how the patient's identity was checked (e.g. passport seen at the desk).")
     return errors
 
 
@@ -118,13 +125,13 @@ def correction_value(category: str, field: str, proposed: str, country: str):
     record, plain bounded text for details kept elsewhere); ValidationFailed says what is wrong, beside the field."""
     cat = CATEGORIES.get(category)
     if cat is None or field not in cat.correctable:
-        raise ValidationFailed({"field": "Choose the detail to correct."})
+        raise ValidationFailed({"field": gettext("Choose the detail to correct.")})
     if field in patient_fields.FIELDS and patient_fields.FIELDS[field].category == category:
         try:
             return patient_fields.clean_one(field, proposed, country)
         except patient_fields.FieldProblem as problem:
             raise ValidationFailed({"proposed": problem.message}) from None
-    errors = collect(proposed=required(proposed, "The correct value") or too_long(proposed.strip(), 1000))
+    errors = collect(proposed=required(proposed, gettext("The correct value")) or too_long(proposed.strip(), 1000))
     if errors:
         raise ValidationFailed(errors)
     return proposed.strip()
@@ -182,7 +189,7 @@ async def ask_with_reason(actor: Actor, kind: str, form: ReasonForm) -> int:
 
 async def ask_question(actor: Actor, form: InquiryForm) -> int:
     subject_of(actor)
-    errors = collect(question=required(form.question, "Your question") or too_long(form.question, 2000))
+    errors = collect(question=required(form.question, gettext("Your question")) or too_long(form.question, 2000))
     if errors:
         raise ValidationFailed(errors)
     return await file_own(actor, "inquiry", {"question": form.question.strip()})
@@ -296,7 +303,7 @@ async def assign(actor: Actor, request_id: int, staff_id: int | None) -> None:
     row = await _owned(actor, request_id)
     if staff_id is not None and not await Staff.exists().where((Staff.id == staff_id)
                                                                & (Staff.clinic == actor.clinic_id)):
-        raise ValidationFailed({"assignee": "Choose a member of staff."})
+        raise ValidationFailed({"assignee": gettext("Choose a member of staff.")})
     async with transaction():
         values = {PrivacyRequest.assignee: staff_id}
         if row["status"] == "received":
@@ -315,8 +322,23 @@ async def addresses(patient_id: int) -> list[str]:
     return sorted({g["email"] for g in guardians})
 
 
-async def _mail(actor: Actor, to: list[str], key: str, subject: str, text: str) -> None:
-    for address in to:
+async def readers(actor: Actor, patient_id: int) -> list[tuple[str, str]]:
+    """Where to write and in which language: the patient in theirs, else their guardians in theirs (else the
+    clinic's language)."""
+    clinic = await Clinic.select(Clinic.locale).where(Clinic.id == actor.clinic_id).first()
+    row = await Patient.select(Patient.email, Patient.preferred_language).where(Patient.id == patient_id).first()
+    if row and row["email"]:
+        return [(row["email"], i18n.choose(row["preferred_language"], clinic["locale"]))]
+    guardians = await Guardian.select(Guardian.email, Guardian.preferred_language).where(
+        (Guardian.patient == patient_id) & (Guardian.email != ""))
+    return sorted({(g["email"], i18n.choose(g["preferred_language"], clinic["locale"])) for g in guardians})
+
+
+async def _mail(actor: Actor, to: list[tuple[str, str]], key: str, compose) -> None:
+    """One mail per reader, `compose()` -> (subject, text) written in the reader's language."""
+    for address, language in to:
+        with i18n.using(language):
+            subject, text = compose()
         await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{address}"[:200],
                              clinic_id=actor.clinic_id)
 
@@ -326,21 +348,21 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     row = await _owned(actor, request_id)
     months = whole_number(form.months)
-    errors = collect(months=None if months in (1, 2) else "Extend by one or two months.",
-                     reason=required(form.reason, "The reason") or too_long(form.reason, 1000))
+    errors = collect(months=None if months in (1, 2) else gettext("Extend by one or two months."),
+                     reason=required(form.reason, gettext("The reason")) or too_long(form.reason, 1000))
     if not errors and not _with_clock(dict(row), datetime.now(timezone.utc))["extendable"]:
-        errors["months"] = "This request cannot be extended (again)."
+        errors["months"] = gettext("This request cannot be extended (again).")
     if errors:
         raise ValidationFailed(errors)
     due = add_months(row["due_at"], months)
     async with transaction():
         await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
                                     ).where(PrivacyRequest.id == request_id)
-        await _mail(actor, await addresses(row["patient_id"]), f"privacy-extend:{request_id}",
-                    f"Your request {request_id}: we need more time",
-                    f"We need until {display.format_instant(due, actor.time_zone, 'long_date')} to complete "
-                    f"your request ({KINDS[row['kind']]}).\n\n"
-                    f"Why: {form.reason.strip()}")
+        await _mail(actor, await readers(actor, row["patient_id"]), f"privacy-extend:{request_id}", lambda: (
+            gettext("Your request %(id)s: we need more time", id=request_id),
+            gettext("We need until %(day)s to complete your request (%(kind)s).",
+                    day=display.format_instant(due, actor.time_zone, "long_date"), kind=KINDS[row["kind"]])
+            + "\n\n" + gettext("Why: %(reason)s", reason=form.reason.strip())))
         await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id,
                            detail={"months": months, "due": due.isoformat()})
@@ -353,12 +375,14 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
     row = await _owned(actor, request_id)
     kind, patient_id = row["kind"], row["patient_id"]
     decision = "answered" if kind == "inquiry" else form.decision
-    errors = collect(decision=None if decision in ("approved", "refused", "answered") else "Approve or refuse.",
+    errors = collect(decision=None if decision in ("approved", "refused",
+                                                   "answered") else gettext("Approve or refuse."),
                      reason=too_long(form.reason, 2000))
     if decision in ("refused", "answered") and not form.reason.strip():
-        errors["reason"] = "Write the answer." if decision == "answered" else "Give the reason for refusing."
+        errors["reason"] = (gettext("Write the answer.") if decision == "answered"
+                            else gettext("Give the reason for refusing."))
     if row["status"] not in OPEN:
-        errors["decision"] = "This request has already been decided."
+        errors["decision"] = gettext("This request has already been decided.")
     if kind == "erasure" and decision == "approved" and not errors:
         errors = await erasure_approval_problems(actor, row, form)
     if errors:
@@ -369,10 +393,10 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         try:  # the same rule as a staff edit: a phone is stored in E.164, an over-long value is refused
             corrected = correction_value(details["category"], details["field"], details["proposed"], actor.country)
         except ValidationFailed as exc:
-            raise ValidationFailed({"decision": "The proposed value cannot be applied: "
-                                    + next(iter(exc.errors.values()))}) from None
+            raise ValidationFailed({"decision": gettext("The proposed value cannot be applied: %(problem)s",
+                                                        problem=next(iter(exc.errors.values())))}) from None
     async with transaction():
-        to = await addresses(patient_id)  # read before an erasure removes the address
+        to = await readers(actor, patient_id)  # read before an erasure removes the address
         outcome = {}
         if decision == "approved" and field:
             await Patient.update({getattr(Patient, field): corrected,
@@ -389,20 +413,24 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
                                      PrivacyRequest.decided_by: actor.id,
                                      PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
             PrivacyRequest.id == request_id)
-        await _mail(actor, to, f"privacy-decision:{request_id}",
-                    f"Your request {request_id}: {STATUSES[decision].lower()}",
-                    _decision_text(kind, decision, form.reason.strip()))
+        await _mail(actor, to, f"privacy-decision:{request_id}", lambda: (
+            gettext("Your request %(id)s: %(status)s", id=request_id, status=str(STATUSES[decision]).lower()),
+            _decision_text(kind, decision, form.reason.strip())))
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
 
 
 def _decision_text(kind: str, decision: str, reason: str) -> str:
     if decision == "answered":
-        return f"Our answer to your question:\n\n{reason}"
-    head = f"Your request ({KINDS[kind]}) has been {decision}."
+        return gettext("Our answer to your question:") + f"\n\n{reason}"
+    if decision == "approved":
+        head = gettext("Your request (%(kind)s) has been approved.", kind=KINDS[kind])
+    else:
+        head = gettext("Your request (%(kind)s) has been refused.", kind=KINDS[kind])
     if kind == "erasure" and decision == "approved":
-        head += (" Everything we are not required by law to keep has been erased. Your treatment record is "
-                 "locked away from everyday use and will be erased when the legal retention period ends.")
+        head += " " + gettext("Everything we are not required by law to keep has been erased. Your treatment "
+                              "record is locked away from everyday use and will be erased when the legal "
+                              "retention period ends.")
     return head + (f"\n\n{reason}" if reason else "")
 
 
@@ -412,12 +440,12 @@ async def file_on_behalf(actor: Actor, patient_id: int, form: OnBehalfForm) -> i
     if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)
                                         & Patient.isolated_at.is_null()):
         raise NotFound()
-    errors = collect(kind=None if form.kind in KINDS else "Choose the kind of request.",
+    errors = collect(kind=None if form.kind in KINDS else gettext("Choose the kind of request."),
                      channel=None if form.channel in CHANNELS and form.channel != "privacy_centre"
-                     else "Choose how it came in.",
-                     identity_check=required(form.identity_check, "How identity was checked")
+                     else gettext("Choose how it came in."),
+                     identity_check=required(form.identity_check, gettext("How identity was checked"))
                      or too_long(form.identity_check, 200),
-                     details=required(form.details, "What was asked") or too_long(form.details, 2000))
+                     details=required(form.details, gettext("What was asked")) or too_long(form.details, 2000))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():

@@ -12,6 +12,7 @@ from portal.calendar import statuses
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import all_categories
@@ -33,11 +34,11 @@ DEFAULT_RULES = {
                        "WGBO, BW art. 7:454 lid 3: keep the medical file for twenty years from its making "
                        "(counted here from the end of treatment)")],
 }
-CLASSES = {"clinical": "Clinical records (treatment record, kept under a legal duty)",
-           "accountability": "Privacy requests and the access log (proof of compliance)"}
-BASES = {"end_of_treatment": "after the end of treatment (the last visit)",
-         "last_entry": "after the newest entry",
-         "on_request": "erasable on request"}
+CLASSES = {"clinical": lazy_gettext("Clinical records (treatment record, kept under a legal duty)"),
+           "accountability": lazy_gettext("Privacy requests and the access log (proof of compliance)")}
+BASES = {"end_of_treatment": lazy_gettext("after the end of treatment (the last visit)"),
+         "last_entry": lazy_gettext("after the newest entry"),
+         "on_request": lazy_gettext("erasable on request")}
 display.register_labels("retention_basis", BASES)
 
 
@@ -65,10 +66,11 @@ async def confirm_rule(actor: Actor, form: RuleForm) -> None:
     """The owner confirms (or sets) the rule for one class in their country, with its source."""
     require(actor, Permission.MANAGE_CLINIC)
     years = whole_number(form.years)
-    errors = collect(retention_class=None if form.retention_class in CLASSES else "Choose a class.",
-                     years=None if years and 1 <= years <= 100 else "Enter a number of years between 1 and 100.",
-                     basis=None if form.basis in BASES and form.basis != "on_request" else "Choose a basis.",
-                     source=required(form.source, "The legal source") or too_long(form.source, 300))
+    errors = collect(retention_class=None if form.retention_class in CLASSES else gettext("Choose a class."),
+                     years=None if years and 1 <= years <= 100
+                     else gettext("Enter a number of years between 1 and 100."),
+                     basis=None if form.basis in BASES and form.basis != "on_request" else gettext("Choose a basis."),
+                     source=required(form.source, gettext("The legal source")) or too_long(form.source, 300))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
@@ -113,19 +115,21 @@ async def erasable_dates(clinic_id: int, patient_id: int, rules: dict | None = N
     answer = {}
     for category in all_categories():
         if category.retention == "administrative":
-            answer[category.name] = {"on": None, "text": "Erasable at any time, on request"}
+            answer[category.name] = {"on": None, "text": gettext("Erasable at any time, on request")}
             continue
         rule = rules.get(category.retention)
         if rule is None:
-            answer[category.name] = {"on": None, "text": "Kept: the clinic has not yet confirmed a retention rule"}
+            answer[category.name] = {"on": None, "text": gettext(
+                "Kept: the clinic has not yet confirmed a retention rule")}
             continue
         basis = rule["basis"]
         if basis not in bases:
             bases[basis] = await basis_date(basis, patient_id)
         start = bases[basis] or date.today()
         on = _add_years(start, rule["years"])
-        answer[category.name] = {"on": on, "text": f'{on.isoformat()} ({rule["years"]} years {BASES[basis]}; '
-                                                   f'{rule["source"]})'}
+        answer[category.name] = {"on": on, "text": gettext(
+            "%(day)s (%(years)s years %(basis)s; %(source)s)", day=on.isoformat(), years=rule["years"],
+            basis=BASES[basis], source=rule["source"])}
     return answer
 
 

@@ -11,7 +11,7 @@ def json_schema(schema_url: str) -> dict:
     defs = {}
     for category in categories:
         defs[category.name] = {
-            "type": "object", "title": category.title, "description": category.purpose,
+            "type": "object", "title": str(category.title), "description": str(category.purpose),
             "required": ["title", "purpose", "legal_basis", "recipients", "retention", "erasable_on", "erasable",
                          "records"],
             "properties": {
@@ -27,7 +27,7 @@ def json_schema(schema_url: str) -> dict:
                 "erasable": {"type": "string", "description": "How the date was worked out, in words"},
                 "records": {"type": "array", "items": {
                     "type": "object", "additionalProperties": False, "required": list(category.fields),
-                    "properties": {name: {"type": SCALAR, "description": text}
+                    "properties": {name: {"type": SCALAR, "description": str(text)}
                                    for name, text in category.fields.items()}}},
             },
             "additionalProperties": False,

@@ -16,6 +16,7 @@ from portal import audit, i18n
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.forms import collect, email_problem, parse_date
+from portal.i18n import gettext
 from portal.messaging import mail, outbox
 from portal.patients import age_on
 from portal.permissions import Actor
@@ -82,7 +83,7 @@ async def request_link(form: LinkForm, ip: str, settings: Settings, link_url: Ca
     """Mail a sign-in link for every clinic where the details match; say nothing about whether any did."""
     born = parse_date(form.date_of_birth)
     errors = collect(email=email_problem(form.email),
-                     date_of_birth=None if born else "Enter your date of birth, e.g. 1984-03-21.")
+                     date_of_birth=None if born else gettext("Enter your date of birth, e.g. 1984-03-21."))
     if errors:
         raise ValidationFailed(errors)
     email = form.email.strip().lower()

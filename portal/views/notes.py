@@ -35,7 +35,7 @@ class NoteController(Controller):
                   template: FromQuery[str] = "exam") -> Template:
         """A note started from a template."""
         template = template if template in clinical_notes.TEMPLATES else "exam"
-        form = clinical_notes.NoteForm(template=template, body=clinical_notes.TEMPLATES[template][1])
+        form = clinical_notes.NoteForm(template=template, body=str(clinical_notes.TEMPLATES[template][1]))
         return await self._form(request, actor, patient_id, form, {})
 
     @post("/", name="notes.create", guards=[requires(Permission.WRITE_CLINICAL)])

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from portal import i18n, links
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, WrongSession
+from portal.i18n import lazy_gettext
 from portal.patients import LANGUAGES
 from portal.permissions import Actor
 from portal.privacy import centre, export, notice, requests, signin
@@ -17,8 +18,8 @@ from portal.privacy.schema import json_schema
 from portal.views.auth import client_ip
 from portal.views.pages import read_form, see_other
 
-ASKS = {"erasure": "Erase my data", "restriction": "Restrict the use of my data",
-        "objection": "Object to the use of my data"}
+ASKS = {"erasure": lazy_gettext("Erase my data"), "restriction": lazy_gettext("Restrict the use of my data"),
+        "objection": lazy_gettext("Object to the use of my data")}
 
 
 class PatientSignInRequired(Exception):

@@ -4,6 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal import i18n
 from portal.calendar import appointment_mail, practice_setup
 from portal.errors import ValidationFailed
 from portal.messaging import calls, conversations, sms_inbound
@@ -30,6 +31,7 @@ class SettingsController(Controller):
                       whatsapp_number_id=await conversations.whatsapp_number_id(actor),
                       sms_number=await sms_inbound.sms_number(actor),
                       voice=await calls.voice_numbers(actor),
+                      clinic_language=await practice_setup.clinic_language(actor), languages=i18n.LANGUAGES,
                       **await practice_setup.overview(actor))
 
     @get("/", name="settings.show")
@@ -37,6 +39,15 @@ class SettingsController(Controller):
         """Everything the calendar needs, on one page; after a new closure, the appointments it falls on."""
         impact = await practice_setup.closure_impact(actor, closure) if closure else None
         return await self._page(request, actor, closure_impact=impact)
+
+    @post("/language", name="settings.language")
+    async def language(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """The clinic's language: staff read it unless they chose their own; patients without one get it too."""
+        try:
+            await practice_setup.set_clinic_language(actor, str((await request.form()).get("clinic_language", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422)
+        return _back_to(request, "language")
 
     @post("/reminders", name="settings.reminders")
     async def reminders(self, request: Request, actor: CurrentActor) -> Template | Redirect:
