@@ -5,6 +5,7 @@ Both are records of care: isolated when an erasure is approved and erased by the
 correction must be passed on to the recipients listed here (GDPR Art. 19): the disclosures say who they are.
 """
 
+import json
 from datetime import datetime, timezone
 
 from portal.permissions import Actor
@@ -43,9 +44,18 @@ async def recipients_of(patient_id: int) -> list[dict]:
         "WHERE patient = {} GROUP BY 1, 2, 3 ORDER BY 4 DESC", patient_id)
 
 
+def _decoded(rows: list[dict], *keys: str) -> list[dict]:
+    """JSONB columns as lists (Piccolo returns them as text)."""
+    for row in rows:
+        for key in keys:
+            if isinstance(row.get(key), str):
+                row[key] = json.loads(row[key])
+    return rows
+
+
 async def _disclosures(patient_id: int) -> list[dict]:
     rows = await Disclosure.select().where(Disclosure.patient == patient_id).order_by(Disclosure.at)
-    return plain_rows(rows, DISCLOSURE_FIELDS)
+    return plain_rows(_decoded(rows, "data"), DISCLOSURE_FIELDS)
 
 
 async def _erase_disclosures(patient_id: int) -> int:
@@ -54,7 +64,7 @@ async def _erase_disclosures(patient_id: int) -> int:
 
 
 async def _lab_cases(patient_id: int) -> list[dict]:
-    rows = await LabCase.select().where(LabCase.patient == patient_id).order_by(LabCase.id)
+    rows = _decoded(await LabCase.select().where(LabCase.patient == patient_id).order_by(LabCase.id), "items")
     for row in rows:
         events = await LabCaseEvent.select(LabCaseEvent.status, LabCaseEvent.at, LabCaseEvent.by_name).where(
             LabCaseEvent.lab_case == row["id"]).order_by(LabCaseEvent.at)
