@@ -29,12 +29,14 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
+from portal.views.lab import LabController, PatientLabController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
 from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
 from portal.views.plans import PlanController
+from portal.views.prescriptions import PrescriptionController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
@@ -49,6 +51,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController]
+CONTROLLERS += [LabController, PatientLabController, PrescriptionController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -105,6 +105,20 @@ async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> d
     note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Seen for check-up"))
     return {"tooth": 36, "version": 1, "alert_id": alert_id, "plan_id": plan_id, "item_id": item_id,
             "note_id": note_id, "code_id": code["id"]}
+async def make_lab_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
+    """A lab, a crown case and a signed prescription, by id name."""
+    from portal.documents import prescriptions
+    from portal.lab import cases, directory
+
+    lab_id = await directory.add_lab(owner, directory.LabForm(name="Kroon Lab", email="orders@kroonlab.test",
+                                                             turnaround="crown 7"))
+    case_id = await cases.create_case(dentist, patient_id, cases.CaseForm(lab_id=str(lab_id), items="crown",
+                                                                          teeth="36", shade="A2"))
+    prescription_id = await prescriptions.sign_prescription(dentist, patient_id, prescriptions.PrescriptionForm(
+        medicine="Paracetamol", strength="500 mg", dose="1 tablet 4× daily", quantity="20 tablets"))
+    return {"lab_id": lab_id, "case_id": case_id, "prescription_id": prescription_id}
+
+
 async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:
     """A procrastinate job that failed, as a worker leaves it (the error kept by jobs.record_run)."""
     rows = await Staff.raw(

@@ -165,9 +165,9 @@ async def test_the_labs_invoice_is_recorded_against_the_case_and_corrected_by_a_
     patient_id = await factories.make_patient(clinic)
     case_id = await _crown(cal["dentist"], patient_id, await _lab(clinic))
     with pytest.raises(ValidationFailed):
-        await cases.record_invoice(desk, patient_id, case_id, cases.InvoiceForm(amount="lots"), "EUR")
-    await cases.record_invoice(desk, patient_id, case_id, cases.InvoiceForm(amount="145,00", reference="F-1"), "EUR")
-    await cases.record_invoice(desk, patient_id, case_id, cases.InvoiceForm(amount="-20"), "EUR")
+        await cases.record_invoice(desk, patient_id, case_id, cases.InvoiceForm(amount="lots"))
+    await cases.record_invoice(desk, patient_id, case_id, cases.InvoiceForm(amount="145,00", reference="F-1"))
+    await cases.record_invoice(desk, patient_id, case_id, cases.InvoiceForm(amount="-20"))
     assert (await cases.get_case(desk, patient_id, case_id))["cost"] == Decimal("125.00")
     exported = await CATEGORIES["lab_cases"].collect(patient_id)
     assert [c["amount"] for c in exported[0]["cost"]] == ["145.00", "-20.00"]

@@ -23,7 +23,7 @@ from portal.imaging.images import parse_teeth
 from portal.lab import directory
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, can, require
-from portal.tables import Appointment, LabCase, LabCaseEvent, LabInvoice, PatientImage
+from portal.tables import Appointment, Clinic, LabCase, LabCaseEvent, LabInvoice, PatientImage
 
 STATUSES = {"draft": lazy_gettext("Draft"), "sent": lazy_gettext("Sent to the lab"),
             "in_production": lazy_gettext("In production"), "shipped": lazy_gettext("Shipped"),
@@ -286,7 +286,7 @@ async def late_for_appointment(actor: Actor, appointment_id: int) -> list[dict]:
     return [r for r in _dress(rows, actor.time_zone) if r["late"]]
 
 
-async def record_invoice(actor: Actor, patient_id: int, case_id: int, form: InvoiceForm, currency: str) -> int:
+async def record_invoice(actor: Actor, patient_id: int, case_id: int, form: InvoiceForm) -> int:
     """The lab's invoice for the case (a credit is a negative amount: entries are never changed)."""
     require(actor, Permission.MANAGE_CALENDAR)
     try:
@@ -300,6 +300,7 @@ async def record_invoice(actor: Actor, patient_id: int, case_id: int, form: Invo
         raise ValidationFailed(errors)
     async with transaction():
         await _owned(actor, patient_id, case_id)
+        currency = (await Clinic.select(Clinic.currency).where(Clinic.id == actor.clinic_id).first())["currency"]
         rows = await LabInvoice.insert(LabInvoice(
             clinic=actor.clinic_id, lab_case=case_id, amount=amount.quantize(Decimal("0.01")), currency=currency,
             reference=form.reference.strip(), recorded_by=actor.id, recorded_by_name=actor.name,
