@@ -41,6 +41,7 @@ from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
 from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
+from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
@@ -51,7 +52,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController]
-CONTROLLERS += [LabController, PatientLabController, PrescriptionController]
+CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

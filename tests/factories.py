@@ -106,8 +106,8 @@ async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> d
     return {"tooth": 36, "version": 1, "alert_id": alert_id, "plan_id": plan_id, "item_id": item_id,
             "note_id": note_id, "code_id": code["id"]}
 async def make_lab_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
-    """A lab, a crown case and a signed prescription, by id name."""
-    from portal.documents import prescriptions
+    """A lab, a crown case, a signed prescription and a signed referral letter, by id name."""
+    from portal.documents import prescriptions, referrals
     from portal.lab import cases, directory
 
     lab_id = await directory.add_lab(owner, directory.LabForm(name="Kroon Lab", email="orders@kroonlab.test",
@@ -116,7 +116,9 @@ async def make_lab_records(owner: Actor, dentist: Actor, patient_id: int) -> dic
                                                                           teeth="36", shade="A2"))
     prescription_id = await prescriptions.sign_prescription(dentist, patient_id, prescriptions.PrescriptionForm(
         medicine="Paracetamol", strength="500 mg", dose="1 tablet 4× daily", quantity="20 tablets"))
-    return {"lab_id": lab_id, "case_id": case_id, "prescription_id": prescription_id}
+    referral_id = await referrals.refer(dentist, patient_id, referrals.ReferralForm(
+        specialty="orthodontist", other_party="Dr. Ortho", other_email="ortho@example.org", reason="Crowding"))
+    return {"lab_id": lab_id, "case_id": case_id, "prescription_id": prescription_id, "referral_id": referral_id}
 
 
 async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:

@@ -80,7 +80,8 @@ async def check(actor: Actor, patient_id: int, medicine: str) -> list[str]:
     return warnings_for(medicine, history)
 
 
-async def _prescriber(actor: Actor) -> str:
+async def registration_of(actor: Actor) -> str:
+    """The signer's registration ("BIG 12345"); refused for staff without a registration number."""
     row = await Staff.select(Staff.registration_body, Staff.registration_number).where(Staff.id == actor.id).first()
     if not row or not row["registration_number"].strip():
         raise ValidationFailed({"form": _("Only a prescriber with a registration number may sign a prescription; "
@@ -117,7 +118,7 @@ async def sign_prescription(actor: Actor, patient_id: int, form: PrescriptionFor
                      repeats=None if repeats is not None and repeats <= 12 else _("Repeats: a number from 0 to 12."))
     if errors:
         raise ValidationFailed(errors)
-    registration = await _prescriber(actor)
+    registration = await registration_of(actor)
     warnings = warnings_for(form.medicine, await _history(patient_id, actor.clinic_id))
     if warnings and not form.acknowledged:
         raise ValidationFailed({"acknowledged": _("Weigh the warnings above and confirm to sign anyway.")})

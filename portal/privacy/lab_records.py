@@ -1,5 +1,5 @@
-"""Lab cases and disclosures in the privacy registry: the work made for a patient, and who received which of the
-patient's data and when (labs, specialists, pharmacies), recorded once per sending by `record_disclosure`.
+"""Lab cases, prescriptions, referrals and disclosures in the privacy registry: the work made for a patient, and who
+received which of the patient's data and when (labs, specialists, pharmacies), recorded by `record_disclosure`.
 
 Both are records of care: isolated when an erasure is approved and erased by the retention engine. An erasure or
 correction must be passed on to the recipients listed here (GDPR Art. 19): the disclosures say who they are.
@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from portal.permissions import Actor
 from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, plain_rows, register
-from portal.tables import Disclosure, LabCase, LabCaseEvent, LabInvoice, Prescription
+from portal.tables import Disclosure, LabCase, LabCaseEvent, LabInvoice, Prescription, Referral
 
 DISCLOSURE_FIELDS = {"at": "When the data was sent", "recipient_kind": "lab, specialist, pharmacy or patient",
                      "recipient_name": "Who received it", "recipient_address": "Where it was sent",
@@ -26,6 +26,12 @@ PRESCRIPTION_FIELDS = {"signed_at": "When signed", "medicine": "Medicine", "stre
                        "quantity": "Quantity", "instructions": "Instructions", "repeats": "Repeats",
                        "prescriber_name": "Prescriber", "registration": "Prescriber's registration",
                        "content_hash": "SHA-256 of what was signed"}
+
+REFERRAL_FIELDS = {"created_at": "When written or received", "direction": "out (we referred you) or in (to us)",
+                   "specialty": "Specialty", "other_party": "The specialist, or who referred you",
+                   "reason": "Reason", "body": "The letter", "status": "signed, sent, seen, report received",
+                   "report": "The specialist's report", "signed_by_name": "Who signed it",
+                   "content_hash": "SHA-256 of what was signed"}
 
 
 async def record_disclosure(actor: Actor, patient_id: int, *, kind: str, name: str, address: str, data: list[str],
@@ -92,6 +98,21 @@ async def _erase_prescriptions(patient_id: int) -> int:
     return len(await Prescription.delete().where(Prescription.patient == patient_id).returning(Prescription.id))
 
 
+async def _referrals(patient_id: int) -> list[dict]:
+    rows = await Referral.select(*Referral.all_columns(exclude=[Referral.pdf])).where(
+        Referral.patient == patient_id).order_by(Referral.created_at)
+    return plain_rows(rows, REFERRAL_FIELDS)
+
+
+async def _erase_referrals(patient_id: int) -> int:
+    await allow_erasure()
+    return len(await Referral.delete().where(Referral.patient == patient_id).returning(Referral.id))
+
+
+register(DataCategory(
+    name="referrals", title="Referral letters", order=65, purpose="Letters referring you to a specialist, and "
+    "referrals to us, with their progress.", legal_basis=CARE, recipients=("hosting",), retention="clinical",
+    basis="end_of_treatment", fields=REFERRAL_FIELDS, collect=_referrals, erase=_erase_referrals))
 register(DataCategory(
     name="lab_cases", title="Lab work", order=66, purpose="Crowns, bridges, appliances and aligners made for you "
     "by a dental laboratory, and their progress.", legal_basis=CARE, recipients=("hosting", "lab"),

@@ -29,7 +29,16 @@ from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
-from portal.tables.lab import Disclosure, Lab, LabCase, LabCaseEvent, LabInvoice, Prescription
+from portal.tables.lab import (
+    Disclosure,
+    Lab,
+    LabCase,
+    LabCaseEvent,
+    LabInvoice,
+    Prescription,
+    Referral,
+    ReferralEvent,
+)
 from portal.tables.messaging import ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient

@@ -112,3 +112,34 @@ class Prescription(Table, tablename="prescription"):
     content_hash = Varchar(length=64)
     pdf = Bytea()
     signed_at = Timestamptz()
+
+
+class Referral(Table, tablename="referral"):
+    clinic = ForeignKey(references=Clinic)
+    patient = ForeignKey(references=Patient)
+    direction = Varchar(length=3)  # out | in
+    specialty = Varchar(length=20)
+    other_party = Varchar(length=200)  # the specialist we refer to, or the practice that referred to us
+    other_email = Varchar(length=320, default="")
+    reason = Varchar(length=500)
+    body = Text(default="")
+    image_ids = Array(base_column=Integer(), default=[])
+    status = Varchar(length=20)
+    report = Text(default="")
+    signed_by = ForeignKey(references=Staff, null=True)
+    signed_by_name = Varchar(length=200, default="")
+    registration = Varchar(length=300, default="")
+    content_hash = Varchar(length=64, default="")
+    pdf = Bytea(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class ReferralEvent(Table, tablename="referral_event"):
+    id = BigSerial(primary_key=True)
+    clinic = ForeignKey(references=Clinic)
+    referral = ForeignKey(references=Referral)
+    status = Varchar(length=20)
+    note = Text(default="")
+    by_staff = ForeignKey(references=Staff, null=True)
+    by_name = Varchar(length=200, default="")
+    at = Timestamptz()

@@ -66,4 +66,7 @@ REQUIRED = {
     "/patients/{patient_id:int}/prescriptions": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/prescriptions/new": Permission.WRITE_CLINICAL,
     "/patients/{patient_id:int}/prescriptions/{prescription_id:int}/pdf": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/referrals": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/referrals/new": Permission.WRITE_CLINICAL,
+    "/patients/{patient_id:int}/referrals/{referral_id:int}/pdf": Permission.READ_CLINICAL,
 }
