@@ -172,3 +172,46 @@ async def test_the_labs_invoice_is_recorded_against_the_case_and_corrected_by_a_
     exported = await CATEGORIES["lab_cases"].collect(patient_id)
     assert [c["amount"] for c in exported[0]["cost"]] == ["145.00", "-20.00"]
 
+
+
+async def test_erasure_isolates_lab_work_and_retention_erases_it_with_its_append_only_history(clinic, cal):
+    from datetime import datetime, timedelta, timezone
+
+    from portal import db
+    from portal.privacy import erasure, retention
+    from portal.tables import Appointment, Disclosure, LabCase, LabInvoice, Patient, Prescription, Referral
+
+    patient_id = await factories.make_patient(clinic)
+    records = await factories.make_lab_records(clinic, cal["dentist"], patient_id)
+    await sending.send_case(cal["dentist"], patient_id, records["case_id"])
+    await cases.record_invoice(clinic, patient_id, records["case_id"], cases.InvoiceForm(amount="99"))
+    async with db.transaction():
+        result = await erasure.carry_out(clinic, patient_id)
+    assert {"lab_cases", "prescriptions", "referrals", "disclosures"} <= set(result["isolated"])
+    with pytest.raises(Exception):  # isolated: unknown to staff pages
+        await cases.get_case(cal["dentist"], patient_id, records["case_id"])
+    await retention.confirm_rule(clinic, retention.RuleForm("clinical", "20", "end_of_treatment", "WGBO 7:454"))
+    long_ago = datetime.now(timezone.utc) - timedelta(days=365 * 21)
+    await Appointment.update({Appointment.starts_at: long_ago, Appointment.ends_at: long_ago}, force=True)
+    await Patient.update({Patient.created_at: long_ago}, force=True)
+    assert (await retention.run_retention())["patients"] == 1
+    for table in (LabCase, LabCaseEvent, LabInvoice, Disclosure, Prescription, Referral):
+        assert await table.count() == 0, table._meta.tablename
+
+
+async def test_an_approved_erasure_is_passed_on_to_every_recipient(clinic, cal, settings, mailbox):
+    from portal.privacy import lab_records, requests
+
+    desk = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Desk")
+    patient_id = await factories.make_patient(clinic)
+    records = await factories.make_lab_records(clinic, cal["dentist"], patient_id)
+    await sending.send_case(cal["dentist"], patient_id, records["case_id"])
+    assert await lab_records.pass_on(clinic, patient_id, "correction", 0, "phone_mobile") == 0  # never disclosed
+    request_id = await requests.file_on_behalf(desk, patient_id, requests.OnBehalfForm(
+        kind="erasure", channel="letter", identity_check="ID copy enclosed", details="Erase my data"))
+    await requests.decide(clinic, request_id, requests.DecisionForm(decision="approved",
+                                                                    identity_check="Passport seen at the desk"))
+    while await outbox.deliver_due(settings):
+        pass
+    [notice] = mailbox.to("orders@kroonlab.test")[1:]  # after the order itself
+    assert "Art. 19" in notice["Subject"] and f"lab_case {records['case_id']}" in notice.get_content()

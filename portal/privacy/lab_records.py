@@ -8,6 +8,9 @@ correction must be passed on to the recipients listed here (GDPR Art. 19): the d
 import json
 from datetime import datetime, timezone
 
+from portal import audit
+from portal.i18n import gettext as _
+from portal.messaging import outbox
 from portal.permissions import Actor
 from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, plain_rows, register
@@ -57,6 +60,33 @@ def _decoded(rows: list[dict], *keys: str) -> list[dict]:
             if isinstance(row.get(key), str):
                 row[key] = json.loads(row[key])
     return rows
+
+
+# Fields of the patient record every recipient got in some form (name on a slip or letter, age or date of birth).
+PASSED_ON_FIELDS = ("given_name", "family_name", "date_of_birth")
+
+
+async def pass_on(actor: Actor, patient_id: int, kind: str, request_id: int, field: str | None = None) -> int:
+    """GDPR Art. 19: tell every recipient of the patient's data of an approved erasure, or of a correction of a
+    field they received; returns how many were told (call it in the approving transaction)."""
+    if kind == "correction" and field not in PASSED_ON_FIELDS:
+        return 0
+    rows = await Disclosure.raw(
+        "SELECT recipient_name, recipient_address, string_agg(DISTINCT subject_type || ' ' || subject_id, ', ') "
+        "AS refs FROM disclosure WHERE patient = {} AND clinic = {} AND recipient_kind <> 'patient' "
+        "AND recipient_address <> '' GROUP BY 1, 2", patient_id, actor.clinic_id)
+    for row in rows:
+        text = (_("The patient has had their data erased. Please erase the copies you received from us (%(refs)s).",
+                  refs=row["refs"]) if kind == "erasure" else
+                _("The patient's details were corrected. Please correct the copies you received from us "
+                  "(%(refs)s); ask us for the corrected details.", refs=row["refs"]))
+        await outbox.enqueue(outbox.Email(to=row["recipient_address"], subject=_(
+            "Data protection notice from %(clinic)s (GDPR Art. 19)", clinic=actor.clinic_name), text=text),
+            key=f"art19:{request_id}:{row['recipient_address']}"[:200], clinic_id=actor.clinic_id)
+    if rows:
+        await audit.record(actor, "privacy.passed_on", patient_id=patient_id, object_type="privacy_request",
+                           object_id=request_id, detail={"recipients": [r["recipient_name"] for r in rows]})
+    return len(rows)
 
 
 async def _disclosures(patient_id: int) -> list[dict]:
