@@ -215,3 +215,16 @@ async def test_an_approved_erasure_is_passed_on_to_every_recipient(clinic, cal, 
         pass
     [notice] = mailbox.to("orders@kroonlab.test")[1:]  # after the order itself
     assert "Art. 19" in notice["Subject"] and f"lab_case {records['case_id']}" in notice.get_content()
+
+
+async def test_the_patient_sees_who_received_their_data_on_the_access_page(client, clinic, cal, mailbox):
+    from tests.privacy_helpers import sign_in_patient
+
+    patient_id = await factories.make_patient(clinic, given_name="Eva", email="eva@example.org",
+                                              date_of_birth="1980-02-03")
+    records = await factories.make_lab_records(clinic, cal["dentist"], patient_id)
+    await sending.send_case(cal["dentist"], patient_id, records["case_id"])
+    await sign_in_patient(client, mailbox, "eva@example.org", "1980-02-03")
+    page = await client.get("/privacy/me")
+    assert page.status_code == 200
+    assert "Who received your data" in page.text and "orders@kroonlab.test" in page.text
