@@ -33,6 +33,7 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
+from portal.views.lab import LabController, PatientLabController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
@@ -40,6 +41,7 @@ from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
 from portal.views.perio import PerioController
 from portal.views.plans import PlanController
+from portal.views.prescriptions import PrescriptionController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
@@ -50,6 +52,7 @@ from portal.views.public_messages import (
     VoiceWebhookController,
     WhatsAppWebhookController,
 )
+from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
@@ -69,6 +72,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                VoiceWebhookController, CallsController, MessagingController,
                PasswordController, InvitationController, PatientVisitsController, LanguageController,
                PerioController]
+CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from portal import i18n
+from portal.lab import cases as lab_cases
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy.requests import clock_counts
 from portal.tables import Patient
 
 
 async def clinic_overview(actor: Actor) -> dict:
-    """Counts and a six-month series of new patients; no personal data, so nothing to audit."""
+    """Counts, a six-month series of new patients, and lab work late for its seating (those names audited)."""
     require(actor, Permission.VIEW_DASHBOARD)
     zone = ZoneInfo(actor.time_zone)
     today = datetime.now(zone).date()
@@ -33,11 +34,13 @@ async def clinic_overview(actor: Actor) -> dict:
     locale = i18n.babel_locale()
     series = [{"label": format_date(m, "LLL", locale=locale), "count": per_month.get(m.isoformat()[:7], 0)}
               for m in months]
+    lab_late = await lab_cases.late_cases(actor) if can(actor, Permission.MANAGE_CALENDAR) else []
     privacy = None
     if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
         privacy = await clock_counts(actor)
     return {
         "privacy": privacy,
+        "lab_late": lab_late,
         "today": today,
         "patients": counts["patients"],
         "staff": counts["staff"],

@@ -108,6 +108,24 @@ async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> d
     await perio.save_tooth(dentist, patient_id, exam_id, 36, perio.ToothForm(d0="4", d1="3", d2="5", b2=True))
     return {"tooth": 36, "version": 1, "alert_id": alert_id, "plan_id": plan_id, "item_id": item_id,
             "note_id": note_id, "code_id": code["id"], "exam_id": exam_id}
+
+
+async def make_lab_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
+    """A lab, a crown case, a signed prescription and a signed referral letter, by id name."""
+    from portal.documents import prescriptions, referrals
+    from portal.lab import cases, directory
+
+    lab_id = await directory.add_lab(owner, directory.LabForm(name="Kroon Lab", email="orders@kroonlab.test",
+                                                             turnaround="crown 7"))
+    case_id = await cases.create_case(dentist, patient_id, cases.CaseForm(lab_id=str(lab_id), items="crown",
+                                                                          teeth="36", shade="A2"))
+    prescription_id = await prescriptions.sign_prescription(dentist, patient_id, prescriptions.PrescriptionForm(
+        medicine="Paracetamol", strength="500 mg", dose="1 tablet 4× daily", quantity="20 tablets"))
+    referral_id = await referrals.refer(dentist, patient_id, referrals.ReferralForm(
+        specialty="orthodontist", other_party="Dr. Ortho", other_email="ortho@example.org", reason="Crowding"))
+    return {"lab_id": lab_id, "case_id": case_id, "prescription_id": prescription_id, "referral_id": referral_id}
+
+
 async def make_failed_job(task_name: str = "outbox.deliver", args: str = "{}") -> int:
     """A procrastinate job that failed, as a worker leaves it (the error kept by jobs.record_run)."""
     rows = await Staff.raw(

@@ -28,6 +28,7 @@ WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", 
            "calendar", "chart", "plans", "notes", "imaging", "jobs", "audit", "clinical_settings", "settings",
            "messaging", "privacy_centre", "privacy_requests", "privacy_settings", "patients", "errors", "perio",
            "calls"]
+WRAPPED += ["lab", "prescriptions", "referrals"]
 
 
 def _catalogue(lang: str):

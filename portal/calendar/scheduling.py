@@ -14,6 +14,7 @@ from portal.db import transaction
 from portal.errors import Forbidden, NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
 from portal.i18n import gettext
+from portal.lab import cases as lab_cases
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
 
@@ -282,6 +283,7 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     row["next_statuses"] = [s for s in allowed_after(row["status"]) if s != Status.CANCELLED]
     row["alerts"] = (await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"]])).get(
         row["patient"], [])
+    row["lab_late"] = await lab_cases.late_for_appointment(actor, appointment_id)
     row["cancellable"] = row["status"] in CANCELLABLE
     row["cancel_status"], row["freeing"] = Status.CANCELLED, statuses.FREED
     for change in row["history"]:

@@ -15,7 +15,7 @@ from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import gettext, lazy_gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
-from portal.privacy import erasure
+from portal.privacy import erasure, lab_records
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.tables import Clinic, Guardian, Patient, PrivacyRequest, Staff
@@ -405,6 +405,8 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
             outcome = {"applied": field}
         elif decision == "approved" and kind == "erasure":
             outcome = {**await erasure.carry_out(actor, patient_id), "identity_check": form.identity_check.strip()}
+        if decision == "approved" and kind in ("erasure", "correction"):  # Art. 19: recipients are told
+            outcome["passed_on"] = await lab_records.pass_on(actor, patient_id, kind, request_id, field)
         elif decision == "refused" and kind in ("restriction", "objection"):
             column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
             await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))

@@ -31,6 +31,16 @@ from portal.tables.consent import ConsentEvent
 from portal.tables.credentials import ClinicCredential
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
+from portal.tables.lab import (
+    Disclosure,
+    Lab,
+    LabCase,
+    LabCaseEvent,
+    LabInvoice,
+    Prescription,
+    Referral,
+    ReferralEvent,
+)
 from portal.tables.messaging import ConversationAttachment, ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient

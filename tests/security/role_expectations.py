@@ -64,4 +64,18 @@ REQUIRED = {
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
+    # Lab work: the front desk tracks status and dates; the slip and prescriptions are clinical.
+    "/lab": Permission.MANAGE_CALENDAR,
+    "/lab/labs": Permission.MANAGE_CLINIC,
+    "/lab/labs/{lab_id:int}": Permission.MANAGE_CLINIC,
+    "/patients/{patient_id:int}/lab-cases": Permission.MANAGE_CALENDAR,
+    "/patients/{patient_id:int}/lab-cases/new": Permission.WRITE_CLINICAL,
+    "/patients/{patient_id:int}/lab-cases/{case_id:int}": Permission.MANAGE_CALENDAR,
+    "/patients/{patient_id:int}/lab-cases/{case_id:int}/slip.pdf": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/prescriptions": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/prescriptions/new": Permission.WRITE_CLINICAL,
+    "/patients/{patient_id:int}/prescriptions/{prescription_id:int}/pdf": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/referrals": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/referrals/new": Permission.WRITE_CLINICAL,
+    "/patients/{patient_id:int}/referrals/{referral_id:int}/pdf": Permission.READ_CLINICAL,
 }

@@ -34,7 +34,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
             "lead_id": await factories.make_lead(clinic),
             "attachment_id": await factories.make_mail_attachment(clinic, patient_id),
-            "recording_id": await factories.make_call_recording(clinic, patient_id)}
+            "recording_id": await factories.make_call_recording(clinic, patient_id),
+            **await factories.make_lab_records(clinic, cal["dentist"], patient_id)}
 
 
 
