@@ -2,6 +2,7 @@
 
 import procrastinate
 
+import jobs
 from jobs import app
 from portal.privacy import daily, export
 
@@ -17,4 +18,4 @@ async def run_daily(timestamp: int | None = None) -> dict:
 @app.task(name="privacy.export", retry=procrastinate.RetryStrategy(max_attempts=3, exponential_wait=10))
 async def build_export(export_id: int, clinic_id: int | None = None) -> None:
     """Build one patient's ZIP; the page polls the row's progress."""
-    await export.build_export(export_id)
+    await export.build_export(export_id, jobs.settings().contact_cooling_days)

@@ -25,6 +25,7 @@ from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
+from portal.views.contacts import AddressLinkController, OwnCodeController, PatientContactsController
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
@@ -48,7 +49,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                AuditController, ChartController, PlanController, NoteController, ClinicalSetupController,
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
-               InvitationController, PatientVisitsController, LanguageController]
+               InvitationController, PatientVisitsController, LanguageController, PatientContactsController,
+               AddressLinkController, OwnCodeController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

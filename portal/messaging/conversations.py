@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from portal import audit, display, i18n, patients
 from portal.calendar import scheduling, statuses
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.i18n import N_
@@ -117,9 +118,11 @@ async def receive(settings: Settings, messages: list[tuple[str, str, str, str, s
 
 
 async def _receive_one(clinic: dict, phone: str, name: str, provider_id: str, text: str) -> int:
-    patient = await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
-        (Patient.clinic == clinic["id"]) & ((Patient.phone_mobile == phone) | (Patient.phone_other == phone))
-    ).order_by(Patient.id, ascending=False).first()
+    # Only a confirmed mobile number (portal/contacts) names a patient, and only one: a number on two records is a
+    # lead for staff to sort out, never "the newest record wins".
+    matches = await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
+        (Patient.clinic == clinic["id"]) & (Patient.phone_mobile == phone) & Patient.isolated_at.is_null()).limit(2)
+    patient = matches[0] if len(matches) == 1 else None
     lead_id = None
     if patient is None:
         rows = await Lead.raw(
@@ -221,6 +224,7 @@ async def convert_lead(actor: Actor, lead_id: int, form: patients.PatientForm) -
     async with transaction():
         patient_id = await patients.create_patient(actor, replace(
             form, phone_mobile=lead["phone"], preferred_language=form.preferred_language or "en"))
+        await contact_changes.confirm_inbound(actor, actor.clinic_id, patient_id, lead["phone"])
         await Lead.update({Lead.patient: patient_id, Lead.converted_at: datetime.now(timezone.utc)}).where(
             Lead.id == lead_id)
         await ConversationMessage.update({ConversationMessage.patient: patient_id}).where(

@@ -7,6 +7,8 @@ transaction, which has allowed deleting the append-only rows. Conversations are 
 at once when an erasure is approved.
 """
 
+from dataclasses import replace
+
 from portal.imaging import images as imaging
 from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, ExportFile, plain_rows, register
@@ -152,7 +154,7 @@ for category in (
                  recipients=("hosting", "lab"), fields=IMAGE_FIELDS, collect=_images,
                  erase=imaging.erase_patient_images, files=_image_files),
 ):
-    register(category)
+    register(replace(category, clinical=True))  # the health record (portal/contacts: the cooling-off)
 
 
 CONVERSATION_FIELDS = {"at": "When", "channel": "whatsapp or sms", "direction": "in (from you) or out (from us)",

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, patient_fields
+from portal import audit, display, patient_fields, patients
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
@@ -374,7 +374,10 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
     async with transaction():
         to = await addresses(patient_id)  # read before an erasure removes the address
         outcome = {}
-        if decision == "approved" and field:
+        if decision == "approved" and field in patients.CONFIRMED:  # waits for its holder, like any change
+            await patients.propose_addresses(actor, patient_id, {field: corrected}, "correction")
+            outcome = {"applied": field, "waits_for_confirmation": True}
+        elif decision == "approved" and field:
             await Patient.update({getattr(Patient, field): corrected,
                                   Patient.updated_at: datetime.now(timezone.utc)}).where(
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))

@@ -27,6 +27,7 @@ from portal.tables.chart import (
 )
 from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
+from portal.tables.contact import ContactChange
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
 from portal.tables.messaging import ConversationMessage, Lead
