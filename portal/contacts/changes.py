@@ -177,7 +177,7 @@ async def _pending_of_patient(clinic_id: int, patient_id: int, change_id: int) -
     if row is None:
         raise NotFound()
     if row["status"] != "pending" or row["expires_at"] <= datetime.now(timezone.utc):
-        raise ValidationFailed({"code": _("This change is no longer waiting for confirmation.")})
+        raise ValidationFailed({"form": _("This change is no longer waiting for confirmation.")})
     return row
 
 
@@ -211,10 +211,10 @@ async def confirm_in_person(actor: Actor, patient_id: int, change_id: int, form:
     """Staff saw the holder and an identity document: who and how are recorded. Someone who may read the clinical
     record anyway spares the patient the cooling-off; a receptionist's check does not."""
     require(actor, Permission.EDIT_DEMOGRAPHICS)
-    if form.identity_check not in IDENTITY_CHECKS:
-        raise ValidationFailed({"identity_check": _("Choose the document you checked.")})
     async with transaction():
-        row = await _pending_of_patient(actor.clinic_id, patient_id, change_id)
+        row = await _pending_of_patient(actor.clinic_id, patient_id, change_id)  # another clinic's: 404 first
+        if form.identity_check not in IDENTITY_CHECKS:
+            raise ValidationFailed({"identity_check": _("Choose the document you checked.")})
         await _confirm(row, {ContactChange.confirmed_by: actor.id, ContactChange.confirmed_by_name: actor.name,
                              ContactChange.identity_check: form.identity_check,
                              ContactChange.checked_by_clinician: can(actor, Permission.READ_CLINICAL)},

@@ -55,4 +55,5 @@ REQUIRED = {
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/contacts": Permission.READ_DEMOGRAPHICS,
 }

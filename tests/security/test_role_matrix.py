@@ -16,6 +16,7 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
+PUBLIC |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # the token is the key
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
