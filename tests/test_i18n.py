@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE]
 # The template folders wrapped in gettext so far: nothing user-facing in them may escape extraction.
 WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", "staff", "system", "dashboard",
-           "patient_visits", "public_messages", "mail", "calendar_feed"]
+           "patient_visits", "public_messages", "mail", "calendar_feed", "contacts"]
 
 
 def _catalogue(lang: str):
@@ -251,6 +251,7 @@ async def test_a_patient_reads_the_privacy_centre_in_their_language_and_a_guardi
                                          preferred_language="tr")
     guardian_id = await patients.add_guardian(clinic, child, patients.GuardianForm(name="Mia", email="mia@example.org"))
     await Guardian.update({Guardian.preferred_language: "de"}).where(Guardian.id == guardian_id)
+    await factories.confirm_addresses(clinic, child)
     guardian_page = await sign_in_patient(other_client, mailbox, "mia@example.org", young)
     if guardian_page.status_code == 303:
         guardian_page = await other_client.get(guardian_page.headers["location"])
