@@ -4,7 +4,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal.privacy import daily, export
+from portal.privacy import daily, export, requests
 
 
 @app.periodic(cron="30 3 * * *", periodic_id="privacy.daily")
@@ -19,3 +19,9 @@ async def run_daily(timestamp: int | None = None) -> dict:
 async def build_export(export_id: int, clinic_id: int | None = None) -> None:
     """Build one patient's ZIP; the page polls the row's progress."""
     await export.build_export(export_id, jobs.settings().contact_cooling_days)
+
+
+@app.task(name="privacy.erase", retry=procrastinate.RetryStrategy(max_attempts=3, exponential_wait=30))
+async def erase(request_id: int, clinic_id: int | None = None) -> bool:
+    """An approved erasure whose undo window has passed (nothing happens when it was undone)."""
+    return await requests.complete_erasure(request_id)
