@@ -43,6 +43,7 @@ from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookC
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
+from portal.views.two_factor import TwoFactorController
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
                CalendarController, IcalFeedController, CalendarFeedController, SettingsController,
@@ -50,7 +51,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController, PatientContactsController,
-               AddressLinkController, OwnCodeController]
+               AddressLinkController, OwnCodeController, TwoFactorController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -43,6 +43,7 @@ from portal.tables.privacy import (
     RetentionRule,
 )
 from portal.tables.staff import LoginAttempt, Staff, WebSession
+from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice
 
 # Derived from the imports above (the one list, kept for readers and type checkers); a test checks that every
 # Table class in this package is imported here.

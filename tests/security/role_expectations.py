@@ -56,4 +56,5 @@ REQUIRED = {
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/contacts": Permission.READ_DEMOGRAPHICS,
+    "/account/two-factor": Permission.VIEW_DASHBOARD,  # every role: their own account's second factor
 }
