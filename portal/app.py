@@ -28,6 +28,7 @@ from portal.views.calendar_feed import CalendarFeedController, IcalFeedControlle
 from portal.views.calls import CallsController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
+from portal.views.contacts import AddressLinkController, OwnCodeController, PatientContactsController
 from portal.views.csrf import MaskedCSRFMiddleware
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
@@ -56,6 +57,7 @@ from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
+from portal.views.two_factor import TwoFactorController
 
 # Responses from 1 KB are gzipped when the browser accepts it (a day view shrinks about eightfold); level 6 is
 # zlib's default trade of CPU for size. CSRF tokens are masked per response (portal/views/csrf.py), so
@@ -73,6 +75,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PasswordController, InvitationController, PatientVisitsController, LanguageController,
                PerioController]
 CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
+CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from portal import audit, patient_fields, phones
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import parse_date, whole_number
@@ -13,6 +14,8 @@ from portal.tables import Guardian, MedicalAlert, Patient
 
 GENDERS = patient_fields.GENDERS
 LANGUAGES = patient_fields.LANGUAGES
+# Addresses that reach a person (sign-in, mail, texts): kept apart until their holder confirms them.
+CONFIRMED = {"email": "email", "phone_mobile": "phone"}
 AGE_OF_MAJORITY = 18
 PAGE_SIZE = 50
 LIST_COLUMNS = (Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
@@ -52,28 +55,44 @@ def _clean(actor: Actor, form: PatientForm) -> dict:
     return {getattr(Patient, name): value for name, value in values.items()}
 
 
+async def propose_addresses(actor: Actor, patient_id: int, addresses: dict[str, str], origin: str) -> None:
+    """The patient's email and mobile number, as typed on any side: each waits for its holder (portal/contacts)."""
+    for name, channel in CONFIRMED.items():
+        if name in addresses:
+            await contact_changes.propose(actor, actor.clinic_id, contact_changes.Holder(patient_id), channel,
+                                          addresses[name], origin)
+
+
+def _split(values: dict) -> tuple[dict, dict[str, str]]:
+    """(columns written at once, addresses that wait for confirmation)."""
+    addresses = {col._meta.name: v for col, v in values.items() if col._meta.name in CONFIRMED}
+    return {col: v for col, v in values.items() if col._meta.name not in CONFIRMED}, addresses
+
+
 async def create_patient(actor: Actor, form: PatientForm) -> int:
     require(actor, Permission.EDIT_DEMOGRAPHICS)
-    values = _clean(actor, form)
+    values, addresses = _split(_clean(actor, form))
     now = datetime.now(timezone.utc)
     async with transaction():
         row = Patient(clinic=actor.clinic_id, created_at=now, updated_at=now,
                       **{col._meta.name: v for col, v in values.items()})
         await row.save()
         await audit.record(actor, "patient.created", patient_id=row.id, object_type="patient", object_id=row.id)
+        await propose_addresses(actor, row.id, addresses, "patient_created")
     return row.id
 
 
 async def update_patient(actor: Actor, patient_id: int, form: PatientForm) -> None:
     require(actor, Permission.EDIT_DEMOGRAPHICS)
     before = await _owned(actor, patient_id)  # a foreign id is a 404 before any validation message
-    values = _clean(actor, form)
+    values, addresses = _split(_clean(actor, form))
     async with transaction():
         changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
         await Patient.update({**values, Patient.updated_at: datetime.now(timezone.utc)}).where(
             (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
         await audit.record(actor, "patient.updated", patient_id=patient_id, object_type="patient",
                            object_id=patient_id, detail={"changed": changed})
+        await propose_addresses(actor, patient_id, addresses, "staff_form")
 
 
 async def ensure_in_clinic(actor: Actor, patient_id: int) -> None:
@@ -198,9 +217,14 @@ async def add_guardian(actor: Actor, patient_id: int, form: GuardianForm) -> int
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
-        row = Guardian(clinic=actor.clinic_id, patient=patient_id, created_at=datetime.now(timezone.utc), **values)
+        row = Guardian(clinic=actor.clinic_id, patient=patient_id, created_at=datetime.now(timezone.utc),
+                       **{**values, "email": "", "phone": ""})
         await row.save()
         await audit.record(actor, "guardian.added", patient_id=patient_id, object_type="guardian", object_id=row.id)
+        # A guardian's address signs in to the child's record: it waits for its holder like the patient's own.
+        holder = contact_changes.Holder(patient_id, row.id)
+        await contact_changes.propose(actor, actor.clinic_id, holder, "email", values["email"], "guardian_added")
+        await contact_changes.propose(actor, actor.clinic_id, holder, "phone", values["phone"], "guardian_added")
     return row.id
 
 

@@ -74,6 +74,9 @@ class Settings:
     db_acquire_timeout: float = 5.0  # seconds a request may wait for a free pooled connection
     worker_stale_seconds: int = 60  # a worker without a heartbeat for this long is shown in red
     worker_reconnect_seconds: int = 300  # a worker waits this long for the database, then exits non-zero
+    totp_required_roles: frozenset[str] = frozenset({"owner"})  # roles that must sign in with a second factor
+    erasure_undo_minutes: int = 30  # an approved erasure waits this long (undo possible) before anything is erased
+    contact_cooling_days: int = 7  # the health record waits this long in the privacy centre after a contact change
 
     @property
     def base_url(self) -> str:
@@ -127,4 +130,8 @@ class Settings:
             db_acquire_timeout=float(os.environ.get("DB_ACQUIRE_TIMEOUT", "5")),
             worker_stale_seconds=int(os.environ.get("WORKER_STALE_SECONDS", "60")),
             worker_reconnect_seconds=int(os.environ.get("WORKER_RECONNECT_SECONDS", "300")),
+            totp_required_roles=frozenset(r.strip() for r in os.environ.get("TOTP_REQUIRED_ROLES", "owner").split(",")
+                                          if r.strip()),
+            erasure_undo_minutes=max(int(os.environ.get("ERASURE_UNDO_MINUTES", "30")), 0),
+            contact_cooling_days=max(int(os.environ.get("CONTACT_COOLING_DAYS", "7")), 0),
         )

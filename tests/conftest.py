@@ -19,6 +19,8 @@ os.environ["PORTAL_LOG_DIR"] = tempfile.mkdtemp(prefix="chairside-logs-")
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["PICCOLO_CONF"] = "portal.piccolo_conf"
 os.environ.setdefault("PUBLIC_URL", "http://testserver")  # the Host the in-process clients send
+os.environ.setdefault("TOTP_REQUIRED_ROLES", "")  # tests/test_two_factor.py requires it for owners itself
+os.environ.setdefault("ERASURE_UNDO_MINUTES", "0")  # erasure at once; tests/test_erasure_window.py sets a window
 
 from tests.mail_sink import MailSink, free_port  # noqa: E402
 

@@ -5,6 +5,7 @@ import itertools
 import httpx
 
 from portal import clinics, patients, staff
+from portal.contacts import changes as contact_changes
 from portal.permissions import Actor, Role
 from portal.tables import Staff
 
@@ -31,11 +32,23 @@ async def make_staff(owner: Actor, role: Role, name: str | None = None) -> Actor
                  clinic_name=owner.clinic_name, time_zone=owner.time_zone, country=owner.country)
 
 
-async def make_patient(actor: Actor, **fields) -> int:
+async def make_patient(actor: Actor, confirmed: bool = True, **fields) -> int:
+    """A patient registered at the desk; `confirmed`: their email and mobile were confirmed in person there (with a
+    passport), as for a patient who has been coming for years; otherwise they wait for the holder."""
     n = next(_serial)
     values = {"given_name": "Anna", "family_name": f"Jansen{n}", "date_of_birth": "1985-04-12",
               "phone_mobile": "06 1234 56" + f"{n % 100:02d}", "email": f"anna{n}@example.org", **fields}
-    return await patients.create_patient(actor, patients.PatientForm(**values))
+    patient_id = await patients.create_patient(actor, patients.PatientForm(**values))
+    if confirmed:
+        await confirm_addresses(actor, patient_id)
+    return patient_id
+
+
+async def confirm_addresses(actor: Actor, patient_id: int) -> None:
+    """Staff confirm every address of the patient and guardians that waits, in person with a passport."""
+    for change in (await contact_changes.changes_for(actor, patient_id))["waiting"]:
+        await contact_changes.confirm_in_person(actor, patient_id, change["id"],
+                                                contact_changes.InPersonForm(identity_check="passport"))
 
 
 async def email_of(actor: Actor) -> str:

@@ -29,6 +29,7 @@ WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", 
            "messaging", "privacy_centre", "privacy_requests", "privacy_settings", "patients", "errors", "perio",
            "calls"]
 WRAPPED += ["lab", "prescriptions", "referrals"]
+WRAPPED += ["contacts", "two_factor"]
 
 
 def _catalogue(lang: str):
@@ -255,6 +256,7 @@ async def test_a_patient_reads_the_privacy_centre_in_their_language_and_a_guardi
                                          preferred_language="tr")
     guardian_id = await patients.add_guardian(clinic, child, patients.GuardianForm(name="Mia", email="mia@example.org"))
     await Guardian.update({Guardian.preferred_language: "de"}).where(Guardian.id == guardian_id)
+    await factories.confirm_addresses(clinic, child)
     guardian_page = await sign_in_patient(other_client, mailbox, "mia@example.org", young)
     if guardian_page.status_code == 303:
         guardian_page = await other_client.get(guardian_page.headers["location"])

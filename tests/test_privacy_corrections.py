@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from portal import patient_fields
-from portal.tables import Patient, PrivacyRequest
+from portal.tables import ContactChange, Patient, PrivacyRequest
 from tests import factories
 from tests.factories import post_form, sign_in_as
 from tests.privacy_helpers import sign_in_patient
@@ -45,6 +45,11 @@ async def test_an_approved_phone_correction_is_stored_in_e164(client, other_clie
     assert filed.status_code == 303
     request_id = (await PrivacyRequest.select(PrivacyRequest.id).first())["id"]
     assert (await _approve(other_client, clinic, request_id)).status_code == 303
+    # An approved correction of an address waits for its holder like any other change (portal/contacts).
+    waiting = await ContactChange.select(ContactChange.address, ContactChange.origin).where(
+        (ContactChange.patient == patient_id) & (ContactChange.status == "pending")).first()
+    assert waiting == {"address": "+31612345678", "origin": "correction"}
+    await factories.confirm_addresses(clinic, patient_id)
     stored = await Patient.select(Patient.phone_mobile).where(Patient.id == patient_id).first()
     assert stored["phone_mobile"] == "+31612345678"
 

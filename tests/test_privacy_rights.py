@@ -16,6 +16,7 @@ from portal.tables import (
     Appointment,
     AuditEntry,
     ConsentEvent,
+    ContactChange,
     DataExport,
     Guardian,
     OutboxMessage,
@@ -92,7 +93,7 @@ async def test_an_invalid_document_fails_the_schema(client):
     raise AssertionError("an incomplete document passed the schema")
 
 
-async def test_contact_details_change_directly(client, clinic, mailbox):
+async def test_contact_details_change_directly_and_new_addresses_wait_for_confirmation(client, clinic, mailbox):
     patient_id = await _patient_signed_in(client, clinic, mailbox)
     bad = await post_form(client, "/privacy/me/contact", {"email": "nope", "phone_mobile": "12", "address": "",
                                                           "preferred_language": "en"})
@@ -102,7 +103,13 @@ async def test_contact_details_change_directly(client, clinic, mailbox):
                                                          "preferred_language": "nl"})
     assert ok.status_code == 303
     row = await Patient.select().where(Patient.id == patient_id).first()
-    assert (row["email"], row["phone_mobile"], row["address"]) == ("eva@new.example", "+31611112222", "Kade 1")
+    assert row["address"] == "Kade 1" and row["email"] != "eva@new.example" and row["phone_mobile"] != "+31611112222"
+    page = await client.get("/privacy/me/contact")  # in Dutch now: the language changed at once
+    assert "eva@new.example" in page.text and await ContactChange.count().where(
+        (ContactChange.patient == patient_id) & (ContactChange.status == "pending")) == 2
+    await factories.confirm_addresses(clinic, patient_id)
+    row = await Patient.select().where(Patient.id == patient_id).first()
+    assert (row["email"], row["phone_mobile"]) == ("eva@new.example", "+31611112222")
 
 
 async def test_a_correction_staff_approve_is_applied_and_mailed(client, other_client, clinic, mailbox):

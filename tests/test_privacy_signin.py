@@ -88,6 +88,7 @@ async def test_guardian_signs_in_with_own_email_and_picks_a_child(client, clinic
     for patient_id in (child, sibling):
         await patients.add_guardian(clinic, patient_id,
                                     patients.GuardianForm(name="Mia Parent", email="mia@example.org"))
+        await factories.confirm_addresses(clinic, patient_id)
     chooser = await sign_in_patient(client, mailbox, "mia@example.org", young)
     assert chooser.status_code == 200 and "Tim" in chooser.text and "Lotte" in chooser.text
     token = await csrf_token(client)
@@ -101,6 +102,7 @@ async def test_guardian_of_a_now_adult_patient_is_refused(client, clinic, mailbo
     child_born = (date.today() - timedelta(days=365 * 10)).isoformat()
     child = await factories.make_patient(clinic, given_name="Sam", email="", date_of_birth=child_born)
     await patients.add_guardian(clinic, child, patients.GuardianForm(name="Dad", email="dad@example.org"))
+    await factories.confirm_addresses(clinic, child)
     await sign_in_patient(client, mailbox, "dad@example.org", child_born)
     assert (await client.get("/privacy/me")).status_code == 200
     # Sam comes of age (17 now): the open session and a new choice are both refused.

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from portal import audit, display, i18n, patients
 from portal.calendar import scheduling, statuses
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.i18n import N_, gettext
@@ -128,10 +129,13 @@ async def _receive_one(clinic: dict, phone: str, name: str, provider_id: str, te
 
 
 async def patient_by_phone(clinic_id: int, phone: str) -> dict | None:
-    """The clinic's patient who holds this number (the newest record when two do), else None."""
-    return await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
-        (Patient.clinic == clinic_id) & ((Patient.phone_mobile == phone) | (Patient.phone_other == phone))
-    ).order_by(Patient.id, ascending=False).first()
+    """The one patient whose confirmed mobile number this is, else None.
+
+    Only a confirmed mobile number (portal/contacts) names a patient, and only one: a number on two records is a
+    lead for staff to sort out, never "the newest record wins"."""
+    matches = await Patient.select(Patient.id, Patient.restricted_at, Patient.preferred_language).where(
+        (Patient.clinic == clinic_id) & (Patient.phone_mobile == phone) & Patient.isolated_at.is_null()).limit(2)
+    return matches[0] if len(matches) == 1 else None
 
 
 async def store_inbound(clinic: dict, channel: str, phone: str, name: str, provider_id: str,
@@ -254,6 +258,8 @@ async def convert_lead(actor: Actor, lead_id: int, form: patients.PatientForm) -
         patient_id = await patients.create_patient(actor, replace(
             form, phone_mobile=lead["phone"] or form.phone_mobile, email=lead["email"] or form.email,
             preferred_language=form.preferred_language or "en"))
+        if lead["phone"]:  # the provider vouches for a number that wrote first; a mail sender is not proof
+            await contact_changes.confirm_inbound(actor, actor.clinic_id, patient_id, lead["phone"])
         await Lead.update({Lead.patient: patient_id, Lead.converted_at: datetime.now(timezone.utc)}).where(
             Lead.id == lead_id)
         await ConversationMessage.update({ConversationMessage.patient: patient_id}).where(

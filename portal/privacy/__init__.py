@@ -34,6 +34,7 @@ from portal.privacy import (
     call_records,  # noqa: E402,F401  (registers phone calls and their recordings)
     categories,  # noqa: E402,F401  (registers the built-in categories)
     clinical,  # noqa: E402,F401  (registers the chart's categories)
+    contacts_records,  # noqa: E402,F401  (registers the address changes)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     perio_records,  # noqa: E402,F401  (registers perio charts)
 )

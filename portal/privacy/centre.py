@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from portal import audit, consents, display, patient_fields
 from portal.consents import ConsentChange, ConsentKind
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound
 from portal.permissions import Actor
@@ -35,13 +36,16 @@ def readable(value, zone: str):
     return value
 
 
-async def gather(clinic_id: int, patient_id: int) -> list[dict]:
-    """Every registered category with its rows, recipients and erasable date (callers audit the read)."""
+async def gather(clinic_id: int, patient_id: int, withheld: bool = False) -> list[dict]:
+    """Every registered category with its rows, recipients and erasable date (callers audit the read); with
+    `withheld`, the clinical ones are left out (a contact change is cooling off)."""
     found = await processors.list_processors(clinic_id)
     dates = await retention.erasable_dates(clinic_id, patient_id)
     zone = (await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first())["time_zone"]
     sections = []
     for category in all_categories():
+        if withheld and category.clinical:
+            continue
         rows = await category.collect(patient_id)
         sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
                          "rows": [{k: readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
@@ -59,14 +63,17 @@ async def patient_header(clinic_id: int, patient_id: int) -> dict:
     return row
 
 
-async def everything(actor: Actor) -> dict:
-    """See everything held, grouped by category; the read is audited like a staff read."""
+async def everything(actor: Actor, cooling_days: int) -> dict:
+    """See everything held, grouped by category; the read is audited like a staff read. After a change of
+    contact details the health record waits `cooling_days` (portal/contacts), and the page says why."""
     patient_id = subject_of(actor)
     async with transaction():
-        sections = await gather(actor.clinic_id, patient_id)
+        cooling = await contact_changes.cooling_until(actor.clinic_id, patient_id, cooling_days)
+        sections = await gather(actor.clinic_id, patient_id, withheld=cooling is not None)
         await audit.record(actor, "privacy.data_viewed", patient_id=patient_id, object_type="patient",
-                           object_id=patient_id)
-    return {"patient": await patient_header(actor.clinic_id, patient_id), "sections": sections}
+                           object_id=patient_id, detail={"clinical_withheld": cooling is not None})
+    return {"patient": await patient_header(actor.clinic_id, patient_id), "sections": sections,
+            "cooling_until": cooling, "withheld": [c.title for c in all_categories() if c.clinical and cooling]}
 
 
 async def consent_page(actor: Actor) -> dict:
@@ -105,10 +112,12 @@ async def contact_form(actor: Actor) -> ContactForm:
 
 
 async def change_contact(actor: Actor, form: ContactForm) -> list[str]:
-    """Contact details the patient may change directly (no request needed); returns the changed fields."""
+    """Contact details the patient may change directly (no request needed); returns the changed fields. A new
+    email or mobile number waits until its holder confirms it (portal/contacts), like a change made by staff."""
     patient_id = subject_of(actor)
     values = patient_fields.clean({name: getattr(form, name) for name in ContactForm.__dataclass_fields__},
                                   actor.country)
+    addresses = {name: values.pop(name) for name in ("email", "phone_mobile")}
     async with transaction():
         before = await Patient.select(*[getattr(Patient, k) for k in values]).where(Patient.id == patient_id).first()
         changed = sorted(k for k, v in values.items() if before[k] != v)
@@ -116,4 +125,8 @@ async def change_contact(actor: Actor, form: ContactForm) -> list[str]:
                               Patient.updated_at: datetime.now(timezone.utc)}).where(Patient.id == patient_id)
         await audit.record(actor, "privacy.contact_changed", patient_id=patient_id, object_type="patient",
                            object_id=patient_id, detail={"changed": changed})
+        for name, channel in (("email", "email"), ("phone_mobile", "phone")):
+            if await contact_changes.propose(actor, actor.clinic_id, contact_changes.Holder(patient_id), channel,
+                                             addresses[name], "privacy_centre"):
+                changed.append(name)
     return changed

@@ -7,6 +7,8 @@ transaction, which has allowed deleting the append-only rows. Conversations are 
 at once when an erasure is approved.
 """
 
+from dataclasses import replace
+
 from portal.i18n import lazy_gettext
 from portal.imaging import images as imaging
 from portal.privacy.categories import CARE, allow_erasure
@@ -178,7 +180,7 @@ for category in (
                  recipients=("hosting", "lab"), fields=IMAGE_FIELDS, collect=_images,
                  erase=imaging.erase_patient_images, files=_image_files),
 ):
-    register(category)
+    register(replace(category, clinical=True))  # the health record (portal/contacts: the cooling-off)
 
 
 CONVERSATION_FIELDS = {"at": lazy_gettext("When"), "channel": lazy_gettext("whatsapp, sms or email"),

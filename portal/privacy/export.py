@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from portal import audit, display, i18n, job_queue
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
@@ -22,7 +23,7 @@ from portal.privacy import processors, retention
 from portal.privacy.centre import readable, subject_of
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import SCHEMA_VERSION
-from portal.settings import PROJECT_ROOT
+from portal.settings import PROJECT_ROOT, Settings
 from portal.tables import Clinic, DataExport
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,9 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-async def build_export(export_id: int) -> None:
-    """Collect every registered category into the archive, updating progress after each one."""
+async def build_export(export_id: int, cooling_days: int | None = None) -> None:
+    """Collect every registered category into the archive, updating progress after each one; the clinical ones
+    are held back while a contact change cools off (`cooling_days`, CONTACT_COOLING_DAYS by default)."""
     row = await DataExport.select(DataExport.id, DataExport.clinic, DataExport.patient_id).where(
         DataExport.id == export_id).first()
     if row is None:
@@ -75,6 +77,9 @@ async def build_export(export_id: int) -> None:
         found = await processors.list_processors(row["clinic"])
         dates = await retention.erasable_dates(row["clinic"], row["patient_id"])
         generated = datetime.now(timezone.utc)
+        if cooling_days is None:
+            cooling_days = Settings.from_env().contact_cooling_days
+        cooling = await contact_changes.cooling_until(row["clinic"], row["patient_id"], cooling_days)
         document = {"format": "chairside-patient-export", "version": SCHEMA_VERSION,
                     "generated_at": generated.isoformat(),
                     "controller": {"name": clinic["name"], "country": clinic["country"],
@@ -83,7 +88,8 @@ async def build_export(export_id: int) -> None:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for done, category in enumerate(all_categories(), start=1):
-                records = await category.collect(row["patient_id"])
+                held = cooling is not None and category.clinical
+                records = [] if held else await category.collect(row["patient_id"])
                 erasable = dates[category.name]
                 document["categories"][category.name] = {
                     "title": str(category.title), "purpose": str(category.purpose),
@@ -91,9 +97,10 @@ async def build_export(export_id: int) -> None:
                     "recipients": processors.recipients_for(category.recipients, found),
                     "retention": category.retention,
                     "erasable_on": erasable["on"].isoformat() if erasable["on"] else None,
-                    "erasable": erasable["text"], "records": records}
+                    "erasable": erasable["text"], "records": records,
+                    **({"withheld_until": cooling.isoformat()} if held else {})}
                 archive.writestr(f"csv/{category.name}.csv", _csv(records, category.fields))
-                if category.files is not None:
+                if category.files is not None and not held:
                     for item in await category.files(row["patient_id"]):
                         archive.writestr(f"files/{category.name}/{item.name}", item.data)
                 await DataExport.update({DataExport.done: done}).where(DataExport.id == export_id)

@@ -30,6 +30,7 @@ class DataCategory:
     files: Callable[[int], Awaitable[list[ExportFile]]] | None = None
     correctable: dict[str, str] = field(default_factory=dict)  # fields a patient may ask to correct -> label
     order: int = 50
+    clinical: bool = False  # the health record: held back from the privacy centre during a contact cooling-off
 
 
 CATEGORIES: dict[str, DataCategory] = {}

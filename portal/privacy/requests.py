@@ -8,16 +8,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, i18n, patient_fields
+from portal import audit, display, i18n, patient_fields, patients
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import gettext, lazy_gettext
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, require
-from portal.privacy import erasure, lab_records
+from portal.privacy import erasure, erasure_window, lab_records
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
+from portal.settings import Settings
 from portal.tables import Clinic, Guardian, Patient, PrivacyRequest, Staff
 
 KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"),
@@ -289,6 +290,8 @@ async def get_request(actor: Actor, request_id: int) -> dict:
         row["patient"] = patient
         row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
                                                                      & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
+        if row["kind"] == "erasure" and patient and not patient["isolated_at"] and row["status"] in OPEN:
+            row["erasure_preview"] = await erasure_window.preview(actor.clinic_id, row["patient_id"])
         if row["kind"] == "correction" and patient and not patient["isolated_at"]:
             if field := on_the_record(row["details"]):
                 current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
@@ -368,9 +371,10 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
                            detail={"months": months, "due": due.isoformat()})
 
 
-async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
+async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes: int | None = None) -> None:
     """Approve (which applies a correction, carries out an erasure, keeps a restriction) or refuse with a
-    reason (which lifts a restriction or objection flag); inquiries are answered with the reason text."""
+    reason (which lifts a restriction or objection flag); inquiries are answered with the reason text. An
+    approved erasure waits `undo_minutes` (ERASURE_UNDO_MINUTES by default) first: portal/privacy/erasure_window."""
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     row = await _owned(actor, request_id)
     kind, patient_id = row["kind"], row["patient_id"]
@@ -387,6 +391,11 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         errors = await erasure_approval_problems(actor, row, form)
     if errors:
         raise ValidationFailed(errors)
+    if undo_minutes is None:
+        undo_minutes = Settings.from_env().erasure_undo_minutes
+    if kind == "erasure" and decision == "approved" and undo_minutes > 0:
+        await erasure_window.schedule(actor, row, form.reason, form.identity_check, undo_minutes)
+        return
     corrected, field = None, on_the_record(row["details"]) if kind == "correction" else None
     if field and decision == "approved":
         details = row["details"]
@@ -398,7 +407,10 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
     async with transaction():
         to = await readers(actor, patient_id)  # read before an erasure removes the address
         outcome = {}
-        if decision == "approved" and field:
+        if decision == "approved" and field in patients.CONFIRMED:  # waits for its holder, like any change
+            await patients.propose_addresses(actor, patient_id, {field: corrected}, "correction")
+            outcome = {"applied": field, "waits_for_confirmation": True}
+        elif decision == "approved" and field:
             await Patient.update({getattr(Patient, field): corrected,
                                   Patient.updated_at: datetime.now(timezone.utc)}).where(
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
@@ -420,6 +432,17 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
             _decision_text(kind, decision, form.reason.strip())))
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
+
+
+async def complete_erasure(request_id: int) -> bool:
+    """The worker, when the undo window has passed: the approver's decision, carried out now (False: undone)."""
+    due = await erasure_window.claim_due(request_id)
+    if due is None:
+        return False
+    actor, reason, identity_check = due
+    await decide(actor, request_id, DecisionForm(decision="approved", reason=reason, identity_check=identity_check),
+                 undo_minutes=0)
+    return True
 
 
 def _decision_text(kind: str, decision: str, reason: str) -> str:

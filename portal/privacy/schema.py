@@ -25,6 +25,9 @@ def json_schema(schema_url: str) -> dict:
                                 "description": "The day it may be erased, null when erasable on request or "
                                                "when no retention rule is confirmed"},
                 "erasable": {"type": "string", "description": "How the date was worked out, in words"},
+                "withheld_until": {"type": "string", "format": "date-time",
+                                   "description": "Only while a change of contact details is cooling off: the "
+                                                  "health record's records are held back (empty) until then"},
                 "records": {"type": "array", "items": {
                     "type": "object", "additionalProperties": False, "required": list(category.fields),
                     "properties": {name: {"type": SCALAR, "description": str(text)}

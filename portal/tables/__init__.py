@@ -28,6 +28,7 @@ from portal.tables.chart import (
 )
 from portal.tables.clinic import Clinic
 from portal.tables.consent import ConsentEvent
+from portal.tables.contact import ContactChange
 from portal.tables.credentials import ClinicCredential
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
@@ -55,6 +56,7 @@ from portal.tables.privacy import (
     RetentionRule,
 )
 from portal.tables.staff import LoginAttempt, Staff, WebSession
+from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice
 
 # Derived from the imports above (the one list, kept for readers and type checkers); a test checks that every
 # Table class in this package is imported here.

@@ -46,6 +46,9 @@ class PrivacyRequest(Table, tablename="privacy_request"):
     decision_reason = Varchar(length=2000, default="")
     decided_by = Integer(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
+    erasure_due_at = Timestamptz(null=True, default=None)  # approved, erased then unless undone (undo window)
+    erasure_approved_by = ForeignKey(references=Staff, null=True, default=None)
+    erasure_identity_check = Varchar(length=200, default="")
 
 
 class DataExport(Table, tablename="data_export"):

@@ -8,6 +8,7 @@ from litestar.response import Template
 
 from portal import audit, auth, i18n, sessions
 from portal.errors import SignInFailed, Throttled
+from portal.two_factor import totp
 from portal.views.guards import CurrentActor, provide_actor, signed_in
 from portal.views.pages import see_other
 
@@ -64,8 +65,18 @@ class AuthController(Controller):
         except SignInFailed:
             return _form(request, 401, form.email, form.next,
                          i18n.gettext("That email and password do not match an active account."))
-        await sessions.start_session(request, request.app.stores.get("sessions"), {"staff_id": actor.id})
-        response = see_other(form.next)
+        store = request.app.stores.get("sessions")
+        if await totp.enrolled(actor.id) and not await totp.device_remembered(
+                actor.id, request.cookies.get(totp.DEVICE_COOKIE)):
+            # The password was right; the session starts only after the second factor (portal/views/two_factor.py).
+            await sessions.start_session(request, store, {"pending_staff_id": actor.id, "pending_next": form.next})
+            response = see_other(request.app.route_reverse("two_factor.challenge"))
+        elif totp.required_for(actor, settings) and not await totp.enrolled(actor.id):
+            await sessions.start_session(request, store, {"staff_id": actor.id, "must_enrol": True})
+            response = see_other(request.app.route_reverse("two_factor.enrol"))
+        else:
+            await sessions.start_session(request, store, {"staff_id": actor.id})
+            response = see_other(form.next)
         response.set_cookie(auth.DEVICE_COOKIE, auth.remember_device(
             settings.secret_key, request.cookies.get(auth.DEVICE_COOKIE), actor.id), max_age=auth.DEVICE_DAYS * 86400,
             httponly=True, secure=settings.https, samesite="lax", path="/login")

@@ -18,6 +18,7 @@ from portal import db, links
 from portal.audit import request_id_var
 from portal.errors import Forbidden, NotFound, WrongSession
 from portal.i18n import N_, gettext
+from portal.two_factor import totp
 
 log = logging.getLogger("chairside.errors")
 
@@ -101,7 +102,15 @@ def on_wrong_session(request: Request, exc: WrongSession) -> Template:
                     context={"has": exc.has, "request_id": request_id_var.get()})
 
 
+def on_enrolment_required(request: Request, _: Exception) -> Response:
+    target = request.app.route_reverse("two_factor.enrol")
+    if getattr(request, "htmx", None):
+        return Response(content="", status_code=401, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
 EXCEPTION_HANDLERS = {
+    totp.EnrolmentRequired: on_enrolment_required,
     WrongSession: on_wrong_session,
     NotAuthorizedException: on_not_signed_in,
     NotFound: lambda request, _: error_page(request, 404),

@@ -9,6 +9,7 @@ from portal import auth, i18n, sessions
 from portal.errors import WrongSession
 from portal.permissions import Actor, Permission, can
 from portal.privacy import signin
+from portal.two_factor import totp
 
 # The signed-in Actor, injected by name into handlers that declare `actor: CurrentActor`.
 CurrentActor = NamedDependency[Actor]
@@ -27,6 +28,8 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
         if patient_cookie and await signin.load(patient_cookie, settings):  # signed in to the privacy centre
             raise WrongSession("patient")
         raise NotAuthorizedException()
+    if session.get("must_enrol") and connection.scope["route_handler"].name not in totp.ENROL_ROUTES:
+        raise totp.EnrolmentRequired()
     sessions.touch(session)
     connection.state.actor = actor
     i18n.use(actor.language, actor.country)

@@ -8,6 +8,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal import i18n, links
+from portal.contacts import changes as contact_changes
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, WrongSession
 from portal.i18n import lazy_gettext
 from portal.patients import LANGUAGES
@@ -161,7 +162,7 @@ class PrivacyCentreController(Controller):
     @get("/me", name="privacy.me", guards=[patient_signed_in])
     async def me(self, request: Request) -> Template:
         """Everything held, by category, with purpose, basis, recipients and erasable date."""
-        data = await centre.everything(_me(request))
+        data = await centre.everything(_me(request), request.app.state.settings.contact_cooling_days)
         return page(request, "privacy_centre/me.html", **data, exports=await export.latest_exports(_me(request)))
 
     @get("/me/consents", name="privacy.consents", guards=[patient_signed_in])
@@ -181,7 +182,7 @@ class PrivacyCentreController(Controller):
     async def contact(self, request: Request) -> Template:
         """Change contact details directly."""
         return page(request, "privacy_centre/contact.html", form=await centre.contact_form(_me(request)), errors={},
-                    languages=LANGUAGES)
+                    languages=LANGUAGES, waiting=await contact_changes.own_waiting(_me(request)))
 
     @post("/me/contact", name="privacy.contact_save", guards=[patient_signed_in])
     async def contact_save(self, request: Request) -> Template | Redirect:
@@ -191,7 +192,7 @@ class PrivacyCentreController(Controller):
             await centre.change_contact(_me(request), form)
         except ValidationFailed as exc:
             return page(request, "privacy_centre/contact.html", status=422, form=form, errors=exc.errors,
-                        languages=LANGUAGES)
+                        languages=LANGUAGES, waiting=await contact_changes.own_waiting(_me(request)))
         return see_other(request.app.route_reverse("privacy.me") + "#contact")
 
     @get("/me/correction", name="privacy.correction", guards=[patient_signed_in])

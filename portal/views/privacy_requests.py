@@ -7,7 +7,7 @@ from litestar.response import Redirect, Template
 from portal.errors import ValidationFailed
 from portal.forms import whole_number
 from portal.permissions import Permission
-from portal.privacy import erasure, requests
+from portal.privacy import erasure, erasure_window, requests
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -47,7 +47,17 @@ class PrivacyRequestController(Controller):
         """Approve or refuse (with a reason), or answer a question; the patient is mailed."""
         form = await read_form(request, requests.DecisionForm)
         try:
-            await requests.decide(actor, request_id, form)
+            await requests.decide(actor, request_id, form, request.app.state.settings.erasure_undo_minutes)
+        except ValidationFailed as exc:
+            return await self._detail(request, actor, request_id, exc.errors, 422)
+        return see_other(request.app.route_reverse("privacy_requests.show", request_id=request_id))
+
+    @post("/{request_id:int}/undo-erasure", name="privacy_requests.undo_erasure")
+    async def undo_erasure(self, request: Request, actor: CurrentActor,
+                           request_id: FromPath[int]) -> Template | Redirect:
+        """Stop an approved erasure while its undo window lasts."""
+        try:
+            await erasure_window.undo(actor, request_id)
         except ValidationFailed as exc:
             return await self._detail(request, actor, request_id, exc.errors, 422)
         return see_other(request.app.route_reverse("privacy_requests.show", request_id=request_id))

@@ -67,6 +67,8 @@ async def test_owner_adds_receptionist_who_registers_and_finds_a_patient(tablet:
     await page.screenshot(path=str(ARTIFACTS / "patients-typeahead-768.png"), full_page=True)
     await results.get_by_role("link", name="Verbeek, Marloes").click()
     await expect(page.get_by_role("heading", name="Marloes Verbeek")).to_be_visible()
+    # The page's own fragments have loaded (an audited read still in flight would race the next test's clean-up).
+    await expect(page.locator("article#contact-changes")).to_be_visible()
 
 
 async def test_bad_sign_in_says_so_in_the_page(tablet: Page, clinic, browser_problems):

@@ -78,4 +78,6 @@ REQUIRED = {
     "/patients/{patient_id:int}/referrals": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/referrals/new": Permission.WRITE_CLINICAL,
     "/patients/{patient_id:int}/referrals/{referral_id:int}/pdf": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/contacts": Permission.READ_DEMOGRAPHICS,
+    "/account/two-factor": Permission.VIEW_DASHBOARD,  # every role: their own account's second factor
 }

@@ -24,7 +24,7 @@ async def test_every_unsafe_route_needs_the_token(app, client, clinic):
            "code_id": 1, "version": 1, "kind": 1, "request_id": 1, "processor_id": 1, "export_id": 1,
            "lab_id": 1, "case_id": 1, "prescription_id": 1, "referral_id": 1}
     ids |= {"job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
-            "lead_id": await factories.make_lead(clinic), "token": "not-a-real-token"}
+            "lead_id": await factories.make_lead(clinic), "token": "not-a-real-token", "change_id": 1}
     await sign_in_as(client, clinic)
     before = await AuditEntry.count()
     unsafe = [(m, p) for m, p, _ in routes(app) if m in UNSAFE and p not in CSRF_EXEMPT]

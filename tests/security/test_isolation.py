@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from portal import patients
+from portal.contacts import changes as contact_changes
 from portal.tables import AuditEntry, Guardian, Patient, PatientImage, Staff
 from tests import factories, image_samples
 from tests.factories import csrf_token, sign_in_as
@@ -12,6 +13,7 @@ from tests.security.routes import fill, is_patient_route, routes
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
+BEARER_TOKEN_ROUTES |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # tests/test_contacts.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:
@@ -35,7 +37,9 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "lead_id": await factories.make_lead(clinic),
             "attachment_id": await factories.make_mail_attachment(clinic, patient_id),
             "recording_id": await factories.make_call_recording(clinic, patient_id),
-            **await factories.make_lab_records(clinic, cal["dentist"], patient_id)}
+            **await factories.make_lab_records(clinic, cal["dentist"], patient_id),
+            "change_id": await contact_changes.propose(clinic, clinic.clinic_id, contact_changes.Holder(patient_id),
+                                                       "email", "foreign@example.org", "staff_form")}
 
 
 

@@ -9,6 +9,8 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 PUBLIC |= {"/unsubscribe/{token:str}"} | WEBHOOKS
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
+PUBLIC |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # the token is the key
+PUBLIC |= {"/login/code"}  # the second sign-in step: only a pending sign-in gets past it
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
