@@ -124,7 +124,8 @@ async def test_a_consented_recording_is_fetched_kept_and_deleted_at_the_provider
         "CallSid": CALL_SID, "RecordingSid": REC_SID, "RecordingUrl": url, "RecordingStatus": "completed",
         "RecordingDuration": "40", "AccountSid": SID})
     assert answer.status_code == 204
-    [job] = await JobRun.raw("SELECT task_name, args::text AS args FROM procrastinate_jobs")
+    [job] = await JobRun.raw("SELECT task_name, args::text AS args FROM procrastinate_jobs "
+                             "WHERE task_name LIKE 'calls.%'")
     job["args"] = json.loads(job["args"])
     assert job["task_name"] == "calls.fetch_recording"
     assert await calls.fetch_recording(voice_settings, job["args"]["recording_id"]) is True
@@ -148,7 +149,8 @@ async def test_a_recording_of_a_call_we_did_not_allow_is_deleted_at_the_provider
     await _post(twilio, "/webhooks/voice/recording", {"CallSid": CALL_SID, "RecordingSid": REC_SID,
                                                       "RecordingUrl": url, "RecordingStatus": "completed"})
     assert await CallRecording.count() == 0
-    [job] = await JobRun.raw("SELECT task_name, args::text AS args FROM procrastinate_jobs")
+    [job] = await JobRun.raw("SELECT task_name, args::text AS args FROM procrastinate_jobs "
+                             "WHERE task_name LIKE 'calls.%'")
     job["args"] = json.loads(job["args"])
     assert job["task_name"] == "calls.delete_recording"
     await calls.delete_at_provider(voice_settings, job["args"]["recording_sid"])

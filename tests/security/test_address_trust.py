@@ -35,6 +35,8 @@ NOT_PATIENT_ADDRESSES = {
     "/staff/{staff_id:int}": "a staff member's sign-in address (owner only)",
     "/privacy": "asks for a sign-in link; changes nothing",
     "/password/forgot": "asks for a staff password reset; changes nothing",
+    "/lab/labs": "a dental lab's order address (owner only)",
+    "/lab/labs/{lab_id:int}": "a dental lab's order address (owner only)",
 }
 
 
