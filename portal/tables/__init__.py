@@ -15,6 +15,15 @@ from portal.tables.appointment import (
     ProviderHours,
 )
 from portal.tables.audit import AuditChainPurge, AuditEntry
+from portal.tables.billing import (
+    BillingAccount,
+    BillingMember,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    LedgerEntry,
+    PaymentAllocation,
+)
 from portal.tables.chart import (
     ClinicalNote,
     MedicalAlert,

@@ -19,3 +19,5 @@ class Clinic(Table, tablename="clinic"):
     digital_consent_age = SmallInt(default=16)  # GDPR Art. 8: 13-16 depending on the country
     reminder_hours = Array(base_column=Integer(), default=[48, 2])  # reminders this many hours before
     whatsapp_phone_number_id = Varchar(length=40, default="")  # which WhatsApp business number is ours
+    tax_id = Varchar(length=40, default="")  # VAT or tax number printed on invoices
+    payment_terms_days = SmallInt(default=30)  # invoices fall due this many days after issue
