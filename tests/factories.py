@@ -153,3 +153,17 @@ async def run_queued_jobs(*queues: str) -> None:
     with jobs.app.replace_connector(connector):
         async with jobs.app.open_async():
             await jobs.app.run_worker_async(queues=list(queues) or None, wait=False, install_signal_handlers=False)
+
+
+async def make_invoice(owner: Actor, patient_id: int) -> int:
+    """A charge on the patient's account and the invoice issued for it."""
+    from decimal import Decimal
+
+    from portal.billing import accounts, invoices, ledger
+    from portal.db import transaction
+
+    account = await accounts.account_id_of(owner.clinic_id, patient_id)
+    async with transaction():
+        await ledger.append(owner, account, patient_id, "charge", Decimal("55.00"), code="EX01",
+                            description="Comprehensive examination")
+    return await invoices.issue(owner, patient_id)

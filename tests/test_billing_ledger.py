@@ -122,13 +122,13 @@ async def test_only_the_owner_adjusts_or_writes_off_and_always_with_a_reason(cli
     await completed_filling(clinic, cal["dentist"], patient)
     desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
     with pytest.raises(Forbidden):
-        await payments.adjust(desk, patient, payments.AdjustmentForm(kind="write_off", amount="5", reason="x"))
+        await payments.adjust(desk, patient, payments.AdjustmentForm(kind="write_off", adjust_amount="5", reason="x"))
     with pytest.raises(ValidationFailed) as refused:
-        await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="write_off", amount="5.00"))
+        await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="write_off", adjust_amount="5.00"))
     assert "reason" in refused.value.errors
-    await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="write_off", amount="5.00",
+    await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="write_off", adjust_amount="5.00",
                                                                    reason="Goodwill"))
-    await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="adjustment", amount="2.50", direction="up",
+    await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="adjustment", adjust_amount="2.50", direction="up",
                                                                    reason="Material surcharge"))
     assert ledger.balance(await _entries(clinic, patient)) == Decimal("102.50")
     # A receptionist takes payments.
@@ -140,8 +140,8 @@ async def test_a_refund_pays_back_credit_only(clinic, cal):
     patient = await factories.make_patient(clinic)
     await payments.take_payment(clinic, patient, payments.PaymentForm(amount="40.00", method="cash"))
     with pytest.raises(ValidationFailed):
-        await payments.refund(clinic, patient, payments.PaymentForm(amount="40.01", method="cash"))
-    await payments.refund(clinic, patient, payments.PaymentForm(amount="40.00", method="cash"))
+        await payments.refund(clinic, patient, payments.RefundForm(refund_amount="40.01", refund_method="cash"))
+    await payments.refund(clinic, patient, payments.RefundForm(refund_amount="40.00", refund_method="cash"))
     assert ledger.balance(await _entries(clinic, patient)) == 0
 
 

@@ -27,9 +27,15 @@ class PaymentForm:
 
 
 @dataclass(frozen=True)
+class RefundForm:
+    refund_amount: str = ""
+    refund_method: str = "bank_transfer"
+
+
+@dataclass(frozen=True)
 class AdjustmentForm:
     kind: str = "adjustment"  # adjustment | write_off
-    amount: str = ""
+    adjust_amount: str = ""
     direction: str = "down"  # down (less owed) | up (more owed); a write-off is always down
     reason: str = ""
 
@@ -135,33 +141,33 @@ async def take_payment(actor: Actor, patient_id: int, form: PaymentForm,
     return entry_id
 
 
-async def refund(actor: Actor, patient_id: int, form: PaymentForm) -> int:
+async def refund(actor: Actor, patient_id: int, form: RefundForm) -> int:
     """Pay credit back to the patient (never more than the account's credit)."""
     require(actor, Permission.ADJUST_LEDGER)
     await ensure_in_clinic(actor, patient_id)
-    amount = _amount(form.amount)
-    errors = collect(amount=None if amount else _amount_message(),
-                     method=None if form.method in ledger.METHODS else _("Choose how the money goes back."))
+    amount = _amount(form.refund_amount)
+    errors = collect(refund_amount=None if amount else _amount_message(),
+                     refund_method=None if form.refund_method in ledger.METHODS
+                     else _("Choose how the money goes back."))
     account_id = await accounts.account_id_of(actor.clinic_id, patient_id)
     async with transaction():
         await accounts.lock(account_id)
         free = sum((p["free"] for p in await _unallocated(account_id)), ZERO)
         if amount and amount > free:
-            errors["amount"] = _("Only unused credit can be refunded (%(free)s).", free=str(free))
+            errors["refund_amount"] = _("Only unused credit can be refunded (%(free)s).", free=str(free))
         if errors:
             raise ValidationFailed(errors)
-        return await ledger.append(actor, account_id, patient_id, "refund", amount, method=form.method,
-                                   reference=form.reference.strip()[:100])
+        return await ledger.append(actor, account_id, patient_id, "refund", amount, method=form.refund_method)
 
 
 async def adjust(actor: Actor, patient_id: int, form: AdjustmentForm) -> int:
     """The owner's correction of what is owed (adjustment up or down, or a write-off), always with a reason."""
     require(actor, Permission.ADJUST_LEDGER)
     await ensure_in_clinic(actor, patient_id)
-    amount = _amount(form.amount)
+    amount = _amount(form.adjust_amount)
     reason = form.reason.strip()
     errors = collect(kind=None if form.kind in ("adjustment", "write_off") else _("Choose from the list."),
-                     amount=None if amount else _amount_message(),
+                     adjust_amount=None if amount else _amount_message(),
                      direction=None if form.direction in ("up", "down") else _("Choose from the list."),
                      reason=(None if reason else _("Say why; the reason is kept with the entry."))
                      or too_long(reason, 500))

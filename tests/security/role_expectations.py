@@ -55,4 +55,8 @@ REQUIRED = {
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/account": Permission.HANDLE_PAYMENTS,
+    "/patients/{patient_id:int}/account/statement": Permission.HANDLE_PAYMENTS,
+    "/patients/{patient_id:int}/account/invoices/{invoice_id:int}": Permission.HANDLE_PAYMENTS,
+    "/patients/{patient_id:int}/account/invoices/{invoice_id:int}/pdf": Permission.HANDLE_PAYMENTS,
 }

@@ -32,7 +32,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "processor_id": processor_id,
             # A system job is the operator's (the first clinic's) alone; a dead letter is its clinic's.
             "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
-            "lead_id": await factories.make_lead(clinic)}
+            "lead_id": await factories.make_lead(clinic),
+            "invoice_id": await factories.make_invoice(clinic, patient_id)}
 
 
 
