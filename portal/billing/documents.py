@@ -16,7 +16,7 @@ from portal.permissions import Actor, Permission, require
 from portal.tables import Clinic
 
 
-async def _letterhead(clinic_id: int) -> tuple[pdf.Letterhead, dict]:
+async def clinic_letterhead(clinic_id: int) -> tuple[pdf.Letterhead, dict]:
     clinic = await Clinic.select().where(Clinic.id == clinic_id).first()
     lines = tuple(line for line in (clinic["address"], clinic["contact_email"],
                                     _("VAT number: %(id)s", id=clinic["tax_id"]) if clinic["tax_id"] else "") if line)
@@ -56,7 +56,7 @@ def invoice_document(invoice: dict, letterhead: pdf.Letterhead, zone: str) -> by
 async def invoice_pdf(actor: Actor, patient_id: int, invoice_id: int) -> tuple[str, bytes]:
     """The invoice as PDF with its file name; printing it is audited."""
     invoice = await invoices.get(actor, patient_id, invoice_id, audited=False)
-    letterhead, clinic = await _letterhead(actor.clinic_id)
+    letterhead, clinic = await clinic_letterhead(actor.clinic_id)
     data = invoice_document(invoice, letterhead, clinic["time_zone"])
     await audit.record(actor, "invoice.printed", patient_id=patient_id, object_type="invoice", object_id=invoice_id)
     return f"{invoice['number']}.pdf", data
@@ -68,7 +68,7 @@ async def statement_pdf(actor: Actor, patient_id: int) -> tuple[str, bytes]:
     await ensure_in_clinic(actor, patient_id)
     account_id = await accounts.account_id_of(actor.clinic_id, patient_id)
     account = await accounts.account(actor.clinic_id, account_id)
-    letterhead, clinic = await _letterhead(actor.clinic_id)
+    letterhead, clinic = await clinic_letterhead(actor.clinic_id)
     zone, money = clinic["time_zone"], clinic["currency"]
     entries = ledger.with_running_balance(await ledger.entries(account_id))
     today = datetime.now(timezone.utc).astimezone(ZoneInfo(zone)).date()
@@ -103,7 +103,7 @@ async def mail_invoice(actor: Actor, patient_id: int, invoice_id: int) -> str:
     address = (account["payer"] or {}).get("email", "")
     if not address:
         raise ValidationFailed({"mail": _("The account holder has no email address on file.")})
-    letterhead, clinic = await _letterhead(actor.clinic_id)
+    letterhead, clinic = await clinic_letterhead(actor.clinic_id)
     data = invoice_document(invoice, letterhead, clinic["time_zone"])
     subject = _("Invoice %(number)s from %(clinic)s", number=invoice["number"], clinic=clinic["name"])
     text = _("Dear %(name)s,\n\nPlease find invoice %(number)s attached.\n\n%(clinic)s\n",
