@@ -102,7 +102,7 @@ async def charge_completed_item(actor, patient_id: int, item: dict) -> int | Non
             (ProcedureCode.id == item["procedure_code"]) & (ProcedureCode.clinic == actor.clinic_id)).first()
         vat = code["vat_rate"] if code else ZERO
     account_id = await accounts.account_id_of(actor.clinic_id, patient_id)
-    where = f" {item['tooth']}{item['surfaces'] or ''}" if item.get("tooth") else ""
+    where = f" {item['tooth']} {item['surfaces'] or ''}".rstrip() if item.get("tooth") else ""
     return await append(actor, account_id, patient_id, "charge", item["fee"], plan_item=item["id"],
                         code=item["code"], description=f"{item['description']}{where}"[:300], vat_rate=vat,
                         provider=actor.id if actor.kind == "staff" else None)
