@@ -22,6 +22,8 @@ from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.billing import BillingController
+from portal.views.billing_reports import BillingReportsController
+from portal.views.billing_settings import BillingSettingsController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.chart import ChartController
@@ -50,7 +52,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController]
-CONTROLLERS.append(BillingController)  # the patient account (portal/billing)
+CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController]  # portal/billing
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

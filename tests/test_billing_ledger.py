@@ -128,8 +128,8 @@ async def test_only_the_owner_adjusts_or_writes_off_and_always_with_a_reason(cli
     assert "reason" in refused.value.errors
     await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="write_off", adjust_amount="5.00",
                                                                    reason="Goodwill"))
-    await payments.adjust(clinic, patient, payments.AdjustmentForm(kind="adjustment", adjust_amount="2.50", direction="up",
-                                                                   reason="Material surcharge"))
+    await payments.adjust(clinic, patient, payments.AdjustmentForm(
+        kind="adjustment", adjust_amount="2.50", direction="up", reason="Material surcharge"))
     assert ledger.balance(await _entries(clinic, patient)) == Decimal("102.50")
     # A receptionist takes payments.
     await payments.take_payment(desk, patient, payments.PaymentForm(amount="102.50", method="bank_transfer"))

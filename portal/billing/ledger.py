@@ -64,8 +64,9 @@ def aging(entries: list[dict], today: date) -> Aging:
 
 
 async def entries(account_id: int) -> list[dict]:
-    return await LedgerEntry.select().where(LedgerEntry.account == account_id).order_by(LedgerEntry.at,
-                                                                                           LedgerEntry.id)
+    return await LedgerEntry.raw(
+        "SELECT id, patient, kind, amount, method, plan_item, code, description, vat_rate, provider, invoice, "
+        "reference, reason, recorded_by_name, at FROM ledger_entry WHERE account = {} ORDER BY at, id", account_id)
 
 
 def with_running_balance(rows: list[dict]) -> list[dict]:

@@ -9,8 +9,10 @@ from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import Patient
 
+SHOWN = 50  # ledger rows on the page unless all are asked for (balance and aging always count every entry)
 
-async def account_overview(actor: Actor, patient_id: int) -> dict:
+
+async def account_overview(actor: Actor, patient_id: int, everything: bool = False) -> dict:
     """Everything on the patient's account page, read in one go and audited as one view."""
     require(actor, Permission.HANDLE_PAYMENTS)
     await ensure_in_clinic(actor, patient_id)
@@ -21,7 +23,8 @@ async def account_overview(actor: Actor, patient_id: int) -> dict:
     patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name).where(
         Patient.id == patient_id).first()
     overview = {
-        "patient": patient, "account": account, "entries": list(reversed(entries)),
+        "patient": patient, "account": account, "entries": list(reversed(entries))[:None if everything else SHOWN],
+        "hidden": 0 if everything else max(0, len(entries) - SHOWN),
         "balance": ledger.balance(entries), "aging": ledger.aging(entries, today),
         "invoices": await invoices.list_for_account(account_id),
         "open_invoices": await payments.open_invoices(account_id),

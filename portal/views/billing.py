@@ -26,18 +26,19 @@ class BillingController(Controller):
     dependencies = {"actor": provide_actor}
 
     async def _page(self, request: Request, actor, patient_id: int, status: int = 200, errors: dict | None = None,
-                    **forms) -> Template:
+                    everything: bool = False, **forms) -> Template:
         return render(request, "billing/account.html", status=status, errors=errors or {},
                       payment=forms.get("payment") or payments.PaymentForm(),
                       adjustment=forms.get("adjustment") or payments.AdjustmentForm(),
                       refund=forms.get("refund") or payments.RefundForm(), guarantor=forms.get("guarantor", ""),
                       split=forms.get("split") or {},
-                      **await overview.account_overview(actor, patient_id), **CHOICES)
+                      **await overview.account_overview(actor, patient_id, everything), **CHOICES)
 
     @get("/", name="billing.account")
-    async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
-        """The account: balance, aging, ledger, invoices, and the forms to take a payment or issue an invoice."""
-        return await self._page(request, actor, patient_id)
+    async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                   all: FromQuery[str] = "") -> Template:
+        """The account: balance, aging, ledger (newest 50, or all), invoices, and the payment and invoice forms."""
+        return await self._page(request, actor, patient_id, everything=all == "1")
 
     def _back(self, request: Request, patient_id: int) -> Redirect:
         return see_other(request.app.route_reverse("billing.account", patient_id=patient_id))

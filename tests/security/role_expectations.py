@@ -59,4 +59,7 @@ REQUIRED = {
     "/patients/{patient_id:int}/account/statement": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}/account/invoices/{invoice_id:int}": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}/account/invoices/{invoice_id:int}/pdf": Permission.HANDLE_PAYMENTS,
+    "/reports/money": Permission.VIEW_REPORTS,
+    "/reports/money/export.csv": Permission.VIEW_REPORTS,
+    "/settings/billing": Permission.MANAGE_CLINIC,
 }
