@@ -62,3 +62,20 @@ async def test_the_owner_sets_tax_number_terms_and_vat_per_fee_code(client, clin
     assert (clinic_row["tax_id"], clinic_row["payment_terms_days"]) == ("NL001234567B01", 14)
     assert (await ProcedureCode.select(ProcedureCode.vat_rate).where(ProcedureCode.id == code["id"]).first()
             )["vat_rate"] == Decimal("21.00")
+
+
+async def test_the_demo_clinic_has_a_realistic_ledger():
+    from portal import demo
+    from portal.billing import ledger
+    from portal.tables import BillingAccount, Invoice, LedgerEntry
+
+    await demo.load_demo()
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "charge") >= 25
+    assert await Invoice.count() >= 15
+    assert {r["method"] for r in await LedgerEntry.select(LedgerEntry.method).where(
+        LedgerEntry.kind == "payment")} >= {"cash", "card", "bank_transfer"}
+    assert await BillingAccount.exists().where(BillingAccount.kind == "family")
+    balances = []
+    for account in await BillingAccount.select(BillingAccount.id):
+        balances.append(ledger.balance(await ledger.entries(account["id"])))
+    assert any(b > 0 for b in balances) and any(b < 0 for b in balances) and any(b == 0 for b in balances)
