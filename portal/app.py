@@ -21,7 +21,7 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
-from portal.views.billing import BillingController
+from portal.views.billing import BillingController, MollieWebhookController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
 from portal.views.calendar import CalendarController
@@ -52,7 +52,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController]
-CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController]  # portal/billing
+CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
+                MollieWebhookController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

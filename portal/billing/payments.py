@@ -78,7 +78,7 @@ async def _unallocated(account_id: int) -> list[dict]:
     return free
 
 
-async def _allocate(actor: Actor, payment_id: int, invoice_id: int, amount: Decimal) -> None:
+async def allocate(actor: Actor, payment_id: int, invoice_id: int, amount: Decimal) -> None:
     await PaymentAllocation.insert(PaymentAllocation(clinic=actor.clinic_id, payment=payment_id, invoice=invoice_id,
                                                      amount=amount))
 
@@ -91,7 +91,7 @@ async def apply_credit(actor: Actor, account_id: int) -> Decimal:
         left = invoice["open"]
         while left > 0 and free:
             take = min(left, free[0]["free"])
-            await _allocate(actor, free[0]["id"], invoice["id"], take)
+            await allocate(actor, free[0]["id"], invoice["id"], take)
             left -= take
             applied += take
             free[0]["free"] -= take
@@ -136,7 +136,7 @@ async def take_payment(actor: Actor, patient_id: int, form: PaymentForm,
         entry_id = await ledger.append(actor, account_id, patient_id, "payment", -amount, method=form.method,
                                        reference=reference)
         for invoice_id, part in wanted.items():
-            await _allocate(actor, entry_id, invoice_id, part)
+            await allocate(actor, entry_id, invoice_id, part)
         await apply_credit(actor, account_id)
     return entry_id
 

@@ -22,6 +22,7 @@ from portal.tables.billing import (
     InvoiceCounter,
     InvoiceLine,
     LedgerEntry,
+    OnlinePayment,
     PaymentAllocation,
 )
 from portal.tables.chart import (

@@ -92,3 +92,20 @@ class PaymentAllocation(Table, tablename="payment_allocation"):
     invoice = ForeignKey(references=Invoice)
     amount = Numeric(digits=(12, 2))
     at = Timestamptz()
+
+
+class OnlinePayment(Table, tablename="online_payment"):
+    clinic = ForeignKey(references=Clinic)
+    account = ForeignKey(references=BillingAccount)
+    patient = ForeignKey(references=Patient, null=True)
+    invoice = ForeignKey(references=Invoice, null=True)
+    amount = Numeric(digits=(12, 2))
+    currency = Varchar(length=3)
+    provider_id = Varchar(length=60, null=True, default=None)
+    idempotency_key = Varchar(length=80)
+    status = Varchar(length=20, default="created")  # created | open | paid | failed | expired | canceled
+    checkout_url = Varchar(length=500, default="")
+    entry = BigInt(null=True, default=None)
+    created_by = ForeignKey(references=Staff, null=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

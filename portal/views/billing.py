@@ -4,9 +4,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.billing import accounts, documents, invoices, ledger, overview, payments
+from portal.billing import accounts, documents, invoices, ledger, online, overview, payments
 from portal.errors import ValidationFailed
 from portal.forms import whole_number
+from portal.i18n import _
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
@@ -65,12 +66,35 @@ class BillingController(Controller):
             return await self._page(request, actor, patient_id, 422, exc.errors)
         return see_other(request.app.route_reverse("billing.invoice", patient_id=patient_id, invoice_id=invoice_id))
 
+    async def _invoice(self, request: Request, actor, patient_id: int, invoice_id: int, status: int = 200,
+                       errors: dict | None = None, form=None, notice: bool = False, online_form=None) -> Template:
+        return render(request, "billing/invoice.html", status=status,
+                      invoice=await invoices.get(actor, patient_id, invoice_id), patient_id=patient_id,
+                      form=form or invoices.CreditForm(), errors=errors or {}, notice=notice,
+                      online_form=online_form or online.OnlineForm(),
+                      online_status=online.status(request.app.state.settings),
+                      online_payments=await online.for_invoice(invoice_id))
+
     @get("/invoices/{invoice_id:int}", name="billing.invoice")
     async def invoice(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
                       invoice_id: FromPath[int], mailed: FromQuery[str] = "") -> Template:
-        """One invoice or credit note with its lines; download, mail, correct."""
-        return render(request, "billing/invoice.html", invoice=await invoices.get(actor, patient_id, invoice_id),
-                      patient_id=patient_id, form=invoices.CreditForm(), errors={}, notice=mailed == "1")
+        """One invoice or credit note with its lines; download, mail, pay online, correct."""
+        return await self._invoice(request, actor, patient_id, invoice_id, notice=mailed == "1")
+
+    @post("/invoices/{invoice_id:int}/online", name="billing.pay_online")
+    async def pay_online(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                         invoice_id: FromPath[int]) -> Template | Redirect:
+        """Create an online checkout (Mollie) for what is open on the invoice, or part of it."""
+        form = await read_form(request, online.OnlineForm)
+        try:
+            await online.start(actor, request.app.state.settings, patient_id, invoice_id, form)
+        except ValidationFailed as exc:
+            return await self._invoice(request, actor, patient_id, invoice_id, 422, exc.errors, online_form=form)
+        except online.ProviderFailed:
+            return await self._invoice(request, actor, patient_id, invoice_id, 503, {
+                "online_amount": _("The payment provider did not answer; try again in a minute.")},
+                online_form=form)
+        return see_other(request.app.route_reverse("billing.invoice", patient_id=patient_id, invoice_id=invoice_id))
 
     @get("/invoices/{invoice_id:int}/pdf", name="billing.invoice_pdf")
     async def invoice_pdf(self, actor: CurrentActor, patient_id: FromPath[int], invoice_id: FromPath[int]) -> Response:
@@ -84,9 +108,7 @@ class BillingController(Controller):
         try:
             await documents.mail_invoice(actor, patient_id, invoice_id)
         except ValidationFailed as exc:
-            return render(request, "billing/invoice.html", status=422,
-                          invoice=await invoices.get(actor, patient_id, invoice_id), patient_id=patient_id,
-                          form=invoices.CreditForm(), errors=exc.errors, notice=False)
+            return await self._invoice(request, actor, patient_id, invoice_id, 422, exc.errors)
         url = request.app.route_reverse("billing.invoice", patient_id=patient_id, invoice_id=invoice_id)
         return see_other(f"{url}?mailed=1")
 
@@ -98,9 +120,7 @@ class BillingController(Controller):
         try:
             note_id = await invoices.credit(actor, patient_id, invoice_id, form)
         except ValidationFailed as exc:
-            return render(request, "billing/invoice.html", status=422,
-                          invoice=await invoices.get(actor, patient_id, invoice_id), patient_id=patient_id,
-                          form=form, errors=exc.errors, notice=False)
+            return await self._invoice(request, actor, patient_id, invoice_id, 422, exc.errors, form=form)
         return see_other(request.app.route_reverse("billing.invoice", patient_id=patient_id, invoice_id=note_id))
 
     @get("/statement", name="billing.statement")
@@ -138,3 +158,20 @@ class BillingController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, patient_id, 422, exc.errors, guarantor=text)
         return self._back(request, patient_id)
+
+
+class MollieWebhookController(Controller):
+    path = "/webhooks/mollie"
+
+    @post("/", name="mollie.webhook", exclude_from_csrf=True, status_code=200)
+    async def receive(self, request: Request) -> Response:
+        """Mollie posts a payment id; the payment itself is fetched from Mollie (the call is never trusted)."""
+        posted = await request.form()
+        payment_id = str(posted.get("id", ""))
+        if not payment_id.startswith("tr_") or len(payment_id) > 60:
+            return Response("unknown payment", status_code=200, media_type="text/plain")
+        try:
+            await online.reconcile(request.app.state.settings, payment_id)
+        except online.ProviderFailed:
+            return Response("provider unreachable", status_code=503, media_type="text/plain")
+        return Response("ok", media_type="text/plain")

@@ -9,7 +9,7 @@ from tests.security.routes import UNSAFE, fill, routes
 
 # Posted by mail clients and by Meta, never by our pages; each authenticates itself instead (signed token,
 # HMAC signature: tests/test_marketing.py, tests/test_whatsapp.py).
-CSRF_EXEMPT = {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
+CSRF_EXEMPT = {"/unsubscribe/{token:str}", "/webhooks/whatsapp", "/webhooks/mollie"}
 
 
 async def test_every_unsafe_route_needs_the_token(app, client, clinic):

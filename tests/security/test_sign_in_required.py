@@ -7,6 +7,7 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 # Unsubscribe links and the WhatsApp webhook authenticate themselves (signed token, HMAC signature):
 # tests/test_marketing.py and tests/test_whatsapp.py check that.
 PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
+PUBLIC |= {"/webhooks/mollie"}  # Mollie posts an id; the payment is fetched from Mollie (tests/test_billing_online.py)
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
