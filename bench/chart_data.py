@@ -23,11 +23,13 @@ async def ensure_chart_patient(url: str, clinic_id: int) -> int:
         if found:
             await _ensure_images(conn, clinic_id, found)
             await _ensure_perio(conn, clinic_id, found)
+            await _ensure_ledger(conn, clinic_id, found)
             return found
         async with conn.transaction():
             patient_id = await _create(conn, clinic_id)
             await _ensure_images(conn, clinic_id, patient_id)
             await _ensure_perio(conn, clinic_id, patient_id)
+            await _ensure_ledger(conn, clinic_id, patient_id)
         await conn.execute("ANALYZE")
         return patient_id
     finally:
@@ -143,3 +145,32 @@ async def _ensure_images(conn: asyncpg.Connection, clinic_id: int, patient_id: i
         "patient_image_blob", columns=("image", "rendition", "content_type", "data"),
         records=[(r["id"], rendition, "image/png", png) for r in ids for rendition in ("original", "thumbnail")])
     say(f"benchmark patient {patient_id}: {len(ids)} images")
+
+
+async def _ensure_ledger(conn: asyncpg.Connection, clinic_id: int, patient_id: int) -> None:
+    """Ten years of money for the account page: 200 charges, 40 invoices of five, 190 payments (card and cash)."""
+    if await conn.fetchval("SELECT 1 FROM billing_member WHERE patient = $1", patient_id):
+        return
+    account = await conn.fetchval("INSERT INTO billing_account (clinic, kind, guarantor, name) VALUES "
+                                  "($1, 'patient', $2, 'Tien Jaar') RETURNING id", clinic_id, patient_id)
+    await conn.execute("INSERT INTO billing_member (clinic, patient, account) VALUES ($1, $2, $3)",
+                       clinic_id, patient_id, account)
+    await conn.execute(
+        "INSERT INTO ledger_entry (clinic, account, patient, kind, amount, code, description, at) "
+        "SELECT $1, $2, $3, 'charge', 105.00, 'FI2', 'Filling, two surfaces', now() - (i * interval '18 days') "
+        "FROM generate_series(1, 200) AS i", clinic_id, account, patient_id)
+    await conn.execute(
+        "INSERT INTO ledger_entry (clinic, account, patient, kind, amount, method, at) SELECT $1, $2, $3, "
+        "'payment', -105.00, (ARRAY['card', 'cash'])[1 + i % 2], now() - (i * interval '18 days') + interval '1 hour' "
+        "FROM generate_series(11, 200) AS i", clinic_id, account, patient_id)
+    for n in range(40):
+        year = 2016 + n // 4
+        invoice = await conn.fetchval(
+            "INSERT INTO invoice (clinic, account, year, seq, number, issued_at, due_on, currency, total, vat_total, "
+            "bill_to, seller_name) VALUES ($1, $2, $3, 90000 + $4, $5, now(), current_date, 'EUR', 525.00, 0, "
+            "'Tien Jaar', 'Bench') RETURNING id", clinic_id, account, year, n, f"{year}-B{n:03d}")
+        await conn.execute(
+            "INSERT INTO invoice_line (clinic, invoice, entry, code, description, performed_on, amount) "
+            "SELECT $1, $2, id, code, description, at::date, amount FROM ledger_entry WHERE account = $3 "
+            "AND kind = 'charge' ORDER BY id OFFSET $4 LIMIT 5", clinic_id, invoice, account, n * 5)
+    say(f"benchmark patient {patient_id}: a ledger of 390 entries and 40 invoices")

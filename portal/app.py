@@ -23,6 +23,9 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
+from portal.views.billing import BillingController, MollieWebhookController
+from portal.views.billing_reports import BillingReportsController
+from portal.views.billing_settings import BillingSettingsController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.calls import CallsController
@@ -76,6 +79,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PerioController]
 CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
+CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
+                MollieWebhookController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

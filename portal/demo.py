@@ -33,6 +33,7 @@ async def load_demo() -> list[tuple[str, str]]:
             await _fill(owner)
             await _calendar(owner)
             await _charts(owner)
+            await _ledger(owner)
     return [(f"{local}@{DOMAIN}", role.value) for local, _, role, _, _ in ACCOUNTS]
 
 
@@ -154,3 +155,45 @@ async def _charts(owner) -> None:
         procedure_code_id=str(codes["HY01"]), phase="2"))
     await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(
         template="exam", body="Periodic exam. Caries 36 MO on bitewing. Plan: composite restoration."))
+
+
+async def _ledger(owner) -> None:
+    """Six months of money: charges by the dentist and hygienist, invoices, card, cash and transfer payments, a few
+    balances 30 to 90+ days old, one overpayment left as credit, and a family account (portal/billing)."""
+    from decimal import Decimal
+
+    from portal.billing import accounts, invoices, ledger, payments
+    from portal.permissions import Actor, Role
+    from portal.tables import Clinic, ProcedureCode
+
+    rng = random.Random(20261201)
+    now = datetime.now(timezone.utc)
+    await Clinic.update({Clinic.tax_id: "NL001234567B01"}).where(Clinic.id == owner.clinic_id)
+    codes = await ProcedureCode.select().where(ProcedureCode.clinic == owner.clinic_id)
+    staff = await Staff.select(Staff.id, Staff.name, Staff.role).where(
+        (Staff.clinic == owner.clinic_id) & Staff.role.is_in([Role.DENTIST.value, Role.HYGIENIST.value]))
+    providers = [Actor(kind="staff", id=s["id"], clinic_id=owner.clinic_id, name=s["name"], role=Role(s["role"]),
+                       clinic_name=owner.clinic_name, time_zone=owner.time_zone) for s in staff]
+    patient_ids = [p["id"] for p in await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id)
+                   .order_by(Patient.id)][1:26]
+    await accounts.share_account(owner, patient_ids[1], patient_ids[0])  # a parent pays for a child
+    for n, patient_id in enumerate(patient_ids):
+        account = await accounts.account_id_of(owner.clinic_id, patient_id)
+        for _visit in range(rng.randint(1, 4)):
+            code = rng.choice(codes)
+            provider = rng.choice(providers)
+            at = now - timedelta(days=rng.randint(3, 180), hours=rng.randint(0, 8))
+            async with transaction():
+                await ledger.append(provider, account, patient_id, "charge", code["fee"], code=code["code"],
+                                    description=code["description"], vat_rate=code["vat_rate"],
+                                    provider=provider.id, at=at)
+        if n % 7 == 6:
+            continue  # not yet invoiced
+        await invoices.issue(owner, patient_id)
+        owed = sum((e["amount"] for e in await ledger.entries(account)), Decimal("0.00"))
+        share = {0: Decimal("1"), 1: Decimal("1"), 2: Decimal("0.5"), 3: Decimal("1.2")}.get(n % 5, Decimal("0"))
+        amount = (owed * share).quantize(Decimal("0.01"))
+        if amount > 0:
+            await payments.take_payment(owner, patient_id, payments.PaymentForm(
+                amount=str(amount), method=rng.choice(list(ledger.METHODS)[:3]),
+                reference=f"Demo {n + 1:03d}"))

@@ -26,6 +26,9 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     HANDLE_PRIVACY_REQUESTS = "handle_privacy_requests"
     ACCESS_RESTRICTED_RECORDS = "access_restricted_records"
+    HANDLE_PAYMENTS = "handle_payments"  # see the patient account, take payments, issue and print invoices
+    ADJUST_LEDGER = "adjust_ledger"  # adjustments, write-offs, credit notes, refunds (the owner only)
+    VIEW_REPORTS = "view_reports"  # the practice's money reports (the owner only)
 
 
 _FRONT_DESK = {
@@ -33,6 +36,7 @@ _FRONT_DESK = {
     Permission.READ_DEMOGRAPHICS,
     Permission.EDIT_DEMOGRAPHICS,
     Permission.MANAGE_CALENDAR,
+    Permission.HANDLE_PAYMENTS,
 }
 _CLINICAL = _FRONT_DESK | {Permission.READ_CLINICAL, Permission.WRITE_CLINICAL, Permission.READ_IMAGES}
 

@@ -68,6 +68,9 @@ class Settings:
     credentials_key: str = ""  # Fernet key for providers' credentials per clinic; derived from secret_key if empty
     inbound_mail_domain: str = ""  # e.g. reply.portal.example.nl: routed email is off while empty
     mail_webhook_signing_key: str = ""  # the inbound-mail provider's webhook signing key (Mailgun-style)
+    # Online payments through Mollie's REST API; off unless an API key is set.
+    mollie_api_url: str = "https://api.mollie.com"
+    mollie_api_key: str = ""
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
@@ -124,6 +127,8 @@ class Settings:
             credentials_key=os.environ.get("CREDENTIALS_KEY", ""),
             inbound_mail_domain=os.environ.get("INBOUND_MAIL_DOMAIN", "").strip().lower(),
             mail_webhook_signing_key=os.environ.get("MAIL_WEBHOOK_SIGNING_KEY", ""),
+            mollie_api_url=os.environ.get("MOLLIE_API_URL", "https://api.mollie.com"),
+            mollie_api_key=os.environ.get("MOLLIE_API_KEY", ""),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
             db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
             db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),

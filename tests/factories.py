@@ -216,3 +216,15 @@ async def make_call_recording(actor: Actor, patient_id: int, audio: bytes = b"ID
         "VALUES ({}, {}, 'https://api.twilio.com/x', 12, {}, now()) RETURNING id", call[0]["id"],
         f"RE{next(_serial):032x}", audio)
     return rows[0]["id"]
+async def make_invoice(owner: Actor, patient_id: int) -> int:
+    """A charge on the patient's account and the invoice issued for it."""
+    from decimal import Decimal
+
+    from portal.billing import accounts, invoices, ledger
+    from portal.db import transaction
+
+    account = await accounts.account_id_of(owner.clinic_id, patient_id)
+    async with transaction():
+        await ledger.append(owner, account, patient_id, "charge", Decimal("55.00"), code="EX01",
+                            description="Comprehensive examination")
+    return await invoices.issue(owner, patient_id)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from portal import audit, display
+from portal.billing import ledger
 from portal.charts import clinical_notes, fee_schedule, odontogram, teeth
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -163,7 +164,8 @@ async def decline(actor: Actor, patient_id: int, plan_id: int) -> None:
 
 
 async def complete_item(actor: Actor, patient_id: int, plan_id: int, item_id: int) -> None:
-    """Mark a procedure done: completed finding on the tooth, a signed chart entry, plan status moved on."""
+    """Mark a procedure done: completed finding on the tooth, a signed chart entry, the charge on the patient's
+    account (billing.ledger), plan status moved on."""
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     item = await PlanItem.select().where((PlanItem.id == item_id) & (PlanItem.plan == plan_id)
@@ -187,6 +189,7 @@ async def complete_item(actor: Actor, patient_id: int, plan_id: int, item_id: in
                                                 f"{item['code']} completed", plan_item=item_id)
         await clinical_notes.sign(actor, patient_id, clinical_notes.PROCEDURE_TEMPLATE,
                                   f"Completed {item['code']} {item['description']}{where} (plan \"{plan['title']}\").")
+        await ledger.charge_completed_item(actor, patient_id, item)
         remaining = await PlanItem.count().where((PlanItem.plan == plan_id) & (PlanItem.status == "planned"))
         await TreatmentPlan.update({TreatmentPlan.status: "completed" if remaining == 0 else "in_progress",
                                     TreatmentPlan.updated_at: now}).where(TreatmentPlan.id == plan_id)

@@ -23,6 +23,7 @@ class DataCategory:
     legal_basis: str
     recipients: tuple[str, ...]  # processor kinds from the clinic's register (hosting, mail, sms, lab …)
     retention: str  # retention class: "clinical" (kept under a legal duty) | "administrative" | "accountability"
+    # | "financial" (invoices and payments, kept under tax law)
     basis: str  # the date erasability counts from, a key of retention.BASES
     collect: Callable[[int], Awaitable[list[dict]]]
     erase: Callable[[int], Awaitable[int]]

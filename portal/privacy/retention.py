@@ -32,12 +32,17 @@ DEFAULT_RULES = {
                        "BGB §630f Abs. 3: keep the patient record for ten years after the end of treatment")],
     "NL": [RuleDefault("clinical", 20, "end_of_treatment",
                        "WGBO, BW art. 7:454 lid 3: keep the medical file for twenty years from its making "
-                       "(counted here from the end of treatment)")],
+                       "(counted here from the end of treatment)"),
+           RuleDefault("financial", 7, "last_ledger_entry",
+                       "AWR art. 52 lid 4 and Wet OB art. 35a: keep books, invoices and payment records for seven "
+                       "years (counted here from the account's newest entry)")],
 }
 CLASSES = {"clinical": lazy_gettext("Clinical records (treatment record, kept under a legal duty)"),
-           "accountability": lazy_gettext("Privacy requests and the access log (proof of compliance)")}
+           "accountability": lazy_gettext("Privacy requests and the access log (proof of compliance)"),
+           "financial": lazy_gettext("Invoices and payments (kept under tax law)")}
 BASES = {"end_of_treatment": lazy_gettext("after the end of treatment (the last visit)"),
          "last_entry": lazy_gettext("after the newest entry"),
+         "last_ledger_entry": lazy_gettext("after the newest entry on the patient's account"),
          "on_request": lazy_gettext("erasable on request")}
 display.register_labels("retention_basis", BASES)
 
@@ -95,6 +100,10 @@ async def basis_date(basis: str, patient_id: int) -> date | None:
         rows = await Patient.raw(
             "SELECT greatest((SELECT max(received_at) FROM privacy_request WHERE patient_id = {}), "
             "(SELECT max(at) FROM audit_entry WHERE patient_id = {})) AS d", patient_id, patient_id)
+    elif basis == "last_ledger_entry":
+        rows = await Patient.raw(
+            "SELECT max(at) AS d FROM ledger_entry WHERE patient = {} OR account IN "
+            "(SELECT id FROM billing_account WHERE guarantor = {})", patient_id, patient_id)
     else:
         return None
     value = rows[0]["d"] if rows else None

@@ -18,9 +18,10 @@ def json_schema(schema_url: str) -> dict:
                 "title": {"type": "string"}, "purpose": {"type": "string"}, "legal_basis": {"type": "string"},
                 "recipients": {"type": "array", "items": {"type": "string"},
                                "description": "Processors (or kinds of processor) that receive this data"},
-                "retention": {"enum": ["clinical", "administrative", "accountability"],
+                "retention": {"enum": ["clinical", "administrative", "accountability", "financial"],
                               "description": "clinical: kept under a legal duty; administrative: erasable on "
-                                             "request; accountability: kept to prove compliance"},
+                                             "request; accountability: kept to prove compliance; "
+                                             "financial: invoices and payments kept under tax law"},
                 "erasable_on": {"type": ["string", "null"], "format": "date",
                                 "description": "The day it may be erased, null when erasable on request or "
                                                "when no retention rule is confirmed"},

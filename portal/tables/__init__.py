@@ -15,6 +15,16 @@ from portal.tables.appointment import (
     ProviderHours,
 )
 from portal.tables.audit import AuditChainPurge, AuditEntry
+from portal.tables.billing import (
+    BillingAccount,
+    BillingMember,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    LedgerEntry,
+    OnlinePayment,
+    PaymentAllocation,
+)
 from portal.tables.calls import CallRecording, PhoneCall
 from portal.tables.chart import (
     ClinicalNote,

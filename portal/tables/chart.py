@@ -1,6 +1,8 @@
 """Storage of the clinical chart. Teeth are stored in FDI numbering whatever the clinic displays; signed
 notes, recorded acceptances and history versions are append-only by trigger (see the migration)."""
 
+from decimal import Decimal
+
 from piccolo.columns import (
     JSONB,
     Boolean,
@@ -71,6 +73,7 @@ class ProcedureCode(Table, tablename="procedure_code"):
     charts_as = Varchar(length=20, default="")  # the finding kind completing it writes, or "" for none
     material = Varchar(length=40, default="")
     active = Boolean(default=True)
+    vat_rate = Numeric(digits=(5, 2), default=Decimal("0"))  # percent included in the fee (0: exempt medical care)
 
 
 class TreatmentPlan(Table, tablename="treatment_plan"):

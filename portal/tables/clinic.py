@@ -22,3 +22,5 @@ class Clinic(Table, tablename="clinic"):
     sms_number = Varchar(length=20, default="")  # E.164: the number our SMS come from and replies reach
     voice_number = Varchar(length=20, default="")  # E.164: the provider number patients call
     voice_forward_to = Varchar(length=20, default="")  # E.164: where those calls ring (the front desk)
+    tax_id = Varchar(length=40, default="")  # VAT or tax number printed on invoices
+    payment_terms_days = SmallInt(default=30)  # invoices fall due this many days after issue

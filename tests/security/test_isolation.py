@@ -39,7 +39,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "recording_id": await factories.make_call_recording(clinic, patient_id),
             **await factories.make_lab_records(clinic, cal["dentist"], patient_id),
             "change_id": await contact_changes.propose(clinic, clinic.clinic_id, contact_changes.Holder(patient_id),
-                                                       "email", "foreign@example.org", "staff_form")}
+                                                       "email", "foreign@example.org", "staff_form"),
+            "invoice_id": await factories.make_invoice(clinic, patient_id)}
 
 
 

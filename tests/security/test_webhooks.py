@@ -71,6 +71,22 @@ def test_every_webhook_route_is_covered_here(app):
     assert webhooks == WEBHOOKS, "a new webhook needs its malformed-body test here (and a place in WEBHOOKS)"
 
 
+async def test_mollie_webhook_bodies_of_any_shape_answer_without_error_and_book_nothing(client):
+    """Mollie posts `id=tr_…` form-encoded; anything else is an unknown payment (200, nothing fetched or booked),
+    since the payment is only ever read from Mollie itself (tests/test_billing_online.py)."""
+    from portal.tables import LedgerEntry, OnlinePayment
+
+    bodies = [(b"", "application/x-www-form-urlencoded"), (b"id=", "application/x-www-form-urlencoded"),
+              (b"id=tr_" + b"9" * 200, "application/x-www-form-urlencoded"), (b"id=re_123", "text/plain"),
+              (b'{"id": "tr_1"}', "application/json"), (b"\xff\xfe\x00", "application/octet-stream"),
+              (b"id=tr_1&id=tr_2", "application/x-www-form-urlencoded"),
+              (b"id=%00%ff", "application/x-www-form-urlencoded")]
+    for body, kind in bodies:
+        response = await client.post("/webhooks/mollie", content=body, headers={"Content-Type": kind})
+        assert response.status_code in (200, 400), (body, response.status_code)
+    assert not await LedgerEntry.exists() and not await OnlinePayment.exists()
+
+
 async def test_signed_malformed_bodies_answer_400_and_store_nothing(wa, clinic):
     await Clinic.update({Clinic.whatsapp_phone_number_id: NUMBER_ID}).where(Clinic.id == clinic.clinic_id)
     bodies = NOT_JSON + [_bent(place, value) for place in PLACES for value in WRONG

@@ -1,0 +1,42 @@
+"""What the account page shows: the ledger with its running balance, balance, aging, invoices, open work."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from portal import audit
+from portal.billing import accounts, invoices, ledger, payments
+from portal.patients import ensure_in_clinic
+from portal.permissions import Actor, Permission, require
+from portal.tables import Patient
+
+SHOWN = 50  # ledger rows on the page unless all are asked for (balance and aging always count every entry)
+
+
+async def account_overview(actor: Actor, patient_id: int, everything: bool = False) -> dict:
+    """Everything on the patient's account page, read in one go and audited as one view."""
+    require(actor, Permission.HANDLE_PAYMENTS)
+    await ensure_in_clinic(actor, patient_id)
+    account_id = await accounts.account_id_of(actor.clinic_id, patient_id)
+    account = await accounts.account(actor.clinic_id, account_id)
+    entries = ledger.with_running_balance(await ledger.entries(account_id))
+    today = datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date()
+    patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name).where(
+        Patient.id == patient_id).first()
+    overview = {
+        "patient": patient, "account": account, "entries": list(reversed(entries))[:None if everything else SHOWN],
+        "hidden": 0 if everything else max(0, len(entries) - SHOWN),
+        "balance": ledger.balance(entries), "aging": ledger.aging(entries, today),
+        "invoices": await invoices.list_for_account(account_id),
+        "open_invoices": await payments.open_invoices(account_id),
+        "uninvoiced": await invoices.uninvoiced_charges(account_id),
+        "currency": await _currency(actor.clinic_id),
+    }
+    await audit.record(actor, "account.viewed", patient_id=patient_id, object_type="billing_account",
+                       object_id=account_id)
+    return overview
+
+
+async def _currency(clinic_id: int) -> str:
+    from portal.charts.fee_schedule import currency
+
+    return await currency(clinic_id)
