@@ -41,6 +41,7 @@ from portal.tables.privacy import (
     Processor,
     RetentionRule,
 )
+from portal.tables.recall import BookingHold, OnlineBooking, PatientRecall, RecallContact, RecallType
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
 # Derived from the imports above (the one list, kept for readers and type checkers); a test checks that every
