@@ -286,18 +286,18 @@ async def confirm(visit: Visit, hold_id: str, app_settings: Settings) -> int:
     def manage_url(appointment_id: int) -> str:
         return manage_link(app_settings, visit.actor.clinic_id, appointment_id, hold["starts_at"])
 
+    # Not inside one transaction with the hold's removal: the calendar's booking turns a refusal by the
+    # database into SlotTaken, which needs its own transaction to have ended cleanly.
     try:
-        async with transaction():
-            await BookingHold.delete().where(BookingHold.id == hold["id"])
-            if hold["moving"]:
-                await _check_cutoff(visit, visit.appointment)
-                await scheduling.move_appointment(
-                    visit.actor, hold["moving"], scheduling.MoveForm(
-                        date=local.date().isoformat(), time=f"{local:%H:%M}", chair_id=str(hold["chair"]),
-                        provider_id=str(hold["provider"]), minutes=minutes), by=scheduling.ONLINE,
-                    manage_url=manage_url)
-                return hold["moving"]
-            return await scheduling.book_appointment(visit.actor, scheduling.BookingForm(
+        if hold["moving"]:
+            await _check_cutoff(visit, visit.appointment)
+            await scheduling.move_appointment(
+                visit.actor, hold["moving"], scheduling.MoveForm(
+                    date=local.date().isoformat(), time=f"{local:%H:%M}", chair_id=str(hold["chair"]),
+                    provider_id=str(hold["provider"]), minutes=minutes), by=scheduling.ONLINE, manage_url=manage_url)
+            appointment_id = hold["moving"]
+        else:
+            appointment_id = await scheduling.book_appointment(visit.actor, scheduling.BookingForm(
                 patient_id=str(visit.actor.patient_id), appointment_type_id=str(hold["appointment_type"]),
                 provider_id=str(hold["provider"]), chair_id=str(hold["chair"]), date=local.date().isoformat(),
                 time=f"{local:%H:%M}", minutes=minutes, notes=_("Booked online")), by=scheduling.ONLINE,
@@ -307,6 +307,8 @@ async def confirm(visit: Visit, hold_id: str, app_settings: Settings) -> int:
         if "cutoff" in exc.errors:
             raise
         raise _gone() from None
+    await BookingHold.delete().where(BookingHold.id == hold["id"])
+    return appointment_id
 
 
 async def _check_cutoff(visit: Visit, appointment: dict | None) -> None:
