@@ -111,9 +111,22 @@ def recall_link(settings: Settings, clinic_id: int, patient_id: int, now: dateti
     return links.absolute_url(settings, f"/book/{token}")
 
 
+def manage_path(secret: str, clinic_id: int, appointment_id: int, starts_at: datetime) -> str:
+    """The patient's page for one appointment (valid until an hour after it starts)."""
+    token = tokens.make(secret, "appointment", clinic_id, appointment_id, starts_at + timedelta(hours=1))
+    return f"/my-appointment/{token}"
+
+
 def manage_link(settings: Settings, clinic_id: int, appointment_id: int, starts_at: datetime) -> str:
-    token = tokens.make(settings.secret_key, "appointment", clinic_id, appointment_id, starts_at + timedelta(hours=1))
-    return links.absolute_url(settings, f"/book/manage/{token}")
+    return links.absolute_url(settings, manage_path(settings.secret_key, clinic_id, appointment_id, starts_at))
+
+
+async def manage_path_for(secret: str, visit: Visit, appointment_id: int) -> str:
+    row = await Appointment.select(Appointment.starts_at).where(
+        (Appointment.id == appointment_id) & (Appointment.clinic == visit.actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    return manage_path(secret, visit.actor.clinic_id, appointment_id, row["starts_at"])
 
 
 async def _visit(clinic_id: int, patient_id: int, appointment: dict | None = None) -> Visit:
@@ -220,6 +233,14 @@ def _parse_pick(pick: str) -> tuple[datetime, int, int] | None:
     return start.astimezone(timezone.utc), provider, chair
 
 
+def expired_message() -> str:
+    return _("Your hold has expired. Please choose a time again.")
+
+
+def cutoff_message() -> str:
+    return _("It is too close to the appointment to change it online. Please call the practice.")
+
+
 def _gone() -> ValidationFailed:
     return ValidationFailed({"slot": _("Someone else has just taken this time. Please choose another.")})
 
@@ -279,7 +300,7 @@ async def confirm(visit: Visit, hold_id: str, app_settings: Settings) -> int:
     try:
         hold = await held(visit, hold_id)
     except NotFound:
-        raise ValidationFailed({"slot": _("Your hold has expired. Please choose a time again.")}) from None
+        raise ValidationFailed({"slot": expired_message()}) from None
     local = clock.local(hold["starts_at"], visit.actor.time_zone)
     minutes = str(int((hold["ends_at"] - hold["starts_at"]).total_seconds() // 60))
 
@@ -317,8 +338,7 @@ async def _check_cutoff(visit: Visit, appointment: dict | None) -> None:
     if appointment["status"] not in statuses.CANCELLABLE:
         raise ValidationFailed({"cutoff": _("This appointment can no longer be changed online.")})
     if appointment["starts_at"] - datetime.now(timezone.utc) < timedelta(hours=visit.settings["cutoff_hours"]):
-        raise ValidationFailed({"cutoff": _("It is too close to the appointment to change it online. Please call "
-                                            "the practice.")})
+        raise ValidationFailed({"cutoff": cutoff_message()})
 
 
 def may_change(visit: Visit) -> bool:

@@ -55,4 +55,7 @@ REQUIRED = {
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
+    "/recall": Permission.MANAGE_CALENDAR,
+    "/recall/settings": Permission.MANAGE_CLINIC,
+    "/patients/{patient_id:int}/recall": Permission.MANAGE_CALENDAR,
 }

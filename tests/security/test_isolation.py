@@ -11,7 +11,10 @@ from tests.security.routes import fill, is_patient_route, routes
 # Routes whose parameter is a secret rather than an id; test_ical.py covers unknown and revoked tokens.
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
-BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
+BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}
+BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{token:str}/confirm",  # signed links
+                        "/my-appointment/{token:str}", "/my-appointment/{token:str}/cancel",
+                        "/my-appointment/{token:str}/hold", "/my-appointment/{token:str}/confirm"}  # single-use token: tests/test_staff_tokens.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:

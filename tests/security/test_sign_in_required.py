@@ -9,6 +9,9 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
+# Online booking: the signed link is the key (tests/test_online_booking.py, tests/test_booking_pages.py).
+PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{token:str}",
+           "/my-appointment/{token:str}/confirm"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
