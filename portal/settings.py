@@ -64,6 +64,7 @@ class Settings:
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_reminder_template: str = "appointment_reminder"
+    whatsapp_recall_template: str = "recall_reminder"
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
@@ -113,6 +114,7 @@ class Settings:
             whatsapp_app_secret=os.environ.get("WHATSAPP_APP_SECRET", ""),
             whatsapp_verify_token=os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
             whatsapp_reminder_template=os.environ.get("WHATSAPP_REMINDER_TEMPLATE", "appointment_reminder"),
+            whatsapp_recall_template=os.environ.get("WHATSAPP_RECALL_TEMPLATE", "recall_reminder"),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
             db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
             db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),
