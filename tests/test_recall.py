@@ -133,3 +133,18 @@ async def test_owner_adds_and_edits_recall_types(clinic, cal):
     with pytest.raises(ValidationFailed) as taken:
         await recall_types.save_type(clinic, recall_types.RecallTypeForm(name="implant REVIEW", months="3"))
     assert "already" in taken.value.errors["name"]
+
+
+async def test_recall_data_is_in_the_privacy_registry_and_erased(clinic, cal):
+    from portal.privacy.registry import CATEGORIES
+
+    patient = await factories.make_patient(clinic)
+    await _complete(clinic, cal["dentist"], patient, "EX02")
+    await due.log_contact(clinic, patient, due.ContactForm(kind="called", note="Call after 5"))
+    [recall] = await CATEGORIES["recall"].collect(patient)
+    assert recall["recall_type.name"] == "Check-up" and recall["provider.name"] == "Dr. Dekker"
+    assert [c["note"] for c in await CATEGORIES["recall_contacts"].collect(patient)] == ["Call after 5"]
+    for name in ("recall", "recall_contacts", "booking_holds"):
+        await CATEGORIES[name].erase(patient)
+        assert await CATEGORIES[name].collect(patient) == []
+    assert await PatientRecall.count() == 0

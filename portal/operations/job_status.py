@@ -19,6 +19,7 @@ PERIODIC = {"reminders.plan": "Queue due reminders (every minute)",
             "outbox.deliver": "Deliver mail (on each new message, and every minute)",
             "housekeeping.purge": "Housekeeping (hourly)",
             "housekeeping.retry_stalled": "Requeue jobs of vanished workers (every minute)"}
+PERIODIC["recall.remind"] = "Queue due recall reminders (every ten minutes)"
 
 
 async def freshest_heartbeat(timeout: float) -> dict:

@@ -33,4 +33,5 @@ cleaned by its one rule and written when staff approve, any other is decided and
 from portal.privacy import (
     categories,  # noqa: E402,F401  (registers the built-in categories)
     clinical,  # noqa: E402,F401  (registers the chart's categories)
+    recall_records,  # noqa: E402,F401  (registers recall and online booking)
 )
