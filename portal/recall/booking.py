@@ -137,7 +137,7 @@ async def _visit(clinic_id: int, patient_id: int, appointment: dict | None = Non
     settings = await booking_settings(clinic_id)
     if clinic is None or patient is None or patient["isolated_at"] is not None or not settings["enabled"]:
         raise NotFound()
-    actor = Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name=_("Patient (online)"),
+    actor = Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name="Patient (online)",
                   clinic_name=clinic["name"], time_zone=clinic["time_zone"], country=clinic["country"],
                   patient_id=patient_id, language=patient["preferred_language"])
     return Visit(actor, {**clinic, "given_name": patient["given_name"]}, settings, appointment)
@@ -321,7 +321,7 @@ async def confirm(visit: Visit, hold_id: str, app_settings: Settings) -> int:
             appointment_id = await scheduling.book_appointment(visit.actor, scheduling.BookingForm(
                 patient_id=str(visit.actor.patient_id), appointment_type_id=str(hold["appointment_type"]),
                 provider_id=str(hold["provider"]), chair_id=str(hold["chair"]), date=local.date().isoformat(),
-                time=f"{local:%H:%M}", minutes=minutes, notes=_("Booked online")), by=scheduling.ONLINE,
+                time=f"{local:%H:%M}", minutes=minutes, notes="Booked online"), by=scheduling.ONLINE,
                 manage_url=manage_url)
     except ValidationFailed as exc:
         await BookingHold.delete().where(BookingHold.id == hold["id"])
