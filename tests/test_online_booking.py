@@ -98,7 +98,7 @@ async def test_hold_confirm_books_through_the_calendar_with_mail_and_ics(setting
     assert change["actor_name"] == "Patient (online)" and change["actor_id"] is None
     assert await BookingHold.count() == 0
     mail = await OutboxMessage.select().where(OutboxMessage.patient_id == patient).first()
-    assert "/book/manage/" in mail["text_body"]
+    assert "/my-appointment/" in mail["text_body"]
     attachments = mail["attachments"]
     attachments = json.loads(attachments) if isinstance(attachments, str) else attachments
     assert [a["filename"] for a in attachments] == ["appointment.ics"]
@@ -204,3 +204,15 @@ async def test_reschedule_by_link_moves_the_appointment(settings, clinic, cal):
     assert await booking.confirm(visit, str(hold), settings) == appointment_id
     row = await Appointment.select().where(Appointment.id == appointment_id).first()
     assert (row["starts_at"], row["status"], row["sequence"]) == (target.starts_at, "booked", 1)
+
+
+async def test_the_list_looks_past_a_closed_fortnight_week_by_week(settings, clinic, cal):
+    from portal.calendar import practice_setup
+
+    await _enable(clinic, cal)
+    today = clock.today(clinic.time_zone)
+    await practice_setup.add_closure(clinic, today.isoformat(), (today + timedelta(days=15)).isoformat(), "Holiday")
+    visit = await _visit(settings, clinic, await factories.make_patient(clinic))
+    offer = await booking.offered_slots(visit)
+    assert len(offer["slots"]) == booking.SLOTS_SHOWN
+    assert offer["slots"][0].local_start.date() == today + timedelta(days=16)

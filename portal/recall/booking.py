@@ -26,6 +26,7 @@ from portal.tables import Appointment, AppointmentType, BookingHold, Clinic, Onl
 
 RECALL_LINK_DAYS = 60
 SLOTS_SHOWN = 12
+WINDOW_DAYS = 7
 CANCEL_REASON = "Cancelled online by the patient"
 
 
@@ -208,11 +209,16 @@ async def offered_slots(visit: Visit, type_id: str = "", from_day: str = "") -> 
         asked = first
     start = min(max(asked, first), last)
     slots: list = []
-    if chosen is not None and start <= last:
-        rules = await _rules(visit, start, last, now)
+    window = start
+    while chosen is not None and window <= last and len(slots) < SLOTS_SHOWN:
+        # A week at a time: a busy clinic fills the list from the first days without loading six weeks.
+        until = min(window + timedelta(days=WINDOW_DAYS - 1), last)
+        rules = await _rules(visit, window, until, now)
         query = availability.SlotQuery(minutes=chosen["minutes"], roles=tuple(chosen["provider_roles"].split(",")),
-                                       first_day=start, days=(last - start).days + 1, limit=SLOTS_SHOWN)
-        slots = availability.free_slots(rules, query, start, earliest)
+                                       first_day=window, days=(until - window).days + 1,
+                                       limit=SLOTS_SHOWN - len(slots))
+        slots += availability.free_slots(rules, query, window, earliest)
+        window = until + timedelta(days=1)
     later = None
     if len(slots) == SLOTS_SHOWN and slots[-1].local_start.date() < last:
         later = (slots[-1].local_start.date() + timedelta(days=1)).isoformat()
