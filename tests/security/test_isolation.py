@@ -11,10 +11,11 @@ from tests.security.routes import fill, is_patient_route, routes
 # Routes whose parameter is a secret rather than an id; test_ical.py covers unknown and revoked tokens.
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
-BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}
-BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{token:str}/confirm",  # signed links
+BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
+# Online booking's signed links: tests/test_online_booking.py and tests/test_booking_pages.py.
+BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{token:str}/confirm",
                         "/my-appointment/{token:str}", "/my-appointment/{token:str}/cancel",
-                        "/my-appointment/{token:str}/hold", "/my-appointment/{token:str}/confirm"}  # single-use token: tests/test_staff_tokens.py
+                        "/my-appointment/{token:str}/hold", "/my-appointment/{token:str}/confirm"}
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:
