@@ -21,7 +21,7 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
-from portal.views.booking import BookingController, ManageBookingController
+from portal.views.booking import BookingController, ManageBookingController, OfferController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.chart import ChartController
@@ -40,7 +40,7 @@ from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
 from portal.views.public_messages import UnsubscribeController, WhatsAppWebhookController
-from portal.views.recall import PatientRecallController, RecallController
+from portal.views.recall import PatientRecallController, RecallController, WaitlistController
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
@@ -51,7 +51,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController]
-CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController]
+CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
+                WaitlistController, OfferController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

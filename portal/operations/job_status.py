@@ -20,6 +20,7 @@ PERIODIC = {"reminders.plan": "Queue due reminders (every minute)",
             "housekeeping.purge": "Housekeeping (hourly)",
             "housekeeping.retry_stalled": "Requeue jobs of vanished workers (every minute)"}
 PERIODIC["recall.remind"] = "Queue due recall reminders (every ten minutes)"
+PERIODIC["waitlist.offer"] = "Offer freed slots to the waitlist (every minute)"
 
 
 async def freshest_heartbeat(timeout: float) -> dict:

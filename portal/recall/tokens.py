@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from portal.errors import NotFound
 
 PURPOSE = b"chairside-booking-link:"
-KINDS = ("recall", "appointment")
+KINDS = ("recall", "appointment", "offer")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,16 @@ from portal.tables.privacy import (
     Processor,
     RetentionRule,
 )
-from portal.tables.recall import BookingHold, OnlineBooking, PatientRecall, RecallContact, RecallType
+from portal.tables.recall import (
+    BookingHold,
+    OnlineBooking,
+    PatientRecall,
+    RecallContact,
+    RecallType,
+    WaitlistEntry,
+    WaitlistFreed,
+    WaitlistOffer,
+)
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 
 # Derived from the imports above (the one list, kept for readers and type checkers); a test checks that every

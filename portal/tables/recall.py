@@ -65,3 +65,40 @@ class BookingHold(Table, tablename="booking_hold"):
     expires_at = Timestamptz()
     moving = ForeignKey(references=Appointment, null=True)
     created_at = Timestamptz()
+
+
+class WaitlistEntry(Table, tablename="waitlist_entry"):
+    clinic = ForeignKey(references=Clinic)
+    patient = ForeignKey(references=Patient)
+    appointment_type = ForeignKey(references=AppointmentType)
+    provider = ForeignKey(references=Staff, null=True)
+    earliest = Date()
+    part_of_day = Varchar(length=10, default="")
+    note = Varchar(length=300, default="")
+    status = Varchar(length=10, default="waiting")
+    created_at = Timestamptz()
+
+
+class WaitlistFreed(Table, tablename="waitlist_freed"):
+    appointment = ForeignKey(references=Appointment, primary_key=True)
+    clinic = ForeignKey(references=Clinic)
+    offers = Integer(default=0)
+    scanned_at = Timestamptz()
+
+
+class WaitlistOffer(Table, tablename="waitlist_offer"):
+    clinic = ForeignKey(references=Clinic)
+    entry = ForeignKey(references=WaitlistEntry)
+    patient = ForeignKey(references=Patient)
+    appointment_type = ForeignKey(references=AppointmentType)
+    provider = ForeignKey(references=Staff)
+    chair = ForeignKey(references=Chair)
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    freed_appointment = ForeignKey(references=Appointment, null=True)
+    expires_at = Timestamptz()
+    status = Varchar(length=10, default="offered")
+    channel = Varchar(length=10, default="")
+    appointment = ForeignKey(references=Appointment, null=True)
+    created_at = Timestamptz()
+    answered_at = Timestamptz(null=True, default=None)

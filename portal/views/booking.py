@@ -8,8 +8,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal import clock
 from portal.errors import NotFound, ValidationFailed
-from portal.recall import booking
+from portal.recall import booking, waitlist
 from portal.views.pages import render, see_other
 
 
@@ -142,3 +143,34 @@ class ManageBookingController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, visit, token, exc.errors, 409)
         return see_other(await booking.manage_path_for(_secret(request), visit, appointment_id) + "?done=moved")
+
+
+class OfferController(Controller):
+    path = "/offer"
+
+    async def _page(self, request: Request, seen: waitlist.OfferVisit, token: str, errors: dict | None = None,
+                    status: int = 200) -> Template:
+        return _render(request, "booking/offer.html", seen.visit, status, token=token, offer=seen.offer,
+                       errors=errors or {}, expired=seen.offer["expires_at"] <= clock.now())
+
+    @get("/{token:str}", name="offer.show")
+    async def show(self, request: Request, token: FromPath[str]) -> Template:
+        """A freed time offered from the waitlist: take it or leave it."""
+        return await self._page(request, await waitlist.open_offer(_secret(request), token), token)
+
+    @post("/{token:str}/accept", name="offer.accept")
+    async def accept(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Take the offered time; the first acceptance wins."""
+        seen = await waitlist.open_offer(_secret(request), token)
+        try:
+            appointment_id = await waitlist.accept(seen, request.app.state.settings)
+        except ValidationFailed as exc:
+            return await self._page(request, await waitlist.open_offer(_secret(request), token), token,
+                                    exc.errors, 409)
+        return see_other(await booking.manage_path_for(_secret(request), seen.visit, appointment_id) + "?done=booked")
+
+    @post("/{token:str}/decline", name="offer.decline")
+    async def decline(self, request: Request, token: FromPath[str]) -> Redirect:
+        """Leave the offered time to someone else."""
+        await waitlist.decline(await waitlist.open_offer(_secret(request), token))
+        return see_other(request.app.route_reverse("offer.show", token=token))

@@ -4,22 +4,31 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.calendar import practice_setup
+from portal import display
+from portal.calendar import availability, practice_setup
 from portal.errors import ValidationFailed
 from portal.i18n import _
 from portal.permissions import Permission
-from portal.recall import booking, due, recall_types
+from portal.recall import booking, due, recall_types, waitlist
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other, wants_fragment
 
 
 async def _card(request: Request, actor, patient_id: int, status: int = 200, errors: dict | None = None,
-                recall_form: due.RecallForm | None = None, contact_form: due.ContactForm | None = None) -> Template:
+                recall_form: due.RecallForm | None = None, contact_form: due.ContactForm | None = None,
+                waitlist_form: waitlist.WaitlistForm | None = None) -> Template:
     card = await due.for_patient(actor, patient_id)
     choose = {"": _("Choose…")}
     return render(request, "recall/patient.html", "recall/_card.html", status=status, patient_id=patient_id,
                   card=card, errors=errors or {}, recall_form=recall_form or due.RecallForm(),
                   contact_form=contact_form or due.ContactForm(),
+                  waiting=await waitlist.for_patient(actor, patient_id),
+                  waitlist_form=waitlist_form or waitlist.WaitlistForm(),
+                  appointment_type_options=choose | {str(t["id"]): t["name"]
+                                                     for t in await practice_setup.list_types(actor)},
+                  provider_options={"": _("Anyone")} | {str(p["id"]): p["name"]
+                                                        for p in await practice_setup.list_providers(actor)},
+                  parts_of_day={k: str(display.label(k, "part_of_day")) for k in availability.PARTS_OF_DAY},
                   type_options=choose | {str(t["id"]): t["name"] for t in card["types"]},
                   kind_options=choose | {k: str(due.CONTACT_KINDS[k]) for k in due.STAFF_CONTACT_KINDS})
 
@@ -133,7 +142,36 @@ class PatientRecallController(Controller):
             return see_other(request.app.route_reverse("recall.list"))
         return await self._after(request, actor, patient_id)
 
+    @post("/waitlist", name="patients.waitlist_add")
+    async def waitlist_add(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]
+                           ) -> Template | Redirect:
+        """Put the patient on the waitlist for an earlier appointment."""
+        form = await read_form(request, waitlist.WaitlistForm)
+        try:
+            await waitlist.add_entry(actor, patient_id, form)
+        except ValidationFailed as exc:
+            return await _card(request, actor, patient_id, 422, exc.errors, waitlist_form=form)
+        return await self._after(request, actor, patient_id)
+
     async def _after(self, request: Request, actor, patient_id: int) -> Template | Redirect:
         if wants_fragment(request):  # the card redraws itself in the patient page
             return await _card(request, actor, patient_id)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
+
+
+class WaitlistController(Controller):
+    path = "/waitlist"
+    guards = [signed_in, requires(Permission.MANAGE_CALENDAR)]
+    dependencies = {"actor": provide_actor}
+
+    @get("/", name="waitlist.show")
+    async def show(self, request: Request, actor: CurrentActor) -> Template:
+        """Who waits for an earlier appointment, and the offers of freed slots with their answers (live)."""
+        return render(request, "recall/waitlist.html", "recall/_offers.html", **await waitlist.overview(actor))
+
+    @post("/remove", name="waitlist.remove")
+    async def remove(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Take an entry off the waitlist."""
+        entry = str((await request.form()).get("entry_id", ""))
+        await waitlist.remove_entry(actor, int(entry) if entry.isdigit() else 0)
+        return see_other(request.app.route_reverse("waitlist.show"))

@@ -58,4 +58,5 @@ REQUIRED = {
     "/recall": Permission.MANAGE_CALENDAR,
     "/recall/settings": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}/recall": Permission.MANAGE_CALENDAR,
+    "/waitlist": Permission.MANAGE_CALENDAR,
 }

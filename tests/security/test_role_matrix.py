@@ -18,7 +18,7 @@ PUBLIC |= {"/unsubscribe/{token:str}", "/webhooks/whatsapp"}
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 # Online booking: the signed link is the key (tests/test_online_booking.py, tests/test_booking_pages.py).
 PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{token:str}",
-           "/my-appointment/{token:str}/confirm"}
+           "/my-appointment/{token:str}/confirm", "/offer/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
