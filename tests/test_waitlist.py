@@ -133,6 +133,7 @@ async def test_the_offer_page_takes_the_time_signed_out(client, clinic, cal, set
     page = await client.get(f"/offer/{token}")
     assert page.status_code == 200 and "Take this time" in page.text
     taken = await post_form(client, f"/offer/{token}/accept")
-    assert taken.status_code == 303 and taken.headers["location"].startswith("/my-appointment/")
+    assert taken.status_code == 303 and taken.headers["location"] == f"/offer/{token}"
+    assert "Booked. A confirmation is on its way by email." in (await client.get(f"/offer/{token}")).text
     again = await post_form(client, f"/offer/{token}/accept")
     assert again.status_code == 409 and "already accepted" in again.text

@@ -257,7 +257,9 @@ async def accept(seen: OfferVisit, app_settings: Settings) -> int:
             patient_id=str(offer["patient"]), appointment_type_id=str(offer["appointment_type"]),
             provider_id=str(offer["provider"]), chair_id=str(offer["chair"]), date=local.date().isoformat(),
             time=f"{local:%H:%M}", minutes=minutes, notes="Waitlist offer"), by=scheduling.ONLINE,
-            manage_url=lambda aid: booking.manage_link(app_settings, actor.clinic_id, aid, offer["starts_at"]))
+            # the cancel/move link only where the clinic lets patients change appointments online
+            manage_url=(lambda aid: booking.manage_link(app_settings, actor.clinic_id, aid, offer["starts_at"]))
+            if seen.visit.settings["enabled"] else None)
     except ValidationFailed:
         await WaitlistOffer.update({WaitlistOffer.status: "taken", WaitlistOffer.answered_at: now}).where(
             (WaitlistOffer.id == offer["id"]) & (WaitlistOffer.status == "offered"))

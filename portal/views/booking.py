@@ -163,11 +163,11 @@ class OfferController(Controller):
         """Take the offered time; the first acceptance wins."""
         seen = await waitlist.open_offer(_secret(request), token)
         try:
-            appointment_id = await waitlist.accept(seen, request.app.state.settings)
+            await waitlist.accept(seen, request.app.state.settings)
         except ValidationFailed as exc:
             return await self._page(request, await waitlist.open_offer(_secret(request), token), token,
                                     exc.errors, 409)
-        return see_other(await booking.manage_path_for(_secret(request), seen.visit, appointment_id) + "?done=booked")
+        return see_other(request.app.route_reverse("offer.show", token=token))
 
     @post("/{token:str}/decline", name="offer.decline")
     async def decline(self, request: Request, token: FromPath[str]) -> Redirect:

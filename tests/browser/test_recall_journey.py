@@ -64,3 +64,38 @@ async def test_a_patient_books_from_the_recall_mail_cancels_and_rebooks(phone: P
     statuses = sorted(r["status"] for r in await Appointment.select(Appointment.status).where(
         Appointment.patient == patient))
     assert statuses == ["booked", "cancelled"]
+
+
+async def test_one_patient_takes_a_freed_slot_while_the_second_is_refused(phone: Page, browser, live_server,
+                                                                           browser_problems, clinic, cal, settings,
+                                                                           mailbox):
+    from portal.calendar import scheduling
+    from portal.recall import waitlist
+    from tests.browser.conftest import watched_context
+
+    for name in ("Hana", "Ivo"):
+        patient = await factories.make_patient(clinic, given_name=name, email=f"{name.lower()}@example.org")
+        await consents.record_change(clinic, clinic.clinic_id, patient,
+                                     ConsentChange(ConsentKind.REMINDER_EMAIL, True, "front_desk"))
+        await waitlist.add_entry(clinic, patient, waitlist.WaitlistForm(appointment_type_id=str(cal["checkup"])))
+    leaver = await factories.make_patient(clinic, given_name="Leaver")
+    day = (clock.today(clinic.time_zone) + timedelta(days=4)).isoformat()
+    freed = await factories.book(clinic, cal, leaver, day, "11:00")
+    await scheduling.set_status(clinic, freed, "cancelled", "ill")
+    assert await waitlist.offer_freed_slots(settings) == 2
+    await factories.run_queued_jobs()
+    hana_link = _path_of(mailbox.to("hana@example.org")[0], "/offer/")
+    ivo_link = _path_of(mailbox.to("ivo@example.org")[0], "/offer/")
+
+    second = await (await watched_context(browser, browser_problems, viewport={"width": 390, "height": 844},
+                                          has_touch=True, is_mobile=True, base_url=live_server)).new_page()
+    await phone.goto(hana_link)
+    await second.goto(ivo_link)
+    await _flat(phone)
+    await phone.get_by_role("button", name="Take this time").tap()
+    await expect(phone.get_by_text("Booked. A confirmation is on its way by email.")).to_be_visible()
+    await second.get_by_role("button", name="Take this time").tap()
+    await expect(second.get_by_role("alert")).to_have_text("Sorry, someone else has just taken this time.")
+    await second.context.close()
+    booked = await Appointment.select(Appointment.patient).where(Appointment.status == "booked")
+    assert len(booked) == 1
