@@ -29,6 +29,8 @@ REQUIRED_TRIGGERS = {("audit_entry", "audit_entry_append_only"), ("consent_event
                      ("plan_acceptance", "plan_acceptance_append_only"),
                      ("medical_history", "medical_history_append_only")}
 REQUIRED_EXCLUSIONS = {("appointment", "appointment_chair_free"), ("appointment", "appointment_provider_free")}
+# Online booking's holds: two patients never hold the same chair or provider time (portal/recall/booking.py).
+REQUIRED_EXCLUSIONS |= {("booking_hold", "booking_hold_chair_free"), ("booking_hold", "booking_hold_provider_free")}
 
 
 class RestoreRefused(Exception):

@@ -347,6 +347,11 @@ async def _check_cutoff(visit: Visit, appointment: dict | None) -> None:
         raise ValidationFailed({"cutoff": cutoff_message()})
 
 
+def still_open(visit: Visit) -> bool:
+    """The appointment is still to come (booked or confirmed), whether or not it may still change online."""
+    return bool(visit.appointment and visit.appointment["status"] in statuses.OPEN)
+
+
 def may_change(visit: Visit) -> bool:
     appointment = visit.appointment
     return bool(appointment and appointment["status"] in statuses.CANCELLABLE and appointment["starts_at"]

@@ -96,6 +96,7 @@ class ManageBookingController(Controller):
             rebook = booking.recall_link(request.app.state.settings, visit.actor.clinic_id, visit.actor.patient_id)
         return _render(request, "booking/manage.html", visit, status, token=token, offer=offer,
                       errors=errors or {}, slot_value=booking.slot_value, may_change=booking.may_change(visit),
+                      still_open=booking.still_open(visit),
                       notice=request.query_params.get("done", ""), rebook=rebook)
 
     @post("/{token:str}/cancel", name="booking.cancel")
