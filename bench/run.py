@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench import chart_data, generate
+from bench import booking_data, chart_data, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -63,6 +63,7 @@ TARGETS = {"calendar week": 30.0, "calendar day": 20.0, "slot finder": 20.0, "bo
            "perio exam": 60.0, "perio summary": 15.0, "perio compare": 40.0,
            # p95 target from the patient account issue (ms): the ten-year patient's ledger.
            "account page": 40.0}
+TARGETS["public free slots"] = 50.0  # the recall issue: the signed-out booking page at one connection
 
 # Loaded (32 connections) ratio to /healthz from the speed issue; pages added later bring their own.
 RATIO_TARGETS = {"dashboard": 0.20, "today board": 0.20, "calendar day": 0.06, "calendar week": 0.06,
@@ -890,6 +891,8 @@ def main() -> None:
             url, targets, data_seconds = prepare_database(env)
             pages = PAGES + calendar_pages(targets) + chart_pages(targets.totals["chart_patient"])
             pages += perio_pages(targets.totals["chart_patient"], targets.totals["perio_exam"])
+            pages.append(Page("public free slots", asyncio.run(booking_data.booking_path(
+                url, targets.clinic_id, targets.patients[0], DATA_DIR)), needs_sign_in=False, low_concurrency=True))
             plan = SlotPlan(targets)
             server_env = {**os.environ, **env, "DATABASE_URL": url}
             runs = [bench_server(server, server_env, log_dir, pages, plan) for server in SERVERS]

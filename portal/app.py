@@ -26,6 +26,7 @@ from portal.views.auth import AuthController
 from portal.views.billing import BillingController, MollieWebhookController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
+from portal.views.booking import BookingController, ManageBookingController, OfferController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.calls import CallsController
@@ -56,6 +57,7 @@ from portal.views.public_messages import (
     VoiceWebhookController,
     WhatsAppWebhookController,
 )
+from portal.views.recall import PatientRecallController, RecallController, WaitlistController
 from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
 from portal.views.staff import LanguageController, StaffController
@@ -81,6 +83,8 @@ CONTROLLERS += [LabController, PatientLabController, PrescriptionController, Ref
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
+CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
+                WaitlistController, OfferController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

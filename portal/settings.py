@@ -71,6 +71,7 @@ class Settings:
     # Online payments through Mollie's REST API; off unless an API key is set.
     mollie_api_url: str = "https://api.mollie.com"
     mollie_api_key: str = ""
+    whatsapp_recall_template: str = "recall_reminder"
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
@@ -129,6 +130,7 @@ class Settings:
             mail_webhook_signing_key=os.environ.get("MAIL_WEBHOOK_SIGNING_KEY", ""),
             mollie_api_url=os.environ.get("MOLLIE_API_URL", "https://api.mollie.com"),
             mollie_api_key=os.environ.get("MOLLIE_API_KEY", ""),
+            whatsapp_recall_template=os.environ.get("WHATSAPP_RECALL_TEMPLATE", "recall_reminder"),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
             db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
             db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),

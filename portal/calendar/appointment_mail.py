@@ -33,7 +33,7 @@ def _context(row: dict) -> dict:
             "clinic_address": row["clinic_address"], "clinic_email": row["clinic_email"],
             "type_name": row["type_name"], "provider_name": row["provider_name"],
             "when_date": f"{starts:%d-%m-%Y}", "when_time": f"{starts:%H:%M}", "starts_at": row["starts_at"],
-            "time_zone": row["time_zone"]}
+            "time_zone": row["time_zone"], "manage_url": ""}
 
 
 def _language(row: dict) -> dict:
@@ -60,14 +60,16 @@ def ics(row: dict, change: str) -> bytes:
     return cal.to_ical()
 
 
-async def confirm_change(appointment_id: int, change: str) -> bool:
-    """Queue the booked/moved/cancelled mail in the caller's transaction; False when there is no one to tell."""
+async def confirm_change(appointment_id: int, change: str, manage_url: str = "") -> bool:
+    """Queue the booked/moved/cancelled mail in the caller's transaction; False when there is no one to tell.
+
+    `manage_url`: the patient's own link to cancel or reschedule (online bookings), shown in the mail."""
     rows = await Appointment.raw(_DETAILS + "WHERE a.id = {}", appointment_id)
     if not rows or not rows[0]["email"] or rows[0]["restricted_at"] is not None:
         return False
     row = rows[0]
     rendered = mail.render("appointment", row["preferred_language"], change=change, **_language(row),
-                           **_context(row))
+                           **{**_context(row), "manage_url": manage_url})
     email = outbox.Email(to=row["email"], subject=rendered.subject, text=rendered.text, html=rendered.html,
                          attachments=(outbox.Attachment("appointment.ics", "text/calendar", ics(row, change)),))
     return await outbox.enqueue(email, key=f'appointment:{row["id"]}:{change}:{row["sequence"]}',

@@ -112,6 +112,13 @@ async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: 
     return Rules(actor.time_zone, opening, closed, hours, absent, providers, chairs, busy_provider, busy_chair)
 
 
+def add_busy(rules: Rules, provider_id: int, chair_id: int, start: datetime, end: datetime) -> None:
+    """Count one more interval as taken (e.g. a slot an online patient holds while confirming)."""
+    for day in _days(start.astimezone(timezone.utc).date(), end.astimezone(timezone.utc).date()):
+        rules.busy_provider[(provider_id, day)].append((start, end))
+        rules.busy_chair[(chair_id, day)].append((start, end))
+
+
 def _busy(table: dict, owner: int, start: datetime, end: datetime) -> bool:
     """Whether `owner` has anything overlapping [start, end) (half-open, like the database constraint)."""
     for day in _days(start.astimezone(timezone.utc).date(), end.astimezone(timezone.utc).date()):

@@ -1,6 +1,7 @@
 """Appointments: book, move, change status, cancel. PostgreSQL's exclusion constraints make double booking
 impossible; these functions turn a refusal into a clear message with the nearest free alternatives."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -34,6 +35,8 @@ class Requester:
 CALENDAR = Requester("", Permission.MANAGE_CALENDAR, tuple(Status))
 WHATSAPP_REPLY = Requester("Patient (WhatsApp)", None, (Status.CONFIRMED, Status.CANCELLED))
 ERASURE = Requester("Erasure request", Permission.HANDLE_PRIVACY_REQUESTS, (Status.CANCELLED,))
+# A patient booking, moving or cancelling their own appointment from a signed link (portal/recall/booking.py).
+ONLINE = Requester("Patient (online)", None, (Status.BOOKED, Status.CANCELLED))
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,22 @@ async def _refused(actor: Actor, exc: ExclusionViolationError, slot: dict, type_
     return SlotTaken(errors, await availability.nearest_alternatives(actor, query, slot["starts_at"], ignore=ignore))
 
 
-async def book_appointment(actor: Actor, form: BookingForm) -> int:
-    """Book; a refusal by the database becomes SlotTaken with the nearest free alternatives."""
-    require(actor, Permission.MANAGE_CALENDAR)
+def _may_book(actor: Actor, by: Requester, patient_id: str) -> None:
+    """Staff with the requester's permission, or (online) the patient booking for themself."""
+    if by.permission is not None:
+        require(actor, by.permission)
+    elif actor.is_staff or actor.patient_id is None or str(actor.patient_id) != patient_id.strip():
+        raise Forbidden("own appointments only")
+
+
+async def book_appointment(actor: Actor, form: BookingForm, *, by: Requester = CALENDAR,
+                           manage_url: Callable[[int], str] | None = None) -> int:
+    """Book; a refusal by the database becomes SlotTaken with the nearest free alternatives.
+
+    `by` ONLINE lets a patient actor book for themself; `manage_url(appointment id)` puts the patient's
+    cancel/reschedule link into the confirmation mail.
+    """
+    _may_book(actor, by, form.patient_id)
     errors: dict[str, str] = {}
     patient = await Patient.select(Patient.id).where((Patient.id == (_int(form.patient_id) or 0))
                                                      & (Patient.clinic == actor.clinic_id)
@@ -161,22 +177,22 @@ async def book_appointment(actor: Actor, form: BookingForm) -> int:
             row = Appointment(clinic=actor.clinic_id, patient=slot["patient"], provider=slot["provider"],
                               chair=slot["chair"], appointment_type=type_row["id"], starts_at=slot["starts_at"],
                               ends_at=slot["ends_at"], status=Status.BOOKED, notes=form.notes.strip(),
-                              created_by=actor.id, created_at=now, updated_at=now)
+                              created_by=actor.id if actor.is_staff else None, created_at=now, updated_at=now)
             await row.save()
-            await _history(actor, row.id, "booked", to_starts_at=slot["starts_at"], to_chair=slot["chair"],
+            await _history(actor, row.id, "booked", by, to_starts_at=slot["starts_at"], to_chair=slot["chair"],
                            to_status=Status.BOOKED)
             await audit.record(actor, "appointment.booked", patient_id=slot["patient"], object_type="appointment",
-                               object_id=row.id)
-            await appointment_mail.confirm_change(row.id, "booked")
+                               object_id=row.id, detail={"by": by.name} if by.name else None)
+            await appointment_mail.confirm_change(row.id, "booked", manage_url(row.id) if manage_url else "")
     except ExclusionViolationError as exc:
         raise await _refused(actor, exc, slot, type_row) from None
     return row.id
 
 
-async def _history(actor: Actor, appointment_id: int, kind: str, **values) -> None:
+async def _history(actor: Actor, appointment_id: int, kind: str, by: Requester = CALENDAR, **values) -> None:
     await AppointmentChange.insert(AppointmentChange(
-        clinic=actor.clinic_id, appointment=appointment_id, actor_id=actor.id, actor_name=actor.name, kind=kind,
-        at=datetime.now(timezone.utc), **values))
+        clinic=actor.clinic_id, appointment=appointment_id, actor_id=actor.id if actor.is_staff else None,
+        actor_name=_changer(actor, by), kind=kind, at=datetime.now(timezone.utc), **values))
 
 
 async def _owned(actor: Actor, appointment_id: int) -> dict:
@@ -187,10 +203,14 @@ async def _owned(actor: Actor, appointment_id: int) -> dict:
     return row
 
 
-async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) -> None:
-    """Move to another time, chair or provider; the history keeps where it was."""
-    require(actor, Permission.MANAGE_CALENDAR)
+async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm, *, by: Requester = CALENDAR,
+                           manage_url: Callable[[int], str] | None = None) -> None:
+    """Move to another time, chair or provider; the history keeps where it was (`by` ONLINE: the patient)."""
+    if by.permission is not None:
+        require(actor, by.permission)
     before = await _owned(actor, appointment_id)
+    if by.permission is None:
+        _authorise(actor, by, Status.BOOKED, before)
     if before["status"] not in CANCELLABLE:
         raise ValidationFailed({"date": f"A {label(before['status']).lower()} appointment cannot be moved."})
     type_row = await AppointmentType.select().where((AppointmentType.id == before["appointment_type"])
@@ -206,11 +226,12 @@ async def move_appointment(actor: Actor, appointment_id: int, form: MoveForm) ->
                 Appointment.chair: slot["chair"], Appointment.provider: slot["provider"],
                 Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: datetime.now(timezone.utc),
             }).where(Appointment.id == appointment_id)
-            await _history(actor, appointment_id, "moved", from_starts_at=before["starts_at"],
+            await _history(actor, appointment_id, "moved", by, from_starts_at=before["starts_at"],
                            to_starts_at=slot["starts_at"], from_chair=before["chair"], to_chair=slot["chair"])
             await audit.record(actor, "appointment.moved", patient_id=before["patient"], object_type="appointment",
-                               object_id=appointment_id)
-            await appointment_mail.confirm_change(appointment_id, "moved")
+                               object_id=appointment_id, detail={"by": by.name} if by.name else None)
+            await appointment_mail.confirm_change(appointment_id, "moved",
+                                                  manage_url(appointment_id) if manage_url else "")
     except ExclusionViolationError as exc:
         raise await _refused(actor, exc, slot, type_row, ignore=appointment_id) from None
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from portal import audit, display
+from portal import audit, clock, display
 from portal.billing import ledger
 from portal.charts import clinical_notes, fee_schedule, odontogram, teeth
 from portal.db import transaction
@@ -20,6 +20,7 @@ from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import gettext, lazy_gettext
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
+from portal.recall import due as recall_due
 from portal.tables import Clinic, PlanAcceptance, PlanItem, TreatmentPlan
 
 STATUSES = {"proposed": lazy_gettext("Proposed"), "accepted": lazy_gettext("Accepted"),
@@ -195,6 +196,7 @@ async def complete_item(actor: Actor, patient_id: int, plan_id: int, item_id: in
                                     TreatmentPlan.updated_at: now}).where(TreatmentPlan.id == plan_id)
         await audit.record(actor, "treatment_plan.item_completed", patient_id=patient_id, object_type="plan_item",
                            object_id=item_id, detail={"plan": plan_id})
+        await recall_due.procedure_completed(actor, patient_id, item["code"], clock.today(actor.time_zone))
 
 
 async def _items(plan_id: int) -> list[dict]:

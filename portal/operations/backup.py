@@ -30,6 +30,8 @@ REQUIRED_TRIGGERS = {("audit_entry", "audit_entry_append_only"), ("consent_event
                      ("medical_history", "medical_history_append_only"),
                      ("perio_exam", "perio_exam_signed_immutable"), ("perio_tooth", "perio_tooth_signed_immutable")}
 REQUIRED_EXCLUSIONS = {("appointment", "appointment_chair_free"), ("appointment", "appointment_provider_free")}
+# Online booking's holds: two patients never hold the same chair or provider time (portal/recall/booking.py).
+REQUIRED_EXCLUSIONS |= {("booking_hold", "booking_hold_chair_free"), ("booking_hold", "booking_hold_provider_free")}
 
 
 class RestoreRefused(Exception):

@@ -20,6 +20,8 @@ PERIODIC = {"reminders.plan": lazy_gettext("Queue due reminders (every minute)")
             "outbox.deliver": lazy_gettext("Deliver mail (on each new message, and every minute)"),
             "housekeeping.purge": lazy_gettext("Housekeeping (hourly)"),
             "housekeeping.retry_stalled": lazy_gettext("Requeue jobs of vanished workers (every minute)")}
+PERIODIC["recall.remind"] = lazy_gettext("Queue due recall reminders (every ten minutes)")
+PERIODIC["waitlist.offer"] = lazy_gettext("Offer freed slots to the waitlist (every minute)")
 
 
 async def freshest_heartbeat(timeout: float) -> dict:

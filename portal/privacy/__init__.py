@@ -38,4 +38,5 @@ from portal.privacy import (
     contacts_records,  # noqa: E402,F401  (registers the address changes)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     perio_records,  # noqa: E402,F401  (registers perio charts)
+    recall_records,  # noqa: E402,F401  (registers recall and online booking)
 )

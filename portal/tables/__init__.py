@@ -65,6 +65,16 @@ from portal.tables.privacy import (
     Processor,
     RetentionRule,
 )
+from portal.tables.recall import (
+    BookingHold,
+    OnlineBooking,
+    PatientRecall,
+    RecallContact,
+    RecallType,
+    WaitlistEntry,
+    WaitlistFreed,
+    WaitlistOffer,
+)
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice
 

@@ -87,4 +87,8 @@ REQUIRED = {
     "/reports/money": Permission.VIEW_REPORTS,
     "/reports/money/export.csv": Permission.VIEW_REPORTS,
     "/settings/billing": Permission.MANAGE_CLINIC,
+    "/recall": Permission.MANAGE_CALENDAR,
+    "/recall/settings": Permission.MANAGE_CLINIC,
+    "/patients/{patient_id:int}/recall": Permission.MANAGE_CALENDAR,
+    "/waitlist": Permission.MANAGE_CALENDAR,
 }

@@ -14,6 +14,11 @@ BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 BEARER_TOKEN_ROUTES |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # tests/test_contacts.py
+# Online booking's signed links: tests/test_online_booking.py and tests/test_booking_pages.py.
+BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{token:str}/confirm",
+                        "/my-appointment/{token:str}", "/my-appointment/{token:str}/cancel",
+                        "/my-appointment/{token:str}/hold", "/my-appointment/{token:str}/confirm",
+                        "/offer/{token:str}", "/offer/{token:str}/accept", "/offer/{token:str}/decline"}
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:

@@ -11,6 +11,9 @@ PUBLIC |= {"/unsubscribe/{token:str}"} | WEBHOOKS
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
 PUBLIC |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # the token is the key
 PUBLIC |= {"/login/code"}  # the second sign-in step: only a pending sign-in gets past it
+# Online booking: the signed link is the key (tests/test_online_booking.py, tests/test_booking_pages.py).
+PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{token:str}",
+           "/my-appointment/{token:str}/confirm", "/offer/{token:str}"}
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 

@@ -1,0 +1,177 @@
+"""Online booking pages for patients, signed out: book from a recall link, then cancel or move by the mailed link.
+
+No session: the signed link in the address is the key (portal/recall/tokens.py), and every form carries the CSRF
+token (an essential cookie). A patient's name appears only after the link has been checked.
+"""
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from portal import clock
+from portal.errors import NotFound, ValidationFailed
+from portal.recall import booking, waitlist
+from portal.views.pages import render, see_other
+
+
+def _secret(request: Request) -> str:
+    return request.app.state.settings.secret_key
+
+
+def _render(request: Request, template: str, visit: booking.Visit, status: int, **context) -> Template:
+    """A booking page in the clinic's time zone, with the visit (never a staff actor: no navigation)."""
+    return render(request, template, status=status, visit=visit, time_zone=visit.actor.time_zone, **context)
+
+
+async def _slots_page(request: Request, visit: booking.Visit, token: str, type_id: str = "", from_day: str = "",
+                      errors: dict | None = None, status: int = 200) -> Template:
+    return _render(request, "booking/start.html", visit, status, token=token, errors=errors or {},
+                  offer=await booking.offered_slots(visit, type_id, from_day), slot_value=booking.slot_value)
+
+
+async def _form(request: Request, *names: str) -> dict[str, str]:
+    posted = await request.form()
+    return {name: str(posted.get(name, "")) for name in names}
+
+
+class BookingController(Controller):
+    path = "/book"
+
+    @get("/{token:str}", name="booking.start")
+    async def start(self, request: Request, token: FromPath[str], type: FromQuery[str] = "",
+                    from_day: FromQuery[str] = "") -> Template:
+        """The free times of the types the practice lets patients book, soonest first."""
+        visit = await booking.open_recall_link(_secret(request), token)
+        return await _slots_page(request, visit, token, type, from_day)
+
+    @post("/{token:str}/hold", name="booking.hold")
+    async def hold(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Hold the chosen time for a few minutes while the patient confirms."""
+        visit = await booking.open_recall_link(_secret(request), token)
+        form = await _form(request, "type", "slot")
+        try:
+            hold_id = await booking.hold_slot(visit, form["type"], form["slot"])
+        except ValidationFailed as exc:
+            return await _slots_page(request, visit, token, form["type"], errors=exc.errors, status=409)
+        return see_other(request.app.route_reverse("booking.review", token=token) + f"?hold={hold_id}")
+
+    @get("/{token:str}/confirm", name="booking.review")
+    async def review(self, request: Request, token: FromPath[str], hold: FromQuery[str] = "") -> Template:
+        """The held time, with the button that books it."""
+        visit = await booking.open_recall_link(_secret(request), token)
+        try:
+            held = await booking.held(visit, hold)
+        except NotFound:
+            return await _slots_page(request, visit, token, errors={"slot": booking.expired_message()}, status=410)
+        return _render(request, "booking/confirm.html", visit, 200, token=token, held=held, moving=False,
+                      action=request.app.route_reverse("booking.confirm", token=token),
+                      back=request.app.route_reverse("booking.start", token=token))
+
+    @post("/{token:str}/confirm", name="booking.confirm")
+    async def confirm(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Book the held time; the confirmation mail with its calendar file follows."""
+        visit = await booking.open_recall_link(_secret(request), token)
+        form = await _form(request, "hold")
+        try:
+            appointment_id = await booking.confirm(visit, form["hold"], request.app.state.settings)
+        except ValidationFailed as exc:
+            return await _slots_page(request, visit, token, errors=exc.errors, status=409)
+        return see_other(await booking.manage_path_for(_secret(request), visit, appointment_id) + "?done=booked")
+
+
+class ManageBookingController(Controller):
+    path = "/my-appointment"
+
+    @get("/{token:str}", name="booking.manage")
+    async def show(self, request: Request, token: FromPath[str], from_day: FromQuery[str] = "") -> Template:
+        """The appointment, with cancel and other free times while the clinic's cutoff allows."""
+        visit = await booking.open_manage_link(_secret(request), token)
+        return await self._page(request, visit, token, from_day=from_day)
+
+    async def _page(self, request: Request, visit: booking.Visit, token: str, errors: dict | None = None,
+                    status: int = 200, from_day: str = "") -> Template:
+        offer = await booking.offered_slots(visit, from_day=from_day) if booking.may_change(visit) else None
+        rebook = None
+        if visit.appointment["status"] == "cancelled":
+            rebook = booking.recall_link(request.app.state.settings, visit.actor.clinic_id, visit.actor.patient_id)
+        return _render(request, "booking/manage.html", visit, status, token=token, offer=offer,
+                      errors=errors or {}, slot_value=booking.slot_value, may_change=booking.may_change(visit),
+                      still_open=booking.still_open(visit),
+                      notice=request.query_params.get("done", ""), rebook=rebook)
+
+    @post("/{token:str}/cancel", name="booking.cancel")
+    async def cancel(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Cancel, up to the clinic's cutoff."""
+        visit = await booking.open_manage_link(_secret(request), token)
+        try:
+            await booking.cancel(visit)
+        except ValidationFailed as exc:
+            return await self._page(request, visit, token, exc.errors, 409)
+        return see_other(request.app.route_reverse("booking.manage", token=token) + "?done=cancelled")
+
+    @post("/{token:str}/hold", name="booking.move_hold")
+    async def hold(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Hold another free time for this appointment."""
+        visit = await booking.open_manage_link(_secret(request), token)
+        form = await _form(request, "slot")
+        try:
+            if not booking.may_change(visit):
+                raise ValidationFailed({"cutoff": booking.cutoff_message()})
+            hold_id = await booking.hold_slot(visit, "", form["slot"])
+        except ValidationFailed as exc:
+            return await self._page(request, visit, token, exc.errors, 409)
+        return see_other(request.app.route_reverse("booking.move_review", token=token) + f"?hold={hold_id}")
+
+    @get("/{token:str}/confirm", name="booking.move_review")
+    async def review(self, request: Request, token: FromPath[str], hold: FromQuery[str] = "") -> Template:
+        """The held new time, with the button that moves the appointment there."""
+        visit = await booking.open_manage_link(_secret(request), token)
+        try:
+            held = await booking.held(visit, hold)
+        except NotFound:
+            return await self._page(request, visit, token, {"slot": booking.expired_message()}, 410)
+        return _render(request, "booking/confirm.html", visit, 200, token=token, held=held, moving=True,
+                      action=request.app.route_reverse("booking.move", token=token),
+                      back=request.app.route_reverse("booking.manage", token=token))
+
+    @post("/{token:str}/confirm", name="booking.move")
+    async def move(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Move the appointment to the held time; a new mail with the updated calendar file follows."""
+        visit = await booking.open_manage_link(_secret(request), token)
+        form = await _form(request, "hold")
+        try:
+            appointment_id = await booking.confirm(visit, form["hold"], request.app.state.settings)
+        except ValidationFailed as exc:
+            return await self._page(request, visit, token, exc.errors, 409)
+        return see_other(await booking.manage_path_for(_secret(request), visit, appointment_id) + "?done=moved")
+
+
+class OfferController(Controller):
+    path = "/offer"
+
+    async def _page(self, request: Request, seen: waitlist.OfferVisit, token: str, errors: dict | None = None,
+                    status: int = 200) -> Template:
+        return _render(request, "booking/offer.html", seen.visit, status, token=token, offer=seen.offer,
+                       errors=errors or {}, expired=seen.offer["expires_at"] <= clock.now())
+
+    @get("/{token:str}", name="offer.show")
+    async def show(self, request: Request, token: FromPath[str]) -> Template:
+        """A freed time offered from the waitlist: take it or leave it."""
+        return await self._page(request, await waitlist.open_offer(_secret(request), token), token)
+
+    @post("/{token:str}/accept", name="offer.accept")
+    async def accept(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        """Take the offered time; the first acceptance wins."""
+        seen = await waitlist.open_offer(_secret(request), token)
+        try:
+            await waitlist.accept(seen, request.app.state.settings)
+        except ValidationFailed as exc:
+            return await self._page(request, await waitlist.open_offer(_secret(request), token), token,
+                                    exc.errors, 409)
+        return see_other(request.app.route_reverse("offer.show", token=token))
+
+    @post("/{token:str}/decline", name="offer.decline")
+    async def decline(self, request: Request, token: FromPath[str]) -> Redirect:
+        """Leave the offered time to someone else."""
+        await waitlist.decline(await waitlist.open_offer(_secret(request), token))
+        return see_other(request.app.route_reverse("offer.show", token=token))

@@ -1,0 +1,139 @@
+"""The waitlist: a freed slot is offered to the first matching patients; the first to accept gets it (the database
+decides), the others are told it is taken; offers expire; staff see offers and answers."""
+
+import asyncio
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from portal import clock, consents
+from portal.calendar import scheduling
+from portal.consents import ConsentChange, ConsentKind
+from portal.errors import NotFound, ValidationFailed
+from portal.recall import tokens, waitlist
+from portal.tables import Appointment, OutboxMessage, WaitlistEntry, WaitlistOffer
+from tests import factories
+from tests.factories import post_form, sign_in_as
+
+
+def _day(n: int) -> str:
+    return (clock.today("Europe/Amsterdam") + timedelta(days=n)).isoformat()
+
+
+async def _waiting(clinic, cal, name: str, **preferences) -> int:
+    patient = await factories.make_patient(clinic, given_name=name, email=f"{name.lower()}@example.org")
+    await consents.record_change(clinic, clinic.clinic_id, patient,
+                                 ConsentChange(ConsentKind.REMINDER_EMAIL, True, "front_desk"))
+    await waitlist.add_entry(clinic, patient, waitlist.WaitlistForm(appointment_type_id=str(cal["checkup"]),
+                                                                    **preferences))
+    return patient
+
+
+async def _freed(clinic, cal, day: int = 3, at: str = "10:00") -> int:
+    appointment = await factories.book(clinic, cal, await factories.make_patient(clinic, given_name="Leaver"),
+                                       _day(day), at)
+    await scheduling.set_status(clinic, appointment, "cancelled", "moved abroad")
+    return appointment
+
+
+async def _offer_tokens(settings) -> dict[int, str]:
+    """Each offer's link token, as mailed."""
+    found = {}
+    for row in await OutboxMessage.select().where(OutboxMessage.idempotency_key.like("waitlist-offer:%")):
+        url = next(w for w in row["text_body"].split() if "/offer/" in w)
+        found[int(row["idempotency_key"].split(":")[1])] = urlsplit(url).path.rsplit("/", 1)[1]
+    return found
+
+
+async def test_a_freed_slot_goes_to_the_first_matching_patients_in_order(clinic, cal, settings):
+    first = await _waiting(clinic, cal, "Ada")
+    await _waiting(clinic, cal, "Bram", part_of_day="afternoon")  # 10:00 is not afternoon
+    await _waiting(clinic, cal, "Cem", earliest=_day(10))  # not before the tenth day
+    second = await _waiting(clinic, cal, "Dirk")
+    third = await _waiting(clinic, cal, "Eva")
+    fourth = await _waiting(clinic, cal, "Fay")
+    await _freed(clinic, cal)
+    assert await waitlist.offer_freed_slots(settings) == 3
+    assert await waitlist.offer_freed_slots(settings) == 0  # each freed slot once
+    offered = [r["patient"] for r in await WaitlistOffer.select().order_by(WaitlistOffer.id)]
+    assert offered == [first, second, third] and fourth not in offered
+    assert await OutboxMessage.count().where(OutboxMessage.idempotency_key.like("waitlist-offer:%")) == 3
+
+
+async def test_the_first_acceptance_wins_and_the_others_are_told(clinic, cal, settings):
+    patients = [await _waiting(clinic, cal, name) for name in ("Ada", "Bram", "Cem")]
+    await _freed(clinic, cal)
+    await waitlist.offer_freed_slots(settings)
+    links = await _offer_tokens(settings)
+    seen = [await waitlist.open_offer(settings.secret_key, token) for token in links.values()]
+
+    async def attempt(one):
+        try:
+            await waitlist.accept(one, settings)
+            return "booked"
+        except ValidationFailed as exc:
+            return exc.errors["offer"]
+
+    results = await asyncio.gather(*[attempt(one) for one in seen])
+    assert results.count("booked") == 1
+    assert all("someone else" in r for r in results if r != "booked")
+    winner = [o for o in await WaitlistOffer.select() if o["status"] == "accepted"]
+    assert len(winner) == 1 and winner[0]["patient"] in patients
+    assert sorted(o["status"] for o in await WaitlistOffer.select()) == ["accepted", "taken", "taken"]
+    booked = await Appointment.select().where(Appointment.status == "booked")
+    assert [a["patient"] for a in booked] == [winner[0]["patient"]]
+    assert (await WaitlistEntry.select().where(WaitlistEntry.id == winner[0]["entry"]).first())["status"] == "booked"
+    # an offer answered later still hears it is taken
+    later = await waitlist.open_offer(settings.secret_key, next(iter(links.values())))
+    if later.offer["status"] != "accepted":
+        with pytest.raises(ValidationFailed):
+            await waitlist.accept(later, settings)
+
+
+async def test_expired_and_forged_offers_are_refused(clinic, cal, settings):
+    await _waiting(clinic, cal, "Ada")
+    await _freed(clinic, cal)
+    await waitlist.offer_freed_slots(settings)
+    [(offer_id, token)] = (await _offer_tokens(settings)).items()
+    await WaitlistOffer.update({WaitlistOffer.expires_at: clock.now() - timedelta(minutes=1)}).where(
+        WaitlistOffer.id == offer_id)
+    seen = await waitlist.open_offer(settings.secret_key, token)
+    with pytest.raises(ValidationFailed) as refused:
+        await waitlist.accept(seen, settings)
+    assert "expired" in refused.value.errors["offer"]
+    assert await Appointment.count().where(Appointment.status == "booked") == 0
+    forged = tokens.make("not the secret", "offer", clinic.clinic_id, offer_id, clock.now() + timedelta(hours=1))
+    with pytest.raises(NotFound):
+        await waitlist.open_offer(settings.secret_key, forged)
+
+
+async def test_staff_add_from_the_patient_page_and_see_offers_live(client, clinic, cal, settings):
+    patient = await factories.make_patient(clinic, given_name="Gijs")
+    await sign_in_as(client, clinic)
+    refused = await post_form(client, f"/patients/{patient}/recall/waitlist", {"appointment_type_id": ""})
+    assert refused.status_code == 422 and 'id="e-appointment_type_id"' in refused.text
+    added = await post_form(client, f"/patients/{patient}/recall/waitlist",
+                            {"appointment_type_id": str(cal["checkup"]), "part_of_day": "morning"})
+    assert added.status_code == 303
+    page = await client.get("/waitlist")
+    assert page.status_code == 200 and "Gijs" in page.text and "Morning (before 12:00)" in page.text
+    await _freed(clinic, cal)
+    await waitlist.offer_freed_slots(settings)
+    live = await client.get("/waitlist", headers={"HX-Request": "true"})
+    assert live.text.lstrip().startswith('<article id="offers"') and "Offered" in live.text
+    assert "Not sent (no consented channel)" in live.text  # Gijs gave no reminder consent
+
+
+async def test_the_offer_page_takes_the_time_signed_out(client, clinic, cal, settings):
+    await _waiting(clinic, cal, "Ada")
+    await _freed(clinic, cal)
+    await waitlist.offer_freed_slots(settings)
+    [(offer_id, token)] = (await _offer_tokens(settings)).items()
+    page = await client.get(f"/offer/{token}")
+    assert page.status_code == 200 and "Take this time" in page.text
+    taken = await post_form(client, f"/offer/{token}/accept")
+    assert taken.status_code == 303 and taken.headers["location"] == f"/offer/{token}"
+    assert "Booked. A confirmation is on its way by email." in (await client.get(f"/offer/{token}")).text
+    again = await post_form(client, f"/offer/{token}/accept")
+    assert again.status_code == 409 and "already accepted" in again.text
