@@ -1,8 +1,7 @@
 """Appointment statuses: the names, their labels, the groups (active, open, freed, final) and which may follow which."""
 
-from enum import StrEnum
-
 from datetime import datetime
+from enum import StrEnum
 
 from portal import clock, display
 from portal.i18n import _

@@ -8,6 +8,7 @@
   }
   window.chairsideCalendarMove = true;
   var THRESHOLD = 10; // pixels before a press becomes a drag (a tap still opens the card)
+  var EDGE = 40;
   var drag = null;
   var swallowClick = false;
 
@@ -55,12 +56,16 @@
       pick.name = "pick";
       form.appendChild(pick);
     }
-    form.action = card.dataset.move;
+    form.setAttribute("action", card.dataset.move);
+    if (window.htmx) {
+      window.htmx.process(form); // htmx's boost read the action when the page loaded: let it read the new one
+    }
     pick.value = [grid.dataset.date, slot.dataset.time, slot.dataset.chair, card.dataset.provider].join("|");
     form.requestSubmit();
   }
 
   document.addEventListener("pointerdown", function (event) {
+    swallowClick = false; // a touch drag is followed by no click at all: never swallow the next tap's
     var card = event.target.closest && event.target.closest(".cal-appt[data-move]");
     if (card && event.isPrimary && event.button <= 0) {
       drag = { card: card, x: event.clientX, y: event.clientY, id: event.pointerId, moving: false, target: null };
@@ -80,6 +85,11 @@
       drag.card.setPointerCapture(event.pointerId);
     }
     event.preventDefault();
+    if (event.clientY > window.innerHeight - EDGE) {
+      window.scrollBy(0, EDGE / 2); // near the bottom or top edge the page follows the finger
+    } else if (event.clientY < EDGE) {
+      window.scrollBy(0, -EDGE / 2);
+    }
     mark(slotAt(event.clientX, event.clientY));
   });
 
@@ -88,8 +98,7 @@
       return;
     }
     if (drag.moving) {
-      swallowClick = true; // the click that follows a drag must not open the card
-      window.setTimeout(function () { swallowClick = false; }, 400);
+      swallowClick = true; // the click a mouse sends after a drag must not open the card
       if (drag.target) {
         submit(drag.card, drag.target);
       }
