@@ -43,7 +43,9 @@ NOTE_FIELDS = {"signed_at": "When signed", "template": "Kind of note", "body": "
                "amendment_reason": "Why it was amended", "content_hash": "SHA-256 of what was signed"}
 IMAGE_FIELDS = {"id": "Image id", "kind": "xray, photo or scan", "format": "png, jpeg, dicom or stl",
                 "taken_on": "Date taken", "teeth": "Teeth shown (FDI)", "caption": "Caption",
-                "original_name": "File name when uploaded", "file": "File name in this export's files/ folder"}
+                "original_name": "File name when uploaded", "file": "File name in this export's files/ folder",
+                "withdrawn_at": "Withdrawn as wrongly filed on (kept, no longer on the chart)",
+                "withdrawn_reason": "Why it was withdrawn"}
 
 
 async def _history(patient_id: int) -> list[dict]:
