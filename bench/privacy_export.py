@@ -31,8 +31,7 @@ async def _seed() -> tuple[int, int]:
         await practice_setup.set_opening_hours(owner, weekday, [(clock_time(8), clock_time(18))])
     chair = await practice_setup.add_chair(owner, "Chair 1")
     dentist_id = await staff.create_staff(owner, staff.StaffForm(name="Dr. Bench", email="dr@bench.test",
-                                                                 role="dentist", password="bench-password-long",
-                                                                 active=True))
+                                                                 role="dentist", active=True))
     type_id = await practice_setup.add_type(owner, practice_setup.TypeForm(name="Check-up", minutes="30"))
     patient_id = await patients.create_patient(owner, patients.PatientForm(
         given_name="Hanna", family_name="Langjarig", date_of_birth="1970-06-01", email="hanna@bench.test",

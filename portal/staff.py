@@ -1,11 +1,12 @@
-"""Staff accounts of a clinic: the owner adds, edits, changes roles and deactivates (which ends sessions)."""
+"""Staff accounts of a clinic: the owner adds (the new colleague chooses their own password from an invitation),
+edits, changes roles and deactivates (which ends sessions)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
-from portal import audit, auth, display, i18n, sessions
+from portal import audit, display, i18n, sessions
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, required, too_long
@@ -30,7 +31,6 @@ class StaffForm:
     registration_body: str = ""
     registration_number: str = ""
     active: bool = True
-    password: str = ""
     language: str = ""  # "" = the clinic's language
 
 
@@ -39,6 +39,11 @@ async def list_staff(actor: Actor) -> list[dict]:
     require(actor, Permission.MANAGE_STAFF)
     async with transaction():
         rows = await Staff.select(*PUBLIC_COLUMNS).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)
+        waiting = {r["id"] for r in await Staff.select(Staff.id).where(
+            (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD))}
+        for row in rows:
+            row["invited"] = row["id"] in waiting  # no password chosen yet
+            row["cannot_sign"] = row["role"] in (Role.DENTIST, Role.HYGIENIST) and not row["registration_number"]
         await audit.record(actor, "staff.listed", object_type="staff", detail={"staff": [r["id"] for r in rows]})
     return rows
 
@@ -58,6 +63,7 @@ def form_from_record(row: dict) -> StaffForm:
                                             "active", "language")})
 
 
+NO_PASSWORD = ""  # not a hash: verifying any password against it fails, so the account waits for its invitation
 _TAKEN = {"email": lazy_gettext("Another staff account already uses this email.")}
 
 
@@ -69,8 +75,6 @@ async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
         language=None if form.language in ("", *i18n.LANGUAGES) else i18n.gettext("Choose from the list."),
         registration_body=too_long(form.registration_body, 200),
         registration_number=too_long(form.registration_number, 100),
-        password=None if staff_id is not None or len(form.password) >= auth.MIN_PASSWORD_LENGTH
-        else i18n.gettext("Use at least %(num)s characters.", num=auth.MIN_PASSWORD_LENGTH),
     )
     email = form.email.strip().lower()
     if "email" not in errors:
@@ -90,12 +94,13 @@ async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
 
 
 async def create_staff(actor: Actor, form: StaffForm) -> int:
-    """Add a staff member with an initial password the owner hands over."""
+    """Add a staff member without a password: nobody can sign in to the account until its owner chooses one from
+    an invitation link (`staff_tokens.invite_new_staff` adds and invites in one step; the owner never types one)."""
     require(actor, Permission.MANAGE_STAFF)
     values = await _check(actor, form, None)
     try:
         async with transaction():
-            row = Staff(clinic=actor.clinic_id, password_hash=auth.hash_password(form.password),
+            row = Staff(clinic=actor.clinic_id, password_hash=NO_PASSWORD,
                         created_at=datetime.now(timezone.utc), **{col._meta.name: v for col, v in values.items()})
             await row.save()
             await audit.record(actor, "staff.created", object_type="staff", object_id=row.id,

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, auth, i18n, job_queue, links, sessions
+from portal import audit, auth, i18n, job_queue, links, sessions, staff
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.messaging import mail, outbox
@@ -61,6 +61,14 @@ async def invite(actor: Actor, settings: Settings, staff_id: int) -> None:
     async with transaction():
         await _issue(settings, row, "invitation")
         await audit.record(actor, "staff.invited", object_type="staff", object_id=staff_id)
+
+
+async def invite_new_staff(actor: Actor, settings: Settings, form: staff.StaffForm) -> int:
+    """Add a staff member and mail them the link to choose their own password, in one transaction."""
+    async with transaction():
+        staff_id = await staff.create_staff(actor, form)
+        await invite(actor, settings, staff_id)
+    return staff_id
 
 
 async def queue_reset_request(email: str) -> None:

@@ -234,3 +234,68 @@ async def test_the_booking_dialog_names_the_chosen_patient_also_after_a_refusal(
     assert refused.status_code == 422 and "Verbeek, Marloes" in refused.text
     foreign = await client.get(f"/calendar/book?patient={stranger}&date={day}", headers={"HX-Request": "true"})
     assert "Onbekend" not in foreign.text and f'name="patient_id" value="{stranger}"' not in foreign.text
+
+
+async def test_the_card_links_to_the_patient_and_cancel_is_not_close(client, clinic, cal, receptionist):
+    patient = await factories.make_patient(clinic, given_name="Wessel")
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    await sign_in_as(client, receptionist)
+    card = await client.get(f"/calendar/appointments/{appointment_id}", headers={"HX-Request": "true"})
+    assert f'href="/patients/{patient}"' in card.text
+    assert "Cancel this appointment" in card.text and "Back to the calendar" in card.text
+    assert ">Close<" not in card.text
+    assert 'name="minutes" type="number"' in card.text  # the Move form can change the length
+
+
+async def test_cancelled_and_no_shows_are_placed_on_the_grid_only_on_demand(client, clinic, cal, receptionist):
+    patient = await factories.make_patient(clinic, given_name="Wessel")
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    await scheduling_cancel(clinic, appointment_id)
+    await sign_in_as(client, receptionist)
+    plain = await client.get("/calendar", params={"date": DAY})
+    assert "10:00 Wessel" not in plain.text.split('class="cal-grid')[1].split('id="move-form"')[0]
+    assert "Show cancelled and no-shows" in plain.text
+    shown = await client.get("/calendar", params={"date": DAY, "freed": "1"})
+    grid = shown.text.split('class="cal-grid')[1]
+    assert 'status-cancelled freed"' in grid and "10:00 Wessel" in grid
+    assert "Hide cancelled and no-shows" in shown.text and "&amp;freed=1" in shown.text
+
+
+async def test_two_taps_move_an_appointment_through_the_move_rule(client, clinic, cal, receptionist):
+    patient = await factories.make_patient(clinic, given_name="Wessel")
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    await book(clinic, cal, await factories.make_patient(clinic), DAY, "11:00", chair_id=str(cal["chairs"][1]))
+    await sign_in_as(client, receptionist)
+    grid = await client.get("/calendar", params={"date": DAY})
+    assert f'data-move="/calendar/appointments/{appointment_id}/move"' in grid.text
+    picked = await client.get("/calendar", params={"date": DAY, "moving": appointment_id})
+    assert f'action="/calendar/appointments/{appointment_id}/move"' in picked.text
+    target = f'{DAY}|14:00|{cal["chairs"][1]}|{cal["dentist"].id}'
+    assert f'value="{target}"' in picked.text and "Move here: Chair 2 at 14:00" in picked.text
+    moved = await post_form(client, f"/calendar/appointments/{appointment_id}/move", {"pick": target})
+    assert moved.status_code == 303
+    row = await Appointment.select().where(Appointment.id == appointment_id).first()
+    assert row["chair"] == cal["chairs"][1]
+    taken = await post_form(client, f"/calendar/appointments/{appointment_id}/move",
+                            {"pick": f'{DAY}|11:00|{cal["chairs"][1]}|{cal["dentist"].id}'})
+    assert taken.status_code == 409  # the same rule as the Move form: no double booking
+    await scheduling_cancel(clinic, appointment_id)
+    stale = await client.get("/calendar", params={"date": DAY, "moving": appointment_id})
+    assert "Move here" not in stale.text  # a cancelled appointment cannot be picked up
+
+
+async def scheduling_cancel(clinic, appointment_id):
+    from portal.calendar import scheduling
+    await scheduling.set_status(clinic, appointment_id, "cancelled", "ill")
+
+
+async def test_a_booking_in_the_past_keeps_what_was_typed_and_asks_for_a_reason(client, clinic, cal, receptionist):
+    patient = await factories.make_patient(clinic)
+    await sign_in_as(client, receptionist)
+    gone = (date.today() - timedelta(days=6)).isoformat()
+    refused = await post_form(client, "/calendar/appointments", booking(cal, patient, notes="walk-in", date=gone))
+    assert refused.status_code == 422 and 'id="f-past_reason"' in refused.text and 'value="walk-in"' in refused.text
+    assert await Appointment.count() == 0
+    recorded = await post_form(client, "/calendar/appointments",
+                               booking(cal, patient, date=gone, past_reason="Paper diary"))
+    assert recorded.status_code == 303 and await Appointment.count() == 1

@@ -24,7 +24,7 @@ def _at(hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-async def day(clinic, cal):
+async def day(clinic, cal, monkeypatch):
     """Tomorrow: a completed 09:00, a late 09:30, an arrived 10:00 and an expected 10:30 (it is 10:10 then)."""
     patients = [await factories.make_patient(clinic, given_name=name) for name in ("Ada", "Bram", "Cas", "Dirk")]
     day_text = _tomorrow().isoformat()
@@ -32,6 +32,7 @@ async def day(clinic, cal):
     for name, patient_id, at, chair in zip(("done", "late", "waiting", "expected"), patients,
                                            ("09:00", "09:30", "10:00", "10:30"), (0, 1, 0, 1), strict=True):
         ids[name] = await factories.book(clinic, cal, patient_id, day_text, at, chair_id=str(cal["chairs"][chair]))
+    monkeypatch.setattr(clock, "now", lambda: _at(10, 10))  # a visit's statuses apply only on its day
     for status in ("arrived", "in_chair", "completed"):
         await scheduling.set_status(clinic, ids["done"], status)
     await scheduling.set_status(clinic, ids["waiting"], "arrived")

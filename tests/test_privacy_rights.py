@@ -195,7 +195,8 @@ async def test_erasure_erases_administrative_data_and_isolates_the_clinical_reco
     await patients.add_guardian(clinic, patient_id, patients.GuardianForm(name="Partner", email="p@example.org"))
     await consents.record_change(clinic, clinic.clinic_id, patient_id,
                                  consents.ConsentChange(ConsentKind.MARKETING_EMAIL, True, "front_desk"))
-    past = await factories.book(clinic, cal, patient_id, (date.today() - timedelta(days=30)).isoformat(), "10:00")
+    past = await factories.book(clinic, cal, patient_id, (date.today() - timedelta(days=30)).isoformat(), "10:00",
+                                past_reason="Paper diary")
     future = await factories.book(clinic, cal, patient_id, (date.today() + timedelta(days=30)).isoformat(), "10:00")
     assert (await post_form(client, "/privacy/me/ask/erasure", {"reason": "Moving abroad"})).status_code == 303
     request = await PrivacyRequest.select().first()

@@ -16,6 +16,11 @@ from tests.factories import book
 DAY = (date.today() + timedelta(days=7)).isoformat()
 
 
+def _on_day(day: str, at: str) -> datetime:
+    """The UTC instant of `at` on `day` in the test clinic's zone (Amsterdam)."""
+    return clock.to_utc(date.fromisoformat(day), datetime.strptime(at, "%H:%M").time(), "Europe/Amsterdam")
+
+
 @pytest.fixture
 async def patient(clinic):
     return await factories.make_patient(clinic)
@@ -137,8 +142,9 @@ async def test_moving_into_a_taken_slot_is_refused_and_changes_nothing(clinic, c
     assert row["sequence"] == 0
 
 
-async def test_status_follows_the_visit(clinic, cal, patient):
+async def test_status_follows_the_visit(clinic, cal, patient, monkeypatch):
     appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    monkeypatch.setattr(clock, "now", lambda: _on_day(DAY, "09:50"))
     for status in ("confirmed", "arrived", "in_chair", "completed"):
         await scheduling.set_status(clinic, appointment_id, status)
     with pytest.raises(ValidationFailed):
@@ -210,8 +216,9 @@ async def test_fifty_simultaneous_moves_into_one_slot_give_exactly_one(clinic, c
     assert await Appointment.count().where(Appointment.starts_at == target) == 1
 
 
-async def test_a_no_show_frees_the_slot(clinic, cal, patient):
+async def test_a_no_show_frees_the_slot(clinic, cal, patient, monkeypatch):
     first = await book(clinic, cal, patient, DAY, "10:00")
+    monkeypatch.setattr(clock, "now", lambda: _on_day(DAY, "10:10"))
     await scheduling.set_status(clinic, first, "no_show")
     assert await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:00")
 
@@ -258,7 +265,8 @@ async def test_an_erasure_cancels_future_visits_like_any_cancellation(clinic, ca
     from portal.db import transaction
     from portal.privacy import erasure
 
-    past = await book(clinic, cal, patient, (date.today() - timedelta(days=3)).isoformat(), "10:00")
+    past = await book(clinic, cal, patient, (date.today() - timedelta(days=3)).isoformat(), "10:00",
+                      past_reason="Entered after the visit")
     future = await book(clinic, cal, patient, DAY, "10:00")
     async with transaction():
         await erasure.carry_out(clinic, patient)
@@ -305,3 +313,55 @@ def test_status_labels_are_registered_for_templates():
     assert display.label("no_show", "appointment_status") == "No-show"
     assert {s.value for s in statuses.Status} == set(statuses.ACTIVE) | set(statuses.FREED)
     assert set(statuses.FINAL) == {"completed", "no_show", "cancelled"}
+
+
+async def test_a_booking_in_the_past_is_refused_unless_recorded_as_a_past_visit(clinic, cal, patient):
+    from portal.tables import OutboxMessage
+
+    gone = (date.today() - timedelta(days=6)).isoformat()
+    with pytest.raises(ValidationFailed) as refused:
+        await book(clinic, cal, patient, gone, "10:00")
+    assert "passed" in refused.value.errors["past_reason"]
+    assert await Appointment.count() == 0
+    recorded = await book(clinic, cal, patient, gone, "10:00", past_reason="Entered from the paper diary")
+    change = await AppointmentChange.select().where(AppointmentChange.appointment == recorded).first()
+    assert change["reason"] == "Entered from the paper diary"
+    assert await OutboxMessage.count() == 0  # no confirmation mail for a date six days gone
+
+
+async def test_a_walk_in_fits_the_slot_that_just_began_but_a_move_into_the_past_is_refused(clinic, cal, patient,
+                                                                                          monkeypatch):
+    later = await book(clinic, cal, patient, DAY, "14:00")
+    monkeypatch.setattr(clock, "now", lambda: _on_day(DAY, "10:07"))
+    assert await book(clinic, cal, await factories.make_patient(clinic), DAY, "10:00")
+    with pytest.raises(ValidationFailed) as refused:
+        await scheduling.move_appointment(clinic, later, scheduling.MoveForm(date=DAY, time="09:00"))
+    assert "past" in refused.value.errors["date"]
+    row = await Appointment.select(Appointment.starts_at).where(Appointment.id == later).first()
+    assert row["starts_at"] == _on_day(DAY, "14:00")
+
+
+@pytest.mark.parametrize("status, at", [("arrived", "the day before"), ("no_show", "09:55")])
+async def test_statuses_that_cannot_apply_yet_are_refused(clinic, cal, patient, monkeypatch, status, at):
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    before = date.fromisoformat(DAY) - timedelta(days=1)
+    moment = _on_day(before.isoformat(), "17:00") if at == "the day before" else _on_day(DAY, at)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    card = await scheduling.get_appointment(clinic, appointment_id)
+    assert status not in card["next_statuses"]
+    with pytest.raises(ValidationFailed) as refused:
+        await scheduling.set_status(clinic, appointment_id, status)
+    assert "yet" in refused.value.errors["status"]
+    row = await Appointment.select(Appointment.status).where(Appointment.id == appointment_id).first()
+    assert row["status"] == "booked"
+
+
+async def test_next_free_spreads_its_offers_over_days_parts_of_day_and_providers(clinic, cal, patient):
+    chosen, slots = await availability.free_for_type(clinic, str(cal["checkup"]), day=DAY)
+    assert chosen["id"] == cal["checkup"] and len(slots) == 8
+    parts = [(s.local_start.date(), 0 if s.local_start.hour < 12 else 1 if s.local_start.hour < 17 else 2)
+             for s in slots]
+    assert len(set(parts)) == 8  # never two offers in one part of one day
+    assert len({day for day, _ in parts}) == 3 and parts[0] == (date.fromisoformat(DAY), 0)
+    assert {s.provider_name for s in slots} == {"Dr. Dekker", "Hanna Hygienist"}
+    assert slots == sorted(slots, key=lambda s: s.starts_at)

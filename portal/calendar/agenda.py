@@ -91,8 +91,8 @@ def _now_row(actor: Actor, grid: Grid, day: date) -> int | None:
     return placed[0] if placed else None
 
 
-async def day_view(actor: Actor, day: date, step: int = 15) -> dict:
-    """Every active chair as a column; cancelled and no-show appointments are listed, not placed."""
+async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = False) -> dict:
+    """Every active chair as a column; cancelled and no-show appointments are listed, and placed on demand."""
     require(actor, Permission.MANAGE_CALENDAR)
     chairs = await practice_setup.list_chairs(actor)
     grid = await _grid(actor, step, {day.weekday()})
@@ -101,13 +101,16 @@ async def day_view(actor: Actor, day: date, step: int = 15) -> dict:
     column = {chair["id"]: index + 2 for index, chair in enumerate(chairs)}
     placed, freed = [], []
     for row in rows:
-        if row["status"] in statuses.FREED:
+        is_freed = row["status"] in statuses.FREED
+        if is_freed:
             freed.append(row)
-        elif (spot := grid.place(row["local_start"], row["local_end"])) and row["chair"] in column:
-            placed.append({**row, "row": spot[0], "span": spot[1], "column": column[row["chair"]]})
+        if (not is_freed or show_freed) and (spot := grid.place(row["local_start"], row["local_end"])) \
+                and row["chair"] in column:
+            placed.append({**row, "row": spot[0], "span": spot[1], "column": column[row["chair"]], "freed": is_freed,
+                           "movable": row["status"] in statuses.CANCELLABLE})
     await audit.record_patients_shown(actor, "calendar.day_viewed", sorted({r["patient"] for r in rows}))
     return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed,
-            "default_status": statuses.Status.BOOKED,
+            "default_status": statuses.Status.BOOKED, "show_freed": show_freed,
             "now_row": _now_row(actor, grid, day), "step": grid.step,
             "closure": await _closure(actor, day)}
 

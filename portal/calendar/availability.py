@@ -223,8 +223,38 @@ async def free_for_type(actor: Actor, type_id: str, provider_id: str = "", chair
     query = SlotQuery(minutes=chosen["minutes"], roles=tuple(chosen["provider_roles"].split(",")),
                       provider_id=whole_number(provider_id), chair_id=whole_number(chair_id),
                       first_day=parse_date(day), part_of_day=part_of_day if part_of_day in PARTS_OF_DAY else "",
-                      limit=limit)
-    return chosen, await find_free_slots(actor, query)
+                      limit=SPREAD_POOL)
+    return chosen, spread(await find_free_slots(actor, query), limit)
+
+
+SPREAD_POOL = 2000  # candidates the spread chooses from: two weeks of 15-minute starts for a few providers
+
+
+def _part_of(at: time) -> int:
+    """0 morning, 1 afternoon, 2 evening (as PARTS_OF_DAY)."""
+    return 0 if at.hour < 12 else 1 if at.hour < 17 else 2
+
+
+def spread(slots: list[FreeSlot], limit: int) -> list[FreeSlot]:
+    """At most `limit` starts spread over days and parts of day, and over providers within each, in time order.
+
+    Round after round, each (day, part of day) gives one start, from the provider offered least so far; so eight
+    offers cover three days' mornings, afternoons and evenings rather than eight consecutive quarters of one morning.
+    """
+    buckets: dict[tuple[date, int], list[FreeSlot]] = defaultdict(list)
+    for slot in slots:
+        buckets[(slot.local_start.date(), _part_of(slot.local_start.time()))].append(slot)
+    offered: dict[int, int] = defaultdict(int)
+    picked: list[FreeSlot] = []
+    while len(picked) < limit and any(buckets.values()):
+        for key in sorted(buckets):
+            if not buckets[key] or len(picked) >= limit:
+                continue
+            choice = min(buckets[key], key=lambda s: (offered[s.provider_id], s.starts_at))
+            buckets[key].remove(choice)
+            offered[choice.provider_id] += 1
+            picked.append(choice)
+    return sorted(picked, key=lambda s: (s.starts_at, s.provider_name))
 
 
 async def nearest_alternatives(actor: Actor, query: SlotQuery, wanted: datetime, ignore: int | None = None,

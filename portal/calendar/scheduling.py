@@ -14,7 +14,7 @@ from portal.charts import medical_history
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
-from portal.i18n import gettext
+from portal.i18n import _, gettext
 from portal.lab import cases as lab_cases
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
@@ -49,6 +49,7 @@ class BookingForm:
     time: str = ""
     minutes: str = ""
     notes: str = ""
+    past_reason: str = ""  # a visit that already happened is recorded only with a reason (and no mail goes out)
 
 
 def pick_alternative(form, pick: str):
@@ -66,6 +67,10 @@ class MoveForm:
     chair_id: str = ""
     provider_id: str = ""
     minutes: str = ""
+
+
+# A walk-in may be booked into the slot that has just begun; anything earlier is a past visit.
+WALK_IN_GRACE = timedelta(minutes=15)
 
 
 def _int(text: str) -> int | None:
@@ -111,6 +116,13 @@ async def _check_booking(actor: Actor, form: BookingForm | MoveForm, *, patient_
     if minutes is None or not 5 <= minutes <= 480 or minutes % 5:
         errors["minutes"] = gettext("Length goes in 5-minute steps, up to 8 hours.")
     starts = await _slot(actor, form.date, form.time, errors)
+    past = bool(starts and starts < clock.now() - WALK_IN_GRACE)
+    if past and not isinstance(form, BookingForm):
+        errors["date"] = _("That time has passed: an appointment cannot be moved into the past.")
+    elif past and not form.past_reason.strip():
+        errors["past_reason"] = _("That time has passed. To record a visit that already happened, say why here.")
+    elif past and len(form.past_reason) > 300:
+        errors["past_reason"] = _("Use at most 300 characters.")
     if starts and minutes and provider and "minutes" not in errors:
         local = clock.local(starts, actor.time_zone)
         rules = await availability.load_rules(actor, local.date(), local.date(), ignore_appointment=ignore)
@@ -121,7 +133,7 @@ async def _check_booking(actor: Actor, form: BookingForm | MoveForm, *, patient_
     if errors:
         raise ValidationFailed(errors)
     return {"provider": provider["id"], "chair": chair["id"], "starts_at": starts,
-            "ends_at": starts + timedelta(minutes=minutes), "minutes": minutes, "patient": patient_id}
+            "ends_at": starts + timedelta(minutes=minutes), "minutes": minutes, "patient": patient_id, "past": past}
 
 
 async def _refused(actor: Actor, exc: ExclusionViolationError, slot: dict, type_row: dict,
@@ -180,10 +192,14 @@ async def book_appointment(actor: Actor, form: BookingForm, *, by: Requester = C
                               created_by=actor.id if actor.is_staff else None, created_at=now, updated_at=now)
             await row.save()
             await _history(actor, row.id, "booked", by, to_starts_at=slot["starts_at"], to_chair=slot["chair"],
-                           to_status=Status.BOOKED)
+                           to_status=Status.BOOKED, reason=form.past_reason.strip() if slot["past"] else "")
+            detail = {"by": by.name} if by.name else {}
+            if slot["past"]:
+                detail["past_visit"] = True
             await audit.record(actor, "appointment.booked", patient_id=slot["patient"], object_type="appointment",
-                               object_id=row.id, detail={"by": by.name} if by.name else None)
-            await appointment_mail.confirm_change(row.id, "booked", manage_url(row.id) if manage_url else "")
+                               object_id=row.id, detail=detail or None)
+            if not slot["past"]:  # nobody is told about a visit that already happened
+                await appointment_mail.confirm_change(row.id, "booked", manage_url(row.id) if manage_url else "")
     except ExclusionViolationError as exc:
         raise await _refused(actor, exc, slot, type_row) from None
     return row.id
@@ -260,6 +276,8 @@ async def set_status(actor: Actor, appointment_id: int, status: str, reason: str
         if status not in allowed_after(before["status"]):
             raise ValidationFailed({"status": f"A {label(before['status']).lower()} appointment cannot become "
                                               f"{label(status).lower()}."})
+        if why := statuses.not_yet(status, before["starts_at"], clock.now(), actor.time_zone):
+            raise ValidationFailed({"status": why})
         if status == Status.CANCELLED and not reason.strip():
             raise ValidationFailed({"reason": gettext("Say why the appointment is cancelled.")})
         await Appointment.update({Appointment.status: status, Appointment.cancel_reason: reason.strip()[:300],
@@ -301,7 +319,9 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
     row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
     row["minutes"] = int((row["ends_at"] - row["starts_at"]).total_seconds() // 60)
-    row["next_statuses"] = [s for s in allowed_after(row["status"]) if s != Status.CANCELLED]
+    now = clock.now()
+    row["next_statuses"] = [s for s in allowed_after(row["status"]) if s != Status.CANCELLED
+                            and not statuses.not_yet(s, row["starts_at"], now, actor.time_zone)]
     row["alerts"] = (await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"]])).get(
         row["patient"], [])
     row["lab_late"] = await lab_cases.late_for_appointment(actor, appointment_id)

@@ -1,9 +1,10 @@
 """Appointment statuses: the names, their labels, the groups (active, open, freed, final) and which may follow which."""
 
+from datetime import datetime
 from enum import StrEnum
 
-from portal import display
-from portal.i18n import N_
+from portal import clock, display
+from portal.i18n import N_, _
 
 
 class Status(StrEnum):
@@ -40,6 +41,22 @@ def allowed_after(status: str) -> tuple[Status, ...]:
     """What the appointment may become next, cancelling included."""
     current = Status(status)
     return NEXT[current] + ((Status.CANCELLED,) if current in CANCELLABLE else ())
+
+
+# A visit that has begun: not before the appointment's own day (a patient may come early that morning).
+ON_THE_DAY = (Status.ARRIVED, Status.IN_CHAIR, Status.COMPLETED)
+# Nobody failed to come before the start has passed.
+AFTER_START = (Status.NO_SHOW,)
+
+
+def not_yet(status: str, starts_at: datetime, now: datetime, zone: str) -> str | None:
+    """Why `status` cannot apply yet to an appointment starting at `starts_at` (None when it can)."""
+    if status in ON_THE_DAY and clock.local(now, zone).date() < clock.local(starts_at, zone).date():
+        return _("This appointment is on a later day: it cannot be marked %(status)s yet.",
+                 status=str(label(status)).lower())
+    if status in AFTER_START and now < starts_at:
+        return _("This appointment has not started yet: it cannot be a no-show.")
+    return None
 
 
 def sql_list(group: tuple[Status, ...]) -> str:

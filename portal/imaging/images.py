@@ -32,7 +32,8 @@ FDI_TEETH = {q * 10 + t for q in (1, 2, 3, 4) for t in range(1, 9)} | {q * 10 + 
                                                                       for t in range(1, 6)}
 LIST_COLUMNS = (PatientImage.id, PatientImage.kind, PatientImage.format, PatientImage.original_name,
                 PatientImage.byte_size, PatientImage.width, PatientImage.height, PatientImage.taken_on,
-                PatientImage.teeth, PatientImage.caption, PatientImage.uploaded_at)
+                PatientImage.teeth, PatientImage.caption, PatientImage.uploaded_at, PatientImage.withdrawn_at,
+                PatientImage.withdrawn_reason)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def parse_teeth(text: str) -> list[int] | None:
     return list(dict.fromkeys(int(p) for p in parts))
 
 
-def _clean_form(form: UploadForm) -> dict:
+def clean_labels(form: UploadForm) -> dict:
     given = bool(form.taken_on.strip())
     taken = parse_date(form.taken_on) if given else None
     teeth = parse_teeth(form.teeth)
@@ -102,7 +103,7 @@ def _size(count: int) -> str:
     return f"{count / 2**20:g} MB" if count >= 2**20 else f"{count} bytes"
 
 
-def _kind_for(fmt: str, chosen: str) -> tuple[str | None, str | None]:
+def kind_for(fmt: str, chosen: str) -> tuple[str | None, str | None]:
     """(kind, problem): STL is always a scan, DICOM always an X-ray, a picture an X-ray or a photo."""
     natural = {STL: "scan", DICOM: "xray"}.get(fmt)
     if natural is not None:
@@ -135,7 +136,7 @@ def _check_file(path: str, chosen_kind: str, max_bytes: int) -> tuple[str | None
         fmt, head = image_formats.sniff_file(file, size)
     if fmt is None:
         return None, (f"is {image_formats.describe_other(head)}, not a PNG, JPEG, DICOM or STL file")
-    return fmt, _kind_for(fmt, chosen_kind)[1]
+    return fmt, kind_for(fmt, chosen_kind)[1]
 
 
 def _prepare_here(upload: UploadedFile, chosen_kind: str, max_bytes: int,
@@ -150,7 +151,7 @@ def _prepare_here(upload: UploadedFile, chosen_kind: str, max_bytes: int,
         rendered = image_rendering.render_file(fmt, source, folder)
     except image_rendering.Unreadable as exc:
         return None, str(exc)
-    kind, _ = _kind_for(fmt, chosen_kind)
+    kind, _ = kind_for(fmt, chosen_kind)
     return _Accepted(safe_name(upload.name), fmt, kind, rendered, os.path.getsize(rendered.original)), None
 
 
@@ -172,7 +173,7 @@ async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: 
     """
     require(actor, Permission.WRITE_CLINICAL)
     await _owned_patient(actor, patient_id)
-    fields = _clean_form(form)
+    fields = clean_labels(form)
     if not files:
         raise ValidationFailed({"files": gettext("Choose at least one file.")})
     if len(files) > MAX_FILES:
@@ -232,20 +233,25 @@ async def _store_blob(image_id: int, rendition: str, content_type: str, path: st
         await PatientImageBlob.raw("SELECT lo_unlink({}::oid)", oid)
 
 
-async def list_images(actor: Actor, patient_id: int, kind: str = "") -> tuple[dict, list[dict]]:
-    """The patient (name for the heading) and their images, newest first; never reads the bytes."""
+async def list_images(actor: Actor, patient_id: int, kind: str = "", withdrawn: bool = False
+                      ) -> tuple[dict, list[dict]]:
+    """The patient (name for the heading) and their images, newest first; never reads the bytes.
+
+    Withdrawn (wrongly filed) images are left out, unless `withdrawn` asks for them alone."""
     require(actor, Permission.READ_IMAGES)
     async with transaction():
         patient = await _owned_patient(actor, patient_id)
         query = PatientImage.select(*LIST_COLUMNS).where(
-            (PatientImage.clinic == actor.clinic_id) & (PatientImage.patient == patient_id))
+            (PatientImage.clinic == actor.clinic_id) & (PatientImage.patient == patient_id)
+            & (PatientImage.withdrawn_at.is_not_null() if withdrawn else PatientImage.withdrawn_at.is_null()))
         if kind in KINDS:
             query = query.where(PatientImage.kind == kind)
         rows = await query.order_by(PatientImage.taken_on, ascending=False).order_by(PatientImage.id,
                                                                                      ascending=False)
         await audit.record(actor, "image.listed", patient_id=patient_id, object_type="patient",
                            object_id=patient_id,
-                           detail={"kind": kind if kind in KINDS else "", "shown": len(rows)})
+                           detail={"kind": kind if kind in KINDS else "", "shown": len(rows),
+                                   **({"withdrawn": True} if withdrawn else {})})
     return patient, rows
 
 
@@ -254,7 +260,7 @@ async def recent_images(actor: Actor, patient_id: int, limit: int = 6) -> tuple[
     require(actor, Permission.READ_IMAGES)
     rows = await PatientImage.raw(
         "SELECT id, kind, taken_on, caption, count(*) OVER () AS total FROM patient_image "
-        "WHERE clinic = {} AND patient = {} ORDER BY taken_on DESC, id DESC LIMIT {}",
+        "WHERE clinic = {} AND patient = {} AND withdrawn_at IS NULL ORDER BY taken_on DESC, id DESC LIMIT {}",
         actor.clinic_id, patient_id, limit)
     return (rows[0]["total"] if rows else 0), rows
 

@@ -65,7 +65,9 @@ IMAGE_FIELDS = {"id": lazy_gettext("Image id"), "kind": lazy_gettext("xray, phot
                 "taken_on": lazy_gettext("Date taken"), "teeth": lazy_gettext("Teeth shown (FDI)"),
                 "caption": lazy_gettext("Caption"),
                 "original_name": lazy_gettext("File name when uploaded"),
-                "file": lazy_gettext("File name in this export's files/ folder")}
+                "file": lazy_gettext("File name in this export's files/ folder"),
+                "withdrawn_at": lazy_gettext("Withdrawn as wrongly filed on (kept, no longer on the chart)"),
+                "withdrawn_reason": lazy_gettext("Why it was withdrawn")}
 
 
 async def _history(patient_id: int) -> list[dict]:

@@ -35,6 +35,10 @@ class PatientImage(Table, tablename="patient_image"):
     caption = Varchar(length=500, default="")
     uploaded_by = ForeignKey(references=Staff, null=True)
     uploaded_at = Timestamptz()
+    # Withdrawn (wrongly filed): kept and audited, hidden from the chart, erased by retention like the rest.
+    withdrawn_at = Timestamptz(null=True, default=None)
+    withdrawn_by = ForeignKey(references=Staff, null=True)
+    withdrawn_reason = Varchar(length=300, default="")
 
 
 class PatientImageBlob(Table, tablename="patient_image_blob"):

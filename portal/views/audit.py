@@ -41,5 +41,5 @@ class AuditController(Controller):
                      date_to: FromQuery[str] = "") -> Response:
         """The filtered trail as CSV."""
         body = await audit.export_csv(actor, _filters(staff_id, patient_id, date_from, date_to))
-        return Response(content=body, media_type="text/csv; charset=utf-8",
+        return Response(content=body, media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
                         headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

@@ -25,16 +25,17 @@ async def _choices(actor: Actor) -> dict:
 
 
 async def _day_page(request: Request, actor: Actor, day: date, step: int, fragment: str | None = None,
-                    status: int = 200, **dialog) -> Template:
+                    status: int = 200, show_freed: bool = False, moving: dict | None = None, **dialog) -> Template:
     """The day view, optionally with a dialog (booking form or appointment card) open on top.
 
     An htmx request for the dialog gets the dialog alone: the day under it is neither built nor audited.
+    `moving` is an appointment picked up to move: every slot of the grid becomes a "Move here" button.
     """
     if fragment and wants_fragment(request):
         return render(request, "calendar/day.html", fragment, status=status, **dialog)
-    view = await agenda.day_view(actor, day, step)
+    view = await agenda.day_view(actor, day, step, show_freed=show_freed)
     return render(request, "calendar/day.html", fragment, status=status, view=view, prev_day=day - timedelta(days=1),
-                  next_day=day + timedelta(days=1), today=clock.today(actor.time_zone), **dialog)
+                  next_day=day + timedelta(days=1), today=clock.today(actor.time_zone), moving=moving, **dialog)
 
 
 class CalendarController(Controller):
@@ -44,9 +45,12 @@ class CalendarController(Controller):
 
     @get("/", name="calendar.day")
     async def day(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "",
-                  step: FromQuery[int] = 15) -> Template:
-        """One day, a column per chair."""
-        return await _day_page(request, actor, _day(actor, date), step)
+                  step: FromQuery[int] = 15, freed: FromQuery[bool] = False,
+                  moving: FromQuery[int | None] = None) -> Template:
+        """One day, a column per chair; cancelled and no-shows on demand; an appointment being moved (two taps)."""
+        held = await scheduling.get_appointment(actor, moving) if moving else None
+        return await _day_page(request, actor, _day(actor, date), step, show_freed=freed,
+                               moving=held if held and held["cancellable"] else None)
 
     @get("/week", name="calendar.week")
     async def week(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "",

@@ -16,13 +16,14 @@ from litestar.utils.scope.state import ScopeState
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from portal.errors import ValidationFailed
+from portal.imaging import filing
 from portal.imaging import images as imaging
-from portal.permissions import Permission
+from portal.permissions import Actor, Permission
 from portal.request_limits import TooLarge
 from portal.settings import Settings
 from portal.views import csrf
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
-from portal.views.pages import render, see_other
+from portal.views.pages import read_form, render, see_other
 
 # A batch from a tablet may carry several full-size files; past this the whole request is refused (413).
 BATCH_OF_FULL_SIZE_FILES = 4
@@ -167,11 +168,24 @@ async def _upload_slot(request: Request):
 
 
 def _gallery(request: Request, patient: dict, rows: list[dict], kind: str, form: imaging.UploadForm,
-             errors: dict, status: int = 200, uploaded: int = 0) -> Template:
+             errors: dict, status: int = 200, uploaded: int = 0, withdrawn: bool = False) -> Template:
     return render(request, "imaging/gallery.html", "imaging/_grid.html", status=status, patient=patient,
                   images=rows, kind=kind, form=form, errors=errors, uploaded=uploaded, kinds=imaging.KINDS,
+                  withdrawn=withdrawn,
                   kind_choices=imaging.KIND_CHOICES,
                   max_mb=request.app.state.settings.image_max_bytes // 2**20)
+
+
+async def _viewer(request: Request, actor: Actor, patient_id: int, image_id: int, status: int = 200,
+                  errors: dict | None = None, relabel: filing.RelabelForm | None = None,
+                  withdraw: filing.WithdrawForm | None = None) -> Template:
+    """The viewer page, with the filing-correction forms (refused ones keep what was typed)."""
+    patient, image = await imaging.get_image(actor, patient_id, image_id)
+    labels = relabel or filing.RelabelForm(kind=image["kind"], taken_on=image["taken_on"].isoformat(),
+                                           teeth=image["teeth"], caption=image["caption"])
+    return render(request, "imaging/show.html", status=status, patient=patient, image=image, kinds=imaging.KINDS,
+                  errors=errors or {}, relabel=labels, withdraw=withdraw or filing.WithdrawForm(),
+                  relabel_open=relabel is not None, withdraw_open=withdraw is not None)
 
 
 def _bytes_response(item: imaging.ImageBytes) -> Response:
@@ -190,11 +204,13 @@ class ImagingController(Controller):
 
     @get("/", name="images.gallery")
     async def gallery(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
-                      kind: FromQuery[str] = "", uploaded: FromQuery[int] = 0) -> Template:
-        """Thumbnails, newest first, with a kind filter (htmx swaps the grid) and the upload form."""
-        patient, rows = await imaging.list_images(actor, patient_id, kind)
+                      kind: FromQuery[str] = "", uploaded: FromQuery[int] = 0,
+                      withdrawn: FromQuery[bool] = False) -> Template:
+        """Thumbnails, newest first, with a kind filter (htmx swaps the grid), the upload form, and on demand the
+        images withdrawn as wrongly filed."""
+        patient, rows = await imaging.list_images(actor, patient_id, kind, withdrawn=withdrawn)
         return _gallery(request, patient, rows, kind, imaging.UploadForm(), {},
-                        uploaded=min(max(uploaded, 0), imaging.MAX_FILES))
+                        uploaded=min(max(uploaded, 0), imaging.MAX_FILES), withdrawn=withdrawn)
 
     @post("/", name="images.upload", guards=[requires(Permission.WRITE_CLINICAL)], exclude_from_csrf=True)
     async def upload(self, request: Request, actor: CurrentActor,
@@ -224,8 +240,29 @@ class ImagingController(Controller):
         if request.htmx and request.htmx.boosted:
             # htmx runs no script it swaps in, and the viewer is mostly script: load it as a whole page.
             return ClientRedirect(request.url.path)
-        patient, image = await imaging.get_image(actor, patient_id, image_id)
-        return render(request, "imaging/show.html", patient=patient, image=image, kinds=imaging.KINDS)
+        return await _viewer(request, actor, patient_id, image_id)
+
+    @post("/{image_id:int}/relabel", name="images.relabel", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def relabel(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                      image_id: FromPath[int]) -> Template | Redirect:
+        """Correct a wrongly filed image's kind, date, teeth or caption (with a reason, audited)."""
+        form = await read_form(request, filing.RelabelForm)
+        try:
+            await filing.relabel(actor, patient_id, image_id, form)
+        except ValidationFailed as exc:
+            return await _viewer(request, actor, patient_id, image_id, relabel=form, errors=exc.errors, status=422)
+        return see_other(request.app.route_reverse("images.show", patient_id=patient_id, image_id=image_id))
+
+    @post("/{image_id:int}/withdraw", name="images.withdraw", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def withdraw(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                       image_id: FromPath[int]) -> Template | Redirect:
+        """Withdraw a wrongly filed image: kept and audited, off the chart."""
+        form = await read_form(request, filing.WithdrawForm)
+        try:
+            await filing.withdraw(actor, patient_id, image_id, form)
+        except ValidationFailed as exc:
+            return await _viewer(request, actor, patient_id, image_id, withdraw=form, errors=exc.errors, status=422)
+        return see_other(request.app.route_reverse("images.gallery", patient_id=patient_id))
 
     @get("/{image_id:int}/file", name="images.file")
     async def original(self, actor: CurrentActor, patient_id: FromPath[int],

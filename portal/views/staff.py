@@ -4,7 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import display, i18n, staff
+from portal import display, i18n, staff, staff_tokens
 from portal.errors import ValidationFailed
 from portal.permissions import Permission, Role
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
@@ -38,10 +38,10 @@ class StaffController(Controller):
         """Add a staff member."""
         form = await read_form(request, staff.StaffForm)
         try:
-            await staff.create_staff(actor, form)
+            staff_id = await staff_tokens.invite_new_staff(actor, request.app.state.settings, form)
         except ValidationFailed as exc:
             return _form_page(request, form, None, exc.errors, 422)
-        return see_other(request.app.route_reverse("staff.list"))
+        return see_other(request.app.route_reverse("staff.edit", staff_id=staff_id) + "?invited=1")
 
     @get("/{staff_id:int}", name="staff.edit")
     async def edit(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template:

@@ -49,7 +49,7 @@ async def test_receptionist_books_moves_resolves_a_conflict_and_cancels(tablet: 
     await expect(page.locator("dialog[open]").get_by_text("moved from")).to_be_visible()
 
     card = page.locator("dialog[open]")
-    await card.get_by_text("Cancel", exact=True).tap()
+    await card.get_by_text("Cancel this appointment", exact=True).tap()
     await card.get_by_label("Reason").fill("Patient is travelling")
     await card.get_by_role("button", name="Cancel appointment").tap()
     await expect(page.locator("dialog[open]")).to_contain_text("Cancelled")

@@ -13,8 +13,9 @@ from tests.conftest import ARTIFACTS
 
 
 def _midday_zone() -> str:
-    """An Etc/GMT zone in which the local hour is 12 now (POSIX signs: Etc/GMT-3 is UTC+3)."""
-    offset = 12 - datetime.now(timezone.utc).hour
+    """An Etc/GMT zone in which the local hour is 11 now, so 12:30 is still to come (POSIX signs: Etc/GMT-3 is
+    UTC+3; a booking more than 15 minutes in the past is refused)."""
+    offset = 11 - datetime.now(timezone.utc).hour
     return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
 
 
