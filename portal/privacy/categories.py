@@ -7,7 +7,6 @@ from portal.tables import (
     AuditEntry,
     ConsentEvent,
     Guardian,
-    OutboxMessage,
     Patient,
     PrivacyRequest,
 )
@@ -121,12 +120,16 @@ MESSAGE_FIELDS = {"created_at": "When it was written", "channel": "email, sms or
 
 
 async def _messages(patient_id: int) -> list[dict]:
-    rows = await OutboxMessage.select().where(OutboxMessage.patient_id == patient_id).order_by(OutboxMessage.id)
-    return plain_rows(rows, MESSAGE_FIELDS)
+    """Every message to the patient: by their id, and to their addresses (sign-in links, request answers)."""
+    from portal.privacy import traces
+
+    return plain_rows(await traces.messages_to(patient_id), MESSAGE_FIELDS)
 
 
 async def _erase_messages(patient_id: int) -> int:
-    return len(await OutboxMessage.delete().where(OutboxMessage.patient_id == patient_id).returning(OutboxMessage.id))
+    from portal.privacy import traces
+
+    return await traces.erase_messages(patient_id)
 
 
 REQUEST_FIELDS = {"id": "Request number", "kind": "access, correction, erasure, restriction, objection or inquiry",

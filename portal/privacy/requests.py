@@ -315,10 +315,13 @@ async def addresses(patient_id: int) -> list[str]:
     return sorted({g["email"] for g in guardians})
 
 
-async def _mail(actor: Actor, to: list[str], key: str, subject: str, text: str) -> None:
-    for address in to:
-        await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{address}"[:200],
-                             clinic_id=actor.clinic_id)
+async def _mail(actor: Actor, to: list[str], key: str, subject: str, text: str, patient_id: int | None = None,
+                forget: bool = False) -> None:
+    """One message per address (the key names its place, not the address); `forget`: deleted once sent."""
+    for n, address in enumerate(to):
+        await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{n}",
+                             clinic_id=actor.clinic_id, patient_id=None if forget else patient_id,
+                             forget_after_sending=forget)
 
 
 async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
@@ -340,7 +343,7 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
                     f"Your request {request_id}: we need more time",
                     f"We need until {display.format_instant(due, actor.time_zone, 'long_date')} to complete "
                     f"your request ({KINDS[row['kind']]}).\n\n"
-                    f"Why: {form.reason.strip()}")
+                    f"Why: {form.reason.strip()}", row["patient_id"])
         await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id,
                            detail={"months": months, "due": due.isoformat()})
@@ -391,7 +394,8 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
             PrivacyRequest.id == request_id)
         await _mail(actor, to, f"privacy-decision:{request_id}",
                     f"Your request {request_id}: {STATUSES[decision].lower()}",
-                    _decision_text(kind, decision, form.reason.strip()))
+                    _decision_text(kind, decision, form.reason.strip()), patient_id,
+                    forget=kind == "erasure" and decision == "approved")
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
 
