@@ -12,6 +12,7 @@ from portal.tables import (
 )
 
 CARE = "GDPR Art. 9(2)(h) (health care) and Art. 6(1)(c) (the legal duty to keep a treatment record)"
+DEMOGRAPHICS = "read_demographics"  # who may read a request's details about these categories (not the chart's)
 CONTRACT = "GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal duties)"
 
 
@@ -184,36 +185,44 @@ async def _erase_access_log(patient_id: int) -> int:
 
 
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="identity", title="Identity", order=90, retention="clinical", basis="end_of_treatment",
     purpose="To know who you are and keep your treatment record with the right person.", legal_basis=CARE,
     recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
     correctable=patient_fields.labels(("given_name", "family_name", "date_of_birth", "gender", "national_id"))))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="contact", title="Contact details", order=10, retention="administrative", basis="on_request",
     purpose="To reach you about appointments and your care.", legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
     correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "preferred_language"))))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="guardians", title="Parents and guardians", order=15, retention="administrative", basis="on_request",
     purpose="To know who may decide for a child.", legal_basis="GDPR Art. 6(1)(c) and Art. 8 (consent for children)",
     recipients=("hosting",), fields=GUARDIAN_FIELDS, collect=_guardians, erase=_erase_guardians))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="appointments", title="Appointments", order=20, retention="clinical", basis="end_of_treatment",
     purpose="To plan your visits; the visits are part of the treatment record.", legal_basis=CARE,
     recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="consents", title="Consents", order=70, retention="administrative", basis="on_request",
     purpose="To remember what you agreed to, and prove it.", legal_basis="GDPR Art. 6(1)(a) consent and Art. 7(1)",
     recipients=("hosting",), fields=CONSENT_FIELDS, collect=_consents, erase=_erase_consents))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="messages", title="Messages sent to you", order=75, retention="administrative", basis="on_request",
     purpose="Reminders and answers we mailed you.", legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=MESSAGE_FIELDS, collect=_messages, erase=_erase_messages))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="requests", title="Your privacy requests", order=80, retention="accountability", basis="last_entry",
     purpose="To answer your requests and show we did.", legal_basis="GDPR Art. 6(1)(c) with Art. 5(2) and 12",
     recipients=("hosting",), fields=REQUEST_FIELDS, collect=_requests, erase=_erase_requests))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="access_log", title="Who accessed your record", order=85, retention="accountability", basis="last_entry",
     purpose="Security: a record of every staff member who read or changed your data.",
     legal_basis="GDPR Art. 6(1)(c) with Art. 32 (security of processing)",

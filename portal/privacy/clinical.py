@@ -171,6 +171,7 @@ async def _erase_conversations(patient_id: int) -> int:
 
 
 register(DataCategory(
+    read_permission="read_demographics",
     name="conversations", title="WhatsApp and text conversations", order=76, retention="administrative",
     basis="on_request", purpose="Your replies about appointments (confirm, cancel) and our answers.",
     legal_basis="GDPR Art. 6(1)(b) (the treatment agreement)", recipients=("hosting", "whatsapp", "sms"),

@@ -30,6 +30,9 @@ class DataCategory:
     files: Callable[[int], Awaitable[list[ExportFile]]] | None = None
     correctable: dict[str, str] = field(default_factory=dict)  # fields a patient may ask to correct -> label
     order: int = 50
+    # Who on the staff may read this category's details in a privacy request: the chart's permission unless
+    # the category says otherwise (the front desk reads demographics, not clinical data).
+    read_permission: str = "read_clinical"
 
 
 CATEGORIES: dict[str, DataCategory] = {}

@@ -12,8 +12,9 @@ from portal import audit, display, patient_fields
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
+from portal.i18n import _
 from portal.messaging import outbox
-from portal.permissions import Actor, Permission, require
+from portal.permissions import Actor, Permission, can, require
 from portal.privacy import erasure
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
@@ -80,8 +81,6 @@ NO_CHECK = {"", "none", "no", "n/a", "na", "-", "nothing", "not checked", "geen"
 async def erasure_approval_problems(actor: Actor, row: dict, form: DecisionForm) -> dict:
     """Erasure needs two people and evidence: the owner approves, not the person who filed it (when the clinic
     has anyone else), with a recorded identity check."""
-    from portal.permissions import can
-
     errors = {}
     if not can(actor, Permission.MANAGE_CLINIC):
         errors["decision"] = "Only the practice owner may approve an erasure."
@@ -242,6 +241,8 @@ async def own_request(actor: Actor, request_id: int) -> dict:
 async def inbox(actor: Actor, show: str = "open") -> list[dict]:
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     where = "r.clinic = {}" + (" AND r.status IN ('received', 'in_progress')" if show == "open" else "")
+    if not can(actor, Permission.ACCESS_RESTRICTED_RECORDS):  # an isolated record's requests stay with the owner
+        where += " AND (p.id IS NULL OR p.isolated_at IS NULL)"
     rows = await PrivacyRequest.raw(
         "SELECT r.*, coalesce(CASE WHEN p.isolated_at IS NULL THEN p.given_name || ' ' || p.family_name END, "
         "'Restricted record') AS patient_name, s.name AS assignee_name FROM privacy_request r "
@@ -272,17 +273,37 @@ async def _owned(actor: Actor, request_id: int) -> dict:
     return row
 
 
+def details_hidden(actor: Actor, details: dict) -> bool:
+    """A request about a category the actor may not read elsewhere (a receptionist and a proposed allergy)
+    shows its kind and category, not its details: the same permission as the chart."""
+    category = CATEGORIES.get((details or {}).get("category", ""))
+    return category is not None and not can(actor, Permission(category.read_permission))
+
+
+async def _isolated(patient_id: int | None) -> bool:
+    return patient_id is not None and await Patient.exists().where(
+        (Patient.id == patient_id) & Patient.isolated_at.is_not_null())
+
+
 async def get_request(actor: Actor, request_id: int) -> dict:
+    """One request; that of an isolated record only for those who may open such records (else a 404)."""
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     async with transaction():
         row = _with_clock(await _owned(actor, request_id), datetime.now(timezone.utc))
         patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
                                        Patient.email, Patient.isolated_at, Patient.restricted_at,
                                        Patient.objected_at).where(Patient.id == row["patient_id"]).first()
+        if patient and patient["isolated_at"] and not can(actor, Permission.ACCESS_RESTRICTED_RECORDS):
+            raise NotFound()
         row["patient"] = patient
+        if details_hidden(actor, row["details"]):
+            category = CATEGORIES[row["details"]["category"]]
+            row["detail_rows"] = [(DETAIL_LABELS["category"], category.title),
+                                  (_("Details"), _("Only staff who may read the chart see what was asked."))]
+            row["hidden"] = True
         row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
                                                                      & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
-        if row["kind"] == "correction" and patient and not patient["isolated_at"]:
+        if row["kind"] == "correction" and patient and not patient["isolated_at"] and not row.get("hidden"):
             if field := on_the_record(row["details"]):
                 current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
                 row["current_value"] = current[field]
@@ -362,6 +383,9 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         errors["reason"] = "Write the answer." if decision == "answered" else "Give the reason for refusing."
     if row["status"] not in OPEN:
         errors["decision"] = "This request has already been decided."
+    if details_hidden(actor, row["details"]) or (await _isolated(patient_id)
+                                                 and not can(actor, Permission.ACCESS_RESTRICTED_RECORDS)):
+        errors["decision"] = _("Only staff who may read the chart decide this request.")
     if kind == "erasure" and decision == "approved" and not errors:
         errors = await erasure_approval_problems(actor, row, form)
     if errors:

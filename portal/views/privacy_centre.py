@@ -204,8 +204,8 @@ class PrivacyCentreController(Controller):
         """File the correction request."""
         posted = await request.form()
         category, _, field = str(posted.get("target", "")).partition(".")
-        form = requests.CorrectionForm(category=category, field=field, proposed=str(posted.get("proposed", ""))[:2000],
-                                       reason=str(posted.get("reason", ""))[:2000])
+        form = requests.CorrectionForm(category=category, field=field, proposed=str(posted.get("proposed", "")),
+                                       reason=str(posted.get("reason", "")))
         try:
             request_id = await requests.ask_correction(_me(request), form)
         except ValidationFailed as exc:
