@@ -1,21 +1,22 @@
 """Rights requests and inquiries: filing (patient, guardian or staff on their behalf), legal clocks, decisions.
 
-Clocks: one month for rights requests (GDPR Art. 12(3)), extendable once by up to two more months with the
-reason mailed to the patient; 30 days for erasure; 15 days for inquiries. Every decision is audited and mailed.
+Clocks (portal/privacy/deadlines.py): one calendar month for rights requests (GDPR Art. 12(3)), extendable once
+by up to two more months with the reason mailed to the patient; sooner where the notice promises it (30 days for
+erasure, 15 days for inquiries). Every decision is audited and mailed.
 """
 
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, patient_fields
+from portal import audit, display, i18n, patient_fields
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import _
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, can, require
-from portal.privacy import erasure
+from portal.privacy import authority, deadlines, erasure
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.tables import Guardian, Patient, PrivacyRequest, Staff
@@ -32,22 +33,6 @@ display.register_labels("privacy_request_status", STATUSES)
 display.register_labels("privacy_request_channel", CHANNELS)
 DETAIL_LABELS = {"category": "About", "field": "Which detail", "proposed": "Proposed value", "reason": "Reason",
                  "question": "Question", "text": "What was asked"}
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    year, month = index // 12, index % 12 + 1
-    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
-                30, 31][month - 1]
-    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
-
-
-def due_for(kind: str, received: datetime) -> datetime:
-    if kind == "inquiry":
-        return received + timedelta(days=15)
-    if kind == "erasure":
-        return received + timedelta(days=30)
-    return add_months(received, 1)
 
 
 @dataclass(frozen=True)
@@ -140,7 +125,8 @@ async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel
     now = datetime.now(timezone.utc)
     row = PrivacyRequest(clinic=actor.clinic_id, patient_id=patient_id, kind=kind, status="received",
                          channel=channel, filed_by_kind=actor.kind, filed_by_name=actor.name,
-                         identity_check=identity_check, details=details, received_at=now, due_at=due_for(kind, now))
+                         identity_check=identity_check, details=details, received_at=now,
+                         due_at=deadlines.due_for(kind, now, actor.time_zone or "UTC"))
     await row.save()
     if kind in ("restriction", "objection"):  # takes effect at once; staff review may lift it
         column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
@@ -233,7 +219,10 @@ async def own_request(actor: Actor, request_id: int) -> dict:
         load_json=True).first()
     if row is None:
         raise NotFound()
-    return _with_clock(row, datetime.now(timezone.utc))
+    row = _with_clock(row, datetime.now(timezone.utc))
+    if row["status"] == "refused":
+        row["remedies"] = authority.remedies_text(await authority.authority_of(actor.clinic_id))
+    return row
 
 
 # --- staff side -------------------------------------------------------------------------------------------
@@ -356,7 +345,7 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
         errors["months"] = "This request cannot be extended (again)."
     if errors:
         raise ValidationFailed(errors)
-    due = add_months(row["due_at"], months)
+    due = deadlines.extended_due(row["received_at"], months, actor.time_zone or "UTC")
     async with transaction():
         await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
                                     ).where(PrivacyRequest.id == request_id)
@@ -416,21 +405,29 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
                                      PrivacyRequest.decided_by: actor.id,
                                      PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
             PrivacyRequest.id == request_id)
+        language = await Patient.select(Patient.preferred_language).where(Patient.id == patient_id).first()
+        with i18n.using(i18n.choose(language and language["preferred_language"], actor.language), actor.country):
+            text = _decision_text(kind, decision, form.reason.strip())
+            if decision == "refused":
+                text += "\n\n" + authority.remedies_text(await authority.authority_of(actor.clinic_id))
         await _mail(actor, to, f"privacy-decision:{request_id}",
-                    f"Your request {request_id}: {STATUSES[decision].lower()}",
-                    _decision_text(kind, decision, form.reason.strip()), patient_id,
+                    f"Your request {request_id}: {STATUSES[decision].lower()}", text, patient_id,
                     forget=kind == "erasure" and decision == "approved")
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
 
 
 def _decision_text(kind: str, decision: str, reason: str) -> str:
+    """The decision mail's text, in the current language (the patient's, set by the caller)."""
     if decision == "answered":
-        return f"Our answer to your question:\n\n{reason}"
-    head = f"Your request ({KINDS[kind]}) has been {decision}."
+        return _("Our answer to your question:") + f"\n\n{reason}"
+    head = {"approved": _("Your request (%(kind)s) has been approved.", kind=KINDS[kind]),
+            "refused": _("Your request (%(kind)s) has been refused.", kind=KINDS[kind])}[decision]
     if kind == "erasure" and decision == "approved":
-        head += (" Everything we are not required by law to keep has been erased. Your treatment record is "
-                 "locked away from everyday use and will be erased when the legal retention period ends.")
+        head += " " + _("Everything we are not required by law to keep has been erased. Your treatment record is "
+                        "locked away from everyday use and will be erased when the legal retention period ends.")
+    if decision == "refused":
+        head += " " + _("Our reasons:")
     return head + (f"\n\n{reason}" if reason else "")
 
 

@@ -19,3 +19,5 @@ class Clinic(Table, tablename="clinic"):
     digital_consent_age = SmallInt(default=16)  # GDPR Art. 8: 13-16 depending on the country
     reminder_hours = Array(base_column=Integer(), default=[48, 2])  # reminders this many hours before
     whatsapp_phone_number_id = Varchar(length=40, default="")  # which WhatsApp business number is ours
+    supervisory_authority = Varchar(length=300, default="")  # named in refusals; '' = the country's default
+    supervisory_authority_url = Varchar(length=300, default="")

@@ -6,7 +6,7 @@ from litestar.response import Redirect, Template
 
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
-from portal.privacy import notice, processors, records, retention
+from portal.privacy import authority, notice, processors, records, retention
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -27,6 +27,7 @@ class PrivacySettingsController(Controller):
                           body=latest["body"] if latest else notice.DEFAULT_TEXT.format(clinic=actor.clinic_name))),
                       rule_form=forms.get("rule_form", retention.RuleForm()),
                       consent_age=await records.consent_age(actor),
+                      authority_form=forms.get("authority_form") or await authority.authority_of(actor.clinic_id),
                       **await retention.rules_page(actor))
 
     @get("/", name="privacy_settings.show")
@@ -81,6 +82,16 @@ class PrivacySettingsController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"age_{k}": v for k, v in exc.errors.items()}, 422)
         return see_other(request.app.route_reverse("privacy_settings.show") + "#consent-age")
+
+    @post("/authority", name="privacy_settings.authority")
+    async def set_authority(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """The supervisory authority named in refusals."""
+        form = await read_form(request, authority.AuthorityForm)
+        try:
+            await authority.set_authority(actor, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422, authority_form=form)
+        return see_other(request.app.route_reverse("privacy_settings.show") + "#authority")
 
     @get("/record", name="privacy_settings.record")
     async def record(self, request: Request, actor: CurrentActor) -> Template:
