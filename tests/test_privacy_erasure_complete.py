@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from portal import consents, patients
 from portal.consents import ConsentKind
 from portal.messaging import conversations
+from portal.privacy import processors
 from portal.privacy.registry import all_categories
 from portal.tables import ConversationMessage, DataExport, Lead, Patient, PrivacyRequest
 from tests import factories, image_samples
@@ -130,6 +131,8 @@ async def test_after_erasure_no_column_outside_the_kept_record_holds_the_patient
     for maker in dict.fromkeys(MAKERS.values()):
         await maker(clinic, cal, patient_id)
     await patients.get_patient(clinic, patient_id)  # a staff read: the access log
+    await processors.add_processor(clinic, processors.ProcessorForm(  # told of the erasure (Art. 19) by mail
+        name="Kroon Lab", kind="lab", notice_email="privacy@kroonlab.example"))
     # the patient signs in twice (links, sessions, mails without a patient id), asks, downloads, asks to erase
     await sign_in_patient(client, mailbox, EMAIL, BORN)
     await sign_in_patient(other_client, mailbox, EMAIL, BORN, count=2)
@@ -151,6 +154,7 @@ async def test_after_erasure_no_column_outside_the_kept_record_holds_the_patient
     assert approved.status_code == 303, approved.text
     await factories.run_queued_jobs()  # the confirmation leaves; what the worker keeps of it is scanned too
     assert any("erased" in body_text(m) for m in mailbox.to(EMAIL))  # the confirmation did arrive
+    assert any(FAMILY in body_text(m) for m in mailbox.to("privacy@kroonlab.example"))  # and the lab's notice
     hits = await _hits(patient_id)
     assert not hits, "\n".join(hits)
     assert not await DataExport.exists().where(DataExport.patient_id == patient_id)

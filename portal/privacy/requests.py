@@ -16,7 +16,7 @@ from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import _
 from portal.messaging import outbox
 from portal.permissions import Actor, Permission, can, require
-from portal.privacy import authority, deadlines, erasure
+from portal.privacy import authority, deadlines, erasure, recipients
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.tables import Guardian, Patient, PrivacyRequest, Staff
@@ -222,6 +222,7 @@ async def own_request(actor: Actor, request_id: int) -> dict:
     row = _with_clock(row, datetime.now(timezone.utc))
     if row["status"] == "refused":
         row["remedies"] = authority.remedies_text(await authority.authority_of(actor.clinic_id))
+    row["told"] = await recipients.told(actor.clinic_id, request_id)
     return row
 
 
@@ -296,6 +297,7 @@ async def get_request(actor: Actor, request_id: int) -> dict:
             if field := on_the_record(row["details"]):
                 current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
                 row["current_value"] = current[field]
+        row["told"] = await recipients.told(actor.clinic_id, request_id)
         await audit.record(actor, "privacy.request_viewed", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id)
     return row
@@ -400,6 +402,8 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
         elif decision == "refused" and kind in ("restriction", "objection"):
             column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
             await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
+        if decision == "approved" and kind in PASSED_ON:  # Art. 19: every recipient is told, and it is recorded
+            await recipients.pass_on(actor, row, *_passed_on(kind, row["details"], corrected))
         await PrivacyRequest.update({PrivacyRequest.status: decision,
                                      PrivacyRequest.decision_reason: form.reason.strip(),
                                      PrivacyRequest.decided_by: actor.id,
@@ -415,6 +419,24 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm) -> None:
                     forget=kind == "erasure" and decision == "approved")
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
+
+
+PASSED_ON = ("correction", "erasure", "restriction")
+
+
+def _passed_on(kind: str, details: dict, corrected=None) -> tuple[list[str], str]:
+    """The categories a decision touches and what recipients are told of it, in words."""
+    if kind == "correction":
+        category = CATEGORIES.get(details.get("category", ""))
+        if category is None:
+            return [], ""
+        label = category.correctable.get(details.get("field", ""), category.title)
+        return [category.name], _("%(detail)s has been corrected to: %(value)s.", detail=label,
+                                  value=corrected if corrected is not None else details.get("proposed", ""))
+    names = [c.name for c in all_categories()]
+    if kind == "erasure":
+        return names, _("their data has been erased or, where the law makes us keep it, restricted.")
+    return names, _("the use of their data has been restricted.")
 
 
 def _decision_text(kind: str, decision: str, reason: str) -> str:

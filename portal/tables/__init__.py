@@ -39,6 +39,7 @@ from portal.tables.privacy import (
     PrivacyNotice,
     PrivacyRequest,
     Processor,
+    RecipientNotice,
     RetentionRule,
 )
 from portal.tables.staff import LoginAttempt, Staff, WebSession

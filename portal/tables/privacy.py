@@ -69,6 +69,7 @@ class Processor(Table, tablename="processor"):
     location = Varchar(length=200, default="")
     safeguards = Varchar(length=500, default="")
     created_at = Timestamptz()
+    notice_email = Varchar(length=320, default="")  # where Art. 19 notices of corrections and erasures go
 
 
 class PrivacyNotice(Table, tablename="privacy_notice"):
@@ -88,3 +89,15 @@ class RetentionRule(Table, tablename="retention_rule"):
     source = Varchar(length=300)
     confirmed_by = Integer(null=True, default=None)
     confirmed_at = Timestamptz()
+
+
+class RecipientNotice(Table, tablename="recipient_notice"):
+    """A recipient told of a correction, erasure or restriction (GDPR Art. 19); the request id names the patient."""
+
+    clinic = ForeignKey(references=Clinic)
+    request_id = Integer()
+    processor_id = Integer(null=True, default=None)
+    recipient = Varchar(length=300)
+    categories = JSONB(default=[])
+    sent_to = Varchar(length=320, default="")  # '' when the processor has no notice address: the owner tells them
+    created_at = Timestamptz()
