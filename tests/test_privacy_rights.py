@@ -150,15 +150,15 @@ async def test_another_patients_request_is_not_found(client, other_client, clini
 
 async def test_consent_toggle_appends_a_ledger_row_with_the_notice_version(client, clinic, mailbox):
     patient_id = await _patient_signed_in(client, clinic, mailbox)
-    await notice.publish(clinic, notice.NoticeForm(body="Our notice"))
+    await notice.publish(clinic, notice.NoticeForm(body="Our notice"))  # version 2 (1 is the default)
     response = await client.post("/privacy/me/consents/reminder_sms", headers={"HX-Request": "true"},
                                  data={"_csrf_token": await csrf_token(client), "granted": "yes"})
     assert response.status_code == 200 and 'id="consents"' in response.text and "<html" not in response.text
     assert await consents.may_contact(patient_id, ConsentKind.REMINDER_SMS)
     row = await ConsentEvent.select().first()
     assert (row["actor_kind"], row["source"], row["notice_version"], row["granted"]) == (
-        "patient", "privacy_centre", "v1", True)
-    assert "v1" in response.text
+        "patient", "privacy_centre", "v2", True)
+    assert "v2" in response.text
     assert (await post_form(client, "/privacy/me/consents/nonsense", {"granted": "yes"})).status_code == 404
 
 

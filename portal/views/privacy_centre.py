@@ -279,6 +279,12 @@ class PrivacyCentreController(Controller):
         return Response(content=data, media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    @get("/notice/{clinic_id:int}", name="privacy.public_notice")
+    async def public_notice(self, request: Request, clinic_id: FromPath[int], version: int | None = None) -> Template:
+        """The clinic's notice for anyone (signed out): the version in force or an earlier one, every version with
+        its date, and what each changed."""
+        return page(request, "privacy_centre/public_notice.html", **await notice.public(clinic_id, version))
+
     @get("/me/notice", name="privacy.notice", guards=[patient_signed_in])
     async def read_notice(self, request: Request) -> Template:
         """The clinic's privacy notice in force."""

@@ -4,6 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import links
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.privacy import authority, notice, processors, records, retention
@@ -57,7 +58,8 @@ class PrivacySettingsController(Controller):
         """Publish a new version; a material change mails every patient with an email address."""
         form = await read_form(request, notice.NoticeForm)
         try:
-            await notice.publish(actor, form)
+            await notice.publish(actor, form, links.absolute_url(request.app.state.settings, request.app.route_reverse(
+                "privacy.public_notice", clinic_id=actor.clinic_id)))
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"notice_{k}": v for k, v in exc.errors.items()}, 422,
                                     notice_form=form)

@@ -27,7 +27,8 @@ def fill(path: str, ids: dict[str, int]) -> str:
 
 
 # The privacy centre is for patients: staff sign-in does not apply there, a patient session does.
-PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}"}
+PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}",
+                  "/privacy/notice/{clinic_id:int}"}
 
 
 def is_patient_route(path: str) -> bool:
