@@ -21,6 +21,7 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
+from portal.views.breaches import BreachController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.chart import ChartController
@@ -49,6 +50,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, MessagingController, PasswordController,
                InvitationController, PatientVisitsController, LanguageController]
+CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -153,3 +153,17 @@ async def run_queued_jobs(*queues: str) -> None:
     with jobs.app.replace_connector(connector):
         async with jobs.app.open_async():
             await jobs.app.run_worker_async(queues=list(queues) or None, wait=False, install_signal_handlers=False)
+
+
+async def make_breach(owner: Actor) -> int:
+    """A breach in the owner's register, discovered an hour ago, of today's window."""
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from portal.privacy import breaches
+
+    discovered = (datetime.now(ZoneInfo(owner.time_zone)) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    today = date.today().isoformat()
+    return await breaches.record(owner, breaches.BreachForm(
+        what="A lost USB stick", discovered_at=discovered, occurred_from=today, occurred_to=today,
+        categories=("contact",)))

@@ -33,6 +33,8 @@ from portal.tables.messaging import ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
 from portal.tables.privacy import (
+    Breach,
+    BreachPatient,
     DataExport,
     PatientSession,
     PatientSignInLink,

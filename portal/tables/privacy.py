@@ -101,3 +101,27 @@ class RecipientNotice(Table, tablename="recipient_notice"):
     categories = JSONB(default=[])
     sent_to = Varchar(length=320, default="")  # '' when the processor has no notice address: the owner tells them
     created_at = Timestamptz()
+
+
+class Breach(Table, tablename="breach"):
+    """A personal data breach (GDPR Art. 33/34): what happened, the 72-hour clock, whom it affects."""
+
+    clinic = ForeignKey(references=Clinic)
+    what = Text()
+    discovered_at = Timestamptz()
+    occurred_from = Timestamptz()
+    occurred_to = Timestamptz()
+    categories = JSONB(default=[])
+    consequences = Text(default="")
+    measures = Text(default="")
+    high_risk = Boolean(default=False)  # Art. 34: the patients are told
+    authority_notified_at = Timestamptz(null=True, default=None)
+    authority_reference = Varchar(length=200, default="")
+    patients_notified_at = Timestamptz(null=True, default=None)
+    recorded_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class BreachPatient(Table, tablename="breach_patient"):
+    breach = ForeignKey(references=Breach)
+    patient_id = Integer()  # a plain integer: the register outlives an erased patient

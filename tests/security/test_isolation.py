@@ -32,7 +32,7 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "processor_id": processor_id,
             # A system job is the operator's (the first clinic's) alone; a dead letter is its clinic's.
             "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
-            "lead_id": await factories.make_lead(clinic)}
+            "lead_id": await factories.make_lead(clinic), "breach_id": await factories.make_breach(clinic)}
 
 
 

@@ -27,7 +27,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
     request_id = await _privacy_request(clinic, patient)
     ids = {"patient_id": patient, "staff_id": cal["dentist"].id, "appointment_id": appointment,
            **await factories.make_chart_records(clinic, cal["dentist"], patient),
-           "image_id": await image_samples.stored(clinic, patient), "request_id": request_id}
+           "image_id": await image_samples.stored(clinic, patient), "request_id": request_id,
+           "breach_id": await factories.make_breach(clinic)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):
