@@ -23,8 +23,8 @@ def _handlers(app):
 def _ids():
     return {"patient_id": 1, "guardian_id": 1, "staff_id": 1, "appointment_id": 1, "chair_id": 1, "tooth": 36,
             "alert_id": 1, "plan_id": 1, "item_id": 1, "note_id": 1, "code_id": 1, "version": 1, "kind": 1,
-            "request_id": 1, "processor_id": 1, "export_id": 1, "job_id": 1, "message_id": 1, "lead_id": 1, "breach_id": 1,
-            "token": "t", "feed": "f.ics", "image_id": 1}
+            "request_id": 1, "processor_id": 1, "export_id": 1, "job_id": 1, "message_id": 1, "lead_id": 1,
+            "breach_id": 1, "token": "t", "feed": "f.ics", "image_id": 1}
 
 
 def test_every_unsafe_route_has_caps_and_public_ones_the_strictest(app):
