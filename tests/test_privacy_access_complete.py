@@ -92,3 +92,10 @@ async def test_over_long_text_is_refused_beside_the_field_not_cut(client, clinic
                                                                   "reason": reason})
     assert refused.status_code == 422 and reason in refused.text
     assert await PrivacyRequest.count() == 0
+
+
+async def test_the_cookie_page_names_the_privacy_centres_session_cookie(client):
+    from portal.privacy import signin
+
+    page = await client.get("/cookies")
+    assert f"<code>{signin.COOKIE}</code>" in page.text and "12 hours" in page.text

@@ -4,7 +4,7 @@ restriction and objection, consents, questions, the notice. Patient sessions onl
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal import i18n, links
@@ -280,7 +280,8 @@ class PrivacyCentreController(Controller):
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @get("/notice/{clinic_id:int}", name="privacy.public_notice")
-    async def public_notice(self, request: Request, clinic_id: FromPath[int], version: int | None = None) -> Template:
+    async def public_notice(self, request: Request, clinic_id: FromPath[int],
+                            version: FromQuery[int | None] = None) -> Template:
         """The clinic's notice for anyone (signed out): the version in force or an earlier one, every version with
         its date, and what each changed."""
         return page(request, "privacy_centre/public_notice.html", **await notice.public(clinic_id, version))
