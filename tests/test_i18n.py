@@ -75,7 +75,7 @@ def _visible_text(template_source: str) -> list[str]:
 
 
 # Brands, cookie names and file names are not translated.
-UNTRANSLATED = {"Chairside", "session", "csrftoken", "lang", "gpc.json"}
+UNTRANSLATED = {"Chairside", "session", "patient_session", "csrftoken", "lang", "gpc.json"}
 
 
 def test_no_literal_text_in_a_wrapped_template_escapes_gettext():
