@@ -27,6 +27,7 @@ from portal.views.billing import BillingController, MollieWebhookController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
 from portal.views.booking import BookingController, ManageBookingController, OfferController
+from portal.views.breaches import BreachController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.calls import CallsController
@@ -85,6 +86,7 @@ CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsCont
                 MollieWebhookController]
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
                 WaitlistController, OfferController]
+CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

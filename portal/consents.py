@@ -55,6 +55,11 @@ async def current(patient_id: int) -> dict[ConsentKind, bool]:
     return {kind: given.get(kind.value, False) for kind in ConsentKind}
 
 
+async def _notice_in_force(clinic_id: int) -> str:
+    rows = await ConsentEvent.raw("SELECT max(version) AS v FROM privacy_notice WHERE clinic = {}", clinic_id)
+    return f'v{rows[0]["v"]}' if rows and rows[0]["v"] else ""
+
+
 async def record_change(actor: Actor | None, clinic_id: int, patient_id: int, change: ConsentChange,
                         actor_kind: str | None = None) -> bool:
     """Append a ledger row when the answer changes (the caller has checked who may act); True if it changed.
@@ -68,10 +73,11 @@ async def record_change(actor: Actor | None, clinic_id: int, patient_id: int, ch
     before = (await current(patient_id))[change.kind]
     if before == change.granted:
         return False
+    version = change.notice_version or await _notice_in_force(clinic_id)  # every row names the notice in force
     await ConsentEvent.insert(ConsentEvent(
         clinic=clinic_id, patient=patient_id, kind=change.kind.value, granted=change.granted, previous=before,
         actor_kind=actor_kind or (actor.kind if actor else "unsubscribe"), actor_id=actor.id if actor else None,
-        actor_name=actor.name if actor else "", source=change.source, notice_version=change.notice_version,
+        actor_name=actor.name if actor else "", source=change.source, notice_version=version,
         at=datetime.now(timezone.utc)))
     await audit.record(actor, "consent_changed", patient_id=patient_id, object_type="consent",
                        object_id=change.kind.value, detail={"granted": change.granted, "source": change.source},

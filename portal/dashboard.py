@@ -9,6 +9,7 @@ from babel.dates import format_date
 from portal import i18n
 from portal.lab import cases as lab_cases
 from portal.permissions import Actor, Permission, can, require
+from portal.privacy import breaches
 from portal.privacy.requests import clock_counts
 from portal.tables import Patient
 
@@ -38,7 +39,9 @@ async def clinic_overview(actor: Actor) -> dict:
     privacy = None
     if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
         privacy = await clock_counts(actor)
+    breach_clocks = await breaches.open_clocks(actor) if can(actor, Permission.MANAGE_CLINIC) else []
     return {
+        "breach_clocks": breach_clocks,
         "privacy": privacy,
         "lab_late": lab_late,
         "today": today,

@@ -230,3 +230,17 @@ async def make_invoice(owner: Actor, patient_id: int) -> int:
         await ledger.append(owner, account, patient_id, "charge", Decimal("55.00"), code="EX01",
                             description="Comprehensive examination")
     return await invoices.issue(owner, patient_id)
+
+
+async def make_breach(owner: Actor) -> int:
+    """A breach in the owner's register, discovered an hour ago, of today's window."""
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from portal.privacy import breaches
+
+    discovered = (datetime.now(ZoneInfo(owner.time_zone)) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    today = date.today().isoformat()
+    return await breaches.record(owner, breaches.BreachForm(
+        what="A lost USB stick", discovered_at=discovered, occurred_from=today, occurred_to=today,
+        categories=("contact",)))

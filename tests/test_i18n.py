@@ -32,6 +32,7 @@ WRAPPED += ["lab", "prescriptions", "referrals"]
 WRAPPED += ["contacts", "two_factor"]
 WRAPPED += ["billing", "billing_reports", "billing_settings"]
 WRAPPED += ["recall", "booking"]
+WRAPPED += ["breaches"]
 
 
 def _catalogue(lang: str):
@@ -82,7 +83,7 @@ def _visible_text(template_source: str) -> list[str]:
 
 
 # Brands, cookie names and file names are not translated.
-UNTRANSLATED = {"Chairside", "session", "csrftoken", "lang", "gpc.json"}
+UNTRANSLATED = {"Chairside", "session", "patient_session", "csrftoken", "lang", "gpc.json"}
 
 
 def test_no_literal_text_in_a_wrapped_template_escapes_gettext():

@@ -32,9 +32,9 @@ async def test_a_material_notice_change_mails_every_patient_with_an_email(client
     assert not mailbox.to("a@example.org")
     await post_form(client, "/privacy-settings/notice", {"body": "We now use a lab", "material": "on"})
     for address in ("a@example.org", "b@example.org"):
-        assert "version 2" in (await wait_for_mail(mailbox, address))[0].get_body().get_content()
+        assert "version 3" in (await wait_for_mail(mailbox, address))[0].get_body().get_content()
     versions = await PrivacyNotice.select(PrivacyNotice.version, PrivacyNotice.material).order_by(PrivacyNotice.version)
-    assert [(v["version"], v["material"]) for v in versions] == [(1, False), (2, True)]
+    assert [(v["version"], v["material"]) for v in versions] == [(1, False), (2, False), (3, True)]  # 1: default
 
 
 async def test_age_of_digital_consent_is_between_13_and_16(client, clinic):

@@ -67,22 +67,23 @@ class Email:
 
 async def enqueue(email: Email, *, key: str, clinic_id: int | None = None, patient_id: int | None = None,
                   guard_consent: str | None = None, guard_appointment: tuple[int, int] | None = None,
-                  channel: str = "email") -> bool:
+                  channel: str = "email", forget_after_sending: bool = False) -> bool:
     """Store the message for delivery (in the current transaction); False when the key was already used.
 
     `guard_consent` (a ConsentKind value) and `guard_appointment` ((id, sequence)) are re-checked at sending.
     For channel "sms" or "whatsapp", `email.to` is an E.164 number, `email.text` the body, and `email.headers`
     may name a WhatsApp template ("template", "language", "parameters" joined by newlines).
+    `forget_after_sending` deletes the row once sent (an erasure's confirmation keeps no address).
     """
     appointment_id, sequence = guard_appointment or (None, None)
     rows = await OutboxMessage.raw(
         "INSERT INTO outbox_message (clinic_id, patient_id, idempotency_key, recipient, subject, text_body, "
-        "html_body, headers, attachments, guard_consent, guard_appointment_id, guard_sequence, channel) "
-        "VALUES ({}, {}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}, {}) "
+        "html_body, headers, attachments, guard_consent, guard_appointment_id, guard_sequence, channel, "
+        "forget_after_sending) VALUES ({}, {}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}, {}, {}) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         clinic_id, patient_id, key[:200], email.to, email.subject[:300], email.text, email.html,
         _json(email.headers), _json([_attachment_row(a) for a in email.attachments]),
-        guard_consent, appointment_id, sequence, channel)
+        guard_consent, appointment_id, sequence, channel, forget_after_sending)
     return bool(rows)
 
 
@@ -215,8 +216,9 @@ def smtp_client(settings: Settings) -> aiosmtplib.SMTP:
 
 
 async def mark_sent(row_id: int) -> None:
-    await OutboxMessage.raw("UPDATE outbox_message SET status = 'sent', sent_at = now(), locked_until = NULL, "
-                            "last_error = '' WHERE id = {}", row_id)
+    await OutboxMessage.raw("WITH gone AS (DELETE FROM outbox_message WHERE id = {} AND forget_after_sending) "
+                            "UPDATE outbox_message SET status = 'sent', sent_at = now(), locked_until = NULL, "
+                            "last_error = '' WHERE id = {} AND NOT forget_after_sending", row_id, row_id)
 
 
 CONNECTION_ERROR = "connection: "  # last_error prefix of a failure of the server, not of the message

@@ -8,13 +8,13 @@ from portal.tables import (
     AuditEntry,
     ConsentEvent,
     Guardian,
-    OutboxMessage,
     Patient,
     PrivacyRequest,
 )
 
 CARE = lazy_gettext("GDPR Art. 9(2)(h) (health care) and Art. 6(1)(c) (the legal duty to keep a treatment record)")
 CONTRACT = lazy_gettext("GDPR Art. 6(1)(b) (the treatment agreement) and Art. 6(1)(c) (legal duties)")
+DEMOGRAPHICS = "read_demographics"  # who may read a request's details about these categories (not the chart's)
 
 
 async def allow_erasure(purpose: str = "erasure") -> None:
@@ -130,12 +130,16 @@ MESSAGE_FIELDS = {"created_at": lazy_gettext("When it was written"), "channel": 
 
 
 async def _messages(patient_id: int) -> list[dict]:
-    rows = await OutboxMessage.select().where(OutboxMessage.patient_id == patient_id).order_by(OutboxMessage.id)
-    return plain_rows(rows, MESSAGE_FIELDS)
+    """Every message to the patient: by their id, and to their addresses (sign-in links, request answers)."""
+    from portal.privacy import traces
+
+    return plain_rows(await traces.messages_to(patient_id), MESSAGE_FIELDS)
 
 
 async def _erase_messages(patient_id: int) -> int:
-    return len(await OutboxMessage.delete().where(OutboxMessage.patient_id == patient_id).returning(OutboxMessage.id))
+    from portal.privacy import traces
+
+    return await traces.erase_messages(patient_id)
 
 
 REQUEST_FIELDS = {"id": lazy_gettext("Request number"),
@@ -201,42 +205,50 @@ async def _erase_access_log(patient_id: int) -> int:
 
 
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="identity", title=lazy_gettext("Identity"), order=90, retention="clinical", basis="end_of_treatment",
     purpose=lazy_gettext("To know who you are and keep your treatment record with the right person."), legal_basis=CARE,
     recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
     correctable=patient_fields.labels(("given_name", "family_name", "date_of_birth", "gender", "national_id"))))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="contact", title=lazy_gettext("Contact details"), order=10, retention="administrative", basis="on_request",
     purpose=lazy_gettext("To reach you about appointments and your care."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
     correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "preferred_language"))))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="guardians", title=lazy_gettext("Parents and guardians"), order=15, retention="administrative",
     basis="on_request",
     purpose=lazy_gettext("To know who may decide for a child."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(c) and Art. 8 (consent for children)"),
     recipients=("hosting",), fields=GUARDIAN_FIELDS, collect=_guardians, erase=_erase_guardians))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="appointments", title=lazy_gettext("Appointments"), order=20, retention="clinical", basis="end_of_treatment",
     purpose=lazy_gettext("To plan your visits; the visits are part of the treatment record."), legal_basis=CARE,
     recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="consents", title=lazy_gettext("Consents"), order=70, retention="administrative", basis="on_request",
     purpose=lazy_gettext("To remember what you agreed to, and prove it."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(a) consent and Art. 7(1)"),
     recipients=("hosting",), fields=CONSENT_FIELDS, collect=_consents, erase=_erase_consents))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="messages", title=lazy_gettext("Messages sent to you"), order=75, retention="administrative",
     basis="on_request",
     purpose=lazy_gettext("Reminders and answers we mailed you."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=MESSAGE_FIELDS, collect=_messages, erase=_erase_messages))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="requests", title=lazy_gettext("Your privacy requests"), order=80, retention="accountability",
     basis="last_entry",
     purpose=lazy_gettext("To answer your requests and show we did."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(c) with Art. 5(2) and 12"),
     recipients=("hosting",), fields=REQUEST_FIELDS, collect=_requests, erase=_erase_requests))
 register(DataCategory(
+    read_permission=DEMOGRAPHICS,
     name="access_log", title=lazy_gettext("Who accessed your record"), order=85, retention="accountability",
     basis="last_entry",
     purpose=lazy_gettext("Security: a record of every staff member who read or changed your data."),

@@ -214,6 +214,7 @@ async def _erase_conversations(patient_id: int) -> int:
 
 
 register(DataCategory(
+    read_permission="read_demographics",
     name="conversations", title=lazy_gettext("Conversations (WhatsApp, SMS, email)"), order=76,
     retention="administrative", basis="on_request",
     purpose=lazy_gettext("Your messages to us (appointment replies, questions, attachments) and our answers."),

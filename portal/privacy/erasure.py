@@ -15,6 +15,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.forms import required, too_long
 from portal.i18n import gettext
 from portal.permissions import Actor, Permission, require
+from portal.privacy import traces
 from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import all_categories
 from portal.tables import Appointment, Patient, PatientSession
@@ -32,6 +33,7 @@ async def carry_out(actor: Actor, patient_id: int) -> dict:
             & (Appointment.starts_at > datetime.now(timezone.utc)) & Appointment.status.is_in(list(statuses.OPEN))):
         await scheduling.set_status(actor, row["id"], statuses.Status.CANCELLED, "Erasure requested",
                                     by=scheduling.ERASURE)
+    found = await traces.addresses_of(patient_id)  # read before contact details are blanked
     erased, kept = [], []
     for category in all_categories():
         if category.retention == "administrative":
@@ -39,10 +41,11 @@ async def carry_out(actor: Actor, patient_id: int) -> dict:
             erased.append(category.name)
         else:
             kept.append(category.name)
+    forgotten = await traces.forget(found) if found else {}
     await Patient.raw("UPDATE patient SET isolated_at = now(), restricted_at = coalesce(restricted_at, now()), "
                       "updated_at = now() WHERE id = {}", patient_id)
     await PatientSession.delete().where(PatientSession.patient_id == patient_id)
-    return {"erased": erased, "isolated": kept}
+    return {"erased": erased, "isolated": kept, "traces": forgotten}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from portal import audit, display
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.forms import collect, required, too_long
+from portal.forms import collect, email_problem, required, too_long
 from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
 from portal.tables import Processor
@@ -26,6 +26,7 @@ class ProcessorForm:
     purpose: str = ""
     location: str = ""
     safeguards: str = ""
+    notice_email: str = ""  # where Art. 19 notices go (optional)
 
 
 async def list_processors(clinic_id: int) -> list[dict]:
@@ -38,12 +39,14 @@ async def add_processor(actor: Actor, form: ProcessorForm) -> int:
     errors = collect(name=required(form.name, "Name") or too_long(form.name, 200),
                      kind=None if form.kind in KINDS else gettext("Choose a kind."),
                      purpose=too_long(form.purpose, 500), location=too_long(form.location, 200),
-                     safeguards=too_long(form.safeguards, 500))
+                     safeguards=too_long(form.safeguards, 500),
+                     notice_email=email_problem(form.notice_email, optional=True))
     if errors:
         raise ValidationFailed(errors)
     async with transaction():
         row = Processor(clinic=actor.clinic_id, name=form.name.strip(), kind=form.kind, purpose=form.purpose.strip(),
                         location=form.location.strip(), safeguards=form.safeguards.strip(),
+                        notice_email=form.notice_email.strip().lower(),
                         created_at=datetime.now(timezone.utc))
         await row.save()
         await audit.record(actor, "privacy.processor_added", object_type="processor", object_id=row.id)

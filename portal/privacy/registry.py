@@ -32,6 +32,9 @@ class DataCategory:
     correctable: dict[str, str] = field(default_factory=dict)  # fields a patient may ask to correct -> label
     order: int = 50
     clinical: bool = False  # the health record: held back from the privacy centre during a contact cooling-off
+    # Who on the staff may read this category's details in a privacy request: the chart's permission unless
+    # the category says otherwise (the front desk reads demographics, not clinical data).
+    read_permission: str = "read_clinical"
 
 
 CATEGORIES: dict[str, DataCategory] = {}

@@ -1,7 +1,8 @@
 """Rights requests and inquiries: filing (patient, guardian or staff on their behalf), legal clocks, decisions.
 
-Clocks: one month for rights requests (GDPR Art. 12(3)), extendable once by up to two more months with the
-reason mailed to the patient; 30 days for erasure; 15 days for inquiries. Every decision is audited and mailed.
+Clocks (portal/privacy/deadlines.py): one calendar month for rights requests (GDPR Art. 12(3)), extendable once
+by up to two more months with the reason mailed to the patient; sooner where the notice promises it (30 days for
+erasure, 15 days for inquiries). Every decision is audited and mailed.
 """
 
 import json
@@ -12,10 +13,10 @@ from portal import audit, display, i18n, patient_fields, patients
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
-from portal.i18n import gettext, lazy_gettext
+from portal.i18n import _, gettext, lazy_gettext
 from portal.messaging import outbox
-from portal.permissions import Actor, Permission, require
-from portal.privacy import erasure, erasure_window, lab_records
+from portal.permissions import Actor, Permission, can, require
+from portal.privacy import authority, deadlines, erasure, erasure_window, lab_records, recipients
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.settings import Settings
@@ -38,22 +39,6 @@ display.register_labels("privacy_request_channel", CHANNELS)
 DETAIL_LABELS = {"category": lazy_gettext("About"), "field": lazy_gettext("Which detail"),
                  "proposed": lazy_gettext("Proposed value"), "reason": lazy_gettext("Reason"),
                  "question": lazy_gettext("Question"), "text": lazy_gettext("What was asked")}
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    year, month = index // 12, index % 12 + 1
-    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
-                30, 31][month - 1]
-    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
-
-
-def due_for(kind: str, received: datetime) -> datetime:
-    if kind == "inquiry":
-        return received + timedelta(days=15)
-    if kind == "erasure":
-        return received + timedelta(days=30)
-    return add_months(received, 1)
 
 
 @dataclass(frozen=True)
@@ -87,8 +72,6 @@ NO_CHECK = {"", "none", "no", "n/a", "na", "-", "nothing", "not checked", "geen"
 async def erasure_approval_problems(actor: Actor, row: dict, form: DecisionForm) -> dict:
     """Erasure needs two people and evidence: the owner approves, not the person who filed it (when the clinic
     has anyone else), with a recorded identity check."""
-    from portal.permissions import can
-
     errors = {}
     if not can(actor, Permission.MANAGE_CLINIC):
         errors["decision"] = gettext("Only the practice owner may approve an erasure.")
@@ -149,7 +132,8 @@ async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel
     now = datetime.now(timezone.utc)
     row = PrivacyRequest(clinic=actor.clinic_id, patient_id=patient_id, kind=kind, status="received",
                          channel=channel, filed_by_kind=actor.kind, filed_by_name=actor.name,
-                         identity_check=identity_check, details=details, received_at=now, due_at=due_for(kind, now))
+                         identity_check=identity_check, details=details, received_at=now,
+                         due_at=deadlines.due_for(kind, now, actor.time_zone or "UTC"))
     await row.save()
     if kind in ("restriction", "objection"):  # takes effect at once; staff review may lift it
         column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
@@ -242,7 +226,11 @@ async def own_request(actor: Actor, request_id: int) -> dict:
         load_json=True).first()
     if row is None:
         raise NotFound()
-    return _with_clock(row, datetime.now(timezone.utc))
+    row = _with_clock(row, datetime.now(timezone.utc))
+    if row["status"] == "refused":
+        row["remedies"] = authority.remedies_text(await authority.authority_of(actor.clinic_id))
+    row["told"] = await recipients.told(actor.clinic_id, request_id)
+    return row
 
 
 # --- staff side -------------------------------------------------------------------------------------------
@@ -250,6 +238,8 @@ async def own_request(actor: Actor, request_id: int) -> dict:
 async def inbox(actor: Actor, show: str = "open") -> list[dict]:
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     where = "r.clinic = {}" + (" AND r.status IN ('received', 'in_progress')" if show == "open" else "")
+    if not can(actor, Permission.ACCESS_RESTRICTED_RECORDS):  # an isolated record's requests stay with the owner
+        where += " AND (p.id IS NULL OR p.isolated_at IS NULL)"
     rows = await PrivacyRequest.raw(
         "SELECT r.*, coalesce(CASE WHEN p.isolated_at IS NULL THEN p.given_name || ' ' || p.family_name END, "
         "'Restricted record') AS patient_name, s.name AS assignee_name FROM privacy_request r "
@@ -280,22 +270,43 @@ async def _owned(actor: Actor, request_id: int) -> dict:
     return row
 
 
+def details_hidden(actor: Actor, details: dict) -> bool:
+    """A request about a category the actor may not read elsewhere (a receptionist and a proposed allergy)
+    shows its kind and category, not its details: the same permission as the chart."""
+    category = CATEGORIES.get((details or {}).get("category", ""))
+    return category is not None and not can(actor, Permission(category.read_permission))
+
+
+async def _isolated(patient_id: int | None) -> bool:
+    return patient_id is not None and await Patient.exists().where(
+        (Patient.id == patient_id) & Patient.isolated_at.is_not_null())
+
+
 async def get_request(actor: Actor, request_id: int) -> dict:
+    """One request; that of an isolated record only for those who may open such records (else a 404)."""
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     async with transaction():
         row = _with_clock(await _owned(actor, request_id), datetime.now(timezone.utc))
         patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
                                        Patient.email, Patient.isolated_at, Patient.restricted_at,
                                        Patient.objected_at).where(Patient.id == row["patient_id"]).first()
+        if patient and patient["isolated_at"] and not can(actor, Permission.ACCESS_RESTRICTED_RECORDS):
+            raise NotFound()
         row["patient"] = patient
+        if details_hidden(actor, row["details"]):
+            category = CATEGORIES[row["details"]["category"]]
+            row["detail_rows"] = [(DETAIL_LABELS["category"], category.title),
+                                  (_("Details"), _("Only staff who may read the chart see what was asked."))]
+            row["hidden"] = True
         row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
                                                                      & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
         if row["kind"] == "erasure" and patient and not patient["isolated_at"] and row["status"] in OPEN:
             row["erasure_preview"] = await erasure_window.preview(actor.clinic_id, row["patient_id"])
-        if row["kind"] == "correction" and patient and not patient["isolated_at"]:
+        if row["kind"] == "correction" and patient and not patient["isolated_at"] and not row.get("hidden"):
             if field := on_the_record(row["details"]):
                 current = await Patient.select(getattr(Patient, field)).where(Patient.id == row["patient_id"]).first()
                 row["current_value"] = current[field]
+        row["told"] = await recipients.told(actor.clinic_id, request_id)
         await audit.record(actor, "privacy.request_viewed", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id)
     return row
@@ -337,13 +348,16 @@ async def readers(actor: Actor, patient_id: int) -> list[tuple[str, str]]:
     return sorted({(g["email"], i18n.choose(g["preferred_language"], clinic["locale"])) for g in guardians})
 
 
-async def _mail(actor: Actor, to: list[tuple[str, str]], key: str, compose) -> None:
-    """One mail per reader, `compose()` -> (subject, text) written in the reader's language."""
-    for address, language in to:
+async def _mail(actor: Actor, to: list[tuple[str, str]], key: str, compose, patient_id: int | None = None,
+                forget: bool = False) -> None:
+    """One mail per reader, `compose()` -> (subject, text) written in the reader's language; the key names its
+    place, not the address; `forget`: deleted from the outbox once sent (an erasure's confirmation)."""
+    for n, (address, language) in enumerate(to):
         with i18n.using(language):
             subject, text = compose()
-        await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{address}"[:200],
-                             clinic_id=actor.clinic_id)
+        await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{n}",
+                             clinic_id=actor.clinic_id, patient_id=None if forget else patient_id,
+                             forget_after_sending=forget)
 
 
 async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
@@ -357,7 +371,7 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
         errors["months"] = gettext("This request cannot be extended (again).")
     if errors:
         raise ValidationFailed(errors)
-    due = add_months(row["due_at"], months)
+    due = deadlines.extended_due(row["received_at"], months, actor.time_zone or "UTC")
     async with transaction():
         await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
                                     ).where(PrivacyRequest.id == request_id)
@@ -365,7 +379,7 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
             gettext("Your request %(id)s: we need more time", id=request_id),
             gettext("We need until %(day)s to complete your request (%(kind)s).",
                     day=display.format_instant(due, actor.time_zone, "long_date"), kind=KINDS[row["kind"]])
-            + "\n\n" + gettext("Why: %(reason)s", reason=form.reason.strip())))
+            + "\n\n" + gettext("Why: %(reason)s", reason=form.reason.strip())), row["patient_id"])
         await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id,
                            detail={"months": months, "due": due.isoformat()})
@@ -387,6 +401,9 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
                             else gettext("Give the reason for refusing."))
     if row["status"] not in OPEN:
         errors["decision"] = gettext("This request has already been decided.")
+    if details_hidden(actor, row["details"]) or (await _isolated(patient_id)
+                                                 and not can(actor, Permission.ACCESS_RESTRICTED_RECORDS)):
+        errors["decision"] = _("Only staff who may read the chart decide this request.")
     if kind == "erasure" and decision == "approved" and not errors:
         errors = await erasure_approval_problems(actor, row, form)
     if errors:
@@ -422,14 +439,19 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
         elif decision == "refused" and kind in ("restriction", "objection"):
             column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
             await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
+        if decision == "approved" and kind in PASSED_ON:  # Art. 19: every recipient is told, and it is recorded
+            await recipients.pass_on(actor, row, *_passed_on(kind, row["details"], corrected))
         await PrivacyRequest.update({PrivacyRequest.status: decision,
                                      PrivacyRequest.decision_reason: form.reason.strip(),
                                      PrivacyRequest.decided_by: actor.id,
                                      PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
             PrivacyRequest.id == request_id)
+        authority_row = await authority.authority_of(actor.clinic_id) if decision == "refused" else None
         await _mail(actor, to, f"privacy-decision:{request_id}", lambda: (
             gettext("Your request %(id)s: %(status)s", id=request_id, status=str(STATUSES[decision]).lower()),
-            _decision_text(kind, decision, form.reason.strip())))
+            _decision_text(kind, decision, form.reason.strip())
+            + ("\n\n" + authority.remedies_text(authority_row) if decision == "refused" else "")),
+            patient_id, forget=kind == "erasure" and decision == "approved")
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
                            object_id=request_id, detail={"kind": kind, **outcome})
 
@@ -445,17 +467,35 @@ async def complete_erasure(request_id: int) -> bool:
     return True
 
 
+PASSED_ON = ("correction", "erasure", "restriction")
+
+
+def _passed_on(kind: str, details: dict, corrected=None) -> tuple[list[str], str]:
+    """The categories a decision touches and what recipients are told of it, in words."""
+    if kind == "correction":
+        category = CATEGORIES.get(details.get("category", ""))
+        if category is None:
+            return [], ""
+        label = category.correctable.get(details.get("field", ""), category.title)
+        return [category.name], _("%(detail)s has been corrected to: %(value)s.", detail=label,
+                                  value=corrected if corrected is not None else details.get("proposed", ""))
+    names = [c.name for c in all_categories()]
+    if kind == "erasure":
+        return names, _("their data has been erased or, where the law makes us keep it, restricted.")
+    return names, _("the use of their data has been restricted.")
+
+
 def _decision_text(kind: str, decision: str, reason: str) -> str:
+    """The decision mail's text, in the current language (the patient's, set by the caller)."""
     if decision == "answered":
-        return gettext("Our answer to your question:") + f"\n\n{reason}"
-    if decision == "approved":
-        head = gettext("Your request (%(kind)s) has been approved.", kind=KINDS[kind])
-    else:
-        head = gettext("Your request (%(kind)s) has been refused.", kind=KINDS[kind])
+        return _("Our answer to your question:") + f"\n\n{reason}"
+    head = {"approved": _("Your request (%(kind)s) has been approved.", kind=KINDS[kind]),
+            "refused": _("Your request (%(kind)s) has been refused.", kind=KINDS[kind])}[decision]
     if kind == "erasure" and decision == "approved":
-        head += " " + gettext("Everything we are not required by law to keep has been erased. Your treatment "
-                              "record is locked away from everyday use and will be erased when the legal "
-                              "retention period ends.")
+        head += " " + _("Everything we are not required by law to keep has been erased. Your treatment record is "
+                        "locked away from everyday use and will be erased when the legal retention period ends.")
+    if decision == "refused":
+        head += " " + _("Our reasons:")
     return head + (f"\n\n{reason}" if reason else "")
 
 

@@ -14,6 +14,7 @@ from portal.errors import ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, require
+from portal.privacy import traces
 from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import all_categories
 from portal.tables import Clinic, Patient, RetentionRule
@@ -199,10 +200,13 @@ async def _erase_due(clinic_id: int, patient_id: int, rules: dict, today: date) 
     async with transaction():
         await Patient.raw("SELECT id FROM patient WHERE id = {} FOR UPDATE", patient_id)
         await allow_erasure()
+        found = await traces.addresses_of(patient_id) if "contact" in due else None
         for category in categories:
             if category.name in due:
                 await category.erase(patient_id)
                 erased.append(category.name)
+        if found:
+            await traces.forget(found)
         await audit.record(_system(clinic_id), "retention.erased", patient_id=patient_id, object_type="patient",
                            object_id=patient_id, detail={"categories": erased,
                                                          "rules": {k: r["source"] for k, r in rules.items()}})

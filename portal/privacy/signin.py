@@ -1,4 +1,5 @@
-"""Patient and guardian sign-in: a single-use link valid 15 minutes, mailed to the address on file.
+"""Patient and guardian sign-in: a single-use link valid 15 minutes, mailed to the address on file; a newer
+link or a sign-in ends the older links to the same address.
 
 The answer is the same whether or not the email and date of birth match anyone. Sessions are rows of their
 own (cookie `patient_session`), separate from staff sessions; the Actor they load has kind "patient" or
@@ -96,6 +97,7 @@ async def request_link(form: LinkForm, ip: str, settings: Settings, link_url: Ca
             await LoginAttempt.insert(LoginAttempt(email="privacy:" + email, ip=("privacy:" + ip)[:64],
                                                    succeeded=False, at=now))
             for clinic in await _clinics_for(email, born):
+                await _end_links(clinic["id"], email)  # a newer link ends the older ones
                 token = secrets.token_urlsafe(32)
                 link = PatientSignInLink(clinic=clinic["id"], email=email, token_hash=digest(token),
                                          expires_at=now + timedelta(minutes=LINK_MINUTES), created_at=now)
@@ -111,6 +113,11 @@ async def request_link(form: LinkForm, ip: str, settings: Settings, link_url: Ca
         raise Throttled(max(wait, 1))
 
 
+async def _end_links(clinic_id: int, email: str) -> None:
+    await PatientSignInLink.raw("UPDATE patient_sign_in_link SET expires_at = now() WHERE clinic = {} "
+                                "AND email = {} AND used_at IS NULL AND expires_at > now()", clinic_id, email)
+
+
 async def redeem(token: str, settings: Settings) -> str | None:
     """Use a link once: a new session token, or None when the link is unknown, used or expired."""
     now = datetime.now(timezone.utc)
@@ -122,6 +129,7 @@ async def redeem(token: str, settings: Settings) -> str | None:
             await audit.record(None, "privacy.link_refused", object_type="sign_in_link")
             return None
         link = rows[0]
+        await _end_links(link["clinic"], link["email"])  # a sign-in ends every other link to the address
         session_token = secrets.token_urlsafe(32)
         await PatientSession.insert(PatientSession(
             token_hash=digest(session_token), clinic=link["clinic"], email=link["email"], created_at=now,

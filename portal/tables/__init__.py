@@ -57,12 +57,15 @@ from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
 from portal.tables.perio import PerioExam, PerioTooth
 from portal.tables.privacy import (
+    Breach,
+    BreachPatient,
     DataExport,
     PatientSession,
     PatientSignInLink,
     PrivacyNotice,
     PrivacyRequest,
     Processor,
+    RecipientNotice,
     RetentionRule,
 )
 from portal.tables.recall import (

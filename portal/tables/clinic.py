@@ -24,3 +24,5 @@ class Clinic(Table, tablename="clinic"):
     voice_forward_to = Varchar(length=20, default="")  # E.164: where those calls ring (the front desk)
     tax_id = Varchar(length=40, default="")  # VAT or tax number printed on invoices
     payment_terms_days = SmallInt(default=30)  # invoices fall due this many days after issue
+    supervisory_authority = Varchar(length=300, default="")  # named in refusals; '' = the country's default
+    supervisory_authority_url = Varchar(length=300, default="")

@@ -1,6 +1,6 @@
 """Storage of outgoing messages: written in the same transaction as the change that causes them."""
 
-from piccolo.columns import JSONB, BigInt, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -27,3 +27,5 @@ class OutboxMessage(Table, tablename="outbox_message"):
     guard_consent = Varchar(length=40, null=True, default=None)
     guard_appointment_id = BigInt(null=True, default=None)
     guard_sequence = Integer(null=True, default=None)
+    # Deleted once sent: the confirmation of an erasure must not keep the address it went to.
+    forget_after_sending = Boolean(default=False)

@@ -72,6 +72,7 @@ class Processor(Table, tablename="processor"):
     location = Varchar(length=200, default="")
     safeguards = Varchar(length=500, default="")
     created_at = Timestamptz()
+    notice_email = Varchar(length=320, default="")  # where Art. 19 notices of corrections and erasures go
 
 
 class PrivacyNotice(Table, tablename="privacy_notice"):
@@ -91,3 +92,39 @@ class RetentionRule(Table, tablename="retention_rule"):
     source = Varchar(length=300)
     confirmed_by = Integer(null=True, default=None)
     confirmed_at = Timestamptz()
+
+
+class RecipientNotice(Table, tablename="recipient_notice"):
+    """A recipient told of a correction, erasure or restriction (GDPR Art. 19); the request id names the patient."""
+
+    clinic = ForeignKey(references=Clinic)
+    request_id = Integer()
+    processor_id = Integer(null=True, default=None)
+    recipient = Varchar(length=300)
+    categories = JSONB(default=[])
+    sent_to = Varchar(length=320, default="")  # '' when the processor has no notice address: the owner tells them
+    created_at = Timestamptz()
+
+
+class Breach(Table, tablename="breach"):
+    """A personal data breach (GDPR Art. 33/34): what happened, the 72-hour clock, whom it affects."""
+
+    clinic = ForeignKey(references=Clinic)
+    what = Text()
+    discovered_at = Timestamptz()
+    occurred_from = Timestamptz()
+    occurred_to = Timestamptz()
+    categories = JSONB(default=[])
+    consequences = Text(default="")
+    measures = Text(default="")
+    high_risk = Boolean(default=False)  # Art. 34: the patients are told
+    authority_notified_at = Timestamptz(null=True, default=None)
+    authority_reference = Varchar(length=200, default="")
+    patients_notified_at = Timestamptz(null=True, default=None)
+    recorded_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class BreachPatient(Table, tablename="breach_patient"):
+    breach = ForeignKey(references=Breach)
+    patient_id = Integer()  # a plain integer: the register outlives an erased patient

@@ -4,7 +4,7 @@ restriction and objection, consents, questions, the notice. Patient sessions onl
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal import i18n, links
@@ -206,8 +206,8 @@ class PrivacyCentreController(Controller):
         """File the correction request."""
         posted = await request.form()
         category, _, field = str(posted.get("target", "")).partition(".")
-        form = requests.CorrectionForm(category=category, field=field, proposed=str(posted.get("proposed", ""))[:2000],
-                                       reason=str(posted.get("reason", ""))[:2000])
+        form = requests.CorrectionForm(category=category, field=field, proposed=str(posted.get("proposed", "")),
+                                       reason=str(posted.get("reason", "")))
         try:
             request_id = await requests.ask_correction(_me(request), form)
         except ValidationFailed as exc:
@@ -280,6 +280,13 @@ class PrivacyCentreController(Controller):
         name, data = await export.download(_me(request), export_id)
         return Response(content=data, media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @get("/notice/{clinic_id:int}", name="privacy.public_notice")
+    async def public_notice(self, request: Request, clinic_id: FromPath[int],
+                            version: FromQuery[int | None] = None) -> Template:
+        """The clinic's notice for anyone (signed out): the version in force or an earlier one, every version with
+        its date, and what each changed."""
+        return page(request, "privacy_centre/public_notice.html", **await notice.public(clinic_id, version))
 
     @get("/me/notice", name="privacy.notice", guards=[patient_signed_in])
     async def read_notice(self, request: Request) -> Template:

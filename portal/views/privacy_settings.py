@@ -4,9 +4,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import links
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
-from portal.privacy import notice, processors, records, retention
+from portal.privacy import authority, notice, processors, records, retention
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -27,6 +28,7 @@ class PrivacySettingsController(Controller):
                           body=latest["body"] if latest else notice.DEFAULT_TEXT.format(clinic=actor.clinic_name))),
                       rule_form=forms.get("rule_form", retention.RuleForm()),
                       consent_age=await records.consent_age(actor),
+                      authority_form=forms.get("authority_form") or await authority.authority_of(actor.clinic_id),
                       **await retention.rules_page(actor))
 
     @get("/", name="privacy_settings.show")
@@ -56,7 +58,8 @@ class PrivacySettingsController(Controller):
         """Publish a new version; a material change mails every patient with an email address."""
         form = await read_form(request, notice.NoticeForm)
         try:
-            await notice.publish(actor, form)
+            await notice.publish(actor, form, links.absolute_url(request.app.state.settings, request.app.route_reverse(
+                "privacy.public_notice", clinic_id=actor.clinic_id)))
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"notice_{k}": v for k, v in exc.errors.items()}, 422,
                                     notice_form=form)
@@ -81,6 +84,16 @@ class PrivacySettingsController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, {f"age_{k}": v for k, v in exc.errors.items()}, 422)
         return see_other(request.app.route_reverse("privacy_settings.show") + "#consent-age")
+
+    @post("/authority", name="privacy_settings.authority")
+    async def set_authority(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """The supervisory authority named in refusals."""
+        form = await read_form(request, authority.AuthorityForm)
+        try:
+            await authority.set_authority(actor, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 422, authority_form=form)
+        return see_other(request.app.route_reverse("privacy_settings.show") + "#authority")
 
     @get("/record", name="privacy_settings.record")
     async def record(self, request: Request, actor: CurrentActor) -> Template:

@@ -33,7 +33,8 @@ WEBHOOKS = {"/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail", "/webhooks/
             "/webhooks/voice/recording", "/webhooks/mollie"}
 
 # The privacy centre is for patients: staff sign-in does not apply there, a patient session does.
-PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}"}
+PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}",
+                  "/privacy/notice/{clinic_id:int}"}
 
 
 def is_patient_route(path: str) -> bool:

@@ -45,7 +45,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             **await factories.make_lab_records(clinic, cal["dentist"], patient_id),
             "change_id": await contact_changes.propose(clinic, clinic.clinic_id, contact_changes.Holder(patient_id),
                                                        "email", "foreign@example.org", "staff_form"),
-            "invoice_id": await factories.make_invoice(clinic, patient_id)}
+            "invoice_id": await factories.make_invoice(clinic, patient_id),
+            "breach_id": await factories.make_breach(clinic)}
 
 
 

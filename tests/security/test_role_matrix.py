@@ -36,7 +36,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
            "attachment_id": await factories.make_mail_attachment(clinic, patient),
            "recording_id": await factories.make_call_recording(clinic, patient),
            **await factories.make_lab_records(clinic, cal["dentist"], patient),
-           "invoice_id": await factories.make_invoice(clinic, patient)}
+           "invoice_id": await factories.make_invoice(clinic, patient),
+           "breach_id": await factories.make_breach(clinic)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):
