@@ -35,7 +35,7 @@ async def test_a_refusal_names_the_authority_and_the_right_to_a_court(client, ot
 
 async def test_a_dutch_patient_reads_the_refusal_in_dutch(client, other_client, clinic, mailbox):
     _, mail = await _refused(client, other_client, clinic, mailbox, preferred_language="nl")
-    assert "geweigerd" in mail and "rechter" in mail and "Autoriteit Persoonsgegevens" in mail
+    assert "afgewezen" in mail and "rechter" in mail and "Autoriteit Persoonsgegevens" in mail
 
 
 async def test_the_owner_sets_the_authority_and_bad_input_stays_beside_the_field(client, other_client, clinic,

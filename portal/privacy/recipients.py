@@ -43,7 +43,7 @@ async def pass_on(actor: Actor, request: dict, categories: list[str], what: str)
         if patient else ""
     now = datetime.now(timezone.utc)
     for processor in found.values():
-        titles = ", ".join(CATEGORIES[c].title for c in processor["categories"])
+        titles = ", ".join(str(CATEGORIES[c].title) for c in processor["categories"])
         if processor["notice_email"]:
             await outbox.enqueue(outbox.Email(
                 to=processor["notice_email"],
