@@ -36,6 +36,7 @@ from portal.views.jobs import JobsController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
+from portal.views.patient_forms import FillFormController, PatientFormsController
 from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
 from portal.views.plans import PlanController
@@ -66,7 +67,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PrivacyCentreController, PrivacyRequestController, PrivacySettingsController, JobsController,
                UnsubscribeController, WhatsAppWebhookController, SmsWebhookController, MailWebhookController,
                VoiceWebhookController, CallsController, MessagingController,
-               PasswordController, InvitationController, PatientVisitsController, LanguageController]
+               PasswordController, InvitationController, PatientVisitsController, LanguageController,
+               PatientFormsController, FillFormController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

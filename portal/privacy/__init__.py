@@ -34,4 +34,5 @@ from portal.privacy import (
     call_records,  # noqa: E402,F401  (registers phone calls and their recordings)
     categories,  # noqa: E402,F401  (registers the built-in categories)
     clinical,  # noqa: E402,F401  (registers the chart's categories)
+    form_records,  # noqa: E402,F401  (registers patient forms and their signed PDFs)
 )

@@ -34,6 +34,7 @@ from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
 from portal.tables.messaging import ConversationAttachment, ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
+from portal.tables.patient_forms import FormTemplate, SentForm
 from portal.tables.privacy import (
     DataExport,
     PatientSession,
