@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE]
 # The template folders wrapped in gettext so far: nothing user-facing in them may escape extraction.
 WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", "staff", "system", "dashboard",
-           "patient_visits", "public_messages", "mail", "calendar_feed"]
+           "patient_visits", "public_messages", "mail", "calendar_feed",
+           "patient_forms"]
 
 
 def _catalogue(lang: str):

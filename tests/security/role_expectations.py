@@ -60,4 +60,7 @@ REQUIRED = {
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/forms": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/forms/{form_id:int}": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/forms/{form_id:int}/pdf": Permission.READ_CLINICAL,
 }

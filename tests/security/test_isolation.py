@@ -11,6 +11,7 @@ from tests.security.routes import fill, is_patient_route, routes
 # Routes whose parameter is a secret rather than an id; test_ical.py covers unknown and revoked tokens.
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
+BEARER_TOKEN_ROUTES |= {"/form/{token:str}"}  # expiring link: tests/test_patient_forms.py
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 
 
@@ -34,7 +35,20 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
             "lead_id": await factories.make_lead(clinic),
             "attachment_id": await factories.make_mail_attachment(clinic, patient_id),
-            "recording_id": await factories.make_call_recording(clinic, patient_id)}
+            "recording_id": await factories.make_call_recording(clinic, patient_id),
+            "form_id": await _foreign_form(clinic, patient_id)}
+
+
+async def _foreign_form(clinic, patient_id: int) -> int:
+    """A signed form of the other clinic's patient (Foreign's own answers), for the form routes."""
+    from portal.patient_forms import filling
+    from portal.settings import Settings
+    from portal.tables import OutboxMessage
+
+    await filling.send(clinic, Settings.from_env(), patient_id, filling.SendForm(kind="medical_history"))
+    mail = await OutboxMessage.select(OutboxMessage.text_body).where(OutboxMessage.patient_id == patient_id).first()
+    token = mail["text_body"].split("/form/")[1].split()[0]
+    return await filling.submit(token, {"allergies": "Foreign latex", "smoking": "never"}, "Foreign", "")
 
 
 
