@@ -182,3 +182,17 @@ async def make_call_recording(actor: Actor, patient_id: int, audio: bytes = b"ID
         "VALUES ({}, {}, 'https://api.twilio.com/x', 12, {}, now()) RETURNING id", call[0]["id"],
         f"RE{next(_serial):032x}", audio)
     return rows[0]["id"]
+
+
+async def make_signed_form(actor: Actor, patient_id: int, allergies: str = "Latex") -> int:
+    """A medical history form sent to the patient and signed with a typed name (portal/patient_forms/)."""
+    from portal.patient_forms import filling
+    from portal.settings import Settings
+    from portal.tables import OutboxMessage
+
+    await filling.send(actor, Settings.from_env(), patient_id, filling.SendForm(kind="medical_history"))
+    mail = await OutboxMessage.select(OutboxMessage.text_body).where(
+        (OutboxMessage.patient_id == patient_id) & OutboxMessage.idempotency_key.like("patient_form:%")).order_by(
+        OutboxMessage.id, ascending=False).first()
+    token = mail["text_body"].split("/form/")[1].split()[0]
+    return await filling.submit(token, {"allergies": allergies, "smoking": "never"}, "Signed by the patient", "")

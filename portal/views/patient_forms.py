@@ -38,7 +38,7 @@ class PatientFormsController(Controller):
             await filling.send(actor, request.app.state.settings, patient_id, form)
         except ValidationFailed as failed:
             return await self._page(request, actor, patient_id, status=422, send=form, errors=failed.errors)
-        return see_other(request.url_for("patient_forms.index", patient_id=patient_id))
+        return see_other(f"/patients/{patient_id}/forms")
 
     @get("/patients/{patient_id:int}/forms/{form_id:int}", name="patient_forms.show",
          guards=[requires(Permission.READ_CLINICAL)])
@@ -60,7 +60,7 @@ class PatientFormsController(Controller):
             await review.accept(actor, patient_id, form_id)
         except ValidationFailed as failed:
             return await self._show(request, actor, patient_id, form_id, status=409, errors=failed.errors)
-        return see_other(request.url_for("patient_forms.show", patient_id=patient_id, form_id=form_id))
+        return see_other(f"/patients/{patient_id}/forms/{form_id}")
 
     @post("/patients/{patient_id:int}/forms/{form_id:int}/decline", name="patient_forms.decline",
           guards=[requires(Permission.WRITE_CLINICAL)])
@@ -70,7 +70,7 @@ class PatientFormsController(Controller):
             await review.decline(actor, patient_id, form_id)
         except ValidationFailed as failed:
             return await self._show(request, actor, patient_id, form_id, status=409, errors=failed.errors)
-        return see_other(request.url_for("patient_forms.show", patient_id=patient_id, form_id=form_id))
+        return see_other(f"/patients/{patient_id}/forms/{form_id}")
 
     @get("/patients/{patient_id:int}/forms/{form_id:int}/pdf", name="patient_forms.pdf",
          guards=[requires(Permission.READ_CLINICAL)])

@@ -20,7 +20,8 @@ async def test_every_unsafe_route_needs_the_token(app, client, clinic):
                                           "10:00")
     ids = {"patient_id": patient_id, "guardian_id": 1, "staff_id": clinic.id, "appointment_id": appointment_id,
            "chair_id": cal["chairs"][0], "tooth": 36, "alert_id": 1, "plan_id": 1, "item_id": 1, "note_id": 1,
-           "code_id": 1, "version": 1, "kind": 1, "request_id": 1, "processor_id": 1, "export_id": 1}
+           "code_id": 1, "version": 1, "kind": 1, "request_id": 1, "processor_id": 1, "export_id": 1,
+           "form_id": 1}
     ids |= {"job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
             "lead_id": await factories.make_lead(clinic), "token": "not-a-real-token"}
     await sign_in_as(client, clinic)

@@ -36,19 +36,7 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "lead_id": await factories.make_lead(clinic),
             "attachment_id": await factories.make_mail_attachment(clinic, patient_id),
             "recording_id": await factories.make_call_recording(clinic, patient_id),
-            "form_id": await _foreign_form(clinic, patient_id)}
-
-
-async def _foreign_form(clinic, patient_id: int) -> int:
-    """A signed form of the other clinic's patient (Foreign's own answers), for the form routes."""
-    from portal.patient_forms import filling
-    from portal.settings import Settings
-    from portal.tables import OutboxMessage
-
-    await filling.send(clinic, Settings.from_env(), patient_id, filling.SendForm(kind="medical_history"))
-    mail = await OutboxMessage.select(OutboxMessage.text_body).where(OutboxMessage.patient_id == patient_id).first()
-    token = mail["text_body"].split("/form/")[1].split()[0]
-    return await filling.submit(token, {"allergies": "Foreign latex", "smoking": "never"}, "Foreign", "")
+            "form_id": await factories.make_signed_form(clinic, patient_id, allergies="Foreign latex")}
 
 
 

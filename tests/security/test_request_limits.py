@@ -25,7 +25,7 @@ def _ids():
             "alert_id": 1, "plan_id": 1, "item_id": 1, "note_id": 1, "code_id": 1, "version": 1, "kind": 1,
             "request_id": 1, "processor_id": 1, "export_id": 1, "job_id": 1, "message_id": 1, "lead_id": 1,
             "token": "t", "feed": "f.ics", "image_id": 1, "attachment_id": 1,
-            "recording_id": 1}
+            "recording_id": 1, "form_id": 1}
 
 
 # Signed by their provider and carrying files (a forwarded mail's attachments): a larger body, the public field cap.

@@ -16,6 +16,7 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 PUBLIC |= {"/unsubscribe/{token:str}"} | WEBHOOKS
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
+PUBLIC |= {"/form/{token:str}"}  # a patient form's expiring link: tests/test_patient_forms.py
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
@@ -29,7 +30,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
            **await factories.make_chart_records(clinic, cal["dentist"], patient),
            "image_id": await image_samples.stored(clinic, patient), "request_id": request_id,
            "attachment_id": await factories.make_mail_attachment(clinic, patient),
-           "recording_id": await factories.make_call_recording(clinic, patient)}
+           "recording_id": await factories.make_call_recording(clinic, patient),
+           "form_id": await factories.make_signed_form(clinic, patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):
