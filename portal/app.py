@@ -33,6 +33,7 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
+from portal.views.kiosk import KioskController, KioskStartController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
@@ -68,7 +69,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                UnsubscribeController, WhatsAppWebhookController, SmsWebhookController, MailWebhookController,
                VoiceWebhookController, CallsController, MessagingController,
                PasswordController, InvitationController, PatientVisitsController, LanguageController,
-               PatientFormsController, FillFormController]
+               PatientFormsController, FillFormController, KioskStartController, KioskController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

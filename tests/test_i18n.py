@@ -25,7 +25,7 @@ SHIPPED = [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE]
 # The template folders wrapped in gettext so far: nothing user-facing in them may escape extraction.
 WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", "staff", "system", "dashboard",
            "patient_visits", "public_messages", "mail", "calendar_feed",
-           "patient_forms"]
+           "patient_forms", "kiosk"]
 
 
 def _catalogue(lang: str):

@@ -114,4 +114,5 @@ class FillFormController(Controller):
             await filling.submit(token, typed, signer_name, str(posted.get("strokes", "")))
         except ValidationFailed as failed:
             return await self._page(request, token, form, 422, typed, failed.errors, signer_name)
-        return Template("patient_forms/signed.html", headers=NO_STORE, context={"form": form})
+        kiosk = bool(request.scope.get("session") and request.session.get("kiosk_clinic"))
+        return Template("patient_forms/signed.html", headers=NO_STORE, context={"form": form, "kiosk": kiosk})

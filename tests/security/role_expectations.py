@@ -63,4 +63,5 @@ REQUIRED = {
     "/patients/{patient_id:int}/forms": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/forms/{form_id:int}": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/forms/{form_id:int}/pdf": Permission.READ_CLINICAL,
+    "/kiosk/start": Permission.MANAGE_CALENDAR,
 }

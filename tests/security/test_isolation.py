@@ -12,6 +12,8 @@ from tests.security.routes import fill, is_patient_route, routes
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
 BEARER_TOKEN_ROUTES |= {"/form/{token:str}"}  # expiring link: tests/test_patient_forms.py
+# Reached only from a kiosk session, which holds its own clinic: tests/test_kiosk.py tries a foreign form there.
+BEARER_TOKEN_ROUTES |= {"/kiosk/forms/{form_id:int}"}
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 
 

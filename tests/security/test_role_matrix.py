@@ -16,7 +16,7 @@ PUBLIC = {"/healthz", "/.well-known/gpc.json", "/cookies", "/login", "/ical/{fee
 PUBLIC |= {"/unsubscribe/{token:str}"} | WEBHOOKS
 # Password links: the single-use token is the key (tests/test_staff_tokens.py).
 PUBLIC |= {"/password/forgot", "/password/{token:str}"}
-PUBLIC |= {"/form/{token:str}"}  # a patient form's expiring link: tests/test_patient_forms.py
+PUBLIC |= {"/form/{token:str}", "/kiosk"}  # a form link; the kiosk (tests/test_patient_forms.py, test_kiosk.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
