@@ -2,7 +2,6 @@
 through the calendar's status rule; the patient's part clears; the kiosk is refused every staff page."""
 
 import json
-import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo

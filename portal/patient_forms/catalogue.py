@@ -12,7 +12,8 @@ from portal.charts import medical_history
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.forms import parse_date, too_long
-from portal.i18n import N_, gettext as _
+from portal.i18n import N_
+from portal.i18n import gettext as _
 from portal.permissions import Actor, Permission, require
 from portal.tables import FormTemplate
 
