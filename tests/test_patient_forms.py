@@ -186,3 +186,28 @@ async def test_forms_are_in_the_patients_export_and_go_with_erasure(clinic, sett
     async with transaction():
         assert await category.erase(patient_id) == 1
     assert await SentForm.count().where(SentForm.patient == patient_id) == 0
+
+
+async def test_a_long_signature_with_long_answers_fits_the_public_caps(client, clinic, settings):
+    """The most a form may carry (three answers at their limit, a signature of MAX_POINTS points) is accepted."""
+    patient_id = await factories.make_patient(clinic)
+    token = await _sent(clinic, settings, patient_id)
+    wiggle = [[[(i * 7) % signatures.WIDTH, (i * 13) % signatures.HEIGHT] for i in range(signatures.MAX_POINTS)]]
+    signed = await post_form(client, f"/form/{token}", {
+        "conditions": "c" * 4000, "medications": "m" * 4000, "allergies": "a" * 4000, "smoking": "never",
+        "signer_name": "Anna Jansen", "strokes": json.dumps(wiggle)})
+    assert signed.status_code == 200, signed.text[:300]
+    assert (await SentForm.select(SentForm.signature_method).where(SentForm.patient == patient_id).first()
+            )["signature_method"] == "drawn"
+
+
+async def test_the_form_and_its_mail_speak_the_patients_language(client, clinic, settings):
+    patient_id = await factories.make_patient(clinic, preferred_language="nl")
+    token = await _sent(clinic, settings, patient_id)
+    mail = await OutboxMessage.select(OutboxMessage.subject, OutboxMessage.text_body).where(
+        OutboxMessage.patient_id == patient_id).first()
+    assert "Vragenlijst medische gegevens" in mail["subject"] and "De link werkt 7 dagen" in mail["text_body"]
+    page = await client.get(f"/form/{token}")
+    assert "Vragenlijst medische gegevens" in page.text and "Allergieën" in page.text
+    refused = await post_form(client, f"/form/{token}", {"smoking": "", "signer_name": ""})
+    assert refused.status_code == 422 and "Beantwoord deze vraag." in refused.text

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from portal import audit
-from portal.calendar import scheduling
+from portal.calendar import scheduling, statuses
 from portal.calendar.statuses import Status
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -49,7 +49,7 @@ async def find(clinic_id: int, family_name: str, born: str) -> dict:
         "SELECT a.id AS appointment_id, a.starts_at, p.id AS patient_id, p.given_name FROM appointment a "
         "JOIN patient p ON p.id = a.patient WHERE a.clinic = {} AND p.clinic = {} AND p.isolated_at IS NULL "
         "AND fold_text(p.family_name) = fold_text({}) AND p.date_of_birth = {} AND a.starts_at >= {} "
-        "AND a.starts_at < {} AND a.status IN ('booked', 'confirmed') ORDER BY a.starts_at LIMIT 1",
+        f"AND a.starts_at < {{}} AND a.status IN {statuses.sql_list(statuses.OPEN)} ORDER BY a.starts_at LIMIT 1",
         clinic_id, clinic_id, family_name.strip(), birth, today, today + timedelta(days=1))
     if not rows:
         raise ValidationFailed({"family_name": _("We could not find an appointment today for this name and date "

@@ -25,11 +25,12 @@ def signed_pdf(form: dict, patient: dict, answers: dict, signer_name: str, metho
         blocks = [pdf.Facts([(_("Patient"), f"{patient['given_name']} {patient['family_name']}"),
                              (_("Date of birth"), display.format_day(patient["date_of_birth"])),
                              (_("Signed"), display.when_utc(signed_at))]),
-                  pdf.Text(intro),
-                  pdf.Table((_("Question"), _("Answer")),
-                            [(_(f["label"]), answer_text(f, answers.get(f["name"], ""))) for f in form["fields"]],
-                            widths=(0.55, 0.45)),
-                  pdf.Picture(png, caption=_("Signed by %(name)s (%(how)s)", name=signer_name,
-                                             how=_("drawn signature") if method == "drawn" else _("typed name"))),
-                  pdf.Text(_("SHA-256 of what was signed: %(hash)s", hash=sha256), small=True)]
+                  pdf.Text(intro)]
+        # Question and answer as paragraphs, not table rows: a long answer flows onto the next page, where a
+        # table cell taller than a page would stop the renderer.
+        for f in form["fields"]:
+            blocks += [pdf.Text(_(f["label"]), small=True), pdf.Text(answer_text(f, answers.get(f["name"], "")))]
+        blocks += [pdf.Picture(png, caption=_("Signed by %(name)s (%(how)s)", name=signer_name,
+                                              how=_("drawn signature") if method == "drawn" else _("typed name"))),
+                   pdf.Text(_("SHA-256 of what was signed: %(hash)s", hash=sha256), small=True)]
         return pdf.render(pdf.Letterhead(name=form["clinic_name"]), title, blocks, footer=title)

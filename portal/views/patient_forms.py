@@ -9,10 +9,14 @@ from portal import i18n, patients
 from portal.errors import NotFound, ValidationFailed
 from portal.patient_forms import catalogue, filling, review
 from portal.permissions import Permission
+from portal.request_limits import OPT_KEY, Limits
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
 NO_STORE = {"Cache-Control": "no-store"}
+# A filled form carries three long answers and a drawn signature (up to signatures.MAX_POINTS points, ~17 bytes
+# each form-encoded): more body than PUBLIC allows, still no more fields.
+SIGNED_FORM = Limits(body_bytes=160 * 1024, fields=50)
 
 
 class PatientFormsController(Controller):
@@ -100,7 +104,8 @@ class FillFormController(Controller):
             return Template("patient_forms/link_invalid.html", status_code=404, headers=NO_STORE)
         return await self._page(request, token, form)
 
-    @post("/{token:str}", name="patient_forms.submit", status_code=200)
+    @post("/{token:str}", name="patient_forms.submit", status_code=200,
+          request_max_body_size=SIGNED_FORM.body_bytes, opt={OPT_KEY: SIGNED_FORM})
     async def submit(self, request: Request, token: FromPath[str]) -> Template:
         try:
             form = await filling.open_link(token)

@@ -35,6 +35,8 @@
     canvas.addEventListener("pointermove", function (event) {
       if (!current) { return; }
       var p = point(event);
+      var last = current[current.length - 1];
+      if (Math.abs(p[0] - last[0]) + Math.abs(p[1] - last[1]) < 3) { return; }  // keep the post small
       current.push(p);
       context.lineTo(p[0], p[1]);
       context.stroke();
