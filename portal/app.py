@@ -39,10 +39,12 @@ from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
+from portal.views.kiosk import KioskController, KioskStartController
 from portal.views.lab import LabController, PatientLabController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
+from portal.views.patient_forms import FillFormController, PatientFormsController
 from portal.views.patient_visits import PatientVisitsController
 from portal.views.patients import PatientController
 from portal.views.perio import PerioController
@@ -87,6 +89,7 @@ CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsCont
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
                 WaitlistController, OfferController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
+CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

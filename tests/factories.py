@@ -244,3 +244,17 @@ async def make_breach(owner: Actor) -> int:
     return await breaches.record(owner, breaches.BreachForm(
         what="A lost USB stick", discovered_at=discovered, occurred_from=today, occurred_to=today,
         categories=("contact",)))
+
+
+async def make_signed_form(actor: Actor, patient_id: int, allergies: str = "Latex") -> int:
+    """A medical history form sent to the patient and signed with a typed name (portal/patient_forms/)."""
+    from portal.patient_forms import filling
+    from portal.settings import Settings
+    from portal.tables import OutboxMessage
+
+    await filling.send(actor, Settings.from_env(), patient_id, filling.SendForm(kind="medical_history"))
+    mail = await OutboxMessage.select(OutboxMessage.text_body).where(
+        (OutboxMessage.patient_id == patient_id) & OutboxMessage.idempotency_key.like("patient_form:%")).order_by(
+        OutboxMessage.id, ascending=False).first()
+    token = mail["text_body"].split("/form/")[1].split()[0]
+    return await filling.submit(token, {"allergies": allergies, "smoking": "never"}, "Signed by the patient", "")

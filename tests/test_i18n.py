@@ -33,6 +33,7 @@ WRAPPED += ["contacts", "two_factor"]
 WRAPPED += ["billing", "billing_reports", "billing_settings"]
 WRAPPED += ["recall", "booking"]
 WRAPPED += ["breaches"]
+WRAPPED += ["patient_forms", "kiosk"]
 
 
 def _catalogue(lang: str):

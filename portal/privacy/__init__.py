@@ -36,6 +36,7 @@ from portal.privacy import (
     categories,  # noqa: E402,F401  (registers the built-in categories)
     clinical,  # noqa: E402,F401  (registers the chart's categories)
     contacts_records,  # noqa: E402,F401  (registers the address changes)
+    form_records,  # noqa: E402,F401  (registers patient forms and their signed PDFs)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     perio_records,  # noqa: E402,F401  (registers perio charts)
     recall_records,  # noqa: E402,F401  (registers recall and online booking)

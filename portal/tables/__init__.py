@@ -55,6 +55,7 @@ from portal.tables.lab import (
 from portal.tables.messaging import ConversationAttachment, ConversationMessage, Lead
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
+from portal.tables.patient_forms import FormTemplate, SentForm
 from portal.tables.perio import PerioExam, PerioTooth
 from portal.tables.privacy import (
     Breach,

@@ -23,6 +23,8 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
     actor = await auth.load_staff_actor(staff_id, sessions.loaded_staff(connection, staff_id)) if staff_id else None
     if actor is None or sessions.is_expired(session, settings.session_idle_minutes,
                                             settings.session_absolute_hours):
+        if session.get("kiosk_clinic"):  # a check-in kiosk never reaches staff pages, and stays a kiosk
+            raise PermissionDeniedException()
         connection.clear_session()
         patient_cookie = connection.cookies.get(signin.COOKIE)
         if patient_cookie and await signin.load(patient_cookie, settings):  # signed in to the privacy centre

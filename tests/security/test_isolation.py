@@ -12,6 +12,9 @@ from tests.security.routes import fill, is_patient_route, routes
 # Routes whose parameter is a secret rather than an id; test_ical.py covers unknown and revoked tokens.
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
+BEARER_TOKEN_ROUTES |= {"/form/{token:str}"}  # expiring link: tests/test_patient_forms.py
+# Reached only from a kiosk session, which holds its own clinic: tests/test_kiosk.py tries a foreign form there.
+BEARER_TOKEN_ROUTES |= {"/kiosk/forms/{form_id:int}"}
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 BEARER_TOKEN_ROUTES |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # tests/test_contacts.py
 # Online booking's signed links: tests/test_online_booking.py and tests/test_booking_pages.py.
@@ -46,7 +49,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "change_id": await contact_changes.propose(clinic, clinic.clinic_id, contact_changes.Holder(patient_id),
                                                        "email", "foreign@example.org", "staff_form"),
             "invoice_id": await factories.make_invoice(clinic, patient_id),
-            "breach_id": await factories.make_breach(clinic)}
+            "breach_id": await factories.make_breach(clinic),
+            "form_id": await factories.make_signed_form(clinic, patient_id, allergies="Foreign latex")}
 
 
 

@@ -21,6 +21,7 @@ PUBLIC |= {"/login/code"}  # the second sign-in step: only a pending sign-in get
 # Online booking: the signed link is the key (tests/test_online_booking.py, tests/test_booking_pages.py).
 PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{token:str}",
            "/my-appointment/{token:str}/confirm", "/offer/{token:str}"}
+PUBLIC |= {"/form/{token:str}", "/kiosk"}  # a form link; the kiosk (tests/test_patient_forms.py, test_kiosk.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
@@ -37,7 +38,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
            "recording_id": await factories.make_call_recording(clinic, patient),
            **await factories.make_lab_records(clinic, cal["dentist"], patient),
            "invoice_id": await factories.make_invoice(clinic, patient),
-           "breach_id": await factories.make_breach(clinic)}
+           "breach_id": await factories.make_breach(clinic),
+           "form_id": await factories.make_signed_form(clinic, patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):

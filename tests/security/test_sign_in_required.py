@@ -14,6 +14,7 @@ PUBLIC |= {"/login/code"}  # the second sign-in step: only a pending sign-in get
 # Online booking: the signed link is the key (tests/test_online_booking.py, tests/test_booking_pages.py).
 PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{token:str}",
            "/my-appointment/{token:str}/confirm", "/offer/{token:str}"}
+PUBLIC |= {"/form/{token:str}", "/kiosk"}  # a form link; the kiosk (tests/test_patient_forms.py, test_kiosk.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 

@@ -1,0 +1,1 @@
+"""Patient forms: templates per clinic, forms sent by a signed expiring link, drawn signatures, staff review."""

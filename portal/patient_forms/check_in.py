@@ -1,0 +1,104 @@
+"""Tablet check-in (kiosk): a staff member turns a tablet into a kiosk; a patient finds today's appointment by
+family name and date of birth, sees their contact details, signs pending forms and is marked arrived.
+
+The kiosk acts as the patient of the appointment found, never as staff: arriving goes through the calendar's one
+status rule (`scheduling.set_status`) with a requester that may only set "arrived".
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from portal import audit
+from portal.calendar import scheduling, statuses
+from portal.calendar.statuses import Status
+from portal.db import transaction
+from portal.errors import NotFound, ValidationFailed
+from portal.forms import parse_date
+from portal.i18n import gettext as _
+from portal.permissions import Actor, Permission, require
+from portal.tables import Appointment, Clinic, Patient, SentForm
+
+KIOSK = scheduling.Requester("Patient (kiosk)", None, (Status.ARRIVED,))
+IDLE_SECONDS = 120  # a patient's check-in is cleared after this long without a tap
+
+
+async def start(actor: Actor) -> int:
+    """A staff member starts kiosk mode on this device; returns the clinic the kiosk serves."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    await audit.record(actor, "kiosk.started", object_type="clinic", object_id=actor.clinic_id)
+    return actor.clinic_id
+
+
+async def find(clinic_id: int, family_name: str, born: str) -> dict:
+    """Today's open appointment of the patient with this family name and date of birth (ValidationFailed if none,
+    with the same words whether the name, the date or the appointment is wrong)."""
+    errors = {}
+    if not family_name.strip():
+        errors["family_name"] = _("Type your family name.")
+    birth = parse_date(born)
+    if birth is None:
+        errors["date_of_birth"] = _("Enter your date of birth, e.g. 1980-04-23.")
+    if errors:
+        raise ValidationFailed(errors)
+    clinic = await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first()
+    zone = ZoneInfo(clinic["time_zone"])
+    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = await Appointment.raw(
+        "SELECT a.id AS appointment_id, a.starts_at, p.id AS patient_id, p.given_name FROM appointment a "
+        "JOIN patient p ON p.id = a.patient WHERE a.clinic = {} AND p.clinic = {} AND p.isolated_at IS NULL "
+        "AND fold_text(p.family_name) = fold_text({}) AND p.date_of_birth = {} AND a.starts_at >= {} "
+        f"AND a.starts_at < {{}} AND a.status IN {statuses.sql_list(statuses.OPEN)} ORDER BY a.starts_at LIMIT 1",
+        clinic_id, clinic_id, family_name.strip(), birth, today, today + timedelta(days=1))
+    if not rows:
+        raise ValidationFailed({"family_name": _("We could not find an appointment today for this name and date "
+                                                 "of birth. Please ask at the desk.")})
+    found = rows[0]
+    await audit.record(None, "kiosk.found", patient_id=found["patient_id"], clinic_id=clinic_id,
+                       object_type="appointment", object_id=found["appointment_id"])
+    return found
+
+
+def _masked(value: str) -> str:
+    """Enough of an address or number to recognise it, not enough to learn it from a tablet in the waiting room."""
+    if not value:
+        return ""
+    if "@" in value:
+        name, _sep, domain = value.partition("@")
+        return f"{name[:2]}…@{domain}"
+    return f"…{value[-3:]}"
+
+
+async def visit(clinic_id: int, patient_id: int) -> dict:
+    """What the checked-in patient sees: their contact details (masked) and the forms waiting for a signature."""
+    patient = await Patient.select(Patient.given_name, Patient.email, Patient.phone_mobile).where(
+        (Patient.id == patient_id) & (Patient.clinic == clinic_id)).first()
+    if patient is None:
+        raise NotFound()
+    pending = await SentForm.select(SentForm.id, SentForm.title).where(
+        (SentForm.patient == patient_id) & (SentForm.clinic == clinic_id) & SentForm.submitted_at.is_null()
+        & (SentForm.expires_at > datetime.now(timezone.utc))).order_by(SentForm.id)
+    return {"given_name": patient["given_name"], "email": _masked(patient["email"]),
+            "phone": _masked(patient["phone_mobile"]), "pending": pending}
+
+
+async def form_link(clinic_id: int, patient_id: int, form_id: int) -> str:
+    """A fresh secret for one of the patient's pending forms, so the kiosk opens it (the mailed link stops working:
+    only one secret per form is valid)."""
+    token = secrets.token_urlsafe(32)
+    async with transaction():
+        rows = await SentForm.update({SentForm.token_hash: hashlib.sha256(token.encode()).hexdigest()}).where(
+            (SentForm.id == form_id) & (SentForm.patient == patient_id) & (SentForm.clinic == clinic_id)
+            & SentForm.submitted_at.is_null()).returning(SentForm.id)
+        if not rows:
+            raise NotFound()
+        await audit.record(None, "kiosk.form_opened", patient_id=patient_id, clinic_id=clinic_id,
+                           object_type="patient_form", object_id=form_id)
+    return token
+
+
+async def arrive(clinic_id: int, patient_id: int, appointment_id: int) -> None:
+    """Mark the appointment arrived, as its patient, through the calendar's one status rule."""
+    patient = Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name=KIOSK.name, patient_id=patient_id)
+    await scheduling.set_status(patient, appointment_id, Status.ARRIVED.value, by=KIOSK)
