@@ -54,6 +54,7 @@ from portal.views.public_messages import (
 )
 from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
+from portal.views.social import DeletionStatusController, MetaWebhookController, SocialController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
 
@@ -73,6 +74,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PasswordController, InvitationController, PatientVisitsController, LanguageController,
                PerioController]
 CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
+CONTROLLERS += [SocialController, MetaWebhookController, DeletionStatusController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -68,6 +68,11 @@ class Settings:
     credentials_key: str = ""  # Fernet key for providers' credentials per clinic; derived from secret_key if empty
     inbound_mail_domain: str = ""  # e.g. reply.portal.example.nl: routed email is off while empty
     mail_webhook_signing_key: str = ""  # the inbound-mail provider's webhook signing key (Mailgun-style)
+    meta_app_id: str = ""  # social leads (Facebook/Instagram lead ads): off until the app id and secret are set
+    meta_app_secret: str = ""
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v21.0"
+    meta_verify_token: str = ""
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
@@ -121,6 +126,11 @@ class Settings:
             credentials_key=os.environ.get("CREDENTIALS_KEY", ""),
             inbound_mail_domain=os.environ.get("INBOUND_MAIL_DOMAIN", "").strip().lower(),
             mail_webhook_signing_key=os.environ.get("MAIL_WEBHOOK_SIGNING_KEY", ""),
+            meta_app_id=os.environ.get("META_APP_ID", ""),
+            meta_app_secret=os.environ.get("META_APP_SECRET", ""),
+            meta_graph_url=os.environ.get("META_GRAPH_URL", "https://graph.facebook.com").rstrip("/"),
+            meta_graph_version=os.environ.get("META_GRAPH_VERSION", "v21.0"),
+            meta_verify_token=os.environ.get("META_VERIFY_TOKEN", ""),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
             db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
             db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),

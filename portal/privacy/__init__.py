@@ -36,4 +36,5 @@ from portal.privacy import (
     clinical,  # noqa: E402,F401  (registers the chart's categories)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     perio_records,  # noqa: E402,F401  (registers perio charts)
+    social_records,  # noqa: E402,F401  (registers lead-ads forms of converted leads)
 )

@@ -29,7 +29,7 @@ def fill(path: str, ids: dict[str, int]) -> str:
 # Posted by providers, never by our pages: each checks the provider's signature instead of a session and a CSRF
 # token (tests/security/test_webhooks.py holds each one's malformed-body property).
 WEBHOOKS = {"/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail", "/webhooks/voice", "/webhooks/voice/status",
-            "/webhooks/voice/recording"}
+            "/webhooks/voice/recording", "/webhooks/meta", "/webhooks/meta/deletion"}
 
 # The privacy centre is for patients: staff sign-in does not apply there, a patient session does.
 PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}"}

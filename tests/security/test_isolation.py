@@ -12,6 +12,7 @@ from tests.security.routes import fill, is_patient_route, routes
 BEARER_TOKEN_ROUTES = {"/ical/{feed:str}", "/privacy/link/{token:str}"}
 BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_marketing.py
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
+BEARER_TOKEN_ROUTES |= {"/social/deletion/{code:str}"}  # Meta's confirmation code: tests/test_social.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:
