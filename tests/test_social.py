@@ -155,7 +155,7 @@ async def test_leads_arrive_once_signed_and_convert_with_answers(web, clinic, me
         "given_name": "Eva", "family_name": "de Vries", "date_of_birth": "1990-02-03"})
     assert converted.status_code == 303, converted.text
     patient_id = (await Lead.select(Lead.patient).where(Lead.id == eva["id"]).first())["patient"]
-    [category] = [c for c in CATEGORIES if c.name == "social_leads"]
+    category = CATEGORIES["social_leads"]
     [row] = await category.collect(patient_id)
     assert row["source"] == "facebook" and "what_treatment: Whitening" in row["answers"]
     assert await category.erase(patient_id) == 1

@@ -148,4 +148,4 @@ class DeletionStatusController(Controller):
         found = await social.deletion_status(code[:40])
         if found is None:
             raise NotFoundException()
-        return render(request, "social/deletion.html", code=code, found=found)
+        return render(request, "social/deletion.html", code=code, found=found, time_zone="UTC")
