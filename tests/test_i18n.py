@@ -29,6 +29,7 @@ WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", 
            "messaging", "privacy_centre", "privacy_requests", "privacy_settings", "patients", "errors", "perio",
            "calls"]
 WRAPPED += ["lab", "prescriptions", "referrals"]
+WRAPPED += ["social"]
 
 
 def _catalogue(lang: str):
