@@ -104,6 +104,8 @@ async def test_forged_foreign_or_expired_state_is_refused(web, clinic, meta, met
         assert answer.status_code == 400, state
         assert code in meta.codes  # never exchanged
     assert await MetaPage.count() == 0 and await ClinicCredential.count() == 0
+    cancelled = await web.get("/settings/social/callback", params={"error": "access_denied", "state": states[-1]})
+    assert cancelled.status_code == 200 and "cancelled" in cancelled.text and await MetaPage.count() == 0
 
 
 async def test_several_pages_are_offered_and_the_choice_is_sealed(web, clinic, meta):

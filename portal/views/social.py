@@ -49,8 +49,10 @@ class SocialController(Controller):
         offered to choose from."""
         settings = request.app.state.settings
         q = request.query_params
-        if not social.enabled(settings) or not q.get("code"):
-            return await self._page(request, actor, "refused", 400)
+        if not social.enabled(settings):
+            return await self._page(request, actor, "off")  # nothing to exchange: the page says it is off
+        if not q.get("code"):  # the owner cancelled the dialog (Meta sends error=access_denied)
+            return await self._page(request, actor, "cancelled")
         try:
             user_id, pages = await social.pages_for_code(actor, settings, q.get("code", ""), q.get("state", ""))
             if len(pages) == 1:
