@@ -178,8 +178,8 @@ async def test_signed_malformed_voice_callbacks_answer_400_and_store_nothing(voi
 
 
 META_SECRET = "meta-app-secret"
-META_GOOD = {"object": "page", "entry": [{"id": "100200300400500", "time": 1, "changes": [{"field": "leadgen", "value": {
-    "leadgen_id": "9001", "page_id": "100200300400500", "form_id": "555"}}]}]}
+META_GOOD = {"object": "page", "entry": [{"id": "100200300400500", "time": 1, "changes": [{
+    "field": "leadgen", "value": {"leadgen_id": "9001", "page_id": "100200300400500", "form_id": "555"}}]}]}
 META_PLACES = [(), ("entry",), ("entry", 0), ("entry", 0, "changes"), ("entry", 0, "changes", 0),
                ("entry", 0, "changes", 0, "field"), ("entry", 0, "changes", 0, "value"),
                ("entry", 0, "changes", 0, "value", "leadgen_id"), ("entry", 0, "changes", 0, "value", "page_id")]
