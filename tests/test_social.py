@@ -215,3 +215,11 @@ async def test_deletion_callback_verifies_deletes_and_answers_a_status_page(web,
     assert (await web.get("/social/deletion/not-a-code")).status_code == 404
     await social.verify_disconnections(datetime.now(timezone.utc))
     assert "nothing is left" in (await web.get(urlsplit(body["url"]).path)).text
+
+
+async def test_a_page_connected_elsewhere_is_refused(web, clinic, other_clinic, meta):
+    await MetaPage.insert(MetaPage(clinic=other_clinic.clinic_id, page_id=PAGE_ID, name="Elsewhere",
+                                   connected_at=datetime.now(timezone.utc)))
+    answer = await _connect(web, clinic, meta)
+    assert answer.status_code == 409 and meta.subscribed == {}
+    assert await ClinicCredential.count() == 0 and await MetaPage.count() == 1

@@ -41,6 +41,10 @@ class GraphError(Exception):
     """The Graph API refused or could not be reached (shown to the owner as "Meta refused", nothing stored)."""
 
 
+class PageTaken(Exception):
+    """The Page is already connected to another clinic of this portal: one Page feeds one clinic's inbox."""
+
+
 class StateRefused(Exception):
     """An OAuth `state` that this portal did not sign for this person, or that expired: nothing is exchanged."""
 
@@ -159,6 +163,8 @@ async def connect(actor: Actor, settings: Settings, user_id: str, page: dict,
                   client: httpx.AsyncClient | None = None) -> None:
     """Subscribe the app to the Page's lead ads, then keep the Page (id, name) and its token (encrypted)."""
     require(actor, Permission.MANAGE_CLINIC)
+    if await MetaPage.exists().where((MetaPage.page_id == page["id"]) & (MetaPage.clinic != actor.clinic_id)):
+        raise PageTaken(page["id"])
     async with httpx.AsyncClient() if client is None else _borrowed(client) as http:
         answer = await _call(http, "POST", _graph(settings, f"{page['id']}/subscribed_apps"), data={
             "subscribed_fields": "leadgen", "access_token": page["token"]})

@@ -61,6 +61,8 @@ class SocialController(Controller):
         except social.StateRefused as exc:
             log.info("meta oauth: state refused (%s)", exc)
             return await self._page(request, actor, "state", 400)
+        except social.PageTaken:
+            return await self._page(request, actor, "taken", 409)
         except social.GraphError as exc:
             log.info("meta oauth: graph refused (%s)", exc)
             return await self._page(request, actor, "refused", 502)
@@ -81,6 +83,8 @@ class SocialController(Controller):
             await social.connect(actor, settings, user_id, page)
         except social.StateRefused:
             return await self._page(request, actor, "state", 400)
+        except social.PageTaken:
+            return await self._page(request, actor, "taken", 409)
         except social.GraphError:
             return await self._page(request, actor, "refused", 502)
         return see_other(request.app.route_reverse("social.show"))
