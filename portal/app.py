@@ -63,6 +63,7 @@ from portal.views.public_messages import (
 from portal.views.recall import PatientRecallController, RecallController, WaitlistController
 from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
+from portal.views.social import DeletionStatusController, MetaWebhookController, SocialController
 from portal.views.staff import LanguageController, StaffController
 from portal.views.system import SystemController
 from portal.views.two_factor import TwoFactorController
@@ -90,6 +91,7 @@ CONTROLLERS += [RecallController, PatientRecallController, BookingController, Ma
                 WaitlistController, OfferController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]
+CONTROLLERS += [SocialController, MetaWebhookController, DeletionStatusController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -72,6 +72,11 @@ class Settings:
     mollie_api_url: str = "https://api.mollie.com"
     mollie_api_key: str = ""
     whatsapp_recall_template: str = "recall_reminder"
+    meta_app_id: str = ""  # social leads (Facebook/Instagram lead ads): off until the app id and secret are set
+    meta_app_secret: str = ""
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v21.0"
+    meta_verify_token: str = ""
     public_url: str = ""  # e.g. https://portal.example.nl: mailed links use it, never the request's Host header
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
@@ -131,6 +136,11 @@ class Settings:
             mollie_api_url=os.environ.get("MOLLIE_API_URL", "https://api.mollie.com"),
             mollie_api_key=os.environ.get("MOLLIE_API_KEY", ""),
             whatsapp_recall_template=os.environ.get("WHATSAPP_RECALL_TEMPLATE", "recall_reminder"),
+            meta_app_id=os.environ.get("META_APP_ID", ""),
+            meta_app_secret=os.environ.get("META_APP_SECRET", ""),
+            meta_graph_url=os.environ.get("META_GRAPH_URL", "https://graph.facebook.com").rstrip("/"),
+            meta_graph_version=os.environ.get("META_GRAPH_VERSION", "v21.0"),
+            meta_verify_token=os.environ.get("META_VERIFY_TOKEN", ""),
             public_url=os.environ.get("PUBLIC_URL", "").rstrip("/"),
             db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
             db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),

@@ -34,6 +34,7 @@ WRAPPED += ["billing", "billing_reports", "billing_settings"]
 WRAPPED += ["recall", "booking"]
 WRAPPED += ["breaches"]
 WRAPPED += ["patient_forms", "kiosk"]
+WRAPPED += ["social"]
 
 
 def _catalogue(lang: str):

@@ -233,7 +233,7 @@ async def conversation(actor: Actor, patient_id: int) -> list[dict]:
 async def open_leads(actor: Actor) -> list[dict]:
     require(actor, Permission.READ_DEMOGRAPHICS)
     leads = await Lead.select().where((Lead.clinic == actor.clinic_id) & Lead.patient.is_null()).order_by(
-        Lead.created_at, ascending=False)
+        Lead.created_at, ascending=False).output(load_json=True)
     for lead in leads:
         lead["messages"] = await ConversationMessage.select(
                 ConversationMessage.body, ConversationMessage.at, ConversationMessage.channel,

@@ -40,4 +40,5 @@ from portal.privacy import (
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     perio_records,  # noqa: E402,F401  (registers perio charts)
     recall_records,  # noqa: E402,F401  (registers recall and online booking)
+    social_records,  # noqa: E402,F401  (registers lead-ads forms of converted leads)
 )

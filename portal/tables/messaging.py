@@ -1,6 +1,6 @@
 """Storage of conversations (WhatsApp, SMS, email) and of leads: unknown numbers or addresses that wrote to a clinic."""
 
-from piccolo.columns import Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -15,6 +15,30 @@ class Lead(Table, tablename="lead"):
     created_at = Timestamptz()
     patient = ForeignKey(references=Patient, null=True, default=None)  # set when turned into a patient
     converted_at = Timestamptz(null=True, default=None)
+    source = Varchar(length=20, default="")  # facebook | instagram (lead ads) | "" (wrote to the clinic)
+    answers = JSONB(default={})  # the lead form's answers, {question: answer}
+    leadgen_id = Varchar(length=64, null=True, default=None)
+    page_id = Varchar(length=64, null=True, default=None)
+
+
+class MetaPage(Table, tablename="meta_page"):
+    clinic = ForeignKey(references=Clinic)
+    page_id = Varchar(length=64)
+    name = Varchar(length=200, default="")
+    meta_user_id = Varchar(length=64, default="")
+    connected_at = Timestamptz()
+
+
+class MetaDisconnection(Table, tablename="meta_disconnection"):
+    clinic = ForeignKey(references=Clinic, null=True, default=None)
+    page_id = Varchar(length=64, default="")
+    meta_user_id = Varchar(length=64, default="")
+    origin = Varchar(length=20)
+    confirmation_code = Varchar(length=40)
+    requested_at = Timestamptz()
+    deleted = JSONB(default={})
+    verified_at = Timestamptz(null=True, default=None)
+    verified = JSONB(default={})
 
 
 class ConversationMessage(Table, tablename="conversation_message"):

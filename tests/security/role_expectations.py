@@ -66,6 +66,8 @@ REQUIRED = {
     "/jobs": Permission.MANAGE_CLINIC,
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
+    "/settings/social": Permission.MANAGE_CLINIC,
+    "/settings/social/callback": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
     # Lab work: the front desk tracks status and dates; the slip and prescriptions are clinical.
     "/lab": Permission.MANAGE_CALENDAR,

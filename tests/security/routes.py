@@ -30,7 +30,8 @@ def fill(path: str, ids: dict[str, int]) -> str:
 # token, or (Mollie) takes only an id and reads the payment from the provider (tests/security/test_webhooks.py holds
 # each one's malformed-body property).
 WEBHOOKS = {"/webhooks/whatsapp", "/webhooks/sms", "/webhooks/mail", "/webhooks/voice", "/webhooks/voice/status",
-            "/webhooks/voice/recording", "/webhooks/mollie"}
+            "/webhooks/voice/recording", "/webhooks/mollie",
+            "/webhooks/meta", "/webhooks/meta/deletion"}
 
 # The privacy centre is for patients: staff sign-in does not apply there, a patient session does.
 PATIENT_PUBLIC = {"/privacy", "/privacy/schema", "/privacy/schema/about", "/privacy/link/{token:str}",

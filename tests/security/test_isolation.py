@@ -22,6 +22,7 @@ BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{t
                         "/my-appointment/{token:str}", "/my-appointment/{token:str}/cancel",
                         "/my-appointment/{token:str}/hold", "/my-appointment/{token:str}/confirm",
                         "/offer/{token:str}", "/offer/{token:str}/accept", "/offer/{token:str}/decline"}
+BEARER_TOKEN_ROUTES |= {"/social/deletion/{code:str}"}  # Meta's confirmation code: tests/test_social.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:

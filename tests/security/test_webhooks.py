@@ -191,3 +191,52 @@ async def test_signed_malformed_voice_callbacks_answer_400_and_store_nothing(voi
                 response = await tw.post(path, data=form, headers={"X-Twilio-Signature": signature.decode()})
                 assert response.status_code == 400, (path, form)
     assert await PhoneCall.count() + await CallRecording.count() == 0
+
+
+META_SECRET = "meta-app-secret"
+META_GOOD = {"object": "page", "entry": [{"id": "100200300400500", "time": 1, "changes": [{
+    "field": "leadgen", "value": {"leadgen_id": "9001", "page_id": "100200300400500", "form_id": "555"}}]}]}
+META_PLACES = [(), ("entry",), ("entry", 0), ("entry", 0, "changes"), ("entry", 0, "changes", 0),
+               ("entry", 0, "changes", 0, "field"), ("entry", 0, "changes", 0, "value"),
+               ("entry", 0, "changes", 0, "value", "leadgen_id"), ("entry", 0, "changes", 0, "value", "page_id")]
+
+
+@pytest.fixture(scope="module")
+def meta_app(settings):
+    return create_app(replace(settings, meta_app_id="1234567890", meta_app_secret=META_SECRET), manage_pool=False)
+
+
+async def test_signed_malformed_meta_bodies_answer_400_and_store_nothing(meta_app, clinic):
+    from portal.tables import MetaDisconnection
+
+    def bent(place, value):
+        payload = copy.deepcopy(META_GOOD)
+        if not place:
+            return json.dumps(value).encode()
+        target = payload
+        for key in place[:-1]:
+            target = target[key]
+        target[place[-1]] = value
+        return json.dumps(payload).encode()
+
+    bodies = [b for b in NOT_JSON if b != b"null"] + [bent(p, v) for p in META_PLACES for v in WRONG
+                                                      if not (p and p[-1] == "field" and isinstance(v, str))]
+    bodies += [bent(("entry", 0, "changes", 0, "value", "leadgen_id"), "../../me"),
+               bent(("entry", 0, "changes", 0, "value", "page_id"), "x" * 100)]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=meta_app), base_url="http://testserver") as meta:
+        answers = {}
+        for body in bodies:
+            headers = {"X-Hub-Signature-256": "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256
+                                                                   ).hexdigest(), "Content-Type": "application/json"}
+            response = await meta.post("/webhooks/meta", content=body, headers=headers)
+            answers.setdefault(response.status_code, []).append(body)
+        assert set(answers) <= {200, 400}, {k: [b[:80] for b in v[:3]] for k, v in answers.items()}
+        assert len(answers[400]) >= 50 and not set(NOT_JSON) & set(answers.get(200, []))
+        assert "/webhooks/meta/deletion" in WEBHOOKS
+        for signed in ["", "no-dot", "a.b.c", "!!!.???", base64.urlsafe_b64encode(b"x").decode() + ".e30"]:
+            response = await meta.post("/webhooks/meta/deletion", data={"signed_request": signed})
+            assert response.status_code in (400, 403), signed
+        response = await meta.post("/webhooks/meta/deletion", content=b"\xff" * 10,
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code in (400, 403)
+    assert await Lead.count() == 0 and await MetaDisconnection.count() == 0
