@@ -95,8 +95,8 @@ async def publish(actor: Actor, form: NoticeForm, link: str = "") -> int:
                     subject = gettext("%(clinic)s has updated its privacy notice", clinic=actor.clinic_name)
                     text = gettext("We have changed how we handle your personal data (version %(version)s). Read "
                                    "the new notice in our privacy centre.", version=version)
-                    more = ("\n\n" + _("The new version and what changed: %(link)s", link=f"{link}?version={version}")
-                            if link else "")
+                    versioned = f"{link}?version={version}"
+                    more = "\n\n" + _("The new version and what changed: %(link)s", link=versioned) if link else ""
                 await outbox.enqueue(outbox.Email(
                     to=p["email"], subject=subject, text=f"{text}\n\n{form.body.strip()}" + more),
                     key=f"notice:{actor.clinic_id}:{version}:{p['id']}", clinic_id=actor.clinic_id,
