@@ -319,3 +319,13 @@ async def test_an_upload_renders_in_a_child_process_under_limits(clinic):
         sandbox.run("png", out.getvalue(), cpu_seconds=1)
     parent = os.getpid()
     assert sandbox.run("dicom", samples.dicom()).width == 48 and os.getpid() == parent
+
+
+def test_a_refusal_is_one_translated_sentence_in_the_readers_language(tmp_path):
+    from portal import i18n
+
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    with i18n.using("nl"):
+        _fmt, problem = imaging._check_file(str(pdf), "", 10**6)
+    assert problem == "“%(file)s” is een pdf-document, geen PNG-, JPEG-, DICOM- of STL-bestand."

@@ -4,22 +4,25 @@ import re
 import struct
 from typing import BinaryIO
 
+from portal.i18n import gettext, lazy_gettext
+
 PNG, JPEG, DICOM, STL = "png", "jpeg", "dicom", "stl"
 ACCEPTED = (PNG, JPEG, DICOM, STL)
 CONTENT_TYPES = {PNG: "image/png", JPEG: "image/jpeg", DICOM: "application/dicom", STL: "model/stl"}
 EXTENSIONS = {PNG: "png", JPEG: "jpg", DICOM: "dcm", STL: "stl"}
-LABELS = {PNG: "PNG image", JPEG: "JPEG image", DICOM: "DICOM file", STL: "STL scan"}
+LABELS = {PNG: lazy_gettext("PNG image"), JPEG: lazy_gettext("JPEG image"), DICOM: lazy_gettext("DICOM file"),
+          STL: lazy_gettext("STL scan")}
 
 # Formats people often pick by mistake, named in the refusal so they know what they sent.
 _KNOWN_OTHERS = (
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (or Office document)"),
-    (b"GIF8", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"BM", "a BMP image"),
-    (b"\x7fELF", "a program"),
-    (b"MZ", "a program"),
+    (b"%PDF-", lazy_gettext("a PDF document")),
+    (b"PK\x03\x04", lazy_gettext("a ZIP archive (or Office document)")),
+    (b"GIF8", lazy_gettext("a GIF image")),
+    (b"II*\x00", lazy_gettext("a TIFF image")),
+    (b"MM\x00*", lazy_gettext("a TIFF image")),
+    (b"BM", lazy_gettext("a BMP image")),
+    (b"\x7fELF", lazy_gettext("a program")),
+    (b"MZ", lazy_gettext("a program")),
 )
 _ASCII_STL_START = re.compile(rb"\A\s*solid\b")
 _ASCII_STL_FACET = re.compile(rb"\bfacet\s+normal\b.*?\bvertex\b", re.S)
@@ -87,10 +90,10 @@ def sniff_file(file: BinaryIO, size: int) -> tuple[str | None, bytes]:
 def describe_other(data: bytes) -> str:
     """A human name for bytes we refuse, for the error message."""
     if not data:
-        return "empty"
+        return gettext("empty")
     for magic, name in _KNOWN_OTHERS:
         if data.startswith(magic):
-            return name
+            return str(name)
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
-        return "a HEIC photo (set the camera to “Most compatible” or export as JPEG)"
-    return "not a format we recognise"
+        return gettext("a HEIC photo (set the camera to “Most compatible” or export as JPEG)")
+    return gettext("not a format we recognise")

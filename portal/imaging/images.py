@@ -13,7 +13,7 @@ from portal import audit, display
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.forms import collect, parse_date, too_long
-from portal.i18n import gettext, lazy_gettext
+from portal.i18n import N_, gettext, lazy_gettext
 from portal.imaging import formats as image_formats
 from portal.imaging import rendering as image_rendering
 from portal.imaging.formats import DICOM, STL
@@ -103,15 +103,30 @@ def _size(count: int) -> str:
     return f"{count / 2**20:g} MB" if count >= 2**20 else f"{count} bytes"
 
 
+# What the renderer (in its sandbox process) says about a file it cannot read, as whole sentences to translate.
+UNREADABLE = {
+    "is too large or too complex to render safely": N_("“%(file)s” is too large or too complex to render safely."),
+    "is damaged: it cannot be read": N_("“%(file)s” is damaged: it cannot be read."),
+    "is damaged: the picture cannot be read": N_("“%(file)s” is damaged: the picture cannot be read."),
+    "is an STL file whose facets cannot be read": N_("“%(file)s” is an STL file whose facets cannot be read."),
+    "is an STL file with broken coordinates": N_("“%(file)s” is an STL file with broken coordinates."),
+    "has too many pixels to be a photo or X-ray": N_("“%(file)s” has too many pixels to be a photo or X-ray."),
+    "has too many pixels (or frames) to be an X-ray": N_("“%(file)s” has too many pixels (or frames) to be an X-ray."),
+    "is a DICOM file whose pixel data cannot be read (no image, or a compression we do not support)": N_(
+        "“%(file)s” is a DICOM file whose pixel data cannot be read (no image, or a compression we do not support)."),
+}
+
+
 def kind_for(fmt: str, chosen: str) -> tuple[str | None, str | None]:
     """(kind, problem): STL is always a scan, DICOM always an X-ray, a picture an X-ray or a photo."""
     natural = {STL: "scan", DICOM: "xray"}.get(fmt)
     if natural is not None:
         if chosen in ("", natural):
             return natural, None
-        return None, f"is {image_formats.LABELS[fmt]}, so it can only be a {KINDS[natural]}"
+        return None, gettext("“%(file)s” is a %(format)s, so it can only be a %(kind)s.",
+                             format=image_formats.LABELS[fmt], kind=KINDS[natural], file="%(file)s")
     if chosen == "scan":
-        return None, "is a picture; a 3D scan must be an STL file"
+        return None, gettext("“%(file)s” is a picture; a 3D scan must be an STL file.")
     return chosen or "photo", None
 
 
@@ -129,13 +144,14 @@ def _check_file(path: str, chosen_kind: str, max_bytes: int) -> tuple[str | None
     """(format, problem) from the bytes alone, read in pieces."""
     size = os.path.getsize(path)
     if not size:
-        return None, "is empty"
+        return None, gettext("“%(file)s” is empty.")
     if size > max_bytes:
-        return None, f"is larger than {_size(max_bytes)}"
+        return None, gettext("“%(file)s” is larger than %(size)s.", size=_size(max_bytes), file="%(file)s")
     with open(path, "rb") as file:
         fmt, head = image_formats.sniff_file(file, size)
     if fmt is None:
-        return None, (f"is {image_formats.describe_other(head)}, not a PNG, JPEG, DICOM or STL file")
+        return None, gettext("“%(file)s” is %(found)s, not a PNG, JPEG, DICOM or STL file.",
+                             found=image_formats.describe_other(head), file="%(file)s")
     return fmt, kind_for(fmt, chosen_kind)[1]
 
 
@@ -150,7 +166,7 @@ def _prepare_here(upload: UploadedFile, chosen_kind: str, max_bytes: int,
     try:
         rendered = image_rendering.render_file(fmt, source, folder)
     except image_rendering.Unreadable as exc:
-        return None, str(exc)
+        return None, gettext(UNREADABLE.get(str(exc), N_("“%(file)s” cannot be read.")))
     kind, _ = kind_for(fmt, chosen_kind)
     return _Accepted(safe_name(upload.name), fmt, kind, rendered, os.path.getsize(rendered.original)), None
 
@@ -184,11 +200,11 @@ async def upload_images(actor: Actor, patient_id: int, form: UploadForm, files: 
             result, problem = await asyncio.to_thread(_prepare_here, upload, fields["kind"], max_bytes,
                                                       os.path.join(folder, str(number)))
             if problem:
-                problems.append(f"“{safe_name(upload.name)}” {problem}.")
+                problems.append(problem.replace("%(file)s", safe_name(upload.name)))
             else:
                 accepted.append(result)
         if problems:
-            raise ValidationFailed({"files": " ".join(problems) + " Nothing was uploaded."})
+            raise ValidationFailed({"files": " ".join(problems) + " " + gettext("Nothing was uploaded.")})
         async with transaction():
             return [await _store(actor, patient_id, fields, item) for item in accepted]
 
