@@ -131,3 +131,14 @@ async def test_a_dutch_dentist_sees_derived_alerts_and_note_templates_in_dutch(c
     assert new_note.status_code == 200
     assert "Klacht:" in new_note.text and "Anamnese doorgenomen: ja" in new_note.text
     assert "Complaint:" not in new_note.text
+
+
+def test_names_and_reasons_the_history_keeps_as_written_are_shown_in_the_readers_language():
+    from portal import display, i18n
+    from portal.calendar import scheduling
+
+    with i18n.using("nl"):
+        assert display.label(scheduling.WHATSAPP_REPLY.name, "changer") == "Patiënt (WhatsApp)"
+        assert display.label("Cancelled by the patient on WhatsApp", "cancel_reason") == (
+            "Door de patiënt via WhatsApp geannuleerd")
+        assert display.label("Dr. Dekker", "changer") == "Dr. Dekker"  # a staff member's own name as it is

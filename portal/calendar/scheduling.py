@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 from asyncpg.exceptions import ExclusionViolationError
 
-from portal import audit, clock
+from portal import audit, clock, display
 from portal.calendar import appointment_mail, availability, statuses
 from portal.calendar.statuses import CANCELLABLE, Status, allowed_after, label
 from portal.charts import medical_history
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound, SlotTaken, ValidationFailed
 from portal.forms import parse_date, whole_number
-from portal.i18n import _, gettext
+from portal.i18n import _, gettext, lazy_gettext
 from portal.lab import cases as lab_cases
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, AppointmentChange, AppointmentType, Chair, Patient, Staff
@@ -37,6 +37,11 @@ WHATSAPP_REPLY = Requester("Patient (WhatsApp)", None, (Status.CONFIRMED, Status
 ERASURE = Requester("Erasure request", Permission.HANDLE_PRIVACY_REQUESTS, (Status.CANCELLED,))
 # A patient booking, moving or cancelling their own appointment from a signed link (portal/recall/booking.py).
 ONLINE = Requester("Patient (online)", None, (Status.BOOKED, Status.CANCELLED))
+# The history keeps these names as written (a record); they are translated where shown, like staff see them.
+display.register_labels("changer", {WHATSAPP_REPLY.name: lazy_gettext("Patient (WhatsApp)"),
+                                    ONLINE.name: lazy_gettext("Patient (online)")})
+display.register_labels("cancel_reason", {"Cancelled by the patient on WhatsApp": lazy_gettext(
+    "Cancelled by the patient on WhatsApp")})
 
 
 @dataclass(frozen=True)
