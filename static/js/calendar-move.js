@@ -98,7 +98,10 @@
       return;
     }
     if (drag.moving) {
-      swallowClick = true; // the click a mouse sends after a drag must not open the card
+      // The click a mouse sends right after a drag must not open the card. A finger sends none, so nothing is
+      // swallowed then, and the flag never outlives this gesture (it once ate the next tap on the card).
+      swallowClick = event.pointerType === "mouse";
+      setTimeout(function () { swallowClick = false; }, 0);
       if (drag.target) {
         submit(drag.card, drag.target);
       }
