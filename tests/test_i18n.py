@@ -332,3 +332,20 @@ async def test_a_privacy_sign_in_mail_in_german_arrives_at_the_smtp_server(clien
     text = body_text(message)
     assert text.startswith("Öffnen Sie diesen Link innerhalb von 15 Minuten, um die Daten zu sehen, die Canal Dental")
     assert "/privacy/link/" in text and "Der Link funktioniert einmal." in text
+
+
+def test_every_privacy_category_speaks_the_readers_language():
+    """A category added by any room shows its title, purpose, legal basis and field labels through the catalogues:
+    a plain English string here would reach a Dutch patient's access page untranslated."""
+    from babel.support import LazyProxy
+
+    import portal.privacy  # noqa: F401  (registers every category)
+    from portal.privacy.registry import all_categories
+
+    plain = []
+    for category in all_categories():
+        texts = {"title": category.title, "purpose": category.purpose, "legal_basis": category.legal_basis,
+                 **{f"field {name}": label for name, label in category.fields.items()},
+                 **{f"correctable {name}": label for name, label in category.correctable.items()}}
+        plain += [f"{category.name}: {where}" for where, text in texts.items() if not isinstance(text, LazyProxy)]
+    assert not plain, plain

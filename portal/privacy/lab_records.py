@@ -10,47 +10,100 @@ from datetime import datetime, timezone
 
 from portal import audit
 from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext
 from portal.messaging import outbox
 from portal.permissions import Actor
 from portal.privacy.categories import CARE, allow_erasure
 from portal.privacy.registry import DataCategory, plain_rows, register
 from portal.tables import Disclosure, LabCase, LabCaseEvent, LabInvoice, Prescription, Referral
 
-DISCLOSURE_FIELDS = {"at": "When the data was sent", "recipient_kind": "lab, specialist, pharmacy or patient",
-                     "recipient_name": "Who received it", "recipient_address": "Where it was sent",
-                     "data": "Which data went", "subject_type": "lab_case, prescription or referral",
-                     "subject_id": "The case, prescription or referral", "by_name": "Who sent it"}
-LAB_CASE_FIELDS = {"id": "Case number", "items": "The work", "teeth": "Teeth (FDI)", "shade": "Shade",
-                   "material": "Material", "instructions": "Instructions to the lab", "status": "Status",
-                   "dentist_name": "Prescribing dentist", "sent_at": "When it went to the lab",
-                   "created_at": "When the case was made", "history": "Every status change: when and by whom",
-                   "cost": "The lab's invoices"}
-PRESCRIPTION_FIELDS = {"signed_at": "When signed", "medicine": "Medicine", "strength": "Strength", "dose": "Dose",
-                       "quantity": "Quantity", "instructions": "Instructions", "repeats": "Repeats",
-                       "prescriber_name": "Prescriber", "registration": "Prescriber's registration",
-                       "content_hash": "SHA-256 of what was signed"}
+DISCLOSURE_FIELDS = {
+    "at": lazy_gettext("When the data was sent"),
+    "recipient_kind": lazy_gettext("Lab, specialist, pharmacy or patient"),
+    "recipient_name": lazy_gettext("Who received it"),
+    "recipient_address": lazy_gettext("Where it was sent"),
+    "data": lazy_gettext("Which data went"),
+    "subject_type": lazy_gettext("What it concerned: lab case, prescription or referral"),
+    "subject_id": lazy_gettext("The case, prescription or referral"),
+    "by_name": lazy_gettext("Who sent it"),
+}
+LAB_CASE_FIELDS = {
+    "id": lazy_gettext("Case number"),
+    "items": lazy_gettext("The work"),
+    "teeth": lazy_gettext("Teeth (FDI)"),
+    "shade": lazy_gettext("Shade"),
+    "material": lazy_gettext("Material"),
+    "instructions": lazy_gettext("Instructions to the lab"),
+    "status": lazy_gettext("Status"),
+    "dentist_name": lazy_gettext("Prescribing dentist"),
+    "sent_at": lazy_gettext("When it went to the lab"),
+    "created_at": lazy_gettext("When the case was made"),
+    "history": lazy_gettext("Every status change: when and by whom"),
+    "cost": lazy_gettext("The lab's invoices"),
+}
+PRESCRIPTION_FIELDS = {
+    "signed_at": lazy_gettext("When signed"),
+    "medicine": lazy_gettext("Medicine"),
+    "strength": lazy_gettext("Strength"),
+    "dose": lazy_gettext("Dose"),
+    "quantity": lazy_gettext("Quantity"),
+    "instructions": lazy_gettext("Instructions"),
+    "repeats": lazy_gettext("Repeats"),
+    "prescriber_name": lazy_gettext("Prescriber"),
+    "registration": lazy_gettext("Prescriber's registration"),
+    "content_hash": lazy_gettext("SHA-256 of what was signed"),
+}
 
-REFERRAL_FIELDS = {"created_at": "When written or received", "direction": "out (we referred you) or in (to us)",
-                   "specialty": "Specialty", "other_party": "The specialist, or who referred you",
-                   "reason": "Reason", "body": "The letter", "status": "signed, sent, seen, report received",
-                   "report": "The specialist's report", "signed_by_name": "Who signed it",
-                   "content_hash": "SHA-256 of what was signed"}
+REFERRAL_FIELDS = {
+    "created_at": lazy_gettext("When written or received"),
+    "direction": lazy_gettext("Out (we referred you) or in (referred to us)"),
+    "specialty": lazy_gettext("Specialty"),
+    "other_party": lazy_gettext("The specialist, or who referred you"),
+    "reason": lazy_gettext("Reason"),
+    "body": lazy_gettext("The letter"),
+    "status": lazy_gettext("Signed, sent, seen or report received"),
+    "report": lazy_gettext("The specialist's report"),
+    "signed_by_name": lazy_gettext("Who signed it"),
+    "content_hash": lazy_gettext("SHA-256 of what was signed"),
+}
 
 
-async def record_disclosure(actor: Actor, patient_id: int, *, kind: str, name: str, address: str, data: list[str],
-                            subject_type: str, subject_id: int) -> None:
+async def record_disclosure(
+    actor: Actor,
+    patient_id: int,
+    *,
+    kind: str,
+    name: str,
+    address: str,
+    data: list[str],
+    subject_type: str,
+    subject_id: int,
+) -> None:
     """Note that `data` of the patient went to a recipient (call it in the transaction that sends)."""
-    await Disclosure.insert(Disclosure(
-        clinic=actor.clinic_id, patient=patient_id, recipient_kind=kind, recipient_name=name[:200],
-        recipient_address=address[:320], data=data, subject_type=subject_type, subject_id=subject_id,
-        by_staff=actor.id, by_name=actor.name, at=datetime.now(timezone.utc)))
+    await Disclosure.insert(
+        Disclosure(
+            clinic=actor.clinic_id,
+            patient=patient_id,
+            recipient_kind=kind,
+            recipient_name=name[:200],
+            recipient_address=address[:320],
+            data=data,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            by_staff=actor.id,
+            by_name=actor.name,
+            at=datetime.now(timezone.utc),
+        )
+    )
 
 
 async def recipients_of(patient_id: int) -> list[dict]:
     """Everyone who received the patient's data, with the address: whom to tell of a correction or erasure."""
     return await Disclosure.raw(
         "SELECT recipient_kind, recipient_name, recipient_address, max(at) AS last_at FROM disclosure "
-        "WHERE patient = {} GROUP BY 1, 2, 3 ORDER BY 4 DESC", patient_id)
+        "WHERE patient = {} GROUP BY 1, 2, 3 ORDER BY 4 DESC",
+        patient_id,
+    )
 
 
 def _decoded(rows: list[dict], *keys: str) -> list[dict]:
@@ -74,18 +127,41 @@ async def pass_on(actor: Actor, patient_id: int, kind: str, request_id: int, fie
     rows = await Disclosure.raw(
         "SELECT recipient_name, recipient_address, string_agg(DISTINCT subject_type || ' ' || subject_id, ', ') "
         "AS refs FROM disclosure WHERE patient = {} AND clinic = {} AND recipient_kind <> 'patient' "
-        "AND recipient_address <> '' GROUP BY 1, 2", patient_id, actor.clinic_id)
+        "AND recipient_address <> '' GROUP BY 1, 2",
+        patient_id,
+        actor.clinic_id,
+    )
     for row in rows:
-        text = (_("The patient has had their data erased. Please erase the copies you received from us (%(refs)s).",
-                  refs=row["refs"]) if kind == "erasure" else
-                _("The patient's details were corrected. Please correct the copies you received from us "
-                  "(%(refs)s); ask us for the corrected details.", refs=row["refs"]))
-        await outbox.enqueue(outbox.Email(to=row["recipient_address"], subject=_(
-            "Data protection notice from %(clinic)s (GDPR Art. 19)", clinic=actor.clinic_name), text=text),
-            key=f"art19:{request_id}:{row['recipient_address']}"[:200], clinic_id=actor.clinic_id)
+        text = (
+            _(
+                "The patient has had their data erased. Please erase the copies you received from us (%(refs)s).",
+                refs=row["refs"],
+            )
+            if kind == "erasure"
+            else _(
+                "The patient's details were corrected. Please correct the copies you received from us "
+                "(%(refs)s); ask us for the corrected details.",
+                refs=row["refs"],
+            )
+        )
+        await outbox.enqueue(
+            outbox.Email(
+                to=row["recipient_address"],
+                subject=_("Data protection notice from %(clinic)s (GDPR Art. 19)", clinic=actor.clinic_name),
+                text=text,
+            ),
+            key=f"art19:{request_id}:{row['recipient_address']}"[:200],
+            clinic_id=actor.clinic_id,
+        )
     if rows:
-        await audit.record(actor, "privacy.passed_on", patient_id=patient_id, object_type="privacy_request",
-                           object_id=request_id, detail={"recipients": [r["recipient_name"] for r in rows]})
+        await audit.record(
+            actor,
+            "privacy.passed_on",
+            patient_id=patient_id,
+            object_type="privacy_request",
+            object_id=request_id,
+            detail={"recipients": [r["recipient_name"] for r in rows]},
+        )
     return len(rows)
 
 
@@ -102,13 +178,21 @@ async def _erase_disclosures(patient_id: int) -> int:
 async def _lab_cases(patient_id: int) -> list[dict]:
     rows = _decoded(await LabCase.select().where(LabCase.patient == patient_id).order_by(LabCase.id), "items")
     for row in rows:
-        events = await LabCaseEvent.select(LabCaseEvent.status, LabCaseEvent.at, LabCaseEvent.by_name).where(
-            LabCaseEvent.lab_case == row["id"]).order_by(LabCaseEvent.at)
+        events = (
+            await LabCaseEvent.select(LabCaseEvent.status, LabCaseEvent.at, LabCaseEvent.by_name)
+            .where(LabCaseEvent.lab_case == row["id"])
+            .order_by(LabCaseEvent.at)
+        )
         row["history"] = [{"status": e["status"], "at": e["at"].isoformat(), "by": e["by_name"]} for e in events]
-        invoices = await LabInvoice.select(LabInvoice.amount, LabInvoice.currency, LabInvoice.recorded_at).where(
-            LabInvoice.lab_case == row["id"]).order_by(LabInvoice.id)
-        row["cost"] = [{"amount": str(i["amount"]), "currency": i["currency"],
-                        "recorded_at": i["recorded_at"].isoformat()} for i in invoices]
+        invoices = (
+            await LabInvoice.select(LabInvoice.amount, LabInvoice.currency, LabInvoice.recorded_at)
+            .where(LabInvoice.lab_case == row["id"])
+            .order_by(LabInvoice.id)
+        )
+        row["cost"] = [
+            {"amount": str(i["amount"]), "currency": i["currency"], "recorded_at": i["recorded_at"].isoformat()}
+            for i in invoices
+        ]
     return plain_rows(rows, LAB_CASE_FIELDS)
 
 
@@ -118,8 +202,11 @@ async def _erase_lab_cases(patient_id: int) -> int:
 
 
 async def _prescriptions(patient_id: int) -> list[dict]:
-    rows = await Prescription.select(*Prescription.all_columns(exclude=[Prescription.pdf])).where(
-        Prescription.patient == patient_id).order_by(Prescription.signed_at)
+    rows = (
+        await Prescription.select(*Prescription.all_columns(exclude=[Prescription.pdf]))
+        .where(Prescription.patient == patient_id)
+        .order_by(Prescription.signed_at)
+    )
     return plain_rows(rows, PRESCRIPTION_FIELDS)
 
 
@@ -129,8 +216,11 @@ async def _erase_prescriptions(patient_id: int) -> int:
 
 
 async def _referrals(patient_id: int) -> list[dict]:
-    rows = await Referral.select(*Referral.all_columns(exclude=[Referral.pdf])).where(
-        Referral.patient == patient_id).order_by(Referral.created_at)
+    rows = (
+        await Referral.select(*Referral.all_columns(exclude=[Referral.pdf]))
+        .where(Referral.patient == patient_id)
+        .order_by(Referral.created_at)
+    )
     return plain_rows(rows, REFERRAL_FIELDS)
 
 
@@ -139,21 +229,68 @@ async def _erase_referrals(patient_id: int) -> int:
     return len(await Referral.delete().where(Referral.patient == patient_id).returning(Referral.id))
 
 
-register(DataCategory(
-    name="referrals", title="Referral letters", order=65, purpose="Letters referring you to a specialist, and "
-    "referrals to us, with their progress.", legal_basis=CARE, recipients=("hosting",), retention="clinical",
-    basis="end_of_treatment", fields=REFERRAL_FIELDS, collect=_referrals, erase=_erase_referrals))
-register(DataCategory(
-    name="lab_cases", title="Lab work", order=66, purpose="Crowns, bridges, appliances and aligners made for you "
-    "by a dental laboratory, and their progress.", legal_basis=CARE, recipients=("hosting", "lab"),
-    retention="clinical", basis="end_of_treatment", fields=LAB_CASE_FIELDS, collect=_lab_cases,
-    erase=_erase_lab_cases))
-register(DataCategory(
-    name="prescriptions", title="Prescriptions", order=67, purpose="Medicines prescribed for you, as signed.",
-    legal_basis=CARE, recipients=("hosting",), retention="clinical", basis="end_of_treatment",
-    fields=PRESCRIPTION_FIELDS, collect=_prescriptions, erase=_erase_prescriptions))
-register(DataCategory(
-    name="disclosures", title="Who received your data", order=68, purpose="A record of each time your data went "
-    "to a laboratory, a specialist or a pharmacy: who received what, and when.", legal_basis=CARE,
-    recipients=("hosting",), retention="clinical", basis="end_of_treatment", fields=DISCLOSURE_FIELDS,
-    collect=_disclosures, erase=_erase_disclosures))
+register(
+    DataCategory(
+        name="referrals",
+        title=lazy_gettext("Referral letters"),
+        order=65,
+        purpose=lazy_gettext("Letters referring you to a specialist, and referrals to us, with their progress."),
+        legal_basis=CARE,
+        recipients=("hosting",),
+        retention="clinical",
+        basis="end_of_treatment",
+        fields=REFERRAL_FIELDS,
+        collect=_referrals,
+        erase=_erase_referrals,
+    )
+)
+register(
+    DataCategory(
+        name="lab_cases",
+        title=lazy_gettext("Lab work"),
+        order=66,
+        purpose=lazy_gettext(
+            "Crowns, bridges, appliances and aligners made for you by a dental laboratory, and their progress."
+        ),
+        legal_basis=CARE,
+        recipients=("hosting", "lab"),
+        retention="clinical",
+        basis="end_of_treatment",
+        fields=LAB_CASE_FIELDS,
+        collect=_lab_cases,
+        erase=_erase_lab_cases,
+    )
+)
+register(
+    DataCategory(
+        name="prescriptions",
+        title=lazy_gettext("Prescriptions"),
+        order=67,
+        purpose=lazy_gettext("Medicines prescribed for you, as signed."),
+        legal_basis=CARE,
+        recipients=("hosting",),
+        retention="clinical",
+        basis="end_of_treatment",
+        fields=PRESCRIPTION_FIELDS,
+        collect=_prescriptions,
+        erase=_erase_prescriptions,
+    )
+)
+register(
+    DataCategory(
+        name="disclosures",
+        title=lazy_gettext("Who received your data"),
+        order=68,
+        purpose=lazy_gettext(
+            "A record of each time your data went "
+            "to a laboratory, a specialist or a pharmacy: who received what, and when."
+        ),
+        legal_basis=CARE,
+        recipients=("hosting",),
+        retention="clinical",
+        basis="end_of_treatment",
+        fields=DISCLOSURE_FIELDS,
+        collect=_disclosures,
+        erase=_erase_disclosures,
+    )
+)
