@@ -9,18 +9,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, i18n, patient_fields, patients
+from portal import audit, display, patient_fields, patients
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import _, gettext, lazy_gettext
-from portal.messaging import outbox
 from portal.permissions import Actor, Permission, can, require
-from portal.privacy import authority, deadlines, erasure, erasure_window, lab_records, recipients
+from portal.privacy import authority, deadlines, erasure, erasure_window, lab_records, recipients, request_answers
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
 from portal.settings import Settings
-from portal.tables import Clinic, Guardian, Patient, PrivacyRequest, Staff
+from portal.tables import Patient, PrivacyRequest, Staff
 
 KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"),
          "erasure": lazy_gettext("Erasure"),
@@ -327,39 +326,6 @@ async def assign(actor: Actor, request_id: int, staff_id: int | None) -> None:
                            object_type="privacy_request", object_id=request_id, detail={"assignee": staff_id})
 
 
-async def addresses(patient_id: int) -> list[str]:
-    """Where to write: the patient's own address, else their guardians'."""
-    row = await Patient.select(Patient.email).where(Patient.id == patient_id).first()
-    if row and row["email"]:
-        return [row["email"]]
-    guardians = await Guardian.select(Guardian.email).where((Guardian.patient == patient_id) & (Guardian.email != ""))
-    return sorted({g["email"] for g in guardians})
-
-
-async def readers(actor: Actor, patient_id: int) -> list[tuple[str, str]]:
-    """Where to write and in which language: the patient in theirs, else their guardians in theirs (else the
-    clinic's language)."""
-    clinic = await Clinic.select(Clinic.locale).where(Clinic.id == actor.clinic_id).first()
-    row = await Patient.select(Patient.email, Patient.preferred_language).where(Patient.id == patient_id).first()
-    if row and row["email"]:
-        return [(row["email"], i18n.choose(row["preferred_language"], clinic["locale"]))]
-    guardians = await Guardian.select(Guardian.email, Guardian.preferred_language).where(
-        (Guardian.patient == patient_id) & (Guardian.email != ""))
-    return sorted({(g["email"], i18n.choose(g["preferred_language"], clinic["locale"])) for g in guardians})
-
-
-async def _mail(actor: Actor, to: list[tuple[str, str]], key: str, compose, patient_id: int | None = None,
-                forget: bool = False) -> None:
-    """One mail per reader, `compose()` -> (subject, text) written in the reader's language; the key names its
-    place, not the address; `forget`: deleted from the outbox once sent (an erasure's confirmation)."""
-    for n, (address, language) in enumerate(to):
-        with i18n.using(language):
-            subject, text = compose()
-        await outbox.enqueue(outbox.Email(to=address, subject=subject, text=text), key=f"{key}:{n}",
-                             clinic_id=actor.clinic_id, patient_id=None if forget else patient_id,
-                             forget_after_sending=forget)
-
-
 async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
     """Once, by one or two months, with the reason mailed to the patient (Art. 12(3))."""
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
@@ -375,7 +341,8 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
     async with transaction():
         await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
                                     ).where(PrivacyRequest.id == request_id)
-        await _mail(actor, await readers(actor, row["patient_id"]), f"privacy-extend:{request_id}", lambda: (
+        readers = await request_answers.readers(actor, row["patient_id"])
+        await request_answers.mail(actor, readers, f"privacy-extend:{request_id}", lambda: (
             gettext("Your request %(id)s: we need more time", id=request_id),
             gettext("We need until %(day)s to complete your request (%(kind)s).",
                     day=display.format_instant(due, actor.time_zone, "long_date"), kind=KINDS[row["kind"]])
@@ -422,7 +389,7 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
             raise ValidationFailed({"decision": gettext("The proposed value cannot be applied: %(problem)s",
                                                         problem=next(iter(exc.errors.values())))}) from None
     async with transaction():
-        to = await readers(actor, patient_id)  # read before an erasure removes the address
+        to = await request_answers.readers(actor, patient_id)  # read before an erasure removes the address
         outcome = {}
         if decision == "approved" and field in patients.CONFIRMED:  # waits for its holder, like any change
             await patients.propose_addresses(actor, patient_id, {field: corrected}, "correction")
@@ -439,17 +406,17 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
         elif decision == "refused" and kind in ("restriction", "objection"):
             column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
             await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
-        if decision == "approved" and kind in PASSED_ON:  # Art. 19: every recipient is told, and it is recorded
-            await recipients.pass_on(actor, row, *_passed_on(kind, row["details"], corrected))
+        if decision == "approved" and kind in request_answers.PASSED_ON:  # Art. 19: every recipient is told, recorded
+            await recipients.pass_on(actor, row, *request_answers.passed_on(kind, row["details"], corrected))
         await PrivacyRequest.update({PrivacyRequest.status: decision,
                                      PrivacyRequest.decision_reason: form.reason.strip(),
                                      PrivacyRequest.decided_by: actor.id,
                                      PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
             PrivacyRequest.id == request_id)
         authority_row = await authority.authority_of(actor.clinic_id) if decision == "refused" else None
-        await _mail(actor, to, f"privacy-decision:{request_id}", lambda: (
+        await request_answers.mail(actor, to, f"privacy-decision:{request_id}", lambda: (
             gettext("Your request %(id)s: %(status)s", id=request_id, status=str(STATUSES[decision]).lower()),
-            _decision_text(kind, decision, form.reason.strip())
+            request_answers.decision_text(kind, KINDS[kind], decision, form.reason.strip())
             + ("\n\n" + authority.remedies_text(authority_row) if decision == "refused" else "")),
             patient_id, forget=kind == "erasure" and decision == "approved")
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
@@ -465,38 +432,6 @@ async def complete_erasure(request_id: int) -> bool:
     await decide(actor, request_id, DecisionForm(decision="approved", reason=reason, identity_check=identity_check),
                  undo_minutes=0)
     return True
-
-
-PASSED_ON = ("correction", "erasure", "restriction")
-
-
-def _passed_on(kind: str, details: dict, corrected=None) -> tuple[list[str], str]:
-    """The categories a decision touches and what recipients are told of it, in words."""
-    if kind == "correction":
-        category = CATEGORIES.get(details.get("category", ""))
-        if category is None:
-            return [], ""
-        label = category.correctable.get(details.get("field", ""), category.title)
-        return [category.name], _("%(detail)s has been corrected to: %(value)s.", detail=label,
-                                  value=corrected if corrected is not None else details.get("proposed", ""))
-    names = [c.name for c in all_categories()]
-    if kind == "erasure":
-        return names, _("their data has been erased or, where the law makes us keep it, restricted.")
-    return names, _("the use of their data has been restricted.")
-
-
-def _decision_text(kind: str, decision: str, reason: str) -> str:
-    """The decision mail's text, in the current language (the patient's, set by the caller)."""
-    if decision == "answered":
-        return _("Our answer to your question:") + f"\n\n{reason}"
-    head = {"approved": _("Your request (%(kind)s) has been approved.", kind=KINDS[kind]),
-            "refused": _("Your request (%(kind)s) has been refused.", kind=KINDS[kind])}[decision]
-    if kind == "erasure" and decision == "approved":
-        head += " " + _("Everything we are not required by law to keep has been erased. Your treatment record is "
-                        "locked away from everyday use and will be erased when the legal retention period ends.")
-    if decision == "refused":
-        head += " " + _("Our reasons:")
-    return head + (f"\n\n{reason}" if reason else "")
 
 
 async def file_on_behalf(actor: Actor, patient_id: int, form: OnBehalfForm) -> int:

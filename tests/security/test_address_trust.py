@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from portal.permissions import Role
-from portal.privacy import requests
+from portal.privacy import request_answers, requests
 from portal.tables import ContactChange, Guardian, OutboxMessage, Patient, PrivacyRequest
 from tests import factories
 from tests.factories import csrf_token, post_form, run_queued_jobs, sign_in_as
@@ -145,7 +145,7 @@ async def test_a_new_address_signs_in_and_gets_mail_only_after_its_holder_confir
     # Not trusted yet: no column holds it, no sign-in link goes there, the clinic writes only to confirmed ones.
     assert not await Patient.exists().where(Patient.email == INTRUDER)
     assert not await Guardian.exists().where(Guardian.email == INTRUDER)
-    assert INTRUDER not in await requests.addresses(patient_id)
+    assert INTRUDER not in await request_answers.addresses(patient_id)
     assert (await request_link(client, INTRUDER, born)).status_code == 200
     assert await _links_mailed_to(mailbox, INTRUDER) == []
     queued = await OutboxMessage.select(OutboxMessage.idempotency_key).where(OutboxMessage.recipient == INTRUDER)
