@@ -1,8 +1,8 @@
 """Staff accounts of a clinic: the owner adds (the new colleague chooses their own password from an invitation),
-edits, changes roles and deactivates (which ends sessions)."""
+edits, changes roles, deactivates (which ends sessions) and deletes (the worker then erases the person's data)."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
@@ -12,7 +12,8 @@ from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, required, too_long
 from portal.i18n import lazy_gettext, lazy_pgettext
 from portal.permissions import Actor, Permission, Role, require
-from portal.tables import Staff
+from portal.tables import (LoginAttempt, OutboxMessage, Staff, StaffRecoveryCode, StaffToken, StaffTotp,
+                           StaffTrustedDevice, StaffTwoFactorReset)
 
 PUBLIC_COLUMNS = (Staff.id, Staff.name, Staff.email, Staff.role, Staff.registration_body,
                   Staff.registration_number, Staff.active, Staff.language)
@@ -38,7 +39,8 @@ async def list_staff(actor: Actor) -> list[dict]:
     """Staff records are personal data too: reading them is audited."""
     require(actor, Permission.MANAGE_STAFF)
     async with transaction():
-        rows = await Staff.select(*PUBLIC_COLUMNS).where(Staff.clinic == actor.clinic_id).order_by(Staff.name)
+        rows = await Staff.select(*PUBLIC_COLUMNS, Staff.deletion_requested_at).where(
+            (Staff.clinic == actor.clinic_id) & Staff.erased_at.is_null()).order_by(Staff.name)
         waiting = {r["id"] for r in await Staff.select(Staff.id).where(
             (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD))}
         for row in rows:
@@ -50,8 +52,8 @@ async def list_staff(actor: Actor) -> list[dict]:
 
 async def get_staff(actor: Actor, staff_id: int) -> dict:
     require(actor, Permission.MANAGE_STAFF)
-    row = await Staff.select(*PUBLIC_COLUMNS).where(
-        (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id)).first()
+    row = await Staff.select(*PUBLIC_COLUMNS, Staff.deletion_requested_at).where(
+        (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id) & Staff.erased_at.is_null()).first()
     if row is None:
         raise NotFound()
     await audit.record(actor, "staff.viewed", object_type="staff", object_id=staff_id)
@@ -144,3 +146,44 @@ async def set_own_language(actor: Actor, language: str) -> None:
             (Staff.id == actor.id) & (Staff.clinic == actor.clinic_id))
         await audit.record(actor, "staff.language", object_type="staff", object_id=actor.id,
                            detail={"language": language})
+
+
+ERASE_WITHIN = timedelta(days=30)  # the promise; the hourly housekeeping keeps it within the hour
+
+
+async def request_deletion(actor: Actor, staff_id: int) -> None:
+    """The owner deletes an account: it stops working now (sessions, devices, links) and the worker erases the
+    person's name, email and sign-in data. Signed clinical entries keep the name and registration they were signed
+    with (copied at signing), and appointments keep pointing at the account's id."""
+    await get_staff(actor, staff_id)
+    if staff_id == actor.id:
+        raise ValidationFailed({"form": i18n.gettext("You cannot delete your own account.")})
+    async with transaction():
+        await Staff.update({Staff.active: False, Staff.deletion_requested_at: datetime.now(timezone.utc)}).where(
+            (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
+        ended = await sessions.end_sessions_of_staff(staff_id)
+        await StaffTrustedDevice.delete().where(StaffTrustedDevice.staff == staff_id)
+        await StaffToken.delete().where(StaffToken.staff == staff_id)
+        await audit.record(actor, "staff.deletion_requested", object_type="staff", object_id=staff_id,
+                           detail={"sessions": ended})
+
+
+async def erase_deleted() -> int:
+    """Worker: erase the personal data of every deleted account (run hourly); returns how many. The audit trail
+    keeps its rows as written (it is the evidence of who did what), the rest is gone."""
+    due = await Staff.select(Staff.id, Staff.clinic, Staff.email).where(
+        Staff.deletion_requested_at.is_not_null() & Staff.erased_at.is_null())
+    for row in due:
+        async with transaction():
+            staff_id = row["id"]
+            await Staff.update({Staff.name: "", Staff.email: f"erased-{staff_id}@staff.invalid",
+                                Staff.password_hash: NO_PASSWORD, Staff.language: "", Staff.registration_body: "",
+                                Staff.registration_number: "", Staff.active: False,
+                                Staff.erased_at: datetime.now(timezone.utc)}).where(Staff.id == staff_id)
+            for table in (StaffTotp, StaffRecoveryCode, StaffTrustedDevice, StaffTwoFactorReset, StaffToken):
+                await table.delete().where(table.staff == staff_id)
+            await sessions.end_sessions_of_staff(staff_id)
+            await LoginAttempt.delete().where(LoginAttempt.email == row["email"])
+            await OutboxMessage.delete().where(OutboxMessage.recipient == row["email"])
+            await audit.record(None, "staff.erased", clinic_id=row["clinic"], object_type="staff", object_id=staff_id)
+    return len(due)

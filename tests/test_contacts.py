@@ -144,6 +144,37 @@ async def test_the_cooling_off_ends_after_the_configured_days(client, clinic, ma
     assert 'id="cooling-off"' not in page and "Seen for check-up" in page
 
 
+async def test_a_later_in_person_check_by_a_clinician_ends_the_cooling_off_and_a_receptionist_cannot(
+        client, other_client, clinic, mailbox):
+    desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await _cooling_after(client, mailbox, clinic, desk)  # the patient, signed in, waits
+    patient_id = (await Patient.select(Patient.id).where(Patient.email == "eva@new.example").first())["id"]
+    await sign_in_as(other_client, desk)
+    page = await other_client.get(f"/patients/{patient_id}/contacts")
+    assert "holds back the health record" in page.text and "end the waiting period" not in page.text
+    forbidden = await post_form(other_client, f"/patients/{patient_id}/contacts/cooling/end",
+                                {"identity_check": "passport"})
+    assert forbidden.status_code == 403
+    dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr Daan")
+    other_client.cookies.clear()
+    await sign_in_as(other_client, dentist)
+    refused = await post_form(other_client, f"/patients/{patient_id}/contacts/cooling/end", {"identity_check": ""})
+    assert refused.status_code == 422 and "Choose the document" in refused.text
+    assert 'id="cooling-off"' in (await client.get("/privacy/me")).text  # nothing changed
+    ended = await post_form(other_client, f"/patients/{patient_id}/contacts/cooling/end",
+                            {"identity_check": "driving_licence"})
+    assert ended.status_code == 303
+    row = await ContactChange.select().where(ContactChange.address == "eva@new.example").first()
+    assert (row["cooling_ended_by"], row["cooling_ended_by_name"], row["cooling_ended_check"]) == (
+        dentist.id, "Dr Daan", "driving_licence") and row["cooling_ended_at"] is not None
+    assert await AuditEntry.exists().where((AuditEntry.action == "contact.cooling_ended")
+                                           & (AuditEntry.actor_id == dentist.id))
+    page = (await client.get("/privacy/me")).text
+    assert 'id="cooling-off"' not in page and "Seen for check-up" in page
+    history = (await other_client.get(f"/patients/{patient_id}/contacts")).text
+    assert "waiting period ended" in history and "Driving licence" in history
+
+
 async def test_a_removed_address_is_told_and_still_told_of_the_next_one(clinic, mailbox):
     desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
     patient_id = await factories.make_patient(clinic, email="eva@example.org")

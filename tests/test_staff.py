@@ -106,3 +106,47 @@ async def test_reading_staff_records_is_audited(client, clinic):
     await client.get(f"/staff/{clinic.id}")
     assert await AuditEntry.exists().where(AuditEntry.action == "staff.listed")
     assert await AuditEntry.exists().where(AuditEntry.action == "staff.viewed")
+
+
+async def test_a_deleted_account_stops_at_once_and_the_worker_erases_the_person_but_not_what_they_signed(
+        client, other_client, clinic, settings):
+    from portal.operations import housekeeping
+    from portal.tables import ClinicalNote, LoginAttempt, OutboxMessage, WebSession
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr Anna Bakker")
+    email = (await Staff.select(Staff.email).where(Staff.id == dentist.id).first())["email"]
+    registration = (await Staff.select(Staff.registration_number).where(Staff.id == dentist.id).first())[
+        "registration_number"]
+    patient_id = await factories.make_patient(clinic)
+    records = await factories.make_chart_records(clinic, dentist, patient_id)
+    await sign_in(other_client, email, "not the password")  # a failed attempt keeps the address for a while
+    await sign_in_as(other_client, dentist)
+    # Only the owner deletes, and never their own account.
+    desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, desk)
+    assert (await post_form(client, f"/staff/{dentist.id}/delete")).status_code == 403
+    client.cookies.clear()
+    await sign_in_as(client, clinic)
+    own = await post_form(client, f"/staff/{clinic.id}/delete")
+    assert own.status_code == 422 and "cannot delete your own account" in own.text
+    deleted = await post_form(client, f"/staff/{dentist.id}/delete")
+    assert deleted.status_code == 303
+    assert (await other_client.get("/patients")).status_code == 303  # their session ended at once
+    assert (await sign_in(other_client, email)).status_code == 401
+    assert "Deleted: their data is being erased" in (await client.get("/staff")).text
+    # The worker's hourly housekeeping erases the person.
+    assert (await housekeeping.purge(settings))["staff_erased"] == 1
+    row = await Staff.select().where(Staff.id == dentist.id).first()
+    assert "Anna" not in str(row) and email not in str(row) and registration not in str(row)
+    assert row["erased_at"] is not None and not row["active"]
+    for table in (LoginAttempt, OutboxMessage, WebSession):
+        assert email not in str(await table.select()) and "Anna" not in str(await table.select())
+    assert "Dr Anna Bakker" not in (await client.get("/staff")).text
+    assert (await client.get(f"/staff/{dentist.id}")).status_code == 404
+    # What they signed keeps the name and registration it was signed with.
+    note = await ClinicalNote.select().where(ClinicalNote.id == records["note_id"]).first()
+    assert note["author_name"] == "Dr Anna Bakker" and registration in note["author_credentials"]
+    notes = await client.get(f"/patients/{patient_id}/notes")
+    assert "Dr Anna Bakker" in notes.text and registration in notes.text
+    assert await AuditEntry.exists().where(AuditEntry.action == "staff.erased")
+    assert (await housekeeping.purge(settings))["staff_erased"] == 0

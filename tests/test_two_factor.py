@@ -98,7 +98,7 @@ async def test_five_wrong_codes_send_back_to_the_password(client, clinic):
 async def test_a_remembered_device_skips_the_code_and_another_does_not(client, other_client, clinic):
     desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
     await sign_in_as(client, desk)
-    secret, _ = await _enrol(client)
+    secret, codes = await _enrol(client)
     client.cookies.clear()
     await _password(client, await email_of(desk))
     await post_form(client, "/login/code", {"code": _next_code(secret), "remember": "on"})
@@ -122,3 +122,96 @@ async def test_an_owner_must_enrol_before_anything_else_when_required(owner_brow
     assert await StaffTotp.exists().where(StaffTotp.staff == clinic.id)
     token = await csrf_token(owner_browser)
     assert token
+
+
+async def test_the_secret_is_stored_encrypted_and_old_plain_secrets_are_sealed(client, clinic, settings):
+    from portal.operations import housekeeping
+
+    desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, desk)
+    secret, _ = await _enrol(client)
+    stored = (await StaffTotp.select(StaffTotp.secret).where(StaffTotp.staff == desk.id).first())["secret"]
+    assert secret not in stored and stored.startswith("gAAAAA")  # a Fernet token, not the base32 secret
+    # A secret written before encryption at rest still works, and the code's write seals it.
+    await StaffTotp.update({StaffTotp.secret: secret}).where(StaffTotp.staff == desk.id)
+    client.cookies.clear()
+    await _password(client, await email_of(desk))
+    assert (await post_form(client, "/login/code", {"code": _next_code(secret)})).status_code == 303
+    stored = (await StaffTotp.select(StaffTotp.secret).where(StaffTotp.staff == desk.id).first())["secret"]
+    assert secret not in stored
+    # The rest (staff who have not signed in since) are sealed by the hourly housekeeping.
+    await StaffTotp.update({StaffTotp.secret: secret}).where(StaffTotp.staff == desk.id)
+    assert (await housekeeping.purge(settings))["totp_sealed"] == 1
+    assert secret not in str(await StaffTotp.select(StaffTotp.secret))
+
+
+async def test_an_owner_resets_a_members_second_factor_and_they_enrol_again(client, other_client, clinic):
+    from portal.tables import StaffTrustedDevice
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    await sign_in_as(client, dentist)
+    secret, _ = await _enrol(client)
+    client.cookies.clear()
+    await _password(client, await email_of(dentist))
+    await post_form(client, "/login/code", {"code": _next_code(secret), "remember": "on"})
+    assert await StaffTrustedDevice.count().where(StaffTrustedDevice.staff == dentist.id) == 1
+    # A receptionist (no staff management) cannot reset anyone's.
+    desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(other_client, desk)
+    assert (await post_form(other_client, f"/staff/{dentist.id}/two-factor/reset")).status_code == 403
+    assert (await post_form(other_client, f"/staff/{dentist.id}/devices/revoke")).status_code == 403
+    assert await totp_enrolled(dentist.id)
+    other_client.cookies.clear()
+    await sign_in_as(other_client, clinic)
+    page = await other_client.get(f"/staff/{dentist.id}")
+    assert "Turned on." in page.text and "1 remembered device." in page.text
+    reset = await post_form(other_client, f"/staff/{dentist.id}/two-factor/reset")
+    assert reset.status_code == 303
+    assert not await totp_enrolled(dentist.id) and not await StaffTrustedDevice.exists()
+    assert await AuditEntry.exists().where((AuditEntry.action == "staff.two_factor_reset")
+                                           & (AuditEntry.actor_id == clinic.id))
+    assert (await client.get("/patients")).status_code == 303  # their open session ended
+    # Their role does not require a second factor, but after the reset they must set it up again first.
+    signed = await _password(client, await email_of(dentist))
+    assert signed.headers["location"] == "/account/two-factor"
+    assert (await client.get("/patients")).headers["location"] == "/account/two-factor"
+    await _enrol(client)
+    assert (await client.get("/patients")).status_code == 200
+
+
+async def test_remembered_devices_are_revoked_by_their_owner_or_the_clinic_owner(client, other_client, clinic):
+    from portal.tables import StaffTrustedDevice
+
+    desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, desk)
+    secret, codes = await _enrol(client)
+    client.cookies.clear()
+    await _password(client, await email_of(desk))
+    await post_form(client, "/login/code", {"code": _next_code(secret), "remember": "on"})
+    device = client.cookies.get("trusted_device")
+    page = await client.get("/account/two-factor")
+    assert "1 device skips the code" in page.text
+    assert (await post_form(client, "/account/devices/revoke")).status_code == 303
+    assert not await StaffTrustedDevice.exists()
+    client.cookies.set("trusted_device", device, path="/login")
+    again = await _password(client, await email_of(desk))
+    assert again.headers["location"] == "/login/code"  # the device is asked for the code again
+    await post_form(client, "/login/code", {"code": codes[0], "remember": "on"})
+    assert await StaffTrustedDevice.count() == 1
+    await sign_in_as(other_client, clinic)
+    assert (await post_form(other_client, f"/staff/{desk.id}/devices/revoke")).status_code == 303
+    assert not await StaffTrustedDevice.exists()
+    assert await AuditEntry.count().where(AuditEntry.action == "staff.devices_revoked") == 2
+
+
+async def test_an_owner_cannot_reset_another_clinics_member(client, clinic, other_clinic):
+    stranger = await factories.make_staff(other_clinic, Role.DENTIST)
+    await sign_in_as(client, clinic)
+    assert (await post_form(client, f"/staff/{stranger.id}/two-factor/reset")).status_code == 404
+    assert (await post_form(client, f"/staff/{stranger.id}/devices/revoke")).status_code == 404
+
+
+async def totp_enrolled(staff_id: int) -> bool:
+    from portal.two_factor import totp
+
+    return await totp.enrolled(staff_id)

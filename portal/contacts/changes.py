@@ -264,14 +264,42 @@ async def cooling_until(clinic_id: int, patient_id: int, days: int) -> datetime 
         (ContactChange.clinic == clinic_id) & (ContactChange.patient == patient_id)
         & (ContactChange.status == "confirmed") & (ContactChange.cools == True)  # noqa: E712
         & (ContactChange.checked_by_clinician == False) & (ContactChange.method != "removed")  # noqa: E712
+        & ContactChange.cooling_ended_at.is_null()
         & (ContactChange.confirmed_at > since)).order_by(ContactChange.confirmed_at, ascending=False).first()
     return row["confirmed_at"] + timedelta(days=days) if row else None
+
+
+async def end_cooling(actor: Actor, patient_id: int, days: int, form: InPersonForm) -> int:
+    """Someone who may read the clinical record anyway saw the patient (or guardian) later and checked an identity
+    document: the cooling-off of every confirmed change ends now, with who and how recorded. Returns how many."""
+    require(actor, Permission.READ_CLINICAL)
+    async with transaction():
+        if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id)):
+            raise NotFound()
+        if form.identity_check not in IDENTITY_CHECKS:
+            raise ValidationFailed({"identity_check": _("Choose the document you checked.")})
+        since = datetime.now(timezone.utc) - timedelta(days=days)
+        ended = await ContactChange.update({
+            ContactChange.cooling_ended_at: datetime.now(timezone.utc), ContactChange.cooling_ended_by: actor.id,
+            ContactChange.cooling_ended_by_name: actor.name, ContactChange.cooling_ended_check: form.identity_check,
+        }).where((ContactChange.clinic == actor.clinic_id) & (ContactChange.patient == patient_id)
+                 & (ContactChange.status == "confirmed") & (ContactChange.cools == True)  # noqa: E712
+                 & (ContactChange.checked_by_clinician == False)  # noqa: E712
+                 & ContactChange.cooling_ended_at.is_null() & (ContactChange.confirmed_at > since)
+                 ).returning(ContactChange.id)
+        if not ended:
+            raise ValidationFailed({"identity_check": _("The record is not waiting: nothing to end.")})
+        await audit.record(actor, "contact.cooling_ended", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id, detail={"changes": [r["id"] for r in ended],
+                                                         "identity_check": form.identity_check})
+    return len(ended)
 
 
 _LIST = (ContactChange.id, ContactChange.guardian, ContactChange.channel, ContactChange.address,
          ContactChange.origin, ContactChange.status, ContactChange.requested_at, ContactChange.expires_at,
          ContactChange.method, ContactChange.confirmed_at, ContactChange.confirmed_by_name,
-         ContactChange.identity_check, ContactChange.code_hash, ContactChange.reported_at)
+         ContactChange.identity_check, ContactChange.code_hash, ContactChange.reported_at,
+         ContactChange.cooling_ended_at, ContactChange.cooling_ended_by_name, ContactChange.cooling_ended_check)
 
 
 def _shaped(rows: list[dict]) -> list[dict]:

@@ -4,8 +4,10 @@ import shutil
 import time
 from datetime import timedelta
 
+from portal import staff
 from portal.settings import Settings
 from portal.tables import WebSession
+from portal.two_factor import totp
 
 LOGIN_ATTEMPTS_KEPT = timedelta(days=30)
 FINISHED_JOBS_KEPT = timedelta(days=30)  # failed jobs stay on the owner page that long
@@ -32,6 +34,8 @@ async def purge(settings: Settings) -> dict:
     for name, sql in statements.items():
         rows = await WebSession.raw(sql + " RETURNING 1", *args.get(name, ()))
         counts[name] = len(rows)
+    counts["totp_sealed"] = await totp.seal_plain_secrets(settings)
+    counts["staff_erased"] = await staff.erase_deleted()
     counts["log_files"] = purge_log_files(settings)
     counts["upload_leftovers"] = purge_upload_leftovers(settings)
     return counts

@@ -13,7 +13,10 @@ CHANGE_FIELDS = {
     "confirmed_at": lazy_gettext("When it was confirmed"),
     "confirmed_by_name": lazy_gettext("Staff member who checked in person"),
     "identity_check": lazy_gettext("Identity document checked in person"),
-    "reported_at": lazy_gettext("When it was reported")}
+    "reported_at": lazy_gettext("When it was reported"),
+    "cooling_ended_at": lazy_gettext("When a later identity check in person ended the waiting period"),
+    "cooling_ended_by_name": lazy_gettext("Staff member who ended the waiting period"),
+    "cooling_ended_check": lazy_gettext("Identity document checked to end the waiting period")}
 
 
 async def _changes(patient_id: int) -> list[dict]:

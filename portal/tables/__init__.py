@@ -80,7 +80,7 @@ from portal.tables.recall import (
     WaitlistOffer,
 )
 from portal.tables.staff import LoginAttempt, Staff, WebSession
-from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice
+from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice, StaffTwoFactorReset
 
 # Derived from the imports above (the one list, kept for readers and type checkers); a test checks that every
 # Table class in this package is imported here.

@@ -34,3 +34,8 @@ class ContactChange(Table, tablename="contact_change"):
     identity_check = Varchar(length=200, default="")
     checked_by_clinician = Boolean(default=False)  # in person, by someone who may read the clinical record
     reported_at = Timestamptz(null=True, default=None)
+    # A later in-person check by someone who may read the clinical record ended the cooling-off early: who, how.
+    cooling_ended_at = Timestamptz(null=True, default=None)
+    cooling_ended_by = ForeignKey(references=Staff, null=True, default=None)
+    cooling_ended_by_name = Varchar(length=200, default="")
+    cooling_ended_check = Varchar(length=200, default="")

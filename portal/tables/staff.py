@@ -17,6 +17,8 @@ class Staff(Table, tablename="staff"):
     active = Boolean(default=True)
     language = Varchar(length=16, default="")  # "" = the clinic's language (Clinic.locale)
     created_at = Timestamptz()
+    deletion_requested_at = Timestamptz(null=True, default=None)  # the owner deleted the account; the worker erases
+    erased_at = Timestamptz(null=True, default=None)  # name, email and sign-in data gone; the id stays for history
 
 
 class WebSession(Table, tablename="web_session"):

@@ -3,6 +3,10 @@
 A code is accepted for the current 30-second step and one either side (clocks drift), and only for a step later
 than the last one used, so a code seen over a shoulder cannot be replayed. Recovery codes are random, shown once,
 stored as SHA-256 and used once each. A remembered device carries a random token (its hash stored, 30 days).
+
+The secret is stored encrypted with the Fernet key of providers' credentials (`CREDENTIALS_KEY`), so a copy of the
+database alone cannot make codes. Secrets written before that are plain base32: they are read as they are, and
+sealed at the next write (a code used) or by the hourly housekeeping (`seal_plain_secrets`), whichever comes first.
 """
 
 import hashlib
@@ -18,9 +22,10 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.i18n import _
+from portal.messaging.credentials import fernet
 from portal.permissions import Actor
 from portal.settings import Settings
-from portal.tables import Staff, StaffRecoveryCode, StaffTotp, StaffTrustedDevice
+from portal.tables import Staff, StaffRecoveryCode, StaffTotp, StaffTrustedDevice, StaffTwoFactorReset
 
 
 class EnrolmentRequired(Exception):
@@ -42,12 +47,46 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def seal(settings: Settings, secret: str) -> str:
+    return fernet(settings).encrypt(secret.encode()).decode()
+
+
+def unseal(settings: Settings, stored: str) -> str:
+    """The base32 secret of a stored value: a Fernet token (always starts "gAAAAA"; base32 is upper case) or an
+    older plain secret."""
+    if stored.startswith("gAAAAA"):
+        return fernet(settings).decrypt(stored.encode()).decode()
+    return stored
+
+
+def is_sealed(stored: str) -> bool:
+    return stored.startswith("gAAAAA")
+
+
+async def seal_plain_secrets(settings: Settings) -> int:
+    """Encrypt every secret still stored plain (written before encryption at rest); returns how many."""
+    rows = await StaffTotp.select(StaffTotp.id, StaffTotp.secret).where(StaffTotp.secret.not_like("gAAAAA%"))
+    for row in rows:
+        await StaffTotp.update({StaffTotp.secret: seal(settings, row["secret"])}).where(
+            (StaffTotp.id == row["id"]) & (StaffTotp.secret == row["secret"]))
+    return len(rows)
+
+
 def required_for(actor: Actor, settings: Settings) -> bool:
     return actor.role is not None and actor.role.value in settings.totp_required_roles
 
 
 async def enrolled(staff_id: int) -> bool:
     return await StaffTotp.exists().where((StaffTotp.staff == staff_id) & StaffTotp.confirmed_at.is_not_null())
+
+
+async def must_enrol(actor: Actor, settings: Settings) -> bool:
+    """Not enrolled, and either the role requires a second factor or an owner reset theirs (portal/two_factor/
+    resets.py)."""
+    if await enrolled(actor.id):
+        return False
+    return required_for(actor, settings) or await StaffTwoFactorReset.exists().where(
+        StaffTwoFactorReset.staff == actor.id)
 
 
 def qr_svg(uri: str) -> str:
@@ -57,15 +96,18 @@ def qr_svg(uri: str) -> str:
     return svg.replace("<svg ", '<svg role="img" aria-label="' + label + '" ', 1)
 
 
-async def start_enrolment(actor: Actor) -> dict:
+async def start_enrolment(actor: Actor, settings: Settings) -> dict:
     """A new secret waiting for its first code (replacing an unconfirmed one); an enrolled secret is kept."""
     row = await StaffTotp.select().where(StaffTotp.staff == actor.id).first()
     if row is None or row["confirmed_at"] is None:
         secret = pyotp.random_base32()
         async with transaction():
             await StaffTotp.delete().where(StaffTotp.staff == actor.id)
-            await StaffTotp.insert(StaffTotp(staff=actor.id, secret=secret, created_at=datetime.now(timezone.utc)))
+            await StaffTotp.insert(StaffTotp(staff=actor.id, secret=seal(settings, secret),
+                                             created_at=datetime.now(timezone.utc)))
         row = {"secret": secret, "confirmed_at": None}
+    else:
+        row = {**row, "secret": unseal(settings, row["secret"])}
     email = (await Staff.select(Staff.email).where(Staff.id == actor.id).first())["email"]
     uri = pyotp.TOTP(row["secret"]).provisioning_uri(name=email, issuer_name=f"{ISSUER} ({actor.clinic_name})")
     return {"secret": row["secret"], "qr": qr_svg(uri), "enrolled": row["confirmed_at"] is not None}
@@ -83,12 +125,12 @@ def _matching_counter(secret: str, code: str, last: int, now: float) -> int | No
     return None
 
 
-async def confirm_enrolment(actor: Actor, code: str) -> list[str]:
+async def confirm_enrolment(actor: Actor, settings: Settings, code: str) -> list[str]:
     """The first code proves the app holds the secret; returns the recovery codes (shown once, stored hashed)."""
     row = await StaffTotp.select().where(StaffTotp.staff == actor.id).first()
     if row is None or row["confirmed_at"] is not None:
         raise ValidationFailed({"code": _("Start again: open this page to get a new QR code.")})
-    counter = _matching_counter(row["secret"], code, row["last_counter"], time.time())
+    counter = _matching_counter(unseal(settings, row["secret"]), code, row["last_counter"], time.time())
     if counter is None:
         raise ValidationFailed({"code": _("That code is not right. Enter the 6 digits your app shows now.")})
     codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODES)]
@@ -97,21 +139,26 @@ async def confirm_enrolment(actor: Actor, code: str) -> list[str]:
                                 StaffTotp.last_counter: counter}).where(StaffTotp.staff == actor.id)
         await StaffRecoveryCode.delete().where(StaffRecoveryCode.staff == actor.id)
         await StaffRecoveryCode.insert(*[StaffRecoveryCode(staff=actor.id, code_hash=digest(c)) for c in codes])
+        await StaffTwoFactorReset.delete().where(StaffTwoFactorReset.staff == actor.id)
         await audit.record(actor, "auth.two_factor_enrolled", object_type="staff", object_id=actor.id)
     return codes
 
 
-async def check(staff_id: int, clinic_id: int, code: str) -> bool:
-    """A current TOTP code (once) or an unused recovery code (once); every outcome is audited."""
+async def check(settings: Settings, staff_id: int, clinic_id: int, code: str) -> bool:
+    """A current TOTP code (once) or an unused recovery code (once); every outcome is audited. A secret still
+    stored plain is sealed with this write."""
     async with transaction():
         row = await StaffTotp.select().where((StaffTotp.staff == staff_id)
                                             & StaffTotp.confirmed_at.is_not_null()).first()
         if row is None:
             return False
-        counter = _matching_counter(row["secret"], code, row["last_counter"], time.time())
+        counter = _matching_counter(unseal(settings, row["secret"]), code, row["last_counter"], time.time())
         how = "totp"
         if counter is not None:
-            await StaffTotp.update({StaffTotp.last_counter: counter}).where(StaffTotp.staff == staff_id)
+            values = {StaffTotp.last_counter: counter}
+            if not is_sealed(row["secret"]):
+                values[StaffTotp.secret] = seal(settings, row["secret"])
+            await StaffTotp.update(values).where(StaffTotp.staff == staff_id)
         else:
             how = "recovery_code"
             used = await StaffRecoveryCode.raw(

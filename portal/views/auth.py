@@ -71,7 +71,7 @@ class AuthController(Controller):
             # The password was right; the session starts only after the second factor (portal/views/two_factor.py).
             await sessions.start_session(request, store, {"pending_staff_id": actor.id, "pending_next": form.next})
             response = see_other(request.app.route_reverse("two_factor.challenge"))
-        elif totp.required_for(actor, settings) and not await totp.enrolled(actor.id):
+        elif await totp.must_enrol(actor, settings):
             await sessions.start_session(request, store, {"staff_id": actor.id, "must_enrol": True})
             response = see_other(request.app.route_reverse("two_factor.enrol"))
         else:

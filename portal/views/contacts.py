@@ -13,10 +13,12 @@ from portal.views.pages import read_form, render, see_other
 from portal.views.privacy_centre import PatientSignInRequired, _to_sign_in, no_staff_session, page, patient_signed_in
 
 
-def _changes_page(request: Request, data: dict, errors: dict, status: int = 200, failed: int | None = None
-                  ) -> Template:
+async def _changes_page(request: Request, data: dict, errors: dict, status: int = 200, failed: int | None = None
+                        ) -> Template:
+    cooling = await changes.cooling_until(request.state.actor.clinic_id, data["patient_id"],
+                                          request.app.state.settings.contact_cooling_days)
     return render(request, "contacts/changes.html", "contacts/_changes.html", status=status, errors=errors,
-                  failed=failed, **data)
+                  failed=failed, cooling_until=cooling, **data)
 
 
 class PatientContactsController(Controller):
@@ -29,7 +31,7 @@ class PatientContactsController(Controller):
     @get("/", name="contacts.changes")
     async def changes(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """Addresses waiting for confirmation, and the last changes with who confirmed them and how."""
-        return _changes_page(request, await changes.changes_for(actor, patient_id), {})
+        return await _changes_page(request, await changes.changes_for(actor, patient_id), {})
 
     @post("/{change_id:int}/in-person", name="contacts.in_person", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
     async def in_person(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
@@ -39,7 +41,18 @@ class PatientContactsController(Controller):
         try:
             await changes.confirm_in_person(actor, patient_id, change_id, form)
         except ValidationFailed as exc:
-            return _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, change_id)
+            return await _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, change_id)
+        return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
+
+    @post("/cooling/end", name="contacts.end_cooling", guards=[requires(Permission.READ_CLINICAL)])
+    async def end_cooling(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]
+                          ) -> Template | Redirect:
+        """A clinician saw the patient and an identity document later: the health record opens to them now."""
+        form = await read_form(request, changes.InPersonForm)
+        try:
+            await changes.end_cooling(actor, patient_id, request.app.state.settings.contact_cooling_days, form)
+        except ValidationFailed as exc:
+            return await _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, 0)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
     @post("/{change_id:int}/code", name="contacts.staff_code", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
@@ -50,7 +63,7 @@ class PatientContactsController(Controller):
         try:
             await changes.confirm_code(actor, patient_id, change_id, form)
         except ValidationFailed as exc:
-            return _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, change_id)
+            return await _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, change_id)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
 

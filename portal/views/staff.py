@@ -7,12 +7,15 @@ from litestar.response import Redirect, Template
 from portal import display, i18n, staff, staff_tokens
 from portal.errors import ValidationFailed
 from portal.permissions import Permission, Role
+from portal.two_factor import resets
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
 
-def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
+async def _form_page(request: Request, form: staff.StaffForm, staff_id: int | None, errors: dict, status: int = 200):
+    second_factor = await resets.status(request.state.actor, staff_id) if staff_id else None
     return render(request, "staff/form.html", status=status, form=form, staff_id=staff_id, errors=errors,
+                  second_factor=second_factor,
                   roles={r.value: display.label(r.value, "role") for r in Role},
                   staff_languages={"": i18n.gettext("The clinic's language"), **i18n.LANGUAGES})
 
@@ -31,7 +34,7 @@ class StaffController(Controller):
     @get("/new", name="staff.new")
     async def new(self, request: Request, actor: CurrentActor) -> Template:
         """Form for a new staff member."""
-        return _form_page(request, staff.StaffForm(role=Role.RECEPTIONIST.value), None, {})
+        return await _form_page(request, staff.StaffForm(role=Role.RECEPTIONIST.value), None, {})
 
     @post("/", name="staff.create")
     async def create(self, request: Request, actor: CurrentActor) -> Template | Redirect:
@@ -40,18 +43,40 @@ class StaffController(Controller):
         try:
             staff_id = await staff_tokens.invite_new_staff(actor, request.app.state.settings, form)
         except ValidationFailed as exc:
-            return _form_page(request, form, None, exc.errors, 422)
+            return await _form_page(request, form, None, exc.errors, 422)
         return see_other(request.app.route_reverse("staff.edit", staff_id=staff_id) + "?invited=1")
 
     @get("/{staff_id:int}", name="staff.edit")
     async def edit(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template:
         """Edit a staff member."""
-        return _form_page(request, staff.form_from_record(await staff.get_staff(actor, staff_id)), staff_id, {})
+        return await _form_page(request, staff.form_from_record(await staff.get_staff(actor, staff_id)), staff_id, {})
 
     @post("/{staff_id:int}/sign-out", name="staff.sign_out")
     async def sign_out(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Redirect:
         """End every session of this staff member."""
         await staff.end_sessions(actor, staff_id)
+        return see_other(request.app.route_reverse("staff.list"))
+
+    @post("/{staff_id:int}/two-factor/reset", name="staff.two_factor_reset")
+    async def reset_two_factor(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Redirect:
+        """Take back a member's second factor (a lost phone): they enrol again at their next sign-in."""
+        await resets.reset(actor, staff_id)
+        return see_other(request.app.route_reverse("staff.edit", staff_id=staff_id) + "?two_factor=reset")
+
+    @post("/{staff_id:int}/devices/revoke", name="staff.devices_revoke")
+    async def revoke_devices(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Redirect:
+        """Forget every device the member asked us to remember: the code is asked there again."""
+        await resets.revoke_devices(actor, staff_id)
+        return see_other(request.app.route_reverse("staff.edit", staff_id=staff_id) + "?two_factor=devices")
+
+    @post("/{staff_id:int}/delete", name="staff.delete")
+    async def delete(self, request: Request, actor: CurrentActor, staff_id: FromPath[int]) -> Template | Redirect:
+        """Delete the account: it stops working now; the worker erases the person's data."""
+        try:
+            await staff.request_deletion(actor, staff_id)
+        except ValidationFailed as exc:
+            return await _form_page(request, staff.form_from_record(await staff.get_staff(actor, staff_id)),
+                                    staff_id, exc.errors, 422)
         return see_other(request.app.route_reverse("staff.list"))
 
     @post("/{staff_id:int}", name="staff.update")
@@ -61,7 +86,7 @@ class StaffController(Controller):
         try:
             await staff.update_staff(actor, staff_id, form)
         except ValidationFailed as exc:
-            return _form_page(request, form, staff_id, exc.errors, 422)
+            return await _form_page(request, form, staff_id, exc.errors, 422)
         return see_other(request.app.route_reverse("staff.list"))
 
 

@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 from portal import auth, sessions
 from portal.errors import ValidationFailed
 from portal.i18n import _
-from portal.two_factor import totp
+from portal.two_factor import resets, totp
 from portal.views.guards import CurrentActor, provide_actor, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -45,7 +45,8 @@ class TwoFactorController(Controller):
             return see_other(request.app.route_reverse("login"))
         form = await read_form(request, CodeForm)
         actor = await auth.load_staff_actor(staff_id)
-        if actor is None or not await totp.check(staff_id, actor.clinic_id, form.code[:40]):
+        settings = request.app.state.settings
+        if actor is None or not await totp.check(settings, staff_id, actor.clinic_id, form.code[:40]):
             tries = request.session.get("code_tries", 0) + 1
             if tries >= totp.CODE_TRIES:
                 request.clear_session()
@@ -57,7 +58,6 @@ class TwoFactorController(Controller):
         await sessions.start_session(request, request.app.stores.get("sessions"), {"staff_id": staff_id})
         response = see_other(target)
         if form.remember:
-            settings = request.app.state.settings
             response.set_cookie(totp.DEVICE_COOKIE, await totp.remember_device(staff_id),
                                 max_age=totp.DEVICE_DAYS * 86400, httponly=True, secure=settings.https,
                                 samesite="lax", path="/login")
@@ -66,17 +66,27 @@ class TwoFactorController(Controller):
     @get("/account/two-factor", name="two_factor.enrol", guards=[signed_in], dependencies={"actor": provide_actor})
     async def enrol(self, request: Request, actor: CurrentActor) -> Template:
         """The QR code to scan with an authenticator app, and the box for its first code."""
-        return render(request, "two_factor/enrol.html", **await totp.start_enrolment(actor), errors={})
+        enrolment = await totp.start_enrolment(actor, request.app.state.settings)
+        return render(request, "two_factor/enrol.html", **enrolment, errors={},
+                      devices=await resets.own_devices(actor))
 
     @post("/account/two-factor", name="two_factor.confirm", guards=[signed_in],
           dependencies={"actor": provide_actor})
     async def confirm(self, request: Request, actor: CurrentActor) -> Template:
         """The first code proves the app works; the recovery codes are shown once."""
         form = await read_form(request, CodeForm)
+        settings = request.app.state.settings
         try:
-            codes = await totp.confirm_enrolment(actor, form.code[:40])
+            codes = await totp.confirm_enrolment(actor, settings, form.code[:40])
         except ValidationFailed as exc:
-            return render(request, "two_factor/enrol.html", status=422, **await totp.start_enrolment(actor),
-                          errors=exc.errors)
+            return render(request, "two_factor/enrol.html", status=422, **await totp.start_enrolment(actor, settings),
+                          errors=exc.errors, devices=0)
         request.session.pop("must_enrol", None)
         return render(request, "two_factor/recovery_codes.html", codes=codes)
+
+    @post("/account/devices/revoke", name="two_factor.devices_revoke", guards=[signed_in],
+          dependencies={"actor": provide_actor})
+    async def revoke_devices(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Forget every device this account asked us to remember (a lost laptop)."""
+        await resets.revoke_own_devices(actor)
+        return see_other(request.app.route_reverse("two_factor.enrol") + "?devices=revoked")
