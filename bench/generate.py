@@ -19,6 +19,7 @@ go in with COPY (asyncpg copy_records_to_table), datetimes are timestamptz in UT
 
 import asyncio
 import math
+import os
 import random
 import sys
 import time as timer
@@ -491,6 +492,40 @@ async def demo_targets(conn: asyncpg.Connection) -> DemoTargets:
                        last_day)
 
 
+async def _never_vacuumed(conn) -> bool:
+    return bool(await conn.fetchval("SELECT last_vacuum IS NULL AND last_autovacuum IS NULL FROM pg_stat_user_tables "
+                                    "WHERE relname = 'appointment'"))
+
+
+async def _maintain(url: str, vacuum: bool, analyze: bool) -> None:
+    """VACUUM/ANALYZE as the tables' owner and CHECKPOINT as the server's superuser: the application role that
+    loads the data may do neither (portal/operations/db_roles.py), and a skipped VACUUM is silent."""
+    from portal import db
+
+    owner = await asyncpg.connect(os.environ.get("MIGRATION_DATABASE_URL") or url)
+    try:
+        if vacuum:
+            say("VACUUM ANALYZE ...")
+            t = timer.monotonic()
+            await owner.execute("VACUUM (ANALYZE)")  # visibility map and hint bits now, not during the measurement
+            say(f"VACUUM ANALYZE done in {timer.monotonic() - t:.1f} s")
+        elif analyze:
+            await owner.execute("ANALYZE")
+            say("ANALYZE done")
+    finally:
+        await owner.close()
+    # Write dirty pages out now, so a checkpoint does not land in the middle of the first server's run.
+    superuser = db.embedded_superuser_url(DATABASE)
+    if superuser is None:
+        say("CHECKPOINT skipped: no superuser URL for an external server")
+        return
+    conn = await asyncpg.connect(superuser)
+    try:
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 # --- entry points ---------------------------------------------------------------------------------------------------
 
 async def ensure_data(url: str) -> DemoTargets:
@@ -502,16 +537,7 @@ async def ensure_data(url: str) -> DemoTargets:
         changed = await ensure_demo_setup(conn, password_hash)
         bulk = await ensure_bulk(conn, password_hash)
         week = await ensure_week(conn)
-        if bulk:
-            say("VACUUM ANALYZE ...")
-            t = timer.monotonic()
-            await conn.execute("VACUUM (ANALYZE)")  # visibility map and hint bits now, not during the measurement
-            say(f"VACUUM ANALYZE done in {timer.monotonic() - t:.1f} s")
-        elif changed or week:
-            await conn.execute("ANALYZE")
-            say("ANALYZE done")
-        # Write dirty pages out now, so a checkpoint does not land in the middle of the first server's run.
-        await conn.execute("CHECKPOINT")
+        await _maintain(url, vacuum=bulk or await _never_vacuumed(conn), analyze=changed or week)
         targets = await demo_targets(conn)
     finally:
         await conn.close()

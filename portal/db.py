@@ -51,6 +51,11 @@ def start_embedded(data_dir: Path) -> str:
     return _embedded.get_uri("postgres")
 
 
+def embedded_superuser_url(database: str) -> str | None:
+    """The embedded server's superuser URL for `database` (maintenance such as CHECKPOINT); None when external."""
+    return _embedded.get_uri(database) if _embedded is not None else None
+
+
 def postmaster_alive(pgdata: Path) -> bool:
     """Whether the postmaster named in postmaster.pid runs (a killed one may linger as a zombie: not alive)."""
     try:
