@@ -233,11 +233,11 @@ async def profile_page(kind: str, owner_id: int, email: str, password: str, day:
     from litestar.testing import RequestFactory
     from pyinstrument import Profiler
 
-    from portal import auth, clock
+    from portal import auth, clock, links
     from portal.app import create_app
     from portal.calendar import agenda
     from portal.settings import Settings
-    from portal.views import calendar, web
+    from portal.views import calendar, pages
 
     if kind == "week":
         path = f"/calendar/week?date={day.isoformat()}&chair={chair_id}"
@@ -250,14 +250,15 @@ async def profile_page(kind: str, owner_id: int, email: str, password: str, day:
 
     # 1. The whole request, in-process.
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as client:
+    # The configured public URL: the portal answers no other Host header (portal/links.allowed_hosts).
+    async with httpx.AsyncClient(transport=transport, base_url=links.public_base(Settings.from_env())) as client:
         form = await client.get("/login")
         tag = re.search(r'<input[^>]*name="_csrf_token"[^>]*>', form.text)
         token = re.search(r'value="([^"]*)"', tag.group(0)).group(1) if tag else ""
         signed = await client.post("/login", data={"_csrf_token": token, "email": email, "password": password,
                                                    "next": "/"})
         if signed.status_code != 303:
-            raise RuntimeError(f"in-process sign-in answered {signed.status_code}")
+            raise RuntimeError(f"in-process sign-in answered {signed.status_code}: {signed.text[-1500:]}")
 
         async def request():
             response = await client.get(path)
@@ -312,12 +313,12 @@ async def profile_page(kind: str, owner_id: int, email: str, password: str, day:
         context = await _timed(choices.samples, lambda: calendar._choices(actor), iterations)
         parts.append(choices)
         name = "calendar/week.html"
-        template = web.render(request, name, view=view, provider=None, chair=chair_id, **context,
+        template = pages.render(request, name, view=view, provider=None, chair=chair_id, **context,
                               prev_week=view["monday"] - timedelta(days=7),
                               next_week=view["monday"] + timedelta(days=7))
     else:
         name = "calendar/day.html"
-        template = web.render(request, name, view=view, prev_day=day - timedelta(days=1),
+        template = pages.render(request, name, view=view, prev_day=day - timedelta(days=1),
                               next_day=day + timedelta(days=1), today=clock.today(actor.time_zone))
     jinja = app.template_engine.get_template(name)
 
@@ -349,7 +350,7 @@ def main() -> None:
     from portal import db
 
     try:
-        url = generate.prepare({"PORTAL_HTTPS": "0", "PORTAL_DEBUG": "0"})
+        url = generate.prepare({**generate.BENCH_ENV, "PORTAL_DEBUG": "0"})
         targets = asyncio.run(generate.ensure_data(url))
 
         async def go() -> list[PageProfile]:

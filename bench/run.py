@@ -883,7 +883,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chairside-bench-") as tmp:
         log_dir = Path(tmp)
         env = {"PORTAL_DATA_DIR": str(DATA_DIR), "PORTAL_LOG_DIR": str(log_dir / "portal"),
-               "PORTAL_HTTPS": "0"}
+               **generate.BENCH_ENV}
         from portal import db
 
         try:
