@@ -52,7 +52,8 @@ async def test_the_export_is_strict_and_its_records_refer_to_each_other(client, 
     schema = (await client.get("/privacy/schema")).json()
     assert schema["$id"] == SCHEMA_ID == "urn:chairside:schema:patient-export:2" and document["version"] == "2.0"
     jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator, format_checker=jsonschema.FormatChecker())
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator,
+                        format_checker=jsonschema.FormatChecker())
     categories = document["categories"]
     every = [r for c in categories.values() for r in c["records"]]
     assert every and all(r["ref"].startswith(name + "/") for name, c in categories.items() for r in c["records"])

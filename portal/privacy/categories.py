@@ -1,8 +1,8 @@
 """The categories of patient data that exist today; charts, notes, images and history register the same way."""
 
 from portal import patient_fields
-from portal.i18n import lazy_gettext
 from portal.calendar.statuses import Status
+from portal.i18n import lazy_gettext
 from portal.privacy.registry import ID, MAYBE_DAY, WHEN, DataCategory, one_of, plain_rows, register
 from portal.tables import (
     Appointment,

@@ -133,8 +133,8 @@ def _note(record: dict, amended: set[int]) -> list[dict]:
                 "author": [author],
                 "content": [{"attachment": {"contentType": "text/plain; charset=utf-8",
                                             "data": base64.b64encode(record["body"].encode()).decode()}}],
-                **({"relatesTo": [{"code": "appends", "target": {
-                    "reference": f"DocumentReference/clinical-notes-{record['amends']}"}}]} if record["amends"] else {}),
+                **({"relatesTo": [{"code": "appends", "target": {"reference": (
+                    f"DocumentReference/clinical-notes-{record['amends']}")}}]} if record["amends"] else {}),
                 **({"context": {"related": [{"reference": "Appointment/" + _key(record["appointment"])}]}}
                    if record.get("appointment") else {})}
     provenance = {"resourceType": "Provenance", "id": f"provenance-{key}",
