@@ -28,7 +28,8 @@ async def export_zip(clinic, patient_id: int) -> zipfile.ZipFile:
 
 
 async def charted_patient(clinic, cal) -> int:
-    """A patient with a visit, a note on that visit, a finding, a plan with an item, and an image taken that day."""
+    """A patient with a past visit, a note on that visit, a finding, a plan with an item, and an image taken that
+    day."""
     from portal.charts import clinical_notes
 
     patient_id = await factories.make_patient(clinic, given_name="Charted", family_name="Export",
@@ -38,10 +39,17 @@ async def charted_patient(clinic, cal) -> int:
     visit = await factories.book(clinic, cal, patient_id, day.isoformat(), "10:00")
     await clinical_notes.write_note(cal["dentist"], patient_id, clinical_notes.NoteForm(
         body="Linked to a visit", appointment_id=str(visit)))
-    image_id = await image_samples.stored(clinic, patient_id)
-    from portal.tables import PatientImage
+    from zoneinfo import ZoneInfo
 
-    await PatientImage.update({PatientImage.taken_on: day}).where(PatientImage.id == image_id)
+    from portal.tables import Appointment, PatientImage
+
+    # the visit took place five days ago (booked ahead, then moved back: no one books the past), the X-ray that day
+    await Appointment.raw("UPDATE appointment SET starts_at = starts_at - interval '7 days', ends_at = ends_at - "
+                          "interval '7 days', status = 'completed' WHERE id = {}", visit)
+    starts = (await Appointment.select(Appointment.starts_at).where(Appointment.id == visit).first())["starts_at"]
+    image_id = await image_samples.stored(clinic, patient_id)
+    await PatientImage.update({PatientImage.taken_on: starts.astimezone(ZoneInfo(clinic.time_zone)).date()}).where(
+        PatientImage.id == image_id)
     return patient_id, visit, ids
 
 
