@@ -127,6 +127,17 @@ async def test_the_fhir_bundle_beside_it_is_valid_r4_and_carries_the_record(clin
     assert by_type["Consent"][-1]["status"] == "active"
     assert {"Patient", "Appointment", "Observation", "CarePlan", "Procedure", "DocumentReference", "Provenance",
             "AllergyIntolerance", "AuditEvent", "Media", "Binary"} <= set(by_type)
+    # fhir.resources checks structure, not bound codes: the required bindings are checked here (R4 value sets)
+    required = {"Appointment": {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
+                                "entered-in-error", "checked-in", "waitlist"},
+                "CarePlan": {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"},
+                "Procedure": {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed",
+                              "entered-in-error", "unknown"},
+                "DocumentReference": {"current", "superseded", "entered-in-error"},
+                "Observation": {"registered", "preliminary", "final", "amended"},
+                "Consent": {"draft", "proposed", "active", "rejected", "inactive", "entered-in-error"}}
+    for kind, codes in required.items():
+        assert {r["status"] for r in by_type[kind]} <= codes, kind
     [person] = by_type["Patient"]
     assert person["name"][0]["family"] == "Export" and person["birthDate"] == "1980-05-06"
     crown = [o for o in by_type["Observation"] if o.get("code", {}).get("text") == "crown"][0]

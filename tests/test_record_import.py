@@ -161,3 +161,23 @@ async def test_only_the_owner_imports_and_only_into_their_own_clinic(client, oth
     await sign_in_as(other_client, clinic)
     assert (await other_client.get(f"/patients/{imported_id}")).status_code == 404
     assert hashlib.sha256(data).hexdigest()  # the file itself is untouched by the import
+
+
+async def test_the_upload_limit_follows_the_image_limit(settings, clinic):
+    import dataclasses
+
+    import httpx
+
+    from portal.app import create_app
+
+    app = create_app(dataclasses.replace(settings, image_max_bytes=64 * 1024), manage_pool=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        await sign_in_as(client, clinic)
+        too_big = await _upload(client, b"PK" + b"\0" * (2 * 2**20))  # over 4 images of 64 KB plus 1 MB of form
+        assert too_big.status_code == 413
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("export.json", b" " * (1024 * 1024))  # a few KB packed, 1 MB unpacked
+        refused = await _upload(client, bomb.getvalue())
+        assert refused.status_code == 422 and "unpacks to more than" in refused.text
+    assert await Patient.count().where(Patient.clinic == clinic.clinic_id) == 0
