@@ -86,6 +86,8 @@ async def test_a_record_exported_by_one_clinic_is_imported_whole_by_another(clie
     assert all(n["author_id"] is None for n in copy["categories"]["clinical_notes"]["records"])
     image_copy = copy["categories"]["images"]["records"][0]
     assert image_copy["sha256"] == source["categories"]["images"]["records"][0]["sha256"]
+    history = (await client.get(f"/patients/{imported_id}/appointments/")).text
+    assert "At the previous clinic (imported)" in history and "Canal Dental" in history and "Dr. Dekker" in history
     audit = await AuditEntry.select().where(AuditEntry.action == "patient.imported").first()
     assert audit["clinic_id"] == other.clinic_id and audit["patient_id"] == imported_id
     again = await _upload(client, _zip(archive))  # the same file twice is refused
