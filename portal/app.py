@@ -61,6 +61,7 @@ from portal.views.public_messages import (
     WhatsAppWebhookController,
 )
 from portal.views.recall import PatientRecallController, RecallController, WaitlistController
+from portal.views.record_import import record_import_routes
 from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
 from portal.views.social import DeletionStatusController, MetaWebhookController, SocialController
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
         key="session", max_age=settings.session_absolute_hours * 3600, httponly=True, secure=settings.https,
         samesite="lax", store="sessions")
     app = Litestar(
-        route_handlers=[*CONTROLLERS, imaging_routes(settings),
+        route_handlers=[*CONTROLLERS, imaging_routes(settings), record_import_routes(settings),
                         create_static_files_router(path="/static", directories=[settings.static_dir],
                                                                  name="static", include_in_schema=False)],
         # limits first (before any parsing), CSRF last (inside the session, as Litestar's own would be)

@@ -35,6 +35,7 @@ WRAPPED += ["recall", "booking"]
 WRAPPED += ["breaches"]
 WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
+WRAPPED += ["record_import"]
 
 
 def _catalogue(lang: str):

@@ -34,7 +34,7 @@ KEPT = {
     "treatment_plan": "patient = {p}",
     "plan_item": "plan IN (SELECT id FROM treatment_plan WHERE patient = {p})",
     "plan_acceptance": "plan IN (SELECT id FROM treatment_plan WHERE patient = {p})",
-    "clinical_note": "patient = {p}", "patient_image": "patient = {p}",
+    "clinical_note": "patient = {p}", "patient_image": "patient = {p}", "imported_visit": "patient = {p}",
     "patient_image_blob": "image IN (SELECT id FROM patient_image WHERE patient = {p})",
     "privacy_request": "patient_id = {p}", "audit_entry": "patient_id = {p}",
 }
@@ -90,6 +90,18 @@ async def _conversations(owner, cal, patient_id):
                                     key="whatsapp-reply:test")
 
 
+async def _imported_visits(owner, cal, patient_id):
+    """A visit at the previous clinic, brought by an imported export, its booking note naming the patient."""
+    rows = await Patient.raw(
+        "INSERT INTO patient_import (clinic, patient, source_clinic, source_patient_id, generated_at, "
+        "document_sha256, imported_at) VALUES ({}, {}, 'Old Dental', 7, now(), repeat('a', 64), now()) RETURNING id",
+        owner.clinic_id, patient_id)
+    await Patient.raw(
+        "INSERT INTO imported_visit (clinic, patient, patient_import, source_ref, starts_at, ends_at, status, notes) "
+        "VALUES ({}, {}, {}, 'appointments/1', now() - interval '1 year', now() - interval '1 year', 'completed', "
+        "{})", owner.clinic_id, patient_id, rows[0]["id"], f"{GIVEN} {FAMILY} prefers mornings")
+
+
 MAKERS = {
     "identity": _identity_and_contact, "contact": _identity_and_contact, "guardians": _guardians,
     "appointments": _appointments, "consents": _consents,
@@ -97,6 +109,7 @@ MAKERS = {
     "requests": _identity_and_contact, "access_log": _identity_and_contact,  # made over HTTP below
     "medical_history": _chart, "medical_alerts": _chart, "tooth_chart": _chart, "treatment_plans": _chart,
     "clinical_notes": _chart, "images": _chart, "conversations": _conversations,
+    "imported_visits": _imported_visits,
 }
 
 

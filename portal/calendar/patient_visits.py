@@ -1,12 +1,12 @@
 """One patient's appointments as the patient page lists them: what is coming and what has been."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from portal import audit, clock
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
-from portal.tables import Appointment
+from portal.tables import Appointment, ImportedVisit
 
 PAST_SHOWN = 20
 
@@ -17,6 +17,7 @@ class PatientVisits:
     past: list[dict]
     more_past: bool
     today: date  # in the clinic's zone: where "Book" opens the calendar
+    imported: list[dict] = field(default_factory=list)  # visits at a previous clinic, from an imported record
 
 
 async def for_patient(actor: Actor, patient_id: int) -> PatientVisits:
@@ -32,7 +33,12 @@ async def for_patient(actor: Actor, patient_id: int) -> PatientVisits:
         Appointment.starts_at)
     past = await Appointment.select(*columns).where(mine & (Appointment.starts_at < now)).order_by(
         Appointment.starts_at, ascending=False).limit(PAST_SHOWN + 1)
+    imported = await ImportedVisit.select(
+        ImportedVisit.starts_at, ImportedVisit.status, ImportedVisit.type, ImportedVisit.provider,
+        ImportedVisit.cancel_reason, ImportedVisit.patient_import.source_clinic).where(
+        (ImportedVisit.clinic == actor.clinic_id) & (ImportedVisit.patient == patient_id)).order_by(
+        ImportedVisit.starts_at, ascending=False)
     await audit.record(actor, "patient.appointments_viewed", patient_id=patient_id, object_type="patient",
                        object_id=patient_id)
     return PatientVisits(upcoming=upcoming, past=past[:PAST_SHOWN], more_past=len(past) > PAST_SHOWN,
-                         today=clock.local(now, actor.time_zone).date())
+                         today=clock.local(now, actor.time_zone).date(), imported=imported)

@@ -37,6 +37,7 @@ from portal.privacy import (
     clinical,  # noqa: E402,F401  (registers the chart's categories)
     contacts_records,  # noqa: E402,F401  (registers the address changes)
     form_records,  # noqa: E402,F401  (registers patient forms and their signed PDFs)
+    import_records,  # noqa: E402,F401  (registers visit history imported from a previous clinic)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     perio_records,  # noqa: E402,F401  (registers perio charts)
     recall_records,  # noqa: E402,F401  (registers recall and online booking)

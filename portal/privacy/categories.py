@@ -1,8 +1,9 @@
 """The categories of patient data that exist today; charts, notes, images and history register the same way."""
 
 from portal import patient_fields
+from portal.calendar.statuses import Status
 from portal.i18n import lazy_gettext
-from portal.privacy.registry import DataCategory, plain_rows, register
+from portal.privacy.registry import ID, MAYBE_DAY, WHEN, DataCategory, one_of, plain_rows, register
 from portal.tables import (
     Appointment,
     AuditEntry,
@@ -85,7 +86,7 @@ async def _erase_guardians(patient_id: int) -> int:
     return len(await Guardian.delete().where(Guardian.patient == patient_id).returning(Guardian.id))
 
 
-APPOINTMENT_FIELDS = {"starts_at": lazy_gettext("Start (UTC, ISO 8601)"),
+APPOINTMENT_FIELDS = {"id": lazy_gettext("Appointment id"), "starts_at": lazy_gettext("Start (UTC, ISO 8601)"),
                       "ends_at": lazy_gettext("End (UTC, ISO 8601)"), "status": lazy_gettext("Status"),
                       "type": lazy_gettext("Kind of appointment"), "provider": lazy_gettext("Dentist or hygienist"),
                       "notes": lazy_gettext("Booking notes"),
@@ -94,7 +95,7 @@ APPOINTMENT_FIELDS = {"starts_at": lazy_gettext("Start (UTC, ISO 8601)"),
 
 async def _appointments(patient_id: int) -> list[dict]:
     rows = await Appointment.raw(
-        "SELECT a.starts_at, a.ends_at, a.status, t.name AS type, s.name AS provider, a.notes, a.cancel_reason "
+        "SELECT a.id, a.starts_at, a.ends_at, a.status, t.name AS type, s.name AS provider, a.notes, a.cancel_reason "
         "FROM appointment a JOIN appointment_type t ON t.id = a.appointment_type JOIN staff s ON s.id = a.provider "
         "WHERE a.patient = {} ORDER BY a.starts_at", patient_id)
     return plain_rows(rows, APPOINTMENT_FIELDS)
@@ -209,6 +210,7 @@ register(DataCategory(
     name="identity", title=lazy_gettext("Identity"), order=90, retention="clinical", basis="end_of_treatment",
     purpose=lazy_gettext("To know who you are and keep your treatment record with the right person."), legal_basis=CARE,
     recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
+    types={"date_of_birth": MAYBE_DAY, "gender": one_of(patient_fields.GENDERS), "created_at": WHEN},
     correctable=patient_fields.labels(("given_name", "family_name", "date_of_birth", "gender", "national_id"))))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
@@ -227,7 +229,8 @@ register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="appointments", title=lazy_gettext("Appointments"), order=20, retention="clinical", basis="end_of_treatment",
     purpose=lazy_gettext("To plan your visits; the visits are part of the treatment record."), legal_basis=CARE,
-    recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments))
+    recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments,
+    types={"id": ID, "starts_at": WHEN, "ends_at": WHEN, "status": one_of(Status)}))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="consents", title=lazy_gettext("Consents"), order=70, retention="administrative", basis="on_request",

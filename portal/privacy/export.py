@@ -6,6 +6,7 @@ can call it tomorrow. Progress is a row the page polls.
 """
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -19,7 +20,7 @@ from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
-from portal.privacy import processors, retention
+from portal.privacy import fhir_bundle, processors, retention
 from portal.privacy.centre import readable, subject_of
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import SCHEMA_VERSION
@@ -28,6 +29,7 @@ from portal.tables import Clinic, DataExport
 
 log = logging.getLogger(__name__)
 KEEP_DAYS = 7
+FHIR_PATH = "fhir/bundle.json"  # the same record as a FHIR R4 Bundle (portal/privacy/fhir_bundle.py)
 _summary = Environment(loader=FileSystemLoader(PROJECT_ROOT / "templates"), autoescape=select_autoescape(["html"]))
 _summary.filters.update(display.FILTERS)  # the summary shows times like the pages do, in the clinic's zone
 i18n.install(_summary)
@@ -47,9 +49,17 @@ async def start_export(actor: Actor) -> int:
     return row.id
 
 
+def with_ref(category: str, record: dict) -> dict:
+    """The record with its stable `ref`: its id where it has one, else a digest of its content (the schema's REF)."""
+    if isinstance(record.get("id"), int):
+        return {"ref": f"{category}/{record['id']}", **record}
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return {"ref": f"{category}/sha256-{digest[:16]}", **record}
+
+
 def _csv(rows: list[dict], fields: dict[str, str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(fields), extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=["ref", *fields], extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
@@ -84,12 +94,18 @@ async def build_export(export_id: int, cooling_days: int | None = None) -> None:
                     "generated_at": generated.isoformat(),
                     "controller": {"name": clinic["name"], "country": clinic["country"],
                                    "privacy_email": clinic["privacy_email"], "address": clinic["address"]},
-                    "patient_id": row["patient_id"], "categories": {}}
-        buffer = io.BytesIO()
+                    "patient_id": row["patient_id"], "categories": {}, "files": {}}
+        buffer, originals, perio = io.BytesIO(), {}, []
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            def write(path: str, data: str | bytes) -> None:
+                data = data.encode() if isinstance(data, str) else data
+                document["files"][path] = hashlib.sha256(data).hexdigest()
+                archive.writestr(path, data)
+
             for done, category in enumerate(all_categories(), start=1):
                 held = cooling is not None and category.clinical
-                records = [] if held else await category.collect(row["patient_id"])
+                records = [] if held else [with_ref(category.name, record)
+                                           for record in await category.collect(row["patient_id"])]
                 erasable = dates[category.name]
                 document["categories"][category.name] = {
                     "title": str(category.title), "purpose": str(category.purpose),
@@ -99,14 +115,18 @@ async def build_export(export_id: int, cooling_days: int | None = None) -> None:
                     "erasable_on": erasable["on"].isoformat() if erasable["on"] else None,
                     "erasable": erasable["text"], "records": records,
                     **({"withheld_until": cooling.isoformat()} if held else {})}
-                archive.writestr(f"csv/{category.name}.csv", _csv(records, category.fields))
+                write(f"csv/{category.name}.csv", _csv(records, category.fields))
                 if category.files is not None and not held:
                     for item in await category.files(row["patient_id"]):
-                        archive.writestr(f"files/{category.name}/{item.name}", item.data)
+                        write(f"files/{category.name}/{item.name}", item.data)
+                        originals[f"files/{category.name}/{item.name}"] = (item.content_type, item.data)
+                        if item.content_type == "application/fhir+json":  # perio Observations join the bundle
+                            perio += json.loads(item.data).get("entry", [])
                 await DataExport.update({DataExport.done: done}).where(DataExport.id == export_id)
-            archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))
-            archive.writestr("summary.html", _summary.get_template("privacy_centre/export_summary.html").render(
+            write(FHIR_PATH, json.dumps(fhir_bundle.bundle(document, originals, perio), ensure_ascii=False))
+            write("summary.html", _summary.get_template("privacy_centre/export_summary.html").render(
                 document=document, generated=generated, time_zone=clinic["time_zone"], readable=readable))
+            archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))  # last: lists the rest
         await DataExport.update({DataExport.archive: buffer.getvalue(), DataExport.status: "ready",
                                  DataExport.done: len(all_categories()) + 1,
                                  DataExport.finished_at: datetime.now(timezone.utc)}).where(DataExport.id == export_id)

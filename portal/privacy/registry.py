@@ -35,9 +35,32 @@ class DataCategory:
     # Who on the staff may read this category's details in a privacy request: the chart's permission unless
     # the category says otherwise (the front desk reads demographics, not clinical data).
     read_permission: str = "read_clinical"
+    # A JSON Schema per field where it is stricter than "any scalar" (types, enums, formats, references): the
+    # export schema (portal/privacy/schema.py) publishes it and the import (portal/privacy/record_import.py) relies
+    # on it. A field `id` is the record's stable id within its category; `<category>/<id>` refers to it.
+    types: dict[str, dict] = field(default_factory=dict)
 
 
 CATEGORIES: dict[str, DataCategory] = {}
+
+# Field types for `DataCategory.types` (JSON Schema fragments).
+ID = {"type": "integer", "minimum": 1}
+TEXT = {"type": "string"}
+WHEN = {"type": "string", "format": "date-time"}
+MAYBE_WHEN = {"type": ["string", "null"], "format": "date-time"}
+DAY = {"type": "string", "format": "date"}
+MAYBE_DAY = {"type": ["string", "null"], "format": "date"}
+TOOTH = {"type": "integer", "minimum": 11, "maximum": 85}  # FDI (ISO 3950), permanent and deciduous
+SURFACES = {"type": "string", "pattern": "^M?O?D?B?L?$"}
+
+
+def one_of(values) -> dict:
+    return {"enum": [str(v) for v in values]}
+
+
+def reference(category: str, null: bool = True) -> dict:
+    """A field that names a record of another category by its stable id, e.g. "appointments/12"."""
+    return {"type": ["string", "null"] if null else "string", "pattern": f"^{category}/[0-9]+$"}
 
 
 def register(category: DataCategory) -> DataCategory:

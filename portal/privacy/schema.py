@@ -2,11 +2,24 @@
 
 from portal.privacy.registry import all_categories
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+# The schema's identity: the same for every installation and never the host a request came in on.
+SCHEMA_ID = "urn:chairside:schema:patient-export:2"
 SCALAR = ["string", "number", "integer", "boolean", "null"]
+REF = {"type": "string", "pattern": "^[a-z_]+/([0-9]+|sha256-[0-9a-f]{16})$",
+       "description": "The record's stable id: <category>/<id> for records with an id, else <category>/sha256-<first "
+                      "16 hex digits of the record's canonical JSON>. References between records use it."}
 
 
-def json_schema(schema_url: str) -> dict:
+def record_schema(category) -> dict:
+    """One record of a category: exactly its fields, each typed as the category declares (any scalar else)."""
+    return {"type": "object", "additionalProperties": False, "required": ["ref", *category.fields],
+            "properties": {"ref": {**REF, "pattern": f"^{category.name}/([0-9]+|sha256-[0-9a-f]{{16}})$"},
+                           **{name: {"type": SCALAR, **category.types.get(name, {}), "description": str(text)}
+                              for name, text in category.fields.items()}}}
+
+
+def json_schema() -> dict:
     categories = all_categories()
     defs = {}
     for category in categories:
@@ -29,22 +42,22 @@ def json_schema(schema_url: str) -> dict:
                 "withheld_until": {"type": "string", "format": "date-time",
                                    "description": "Only while a change of contact details is cooling off: the "
                                                   "health record's records are held back (empty) until then"},
-                "records": {"type": "array", "items": {
-                    "type": "object", "additionalProperties": False, "required": list(category.fields),
-                    "properties": {name: {"type": SCALAR, "description": str(text)}
-                                   for name, text in category.fields.items()}}},
+                "records": {"type": "array", "items": record_schema(category)},
             },
             "additionalProperties": False,
         }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": schema_url,
+        "$id": SCHEMA_ID,
         "title": f"Chairside patient data export, version {SCHEMA_VERSION}",
         "description": "Everything a clinic holds about one patient, grouped by category. Dates and times are "
                        "ISO 8601 (times in UTC). A system importing this file reads `categories.<name>.records`; "
-                       "unknown categories may be added in later minor versions and should be kept as they are.",
+                       "unknown categories may be added in later minor versions and should be kept as they are. "
+                       "Every record has a stable `ref`; fields named in the schema as references hold another "
+                       "record's `ref` (a note's visit, a finding's planned procedure, an image's visit). `files` "
+                       "lists every file of the ZIP with its SHA-256.",
         "type": "object",
-        "required": ["format", "version", "generated_at", "controller", "patient_id", "categories"],
+        "required": ["format", "version", "generated_at", "controller", "patient_id", "categories", "files"],
         "additionalProperties": False,
         "properties": {
             "format": {"const": "chairside-patient-export"},
@@ -54,6 +67,8 @@ def json_schema(schema_url: str) -> dict:
                            "properties": {"name": {"type": "string"}, "country": {"type": "string"},
                                           "privacy_email": {"type": "string"}, "address": {"type": "string"}}},
             "patient_id": {"type": "integer", "description": "The clinic's own number for the patient"},
+            "files": {"type": "object", "description": "Path in the ZIP -> SHA-256 (hex) of its bytes",
+                      "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
             "categories": {"type": "object", "required": [c.name for c in categories],
                            "properties": {c.name: {"$ref": f"#/$defs/{c.name}"} for c in categories},
                            "additionalProperties": {"type": "object"}},

@@ -79,6 +79,7 @@ from portal.tables.recall import (
     WaitlistFreed,
     WaitlistOffer,
 )
+from portal.tables.record_import import ImportedVisit, PatientImport
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice, StaffTwoFactorReset
 

@@ -133,3 +133,4 @@ class ClinicalNote(Table, tablename="clinical_note"):
     author_credentials = Varchar(length=200, default="")
     content_hash = Varchar(length=64)
     signed_at = Timestamptz()
+    imported_visit = Integer(null=True, default=None)  # an imported note's visit at the previous clinic

@@ -39,6 +39,7 @@ class PatientImage(Table, tablename="patient_image"):
     withdrawn_at = Timestamptz(null=True, default=None)
     withdrawn_by = ForeignKey(references=Staff, null=True)
     withdrawn_reason = Varchar(length=300, default="")
+    imported_visit = Integer(null=True, default=None)  # an imported image's visit at the previous clinic
 
 
 class PatientImageBlob(Table, tablename="patient_image_blob"):

@@ -103,8 +103,7 @@ class PrivacyCentreController(Controller):
     @get("/schema", name="privacy.schema", sync_to_thread=False)
     def schema(self, request: Request) -> Response:
         """The published JSON Schema of the export document."""
-        schema_url = links.absolute_url(request.app.state.settings, request.app.route_reverse("privacy.schema"))
-        return Response(content=json_schema(schema_url),
+        return Response(content=json_schema(),
                         media_type="application/schema+json")
 
     @get("/schema/about", name="privacy.schema_doc")

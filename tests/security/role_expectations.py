@@ -14,6 +14,7 @@ REQUIRED = {
     "/patients": Permission.READ_DEMOGRAPHICS,
     "/patients/search": Permission.READ_DEMOGRAPHICS,
     "/patients/new": Permission.EDIT_DEMOGRAPHICS,
+    "/patients/import": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/edit": Permission.EDIT_DEMOGRAPHICS,
     "/staff": Permission.MANAGE_STAFF,
