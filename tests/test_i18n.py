@@ -33,6 +33,7 @@ WRAPPED += ["contacts", "two_factor"]
 WRAPPED += ["billing", "billing_reports", "billing_settings"]
 WRAPPED += ["recall", "booking"]
 WRAPPED += ["breaches"]
+WRAPPED += ["closing"]
 WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
 
