@@ -33,6 +33,7 @@ from portal.views.calendar_feed import CalendarFeedController, IcalFeedControlle
 from portal.views.calls import CallsController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
+from portal.views.closing import ClosingController
 from portal.views.contacts import AddressLinkController, OwnCodeController, PatientContactsController
 from portal.views.csrf import MaskedCSRFMiddleware
 from portal.views.dashboard import DashboardController
@@ -91,6 +92,7 @@ CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsCont
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
                 WaitlistController, OfferController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
+CONTROLLERS.append(ClosingController)  # closing the clinic's account (portal/closing)
 CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]
 CONTROLLERS += [SocialController, MetaWebhookController, DeletionStatusController]
 

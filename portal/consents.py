@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from portal import audit
+from portal import audit, display
 from portal.errors import NotFound
 from portal.i18n import lazy_gettext
 from portal.permissions import Actor
@@ -33,6 +33,16 @@ LABELS = {
     ConsentKind.CASE_PHOTOS: lazy_gettext("Use of photos for case presentations"),
 }
 
+SOURCES = {"privacy_centre": lazy_gettext("in the privacy centre"), "front_desk": lazy_gettext("at the front desk"),
+           "phone": lazy_gettext("by phone"), "letter": lazy_gettext("by letter"),
+           "unsubscribe_link": lazy_gettext("by the unsubscribe link in a mail"),
+           "sms_keyword": lazy_gettext("by a text message (STOP or START)"),
+           "gpc": lazy_gettext("by your browser's Global Privacy Control signal")}
+ACTOR_KINDS = {"staff": lazy_gettext("Staff"), "patient": lazy_gettext("You"), "guardian": lazy_gettext("Guardian"),
+               "unsubscribe": lazy_gettext("You")}
+display.register_labels("consent_source", SOURCES)
+display.register_labels("consent_actor", ACTOR_KINDS)
+
 # Channels that stop while processing is restricted or objected to.
 CONTACT_KINDS = {ConsentKind.REMINDER_EMAIL, ConsentKind.REMINDER_SMS, ConsentKind.REMINDER_WHATSAPP,
                  ConsentKind.MARKETING_EMAIL}
@@ -42,7 +52,7 @@ CONTACT_KINDS = {ConsentKind.REMINDER_EMAIL, ConsentKind.REMINDER_SMS, ConsentKi
 class ConsentChange:
     kind: ConsentKind
     granted: bool
-    source: str  # privacy_centre | front_desk | phone | letter | unsubscribe_link
+    source: str  # privacy_centre | front_desk | phone | letter | unsubscribe_link | sms_keyword | gpc
     notice_version: str = ""
 
 
@@ -61,17 +71,18 @@ async def _notice_in_force(clinic_id: int) -> str:
 
 
 async def record_change(actor: Actor | None, clinic_id: int, patient_id: int, change: ConsentChange,
-                        actor_kind: str | None = None) -> bool:
+                        actor_kind: str | None = None, even_if_same: bool = False) -> bool:
     """Append a ledger row when the answer changes (the caller has checked who may act); True if it changed.
 
     `actor_kind` overrides the actor's own kind, e.g. "guardian" for a guardian's patient session or
-    "unsubscribe" for a one-click link (actor None).
+    "unsubscribe" for a one-click link (actor None). `even_if_same` records an objection that repeats the
+    present answer (a browser's Global Privacy Control signal is kept even when marketing was already off).
     """
     patient = await Patient.select(Patient.id).where((Patient.id == patient_id) & (Patient.clinic == clinic_id)).first()
     if patient is None:
         raise NotFound("patient")
     before = (await current(patient_id))[change.kind]
-    if before == change.granted:
+    if before == change.granted and not even_if_same:
         return False
     version = change.notice_version or await _notice_in_force(clinic_id)  # every row names the notice in force
     await ConsentEvent.insert(ConsentEvent(

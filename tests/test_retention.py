@@ -87,3 +87,19 @@ async def test_requests_and_access_log_of_an_erased_patient_go_by_their_own_rule
     assert await PrivacyRequest.count() == 0
     assert await AuditEntry.exists().where(AuditEntry.action == "retention.erased_orphans")
     assert await AuditEntry.exists().where(AuditEntry.action == "retention.erased")  # the record of erasure stays
+
+
+async def test_without_a_completed_visit_retention_counts_from_the_latest_clinical_entry(clinic, cal):
+    """A record made 30 years ago with no visit, and an X-ray taken today: the clock starts today."""
+    from tests import image_samples
+
+    await retention.confirm_rule(clinic, RuleForm("clinical", str(NL_RULE.years), NL_RULE.basis, NL_RULE.source))
+    patient_id = await factories.make_patient(clinic, given_name="Xray")
+    await Patient.update({Patient.created_at: datetime.now(timezone.utc) - timedelta(days=365 * 30)}).where(
+        Patient.id == patient_id)
+    await image_samples.stored(clinic, patient_id)
+    assert await retention.basis_date("end_of_treatment", patient_id) == date.today()
+    dates = await erasable_dates(clinic.clinic_id, patient_id)
+    assert dates["images"]["on"] >= date.today().replace(year=date.today().year + NL_RULE.years - 1)
+    assert (await run_retention())["patients"] == 0
+    assert await Patient.exists().where(Patient.id == patient_id)

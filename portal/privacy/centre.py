@@ -12,7 +12,7 @@ from portal.errors import Forbidden, NotFound
 from portal.permissions import Actor
 from portal.privacy import notice, processors, retention
 from portal.privacy.registry import all_categories
-from portal.tables import Clinic, Patient
+from portal.tables import Clinic, ConsentEvent, Patient
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -93,6 +93,26 @@ async def set_consent(actor: Actor, kind: str, granted: bool) -> None:
     async with transaction():
         await consents.record_change(actor, actor.clinic_id, patient_id, ConsentChange(
             consent_kind, granted, "privacy_centre", await notice.version_label(actor.clinic_id)))
+
+
+async def honour_gpc(actor: Actor) -> datetime | None:
+    """A browser sending `Sec-GPC: 1` objects to marketing (Art. 21(2)): recorded once in the consent ledger (marketing
+    off, source "gpc"); returns when it was recorded, so every page can say so."""
+    patient_id = subject_of(actor)
+    kind = ConsentKind.MARKETING_EMAIL.value
+    async with transaction():
+        # one patient's signal at a time, so two tabs loading together record it once
+        await Patient.raw("SELECT id FROM patient WHERE id = {} FOR UPDATE", patient_id)
+        seen = await ConsentEvent.select(ConsentEvent.at).where(
+            (ConsentEvent.patient == patient_id) & (ConsentEvent.kind == kind)
+            & (ConsentEvent.source == "gpc")).order_by(ConsentEvent.id).first()
+        if seen is not None:
+            return seen["at"]
+        await consents.record_change(actor, actor.clinic_id, patient_id, ConsentChange(
+            ConsentKind.MARKETING_EMAIL, False, "gpc", await notice.version_label(actor.clinic_id)),
+            even_if_same=True)
+        return (await ConsentEvent.select(ConsentEvent.at).where(
+            (ConsentEvent.patient == patient_id) & (ConsentEvent.source == "gpc")).first())["at"]
 
 
 @dataclass(frozen=True)

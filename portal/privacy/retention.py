@@ -90,13 +90,24 @@ async def confirm_rule(actor: Actor, form: RuleForm) -> None:
                            object_id=form.retention_class, detail={"years": years, "source": form.source.strip()})
 
 
+# Where a clinical entry's moment is kept: (table, column), each with a `patient` column.
+CLINICAL_ENTRIES = (("clinical_note", "signed_at"), ("patient_image", "uploaded_at"), ("tooth_finding", "recorded_at"),
+                    ("medical_history", "recorded_at"), ("medical_alert", "created_at"),
+                    ("treatment_plan", "updated_at"), ("perio_exam", "created_at"), ("lab_case", "created_at"),
+                    ("prescription", "signed_at"), ("referral", "created_at"), ("patient_form", "submitted_at"))
+
+
 async def basis_date(basis: str, patient_id: int) -> date | None:
     """The day a category's retention counts from (None: erasable on request at any time)."""
     if basis == "end_of_treatment":
+        # The last visit or the latest clinical entry, whichever is later (an X-ray taken today is never erasable
+        # sooner than its rule says, visit or not); the record's creation only when it holds nothing newer.
+        entries = ", ".join(f"(SELECT max({column}) FROM {table} WHERE patient = p.id)"
+                            for table, column in CLINICAL_ENTRIES)
         rows = await Patient.raw(
             "SELECT greatest((SELECT max(starts_at) FROM appointment WHERE patient = p.id AND starts_at <= now() "
-            f"AND status IN {statuses.sql_list(statuses.ACTIVE)}), p.created_at) AS d FROM patient p WHERE p.id = {{}}",
-            patient_id)
+            f"AND status IN {statuses.sql_list(statuses.ACTIVE)}), {entries}, p.created_at) AS d "
+            "FROM patient p WHERE p.id = {}", patient_id)
     elif basis == "last_entry":
         rows = await Patient.raw(
             "SELECT greatest((SELECT max(received_at) FROM privacy_request WHERE patient_id = {}), "

@@ -28,9 +28,19 @@ async def addresses_of(patient_id: int) -> Addresses | None:
         Patient.id == patient_id).first()
     if row is None:
         return None
-    emails = tuple(sorted({row["email"].strip().lower()} - {""}))
-    phones = tuple(sorted({row["phone_mobile"], row["phone_other"]} - {""}))
-    return Addresses(row["clinic"], patient_id, emails, phones)
+    emails = {row["email"].strip().lower()} - {""}
+    phones = {row["phone_mobile"], row["phone_other"]} - {""}
+    # Addresses the patient's own changes named (waiting, replaced, withdrawn): mail went there too, e.g. the
+    # confirmation link of a new address; one another person of the clinic holds now is theirs, not this one's.
+    for change in await Patient.raw(
+            "SELECT channel, lower(address) AS address, lower(previous) AS previous FROM contact_change "
+            "WHERE patient = {} AND guardian IS NULL", patient_id):
+        for address in {change["address"], change["previous"]} - {""}:
+            (emails if change["channel"] == "email" else phones).add(address)
+    found = Addresses(row["clinic"], patient_id, tuple(sorted(emails)), tuple(sorted(phones)))
+    current = {row["email"].strip().lower(), row["phone_mobile"], row["phone_other"]}
+    others = await _still_used(found) - current
+    return Addresses(row["clinic"], patient_id, tuple(sorted(emails - others)), tuple(sorted(phones - others)))
 
 
 # Mail of the patient: carrying their id, or sent to one of their addresses by their clinic without any id.

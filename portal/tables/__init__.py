@@ -37,6 +37,7 @@ from portal.tables.chart import (
     TreatmentPlan,
 )
 from portal.tables.clinic import Clinic
+from portal.tables.closing import ClinicClosure
 from portal.tables.consent import ConsentEvent
 from portal.tables.contact import ContactChange
 from portal.tables.credentials import ClinicCredential

@@ -1,5 +1,8 @@
 """Who may reach a controller: the signed-in staff guard, permission guards and the injected Actor."""
 
+import math
+from datetime import datetime, timezone
+
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -34,6 +37,11 @@ async def signed_in(connection: Request, _: BaseRouteHandler) -> None:
         raise totp.EnrolmentRequired()
     sessions.touch(session)
     connection.state.actor = actor
+    # a clinic being closed: the countdown on every page (read with the session, no query of its own)
+    closing_at = (sessions.loaded_staff(connection, staff_id) or {}).get("closing_at")
+    if closing_at is not None and can(actor, Permission.MANAGE_CLINIC):
+        left = (closing_at - datetime.now(timezone.utc)).total_seconds()
+        connection.state.clinic_closing = {"at": closing_at, "days": max(0, math.ceil(left / 86400))}
     i18n.use(actor.language, actor.country)
 
 

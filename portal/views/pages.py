@@ -39,6 +39,7 @@ def render(request: Request, page_template: str, fragment_template: str | None =
     push its POST-only URL, and Back or reload would then land on a 405.
     """
     context.setdefault("actor", request.state.get("actor"))
+    context.setdefault("clinic_closing", request.state.get("clinic_closing"))
     headers = {"HX-Replace-Url": "false"} if status >= 400 and request.method == "POST" and getattr(
         request, "htmx", None) else None
     return Template(template_name=fragment_template if fragment_template and wants_fragment(request)

@@ -48,6 +48,8 @@ async def patient_signed_in(connection: Request, _: BaseRouteHandler) -> None:
     connection.state.patient = signed.actor
     if signed.actor is not None:
         i18n.use(signed.actor.language, signed.actor.country)
+        if connection.headers.get("sec-gpc", "").strip() == "1":
+            connection.state.gpc_at = await centre.honour_gpc(signed.actor)
 
 
 def _to_sign_in(request: Request, _: Exception) -> Response:
@@ -64,7 +66,8 @@ def page(request: Request, template: str, fragment: str | None = None, /, status
     htmx = getattr(request, "htmx", None)
     wants_fragment = fragment is not None and bool(htmx) and not htmx.boosted
     patient = request.state.get("patient")
-    context.update(actor=None, patient_actor=patient, time_zone=patient.time_zone if patient else "UTC")
+    context.update(actor=None, patient_actor=patient, time_zone=patient.time_zone if patient else "UTC",
+                   gpc_at=request.state.get("gpc_at"))
     return Template(template_name=fragment if wants_fragment else template, context=context, status_code=status)
 
 
