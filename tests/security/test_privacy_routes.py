@@ -17,7 +17,8 @@ async def _patient_with_records(client, clinic, mailbox, email: str) -> dict:
     patient_id = (await Patient.select(Patient.id).where(Patient.given_name == "Foreign").first())["id"]
     invoice_id = await factories.make_invoice(clinic, patient_id)
     account_id = (await Invoice.select(Invoice.account).where(Invoice.id == invoice_id).first())["account"]
-    return {"invoice_id": invoice_id, "account_id": account_id,"request_id": (await PrivacyRequest.select(PrivacyRequest.id).first())["id"],
+    return {"invoice_id": invoice_id, "account_id": account_id,
+            "request_id": (await PrivacyRequest.select(PrivacyRequest.id).first())["id"],
             "export_id": (await DataExport.select(DataExport.id).first())["id"],
             "kind": "reminder_email", "token": "x"}
 
