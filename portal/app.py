@@ -23,7 +23,7 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
-from portal.views.billing import BillingController, MollieWebhookController
+from portal.views.billing import BillingController, MollieWebhookController, OverdueController
 from portal.views.billing_patient import BillingPatientController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
@@ -89,6 +89,7 @@ CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeControl
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads
+CONTROLLERS.append(OverdueController)  # payment plans' overdue instalments
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
                 WaitlistController, OfferController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)

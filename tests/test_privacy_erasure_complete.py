@@ -127,6 +127,7 @@ async def _hits(patient_id: int) -> list[str]:
 NOT_YET_SCANNED = {"contact_changes", "recall", "recall_contacts", "booking_holds", "waitlist_offers", "waitlist",
                    "account_ledger", "invoices", "perio_charts", "referrals", "lab_cases", "prescriptions",
                    "disclosures", "calls", "forms", "patient_forms", "social_leads"}
+NOT_YET_SCANNED |= {"payment_plans"}  # kept with the books like account_ledger (tests/test_billing_plans.py)
 
 
 async def test_after_erasure_no_column_outside_the_kept_record_holds_the_patient(client, other_client, clinic,
