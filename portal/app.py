@@ -23,7 +23,8 @@ from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
-from portal.views.billing import BillingController, MollieWebhookController
+from portal.views.billing import BillingController, MollieWebhookController, OverdueController
+from portal.views.billing_patient import BillingPatientController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
 from portal.views.booking import BookingController, ManageBookingController, OfferController
@@ -89,6 +90,8 @@ CONTROLLERS += [LabController, PatientLabController, PrescriptionController, Ref
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
+CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads
+CONTROLLERS.append(OverdueController)  # payment plans' overdue instalments
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
                 WaitlistController, OfferController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from portal import i18n
+from portal.billing import reports
 from portal.lab import cases as lab_cases
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy import breaches
@@ -40,8 +41,10 @@ async def clinic_overview(actor: Actor) -> dict:
     if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
         privacy = await clock_counts(actor)
     breach_clocks = await breaches.open_clocks(actor) if can(actor, Permission.MANAGE_CLINIC) else []
+    money = await reports.headline(actor) if can(actor, Permission.VIEW_REPORTS) else None
     return {
         "breach_clocks": breach_clocks,
+        "money": money,
         "privacy": privacy,
         "lab_late": lab_late,
         "today": today,

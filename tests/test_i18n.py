@@ -31,6 +31,7 @@ WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", 
 WRAPPED += ["lab", "prescriptions", "referrals"]
 WRAPPED += ["contacts", "two_factor"]
 WRAPPED += ["billing", "billing_reports", "billing_settings"]
+WRAPPED += ["billing_patient"]
 WRAPPED += ["recall", "booking"]
 WRAPPED += ["breaches"]
 WRAPPED += ["closing"]

@@ -67,8 +67,16 @@ async def statement_pdf(actor: Actor, patient_id: int) -> tuple[str, bytes]:
     require(actor, Permission.HANDLE_PAYMENTS)
     await ensure_in_clinic(actor, patient_id)
     account_id = await accounts.account_id_of(actor.clinic_id, patient_id)
-    account = await accounts.account(actor.clinic_id, account_id)
-    letterhead, clinic = await clinic_letterhead(actor.clinic_id)
+    name, data = await statement_document(actor.clinic_id, account_id)
+    await audit.record(actor, "account.statement_printed", patient_id=patient_id, object_type="billing_account",
+                       object_id=account_id)
+    return name, data
+
+
+async def statement_document(clinic_id: int, account_id: int) -> tuple[str, bytes]:
+    """The statement of one account of the clinic as of today (file name, PDF); the caller checks and audits."""
+    account = await accounts.account(clinic_id, account_id)
+    letterhead, clinic = await clinic_letterhead(clinic_id)
     zone, money = clinic["time_zone"], clinic["currency"]
     entries = ledger.with_running_balance(await ledger.entries(account_id))
     today = datetime.now(timezone.utc).astimezone(ZoneInfo(zone)).date()
@@ -91,8 +99,6 @@ async def statement_pdf(actor: Actor, patient_id: int) -> tuple[str, bytes]:
                          + (display.money(aged.credit, money),)],
                         align_right=(0, 1, 2, 3, 4))]
     data = pdf.render(letterhead, _("Statement of account"), blocks, footer=clinic["name"])
-    await audit.record(actor, "account.statement_printed", patient_id=patient_id, object_type="billing_account",
-                       object_id=account_id)
     return f"statement-{today.isoformat()}.pdf", data
 
 

@@ -147,6 +147,16 @@ async def get(actor: Actor, patient_id: int, invoice_id: int, audited: bool = Tr
     row = await Invoice.select().where((Invoice.id == invoice_id) & (Invoice.clinic == actor.clinic_id)).first()
     if row is None or not await _patient_on_account(patient_id, row["account"]):
         raise NotFound()
+    await with_lines(row)
+    if audited:
+        await audit.record(actor, "invoice.viewed", patient_id=patient_id, object_type="invoice",
+                           object_id=invoice_id)
+    return row
+
+
+async def with_lines(row: dict) -> dict:
+    """The invoice row completed with its lines, the credit note correcting it, what it corrects, what is paid."""
+    invoice_id = row["id"]
     row["lines"] = await InvoiceLine.select().where(InvoiceLine.invoice == invoice_id).order_by(InvoiceLine.id)
     credited = await Invoice.select(Invoice.id, Invoice.number).where(Invoice.corrects == invoice_id).first()
     row["credited_by"] = credited
@@ -154,9 +164,6 @@ async def get(actor: Actor, patient_id: int, invoice_id: int, audited: bool = Tr
                         if row["corrects"] else None)
     row["paid"] = (await Invoice.raw("SELECT coalesce(sum(amount), 0) AS s FROM payment_allocation "
                                      "WHERE invoice = {}", invoice_id))[0]["s"]
-    if audited:
-        await audit.record(actor, "invoice.viewed", patient_id=patient_id, object_type="invoice",
-                           object_id=invoice_id)
     return row
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from portal import audit
-from portal.billing import accounts, invoices, ledger, payments
+from portal.billing import accounts, instalments, invoices, ledger, payments
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import Patient
@@ -30,6 +30,7 @@ async def account_overview(actor: Actor, patient_id: int, everything: bool = Fal
         "open_invoices": await payments.open_invoices(account_id),
         "uninvoiced": await invoices.uninvoiced_charges(account_id),
         "currency": await _currency(actor.clinic_id),
+        "plan": await instalments.plan_in_force(actor, account_id),
     }
     await audit.record(actor, "account.viewed", patient_id=patient_id, object_type="billing_account",
                        object_id=account_id)

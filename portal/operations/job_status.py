@@ -22,6 +22,7 @@ PERIODIC = {"reminders.plan": lazy_gettext("Queue due reminders (every minute)")
             "housekeeping.retry_stalled": lazy_gettext("Requeue jobs of vanished workers (every minute)")}
 PERIODIC["recall.remind"] = lazy_gettext("Queue due recall reminders (every ten minutes)")
 PERIODIC["waitlist.offer"] = lazy_gettext("Offer freed slots to the waitlist (every minute)")
+PERIODIC["billing.remind_instalments"] = lazy_gettext("Queue payment-plan reminders (every morning)")
 
 
 async def freshest_heartbeat(timeout: float) -> dict:

@@ -39,6 +39,7 @@ from portal.privacy import (
     form_records,  # noqa: E402,F401  (registers patient forms and their signed PDFs)
     import_records,  # noqa: E402,F401  (registers visit history imported from a previous clinic)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
+    money_records,  # noqa: E402,F401  (registers payment plans)
     perio_records,  # noqa: E402,F401  (registers perio charts)
     recall_records,  # noqa: E402,F401  (registers recall and online booking)
     social_records,  # noqa: E402,F401  (registers lead-ads forms of converted leads)

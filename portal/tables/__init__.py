@@ -24,6 +24,8 @@ from portal.tables.billing import (
     LedgerEntry,
     OnlinePayment,
     PaymentAllocation,
+    PaymentInstalment,
+    PaymentPlan,
 )
 from portal.tables.calls import CallRecording, PhoneCall
 from portal.tables.chart import (

@@ -109,3 +109,23 @@ class OnlinePayment(Table, tablename="online_payment"):
     created_by = ForeignKey(references=Staff, null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class PaymentPlan(Table, tablename="payment_plan"):
+    clinic = ForeignKey(references=Clinic)
+    account = ForeignKey(references=BillingAccount)
+    patient = ForeignKey(references=Patient, null=True)
+    replaces = Integer(null=True, default=None)
+    total = Numeric(digits=(12, 2))
+    note = Varchar(length=500, default="")
+    created_by = ForeignKey(references=Staff, null=True)
+    created_by_name = Varchar(length=200, default="")
+    created_at = Timestamptz()
+
+
+class PaymentInstalment(Table, tablename="payment_instalment"):
+    clinic = ForeignKey(references=Clinic)
+    plan = ForeignKey(references=PaymentPlan)
+    seq = SmallInt()
+    due_on = Date()
+    amount = Numeric(digits=(12, 2))

@@ -4,7 +4,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.billing import accounts, documents, invoices, ledger, online, overview, payments
+from portal.billing import accounts, documents, instalments, invoices, ledger, online, overview, payments
 from portal.errors import ValidationFailed
 from portal.forms import whole_number
 from portal.i18n import _
@@ -32,7 +32,7 @@ class BillingController(Controller):
                       payment=forms.get("payment") or payments.PaymentForm(),
                       adjustment=forms.get("adjustment") or payments.AdjustmentForm(),
                       refund=forms.get("refund") or payments.RefundForm(), guarantor=forms.get("guarantor", ""),
-                      split=forms.get("split") or {},
+                      split=forms.get("split") or {}, plan_form=forms.get("plan_form") or instalments.PlanForm(),
                       **await overview.account_overview(actor, patient_id, everything), **CHOICES)
 
     @get("/", name="billing.account")
@@ -148,6 +148,16 @@ class BillingController(Controller):
             return await self._page(request, actor, patient_id, 422, exc.errors, refund=form)
         return self._back(request, patient_id)
 
+    @post("/plans", name="billing.plan")
+    async def plan(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
+        """Agree a payment plan: what is owed split into monthly instalments (replaces the plan in force)."""
+        form = await read_form(request, instalments.PlanForm)
+        try:
+            await instalments.create_plan(actor, patient_id, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, patient_id, 422, exc.errors, plan_form=form)
+        return see_other(request.app.route_reverse("billing.account", patient_id=patient_id) + "#plan-title")
+
     @post("/share", name="billing.share")
     async def share(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
         """Bill this patient to another patient's (family) account from now on."""
@@ -158,6 +168,17 @@ class BillingController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, patient_id, 422, exc.errors, guarantor=text)
         return self._back(request, patient_id)
+
+
+class OverdueController(Controller):
+    path = "/billing/overdue"
+    guards = [signed_in, requires(Permission.HANDLE_PAYMENTS)]
+    dependencies = {"actor": provide_actor}
+
+    @get("/", name="billing.overdue")
+    async def show(self, request: Request, actor: CurrentActor) -> Template:
+        """Every payment plan with an overdue instalment, oldest first, with what is overdue."""
+        return render(request, "billing/overdue.html", **await instalments.overdue(actor))
 
 
 class MollieWebhookController(Controller):

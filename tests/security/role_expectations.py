@@ -91,6 +91,7 @@ REQUIRED = {
     "/patients/{patient_id:int}/account/statement": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}/account/invoices/{invoice_id:int}": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}/account/invoices/{invoice_id:int}/pdf": Permission.HANDLE_PAYMENTS,
+    "/billing/overdue": Permission.HANDLE_PAYMENTS,  # the front desk chases instalments
     "/reports/money": Permission.VIEW_REPORTS,
     "/reports/money/export.csv": Permission.VIEW_REPORTS,
     "/settings/billing": Permission.MANAGE_CLINIC,

@@ -2,7 +2,7 @@
 unsafe patient routes need the CSRF token."""
 
 from portal.privacy import export
-from portal.tables import DataExport, PrivacyRequest
+from portal.tables import DataExport, Invoice, Patient, PrivacyRequest
 from tests import factories
 from tests.factories import csrf_token, post_form, sign_in_as
 from tests.privacy_helpers import sign_in_patient
@@ -14,7 +14,11 @@ async def _patient_with_records(client, clinic, mailbox, email: str) -> dict:
     await sign_in_patient(client, mailbox, email, "1975-05-05")
     await post_form(client, "/privacy/me/questions", {"question": "Foreign question"})
     await post_form(client, "/privacy/me/export")
-    return {"request_id": (await PrivacyRequest.select(PrivacyRequest.id).first())["id"],
+    patient_id = (await Patient.select(Patient.id).where(Patient.given_name == "Foreign").first())["id"]
+    invoice_id = await factories.make_invoice(clinic, patient_id)
+    account_id = (await Invoice.select(Invoice.account).where(Invoice.id == invoice_id).first())["account"]
+    return {"invoice_id": invoice_id, "account_id": account_id,
+            "request_id": (await PrivacyRequest.select(PrivacyRequest.id).first())["id"],
             "export_id": (await DataExport.select(DataExport.id).first())["id"],
             "kind": "reminder_email", "token": "x"}
 
@@ -28,14 +32,14 @@ async def test_every_patient_id_route_hides_another_patients_records(app, client
     token = await csrf_token(client)
     checked = 0
     for method, path, params in routes(app):
-        if not is_patient_route(path) or not ({"request_id", "export_id"} & set(params)):
+        if not is_patient_route(path) or not ({"request_id", "export_id", "invoice_id", "account_id"} & set(params)):
             continue
         response = await client.request(method, fill(path, foreign),
                                         data={"_csrf_token": token} if method != "GET" else None)
         assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
         assert "Foreign" not in response.text
         checked += 1
-    assert checked >= 3
+    assert checked >= 5
 
 
 async def test_every_patient_page_refuses_a_staff_session(app, client, clinic):
