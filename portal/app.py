@@ -31,6 +31,7 @@ from portal.views.breaches import BreachController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.calls import CallsController
+from portal.views.channels import ChannelAccountsController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
 from portal.views.contacts import AddressLinkController, OwnCodeController, PatientContactsController
@@ -92,6 +93,7 @@ CONTROLLERS += [RecallController, PatientRecallController, BookingController, Ma
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]
 CONTROLLERS += [SocialController, MetaWebhookController, DeletionStatusController]
+CONTROLLERS += [ChannelAccountsController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

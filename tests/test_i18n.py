@@ -35,6 +35,7 @@ WRAPPED += ["recall", "booking"]
 WRAPPED += ["breaches"]
 WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
+WRAPPED += ["channels"]
 
 
 def _catalogue(lang: str):
