@@ -8,6 +8,7 @@ from babel.dates import format_date
 
 from portal import i18n
 from portal.lab import cases as lab_cases
+from portal.messaging import page_insights
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy import breaches
 from portal.privacy.requests import clock_counts
@@ -40,7 +41,9 @@ async def clinic_overview(actor: Actor) -> dict:
     if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
         privacy = await clock_counts(actor)
     breach_clocks = await breaches.open_clocks(actor) if can(actor, Permission.MANAGE_CLINIC) else []
+    social = await page_insights.weekly(actor) if can(actor, Permission.MANAGE_CLINIC) else None
     return {
+        "social": social,
         "breach_clocks": breach_clocks,
         "privacy": privacy,
         "lab_late": lab_late,
