@@ -6,7 +6,7 @@ import json
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.mail_sink import free_port
 
@@ -58,6 +58,16 @@ class MetaStub:
                 if not parts or parts[0] != VERSION:
                     return self._refuse(f"unknown version {self.path}")
                 rest = parts[1:]
+                if rest == ["dialog", "oauth"]:  # the person approves at once and is sent back with a code
+                    if q.get("client_id") != APP_ID or not q.get("redirect_uri") or not q.get("state"):
+                        return self._refuse("Invalid app id, redirect_uri or state")
+                    code = stub.grant(q["redirect_uri"], f"AQD-dialog-{len(stub.codes) + 1}")
+                    self.send_response(302)
+                    back = urlencode({"code": code, "state": q["state"]})
+                    self.send_header("Location", f"{q['redirect_uri']}?{back}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 if rest == ["oauth", "access_token"]:
                     code = q.get("code", "")
                     if q.get("client_id") != APP_ID or q.get("client_secret") != APP_SECRET:

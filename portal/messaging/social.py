@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from cryptography.fernet import InvalidToken
@@ -60,6 +60,12 @@ def _graph(settings: Settings, path: str) -> str:
 def _dialog_base(settings: Settings) -> str:
     """Facebook's login dialog lives on www.facebook.com; a stand-in Graph server serves it itself."""
     return settings.meta_graph_url.rstrip("/").replace("://graph.", "://www.", 1)
+
+
+def dialog_origin(settings: Settings) -> str:
+    """Where the connect form's answer sends the browser (scheme://host[:port]), for the page's form-action."""
+    parts = urlsplit(_dialog_base(settings))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def redirect_uri(settings: Settings) -> str:
