@@ -151,6 +151,9 @@ async def run_worker(worker_settings: Settings, concurrency: int = 4, name: str 
         loop.add_signal_handler(sig, on_signal)
     await db.start_pool(max_size=concurrency + 2, statement_timeout=4 * worker_settings.db_statement_timeout)
     heartbeat = asyncio.create_task(beat(name), name="heartbeat")
+    from portal.messaging import mail_listener
+
+    listener = await mail_listener.start(worker_settings)  # routed mail over SMTP when INBOUND_SMTP is set
     quick_failures = 0
     try:
         while not stop.is_set():
@@ -187,6 +190,8 @@ async def run_worker(worker_settings: Settings, concurrency: int = 4, name: str 
             await asyncio.sleep(min(quick_failures, 5) * 0.5)
     finally:
         heartbeat.cancel()
+        if listener is not None:
+            listener.close()
         await _forget_heartbeat(name)
         await db.close_pool()
 

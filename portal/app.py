@@ -32,6 +32,7 @@ from portal.views.breaches import BreachController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
 from portal.views.calls import CallsController
+from portal.views.channels import ChannelAccountsController
 from portal.views.chart import ChartController
 from portal.views.clinical_settings import ClinicalSetupController
 from portal.views.closing import ClosingController
@@ -98,6 +99,7 @@ CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 CONTROLLERS.append(ClosingController)  # closing the clinic's account (portal/closing)
 CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]
 CONTROLLERS += [SocialController, MetaWebhookController, DeletionStatusController]
+CONTROLLERS += [ChannelAccountsController]
 
 
 def _named_options(base: dict, rows: list[dict]) -> dict:

@@ -9,6 +9,7 @@ from babel.dates import format_date
 from portal import i18n
 from portal.billing import reports
 from portal.lab import cases as lab_cases
+from portal.messaging import page_insights
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy import breaches
 from portal.privacy.requests import clock_counts
@@ -42,7 +43,9 @@ async def clinic_overview(actor: Actor) -> dict:
         privacy = await clock_counts(actor)
     breach_clocks = await breaches.open_clocks(actor) if can(actor, Permission.MANAGE_CLINIC) else []
     money = await reports.headline(actor) if can(actor, Permission.VIEW_REPORTS) else None
+    social = await page_insights.weekly(actor) if can(actor, Permission.MANAGE_CLINIC) else None
     return {
+        "social": social,
         "breach_clocks": breach_clocks,
         "money": money,
         "privacy": privacy,

@@ -48,6 +48,7 @@ DAY_FORMATS = {
     "long": "long",
     "weekday": "full",
     "short_weekday": "Ed",
+    "day_month": "MMMd",
     "month": "yMMMM",
 }
 _STANDARD = {"short", "medium", "long", "full"}

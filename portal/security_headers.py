@@ -5,6 +5,14 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
+
+
+def policy_sending_forms_to(origin: str) -> str:
+    """The policy for a page one of whose forms is answered with a redirect to another site (Meta's OAuth dialog):
+    browsers check form-action against every redirect of a submission too."""
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 _COMMON = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),

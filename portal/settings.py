@@ -68,6 +68,7 @@ class Settings:
     credentials_key: str = ""  # Fernet key for providers' credentials per clinic; derived from secret_key if empty
     inbound_mail_domain: str = ""  # e.g. reply.portal.example.nl: routed email is off while empty
     mail_webhook_signing_key: str = ""  # the inbound-mail provider's webhook signing key (Mailgun-style)
+    inbound_smtp: str = ""  # host:port the worker's SMTP listener takes routed mail on (self-hosting); off if empty
     # Online payments through Mollie's REST API; off unless an API key is set.
     mollie_api_url: str = "https://api.mollie.com"
     mollie_api_key: str = ""
@@ -133,6 +134,7 @@ class Settings:
             credentials_key=os.environ.get("CREDENTIALS_KEY", ""),
             inbound_mail_domain=os.environ.get("INBOUND_MAIL_DOMAIN", "").strip().lower(),
             mail_webhook_signing_key=os.environ.get("MAIL_WEBHOOK_SIGNING_KEY", ""),
+            inbound_smtp=os.environ.get("INBOUND_SMTP", "").strip(),
             mollie_api_url=os.environ.get("MOLLIE_API_URL", "https://api.mollie.com"),
             mollie_api_key=os.environ.get("MOLLIE_API_KEY", ""),
             whatsapp_recall_template=os.environ.get("WHATSAPP_RECALL_TEMPLATE", "recall_reminder"),

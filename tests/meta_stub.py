@@ -4,8 +4,9 @@ code, a user token where a Page token belongs, a missing subscribed_fields are r
 
 import json
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.mail_sink import free_port
 
@@ -23,6 +24,8 @@ class MetaStub:
         self.leads: dict[str, dict] = {}  # leadgen id -> (page id, the lead object)
         self.subscribed: dict[str, str] = {}  # page id -> subscribed_fields
         self.fetched: list[str] = []
+        self.insights: dict[str, dict[str, list[dict]]] = {}  # page id -> metric -> [{"value", "end_time"}]
+        self.insight_queries: list[dict[str, str]] = []
         self.refused: list[str] = []
         stub = self
 
@@ -55,6 +58,16 @@ class MetaStub:
                 if not parts or parts[0] != VERSION:
                     return self._refuse(f"unknown version {self.path}")
                 rest = parts[1:]
+                if rest == ["dialog", "oauth"]:  # the person approves at once and is sent back with a code
+                    if q.get("client_id") != APP_ID or not q.get("redirect_uri") or not q.get("state"):
+                        return self._refuse("Invalid app id, redirect_uri or state")
+                    code = stub.grant(q["redirect_uri"], f"AQD-dialog-{len(stub.codes) + 1}")
+                    self.send_response(302)
+                    back = urlencode({"code": code, "state": q["state"]})
+                    self.send_header("Location", f"{q['redirect_uri']}?{back}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 if rest == ["oauth", "access_token"]:
                     code = q.get("code", "")
                     if q.get("client_id") != APP_ID or q.get("client_secret") != APP_SECRET:
@@ -71,6 +84,8 @@ class MetaStub:
                     if q.get("access_token") != USER_TOKEN:
                         return self._refuse("Invalid OAuth access token", 401)
                     return self._answer(200, {"data": stub.pages, "paging": {}})
+                if len(rest) == 2 and rest[1] == "insights":
+                    return self._insights(rest[0], q)
                 if len(rest) == 1 and rest[0] in stub.leads:
                     page_id, lead = stub.leads[rest[0]]
                     if not self._page_token(page_id, q.get("access_token", "")):
@@ -79,6 +94,29 @@ class MetaStub:
                     fields = q.get("fields", "id,created_time,field_data").split(",")
                     return self._answer(200, {k: v for k, v in lead.items() if k in fields})
                 self._refuse(f"Unsupported get request {self.path}")
+
+            def _insights(self, page_id: str, q: dict[str, str]) -> None:
+                """GET /{page-id}/insights: each metric only for the periods Meta offers it, a Page token required,
+                since/until as unix times; values are those whose end_time falls in (since, until]."""
+                if not self._page_token(page_id, q.get("access_token", "")):
+                    return self._refuse("(#190) A Page access token is required to request this resource", 403)
+                periods = {"page_impressions_unique": {"day", "week", "days_28"}, "page_follows": {"day"}}
+                metrics, period = q.get("metric", "").split(","), q.get("period", "")
+                if not all(m in periods for m in metrics):
+                    return self._refuse("(#100) The value must be a valid insights metric")
+                if not all(period in periods[m] for m in metrics):
+                    return self._refuse(f"(#100) period {period!r} is not available for {metrics}")
+                if not q.get("since", "").isdigit() or not q.get("until", "").isdigit():
+                    return self._refuse("(#100) since and until must be unix times")
+                stub.insight_queries.append(q)
+                since, until = int(q["since"]), int(q["until"])
+                data = []
+                for metric in metrics:
+                    values = [v for v in stub.insights.get(page_id, {}).get(metric, [])
+                              if since < datetime.strptime(v["end_time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() <= until]
+                    data.append({"name": metric, "period": period, "values": values, "title": metric,
+                                 "description": metric, "id": f"{page_id}/insights/{metric}/{period}"})
+                return self._answer(200, {"data": data, "paging": {}})
 
             def _subscription(self, q: dict[str, str], parts: list[str]) -> str | None:
                 if len(parts) != 3 or parts[0] != VERSION or parts[2] != "subscribed_apps":
@@ -127,6 +165,10 @@ class MetaStub:
         self.leads[leadgen_id] = (page_id, {
             "id": leadgen_id, "created_time": "2026-11-30T08:00:00+0000", "form_id": "555", "platform": platform,
             "field_data": [{"name": k, "values": [v]} for k, v in answers.items()]})
+
+    def add_insight(self, metric: str, end_time: str, value: int, page_id: str = PAGE_ID) -> None:
+        """One value as Meta reports it: the count for the period ending at `end_time` (Pacific midnight in UTC)."""
+        self.insights.setdefault(page_id, {}).setdefault(metric, []).append({"value": value, "end_time": end_time})
 
     def start(self) -> "MetaStub":
         self.thread.start()

@@ -14,12 +14,20 @@ SID, TOKEN, SMS_FROM = "AC0123456789abcdef0123456789abcdef", "sms-secret-token",
 CLINIC_SMS_NUMBER = "+3197010000001"  # a second number of the account, given to one clinic as its own
 ACCOUNT_NUMBERS = {SMS_FROM, CLINIC_SMS_NUMBER}  # Twilio refuses a From that is not the account's
 WA_TOKEN, WA_NUMBER_ID, WA_VERSION = "wa-bearer-token", "109876543210", "v21.0"
+# A clinic's own accounts (saved in the portal per clinic): a second Twilio account with its own number, and a
+# second WhatsApp business number reachable only with its own token.
+OWN_SID, OWN_TOKEN, OWN_NUMBER = "AC" + "f" * 32, "own-clinic-token", "+3197010000099"
+OWN_WA_TOKEN, OWN_WA_NUMBER_ID = "own-wa-token", "109876543299"
+ACCOUNTS = {SID: (TOKEN, ACCOUNT_NUMBERS), OWN_SID: (OWN_TOKEN, {OWN_NUMBER})}
+WA_NUMBERS = {WA_NUMBER_ID: WA_TOKEN, OWN_WA_NUMBER_ID: OWN_WA_TOKEN}
 
 
 class ProviderStub:
     def __init__(self) -> None:
         self.port = free_port()
         self.sms: list[dict] = []
+        self.sms_accounts: list[str] = []  # the account each text was sent through
+        self.whatsapp_numbers: list[str] = []  # the business number each WhatsApp message was sent from
         self.whatsapp: list[dict] = []
         self.refused: list[str] = []
         self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio the account holds
@@ -81,27 +89,31 @@ class ProviderStub:
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path == f"/2010-04-01/Accounts/{SID}/Messages.json":
-                    return self._sms(raw)
-                if self.path == f"/{WA_VERSION}/{WA_NUMBER_ID}/messages":
-                    return self._whatsapp(raw)
+                for sid in ACCOUNTS:
+                    if self.path == f"/2010-04-01/Accounts/{sid}/Messages.json":
+                        return self._sms(raw, sid)
+                for number_id in WA_NUMBERS:
+                    if self.path == f"/{WA_VERSION}/{number_id}/messages":
+                        return self._whatsapp(raw, number_id)
                 self._refuse(404, f"no such resource {self.path}")
 
-            def _sms(self, raw: bytes) -> None:
-                expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+            def _sms(self, raw: bytes, sid: str) -> None:
+                token, numbers = ACCOUNTS[sid]
+                expected = "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
                     return self._refuse(401, "authenticate")
                 if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     return self._refuse(400, "form-encoded body required")
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                if (not form.get("To", "").startswith("+") or form.get("From") not in ACCOUNT_NUMBERS
+                if (not form.get("To", "").startswith("+") or form.get("From") not in numbers
                         or not form.get("Body")):
                     return self._refuse(400, f"To (E.164), From and Body required: {form}")
                 stub.sms.append(form)
+                stub.sms_accounts.append(sid)
                 self._answer(201, {"sid": f"SM{len(stub.sms):032d}", "status": "queued", "to": form["To"]})
 
-            def _whatsapp(self, raw: bytes) -> None:
-                if self.headers.get("Authorization") != f"Bearer {WA_TOKEN}":
+            def _whatsapp(self, raw: bytes, number_id: str) -> None:
+                if self.headers.get("Authorization") != f"Bearer {WA_NUMBERS[number_id]}":
                     return self._refuse(401, "OAuthException")
                 if not self.headers.get("Content-Type", "").startswith("application/json"):
                     return self._refuse(400, "JSON body required")
@@ -117,6 +129,7 @@ class ProviderStub:
                 if not ok:
                     return self._refuse(400, f"invalid parameter: {body}")
                 stub.whatsapp.append(body)
+                stub.whatsapp_numbers.append(number_id)
                 self._answer(200, {"messaging_product": "whatsapp",
                                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                                    "messages": [{"id": f"wamid.{len(stub.whatsapp)}"}]})

@@ -38,6 +38,7 @@ WRAPPED += ["closing"]
 WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
 WRAPPED += ["record_import"]
+WRAPPED += ["channels"]
 
 
 def _catalogue(lang: str):

@@ -176,7 +176,8 @@ async def test_disconnect_leaves_no_token_at_once_and_after_the_job(web, clinic,
     assert done.status_code == 303
     assert await ClinicCredential.count() == 0 and await MetaPage.count() == 0 and meta.subscribed == {}
     [proof] = await MetaDisconnection.select().output(load_json=True)
-    assert proof["deleted"] == {"tokens": 1, "pages": 1, "lead_page_links": 0} and proof["origin"] == "owner"
+    assert proof["deleted"] == {"tokens": 1, "pages": 1, "lead_page_links": 0, "insights": 0}
+    assert proof["origin"] == "owner"
     assert await AuditEntry.exists().where(AuditEntry.action == "social.disconnected")
     # A token that a racing request saved after the disconnection: the job finds and deletes it.
     from portal.messaging import credentials
@@ -223,3 +224,13 @@ async def test_a_page_connected_elsewhere_is_refused(web, clinic, other_clinic, 
     answer = await _connect(web, clinic, meta)
     assert answer.status_code == 409 and meta.subscribed == {}
     assert await ClinicCredential.count() == 0 and await MetaPage.count() == 1
+
+
+async def test_the_connect_form_may_send_the_browser_on_to_metas_dialog(web, clinic, meta):
+    """Browsers check form-action against the redirect too, and no XHR may follow it to another site: the page
+    allows Meta's dialog as a form target and the form is a whole-page navigation (tests/browser journey)."""
+    await sign_in_as(web, clinic)
+    page = await web.get("/settings/social")
+    assert f"form-action 'self' {meta.url};" in page.headers["content-security-policy"]
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    assert 'action="/settings/social/connect" hx-boost="false"' in page.text

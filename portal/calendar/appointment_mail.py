@@ -156,7 +156,7 @@ async def plan_reminders(now: datetime | None = None, batch: int = 1000, setting
 
     settings = settings or Settings.from_env()
     now = now or datetime.now(timezone.utc)
-    enabled = [EMAIL] + [c for c in (SMS, WHATSAPP) if text_channels.channel(c.name, settings).configured]
+    enabled = [EMAIL] + [c for c in (SMS, WHATSAPP) if await text_channels.in_use(settings, c.name)]
     total = 0
     for channel in enabled:
         while True:

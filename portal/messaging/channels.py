@@ -1,5 +1,7 @@
 """Text-message channels: SMS through a Twilio-style REST gateway and WhatsApp through the Business Cloud
-API. A channel with no credentials is off and says so (the owner's jobs page shows it).
+API. A channel with no credentials is off and says so (the owner's jobs page shows it). Each clinic may save its own
+account (portal/messaging/channel_accounts.py); the shared one from the environment stands in for clinics that did
+not.
 
 Both send E.164 numbers (portal/phones.py stores them so). tests/test_channels.py runs each adapter against
 a local HTTP server that checks every request the way the provider documents it.
@@ -11,9 +13,9 @@ from datetime import timedelta
 import httpx
 
 from portal import links
-from portal.messaging import outbox
+from portal.messaging import channel_accounts, outbox
+from portal.messaging.channel_accounts import SmsAccount, WhatsAppAccount
 from portal.settings import Settings
-from portal.tables import Clinic
 
 TIMEOUT = httpx.Timeout(15.0)
 
@@ -41,23 +43,24 @@ class SmsChannel:
 
     name = "sms"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, account: SmsAccount | None = None) -> None:
         self.settings = settings
+        self.account = account or SmsAccount(settings.sms_account_sid, settings.sms_auth_token, settings.sms_from)
 
     @property
     def configured(self) -> bool:
-        s = self.settings
-        return bool(s.sms_account_sid and s.sms_auth_token and s.sms_from)
+        a = self.account
+        return bool(a.account_sid and a.auth_token and a.sender)
 
     async def send(self, message: TextMessage, client: httpx.AsyncClient | None = None) -> str:
         if not self.configured:
-            raise ChannelOff("SMS is off: set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM")
-        s = self.settings
-        url = f"{s.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{s.sms_account_sid}/Messages.json"
+            raise ChannelOff("SMS is off: save the clinic's account, or set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM")
+        a = self.account
+        url = f"{self.settings.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{a.account_sid}/Messages.json"
         async with _client(client) as http:
-            response = await http.post(url, data={"To": message.to, "From": message.sender or s.sms_from,
+            response = await http.post(url, data={"To": message.to, "From": message.sender or a.sender,
                                                   "Body": message.body},
-                                       auth=(s.sms_account_sid, s.sms_auth_token))
+                                       auth=(a.account_sid, a.auth_token))
         if response.status_code not in (200, 201):
             raise SendFailed(f"SMS gateway answered {response.status_code}: {response.text[:300]}")
         return str(response.json().get("sid", ""))
@@ -68,12 +71,14 @@ class WhatsAppChannel:
 
     name = "whatsapp"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, account: WhatsAppAccount | None = None) -> None:
         self.settings = settings
+        self.account = account or WhatsAppAccount(settings.whatsapp_token, settings.whatsapp_phone_number_id,
+                                                  settings.whatsapp_app_secret)
 
     @property
     def configured(self) -> bool:
-        return bool(self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id)
+        return bool(self.account.token and self.account.phone_number_id)
 
     def payload(self, message: TextMessage) -> dict:
         base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.to.lstrip("+")}
@@ -86,12 +91,13 @@ class WhatsAppChannel:
 
     async def send(self, message: TextMessage, client: httpx.AsyncClient | None = None) -> str:
         if not self.configured:
-            raise ChannelOff("WhatsApp is off: set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID")
-        s = self.settings
-        url = f"{s.whatsapp_api_url.rstrip('/')}/{s.whatsapp_api_version}/{s.whatsapp_phone_number_id}/messages"
+            raise ChannelOff("WhatsApp is off: save the clinic's account, or set WHATSAPP_TOKEN and "
+                             "WHATSAPP_PHONE_NUMBER_ID")
+        s, a = self.settings, self.account
+        url = f"{s.whatsapp_api_url.rstrip('/')}/{s.whatsapp_api_version}/{a.phone_number_id}/messages"
         async with _client(client) as http:
             response = await http.post(url, json=self.payload(message),
-                                       headers={"Authorization": f"Bearer {s.whatsapp_token}"})
+                                       headers={"Authorization": f"Bearer {a.token}"})
         if response.status_code != 200:
             raise SendFailed(f"WhatsApp answered {response.status_code}: {response.text[:300]}")
         messages = response.json().get("messages") or [{}]
@@ -115,6 +121,11 @@ class _client:
             await self.own.aclose()
 
 
+async def in_use(settings: Settings, name: str) -> bool:
+    """Whether any clinic can send over this channel, so planners queue its messages (off clinics' rows wait)."""
+    return await channel_accounts.in_use(settings, name)
+
+
 def channel(name: str, settings: Settings):
     return {"sms": SmsChannel, "whatsapp": WhatsAppChannel}[name](settings)
 
@@ -135,24 +146,32 @@ def status(settings: Settings) -> list[dict]:
 
 
 async def deliver_due_texts(settings: Settings, limit: int = 50) -> int:
-    """Send due SMS and WhatsApp rows of the outbox over their adapters (a channel that is off is skipped:
-    its rows wait, and the owner page says why)."""
+    """Send due SMS and WhatsApp rows of the outbox, each through its clinic's account (its own, else the shared
+    one). Rows of a clinic whose channel is off are not claimed: they wait, and the owner page says why."""
     sent = 0
     for name in ("sms", "whatsapp"):
-        adapter = channel(name, settings)
-        if not adapter.configured:
+        own = await channel_accounts.clinics_with_own(name)
+        shared = channel_accounts.shared(settings, name)
+        if not own and not shared:
             continue
-        rows = await outbox.claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds), channel=name)
+        rows = await outbox.claim_due(limit, timedelta(seconds=settings.outbox_lease_seconds), channel=name,
+                                      clinics=None if shared else own)
         if not rows:
             continue
-        senders = await _clinic_numbers({row["clinic_id"] for row in rows}) if name == "sms" else {}
+        adapters = {}
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
             for row in rows:
+                clinic_id = row["clinic_id"]
+                if clinic_id not in adapters:
+                    adapters[clinic_id] = await _adapter(name, settings, clinic_id)
+                adapter = adapters[clinic_id]
+                if adapter is None:  # its own account lacks the clinic's number: the row waits for the owner
+                    await outbox.mark_failed(row, f"{name} is off for this clinic: no account or number")
+                    continue
                 headers = row["headers"] or {}
                 message = TextMessage(to=row["recipient"], body=row["text_body"], template=headers.get("template", ""),
                                       language=headers.get("language", "en"),
-                                      parameters=tuple(p for p in headers.get("parameters", "").split("\n") if p),
-                                      sender=senders.get(row["clinic_id"], ""))
+                                      parameters=tuple(p for p in headers.get("parameters", "").split("\n") if p))
                 try:
                     await adapter.send(message, http)
                 except (SendFailed, httpx.HTTPError) as exc:
@@ -163,10 +182,10 @@ async def deliver_due_texts(settings: Settings, limit: int = 50) -> int:
     return sent
 
 
-async def _clinic_numbers(clinic_ids: set) -> dict[int, str]:
-    """Each clinic's own SMS number, so that a patient's reply reaches the clinic that wrote (sms_inbound)."""
-    ids = [clinic_id for clinic_id in clinic_ids if clinic_id is not None]
-    if not ids:
-        return {}
-    rows = await Clinic.select(Clinic.id, Clinic.sms_number).where(Clinic.id.is_in(ids))
-    return {row["id"]: row["sms_number"] for row in rows if row["sms_number"]}
+async def _adapter(name: str, settings: Settings, clinic_id: int | None):
+    """The clinic's channel with its account (a reply reaches the clinic that wrote, sms_inbound), or None."""
+    if name == "sms":
+        account = await channel_accounts.sms_account(settings, clinic_id)
+        return SmsChannel(settings, account) if account else None
+    account = await channel_accounts.whatsapp_account(settings, clinic_id)
+    return WhatsAppChannel(settings, account) if account else None

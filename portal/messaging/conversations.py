@@ -1,13 +1,16 @@
 """WhatsApp conversations: the webhook's checks, matching a sender to a patient of the clinic that owns the
 business number, replies that confirm or cancel the next appointment, and leads for unknown numbers.
 
-Meta signs each POST with `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the app secret>`;
-anything unsigned or wrongly signed is refused before its JSON is read. Meta retries deliveries, so each
+Meta signs each POST with `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the app secret>`. The
+body is read only to learn which business number it is about (so which clinic's app secret signs it: its own,
+else the shared WHATSAPP_APP_SECRET); anything unsigned or wrongly signed is refused before any of it is acted
+on. Meta retries deliveries, so each
 message is stored once by its provider id and acted on only the first time.
 """
 
 import hashlib
 import hmac
+import json
 from datetime import datetime, timedelta, timezone
 
 from portal import audit, display, i18n, patients
@@ -16,7 +19,7 @@ from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.i18n import N_, gettext
-from portal.messaging import outbox
+from portal.messaging import channel_accounts, outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Appointment, Clinic, ConversationMessage, Lead, Patient
@@ -42,6 +45,41 @@ def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(header.removeprefix("sha256="), expected)
+
+
+class SignatureRefused(Exception):
+    """No signature, or not the one the number's app would make."""
+
+
+def _number_ids(payload) -> set[str]:
+    """The business numbers a (not yet verified) payload is about; shapes are checked later, after the signature."""
+    found = set()
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
+            value = change.get("value") if isinstance(change, dict) else None
+            metadata = value.get("metadata") if isinstance(value, dict) else None
+            if isinstance(metadata, dict) and isinstance(metadata.get("phone_number_id"), (str, int)):
+                found.add(str(metadata["phone_number_id"]))
+    return found
+
+
+async def read_signed(settings: Settings, body: bytes, header: str | None) -> list[tuple[str, str, str, str, str]]:
+    """The messages of a webhook POST signed by the app of the number(s) it is about (read_payload's tuples).
+    Raises SignatureRefused, or MalformedPayload for a signed body that is not Meta's shape."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        payload = None
+    secrets = {await channel_accounts.whatsapp_secret_for_number(settings, n) for n in _number_ids(payload)}
+    secrets = secrets or {settings.whatsapp_app_secret}
+    # One delivery comes from one app: numbers of two apps in one body cannot all be signed, so it is refused.
+    if len(secrets) != 1 or not signature_valid(secrets.pop(), body, header):
+        raise SignatureRefused()
+    if payload is None:
+        raise MalformedPayload("not JSON")
+    return read_payload(payload)
 
 
 def verify_subscription(settings: Settings, mode: str, token: str, challenge: str) -> str | None:

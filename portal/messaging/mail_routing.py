@@ -6,8 +6,12 @@ Inbound mail arrives through the provider's webhook, shaped on Mailgun's routes:
 `sender`, `from`, `subject`, `body-plain`, `stripped-text`, `Message-Id`, `attachment-N` files, and `timestamp`,
 `token`, `signature` = hex HMAC-SHA256 of timestamp + token under the webhook signing key. A request older than
 MAX_AGE is refused (a captured request cannot be replayed later), and a Message-Id is stored once (retries fold).
+For self-hosting, the worker's SMTP listener (mail_listener.py) reads each mail into the same fields (read_message)
+and hands it to the same `receive`.
 """
 
+import email
+import email.policy
 import hashlib
 import hmac
 import time
@@ -76,6 +80,23 @@ def read_form(values: dict[str, str], files: list[tuple[str, bytes]]) -> Inbound
         raise MalformedMail("subject longer than 300 characters")
     return InboundMail(recipient=recipient, sender=sender, name=name[:200], subject=subject, text=text,
                        message_id=message_id, attachments=files)
+
+
+def read_message(recipient: str, envelope_sender: str, raw: bytes) -> InboundMail:
+    """A raw RFC 5322 message received over SMTP (portal/messaging/mail_listener.py), read into the same fields the
+    provider's route posts, then checked by read_form: one inbound path for both."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    try:
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        files = [(part.get_filename() or "attachment", part.get_payload(decode=True) or b"")
+                 for part in message.iter_attachments()]
+        values = {"recipient": recipient, "sender": envelope_sender, "from": str(message.get("From", "")),
+                  "subject": str(message.get("Subject", "")), "body-plain": text,
+                  "Message-Id": str(message.get("Message-ID", ""))}
+    except (LookupError, ValueError, TypeError, AttributeError) as exc:  # a broken charset or MIME structure
+        raise MalformedMail(f"unreadable message: {type(exc).__name__}") from exc
+    return read_form(values, files)
 
 
 def sniff(data: bytes) -> str | None:

@@ -142,17 +142,20 @@ async def withdraw_stale(channel: str = "email") -> int:
     return len(rows)
 
 
-async def claim_due(limit: int, lease: timedelta = LEASE, channel: str = "email") -> list[dict]:
+async def claim_due(limit: int, lease: timedelta = LEASE, channel: str = "email",
+                    clinics: list[int] | None = None) -> list[dict]:
     """Lease up to `limit` due messages to this worker; an expired lease (a crashed worker) is claimed again.
+    `clinics` limits the claim to those clinics' messages (a text channel on for some clinics only).
 
     The guards are evaluated in the same statement, so a message withdrawn a moment ago is never claimed.
     """
     await withdraw_stale(channel)
+    only = "" if clinics is None else "AND m.clinic_id = ANY({}::bigint[]) "
     rows = await OutboxMessage.raw(
         "UPDATE outbox_message SET status = 'sending', locked_until = now() + {}::interval, "
-        f"attempts = attempts + 1 WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_due(channel)} "
+        f"attempts = attempts + 1 WHERE id IN (SELECT m.id FROM outbox_message m WHERE {_due(channel)} {only}"
         f"AND NOT ({_STALE}) ORDER BY m.next_attempt_at LIMIT {{}} FOR UPDATE SKIP LOCKED) RETURNING *",
-        lease, limit)
+        lease, *([] if clinics is None else [list(clinics)]), limit)
     for row in rows:  # raw queries return JSONB as text
         row["headers"], row["attachments"] = json.loads(row["headers"]), json.loads(row["attachments"])
     return rows

@@ -25,7 +25,8 @@ class Route:
 
 
 def enabled(settings: Settings) -> bool:
-    return bool(settings.inbound_mail_domain and settings.mail_webhook_signing_key)
+    """Routed email is on with a domain and a way in: the provider's signed webhook or our own SMTP listener."""
+    return bool(settings.inbound_mail_domain and (settings.mail_webhook_signing_key or settings.inbound_smtp))
 
 
 def _signature(settings: Settings, clinic_id: int, patient_id: int) -> str:

@@ -1,8 +1,10 @@
 """SMS both ways: a Twilio-style inbound webhook checked by its signature, each text kept in the patient's
 conversation (or a lead's), YES/NO answered like WhatsApp, and STOP/START through the consent ledger.
 
-Twilio signs each POST with `X-Twilio-Signature` (portal/messaging/twilio_signature.py). Twilio retries, so a
-text is stored once by its MessageSid. The number a text was sent to (`To`) says which clinic it is for.
+Twilio signs each POST with `X-Twilio-Signature` (portal/messaging/twilio_signature.py) under the auth token of the
+account that owns the number. The number a text was sent to (`To`) says which clinic it is for, and so which token
+checks it (the clinic's own account, else the shared one: channel_accounts). Twilio retries, so a text is stored
+once by its MessageSid.
 """
 
 import re
@@ -13,7 +15,7 @@ from portal.consents import ConsentChange, ConsentKind
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.i18n import _
-from portal.messaging import conversations, twilio_signature
+from portal.messaging import channel_accounts, conversations, twilio_signature
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Clinic
@@ -40,8 +42,12 @@ class InboundSms:
     sid: str  # MessageSid
 
 
-def signature_valid(settings: Settings, fields: list[tuple[str, str]], header: str | None) -> bool:
-    return twilio_signature.valid(settings, PATH, fields, header)
+async def signature_valid(settings: Settings, fields: list[tuple[str, str]], header: str | None) -> bool:
+    """Checked with the token of the account that owns the `To` number; nothing is acted on before."""
+    if not header:
+        return False
+    token = await channel_accounts.sms_token_for_number(settings, dict(fields).get("To", ""))
+    return twilio_signature.valid(settings, PATH, fields, header, auth_token=token)
 
 
 def read_form(fields: list[tuple[str, str]]) -> InboundSms:

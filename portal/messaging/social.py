@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from cryptography.fernet import InvalidToken
@@ -26,7 +26,7 @@ from portal.messaging import credentials
 from portal.messaging.conversations import MalformedPayload, _scalar, _shape
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
-from portal.tables import Clinic, ClinicCredential, Lead, MetaDisconnection, MetaPage
+from portal.tables import Clinic, ClinicCredential, Lead, MetaDisconnection, MetaPage, MetaPageInsight
 
 log = logging.getLogger(__name__)
 TIMEOUT = httpx.Timeout(15.0)
@@ -60,6 +60,12 @@ def _graph(settings: Settings, path: str) -> str:
 def _dialog_base(settings: Settings) -> str:
     """Facebook's login dialog lives on www.facebook.com; a stand-in Graph server serves it itself."""
     return settings.meta_graph_url.rstrip("/").replace("://graph.", "://www.", 1)
+
+
+def dialog_origin(settings: Settings) -> str:
+    """Where the connect form's answer sends the browser (scheme://host[:port]), for the page's form-action."""
+    parts = urlsplit(_dialog_base(settings))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def redirect_uri(settings: Settings) -> str:
@@ -192,13 +198,14 @@ async def disconnections(actor: Actor) -> list[dict]:
 
 
 async def _erase_page(clinic_id: int, page_id: str) -> dict:
-    """Delete the Page's token, its record and its links on leads (inside the caller's transaction); the counts."""
+    """Delete the Page's token, record, insights and links on leads (inside the caller's transaction); the counts."""
     tokens = await ClinicCredential.delete().where(
         (ClinicCredential.clinic == clinic_id) & (ClinicCredential.provider == "meta")).returning(ClinicCredential.id)
     pages = await MetaPage.delete().where(MetaPage.clinic == clinic_id).returning(MetaPage.id)
     links = await Lead.update({Lead.page_id: None}).where(
         (Lead.clinic == clinic_id) & (Lead.page_id == page_id)).returning(Lead.id)
-    return {"tokens": len(tokens), "pages": len(pages), "lead_page_links": len(links)}
+    insights = await MetaPageInsight.delete().where(MetaPageInsight.clinic == clinic_id).returning(MetaPageInsight.id)
+    return {"tokens": len(tokens), "pages": len(pages), "lead_page_links": len(links), "insights": len(insights)}
 
 
 async def _unsubscribe(settings: Settings, clinic_id: int, client: httpx.AsyncClient | None) -> None:
@@ -268,7 +275,8 @@ async def deletion_requested(settings: Settings, user_id: str) -> str:
         if not pages:
             await MetaDisconnection.insert(MetaDisconnection(
                 meta_user_id=user_id, origin="meta", confirmation_code=code,
-                requested_at=datetime.now(timezone.utc), deleted={"tokens": 0, "pages": 0, "lead_page_links": 0}))
+                requested_at=datetime.now(timezone.utc), deleted={"tokens": 0, "pages": 0, "lead_page_links": 0,
+                                                                  "insights": 0}))
         for page in pages:
             deleted = await _erase_page(page["clinic"], page["page_id"])
             await MetaDisconnection.insert(MetaDisconnection(
@@ -299,7 +307,7 @@ async def verify_disconnections(now: datetime | None = None) -> int:
     for row in await MetaDisconnection.select().where(MetaDisconnection.verified_at.is_null()).order_by(
             MetaDisconnection.requested_at):
         async with transaction():
-            leftover = {"tokens": 0, "pages": 0, "lead_page_links": 0}
+            leftover = {"tokens": 0, "pages": 0, "lead_page_links": 0, "insights": 0}
             clinic_id = row["clinic"]
             if clinic_id is not None:
                 current = await MetaPage.select(MetaPage.page_id, MetaPage.connected_at).where(
@@ -311,6 +319,10 @@ async def verify_disconnections(now: datetime | None = None) -> int:
                     links = await Lead.update({Lead.page_id: None}).where(
                         (Lead.clinic == clinic_id) & (Lead.page_id == row["page_id"])).returning(Lead.id)
                     leftover["lead_page_links"] = len(links)
+                    insights = await MetaPageInsight.delete().where(
+                        (MetaPageInsight.clinic == clinic_id) & (MetaPageInsight.page_id == row["page_id"])
+                    ).returning(MetaPageInsight.id)
+                    leftover["insights"] = len(insights)
             await MetaDisconnection.update({MetaDisconnection.verified_at: now,
                                             MetaDisconnection.verified: leftover}).where(
                 MetaDisconnection.id == row["id"])

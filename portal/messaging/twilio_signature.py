@@ -16,8 +16,11 @@ def signature(auth_token: str, url: str, fields: list[tuple[str, str]]) -> str:
     return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
-def valid(settings: Settings, path: str, fields: list[tuple[str, str]], header: str | None) -> bool:
-    if not settings.sms_auth_token or not header:
+def valid(settings: Settings, path: str, fields: list[tuple[str, str]], header: str | None,
+          auth_token: str | None = None) -> bool:
+    """Checked with `auth_token` (the account the request claims to come from), else the shared SMS_AUTH_TOKEN."""
+    token = settings.sms_auth_token if auth_token is None else auth_token
+    if not token or not header:
         return False
-    expected = signature(settings.sms_auth_token, links.absolute_url(settings, path), fields)
+    expected = signature(token, links.absolute_url(settings, path), fields)
     return hmac.compare_digest(expected, header)

@@ -90,7 +90,7 @@ def _render(row: dict, clinic: dict, channel: Channel, link: str, settings: Sett
 async def plan_recall_reminders(settings: Settings, now: datetime | None = None) -> int:
     """Queue the recall reminders whose day has come, clinic by clinic, up to each clinic's daily cap."""
     now = now or datetime.now(timezone.utc)
-    enabled = [EMAIL] + [c for c in (SMS, WHATSAPP) if text_channels.channel(c.name, settings).configured]
+    enabled = [EMAIL] + [c for c in (SMS, WHATSAPP) if await text_channels.in_use(settings, c.name)]
     total = 0
     for clinic in await PatientRecall.raw(_CLINICS):
         room = clinic["daily_cap"] - await _sent_today(clinic, now)

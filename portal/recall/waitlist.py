@@ -188,7 +188,7 @@ async def _offer(settings: Settings, freed: dict, entry: dict, expires: datetime
         return
     offer_id = rows[0]["id"]
     enabled = [booking_channel for booking_channel in ("email", "sms", "whatsapp")
-               if booking_channel == "email" or text_channels.channel(booking_channel, settings).configured]
+               if booking_channel == "email" or await text_channels.in_use(settings, booking_channel)]
     address = {"email": "email", "sms": "phone_mobile", "whatsapp": "phone_mobile"}
     channel = next((c for c in enabled if entry[f"reminder_{c}"] and entry[address[c]]), "")
     if channel:

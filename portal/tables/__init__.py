@@ -55,7 +55,14 @@ from portal.tables.lab import (
     Referral,
     ReferralEvent,
 )
-from portal.tables.messaging import ConversationAttachment, ConversationMessage, Lead, MetaDisconnection, MetaPage
+from portal.tables.messaging import (
+    ConversationAttachment,
+    ConversationMessage,
+    Lead,
+    MetaDisconnection,
+    MetaPage,
+    MetaPageInsight,
+)
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
 from portal.tables.patient_forms import FormTemplate, SentForm

@@ -1,6 +1,6 @@
 """Storage of conversations (WhatsApp, SMS, email) and of leads: unknown numbers or addresses that wrote to a clinic."""
 
-from piccolo.columns import JSONB, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -27,6 +27,17 @@ class MetaPage(Table, tablename="meta_page"):
     name = Varchar(length=200, default="")
     meta_user_id = Varchar(length=64, default="")
     connected_at = Timestamptz()
+
+
+class MetaPageInsight(Table, tablename="meta_page_insight"):
+    """A Page's followers and reach for one week (Meta's aggregates): Page data, deleted on disconnection."""
+
+    clinic = ForeignKey(references=Clinic)
+    page_id = Varchar(length=64)
+    week_ending = Date()
+    followers = Integer(null=True, default=None)
+    reach = Integer(null=True, default=None)
+    fetched_at = Timestamptz()
 
 
 class MetaDisconnection(Table, tablename="meta_disconnection"):

@@ -2,7 +2,6 @@
 SMS and voice webhooks (Twilio's signature) and the inbound-mail webhook (Mailgun-style signature). No session and
 no CSRF token by design: each authenticates itself (see the domain modules)."""
 
-import json
 import logging
 
 from litestar import Controller, Request, Response, get, post
@@ -51,12 +50,11 @@ class WhatsAppWebhookController(Controller):
         """Incoming messages; refused unless X-Hub-Signature-256 matches the raw body."""
         body = await request.body()
         settings = request.app.state.settings
-        if not conversations.signature_valid(settings.whatsapp_app_secret, body,
-                                             request.headers.get("x-hub-signature-256")):
+        try:
+            messages = await conversations.read_signed(settings, body, request.headers.get("x-hub-signature-256"))
+        except conversations.SignatureRefused:
             log.info("whatsapp webhook: bad or missing signature")
             return Response("forbidden", status_code=403, media_type="text/plain")
-        try:
-            messages = conversations.read_payload(json.loads(body))
         except (ValueError, RecursionError) as exc:  # not JSON, nested past the stack, or not Meta's shape
             log.info("whatsapp webhook: malformed signed body (%s)", exc)
             return Response("bad request", status_code=400, media_type="text/plain")
@@ -75,7 +73,7 @@ class SmsWebhookController(Controller):
         settings = request.app.state.settings
         fields = list((await request.form()).multi_items())
         fields = [(name, value) for name, value in fields if isinstance(value, str)]
-        if not sms_inbound.signature_valid(settings, fields, request.headers.get("x-twilio-signature")):
+        if not await sms_inbound.signature_valid(settings, fields, request.headers.get("x-twilio-signature")):
             log.info("sms webhook: bad or missing signature")
             return Response("forbidden", status_code=403, media_type="text/plain")
         try:

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import security_headers
 from portal.messaging import conversations, social
 from portal.permissions import Permission
 from portal.request_limits import OPT_KEY, WEBHOOK
@@ -26,9 +27,13 @@ class SocialController(Controller):
 
     async def _page(self, request: Request, actor, problem: str = "", status: int = 200) -> Template:
         settings = request.app.state.settings
-        return render(request, "social/index.html", status=status, enabled=social.enabled(settings),
+        page = render(request, "social/index.html", status=status, enabled=social.enabled(settings),
                       page=await social.connection(actor), disconnections=await social.disconnections(actor),
                       problem=problem)
+        if social.enabled(settings):  # "Connect" is answered with a redirect to Meta's dialog: allow that target
+            page.headers["content-security-policy"] = security_headers.policy_sending_forms_to(
+                social.dialog_origin(settings))
+        return page
 
     @get("/", name="social.show")
     async def show(self, request: Request, actor: CurrentActor) -> Template:

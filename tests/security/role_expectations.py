@@ -70,6 +70,7 @@ REQUIRED = {
     "/leads": Permission.READ_DEMOGRAPHICS,
     "/settings/social": Permission.MANAGE_CLINIC,
     "/settings/social/callback": Permission.MANAGE_CLINIC,
+    "/settings/channels": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}/messages": Permission.READ_DEMOGRAPHICS,
     # Lab work: the front desk tracks status and dates; the slip and prescriptions are clinical.
     "/lab": Permission.MANAGE_CALENDAR,
