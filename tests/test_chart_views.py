@@ -75,10 +75,18 @@ async def test_plan_accept_complete_and_note_amendment_over_http(client, clinic,
                                                           "phase": "1", "s_m": "on", "s_o": "on"})).status_code == 303
     refused = await post_form(client, f"{plan_url}/accept", {"accepted_by": "", "method": "in_person"})
     assert refused.status_code == 422 and "is required" in refused.text
-    assert (await post_form(client, f"{plan_url}/accept", {"accepted_by": "Anna Jansen",
-                                                           "method": "in_person"})).status_code == 303
+    unsigned = await post_form(client, f"{plan_url}/accept", {"accepted_by": "Anna Jansen", "method": "in_person"})
+    assert unsigned.status_code == 422 and "draw their signature" in unsigned.text
+    assert 'value="Anna Jansen"' in unsigned.text
+    assert (await post_form(client, f"{plan_url}/accept", {
+        "accepted_by": "Anna Jansen", "method": "in_person", "signer_role": "patient",
+        "strokes": "[[[10,20],[40,60],[90,80]]]"})).status_code == 303
     page = await client.get(plan_url)
     assert "accepted by <strong>Anna Jansen</strong>" in page.text and "105.00" in page.text
+    assert "Drawn signature" in page.text
+    document = await client.get(f"{plan_url}/pdf")
+    assert document.status_code == 200 and document.content.startswith(b"%PDF")
+    assert document.headers["cache-control"] == "no-store"
     item_id = re.search(r"/items/(\d+)/complete", page.text).group(1)
     assert (await post_form(client, f"{plan_url}/items/{item_id}/complete")).status_code == 303
     chart = await client.get(f"/patients/{patient_id}/chart")

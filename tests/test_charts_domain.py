@@ -4,7 +4,15 @@ import asyncpg
 import pytest
 
 from portal import db
-from portal.charts import clinical_notes, fee_schedule, medical_history, odontogram, teeth, treatment_plans
+from portal.charts import (
+    clinical_notes,
+    fee_schedule,
+    medical_history,
+    odontogram,
+    plan_document,
+    teeth,
+    treatment_plans,
+)
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.permissions import Role
 from portal.tables import ClinicalNote, PlanAcceptance, ToothFinding
@@ -82,7 +90,8 @@ async def test_acceptance_survives_later_fee_changes_and_completion_charts(clini
         procedure_code_id=str(codes["FI2"]["id"]), tooth="36", s_m=True, s_o=True))
     await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
         procedure_code_id=str(codes["HY01"]["id"]), phase="2"))
-    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(accepted_by="Anna"))
+    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(
+        accepted_by="Anna", method="written"))
     await fee_schedule.save_code(clinic, fee_schedule.ProcedureForm(
         code="FI2", description="Filling, two surfaces (composite)", fee="999.00", charts_as="filling",
         material="composite"), codes["FI2"]["id"])
@@ -103,6 +112,36 @@ async def test_acceptance_survives_later_fee_changes_and_completion_charts(clini
     assert "FI2" in entry["body"] and "36 MO" in entry["body"]
     with pytest.raises(ValidationFailed):
         await treatment_plans.complete_item(dentist, patient_id, plan_id, filling["id"])
+
+
+async def test_acceptance_at_the_chair_takes_a_drawn_signature_hashed_with_what_was_signed(clinic, dentist):
+    codes = await _fees(clinic)
+    patient_id = await factories.make_patient(clinic)
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Crown"))
+    await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(codes["FI2"]["id"]), tooth="36", s_m=True, s_o=True))
+    with pytest.raises(ValidationFailed) as unsigned:
+        await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(accepted_by="Anna"))
+    assert set(unsigned.value.errors) == {"signature"}
+    with pytest.raises(ValidationFailed) as scribble:
+        await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(
+            accepted_by="Anna", strokes="[[[10,10],[9999,10]]]"))
+    assert "signature" in scribble.value.errors
+    assert await PlanAcceptance.count() == 0
+    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(
+        accepted_by="Mother of Anna", signer_role="guardian", strokes="[[[10,20],[60,80],[120,40]]]"))
+    plan = await treatment_plans.get_plan(dentist, patient_id, plan_id)
+    [row] = await PlanAcceptance.select().output(load_json=True)
+    assert bytes(row["signature_png"]).startswith(b"\x89PNG") and row["signer_role"] == "guardian"
+    assert row["signature_strokes"] == [[[10, 20], [60, 80], [120, 40]]] and len(row["signed_sha256"]) == 64
+    assert treatment_plans.verify(plan, row)
+    assert not treatment_plans.verify(plan, {**row, "items": [{**row["items"][0], "fee": "1.00"}]})
+    assert not treatment_plans.verify(plan, {**row, "accepted_by": "Someone else"})
+    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+        await db.run_sql("UPDATE plan_acceptance SET signed_sha256 = 'x'")
+    name, document = await plan_document.plan_pdf(dentist, patient_id, plan_id)
+    assert name == f"plan-{plan_id}-v{plan['version']}.pdf" and document.startswith(b"%PDF")
+    assert b"/Subtype /Image" in document  # the drawn signature is on the plan PDF
 
 
 async def test_a_plan_must_be_accepted_before_treatment(clinic, dentist):

@@ -7,9 +7,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from portal.patient_forms import check_in, filling
-from portal.tables import Appointment, AppointmentChange, SentForm
+from portal.tables import Appointment, AppointmentChange, ContactChange, OutboxMessage, Patient, SentForm
 from tests import factories
-from tests.factories import csrf_token, post_form, sign_in_as
+from tests.factories import csrf_token, post_form, run_queued_jobs, sign_in_as
 from tests.security.routes import WEBHOOKS, fill, is_patient_route, routes
 from tests.security.test_isolation import BEARER_TOKEN_ROUTES
 from tests.security.test_sign_in_required import PUBLIC
@@ -114,3 +114,48 @@ async def test_a_kiosk_opens_only_its_own_patients_forms(client, clinic, other_c
     await post_form(client, "/kiosk/find", {"family_name": "Own", "date_of_birth": "1970-01-01"})
     for form_id in (others_form, foreign_form):
         assert (await post_form(client, f"/kiosk/forms/{form_id}")).status_code == 404
+
+
+async def test_contact_details_changed_on_the_kiosk_only_wait_for_their_holder(client, clinic, cal):
+    patient_id = await factories.make_patient(clinic, family_name="Moved", date_of_birth="1975-05-05",
+                                              email="old@example.org", address="Oude Gracht 1, Utrecht")
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
+    await factories.book(clinic, cal, patient_id, today, "17:00")
+    await _kiosk(client, clinic)
+    assert (await post_form(client, "/kiosk/contact", {"email": "new@example.org"})).headers["location"] == "/kiosk"
+    await post_form(client, "/kiosk/find", {"family_name": "Moved", "date_of_birth": "1975-05-05"})
+    visit = await client.get("/kiosk")
+    assert "Update my details" in visit.text and "Oude Gracht" not in visit.text  # masked on a waiting-room tablet
+
+    refused = await post_form(client, "/kiosk/contact", {"email": "not an address", "phone": "", "postal": ""})
+    assert refused.status_code == 422 and 'id="e-email"' in refused.text and 'value="not an address"' in refused.text
+    nothing = await post_form(client, "/kiosk/contact", {"email": "", "phone": "", "postal": ""})
+    assert nothing.status_code == 422
+    assert await ContactChange.count().where(ContactChange.origin == "kiosk") == 0
+
+    sent = await post_form(client, "/kiosk/contact", {"email": "new@example.org", "phone": "06 12345678",
+                                                      "postal": "Nieuwe Gracht 2, Utrecht"})
+    assert sent.status_code == 303 and sent.headers["location"] == "/kiosk"
+    assert "We sent a link or code" in (await client.get("/kiosk")).text
+    patient = await Patient.select(Patient.email, Patient.phone_mobile, Patient.address).where(
+        Patient.id == patient_id).first()
+    assert patient["email"] == "old@example.org" and patient["phone_mobile"] != "+31612345678"
+    assert patient["address"] == "Oude Gracht 1, Utrecht"
+    waiting = {r["channel"]: r for r in await ContactChange.select().where(ContactChange.origin == "kiosk")}
+    assert {c: (r["address"], r["status"], r["origin"], r["requested_by_kind"]) for c, r in waiting.items()} == {
+        "email": ("new@example.org", "pending", "kiosk", "patient"),
+        "phone": ("+31612345678", "pending", "kiosk", "patient"),
+        "postal": ("Nieuwe Gracht 2, Utrecht", "pending", "kiosk", "patient")}
+    await run_queued_jobs()
+    assert await OutboxMessage.count().where(OutboxMessage.recipient == "Nieuwe Gracht 2, Utrecht") == 0
+    postal = waiting["postal"]
+    assert postal["token_hash"] is None and (await ContactChange.select(ContactChange.code_hash).where(
+        ContactChange.id == postal["id"]).first())["code_hash"] is None  # nothing to send to a street
+
+    # The desk checks the patient's passport: only then the postal address is on the record.
+    await sign_in_as(client, clinic)
+    confirmed = await post_form(client, f"/patients/{patient_id}/contacts/{postal['id']}/in-person",
+                                {"identity_check": "passport"})
+    assert confirmed.status_code == 303
+    assert (await Patient.select(Patient.address).where(Patient.id == patient_id).first()
+            )["address"] == "Nieuwe Gracht 2, Utrecht"

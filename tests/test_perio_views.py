@@ -135,3 +135,47 @@ async def test_only_clinicians_who_sign_are_offered_the_sign_form(client, clinic
     await sign_in_as(client, clinic)  # the owner charts but does not sign
     page = await client.get(await _exam(client, patient_id))
     assert "Sign the exam" not in page.text and "confirms the diagnosis and signs" in page.text
+
+
+async def test_a_confirmed_stage_offers_one_tap_to_the_perio_recall(client, clinic, hygienist):
+    from datetime import date
+
+    from portal.recall import due as recall_due
+    from portal.recall import recall_types
+    from portal.tables import PatientRecall, RecallType
+
+    patient_id = await factories.make_patient(clinic)
+    healthy = await perio.start_exam(hygienist, patient_id)
+    await perio.save_tooth(hygienist, patient_id, healthy, 16, perio.ToothForm(d0="2", d2="3"))
+    await perio.sign_exam(hygienist, patient_id, healthy, perio.SignForm(stage="none"))
+    await recall_types.ensure_defaults(clinic.clinic_id)
+    check_up = (await RecallType.select(RecallType.id).where(RecallType.name == "Check-up").first())["id"]
+    await recall_due.set_recall(clinic, patient_id, recall_due.RecallForm(recall_type_id=str(check_up),
+                                                                          due_on="2027-01-10"))
+    await sign_in_as(client, hygienist)
+    base = f"/patients/{patient_id}/perio/{healthy}"
+    assert 'id="perio-recall"' not in (await client.get(base)).text  # no periodontitis, nothing offered
+    refused = await post_form(client, f"{base}/recall")
+    assert refused.status_code == 422 and "periodontitis stage" in refused.text
+
+    draft = await perio.start_exam(hygienist, patient_id)
+    await perio.save_tooth(hygienist, patient_id, draft, 16, perio.ToothForm(d0="6", d2="7"))
+    assert 'id="perio-recall"' not in (await client.get(f"/patients/{patient_id}/perio/{draft}")).text  # unsigned
+    await perio.sign_exam(hygienist, patient_id, draft, perio.SignForm(stage="III", grade="B"))
+    page = await client.get(f"/patients/{patient_id}/perio/{draft}")
+    assert 'id="perio-recall"' in page.text and "Move to Perio maintenance" in page.text
+    moved = await post_form(client, f"/patients/{patient_id}/perio/{draft}/recall")
+    assert moved.status_code == 303 and moved.headers["location"].endswith("?recall=moved")
+    recalls = await PatientRecall.select(PatientRecall.recall_type.name, PatientRecall.due_on).where(
+        PatientRecall.patient == patient_id)
+    today = date.today()
+    assert [r["recall_type.name"] for r in recalls] == ["Perio maintenance"]  # the check-up recall was replaced
+    assert (recalls[0]["due_on"] - today).days in range(88, 94)  # three months on
+    after = await client.get(moved.headers["location"])
+    assert "now on the perio maintenance recall" in after.text and "Move to Perio maintenance" not in after.text
+    entry = await AuditEntry.select(AuditEntry.detail).where(AuditEntry.action == "recall.switched_to_perio").first()
+    assert entry is not None
+
+    receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    await sign_in_as(client, receptionist)
+    assert (await post_form(client, f"/patients/{patient_id}/perio/{draft}/recall")).status_code == 403

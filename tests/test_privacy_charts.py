@@ -33,7 +33,7 @@ async def _charted_patient(clinic, cal) -> int:
     patient_id = await factories.make_patient(clinic, given_name="Charted")
     ids = await factories.make_chart_records(clinic, cal["dentist"], patient_id)
     await treatment_plans.accept(cal["dentist"], patient_id, ids["plan_id"],
-                                 treatment_plans.AcceptanceForm(accepted_by="Charted"))
+                                 treatment_plans.AcceptanceForm(accepted_by="Charted", method="written"))
     visit = await factories.book(clinic, cal, patient_id, (datetime.now().date() + timedelta(days=3)).isoformat(),
                                  "10:00")
     from portal.charts import clinical_notes

@@ -72,7 +72,7 @@ async def _chart(owner, cal, patient_id):
 
     ids = await factories.make_chart_records(owner, cal["dentist"], patient_id)
     await treatment_plans.accept(cal["dentist"], patient_id, ids["plan_id"],
-                                 treatment_plans.AcceptanceForm(accepted_by=f"{GIVEN} {FAMILY}"))
+                                 treatment_plans.AcceptanceForm(accepted_by=f"{GIVEN} {FAMILY}", method="written"))
     await image_samples.stored(owner, patient_id)
 
 

@@ -1,11 +1,15 @@
 """Treatment plans: phases of procedures linked to teeth, totals, the patient's recorded acceptance.
 
 A plan is built while "proposed" (each change bumps its version). Accepting freezes what was agreed —
-version, items, fees and total — in an append-only acceptance row, so later fee changes never alter it.
+version, items, fees and total — in an append-only acceptance row, so later fee changes never alter it. An
+acceptance at the chair carries a drawn signature of the patient or guardian: the strokes, the PNG drawn from
+them on the server (patient_forms.signatures) and a SHA-256 of what was signed (plan, version, items, fees, total,
+signer and strokes), the same scheme as signed forms.
 Completing a procedure writes the completed finding on the tooth chart and a signed chart entry; until then the
 chart derives the planned work from the items of open plans (declining a plan takes it off the chart).
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +22,7 @@ from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import gettext, lazy_gettext
+from portal.patient_forms import signatures
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.recall import due as recall_due
@@ -29,6 +34,10 @@ STATUSES = {"proposed": lazy_gettext("Proposed"), "accepted": lazy_gettext("Acce
 display.register_labels("plan_status", STATUSES)
 METHODS = {"in_person": lazy_gettext("In person, signed at the chair"),
            "written": lazy_gettext("Written consent form"), "verbal": lazy_gettext("Verbally")}
+SIGNER_ROLES = {"patient": lazy_gettext("The patient"), "guardian": lazy_gettext("A parent or guardian")}
+# How a plan is accepted decides whether a drawn signature is required: at the chair it is; a written form on
+# paper or a verbal agreement has none to draw (a drawing, if given, is still kept).
+SIGNED_METHODS = frozenset({"in_person"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class ItemForm(teeth.SurfaceTicks):
 class AcceptanceForm:
     accepted_by: str = ""
     method: str = "in_person"
+    signer_role: str = "patient"
+    strokes: str = ""
 
 
 async def _plan(actor: Actor, patient_id: int, plan_id: int) -> dict:
@@ -130,7 +141,15 @@ async def accept(actor: Actor, patient_id: int, plan_id: int, form: AcceptanceFo
     accepted_by = form.accepted_by.strip()
     errors = collect(accepted_by=required(accepted_by, gettext("The name of who accepted")) or too_long(accepted_by,
                                                                                                         200),
-                     method=None if form.method in METHODS else gettext("Choose how the patient accepted."))
+                     method=None if form.method in METHODS else gettext("Choose how the patient accepted."),
+                     signer_role=None if form.signer_role in SIGNER_ROLES else gettext("Choose who signs."))
+    strokes: list = []
+    try:
+        strokes = signatures.read_strokes(form.strokes)
+    except ValidationFailed as failed:
+        errors.update(failed.errors)
+    if not strokes and "signature" not in errors and form.method in SIGNED_METHODS:
+        errors["signature"] = gettext("Ask the patient or guardian to draw their signature in the box.")
     items = await _items(plan_id)
     if plan["status"] != "proposed":
         errors["accepted_by"] = gettext("This plan is %(status)s; only a proposed plan is accepted.",
@@ -141,16 +160,49 @@ async def accept(actor: Actor, patient_id: int, plan_id: int, form: AcceptanceFo
         raise ValidationFailed(errors)
     snapshot = [{"code": i["code"], "description": i["description"], "fee": str(i["fee"]), "phase": i["phase"],
                  "tooth": i["tooth"], "surfaces": i["surfaces"]} for i in items]
+    total = _total(items)
+    sha = signed_digest(plan, snapshot, total, accepted_by, form.signer_role, form.method, strokes) if strokes \
+        else None
     async with transaction():
         acceptance_id = (await PlanAcceptance.insert(PlanAcceptance(
-            clinic=actor.clinic_id, plan=plan_id, plan_version=plan["version"], total=_total(items),
+            clinic=actor.clinic_id, plan=plan_id, plan_version=plan["version"], total=total,
             currency=plan["currency"], items=json.dumps(snapshot), accepted_by=accepted_by, method=form.method,
-            recorded_by=actor.id, recorded_by_name=actor.name, at=datetime.now(timezone.utc))))[0]["id"]
+            recorded_by=actor.id, recorded_by_name=actor.name, at=datetime.now(timezone.utc),
+            signer_role=form.signer_role, signature_strokes=json.dumps(strokes) if strokes else None,
+            signature_png=signatures.render_png(strokes) if strokes else None, signed_sha256=sha)))[0]["id"]
         await TreatmentPlan.update({TreatmentPlan.status: "accepted", TreatmentPlan.updated_at: datetime.now(
             timezone.utc)}).where(TreatmentPlan.id == plan_id)
         await audit.record(actor, "treatment_plan.accepted", patient_id=patient_id, object_type="treatment_plan",
-                           object_id=plan_id, detail={"version": plan["version"], "by": accepted_by})
+                           object_id=plan_id, detail={"version": plan["version"], "by": accepted_by, "sha256": sha})
     return acceptance_id
+
+
+def signed_content(plan: dict, snapshot: list[dict], total: Decimal, accepted_by: str, signer_role: str,
+                   method: str, strokes: list) -> bytes:
+    """Exactly what the patient or guardian signed, as canonical JSON bytes (the hash input)."""
+    return json.dumps({"plan": plan["id"], "title": plan["title"], "version": plan["version"],
+                       "currency": plan["currency"], "items": snapshot, "total": str(total), "signer": accepted_by,
+                       "role": signer_role, "method": method, "strokes": strokes},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def signed_digest(plan: dict, snapshot: list[dict], total: Decimal, accepted_by: str, signer_role: str,
+                  method: str, strokes: list) -> str:
+    return hashlib.sha256(signed_content(plan, snapshot, total, accepted_by, signer_role, method, strokes)
+                          ).hexdigest()
+
+
+def verify(plan: dict, acceptance: dict) -> bool:
+    """Whether a stored acceptance still matches its hash (the items, fees, signer and strokes as signed)."""
+    if not acceptance["signed_sha256"]:
+        return False
+    strokes = acceptance["signature_strokes"]
+    strokes = json.loads(strokes) if isinstance(strokes, str) else strokes
+    items = acceptance["items"]
+    items = json.loads(items) if isinstance(items, str) else items
+    plan_then = {**plan, "version": acceptance["plan_version"], "currency": acceptance["currency"]}
+    return signed_digest(plan_then, items, acceptance["total"], acceptance["accepted_by"], acceptance["signer_role"],
+                         acceptance["method"], strokes) == acceptance["signed_sha256"]
 
 
 async def decline(actor: Actor, patient_id: int, plan_id: int) -> None:
@@ -221,8 +273,9 @@ async def get_plan(actor: Actor, patient_id: int, plan_id: int) -> dict:
             phase["total"] = _total(phase["items"])
         plan["phases"] = list(phases.values())
         plan["total"] = _total(items)
-        plan["acceptances"] = await PlanAcceptance.select().where(PlanAcceptance.plan == plan_id).order_by(
-            PlanAcceptance.id).output(load_json=True)
+        plan["acceptances"] = await PlanAcceptance.select(*PlanAcceptance.all_columns(exclude=[
+            PlanAcceptance.signature_png, PlanAcceptance.signature_strokes])).where(
+            PlanAcceptance.plan == plan_id).order_by(PlanAcceptance.id).output(load_json=True)
         await audit.record(actor, "treatment_plan.viewed", patient_id=patient_id, object_type="treatment_plan",
                            object_id=plan_id)
     return plan

@@ -4,7 +4,8 @@ The patient and guardian columns (`patient.email`, `patient.phone_mobile`, `guar
 only confirmed addresses, so every reader of them (the privacy centre's sign-in, the outbox's senders, inbound
 message matching) trusts only what a holder confirmed. A proposed address waits in `contact_change` until then;
 the previous address is told, with a link to report the change, which undoes it. Removing an address needs no
-confirmation (it grants nothing) but is told to the removed address all the same.
+confirmation (it grants nothing) but is told to the removed address all the same. A postal address typed on the
+clinic's kiosk waits too: no link or code can reach it, so only staff confirm it in person.
 """
 
 import hashlib
@@ -22,7 +23,8 @@ from portal.tables import ContactChange, Guardian, Patient, PatientSession
 
 CONFIRM_FOR = timedelta(hours=72)
 CODE_ATTEMPTS = 5
-CHANNELS = ("email", "phone")
+CHANNELS = ("email", "phone", "postal")
+REACHABLE = ("email", "phone")  # channels a link or code can be sent to (a postal address is confirmed in person)
 # Origins whose first address gives no one new access to an existing record: no cooling-off after them.
 NO_COOLING = ("patient_created", "lead")
 IDENTITY_CHECKS = {"passport": lazy_gettext("Passport"), "id_card": lazy_gettext("National identity card"),
@@ -66,6 +68,9 @@ def code_digest(change_id: int, code: str) -> str:
 
 
 def _column(holder: Holder, channel: str):
+    if channel == "postal":
+        assert holder.guardian_id is None, "guardians have no postal address of their own"
+        return Patient.address
     if holder.guardian_id is None:
         return Patient.email if channel == "email" else Patient.phone_mobile
     return Guardian.email if channel == "email" else Guardian.phone
@@ -358,6 +363,8 @@ async def issue_secrets(change_id: int) -> dict | None:
         return None
     row = rows[0]
     values, row["secret"], row["report_token"] = {}, None, None
+    if row["channel"] not in REACHABLE:  # confirmed in person; nothing to send
+        return row
     if row["status"] == "pending" and row["address"]:
         row["secret"], values = _new_secret(row["id"], row["channel"])
     if row["status"] in ("pending", "confirmed"):

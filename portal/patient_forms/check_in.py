@@ -1,5 +1,9 @@
 """Tablet check-in (kiosk): a staff member turns a tablet into a kiosk; a patient finds today's appointment by
-family name and date of birth, sees their contact details, signs pending forms and is marked arrived.
+family name and date of birth, confirms or changes their contact details, signs pending forms and is marked arrived.
+
+A name and a date of birth prove little, so nothing typed on the kiosk is trusted: a new email, mobile number or
+postal address goes through `contacts.changes.propose` and waits for its holder (link, code) or, for a postal
+address, an in-person check at the desk.
 
 The kiosk acts as the patient of the appointment found, never as staff: arriving goes through the calendar's one
 status rule (`scheduling.set_status`) with a requester that may only set "arrived".
@@ -7,21 +11,32 @@ status rule (`scheduling.set_status`) with a requester that may only set "arrive
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from portal import audit
+from portal import audit, patient_fields
 from portal.calendar import scheduling, statuses
 from portal.calendar.statuses import Status
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import parse_date
 from portal.i18n import gettext as _
 from portal.permissions import Actor, Permission, require
-from portal.tables import Appointment, Clinic, Patient, SentForm
+from portal.tables import Appointment, Clinic, ContactChange, Patient, SentForm
 
 KIOSK = scheduling.Requester("Patient (kiosk)", None, (Status.ARRIVED,))
 IDLE_SECONDS = 120  # a patient's check-in is cleared after this long without a tap
+# Kiosk field -> (patient field whose rule cleans it, contact channel). Empty means "keep what you have".
+CONTACT_FIELDS = {"email": ("email", "email"), "phone": ("phone_mobile", "phone"), "postal": ("address", "postal")}
+
+
+@dataclass(frozen=True)
+class ContactForm:
+    email: str = ""
+    phone: str = ""
+    postal: str = ""
 
 
 async def start(actor: Actor) -> int:
@@ -72,7 +87,7 @@ def _masked(value: str) -> str:
 
 async def visit(clinic_id: int, patient_id: int) -> dict:
     """What the checked-in patient sees: their contact details (masked) and the forms waiting for a signature."""
-    patient = await Patient.select(Patient.given_name, Patient.email, Patient.phone_mobile).where(
+    patient = await Patient.select(Patient.given_name, Patient.email, Patient.phone_mobile, Patient.address).where(
         (Patient.id == patient_id) & (Patient.clinic == clinic_id)).first()
     if patient is None:
         raise NotFound()
@@ -80,7 +95,46 @@ async def visit(clinic_id: int, patient_id: int) -> dict:
         (SentForm.patient == patient_id) & (SentForm.clinic == clinic_id) & SentForm.submitted_at.is_null()
         & (SentForm.expires_at > datetime.now(timezone.utc))).order_by(SentForm.id)
     return {"given_name": patient["given_name"], "email": _masked(patient["email"]),
-            "phone": _masked(patient["phone_mobile"]), "pending": pending}
+            "phone": _masked(patient["phone_mobile"]), "postal": _masked(patient["address"]), "pending": pending,
+            "waiting": await ContactChange.select(ContactChange.channel).where(
+                (ContactChange.clinic == clinic_id) & (ContactChange.patient == patient_id)
+                & ContactChange.guardian.is_null() & (ContactChange.status == "pending")
+                & (ContactChange.expires_at > datetime.now(timezone.utc))).output(as_list=True)}
+
+
+def _kiosk_actor(clinic_id: int, patient_id: int) -> Actor:
+    """The kiosk acts as the patient it found (never as staff)."""
+    return Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name=KIOSK.name, patient_id=patient_id)
+
+
+async def change_contact(clinic_id: int, patient_id: int, form: ContactForm) -> list[str]:
+    """New contact details typed on the kiosk, each proposed for confirmation by its holder (never written to the
+    record from here); returns the channels proposed. Empty fields keep what is on file."""
+    clinic = await Clinic.select(Clinic.country).where(Clinic.id == clinic_id).first()
+    values, errors = {}, {}
+    for name, (field, channel) in CONTACT_FIELDS.items():
+        typed = getattr(form, name).strip()
+        if not typed:
+            continue
+        try:
+            values[channel] = patient_fields.clean_one(field, typed, clinic["country"])
+        except patient_fields.FieldProblem as problem:
+            errors[name] = problem.message
+    if errors:
+        raise ValidationFailed(errors)
+    if not values:
+        raise ValidationFailed({"email": _("Type what has changed, or tap \"I have arrived\" if all is right.")})
+    actor = _kiosk_actor(clinic_id, patient_id)
+    proposed = []
+    async with transaction():
+        if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == clinic_id)
+                                            & Patient.isolated_at.is_null()):
+            raise NotFound()
+        for channel, address in values.items():
+            if await contact_changes.propose(actor, clinic_id, contact_changes.Holder(patient_id), channel, address,
+                                             "kiosk"):
+                proposed.append(channel)
+    return proposed
 
 
 async def form_link(clinic_id: int, patient_id: int, form_id: int) -> str:
@@ -100,5 +154,4 @@ async def form_link(clinic_id: int, patient_id: int, form_id: int) -> str:
 
 async def arrive(clinic_id: int, patient_id: int, appointment_id: int) -> None:
     """Mark the appointment arrived, as its patient, through the calendar's one status rule."""
-    patient = Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name=KIOSK.name, patient_id=patient_id)
-    await scheduling.set_status(patient, appointment_id, Status.ARRIVED.value, by=KIOSK)
+    await scheduling.set_status(_kiosk_actor(clinic_id, patient_id), appointment_id, Status.ARRIVED.value, by=KIOSK)

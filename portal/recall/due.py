@@ -109,6 +109,37 @@ async def set_recall(actor: Actor, patient_id: int, form: RecallForm) -> None:
                            detail={"due_on": due.isoformat()})
 
 
+async def switch_to_perio(actor: Actor, patient_id: int, diagnosed_on: date, reason: dict) -> dict:
+    """Put the patient on the clinic's perio maintenance type, due its interval after the diagnosis, in place of
+    their other recalls (perio maintenance visits take over hygiene and check-up); called by the perio
+    chart in its transaction once a clinician confirmed a stage. Returns the type and the recalls it replaced."""
+    require(actor, Permission.WRITE_CLINICAL)
+    kind = await recall_types.perio_type(actor.clinic_id)
+    if kind is None:
+        raise ValidationFailed({"form": _("The practice keeps no active perio maintenance recall type.")})
+    due = add_months(diagnosed_on, kind["months"])
+    replaced = await PatientRecall.delete().where(
+        (PatientRecall.patient == patient_id) & (PatientRecall.clinic == actor.clinic_id)
+        & (PatientRecall.recall_type != kind["id"])).returning(PatientRecall.recall_type)
+    await PatientRecall.raw(
+        "INSERT INTO patient_recall (clinic, patient, recall_type, due_on, updated_at) VALUES ({}, {}, {}, {}, {}) "
+        "ON CONFLICT (patient, recall_type) DO UPDATE SET due_on = EXCLUDED.due_on, updated_at = EXCLUDED.updated_at",
+        actor.clinic_id, patient_id, kind["id"], due, datetime.now(timezone.utc))
+    await audit.record(actor, "recall.switched_to_perio", patient_id=patient_id, object_type="recall_type",
+                       object_id=kind["id"], detail={"due_on": due.isoformat(),
+                                                     "replaced": [r["recall_type"] for r in replaced], **reason})
+    return {"type": kind, "due_on": due, "replaced": [r["recall_type"] for r in replaced]}
+
+
+async def on_perio(actor: Actor, patient_id: int) -> bool | None:
+    """Whether the patient is on the clinic's perio maintenance type (None: the clinic keeps none)."""
+    kind = await recall_types.perio_type(actor.clinic_id)
+    if kind is None:
+        return None
+    return await PatientRecall.exists().where((PatientRecall.patient == patient_id)
+                                              & (PatientRecall.recall_type == kind["id"]))
+
+
 async def remove_recall(actor: Actor, patient_id: int, recall_id: int) -> None:
     require(actor, Permission.MANAGE_CALENDAR)
     async with transaction():

@@ -20,6 +20,7 @@ DEFAULTS = (
     ("Perio maintenance", 3, "PM01", False, ("perio maintenance", "hygiene", "cleaning")),
     ("Child check-up", 6, "EX01,EX02", True, ("child check-up", "check-up", "checkup")),
 )
+PERIO_DEFAULT = "Perio maintenance"  # the starter type a perio diagnosis moves a patient to
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,16 @@ async def ensure_defaults(clinic_id: int) -> None:
     for name, months, fee_codes, children, books in DEFAULTS:
         booked = next((types[n] for n in books if n in types), None)
         await RecallType.raw(
-            "INSERT INTO recall_type (clinic, name, months, appointment_type, fee_codes, for_children, created_at) "
-            "VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING",
-            clinic_id, name, months, booked, fee_codes, children, now)
+            "INSERT INTO recall_type (clinic, name, months, appointment_type, fee_codes, for_children, created_at, "
+            "perio) VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING",
+            clinic_id, name, months, booked, fee_codes, children, now, name == PERIO_DEFAULT)
+
+
+async def perio_type(clinic_id: int) -> dict | None:
+    """The clinic's active perio maintenance type, if it keeps one."""
+    await ensure_defaults(clinic_id)
+    return await RecallType.select().where((RecallType.clinic == clinic_id) & (RecallType.perio == True)  # noqa: E712
+                                           & (RecallType.active == True)).first()  # noqa: E712
 
 
 async def list_types(actor: Actor, active_only: bool = False) -> list[dict]:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from piccolo.columns import (
     JSONB,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     Numeric,
@@ -117,6 +118,10 @@ class PlanAcceptance(Table, tablename="plan_acceptance"):
     recorded_by = ForeignKey(references=Staff, null=True)
     recorded_by_name = Varchar(length=200, default="")
     at = Timestamptz()
+    signer_role = Varchar(length=10, default="patient")  # patient | guardian
+    signature_strokes = JSONB(null=True, default=None)
+    signature_png = Bytea(null=True, default=None)
+    signed_sha256 = Varchar(length=64, null=True, default=None)
 
 
 class ClinicalNote(Table, tablename="clinical_note"):

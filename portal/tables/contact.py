@@ -12,10 +12,11 @@ class ContactChange(Table, tablename="contact_change"):
     clinic = ForeignKey(references=Clinic)
     patient = ForeignKey(references=Patient)
     guardian = ForeignKey(references=Guardian, null=True, default=None)  # None: the patient's own address
-    channel = Varchar(length=10)  # email | phone (the mobile number texts go to)
-    address = Varchar(length=320)
-    previous = Varchar(length=320, default="")  # the confirmed address it replaces ("" = none)
+    channel = Varchar(length=10)  # email | phone (the mobile number texts go to) | postal (kiosk, confirmed in person)
+    address = Varchar(length=500)
+    previous = Varchar(length=500, default="")  # the confirmed address it replaces ("" = none)
     origin = Varchar(length=30)  # staff_form | privacy_centre | correction | guardian_added | patient_created | lead
+    # | kiosk
     requested_by_kind = Varchar(length=20)  # staff | patient | guardian
     requested_by_id = Integer(null=True, default=None)
     requested_at = Timestamptz()

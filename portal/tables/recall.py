@@ -18,6 +18,7 @@ class RecallType(Table, tablename="recall_type"):
     for_children = Boolean(default=False)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    perio = Boolean(default=False)  # the clinic's perio maintenance type (one per clinic)
 
 
 class PatientRecall(Table, tablename="patient_recall"):

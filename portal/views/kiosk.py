@@ -1,6 +1,7 @@
-"""The clinic tablet in kiosk mode: started by staff, then only check-in (find today's appointment, see contact
-details, sign pending forms, arrive). The kiosk's session holds no staff id, so every staff page refuses it; a
-patient's part is cleared after arriving, on "Not me", and after IDLE_SECONDS without a tap."""
+"""The clinic tablet in kiosk mode: started by staff, then only check-in (find today's appointment, confirm or change
+contact details, sign pending forms, arrive); changed details only wait for confirmation (portal/contacts). The
+kiosk's session holds no staff id, so every staff page refuses it; a patient's part is cleared after arriving, on
+"Not me", and after IDLE_SECONDS without a tap."""
 
 import time
 
@@ -14,10 +15,10 @@ from portal.errors import ValidationFailed
 from portal.patient_forms import check_in
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
-from portal.views.pages import render, see_other
+from portal.views.pages import read_form, render, see_other
 
 NO_STORE = {"Cache-Control": "no-store"}
-PATIENT_KEYS = ("kiosk_patient", "kiosk_appointment", "kiosk_at")
+PATIENT_KEYS = ("kiosk_patient", "kiosk_appointment", "kiosk_at", "kiosk_proposed")
 
 
 class KioskStartController(Controller):
@@ -65,7 +66,8 @@ class KioskController(Controller):
         clinic_id, session = _kiosk(request)
         if session.get("kiosk_patient"):
             session["kiosk_at"] = time.time()
-            return _page("visit.html", visit=await check_in.visit(clinic_id, session["kiosk_patient"]))
+            return _page("visit.html", visit=await check_in.visit(clinic_id, session["kiosk_patient"]),
+                         typed=check_in.ContactForm(), errors={}, proposed=session.pop("kiosk_proposed", None))
         return _page("find.html", typed={}, errors={})
 
     @post("/find", name="kiosk.find", status_code=200)
@@ -89,6 +91,22 @@ class KioskController(Controller):
             return see_other("/kiosk")
         token = await check_in.form_link(clinic_id, session["kiosk_patient"], form_id)
         return see_other(f"/form/{token}")
+
+    @post("/contact", name="kiosk.contact", status_code=200)
+    async def contact(self, request: Request) -> Template | Response:
+        """New contact details, each waiting for its holder's confirmation (nothing from the kiosk is trusted)."""
+        clinic_id, session = _kiosk(request)
+        if not session.get("kiosk_patient"):
+            return see_other("/kiosk")
+        typed = await read_form(request, check_in.ContactForm)
+        session["kiosk_at"] = time.time()
+        try:
+            proposed = await check_in.change_contact(clinic_id, session["kiosk_patient"], typed)
+        except ValidationFailed as failed:
+            return _page("visit.html", 422, visit=await check_in.visit(clinic_id, session["kiosk_patient"]),
+                         typed=typed, errors=failed.errors, proposed=None)
+        session["kiosk_proposed"] = proposed
+        return see_other("/kiosk")
 
     @post("/arrive", name="kiosk.arrive", status_code=200)
     async def arrive(self, request: Request) -> Template | Response:

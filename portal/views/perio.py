@@ -5,7 +5,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal import display
-from portal.charts import chart, perio, perio_classification, perio_svg, teeth
+from portal.charts import chart, perio, perio_classification, perio_recall, perio_svg, teeth
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
@@ -55,6 +55,7 @@ class PerioController(Controller):
         return render(request, "perio/exam.html", status=status, patient=await chart.header(actor, patient_id),
                       **page, errors=errors, sign_form=sign_form, tooth_errors=tooth_errors, forms=forms,
                       may_sign=perio.may_sign(actor),
+                      recall_offer=await perio_recall.offer(actor, patient_id, page["exam"]),
                       label=lambda tooth: teeth.label(tooth, numbering),
                       order=" ".join(f"{t}:{i}" for (t, i) in page["sequence"]), **_choices())
 
@@ -110,6 +111,17 @@ class PerioController(Controller):
         except ValidationFailed as exc:
             return await self._exam(request, actor, patient_id, exam_id, exc.errors, 422, sign_form=form)
         return see_other(request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id))
+
+    @post("/{exam_id:int}/recall", name="perio.recall", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def recall(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                     exam_id: FromPath[int]) -> Template | Redirect:
+        """One tap: move the patient to the clinic's perio maintenance recall type."""
+        try:
+            await perio_recall.move_to_perio_recall(actor, patient_id, exam_id)
+        except ValidationFailed as exc:
+            return await self._exam(request, actor, patient_id, exam_id, exc.errors, 422)
+        return see_other(request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id)
+                         + "?recall=moved")
 
     @get("/compare", name="perio.compare")
     async def compare(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],

@@ -2,15 +2,15 @@
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
-from portal.charts import chart, fee_schedule, treatment_plans
+from portal.charts import chart, fee_schedule, plan_document, treatment_plans
 from portal.errors import ValidationFailed
 from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
-PLAN_CHOICES = {"methods": treatment_plans.METHODS}
+PLAN_CHOICES = {"methods": treatment_plans.METHODS, "signer_roles": treatment_plans.SIGNER_ROLES}
 
 
 class PlanController(Controller):
@@ -53,6 +53,13 @@ class PlanController(Controller):
                    plan_id: FromPath[int]) -> Template:
         """A plan by phase, with totals, acceptance and completion."""
         return await self._plan(request, actor, patient_id, plan_id)
+
+    @get("/{plan_id:int}/pdf", name="plans.pdf")
+    async def pdf(self, actor: CurrentActor, patient_id: FromPath[int], plan_id: FromPath[int]) -> Response:
+        """The plan as a PDF, with every acceptance and its drawn signature."""
+        name, data = await plan_document.plan_pdf(actor, patient_id, plan_id)
+        return Response(data, media_type="application/pdf", headers={
+            "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name}"'})
 
     @post("/{plan_id:int}/items", name="plans.add_item", guards=[requires(Permission.WRITE_CLINICAL)])
     async def add_item(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],

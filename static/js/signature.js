@@ -1,9 +1,12 @@
 // Drawn signatures: pointer events (finger, stylus, mouse) on the canvas, strokes posted as JSON in the
 // canvas's own coordinates (600 x 200). The server renders the image from these strokes; the typed name is the
-// keyboard and no-script way to sign.
+// keyboard and no-script way to sign. Loaded by base.html, so pads arriving in a boosted page (htmx runs no
+// script tags) are wired on htmx:load as well as on the first load; each pad is wired once.
 (function () {
   "use strict";
-  document.querySelectorAll("[data-signature-pad]").forEach(function (pad) {
+  function wire(pad) {
+    if (pad.dataset.signatureWired) { return; }
+    pad.dataset.signatureWired = "1";
     var canvas = pad.querySelector("canvas");
     var form = pad.closest("form");
     var field = form.querySelector("input[name=strokes]");
@@ -49,5 +52,13 @@
       context.clearRect(0, 0, canvas.width, canvas.height);
       save();
     });
-  });
+  }
+  function wireAll(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-signature-pad]").forEach(wire);
+  }
+  function start() {
+    wireAll(document);
+    document.body.addEventListener("htmx:load", function (event) { wireAll(event.target); });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -42,8 +42,17 @@ async def test_dentist_charts_plans_completes_amends_and_views_an_xray(tablet: P
     await page.get_by_label("Occlusal / incisal (O)").check()
     await page.get_by_role("button", name="Add to plan").tap()
     await expect(page.get_by_text("Plan total: 105.00 EUR")).to_be_visible()
+    canvas = page.locator("#acceptance canvas.signature-canvas")
+    await canvas.scroll_into_view_if_needed()
+    box = await canvas.bounding_box()
+    await page.mouse.move(box["x"] + 20, box["y"] + 30)
+    await page.mouse.down()
+    for step in range(1, 8):
+        await page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 30 + (step % 3) * 12)
+    await page.mouse.up()
     await page.get_by_role("button", name="Record acceptance").tap()
     await expect(page.locator("#acceptances")).to_contain_text("accepted by Noor Visser")
+    await expect(page.locator("#acceptances")).to_contain_text("Drawn signature")
     await page.get_by_role("button", name="Mark completed").tap()
     await expect(page.locator("mark.status-completed").first).to_be_visible()
 

@@ -41,6 +41,7 @@ REQUIRED = {
     "/patients/{patient_id:int}/history/edit": Permission.WRITE_CLINICAL,
     "/patients/{patient_id:int}/plans": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/plans/{plan_id:int}": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/plans/{plan_id:int}/pdf": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/notes": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/notes/new": Permission.WRITE_CLINICAL,
     "/patients/{patient_id:int}/notes/{note_id:int}/amend": Permission.WRITE_CLINICAL,

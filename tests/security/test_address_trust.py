@@ -8,7 +8,8 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -96,6 +97,18 @@ async def _lead_converted(client, clinic, patient_id):
     return int(response.headers["location"].rsplit("/", 1)[1]), ADULT
 
 
+async def _kiosk(client, clinic, patient_id):
+    await Patient.update({Patient.family_name: "Kiosk"}).where(Patient.id == patient_id)
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
+    await factories.book(clinic, await factories.make_calendar(clinic), patient_id, today, "17:00")
+    await sign_in_as(client, clinic)
+    assert (await post_form(client, "/kiosk/start")).status_code == 303
+    assert (await post_form(client, "/kiosk/find", {"family_name": "Kiosk", "date_of_birth": ADULT})).status_code == 303
+    response = await post_form(client, "/kiosk/contact", {"email": INTRUDER, "phone": "", "postal": ""})
+    assert response.status_code == 303, response.text
+    return patient_id, ADULT
+
+
 # Every route that can change a patient's or guardian's address, with how a request there sets INTRUDER.
 ADDRESS_ROUTES = {
     ("POST", "/patients/{patient_id:int}"): _staff_form,
@@ -104,6 +117,7 @@ ADDRESS_ROUTES = {
     ("POST", "/privacy/me/contact"): _privacy_centre,
     ("POST", "/privacy/me/correction"): _correction,
     ("POST", "/leads/{lead_id:int}/convert"): _lead_converted,
+    ("POST", "/kiosk/contact"): _kiosk,
 }
 
 
