@@ -41,6 +41,7 @@ KEPT = {
     # the financial record of the accounts the patient heads, kept under tax law until its own date
     "billing_account": "guarantor = {p}",
     "invoice": "account IN (SELECT id FROM billing_account WHERE guarantor = {p})",
+    "payment_plan": "account IN (SELECT id FROM billing_account WHERE guarantor = {p})",
     "invoice_line": "invoice IN (SELECT i.id FROM invoice i JOIN billing_account a ON a.id = i.account "
                     "WHERE a.guarantor = {p})",
 }
@@ -160,6 +161,15 @@ async def _billing(owner, cal, patient_id):
     await factories.make_invoice(owner, patient_id)
 
 
+async def _payment_plan(owner, cal, patient_id):
+    """An invoice spread over three instalments, the note naming the patient (kept with the books)."""
+    from portal.billing import instalments
+
+    await factories.make_invoice(owner, patient_id)
+    await instalments.create_plan(owner, patient_id, instalments.PlanForm(
+        plan_total="30.00", instalments="3", first_due=date.today().isoformat(), note=f"Agreed with {GIVEN} {FAMILY}"))
+
+
 async def _lab_and_letters(owner, cal, patient_id):
     """A crown case mailed to the lab (a disclosure), a prescription and a referral letter."""
     from portal.lab import sending
@@ -199,7 +209,8 @@ MAKERS = {
     "clinical_notes": _chart, "images": _chart, "conversations": _conversations, "perio_charts": _chart,
     "contact_changes": _contact_changes, "recall": _recall, "recall_contacts": _recall, "waitlist": _recall,
     "waitlist_offers": _waitlist_offer, "booking_holds": _booking_hold, "account_ledger": _billing,
-    "invoices": _billing, "lab_cases": _lab_and_letters, "prescriptions": _lab_and_letters,
+    "invoices": _billing, "payment_plans": _payment_plan, "lab_cases": _lab_and_letters,
+    "prescriptions": _lab_and_letters,
     "referrals": _lab_and_letters, "disclosures": _lab_and_letters, "calls": _calls, "forms": _forms,
     "social_leads": _social_leads,
 }
