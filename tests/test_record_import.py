@@ -86,6 +86,10 @@ async def test_a_record_exported_by_one_clinic_is_imported_whole_by_another(clie
     assert all(n["author_id"] is None for n in copy["categories"]["clinical_notes"]["records"])
     image_copy = copy["categories"]["images"]["records"][0]
     assert image_copy["sha256"] == source["categories"]["images"]["records"][0]["sha256"]
+    notes_page = (await client.get(f"/patients/{imported_id}/notes")).text
+    assert "Linked to a visit" in notes_page and cal["dentist"].name in notes_page
+    for page in ("chart", "plans", "images", "history"):
+        assert (await client.get(f"/patients/{imported_id}/{page}")).status_code == 200, page
     history = (await client.get(f"/patients/{imported_id}/appointments/")).text
     assert "At the previous clinic (imported)" in history and "Canal Dental" in history and "Dr. Dekker" in history
     audit = await AuditEntry.select().where(AuditEntry.action == "patient.imported").first()
