@@ -12,8 +12,16 @@ from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, required, too_long
 from portal.i18n import lazy_gettext, lazy_pgettext
 from portal.permissions import Actor, Permission, Role, require
-from portal.tables import (LoginAttempt, OutboxMessage, Staff, StaffRecoveryCode, StaffToken, StaffTotp,
-                           StaffTrustedDevice, StaffTwoFactorReset)
+from portal.tables import (
+    LoginAttempt,
+    OutboxMessage,
+    Staff,
+    StaffRecoveryCode,
+    StaffToken,
+    StaffTotp,
+    StaffTrustedDevice,
+    StaffTwoFactorReset,
+)
 
 PUBLIC_COLUMNS = (Staff.id, Staff.name, Staff.email, Staff.role, Staff.registration_body,
                   Staff.registration_number, Staff.active, Staff.language)
