@@ -50,7 +50,7 @@ async def list_staff(actor: Actor) -> list[dict]:
         rows = await Staff.select(*PUBLIC_COLUMNS, Staff.deletion_requested_at).where(
             (Staff.clinic == actor.clinic_id) & Staff.erased_at.is_null()).order_by(Staff.name)
         waiting = {r["id"] for r in await Staff.select(Staff.id).where(
-            (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD))}
+            (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD) & Staff.joined_at.is_null())}
         for row in rows:
             row["invited"] = row["id"] in waiting  # no password chosen yet
             row["cannot_sign"] = row["role"] in (Role.DENTIST, Role.HYGIENIST) and not row["registration_number"]
@@ -88,7 +88,9 @@ async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
     )
     email = form.email.strip().lower()
     if "email" not in errors:
-        clash = Staff.exists().where(Staff.email == email)
+        # Within this clinic only: whether another clinic knows the address is none of this owner's business
+        # (create_staff invites an existing person the same way as a new one).
+        clash = Staff.exists().where((Staff.email == email) & (Staff.clinic == actor.clinic_id))
         if staff_id is not None:
             clash = clash.where(Staff.id != staff_id)
         if await clash:
@@ -108,9 +110,13 @@ async def create_staff(actor: Actor, form: StaffForm) -> int:
     an invitation link (`staff_tokens.invite_new_staff` adds and invites in one step; the owner never types one)."""
     require(actor, Permission.MANAGE_STAFF)
     values = await _check(actor, form, None)
+    # A person who already signs in elsewhere gets a membership here (their identity keeps its password and second
+    # factor); the owner sees the same answer and the same invitation as for a new address.
+    identity = await Staff.select(Staff.id).where(
+        (Staff.email == values[Staff.email]) & Staff.person.is_null() & (Staff.clinic != actor.clinic_id)).first()
     try:
         async with transaction():
-            row = Staff(clinic=actor.clinic_id, password_hash=NO_PASSWORD,
+            row = Staff(clinic=actor.clinic_id, password_hash=NO_PASSWORD, person=identity["id"] if identity else None,
                         created_at=datetime.now(timezone.utc), **{col._meta.name: v for col, v in values.items()})
             await row.save()
             await audit.record(actor, "staff.created", object_type="staff", object_id=row.id,
