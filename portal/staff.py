@@ -130,10 +130,22 @@ async def update_staff(actor: Actor, staff_id: int, form: StaffForm) -> None:
     """Edit a staff member; deactivating or changing the role ends their sessions at once."""
     before = await get_staff(actor, staff_id)
     values = await _check(actor, form, staff_id)
+    link = await Staff.select(Staff.person, Staff.joined_at).where(Staff.id == staff_id).first()
+    if values[Staff.email] != before["email"] and link["person"] is not None:
+        if link["joined_at"] is not None:  # they joined with an identity another clinic holds: theirs to change
+            raise ValidationFailed({"email": i18n.gettext(
+                "They sign in with their own address and change it at the clinic where their account began.")})
+        # Not joined yet: the new address decides again who is invited (an existing person or a new account).
+        identity = await Staff.select(Staff.id).where(
+            (Staff.email == values[Staff.email]) & Staff.person.is_null() & (Staff.clinic != actor.clinic_id)).first()
+        values[Staff.person] = identity["id"] if identity else None
     try:
         async with transaction():
             await Staff.update(values).where((Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
-            changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
+            if link["person"] is None and values[Staff.email] != before["email"]:  # an identity: its memberships too
+                await Staff.update({Staff.email: values[Staff.email]}).where(Staff.person == staff_id)
+            changed = sorted(col._meta.name for col, v in values.items()
+                             if col._meta.name in before and before[col._meta.name] != v)
             if not form.active or before["role"] != form.role:
                 await sessions.end_sessions_of_staff(staff_id)
             await audit.record(actor, "staff.updated", object_type="staff", object_id=staff_id,
