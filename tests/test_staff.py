@@ -196,6 +196,12 @@ async def test_one_person_works_at_two_clinics_and_the_inviting_owner_cannot_tel
     assert (await post_form(other_client, f"/account/clinics/{stranger}")).status_code == 404
     assert (await post_form(other_client, f"/account/clinics/{membership}")).status_code == 303
     assert "Harbour Smiles" in (await other_client.get("/")).text
+    # The second factor is the person's: enrolling while acting for Harbour Smiles protects her one sign-in.
+    from portal.tables import StaffTotp
+
+    assert (await other_client.get("/account/two-factor")).status_code == 200
+    assert await StaffTotp.exists().where(StaffTotp.staff == dentist.id)
+    assert not await StaffTotp.exists().where(StaffTotp.staff == membership)
     assert (await other_client.get(f"/patients/{harbour_patient}")).status_code == 200
     assert (await other_client.get(f"/patients/{harbour_patient}/chart")).status_code == 403  # a receptionist here
     assert await AuditEntry.exists().where((AuditEntry.action == "auth.clinic_switched")

@@ -4,8 +4,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import sessions
+from portal import auth, sessions
 from portal.memberships import clinics
+from portal.two_factor import totp
 from portal.views.guards import CurrentActor, provide_actor, signed_in
 from portal.views.pages import render, see_other
 
@@ -31,7 +32,8 @@ class MembershipController(Controller):
         """Act in another of this person's clinics: a fresh session carrying that membership (and its role)."""
         identity = await _identity(request, actor)
         await clinics.switch(actor, identity, staff_id)
-        count = len(await clinics.memberships(identity))
-        await sessions.start_session(request, request.app.stores.get("sessions"),
-                                     {"staff_id": staff_id, "identity": identity, "clinics": count})
+        values = {"staff_id": staff_id, "identity": identity, "clinics": len(await clinics.memberships(identity))}
+        if await totp.must_enrol(await auth.load_staff_actor(staff_id), request.app.state.settings):
+            values["must_enrol"] = True  # this clinic requires a second factor of their role: enrol first
+        await sessions.start_session(request, request.app.stores.get("sessions"), values)
         return see_other(request.app.route_reverse("dashboard"))
