@@ -44,6 +44,7 @@ from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
 from portal.views.kiosk import KioskController, KioskStartController
 from portal.views.lab import LabController, PatientLabController
+from portal.views.memberships import MembershipController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
 from portal.views.passwords import InvitationController, PasswordController
@@ -89,6 +90,7 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                PerioController]
 CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
+CONTROLLERS += [MembershipController]
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads

@@ -113,7 +113,7 @@ async def sign_in(email: str, password: str, ip: str, settings: Settings,
         # against the same (too low) failure count.
         await LoginAttempt.raw("SELECT pg_advisory_xact_lock(hashtext({})), pg_advisory_xact_lock(hashtext({}))",
                                "login-email:" + email, "login-ip:" + ip)
-        staff = await Staff.objects().where(Staff.email == email).first()
+        staff = await Staff.objects().where((Staff.email == email) & Staff.person.is_null()).first()  # the identity
         clinic_id = staff.clinic if staff else None
         wait = await _wait_minutes(email, ip, settings)
         known = staff is not None and staff.id in known_devices

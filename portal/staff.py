@@ -12,8 +12,16 @@ from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, required, too_long
 from portal.i18n import lazy_gettext, lazy_pgettext
 from portal.permissions import Actor, Permission, Role, require
-from portal.tables import (LoginAttempt, OutboxMessage, Staff, StaffRecoveryCode, StaffToken, StaffTotp,
-                           StaffTrustedDevice, StaffTwoFactorReset)
+from portal.tables import (
+    LoginAttempt,
+    OutboxMessage,
+    Staff,
+    StaffRecoveryCode,
+    StaffToken,
+    StaffTotp,
+    StaffTrustedDevice,
+    StaffTwoFactorReset,
+)
 
 PUBLIC_COLUMNS = (Staff.id, Staff.name, Staff.email, Staff.role, Staff.registration_body,
                   Staff.registration_number, Staff.active, Staff.language)
@@ -42,7 +50,7 @@ async def list_staff(actor: Actor) -> list[dict]:
         rows = await Staff.select(*PUBLIC_COLUMNS, Staff.deletion_requested_at).where(
             (Staff.clinic == actor.clinic_id) & Staff.erased_at.is_null()).order_by(Staff.name)
         waiting = {r["id"] for r in await Staff.select(Staff.id).where(
-            (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD))}
+            (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD) & Staff.joined_at.is_null())}
         for row in rows:
             row["invited"] = row["id"] in waiting  # no password chosen yet
             row["cannot_sign"] = row["role"] in (Role.DENTIST, Role.HYGIENIST) and not row["registration_number"]
@@ -80,7 +88,9 @@ async def _check(actor: Actor, form: StaffForm, staff_id: int | None) -> dict:
     )
     email = form.email.strip().lower()
     if "email" not in errors:
-        clash = Staff.exists().where(Staff.email == email)
+        # Within this clinic only: whether another clinic knows the address is none of this owner's business
+        # (create_staff invites an existing person the same way as a new one).
+        clash = Staff.exists().where((Staff.email == email) & (Staff.clinic == actor.clinic_id))
         if staff_id is not None:
             clash = clash.where(Staff.id != staff_id)
         if await clash:
@@ -100,9 +110,13 @@ async def create_staff(actor: Actor, form: StaffForm) -> int:
     an invitation link (`staff_tokens.invite_new_staff` adds and invites in one step; the owner never types one)."""
     require(actor, Permission.MANAGE_STAFF)
     values = await _check(actor, form, None)
+    # A person who already signs in elsewhere gets a membership here (their identity keeps its password and second
+    # factor); the owner sees the same answer and the same invitation as for a new address.
+    identity = await Staff.select(Staff.id).where(
+        (Staff.email == values[Staff.email]) & Staff.person.is_null() & (Staff.clinic != actor.clinic_id)).first()
     try:
         async with transaction():
-            row = Staff(clinic=actor.clinic_id, password_hash=NO_PASSWORD,
+            row = Staff(clinic=actor.clinic_id, password_hash=NO_PASSWORD, person=identity["id"] if identity else None,
                         created_at=datetime.now(timezone.utc), **{col._meta.name: v for col, v in values.items()})
             await row.save()
             await audit.record(actor, "staff.created", object_type="staff", object_id=row.id,
@@ -116,10 +130,22 @@ async def update_staff(actor: Actor, staff_id: int, form: StaffForm) -> None:
     """Edit a staff member; deactivating or changing the role ends their sessions at once."""
     before = await get_staff(actor, staff_id)
     values = await _check(actor, form, staff_id)
+    link = await Staff.select(Staff.person, Staff.joined_at).where(Staff.id == staff_id).first()
+    if values[Staff.email] != before["email"] and link["person"] is not None:
+        if link["joined_at"] is not None:  # they joined with an identity another clinic holds: theirs to change
+            raise ValidationFailed({"email": i18n.gettext(
+                "They sign in with their own address and change it at the clinic where their account began.")})
+        # Not joined yet: the new address decides again who is invited (an existing person or a new account).
+        identity = await Staff.select(Staff.id).where(
+            (Staff.email == values[Staff.email]) & Staff.person.is_null() & (Staff.clinic != actor.clinic_id)).first()
+        values[Staff.person] = identity["id"] if identity else None
     try:
         async with transaction():
             await Staff.update(values).where((Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
-            changed = sorted(col._meta.name for col, v in values.items() if before[col._meta.name] != v)
+            if link["person"] is None and values[Staff.email] != before["email"]:  # an identity: its memberships too
+                await Staff.update({Staff.email: values[Staff.email]}).where(Staff.person == staff_id)
+            changed = sorted(col._meta.name for col, v in values.items()
+                             if col._meta.name in before and before[col._meta.name] != v)
             if not form.active or before["role"] != form.role:
                 await sessions.end_sessions_of_staff(staff_id)
             await audit.record(actor, "staff.updated", object_type="staff", object_id=staff_id,

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta, timezone
 from portal import audit, auth, i18n, job_queue, links, sessions, staff
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
+from portal.memberships import clinics as memberships
 from portal.messaging import mail, outbox
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import Clinic, Staff, StaffToken
 
-LIFETIME = {"invitation": timedelta(days=3), "password_reset": timedelta(hours=1)}
+LIFETIME = {"invitation": timedelta(days=3), "password_reset": timedelta(hours=1), "membership": timedelta(days=3)}
 RESEND_AFTER = timedelta(minutes=5)
 
 
@@ -54,12 +55,13 @@ async def _issue(settings: Settings, staff_row: dict, purpose: str) -> None:
 async def invite(actor: Actor, settings: Settings, staff_id: int) -> None:
     """Mail a staff member a link to choose their own password (valid three days)."""
     require(actor, Permission.MANAGE_STAFF)
-    row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email, Staff.language).where(
+    row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email, Staff.language, Staff.person).where(
         (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id) & (Staff.active == True)).first()  # noqa: E712
     if row is None:
         raise NotFound()
     async with transaction():
-        await _issue(settings, row, "invitation")
+        # Someone who signs in elsewhere already is asked to join (no new password); the owner cannot tell.
+        await _issue(settings, row, "membership" if row["person"] else "invitation")
         await audit.record(actor, "staff.invited", object_type="staff", object_id=staff_id)
 
 
@@ -80,7 +82,7 @@ async def queue_reset_request(email: str) -> None:
 async def request_reset(settings: Settings, email: str) -> None:
     """(Worker) mail a reset link if an active account has this address (the answer is the same either way)."""
     row = await Staff.select(Staff.id, Staff.clinic, Staff.name, Staff.email, Staff.language).where(
-        (Staff.email == email.strip().lower()) & (Staff.active == True)).first()  # noqa: E712
+        (Staff.email == email.strip().lower()) & Staff.person.is_null() & (Staff.active == True)).first()  # noqa: E712
     if row is None:
         return
     recent = await StaffToken.exists().where(
@@ -96,17 +98,25 @@ async def request_reset(settings: Settings, email: str) -> None:
 
 async def check(token: str) -> dict:
     """The staff member behind a live token; NotFound for unknown, used or expired ones."""
-    row = await StaffToken.select(StaffToken.purpose, StaffToken.staff.name).where(
+    row = await StaffToken.select(StaffToken.purpose, StaffToken.staff.name, StaffToken.clinic.name).where(
         (StaffToken.token_hash == _hash(token)) & StaffToken.used_at.is_null()
         & (StaffToken.expires_at > datetime.now(timezone.utc))).first()
     if row is None:
         raise NotFound()
-    return {"purpose": row["purpose"], "name": row["staff.name"]}
+    return {"purpose": row["purpose"], "name": row["staff.name"], "clinic_name": row["clinic.name"]}
 
 
 async def set_password(token: str, form: NewPasswordForm) -> None:
-    """Use the token once: set the password and end every session of that account."""
-    await check(token)
+    """Use the token once: set the password and end every session of that account. A membership invitation sets
+    no password: using it joins the clinic (the person signs in with the password they have)."""
+    if (await check(token))["purpose"] == "membership":
+        used = await StaffToken.raw(
+            "UPDATE staff_token SET used_at = now() WHERE token_hash = {} AND used_at IS NULL AND expires_at > now() "
+            "AND purpose = 'membership' RETURNING staff", _hash(token))
+        if not used:
+            raise NotFound()
+        await memberships.join(used[0]["staff"])
+        return
     if len(form.password) < auth.MIN_PASSWORD_LENGTH:
         raise ValidationFailed({"password": i18n.gettext("Use at least %(num)s characters.",
                                                           num=auth.MIN_PASSWORD_LENGTH)})

@@ -30,6 +30,7 @@ WRAPPED = ["base.html", "_fields.html", "_languages.html", "auth", "passwords", 
            "calls"]
 WRAPPED += ["lab", "prescriptions", "referrals"]
 WRAPPED += ["contacts", "two_factor"]
+WRAPPED += ["memberships"]
 WRAPPED += ["billing", "billing_reports", "billing_settings"]
 WRAPPED += ["billing_patient"]
 WRAPPED += ["recall", "booking"]

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from portal import staff
 from portal.messaging import outbox
 from portal.permissions import ROLE_PERMISSIONS, Permission, Role
 from portal.tables import AuditEntry, Staff
@@ -150,3 +151,79 @@ async def test_a_deleted_account_stops_at_once_and_the_worker_erases_the_person_
     assert "Dr Anna Bakker" in notes.text and registration in notes.text
     assert await AuditEntry.exists().where(AuditEntry.action == "staff.erased")
     assert (await housekeeping.purge(settings))["staff_erased"] == 0
+
+
+def _member_form(name: str, address: str) -> dict:
+    return {"name": name, "email": address, "role": "receptionist", "registration_body": "",
+            "registration_number": "", "active": "on"}
+
+
+async def test_one_person_works_at_two_clinics_and_the_inviting_owner_cannot_tell_the_address_existed(
+        client, other_client, clinic, other_clinic, settings, mailbox):
+    from tests.factories import email_of
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr Ada Vos")
+    email = await email_of(dentist)
+    harbour_patient = await factories.make_patient(other_clinic)
+    await sign_in_as(client, other_clinic)
+    new = await post_form(client, "/staff", _member_form("New Person", "new.person@elsewhere.test"))
+    existing = await post_form(client, "/staff", _member_form("Ada Vos", email))
+    # Same answer, same path: the owner of Harbour Smiles learns nothing about Canal Dental's staff.
+    assert new.status_code == existing.status_code == 303
+    assert re.sub(r"\d+", "N", new.headers["location"]) == re.sub(r"\d+", "N", existing.headers["location"])
+    shown = (await client.get(existing.headers["location"])).text
+    assert email in shown and "already" not in shown
+    assert (await client.get("/staff")).text.count("Invited, no password yet") == 2
+    await outbox.deliver_due(settings)
+    [invitation] = mailbox.to(email)
+    [other] = mailbox.to("new.person@elsewhere.test")
+    assert invitation["Subject"] == other["Subject"]
+    path = "/password/" + re.search(r"/password/(\S+)", body_text(invitation)).group(1)
+    page = await other_client.get(path)
+    assert "Join Harbour Smiles" in page.text and 'name="password"' not in page.text
+    assert (await post_form(other_client, path)).status_code == 303
+    assert (await other_client.get(path)).status_code == 404  # used once
+    # One identity: the password she already had opens both clinics; the session carries the active one.
+    other_client.cookies.clear()
+    await sign_in_as(other_client, dentist)
+    assert "Switch clinic" in (await other_client.get("/")).text
+    assert (await other_client.get(f"/patients/{harbour_patient}")).status_code == 404
+    listing = (await other_client.get("/account/clinics")).text
+    assert "Canal Dental" in listing and "Harbour Smiles" in listing
+    membership = (await Staff.select(Staff.id).where(
+        (Staff.clinic == other_clinic.clinic_id) & (Staff.person == dentist.id)).first())["id"]
+    stranger = (await Staff.select(Staff.id).where(Staff.email == "new.person@elsewhere.test").first())["id"]
+    assert (await post_form(other_client, f"/account/clinics/{stranger}")).status_code == 404
+    assert (await post_form(other_client, f"/account/clinics/{membership}")).status_code == 303
+    assert "Harbour Smiles" in (await other_client.get("/")).text
+    # The second factor is the person's: enrolling while acting for Harbour Smiles protects her one sign-in.
+    from portal.tables import StaffTotp
+
+    assert (await other_client.get("/account/two-factor")).status_code == 200
+    assert await StaffTotp.exists().where(StaffTotp.staff == dentist.id)
+    assert not await StaffTotp.exists().where(StaffTotp.staff == membership)
+    assert (await other_client.get(f"/patients/{harbour_patient}")).status_code == 200
+    assert (await other_client.get(f"/patients/{harbour_patient}/chart")).status_code == 403  # a receptionist here
+    assert await AuditEntry.exists().where((AuditEntry.action == "auth.clinic_switched")
+                                           & (AuditEntry.clinic_id == other_clinic.clinic_id))
+    assert (await post_form(other_client, f"/account/clinics/{dentist.id}")).status_code == 303
+    assert "Canal Dental" in (await other_client.get("/")).text
+    # Her address is hers: the second clinic cannot change it; a change at her own clinic reaches every membership.
+    edit = {**_member_form("Ada Vos", "someone.else@elsewhere.test"), "language": ""}
+    refused = await post_form(client, f"/staff/{membership}", edit)
+    assert refused.status_code == 422 and "their own address" in refused.text
+    await staff.update_staff(clinic, dentist.id, staff.StaffForm(
+        name="Dr Ada Vos", email="ada@new.test", role="dentist", registration_number="BIG-1", active=True))
+    assert (await Staff.select(Staff.email).where(Staff.id == membership).first())["email"] == "ada@new.test"
+
+
+async def test_a_password_reset_for_a_known_and_an_unknown_address_queues_the_same_work(client, clinic):
+    from portal.tables import JobRun
+
+    for address in ("owner@canal-dental.test", "nobody@nowhere.test"):
+        await client.get("/password/forgot")
+        answer = await client.post("/password/forgot", data={"_csrf_token": await csrf_token(client),
+                                                             "email": address})
+        assert answer.status_code == 200
+    jobs = await JobRun.raw("SELECT task_name, args FROM procrastinate_jobs ORDER BY id")
+    assert [j["task_name"] for j in jobs] == ["staff.password_reset", "staff.password_reset"]

@@ -9,7 +9,7 @@ from portal.tables.clinic import Clinic
 class Staff(Table, tablename="staff"):
     clinic = ForeignKey(references=Clinic)
     name = Varchar(length=200)
-    email = Varchar(length=320, unique=True)  # stored lower-case
+    email = Varchar(length=320)  # stored lower-case; unique among identities and per clinic (see the migrations)
     password_hash = Varchar(length=200)
     role = Varchar(length=20)
     registration_body = Varchar(length=200, default="")
@@ -19,6 +19,10 @@ class Staff(Table, tablename="staff"):
     created_at = Timestamptz()
     deletion_requested_at = Timestamptz(null=True, default=None)  # the owner deleted the account; the worker erases
     erased_at = Timestamptz(null=True, default=None)  # name, email and sign-in data gone; the id stays for history
+    # None: this row is a person's identity (signs in). Else a membership of that identity in another clinic,
+    # usable once the person accepted the owner's invitation (joined_at).
+    person = ForeignKey(references="self", null=True, default=None)
+    joined_at = Timestamptz(null=True, default=None)
 
 
 class WebSession(Table, tablename="web_session"):

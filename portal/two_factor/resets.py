@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from portal import audit, sessions
 from portal.db import transaction
 from portal.errors import NotFound
+from portal.memberships import clinics
 from portal.permissions import Actor, Permission, require
 from portal.tables import Staff, StaffRecoveryCode, StaffTotp, StaffTrustedDevice, StaffTwoFactorReset
 
@@ -46,8 +47,7 @@ async def reset(actor: Actor, staff_id: int) -> None:
 
 async def revoke_devices(actor: Actor, staff_id: int) -> int:
     """The owner forgets every device a member told us to remember: the code is asked there again."""
-    if staff_id != actor.id:
-        await _member(actor, staff_id)
+    await _member(actor, staff_id)
     async with transaction():
         devices = await StaffTrustedDevice.delete().where(StaffTrustedDevice.staff == staff_id).returning(
             StaffTrustedDevice.id)
@@ -57,10 +57,17 @@ async def revoke_devices(actor: Actor, staff_id: int) -> int:
 
 
 async def revoke_own_devices(actor: Actor) -> int:
-    """Anyone signed in forgets their own remembered devices."""
-    return await revoke_devices(actor, actor.id)
+    """Anyone signed in forgets their own remembered devices (their identity's, whichever clinic they act in)."""
+    identity = await clinics.identity_of(actor.id)
+    async with transaction():
+        devices = await StaffTrustedDevice.delete().where(StaffTrustedDevice.staff == identity).returning(
+            StaffTrustedDevice.id)
+        await audit.record(actor, "staff.devices_revoked", object_type="staff", object_id=identity,
+                           detail={"devices": len(devices)})
+    return len(devices)
 
 
 async def own_devices(actor: Actor) -> int:
     return await StaffTrustedDevice.count().where(
-        (StaffTrustedDevice.staff == actor.id) & (StaffTrustedDevice.expires_at > datetime.now(timezone.utc)))
+        (StaffTrustedDevice.staff == await clinics.identity_of(actor.id))
+        & (StaffTrustedDevice.expires_at > datetime.now(timezone.utc)))

@@ -22,6 +22,7 @@ from portal import audit
 from portal.db import transaction
 from portal.errors import ValidationFailed
 from portal.i18n import _
+from portal.memberships import clinics
 from portal.messaging.credentials import fernet
 from portal.permissions import Actor
 from portal.settings import Settings
@@ -81,12 +82,13 @@ async def enrolled(staff_id: int) -> bool:
 
 
 async def must_enrol(actor: Actor, settings: Settings) -> bool:
-    """Not enrolled, and either the role requires a second factor or an owner reset theirs (portal/two_factor/
-    resets.py)."""
-    if await enrolled(actor.id):
+    """Not enrolled, and either the role (in the active clinic) requires a second factor or an owner reset theirs
+    (portal/two_factor/resets.py). The factor is the person's identity's, whichever clinic they act in."""
+    identity = await clinics.identity_of(actor.id)
+    if await enrolled(identity):
         return False
     return required_for(actor, settings) or await StaffTwoFactorReset.exists().where(
-        StaffTwoFactorReset.staff == actor.id)
+        StaffTwoFactorReset.staff == identity)
 
 
 def qr_svg(uri: str) -> str:
@@ -97,18 +99,20 @@ def qr_svg(uri: str) -> str:
 
 
 async def start_enrolment(actor: Actor, settings: Settings) -> dict:
-    """A new secret waiting for its first code (replacing an unconfirmed one); an enrolled secret is kept."""
-    row = await StaffTotp.select().where(StaffTotp.staff == actor.id).first()
+    """A new secret waiting for its first code (replacing an unconfirmed one); an enrolled secret is kept. It
+    belongs to the identity the person signs in with, also while they act in another clinic."""
+    owner = await clinics.identity_of(actor.id)
+    row = await StaffTotp.select().where(StaffTotp.staff == owner).first()
     if row is None or row["confirmed_at"] is None:
         secret = pyotp.random_base32()
         async with transaction():
-            await StaffTotp.delete().where(StaffTotp.staff == actor.id)
-            await StaffTotp.insert(StaffTotp(staff=actor.id, secret=seal(settings, secret),
+            await StaffTotp.delete().where(StaffTotp.staff == owner)
+            await StaffTotp.insert(StaffTotp(staff=owner, secret=seal(settings, secret),
                                              created_at=datetime.now(timezone.utc)))
         row = {"secret": secret, "confirmed_at": None}
     else:
         row = {**row, "secret": unseal(settings, row["secret"])}
-    email = (await Staff.select(Staff.email).where(Staff.id == actor.id).first())["email"]
+    email = (await Staff.select(Staff.email).where(Staff.id == owner).first())["email"]
     uri = pyotp.TOTP(row["secret"]).provisioning_uri(name=email, issuer_name=f"{ISSUER} ({actor.clinic_name})")
     return {"secret": row["secret"], "qr": qr_svg(uri), "enrolled": row["confirmed_at"] is not None}
 
@@ -127,7 +131,8 @@ def _matching_counter(secret: str, code: str, last: int, now: float) -> int | No
 
 async def confirm_enrolment(actor: Actor, settings: Settings, code: str) -> list[str]:
     """The first code proves the app holds the secret; returns the recovery codes (shown once, stored hashed)."""
-    row = await StaffTotp.select().where(StaffTotp.staff == actor.id).first()
+    owner = await clinics.identity_of(actor.id)
+    row = await StaffTotp.select().where(StaffTotp.staff == owner).first()
     if row is None or row["confirmed_at"] is not None:
         raise ValidationFailed({"code": _("Start again: open this page to get a new QR code.")})
     counter = _matching_counter(unseal(settings, row["secret"]), code, row["last_counter"], time.time())
@@ -136,11 +141,11 @@ async def confirm_enrolment(actor: Actor, settings: Settings, code: str) -> list
     codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODES)]
     async with transaction():
         await StaffTotp.update({StaffTotp.confirmed_at: datetime.now(timezone.utc),
-                                StaffTotp.last_counter: counter}).where(StaffTotp.staff == actor.id)
-        await StaffRecoveryCode.delete().where(StaffRecoveryCode.staff == actor.id)
-        await StaffRecoveryCode.insert(*[StaffRecoveryCode(staff=actor.id, code_hash=digest(c)) for c in codes])
-        await StaffTwoFactorReset.delete().where(StaffTwoFactorReset.staff == actor.id)
-        await audit.record(actor, "auth.two_factor_enrolled", object_type="staff", object_id=actor.id)
+                                StaffTotp.last_counter: counter}).where(StaffTotp.staff == owner)
+        await StaffRecoveryCode.delete().where(StaffRecoveryCode.staff == owner)
+        await StaffRecoveryCode.insert(*[StaffRecoveryCode(staff=owner, code_hash=digest(c)) for c in codes])
+        await StaffTwoFactorReset.delete().where(StaffTwoFactorReset.staff == owner)
+        await audit.record(actor, "auth.two_factor_enrolled", object_type="staff", object_id=owner)
     return codes
 
 

@@ -8,6 +8,7 @@ from litestar.response import Template
 
 from portal import audit, auth, i18n, sessions
 from portal.errors import SignInFailed, Throttled
+from portal.memberships import clinics
 from portal.two_factor import totp
 from portal.views.guards import CurrentActor, provide_actor, signed_in
 from portal.views.pages import see_other
@@ -66,16 +67,17 @@ class AuthController(Controller):
             return _form(request, 401, form.email, form.next,
                          i18n.gettext("That email and password do not match an active account."))
         store = request.app.stores.get("sessions")
+        count = len(await clinics.memberships(actor.id))  # more than one: the menu offers the clinic switcher
         if await totp.enrolled(actor.id) and not await totp.device_remembered(
                 actor.id, request.cookies.get(totp.DEVICE_COOKIE)):
             # The password was right; the session starts only after the second factor (portal/views/two_factor.py).
             await sessions.start_session(request, store, {"pending_staff_id": actor.id, "pending_next": form.next})
             response = see_other(request.app.route_reverse("two_factor.challenge"))
         elif await totp.must_enrol(actor, settings):
-            await sessions.start_session(request, store, {"staff_id": actor.id, "must_enrol": True})
+            await sessions.start_session(request, store, {"staff_id": actor.id, "must_enrol": True, "clinics": count})
             response = see_other(request.app.route_reverse("two_factor.enrol"))
         else:
-            await sessions.start_session(request, store, {"staff_id": actor.id})
+            await sessions.start_session(request, store, {"staff_id": actor.id, "clinics": count})
             response = see_other(form.next)
         response.set_cookie(auth.DEVICE_COOKIE, auth.remember_device(
             settings.secret_key, request.cookies.get(auth.DEVICE_COOKIE), actor.id), max_age=auth.DEVICE_DAYS * 86400,

@@ -41,7 +41,8 @@ class PatientContactsController(Controller):
         try:
             await changes.confirm_in_person(actor, patient_id, change_id, form)
         except ValidationFailed as exc:
-            return await _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, change_id)
+            data = await changes.changes_for(actor, patient_id)
+            return await _changes_page(request, data, exc.errors, 422, change_id)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
     @post("/cooling/end", name="contacts.end_cooling", guards=[requires(Permission.READ_CLINICAL)])
@@ -63,7 +64,8 @@ class PatientContactsController(Controller):
         try:
             await changes.confirm_code(actor, patient_id, change_id, form)
         except ValidationFailed as exc:
-            return await _changes_page(request, await changes.changes_for(actor, patient_id), exc.errors, 422, change_id)
+            data = await changes.changes_for(actor, patient_id)
+            return await _changes_page(request, data, exc.errors, 422, change_id)
         return see_other(request.app.route_reverse("patients.show", patient_id=patient_id))
 
 

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 from portal import auth, sessions
 from portal.errors import ValidationFailed
 from portal.i18n import _
+from portal.memberships import clinics
 from portal.two_factor import resets, totp
 from portal.views.guards import CurrentActor, provide_actor, signed_in
 from portal.views.pages import read_form, render, see_other
@@ -55,7 +56,8 @@ class TwoFactorController(Controller):
             return render(request, "two_factor/challenge.html", status=422,
                           errors={"code": _("That code is not right.")})
         target = request.session.get("pending_next") or request.app.route_reverse("dashboard")
-        await sessions.start_session(request, request.app.stores.get("sessions"), {"staff_id": staff_id})
+        await sessions.start_session(request, request.app.stores.get("sessions"),
+                                     {"staff_id": staff_id, "clinics": len(await clinics.memberships(staff_id))})
         response = see_other(target)
         if form.remember:
             response.set_cookie(totp.DEVICE_COOKIE, await totp.remember_device(staff_id),
