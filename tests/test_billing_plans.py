@@ -105,3 +105,18 @@ async def test_a_plan_is_in_the_patients_data_and_goes_with_the_account_the_rete
     async with transaction():
         await CATEGORIES["account_ledger"].erase(patient)
     assert await PaymentPlan.count() == 0 and await PaymentInstalment.count() == 0
+
+
+async def test_the_account_pages_open_invoices_agree_with_the_payment_rule(clinic, cal):
+    from portal.billing import invoices
+
+    patient = await factories.make_patient(clinic)
+    first = await factories.make_invoice(clinic, patient)
+    await completed_filling(clinic, cal["dentist"], patient)
+    await invoices.issue(clinic, patient)
+    await payments.take_payment(clinic, patient, payments.PaymentForm(amount="20.00", method="cash"))
+    await invoices.credit(clinic, patient, first, invoices.CreditForm(reason="Wrong code"))
+    account = await accounts.account_id_of(clinic.clinic_id, patient)
+    expected = [(i["id"], i["open"]) for i in await payments.open_invoices(account)]
+    assert expected and [(i["id"], i["open"]) for i in payments.still_open(
+        await invoices.list_for_account(account))] == expected

@@ -44,10 +44,12 @@ async def lock(account_id: int) -> None:
 
 
 async def account(clinic_id: int, account_id: int) -> dict:
-    row = await BillingAccount.select().where((BillingAccount.id == account_id)
-                                              & (BillingAccount.clinic == clinic_id)).first()
-    if row is None:
+    """The account with its members, its payer (the guarantor, else the first member) and the clinic's currency."""
+    found = await BillingAccount.raw("SELECT a.*, c.currency FROM billing_account a JOIN clinic c ON c.id = a.clinic "
+                                     "WHERE a.id = {} AND a.clinic = {}", account_id, clinic_id)
+    if not found:
         raise NotFound()
+    row = found[0]
     row["members"] = await Patient.raw(
         "SELECT p.id, p.given_name, p.family_name, p.email, p.address FROM billing_member m "
         "JOIN patient p ON p.id = m.patient WHERE m.account = {} ORDER BY p.family_name, p.given_name", account_id)

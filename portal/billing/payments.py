@@ -60,6 +60,12 @@ async def open_invoices(account_id: int) -> list[dict]:
         "ORDER BY i.id", account_id)
 
 
+def still_open(listed: list[dict]) -> list[dict]:
+    """`open_invoices` worked out from `invoices.list_for_account`'s rows (the account page has them already)."""
+    return [{**i, "open": i["total"] - i["paid"]} for i in sorted(listed, key=lambda i: i["id"])
+            if i["kind"] == "invoice" and not i["credited_by"] and i["total"] > i["paid"]]
+
+
 async def _unallocated(account_id: int) -> list[dict]:
     """Payments with money not yet applied to a live invoice (a credited invoice gives its allocations back),
     oldest first, capped by what refunds have already returned."""
