@@ -26,7 +26,7 @@ from portal.views.auth import AuthController
 from portal.views.billing import BillingController, MollieWebhookController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
-from portal.views.booking import BookingController, ManageBookingController, OfferController
+from portal.views.booking import BookingController, ClinicBookingController, ManageBookingController, OfferController
 from portal.views.breaches import BreachController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
@@ -88,7 +88,7 @@ CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeControl
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
-                WaitlistController, OfferController]
+                WaitlistController, OfferController, ClinicBookingController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]
 CONTROLLERS += [SocialController, MetaWebhookController, DeletionStatusController]

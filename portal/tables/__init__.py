@@ -70,8 +70,10 @@ from portal.tables.privacy import (
     RetentionRule,
 )
 from portal.tables.recall import (
+    BookingCode,
     BookingHold,
     OnlineBooking,
+    OnlinePatient,
     PatientRecall,
     RecallContact,
     RecallType,

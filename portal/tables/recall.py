@@ -1,6 +1,6 @@
 """Storage of recall and online booking: recall types, patients' recalls, contact attempts, settings, holds."""
 
-from piccolo.columns import Array, Boolean, Date, ForeignKey, Integer, SmallInt, Timestamptz, Varchar
+from piccolo.columns import JSONB, Array, Boolean, Date, ForeignKey, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.appointment import Appointment, AppointmentType, Chair
@@ -102,3 +102,29 @@ class WaitlistOffer(Table, tablename="waitlist_offer"):
     appointment = ForeignKey(references=Appointment, null=True)
     created_at = Timestamptz()
     answered_at = Timestamptz(null=True, default=None)
+
+
+class BookingCode(Table, tablename="booking_code"):
+    clinic = ForeignKey(references=Clinic)
+    kind = Varchar(length=10)  # known | new
+    ref_hash = Varchar(length=64, unique=True)
+    channel = Varchar(length=10)  # email | sms
+    address = Varchar(length=320)
+    date_of_birth = Date()
+    details = JSONB(default={})
+    patient = ForeignKey(references=Patient, null=True, default=None)
+    code_hash = Varchar(length=64, null=True, default=None)
+    issued_at = Timestamptz(null=True, default=None)
+    attempts = SmallInt(default=0)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class OnlinePatient(Table, tablename="online_patient"):
+    patient = ForeignKey(references=Patient, primary_key=True)
+    clinic = ForeignKey(references=Clinic)
+    created_at = Timestamptz()
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewed_by = ForeignKey(references=Staff, null=True, default=None)
+    reviewed_by_name = Varchar(length=200, default="")
