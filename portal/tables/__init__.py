@@ -79,6 +79,7 @@ from portal.tables.recall import (
     RecallType,
     WaitlistEntry,
     WaitlistFreed,
+    WaitlistFreedSlot,
     WaitlistOffer,
 )
 from portal.tables.staff import LoginAttempt, Staff, WebSession

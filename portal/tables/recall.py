@@ -128,3 +128,20 @@ class OnlinePatient(Table, tablename="online_patient"):
     reviewed_at = Timestamptz(null=True, default=None)
     reviewed_by = ForeignKey(references=Staff, null=True, default=None)
     reviewed_by_name = Varchar(length=200, default="")
+
+
+class WaitlistFreedSlot(Table, tablename="waitlist_freed_slot"):
+    """Written by triggers (moves, removed closures); read by the waitlist's offer scan."""
+    clinic = ForeignKey(references=Clinic)
+    cause = Varchar(length=10)  # moved | reopened
+    appointment = ForeignKey(references=Appointment, null=True, default=None)
+    patient = ForeignKey(references=Patient, null=True, default=None)
+    appointment_type = ForeignKey(references=AppointmentType, null=True, default=None)
+    provider = ForeignKey(references=Staff, null=True, default=None)
+    chair = ForeignKey(references=Chair, null=True, default=None)
+    starts_at = Timestamptz(null=True, default=None)
+    ends_at = Timestamptz(null=True, default=None)
+    first_day = Date(null=True, default=None)
+    last_day = Date(null=True, default=None)
+    created_at = Timestamptz()
+    scanned_at = Timestamptz(null=True, default=None)
