@@ -107,12 +107,45 @@ async def remove_entry(actor: Actor, entry_id: int) -> None:
                            object_id=entry_id)
 
 
+async def mark_earlier(actor: Actor, patient_id: int, appointment_id: int) -> int:
+    """Earlier if possible: the patient's booked appointment waits, in the fair order, for an earlier free start of
+    its type with its provider; accepting the offer moves it there (portal/recall/waitlist.py `accept`)."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    await ensure_in_clinic(actor, patient_id)
+    appointment = await Appointment.select().where(
+        (Appointment.id == appointment_id) & (Appointment.clinic == actor.clinic_id)
+        & (Appointment.patient == patient_id)).first()
+    if appointment is None:
+        raise NotFound()
+    if appointment["status"] not in statuses.OPEN or appointment["starts_at"] <= clock.now():
+        raise ValidationFailed({"appointment_id": _("Only an appointment still to come can be moved earlier.")})
+    async with transaction():
+        rows = await WaitlistEntry.raw(
+            "INSERT INTO waitlist_entry (clinic, patient, appointment_type, provider, earliest, part_of_day, note, "
+            "created_at, appointment) VALUES ({}, {}, {}, {}, {}, '', '', {}, {}) ON CONFLICT DO NOTHING RETURNING id",
+            actor.clinic_id, patient_id, appointment["appointment_type"], appointment["provider"],
+            clock.today(actor.time_zone), clock.now(), appointment_id)
+        if not rows:
+            raise ValidationFailed({"appointment_id": _("This appointment already waits for an earlier time.")})
+        await audit.record(actor, "waitlist.earlier", patient_id=patient_id, object_type="waitlist_entry",
+                           object_id=rows[0]["id"], detail={"appointment": appointment_id})
+    return rows[0]["id"]
+
+
+async def open_appointments(actor: Actor, patient_id: int) -> list[dict]:
+    """The patient's appointments still to come that could be marked "earlier if possible"."""
+    return await Appointment.select(Appointment.id, Appointment.starts_at, Appointment.appointment_type.name).where(
+        (Appointment.patient == patient_id) & (Appointment.clinic == actor.clinic_id)
+        & Appointment.status.is_in([s.value for s in statuses.OPEN]) & (Appointment.starts_at > clock.now())
+    ).order_by(Appointment.starts_at).limit(10)
+
+
 async def overview(actor: Actor) -> dict:
     """The waitlist page: who waits for what, and the offers of the last days with their answers (live)."""
     require(actor, Permission.MANAGE_CALENDAR)
     entries = await WaitlistEntry.select(
         *WaitlistEntry.all_columns(), WaitlistEntry.patient.given_name, WaitlistEntry.patient.family_name,
-        WaitlistEntry.appointment_type.name, WaitlistEntry.provider.name).where(
+        WaitlistEntry.appointment_type.name, WaitlistEntry.provider.name, WaitlistEntry.appointment.starts_at).where(
         (WaitlistEntry.clinic == actor.clinic_id) & (WaitlistEntry.status == "waiting")
         & WaitlistEntry.patient.isolated_at.is_null()).order_by(WaitlistEntry.created_at)
     offers = await WaitlistOffer.select(
@@ -130,7 +163,8 @@ async def overview(actor: Actor) -> dict:
 
 
 async def for_patient(actor: Actor, patient_id: int) -> list[dict]:
-    return await WaitlistEntry.select(*WaitlistEntry.all_columns(), WaitlistEntry.appointment_type.name).where(
+    return await WaitlistEntry.select(*WaitlistEntry.all_columns(), WaitlistEntry.appointment_type.name,
+                                      WaitlistEntry.appointment.starts_at).where(
         (WaitlistEntry.patient == patient_id) & (WaitlistEntry.clinic == actor.clinic_id)
         & (WaitlistEntry.status == "waiting")).order_by(WaitlistEntry.created_at)
 
@@ -152,7 +186,11 @@ _MATCHING = (
     "FROM waitlist_entry w JOIN patient p ON p.id = w.patient AND p.isolated_at IS NULL "
     "WHERE w.clinic = {} AND w.status = 'waiting' AND w.appointment_type = {} "
     "AND (w.provider IS NULL OR w.provider = {}) AND w.earliest <= {} AND w.patient <> {} "
-    "AND w.part_of_day IN ('', {}) ORDER BY w.created_at, w.id LIMIT {}")
+    "AND w.part_of_day IN ('', {}) "
+    # an "earlier if possible" entry matches only a start before its appointment, while that one is still to come
+    "AND (w.appointment IS NULL OR EXISTS (SELECT 1 FROM appointment a WHERE a.id = w.appointment "
+    f"AND a.status IN {statuses.sql_list(statuses.OPEN)} AND a.starts_at > {{}})) "
+    "ORDER BY w.created_at, w.id LIMIT {}")
 
 
 def _part_of_day(hour: int) -> str:
@@ -208,7 +246,7 @@ async def _offer_slot(settings: Settings, freed: dict, now: datetime) -> int:
     local = clock.local(freed["starts_at"], freed["time_zone"])
     matching = await WaitlistEntry.raw(_MATCHING, freed["clinic"], freed["appointment_type"], freed["provider"],
                                        local.date(), freed["patient"] or 0, _part_of_day(local.hour),
-                                       OFFERS_PER_SLOT)
+                                       freed["starts_at"], OFFERS_PER_SLOT)
     expires = min(now + timedelta(hours=OFFER_HOURS), freed["starts_at"])
     made = 0
     for entry in matching:
@@ -321,14 +359,22 @@ async def accept(seen: OfferVisit, app_settings: Settings) -> int:
                                 else _("This offer has expired.")})
     local = clock.local(offer["starts_at"], actor.time_zone)
     minutes = str(int((offer["ends_at"] - offer["starts_at"]).total_seconds() // 60))
+    # the cancel/move link only where the clinic lets patients change appointments online
+    manage_url = (lambda aid: booking.manage_link(app_settings, actor.clinic_id, aid, offer["starts_at"])) \
+        if seen.visit.settings["enabled"] else None
+    entry = await WaitlistEntry.select(WaitlistEntry.appointment).where(WaitlistEntry.id == offer["entry"]).first()
     try:
-        appointment_id = await scheduling.book_appointment(actor, scheduling.BookingForm(
-            patient_id=str(offer["patient"]), appointment_type_id=str(offer["appointment_type"]),
-            provider_id=str(offer["provider"]), chair_id=str(offer["chair"]), date=local.date().isoformat(),
-            time=f"{local:%H:%M}", minutes=minutes, notes="Waitlist offer"), by=scheduling.ONLINE,
-            # the cancel/move link only where the clinic lets patients change appointments online
-            manage_url=(lambda aid: booking.manage_link(app_settings, actor.clinic_id, aid, offer["starts_at"]))
-            if seen.visit.settings["enabled"] else None)
+        if entry and entry["appointment"]:  # earlier if possible: the patient's appointment moves to the offered time
+            await scheduling.move_appointment(actor, entry["appointment"], scheduling.MoveForm(
+                date=local.date().isoformat(), time=f"{local:%H:%M}", chair_id=str(offer["chair"]),
+                provider_id=str(offer["provider"]), minutes=minutes), by=scheduling.ONLINE, manage_url=manage_url)
+            appointment_id = entry["appointment"]
+        else:
+            appointment_id = await scheduling.book_appointment(actor, scheduling.BookingForm(
+                patient_id=str(offer["patient"]), appointment_type_id=str(offer["appointment_type"]),
+                provider_id=str(offer["provider"]), chair_id=str(offer["chair"]), date=local.date().isoformat(),
+                time=f"{local:%H:%M}", minutes=minutes, notes="Waitlist offer"), by=scheduling.ONLINE,
+                manage_url=manage_url)
     except ValidationFailed:
         await WaitlistOffer.update({WaitlistOffer.status: "taken", WaitlistOffer.answered_at: now}).where(
             (WaitlistOffer.id == offer["id"]) & (WaitlistOffer.status == "offered"))

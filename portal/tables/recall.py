@@ -77,6 +77,7 @@ class WaitlistEntry(Table, tablename="waitlist_entry"):
     note = Varchar(length=300, default="")
     status = Varchar(length=10, default="waiting")
     created_at = Timestamptz()
+    appointment = ForeignKey(references=Appointment, null=True, default=None)  # earlier if possible: this one
 
 
 class WaitlistFreed(Table, tablename="waitlist_freed"):

@@ -24,6 +24,7 @@ async def _card(request: Request, actor, patient_id: int, status: int = 200, err
                   card=card, online=online, errors=errors or {}, recall_form=recall_form or due.RecallForm(),
                   contact_form=contact_form or due.ContactForm(),
                   waiting=await waitlist.for_patient(actor, patient_id),
+                  upcoming=await waitlist.open_appointments(actor, patient_id),
                   waitlist_form=waitlist_form or waitlist.WaitlistForm(),
                   appointment_type_options=choose | {str(t["id"]): t["name"]
                                                      for t in await practice_setup.list_types(actor)},
@@ -167,6 +168,17 @@ class PatientRecallController(Controller):
             await waitlist.add_entry(actor, patient_id, form)
         except ValidationFailed as exc:
             return await _card(request, actor, patient_id, 422, exc.errors, waitlist_form=form)
+        return await self._after(request, actor, patient_id)
+
+    @post("/earlier", name="patients.waitlist_earlier")
+    async def waitlist_earlier(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]
+                               ) -> Template | Redirect:
+        """Earlier if possible: offer this appointment's patient an earlier freed time of its kind."""
+        appointment = str((await request.form()).get("appointment_id", ""))
+        try:
+            await waitlist.mark_earlier(actor, patient_id, int(appointment) if appointment.isdigit() else 0)
+        except ValidationFailed as exc:
+            return await _card(request, actor, patient_id, 422, exc.errors)
         return await self._after(request, actor, patient_id)
 
     async def _after(self, request: Request, actor, patient_id: int) -> Template | Redirect:
