@@ -6,7 +6,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal.recall import reminders, waitlist
+from portal.recall import booking_codes, reminders, waitlist
 
 
 @app.periodic(cron="*/10 * * * *", periodic_id="recall.reminders")
@@ -21,3 +21,9 @@ async def remind(timestamp: int | None = None) -> int:
           retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=3))
 async def offer(timestamp: int | None = None) -> int:
     return await waitlist.offer_freed_slots(jobs.settings())
+
+
+@app.task(name="booking.send_code", retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=3))
+async def send_code(code_id: int, clinic_id: int | None = None) -> bool:
+    """Match an online booking's code request, issue the code and send it (portal/recall/booking_codes.py)."""
+    return await booking_codes.send_code(jobs.settings(), code_id)

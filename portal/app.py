@@ -27,7 +27,7 @@ from portal.views.billing import BillingController, MollieWebhookController, Ove
 from portal.views.billing_patient import BillingPatientController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
-from portal.views.booking import BookingController, ManageBookingController, OfferController
+from portal.views.booking import BookingController, ClinicBookingController, ManageBookingController, OfferController
 from portal.views.breaches import BreachController
 from portal.views.calendar import CalendarController
 from portal.views.calendar_feed import CalendarFeedController, IcalFeedController
@@ -96,7 +96,7 @@ CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsCont
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads
 CONTROLLERS.append(OverdueController)  # payment plans' overdue instalments
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
-                WaitlistController, OfferController]
+                WaitlistController, OfferController, ClinicBookingController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)
 CONTROLLERS.append(ClosingController)  # closing the clinic's account (portal/closing)
 CONTROLLERS += [PatientFormsController, FillFormController, KioskStartController, KioskController]

@@ -6,13 +6,15 @@ keeps (the isolated clinical record and the accountability records tied to the p
 may still hold them. A new registered category needs a maker in MAKERS, or the test says so.
 """
 
+import re
 from datetime import date, timedelta
 
-from portal import consents, patients
+from portal import clock, consents, patients
 from portal.consents import ConsentKind
 from portal.messaging import conversations
 from portal.privacy import processors
 from portal.privacy.registry import all_categories
+from portal.settings import Settings
 from portal.tables import ConversationMessage, DataExport, Lead, Patient, PrivacyRequest
 from tests import factories, image_samples
 from tests.factories import post_form, sign_in_as
@@ -107,6 +109,8 @@ async def _imported_visits(owner, cal, patient_id):
         "INSERT INTO imported_visit (clinic, patient, patient_import, source_ref, starts_at, ends_at, status, notes) "
         "VALUES ({}, {}, {}, 'appointments/1', now() - interval '1 year', now() - interval '1 year', 'completed', "
         "{})", owner.clinic_id, patient_id, rows[0]["id"], f"{GIVEN} {FAMILY} prefers mornings")
+
+
 async def _contact_changes(owner, cal, patient_id):
     """A new address typed at the desk, waiting for its confirmation (the old one is told, the new one mailed)."""
     from portal.contacts import changes
@@ -199,6 +203,25 @@ async def _social_leads(owner, cal, patient_id):
                    patient_id)
 
 
+async def _online_booking(owner, cal, patient_id):
+    """The patient asked for a booking code twice (once with a mistyped birthday) and used the right one; their
+    record is marked as made online (as for a new patient)."""
+    from portal.recall import booking, booking_codes
+    from portal.tables import BookingCode, OnlinePatient, OutboxMessage
+
+    await booking.save_settings(owner, booking.SettingsForm(enabled=True, appointment_types=str(cal["checkup"])))
+    place = await booking_codes.open_clinic(owner.clinic_id)
+    settings = Settings.from_env()
+    await booking_codes.request_known(place, booking_codes.KnownForm(EMAIL, "1999-12-31"), "10.3.3.3", settings)
+    ref = await booking_codes.request_known(place, booking_codes.KnownForm(EMAIL, BORN), "10.3.3.3", settings)
+    for row in await BookingCode.select(BookingCode.id):
+        await booking_codes.send_code(settings, row["id"])
+    mail = await OutboxMessage.select().where(OutboxMessage.idempotency_key.like("booking-code:%")).first()
+    code = re.search(r"\b(\d{6})\b", mail["text_body"]).group(1)
+    await booking_codes.redeem(place, ref, booking_codes.CodeForm(code), "10.3.3.3", settings)
+    await OnlinePatient.insert(OnlinePatient(patient=patient_id, clinic=owner.clinic_id, created_at=clock.now()))
+
+
 MAKERS = {
     "identity": _identity_and_contact, "contact": _identity_and_contact, "guardians": _guardians,
     "appointments": _appointments, "consents": _consents,
@@ -213,6 +236,7 @@ MAKERS = {
     "prescriptions": _lab_and_letters,
     "referrals": _lab_and_letters, "disclosures": _lab_and_letters, "calls": _calls, "forms": _forms,
     "social_leads": _social_leads,
+    "online_booking_codes": _online_booking, "online_patient": _online_booking,
 }
 
 

@@ -137,3 +137,116 @@ async def test_the_offer_page_takes_the_time_signed_out(client, clinic, cal, set
     assert "Booked. A confirmation is on its way by email." in (await client.get(f"/offer/{token}")).text
     again = await post_form(client, f"/offer/{token}/accept")
     assert again.status_code == 409 and "already accepted" in again.text
+
+
+async def test_a_slot_freed_by_a_move_is_offered_by_the_same_rule(clinic, cal, settings):
+    first = await _waiting(clinic, cal, "Ada")
+    second = await _waiting(clinic, cal, "Bram", part_of_day="afternoon")  # 10:00 is not afternoon
+    mover = await factories.make_patient(clinic, given_name="Mover")
+    appointment = await factories.book(clinic, cal, mover, _day(3), "10:00")
+    await scheduling.move_appointment(clinic, appointment, scheduling.MoveForm(date=_day(5), time="14:00"))
+    assert await waitlist.offer_freed_slots(settings) == 1
+    assert await waitlist.offer_freed_slots(settings) == 0  # each freed slot once
+    [offer] = await WaitlistOffer.select()
+    assert offer["patient"] == first and second != first and offer["freed_appointment"] == appointment
+    old_start = clock.local(offer["starts_at"], clinic.time_zone)
+    assert (old_start.date().isoformat(), f"{old_start:%H:%M}") == (_day(3), "10:00")
+    # The one rule decides acceptance too: Ada takes the old time.
+    [(offer_id, token)] = (await _offer_tokens(settings)).items()
+    await waitlist.accept(await waitlist.open_offer(settings.secret_key, token), settings)
+    assert await Appointment.count().where(Appointment.patient == first) == 1
+
+
+async def test_a_small_shift_frees_nothing_and_a_past_move_is_not_offered(clinic, cal, settings):
+    await _waiting(clinic, cal, "Ada")
+    mover = await factories.make_patient(clinic, given_name="Mover")
+    appointment = await factories.book(clinic, cal, mover, _day(3), "10:00")
+    await scheduling.move_appointment(clinic, appointment, scheduling.MoveForm(date=_day(3), time="10:15"))
+    assert await waitlist.offer_freed_slots(settings) == 0  # the old start overlaps the new time: not free
+    assert await WaitlistOffer.count() == 0
+
+
+async def test_removing_a_closure_offers_the_reopened_days(client, clinic, cal, settings):
+    from portal.calendar import practice_setup
+    from portal.tables import Closure
+
+    first = await _waiting(clinic, cal, "Ada")
+    closure = await practice_setup.add_closure(clinic, _day(3), _day(4), "Renovation")
+    assert await waitlist.offer_freed_slots(settings) == 0
+    await sign_in_as(client, clinic)
+    page = await client.get("/settings")
+    assert "Open after all" in page.text
+    removed = await post_form(client, "/settings/closures/remove", {"closure_id": str(closure)})
+    assert removed.status_code == 303 and not await Closure.exists()
+    made = await waitlist.offer_freed_slots(settings)
+    offers = await WaitlistOffer.select().order_by(WaitlistOffer.starts_at)
+    # the first free starts of the reopened days; one offer per patient and start (two providers are free at 08:00)
+    assert 1 <= made == len(offers) <= waitlist.REOPENED_SLOTS and len({o["starts_at"] for o in offers}) == made
+    assert {o["patient"] for o in offers} == {first}
+    assert all(clock.local(o["starts_at"], clinic.time_zone).date().isoformat() == _day(3) for o in offers)
+    assert await waitlist.offer_freed_slots(settings) == 0
+    foreign = await post_form(client, "/settings/closures/remove", {"closure_id": str(closure)})
+    assert foreign.status_code == 404
+
+
+async def test_earlier_if_possible_moves_the_appointment_and_one_acceptance_wins(client, clinic, cal, settings):
+    ada = await _waiting(clinic, cal, "Ada")  # joined first: offered first
+    bo = await factories.make_patient(clinic, given_name="Bo", email="bo@example.org")
+    await consents.record_change(clinic, clinic.clinic_id, bo, ConsentChange(ConsentKind.REMINDER_EMAIL, True,
+                                                                             "front_desk"))
+    later = await factories.book(clinic, cal, bo, _day(6), "10:00")
+    await sign_in_as(client, clinic)
+    card = await client.get(f"/patients/{bo}/recall", headers={"HX-Request": "true"})
+    assert "Earlier if possible" in card.text
+    marked = await post_form(client, f"/patients/{bo}/recall/earlier", {"appointment_id": str(later)})
+    assert marked.status_code == 303
+    again = await post_form(client, f"/patients/{bo}/recall/earlier", {"appointment_id": str(later)})
+    assert again.status_code == 422 and "already waits" in again.text
+    assert "earlier than" in (await client.get("/waitlist")).text
+    # a start after Bo's appointment is no use to Bo: only Ada hears of it
+    await _freed(clinic, cal, day=8)
+    await waitlist.offer_freed_slots(settings)
+    assert [o["patient"] for o in await WaitlistOffer.select()] == [ada]
+    await WaitlistOffer.delete().where(WaitlistOffer.patient == ada)
+    # an earlier one: both, in the order they joined, and the first acceptance wins
+    await _freed(clinic, cal, day=2)
+    await waitlist.offer_freed_slots(settings)
+    offers = await WaitlistOffer.select().order_by(WaitlistOffer.id)
+    assert [o["patient"] for o in offers] == [ada, bo]
+    links = await _offer_tokens(settings)
+    seen = [await waitlist.open_offer(settings.secret_key, links[o["id"]]) for o in offers]
+
+    async def attempt(one):
+        try:
+            return await waitlist.accept(one, settings)
+        except ValidationFailed:
+            return None
+
+    results = await asyncio.gather(*[attempt(one) for one in seen])
+    assert len([r for r in results if r]) == 1
+    moved = await Appointment.select().where(Appointment.id == later).first()
+    if results[1]:  # Bo won: the same appointment now sits at the freed time, and nothing new was booked
+        assert results[1] == later and clock.local(moved["starts_at"], clinic.time_zone).date().isoformat() == _day(2)
+        assert await Appointment.count().where(Appointment.patient == bo) == 1
+    else:  # Ada won: Bo keeps the later time
+        assert clock.local(moved["starts_at"], clinic.time_zone).date().isoformat() == _day(6)
+    assert sorted(o["status"] for o in await WaitlistOffer.select()) == ["accepted", "taken"]
+
+
+async def test_accepting_an_earlier_offer_moves_the_appointment(clinic, cal, settings):
+    bo = await factories.make_patient(clinic, given_name="Bo", email="bo@example.org")
+    await consents.record_change(clinic, clinic.clinic_id, bo, ConsentChange(ConsentKind.REMINDER_EMAIL, True,
+                                                                             "front_desk"))
+    later = await factories.book(clinic, cal, bo, _day(6), "10:00")
+    await waitlist.mark_earlier(clinic, bo, later)
+    await _freed(clinic, cal, day=2)
+    await waitlist.offer_freed_slots(settings)
+    [(offer_id, token)] = (await _offer_tokens(settings)).items()
+    assert await waitlist.accept(await waitlist.open_offer(settings.secret_key, token), settings) == later
+    moved = await Appointment.select().where(Appointment.id == later).first()
+    assert clock.local(moved["starts_at"], clinic.time_zone).date().isoformat() == _day(2)
+    assert (await WaitlistEntry.select().where(WaitlistEntry.patient == bo).first())["status"] == "booked"
+    # the time Bo left is itself freed for whoever waits next (the move path)
+    ada = await _waiting(clinic, cal, "Ada")
+    await waitlist.offer_freed_slots(settings)
+    assert (await WaitlistOffer.select().where(WaitlistOffer.patient == ada).first()) is not None

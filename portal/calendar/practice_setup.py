@@ -150,6 +150,18 @@ async def add_closure(actor: Actor, first_day: str, last_day: str, reason: str) 
     return row.id
 
 
+async def remove_closure(actor: Actor, closure_id: int) -> None:
+    """The practice opens on those days after all (a database trigger queues them for the waitlist's offers)."""
+    require(actor, Permission.MANAGE_CLINIC)
+    async with transaction():
+        gone = await Closure.delete().where((Closure.id == closure_id) & (Closure.clinic == actor.clinic_id)
+                                            ).returning(Closure.first_day, Closure.last_day)
+        if not gone:
+            raise NotFound()
+        await audit.record(actor, "clinic.closure_removed", detail={"first_day": gone[0]["first_day"].isoformat(),
+                                                                    "last_day": gone[0]["last_day"].isoformat()})
+
+
 async def appointments_during(actor: Actor, first: date, last: date, provider_id: int | None = None) -> list[dict]:
     """Active appointments on days from `first` to `last` (local), e.g. those a new closure or absence hits."""
     start, _ = clock.day_bounds(first, actor.time_zone)

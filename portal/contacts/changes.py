@@ -26,7 +26,7 @@ CODE_ATTEMPTS = 5
 CHANNELS = ("email", "phone", "postal")
 REACHABLE = ("email", "phone")  # channels a link or code can be sent to (a postal address is confirmed in person)
 # Origins whose first address gives no one new access to an existing record: no cooling-off after them.
-NO_COOLING = ("patient_created", "lead")
+NO_COOLING = ("patient_created", "lead", "online_booking")
 IDENTITY_CHECKS = {"passport": lazy_gettext("Passport"), "id_card": lazy_gettext("National identity card"),
                    "driving_licence": lazy_gettext("Driving licence"),
                    "residence_permit": lazy_gettext("Residence permit")}
@@ -35,7 +35,8 @@ STATUSES = {"pending": lazy_gettext("Waiting for confirmation"), "confirmed": la
             "reported": lazy_gettext("Reported as not made by the holder"), "expired": lazy_gettext("Expired")}
 METHODS = {"link": lazy_gettext("Link in the email"), "code": lazy_gettext("Code sent by text message"),
            "in_person": lazy_gettext("In person at the clinic"),
-           "inbound_message": lazy_gettext("A message from this number"), "removed": lazy_gettext("Removed")}
+           "inbound_message": lazy_gettext("A message from this number"), "removed": lazy_gettext("Removed"),
+           "booking_code": lazy_gettext("Code sent to this address for online booking")}
 display.register_labels("identity_check", IDENTITY_CHECKS)
 display.register_labels("contact_status", STATUSES)
 display.register_labels("contact_method", METHODS)
@@ -234,6 +235,19 @@ async def confirm_inbound(actor: Actor, clinic_id: int, patient_id: int, phone: 
         & (ContactChange.status == "pending")).first()
     if row is not None:
         await _confirm(row, {}, actor, "inbound_message")
+
+
+async def confirm_proven(actor: Actor, clinic_id: int, patient_id: int, channel: str, address: str,
+                         method: str) -> None:
+    """An address whose holder has just proved it another way (a code sent there for online booking, typed back):
+    its waiting change is confirmed, in the caller's transaction."""
+    assert method in METHODS
+    row = await ContactChange.select(*_ROW).where(
+        (ContactChange.clinic == clinic_id) & (ContactChange.patient == patient_id) & ContactChange.guardian.is_null()
+        & (ContactChange.channel == channel) & (ContactChange.address == address)
+        & (ContactChange.status == "pending")).first()
+    if row is not None:
+        await _confirm(row, {}, actor, method)
 
 
 async def report(token: str) -> dict | None:

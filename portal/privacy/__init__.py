@@ -32,6 +32,7 @@ cleaned by its one rule and written when staff approve, any other is decided and
 
 from portal.privacy import (
     billing_records,  # noqa: E402,F401  (registers the patient account's categories)
+    booking_records,  # noqa: E402,F401  (registers online booking by one-time code)
     call_records,  # noqa: E402,F401  (registers phone calls and their recordings)
     categories,  # noqa: E402,F401  (registers the built-in categories)
     clinical,  # noqa: E402,F401  (registers the chart's categories)

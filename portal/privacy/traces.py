@@ -81,7 +81,11 @@ async def forget(found: Addresses) -> dict[str, int]:
         "DELETE FROM patient_session WHERE clinic = {} AND (patient_id = {} OR lower(email) = ANY({}::text[])) "
         "RETURNING id", found.clinic_id, found.patient_id, emails))
     counts["throttling"] = len(await Patient.raw(
-        "DELETE FROM login_attempt WHERE email = ANY({}::text[]) RETURNING id", ["privacy:" + e for e in emails]))
+        "DELETE FROM login_attempt WHERE email = ANY({}::text[]) RETURNING id", ["privacy:" + e for e in emails]
+        + [f"booking-{step}:{a}" for step in ("code", "code-entry") for a in emails + phones]))
+    counts["booking_codes"] = len(await Patient.raw(  # asked for with these details but matched no one
+        "DELETE FROM booking_code WHERE clinic = {} AND address = ANY({}::text[]) RETURNING id", found.clinic_id,
+        emails + phones))
     counts["downloads"] = len(await Patient.raw(
         "DELETE FROM data_export WHERE clinic = {} AND patient_id = {} RETURNING id", found.clinic_id,
         found.patient_id))

@@ -25,6 +25,7 @@ from portal.settings import Settings
 from portal.tables import Appointment, AppointmentType, BookingHold, Clinic, OnlineBooking, Patient
 
 RECALL_LINK_DAYS = 60
+CODE_LINK_HOURS = 2  # the booking page a right one-time code opens (portal/recall/booking_codes.py)
 SLOTS_SHOWN = 12
 WINDOW_DAYS = 7
 CANCEL_REASON = "Cancelled online by the patient"
@@ -110,6 +111,12 @@ def recall_link(settings: Settings, clinic_id: int, patient_id: int, now: dateti
     expires = (now or datetime.now(timezone.utc)) + timedelta(days=RECALL_LINK_DAYS)
     token = tokens.make(settings.secret_key, "recall", clinic_id, patient_id, expires)
     return links.absolute_url(settings, f"/book/{token}")
+
+
+def code_path(secret: str, clinic_id: int, patient_id: int) -> str:
+    """Where a right one-time code leads: the patient's booking page, by a link that lapses within hours."""
+    expires = datetime.now(timezone.utc) + timedelta(hours=CODE_LINK_HOURS)
+    return f"/book/{tokens.make(secret, 'recall', clinic_id, patient_id, expires)}"
 
 
 def manage_path(secret: str, clinic_id: int, appointment_id: int, starts_at: datetime) -> str:

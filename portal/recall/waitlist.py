@@ -2,8 +2,10 @@
 gets it.
 
 Staff put a patient on the list for an appointment type with preferences (provider, earliest day, part of day).
-Every minute the worker looks for appointments cancelled or marked no-show that start later than an hour from now
-(`offer_freed_slots`), and offers each freed start to the first `OFFERS_PER_SLOT` matching patients in the order
+Every minute the worker looks for time freed later than an hour from now (`offer_freed_slots`): appointments
+cancelled or marked no-show, appointments moved away (a trigger queues the old time) and closed days reopened by
+removing a closure (a trigger queues the days; the slot finder gives their first free starts), and offers each
+freed start still free to the first `OFFERS_PER_SLOT` matching patients in the order
 they joined, by their first consented channel, with a signed link. Accepting books through
 `scheduling.book_appointment` with the ONLINE requester, so the appointment table's exclusion constraints decide
 who wins (and a partial unique index allows one accepted offer per start and provider); everyone else is told it
@@ -33,6 +35,7 @@ from portal.tables import (
     Staff,
     WaitlistEntry,
     WaitlistFreed,
+    WaitlistFreedSlot,
     WaitlistOffer,
 )
 
@@ -104,12 +107,45 @@ async def remove_entry(actor: Actor, entry_id: int) -> None:
                            object_id=entry_id)
 
 
+async def mark_earlier(actor: Actor, patient_id: int, appointment_id: int) -> int:
+    """Earlier if possible: the patient's booked appointment waits, in the fair order, for an earlier free start of
+    its type with its provider; accepting the offer moves it there (portal/recall/waitlist.py `accept`)."""
+    require(actor, Permission.MANAGE_CALENDAR)
+    await ensure_in_clinic(actor, patient_id)
+    appointment = await Appointment.select().where(
+        (Appointment.id == appointment_id) & (Appointment.clinic == actor.clinic_id)
+        & (Appointment.patient == patient_id)).first()
+    if appointment is None:
+        raise NotFound()
+    if appointment["status"] not in statuses.OPEN or appointment["starts_at"] <= clock.now():
+        raise ValidationFailed({"appointment_id": _("Only an appointment still to come can be moved earlier.")})
+    async with transaction():
+        rows = await WaitlistEntry.raw(
+            "INSERT INTO waitlist_entry (clinic, patient, appointment_type, provider, earliest, part_of_day, note, "
+            "created_at, appointment) VALUES ({}, {}, {}, {}, {}, '', '', {}, {}) ON CONFLICT DO NOTHING RETURNING id",
+            actor.clinic_id, patient_id, appointment["appointment_type"], appointment["provider"],
+            clock.today(actor.time_zone), clock.now(), appointment_id)
+        if not rows:
+            raise ValidationFailed({"appointment_id": _("This appointment already waits for an earlier time.")})
+        await audit.record(actor, "waitlist.earlier", patient_id=patient_id, object_type="waitlist_entry",
+                           object_id=rows[0]["id"], detail={"appointment": appointment_id})
+    return rows[0]["id"]
+
+
+async def open_appointments(actor: Actor, patient_id: int) -> list[dict]:
+    """The patient's appointments still to come that could be marked "earlier if possible"."""
+    return await Appointment.select(Appointment.id, Appointment.starts_at, Appointment.appointment_type.name).where(
+        (Appointment.patient == patient_id) & (Appointment.clinic == actor.clinic_id)
+        & Appointment.status.is_in([s.value for s in statuses.OPEN]) & (Appointment.starts_at > clock.now())
+    ).order_by(Appointment.starts_at).limit(10)
+
+
 async def overview(actor: Actor) -> dict:
     """The waitlist page: who waits for what, and the offers of the last days with their answers (live)."""
     require(actor, Permission.MANAGE_CALENDAR)
     entries = await WaitlistEntry.select(
         *WaitlistEntry.all_columns(), WaitlistEntry.patient.given_name, WaitlistEntry.patient.family_name,
-        WaitlistEntry.appointment_type.name, WaitlistEntry.provider.name).where(
+        WaitlistEntry.appointment_type.name, WaitlistEntry.provider.name, WaitlistEntry.appointment.starts_at).where(
         (WaitlistEntry.clinic == actor.clinic_id) & (WaitlistEntry.status == "waiting")
         & WaitlistEntry.patient.isolated_at.is_null()).order_by(WaitlistEntry.created_at)
     offers = await WaitlistOffer.select(
@@ -127,7 +163,8 @@ async def overview(actor: Actor) -> dict:
 
 
 async def for_patient(actor: Actor, patient_id: int) -> list[dict]:
-    return await WaitlistEntry.select(*WaitlistEntry.all_columns(), WaitlistEntry.appointment_type.name).where(
+    return await WaitlistEntry.select(*WaitlistEntry.all_columns(), WaitlistEntry.appointment_type.name,
+                                      WaitlistEntry.appointment.starts_at).where(
         (WaitlistEntry.patient == patient_id) & (WaitlistEntry.clinic == actor.clinic_id)
         & (WaitlistEntry.status == "waiting")).order_by(WaitlistEntry.created_at)
 
@@ -149,7 +186,11 @@ _MATCHING = (
     "FROM waitlist_entry w JOIN patient p ON p.id = w.patient AND p.isolated_at IS NULL "
     "WHERE w.clinic = {} AND w.status = 'waiting' AND w.appointment_type = {} "
     "AND (w.provider IS NULL OR w.provider = {}) AND w.earliest <= {} AND w.patient <> {} "
-    "AND w.part_of_day IN ('', {}) ORDER BY w.created_at, w.id LIMIT {}")
+    "AND w.part_of_day IN ('', {}) "
+    # an "earlier if possible" entry matches only a start before its appointment, while that one is still to come
+    "AND (w.appointment IS NULL OR EXISTS (SELECT 1 FROM appointment a WHERE a.id = w.appointment "
+    f"AND a.status IN {statuses.sql_list(statuses.OPEN)} AND a.starts_at > {{}})) "
+    "ORDER BY w.created_at, w.id LIMIT {}")
 
 
 def _part_of_day(hour: int) -> str:
@@ -157,27 +198,92 @@ def _part_of_day(hour: int) -> str:
 
 
 async def offer_freed_slots(settings: Settings, now: datetime | None = None) -> int:
-    """Offer each newly freed start to the first matching waiting patients; returns how many offers went out."""
+    """Offer each newly freed start to the first matching waiting patients; returns how many offers went out.
+
+    Freed by a status (cancelled, no-show): read from the appointment, claimed once in `waitlist_freed`. Freed by a
+    move or by removing a closure: queued by triggers in `waitlist_freed_slot`, claimed once by `scanned_at`.
+    Either way each start goes through `_offer_slot`, the one rule."""
     now = now or datetime.now(timezone.utc)
     made = 0
     for freed in await Appointment.raw(_FREED, now + MIN_NOTICE, now - timedelta(days=2)):
-        local = clock.local(freed["starts_at"], freed["time_zone"])
-        matching = await WaitlistEntry.raw(_MATCHING, freed["clinic"], freed["appointment_type"], freed["provider"],
-                                           local.date(), freed["patient"], _part_of_day(local.hour), OFFERS_PER_SLOT)
-        expires = min(now + timedelta(hours=OFFER_HOURS), freed["starts_at"])
         async with transaction():
             inserted = await WaitlistFreed.raw(
-                "INSERT INTO waitlist_freed (appointment, clinic, offers, scanned_at) VALUES ({}, {}, {}, {}) "
-                "ON CONFLICT DO NOTHING RETURNING appointment", freed["id"], freed["clinic"], len(matching), now)
+                "INSERT INTO waitlist_freed (appointment, clinic, offers, scanned_at) VALUES ({}, {}, 0, {}) "
+                "ON CONFLICT DO NOTHING RETURNING appointment", freed["id"], freed["clinic"], now)
             if not inserted:  # another worker took it
                 continue
-            for entry in matching:
-                await _offer(settings, freed, entry, expires, now)
-                made += 1
+            offered = await _offer_slot(settings, freed, now)
+            await WaitlistFreed.update({WaitlistFreed.offers: offered}).where(WaitlistFreed.appointment == freed["id"])
+            made += offered
+    async with transaction():  # claimed here once, whatever the number of workers
+        queued = await WaitlistFreedSlot.raw(
+            "UPDATE waitlist_freed_slot q SET scanned_at = {} FROM clinic c WHERE c.id = q.clinic AND q.id IN "
+            "(SELECT id FROM waitlist_freed_slot WHERE scanned_at IS NULL ORDER BY id LIMIT 200 "
+            "FOR UPDATE SKIP LOCKED) RETURNING q.*, c.time_zone", now)
+    for freed in queued:
+        if freed["cause"] == "moved":
+            if freed["starts_at"] > now + MIN_NOTICE:
+                async with transaction():
+                    made += await _offer_slot(settings, {**freed, "id": freed["appointment"]}, now)
+        else:
+            made += await _offer_reopened(settings, freed, now)
     return made
 
 
-async def _offer(settings: Settings, freed: dict, entry: dict, expires: datetime, now: datetime) -> None:
+_STILL_FREE = (
+    "SELECT NOT EXISTS (SELECT 1 FROM appointment a WHERE a.clinic = {} AND a.status NOT IN "
+    f"{statuses.sql_list(statuses.FREED)} AND (a.provider = {{}} OR a.chair = {{}}) "
+    "AND tstzrange(a.starts_at, a.ends_at) && tstzrange({}, {})) AS free")
+
+
+async def _offer_slot(settings: Settings, freed: dict, now: datetime) -> int:
+    """The one rule: a start still free is offered to the first `OFFERS_PER_SLOT` waiting patients who match it
+    (type, provider, earliest day, part of day), in the order they joined; never to whoever just left it."""
+    still = await Appointment.raw(_STILL_FREE, freed["clinic"], freed["provider"], freed["chair"],
+                                  freed["starts_at"], freed["ends_at"])
+    if not still[0]["free"]:
+        return 0
+    local = clock.local(freed["starts_at"], freed["time_zone"])
+    matching = await WaitlistEntry.raw(_MATCHING, freed["clinic"], freed["appointment_type"], freed["provider"],
+                                       local.date(), freed["patient"] or 0, _part_of_day(local.hour),
+                                       freed["starts_at"], OFFERS_PER_SLOT)
+    expires = min(now + timedelta(hours=OFFER_HOURS), freed["starts_at"])
+    made = 0
+    for entry in matching:
+        made += await _offer(settings, freed, entry, expires, now)
+    return made
+
+
+REOPENED_SLOTS = 3  # free starts per waited-for type offered when closed days reopen
+
+
+async def _offer_reopened(settings: Settings, reopened: dict, now: datetime) -> int:
+    """Days a removed closure gives back: the first free starts of each type people wait for, each by the one rule."""
+    actor = Actor(kind="system", id=0, clinic_id=reopened["clinic"], name="Waitlist",
+                  time_zone=reopened["time_zone"])
+    first, last = reopened["first_day"], reopened["last_day"]
+    kinds = await AppointmentType.raw(
+        "SELECT t.id, t.minutes, t.provider_roles FROM appointment_type t WHERE t.clinic = {} AND t.active "
+        "AND EXISTS (SELECT 1 FROM waitlist_entry w WHERE w.appointment_type = t.id AND w.status = 'waiting') "
+        "ORDER BY t.id", reopened["clinic"])
+    if not kinds:
+        return 0
+    rules = await availability.load_rules(actor, first, last)
+    made = 0
+    for kind in kinds:
+        query = availability.SlotQuery(minutes=kind["minutes"], roles=tuple(kind["provider_roles"].split(",")),
+                                       first_day=first, days=(last - first).days + 1, limit=REOPENED_SLOTS)
+        for slot in availability.free_slots(rules, query, first, now + MIN_NOTICE):
+            freed = {"id": None, "clinic": reopened["clinic"], "patient": None, "provider": slot.provider_id,
+                     "chair": slot.chair_id, "appointment_type": kind["id"], "starts_at": slot.starts_at,
+                     "ends_at": slot.starts_at + timedelta(minutes=kind["minutes"]),
+                     "time_zone": reopened["time_zone"]}
+            async with transaction():
+                made += await _offer_slot(settings, freed, now)
+    return made
+
+
+async def _offer(settings: Settings, freed: dict, entry: dict, expires: datetime, now: datetime) -> int:
     rows = await WaitlistOffer.raw(
         "INSERT INTO waitlist_offer (clinic, entry, patient, appointment_type, provider, chair, starts_at, ends_at, "
         "freed_appointment, expires_at, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) "
@@ -185,7 +291,7 @@ async def _offer(settings: Settings, freed: dict, entry: dict, expires: datetime
         freed["appointment_type"], freed["provider"], freed["chair"], freed["starts_at"], freed["ends_at"],
         freed["id"], expires, now)
     if not rows:
-        return
+        return 0
     offer_id = rows[0]["id"]
     enabled = [booking_channel for booking_channel in ("email", "sms", "whatsapp")
                if booking_channel == "email" or await text_channels.in_use(settings, booking_channel)]
@@ -208,6 +314,7 @@ async def _offer(settings: Settings, freed: dict, entry: dict, expires: datetime
         await WaitlistOffer.update({WaitlistOffer.channel: channel}).where(WaitlistOffer.id == offer_id)
     await audit.record(None, "waitlist.offered", patient_id=entry["patient"], clinic_id=freed["clinic"],
                        object_type="waitlist_offer", object_id=offer_id, detail={"channel": channel})
+    return 1
 
 
 @dataclass(frozen=True)
@@ -252,14 +359,22 @@ async def accept(seen: OfferVisit, app_settings: Settings) -> int:
                                 else _("This offer has expired.")})
     local = clock.local(offer["starts_at"], actor.time_zone)
     minutes = str(int((offer["ends_at"] - offer["starts_at"]).total_seconds() // 60))
+    # the cancel/move link only where the clinic lets patients change appointments online
+    manage_url = (lambda aid: booking.manage_link(app_settings, actor.clinic_id, aid, offer["starts_at"])) \
+        if seen.visit.settings["enabled"] else None
+    entry = await WaitlistEntry.select(WaitlistEntry.appointment).where(WaitlistEntry.id == offer["entry"]).first()
     try:
-        appointment_id = await scheduling.book_appointment(actor, scheduling.BookingForm(
-            patient_id=str(offer["patient"]), appointment_type_id=str(offer["appointment_type"]),
-            provider_id=str(offer["provider"]), chair_id=str(offer["chair"]), date=local.date().isoformat(),
-            time=f"{local:%H:%M}", minutes=minutes, notes="Waitlist offer"), by=scheduling.ONLINE,
-            # the cancel/move link only where the clinic lets patients change appointments online
-            manage_url=(lambda aid: booking.manage_link(app_settings, actor.clinic_id, aid, offer["starts_at"]))
-            if seen.visit.settings["enabled"] else None)
+        if entry and entry["appointment"]:  # earlier if possible: the patient's appointment moves to the offered time
+            await scheduling.move_appointment(actor, entry["appointment"], scheduling.MoveForm(
+                date=local.date().isoformat(), time=f"{local:%H:%M}", chair_id=str(offer["chair"]),
+                provider_id=str(offer["provider"]), minutes=minutes), by=scheduling.ONLINE, manage_url=manage_url)
+            appointment_id = entry["appointment"]
+        else:
+            appointment_id = await scheduling.book_appointment(actor, scheduling.BookingForm(
+                patient_id=str(offer["patient"]), appointment_type_id=str(offer["appointment_type"]),
+                provider_id=str(offer["provider"]), chair_id=str(offer["chair"]), date=local.date().isoformat(),
+                time=f"{local:%H:%M}", minutes=minutes, notes="Waitlist offer"), by=scheduling.ONLINE,
+                manage_url=manage_url)
     except ValidationFailed:
         await WaitlistOffer.update({WaitlistOffer.status: "taken", WaitlistOffer.answered_at: now}).where(
             (WaitlistOffer.id == offer["id"]) & (WaitlistOffer.status == "offered"))

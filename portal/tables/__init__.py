@@ -80,13 +80,16 @@ from portal.tables.privacy import (
     RetentionRule,
 )
 from portal.tables.recall import (
+    BookingCode,
     BookingHold,
     OnlineBooking,
+    OnlinePatient,
     PatientRecall,
     RecallContact,
     RecallType,
     WaitlistEntry,
     WaitlistFreed,
+    WaitlistFreedSlot,
     WaitlistOffer,
 )
 from portal.tables.record_import import ImportedVisit, PatientImport

@@ -1,6 +1,6 @@
 """Storage of recall and online booking: recall types, patients' recalls, contact attempts, settings, holds."""
 
-from piccolo.columns import Array, Boolean, Date, ForeignKey, Integer, SmallInt, Timestamptz, Varchar
+from piccolo.columns import JSONB, Array, Boolean, Date, ForeignKey, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.appointment import Appointment, AppointmentType, Chair
@@ -78,6 +78,7 @@ class WaitlistEntry(Table, tablename="waitlist_entry"):
     note = Varchar(length=300, default="")
     status = Varchar(length=10, default="waiting")
     created_at = Timestamptz()
+    appointment = ForeignKey(references=Appointment, null=True, default=None)  # earlier if possible: this one
 
 
 class WaitlistFreed(Table, tablename="waitlist_freed"):
@@ -103,3 +104,46 @@ class WaitlistOffer(Table, tablename="waitlist_offer"):
     appointment = ForeignKey(references=Appointment, null=True)
     created_at = Timestamptz()
     answered_at = Timestamptz(null=True, default=None)
+
+
+class BookingCode(Table, tablename="booking_code"):
+    clinic = ForeignKey(references=Clinic)
+    kind = Varchar(length=10)  # known | new
+    ref_hash = Varchar(length=64, unique=True)
+    channel = Varchar(length=10)  # email | sms
+    address = Varchar(length=320)
+    date_of_birth = Date()
+    details = JSONB(default={})
+    patient = ForeignKey(references=Patient, null=True, default=None)
+    code_hash = Varchar(length=64, null=True, default=None)
+    issued_at = Timestamptz(null=True, default=None)
+    attempts = SmallInt(default=0)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class OnlinePatient(Table, tablename="online_patient"):
+    patient = ForeignKey(references=Patient, primary_key=True)
+    clinic = ForeignKey(references=Clinic)
+    created_at = Timestamptz()
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewed_by = ForeignKey(references=Staff, null=True, default=None)
+    reviewed_by_name = Varchar(length=200, default="")
+
+
+class WaitlistFreedSlot(Table, tablename="waitlist_freed_slot"):
+    """Written by triggers (moves, removed closures); read by the waitlist's offer scan."""
+    clinic = ForeignKey(references=Clinic)
+    cause = Varchar(length=10)  # moved | reopened
+    appointment = ForeignKey(references=Appointment, null=True, default=None)
+    patient = ForeignKey(references=Patient, null=True, default=None)
+    appointment_type = ForeignKey(references=AppointmentType, null=True, default=None)
+    provider = ForeignKey(references=Staff, null=True, default=None)
+    chair = ForeignKey(references=Chair, null=True, default=None)
+    starts_at = Timestamptz(null=True, default=None)
+    ends_at = Timestamptz(null=True, default=None)
+    first_day = Date(null=True, default=None)
+    last_day = Date(null=True, default=None)
+    created_at = Timestamptz()
+    scanned_at = Timestamptz(null=True, default=None)

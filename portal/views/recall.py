@@ -4,12 +4,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import display
+from portal import display, links
 from portal.calendar import availability, practice_setup
 from portal.errors import ValidationFailed
 from portal.i18n import _
-from portal.permissions import Permission
-from portal.recall import booking, due, recall_types, waitlist
+from portal.permissions import Permission, can
+from portal.recall import booking, booking_codes, due, recall_types, waitlist
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other, wants_fragment
 
@@ -18,11 +18,13 @@ async def _card(request: Request, actor, patient_id: int, status: int = 200, err
                 recall_form: due.RecallForm | None = None, contact_form: due.ContactForm | None = None,
                 waitlist_form: waitlist.WaitlistForm | None = None) -> Template:
     card = await due.for_patient(actor, patient_id)
+    online = await booking_codes.booked_online(actor, patient_id)
     choose = {"": _("Choose…")}
     return render(request, "recall/patient.html", "recall/_card.html", status=status, patient_id=patient_id,
-                  card=card, errors=errors or {}, recall_form=recall_form or due.RecallForm(),
+                  card=card, online=online, errors=errors or {}, recall_form=recall_form or due.RecallForm(),
                   contact_form=contact_form or due.ContactForm(),
                   waiting=await waitlist.for_patient(actor, patient_id),
+                  upcoming=await waitlist.open_appointments(actor, patient_id),
                   waitlist_form=waitlist_form or waitlist.WaitlistForm(),
                   appointment_type_options=choose | {str(t["id"]): t["name"]
                                                      for t in await practice_setup.list_types(actor)},
@@ -45,10 +47,23 @@ class RecallController(Controller):
         """Who is due this month, overdue or already scheduled, by type, provider and consented channel."""
         filters = due.RecallFilter(view=view if view in due.VIEWS else "due", recall_type=type, provider=provider,
                                    channel=channel if channel in due.CHANNELS else "")
-        return render(request, "recall/list.html", "recall/_rows.html", filters=filters,
+        to_review = await booking_codes.waiting_review(actor) if can(actor, Permission.EDIT_DEMOGRAPHICS) else 0
+        return render(request, "recall/list.html", "recall/_rows.html", filters=filters, to_review=to_review,
                       rows=await due.recall_list(actor, filters), views=due.VIEWS, channels=due.CHANNELS,
                       types=await recall_types.list_types(actor), providers=await practice_setup.list_providers(actor),
                       contact_kinds=due.STAFF_CONTACT_KINDS, limit=due.LIST_LIMIT)
+
+    @get("/online-patients", name="recall.online_patients", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
+    async def online_patients(self, request: Request, actor: CurrentActor) -> Template:
+        """Patients who made their record by booking online, for the desk to check before the visit."""
+        return render(request, "recall/online_patients.html", rows=await booking_codes.to_review(actor))
+
+    @post("/online-patients/reviewed", name="recall.online_reviewed", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
+    async def online_reviewed(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Mark a patient booked online as reviewed."""
+        patient = str((await request.form()).get("patient_id", ""))
+        await booking_codes.mark_reviewed(actor, int(patient) if patient.isdigit() else 0)
+        return see_other(request.app.route_reverse("recall.online_patients"))
 
     async def _settings(self, request: Request, actor, status: int = 200, errors: dict | None = None,
                         type_form: recall_types.RecallTypeForm | None = None,
@@ -63,6 +78,8 @@ class RecallController(Controller):
         return render(request, "recall/settings.html", status=status, types=await recall_types.list_types(actor),
                       appointment_types=await practice_setup.list_types(actor), errors=errors or {},
                       type_form=type_form or recall_types.RecallTypeForm(), booking_form=booking_form,
+                      booking_page=links.absolute_url(request.app.state.settings, request.app.route_reverse(
+                          "booking.clinic", clinic_id=actor.clinic_id)),
                       ticked=set(booking_form.appointment_types.split(",")))
 
     @get("/settings", name="recall.settings", guards=[requires(Permission.MANAGE_CLINIC)])
@@ -151,6 +168,17 @@ class PatientRecallController(Controller):
             await waitlist.add_entry(actor, patient_id, form)
         except ValidationFailed as exc:
             return await _card(request, actor, patient_id, 422, exc.errors, waitlist_form=form)
+        return await self._after(request, actor, patient_id)
+
+    @post("/earlier", name="patients.waitlist_earlier")
+    async def waitlist_earlier(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]
+                               ) -> Template | Redirect:
+        """Earlier if possible: offer this appointment's patient an earlier freed time of its kind."""
+        appointment = str((await request.form()).get("appointment_id", ""))
+        try:
+            await waitlist.mark_earlier(actor, patient_id, int(appointment) if appointment.isdigit() else 0)
+        except ValidationFailed as exc:
+            return await _card(request, actor, patient_id, 422, exc.errors)
         return await self._after(request, actor, patient_id)
 
     async def _after(self, request: Request, actor, patient_id: int) -> Template | Redirect:

@@ -137,6 +137,13 @@ class SettingsController(Controller):
                                     posted=posted)
         return see_other(f"{request.app.route_reverse('settings.show')}?closure={closure_id}#closures")
 
+    @post("/closures/remove", name="settings.remove_closure")
+    async def remove_closure(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Open on a closure's days after all; the waitlist is offered the time."""
+        closure = str((await request.form()).get("closure_id", ""))
+        await practice_setup.remove_closure(actor, int(closure) if closure.isdigit() else 0)
+        return _back_to(request, "closures")
+
     @post("/providers/{staff_id:int}/hours", name="settings.provider_hours")
     async def provider_hours(self, request: Request, actor: CurrentActor,
                              staff_id: FromPath[int]) -> Template | Redirect:

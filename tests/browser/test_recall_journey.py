@@ -1,5 +1,5 @@
 """A patient on a 390x844 phone gets the recall mail (read at the test SMTP server), books from its link,
-cancels by the link in the confirmation, and books again."""
+cancels by the link in the confirmation, and books again; a new patient books with a mailed one-time code."""
 
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -99,3 +99,28 @@ async def test_one_patient_takes_a_freed_slot_while_the_second_is_refused(phone:
     await second.context.close()
     booked = await Appointment.select(Appointment.patient).where(Appointment.status == "booked")
     assert len(booked) == 1
+
+
+async def test_a_new_patient_books_by_code_on_a_phone(phone: Page, clinic, cal, settings, mailbox):
+    await booking.save_settings(clinic, booking.SettingsForm(enabled=True, appointment_types=str(cal["checkup"]),
+                                                             lead_hours="48"))
+    await phone.goto(f"/online-booking/{clinic.clinic_id}")
+    await _flat(phone)
+    await phone.get_by_role("link", name="New patient? Book your first visit").tap()
+    await phone.get_by_label("Given name").fill("Noor")
+    await phone.get_by_label("Family name").fill("Bakker")
+    await phone.get_by_label("Date of birth").fill("1992-05-06")
+    await phone.get_by_label("Email address").fill("noor@example.org")
+    await _flat(phone)
+    await phone.get_by_role("button", name="Send me a code").tap()
+    await expect(phone.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await factories.run_queued_jobs()  # the worker issues the code and mails it
+    [mail] = mailbox.to("noor@example.org")
+    code = next(w.strip(".") for w in body_text(mail).split() if w.strip(".").isdigit() and len(w.strip(".")) == 6)
+    await phone.get_by_label("Code").fill(code)
+    await phone.get_by_role("button", name="Continue").tap()
+    await expect(phone.get_by_text("Hello Noor, choose a time that suits you.")).to_be_visible()
+    await phone.locator("button.slot").first.tap()
+    await phone.get_by_role("button", name="Book this time").tap()
+    await expect(phone.get_by_text("Booked. A confirmation is on its way by email.")).to_be_visible()
+    assert await Appointment.count() == 1

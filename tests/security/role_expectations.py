@@ -102,6 +102,7 @@ REQUIRED = {
     "/recall/settings": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}/recall": Permission.MANAGE_CALENDAR,
     "/waitlist": Permission.MANAGE_CALENDAR,
+    "/recall/online-patients": Permission.EDIT_DEMOGRAPHICS,
     "/patients/{patient_id:int}/forms": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/forms/{form_id:int}": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/forms/{form_id:int}/pdf": Permission.READ_CLINICAL,

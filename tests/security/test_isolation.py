@@ -22,6 +22,9 @@ BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{t
                         "/my-appointment/{token:str}", "/my-appointment/{token:str}/cancel",
                         "/my-appointment/{token:str}/hold", "/my-appointment/{token:str}/confirm",
                         "/offer/{token:str}", "/offer/{token:str}/accept", "/offer/{token:str}/decline"}
+# The clinic's public booking page (no patient data until a code is right): tests/test_booking_codes.py.
+BEARER_TOKEN_ROUTES |= {"/online-booking/{clinic_id:int}", "/online-booking/{clinic_id:int}/new",
+                        "/online-booking/{clinic_id:int}/code/{ref:str}"}
 BEARER_TOKEN_ROUTES |= {"/social/deletion/{code:str}"}  # Meta's confirmation code: tests/test_social.py
 
 
