@@ -18,7 +18,7 @@ from portal.settings import Settings
 log = logging.getLogger(__name__)
 
 TASK_MODULES = ["jobs.outbox", "jobs.reminders", "jobs.housekeeping", "jobs.privacy", "jobs.staff", "jobs.calls",
-                "jobs.contacts", "jobs.recall", "jobs.social"]
+                "jobs.contacts", "jobs.recall", "jobs.social", "jobs.lab"]
 
 # The connector gets its conninfo when a worker opens the app (DATABASE_URL is known only then).
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)

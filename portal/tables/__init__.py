@@ -43,6 +43,9 @@ from portal.tables.credentials import ClinicCredential
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
 from portal.tables.lab import (
+    AlignerBatch,
+    AlignerRound,
+    AlignerSeries,
     Disclosure,
     Lab,
     LabCase,
