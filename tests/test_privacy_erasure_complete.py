@@ -126,7 +126,8 @@ async def _hits(patient_id: int) -> list[str]:
 # test_patient_forms, test_social), but not yet under this scan. Any other new category fails here until it has one.
 NOT_YET_SCANNED = {"contact_changes", "recall", "recall_contacts", "booking_holds", "waitlist_offers", "waitlist",
                    "account_ledger", "invoices", "perio_charts", "referrals", "lab_cases", "prescriptions",
-                   "disclosures", "calls", "forms", "patient_forms", "social_leads", "aligners"}
+                   "disclosures", "calls", "forms", "patient_forms", "social_leads", "aligners",
+                   "lab_downloads"}
 
 
 async def test_after_erasure_no_column_outside_the_kept_record_holds_the_patient(client, other_client, clinic,

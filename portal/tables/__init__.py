@@ -50,6 +50,7 @@ from portal.tables.lab import (
     Lab,
     LabCase,
     LabCaseEvent,
+    LabDownload,
     LabInvoice,
     Prescription,
     Referral,

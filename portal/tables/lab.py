@@ -176,3 +176,20 @@ class AlignerBatch(Table, tablename="aligner_batch"):
     wear_from = Date()
     delivered_by_name = Varchar(length=200, default="")
     created_at = Timestamptz()
+
+
+class LabDownload(Table, tablename="lab_download"):
+    clinic = ForeignKey(references=Clinic)
+    lab_case = ForeignKey(references=LabCase)
+    nonce = Varchar(length=64)
+    lab_name = Varchar(length=200)
+    lab_email = Varchar(length=320, default="")
+    data = JSONB(default="[]")
+    zip = Bytea(null=True, default=None)
+    zip_sha256 = Varchar(length=64)
+    expires_at = Timestamptz()
+    created_by = ForeignKey(references=Staff, null=True)
+    created_by_name = Varchar(length=200, default="")
+    created_at = Timestamptz()
+    fetches = Integer(default=0)
+    last_fetched_at = Timestamptz(null=True, default=None)
