@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 TASK_MODULES = ["jobs.outbox", "jobs.reminders", "jobs.housekeeping", "jobs.privacy", "jobs.staff", "jobs.calls",
                 "jobs.contacts", "jobs.recall", "jobs.social", "jobs.closing"]
 TASK_MODULES.append("jobs.billing")  # payment-plan reminders
+TASK_MODULES.append("jobs.lab")  # aligner change reminders
 
 # The connector gets its conninfo when a worker opens the app (DATABASE_URL is known only then).
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)

@@ -43,7 +43,7 @@ from portal.views.errors import EXCEPTION_HANDLERS
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
 from portal.views.kiosk import KioskController, KioskStartController
-from portal.views.lab import LabController, PatientLabController
+from portal.views.lab import AlignerController, LabController, LabDownloadController, PatientLabController
 from portal.views.memberships import MembershipController
 from portal.views.messaging import MessagingController
 from portal.views.notes import NoteController
@@ -88,7 +88,8 @@ CONTROLLERS = [SystemController, AuthController, DashboardController, StaffContr
                VoiceWebhookController, CallsController, MessagingController,
                PasswordController, InvitationController, PatientVisitsController, LanguageController,
                PerioController]
-CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController]
+CONTROLLERS += [LabController, PatientLabController, PrescriptionController, ReferralController, AlignerController,
+                LabDownloadController]
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 CONTROLLERS += [MembershipController]
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing

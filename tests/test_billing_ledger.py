@@ -26,7 +26,8 @@ async def completed_filling(owner, dentist, patient_id: int, code: str = "FI2", 
     plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Fillings"))
     item_id = await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
         procedure_code_id=str(code_id), tooth=tooth, s_m=True, s_o=True))
-    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(accepted_by="Anna", method="written"))
+    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(
+        accepted_by="Anna", method="written"))
     await treatment_plans.complete_item(dentist, patient_id, plan_id, item_id)
     return item_id
 
@@ -42,7 +43,8 @@ async def test_completing_a_procedure_charges_the_fee_frozen_on_the_plan(clinic,
     plan_id = await treatment_plans.create_plan(cal["dentist"], patient, treatment_plans.PlanForm(title="Filling"))
     item_id = await treatment_plans.add_item(cal["dentist"], patient, plan_id, treatment_plans.ItemForm(
         procedure_code_id=str(code["id"]), tooth="36", s_m=True, s_o=True))
-    await treatment_plans.accept(cal["dentist"], patient, plan_id, treatment_plans.AcceptanceForm(accepted_by="A", method="written"))
+    await treatment_plans.accept(cal["dentist"], patient, plan_id, treatment_plans.AcceptanceForm(
+        accepted_by="A", method="written"))
     # The schedule changes after the plan was agreed: the patient pays what was agreed.
     await fee_schedule.save_code(clinic, fee_schedule.ProcedureForm(
         code="FI2", description=code["description"], fee="150.00", charts_as="filling", material="composite"),

@@ -19,7 +19,8 @@ async def _complete(owner, dentist, patient_id: int, code: str) -> None:
     plan = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Recall"))
     item = await treatment_plans.add_item(dentist, patient_id, plan, treatment_plans.ItemForm(
         procedure_code_id=str(code_id)))
-    await treatment_plans.accept(dentist, patient_id, plan, treatment_plans.AcceptanceForm(accepted_by="Anna", method="written"))
+    await treatment_plans.accept(dentist, patient_id, plan, treatment_plans.AcceptanceForm(
+        accepted_by="Anna", method="written"))
     await treatment_plans.complete_item(dentist, patient_id, plan, item)
 
 

@@ -40,6 +40,24 @@ def slip_blocks(case: dict, lab: dict, patient: dict, history: dict | None, atta
     return blocks
 
 
+async def package(actor: Actor, patient_id: int, case: dict) -> tuple[bytes, list, list[str], date]:
+    """What goes to the lab (by mail or as a download): the slip PDF, the attached images' originals, the names
+    of the data items disclosed and the due date (as if sent now)."""
+    lab = case["lab_row"]
+    patient = await Patient.select(Patient.given_name, Patient.family_name, Patient.date_of_birth).where(
+        Patient.id == patient_id).first()
+    history = await medical_history.get_version(actor, patient_id) if lab["shares_history"] else None
+    files = [await images.read_image(actor, patient_id, image_id, "original") for image_id in case["image_ids"]]
+    data = ["case number", "first name and initial", "age", "work", "teeth", "shade", "material",
+            "instructions", *(f"image {i}" for i in case["image_ids"])]
+    if history is not None:
+        data.append("medical history")
+    due = cases.due_on({**case, "sent_at": None}, actor.time_zone)
+    slip = pdf.render(await letterhead.for_clinic(actor.clinic_id), _("Lab slip, case %(id)s", id=case["id"]),
+                      slip_blocks(case, lab, patient, history, [f.filename for f in files], due))
+    return slip, files, data, due
+
+
 async def send_case(actor: Actor, patient_id: int, case_id: int) -> None:
     """Mail the slip and the attachments to the lab, record what went to whom, and mark the case sent."""
     require(actor, Permission.WRITE_CLINICAL)
@@ -50,17 +68,7 @@ async def send_case(actor: Actor, patient_id: int, case_id: int) -> None:
             raise ValidationFailed({"status": _("This case has already been sent.")})
         if not lab["email"]:
             raise ValidationFailed({"status": _("Add the lab's email address in the lab directory first.")})
-        patient = await Patient.select(Patient.given_name, Patient.family_name, Patient.date_of_birth).where(
-            Patient.id == patient_id).first()
-        history = await medical_history.get_version(actor, patient_id) if lab["shares_history"] else None
-        files = [await images.read_image(actor, patient_id, image_id, "original") for image_id in case["image_ids"]]
-        data = ["case number", "first name and initial", "age", "work", "teeth", "shade", "material",
-                "instructions", *(f"image {i}" for i in case["image_ids"])]
-        if history is not None:
-            data.append("medical history")
-        due = cases.due_on({**case, "sent_at": None}, actor.time_zone)
-        slip = pdf.render(await letterhead.for_clinic(actor.clinic_id), _("Lab slip, case %(id)s", id=case_id),
-                          slip_blocks(case, lab, patient, history, [f.filename for f in files], due))
+        slip, files, data, due = await package(actor, patient_id, case)
         attachments = (outbox.Attachment(f"lab-slip-{case_id}.pdf", "application/pdf", slip),
                        *(outbox.Attachment(f.filename, f.content_type, f.data) for f in files))
         await outbox.enqueue(outbox.Email(

@@ -31,6 +31,7 @@ cleaned by its one rule and written when staff approve, any other is decided and
 """
 
 from portal.privacy import (
+    aligner_records,  # noqa: E402,F401  (registers aligner series, refinements and batches)
     billing_records,  # noqa: E402,F401  (registers the patient account's categories)
     booking_records,  # noqa: E402,F401  (registers online booking by one-time code)
     call_records,  # noqa: E402,F401  (registers phone calls and their recordings)

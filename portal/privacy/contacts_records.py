@@ -5,7 +5,8 @@ from portal.privacy.registry import DataCategory, plain_rows, register
 from portal.tables import ContactChange
 
 CHANGE_FIELDS = {
-    "requested_at": lazy_gettext("When the change was asked for"), "channel": lazy_gettext("email or phone"),
+    "requested_at": lazy_gettext("When the change was asked for"),
+    "channel": lazy_gettext("email, phone or postal address"),
     "address": lazy_gettext("The new address (empty: removed)"), "previous": lazy_gettext("The address it replaced"),
     "origin": lazy_gettext("Where it was asked for (staff form, privacy centre, correction, guardian added …)"),
     "status": lazy_gettext("Waiting, confirmed, replaced, withdrawn, reported or expired"),

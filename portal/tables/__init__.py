@@ -46,10 +46,14 @@ from portal.tables.credentials import ClinicCredential
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
 from portal.tables.lab import (
+    AlignerBatch,
+    AlignerRound,
+    AlignerSeries,
     Disclosure,
     Lab,
     LabCase,
     LabCaseEvent,
+    LabDownload,
     LabInvoice,
     Prescription,
     Referral,

@@ -7,6 +7,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     Bytea,
+    Date,
     ForeignKey,
     Integer,
     Numeric,
@@ -143,3 +144,52 @@ class ReferralEvent(Table, tablename="referral_event"):
     by_staff = ForeignKey(references=Staff, null=True)
     by_name = Varchar(length=200, default="")
     at = Timestamptz()
+
+
+class AlignerSeries(Table, tablename="aligner_series"):
+    clinic = ForeignKey(references=Clinic)
+    patient = ForeignKey(references=Patient)
+    days_per_aligner = SmallInt()
+    reminders = Boolean(default=False)
+    created_by = ForeignKey(references=Staff, null=True)
+    created_by_name = Varchar(length=200, default="")
+    created_at = Timestamptz()
+
+
+class AlignerRound(Table, tablename="aligner_round"):
+    clinic = ForeignKey(references=Clinic)
+    series = ForeignKey(references=AlignerSeries)
+    number = SmallInt()
+    stages = SmallInt()
+    scan_image = Integer(null=True, default=None)
+    lab_case = ForeignKey(references=LabCase, null=True)
+    note = Varchar(length=500, default="")
+    created_by_name = Varchar(length=200, default="")
+    created_at = Timestamptz()
+
+
+class AlignerBatch(Table, tablename="aligner_batch"):
+    clinic = ForeignKey(references=Clinic)
+    round = ForeignKey(references=AlignerRound)
+    first_stage = SmallInt()
+    last_stage = SmallInt()
+    wear_from = Date()
+    delivered_by_name = Varchar(length=200, default="")
+    created_at = Timestamptz()
+
+
+class LabDownload(Table, tablename="lab_download"):
+    clinic = ForeignKey(references=Clinic)
+    lab_case = ForeignKey(references=LabCase)
+    nonce = Varchar(length=64)
+    lab_name = Varchar(length=200)
+    lab_email = Varchar(length=320, default="")
+    data = JSONB(default="[]")
+    zip = Bytea(null=True, default=None)
+    zip_sha256 = Varchar(length=64)
+    expires_at = Timestamptz()
+    created_by = ForeignKey(references=Staff, null=True)
+    created_by_name = Varchar(length=200, default="")
+    created_at = Timestamptz()
+    fetches = Integer(default=0)
+    last_fetched_at = Timestamptz(null=True, default=None)

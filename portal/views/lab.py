@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 from portal.charts import chart
 from portal.errors import ValidationFailed
 from portal.imaging import images
-from portal.lab import cases, directory, sending
+from portal.lab import aligners, cases, directory, downloads, sending
 from portal.permissions import Permission, can
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
@@ -99,9 +99,11 @@ class PatientLabController(Controller):
 
     async def _case(self, request: Request, actor, patient_id: int, case_id: int, errors: dict | None = None,
                     status: int = 200, invoice: cases.InvoiceForm | None = None) -> Template:
+        offers = (await downloads.offers(actor, request.app.state.settings, patient_id, case_id)
+                  if can(actor, Permission.WRITE_CLINICAL) else [])
         return render(request, "lab/case.html", status=status, patient=await chart.header(actor, patient_id),
                       case=await cases.get_case(actor, patient_id, case_id), errors=errors or {},
-                      invoice=invoice or cases.InvoiceForm())
+                      invoice=invoice or cases.InvoiceForm(), offers=offers)
 
     @get("/{case_id:int}", name="lab.case")
     async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
@@ -115,6 +117,16 @@ class PatientLabController(Controller):
         """Mail the slip and attachments to the lab."""
         try:
             await sending.send_case(actor, patient_id, case_id)
+        except ValidationFailed as exc:
+            return await self._case(request, actor, patient_id, case_id, exc.errors, 422)
+        return see_other(request.app.route_reverse("lab.case", patient_id=patient_id, case_id=case_id))
+
+    @post("/{case_id:int}/offer", name="lab.offer", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def offer(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                    case_id: FromPath[int]) -> Template | Redirect:
+        """Offer the case to the lab as a time-limited signed download link (instead of mail)."""
+        try:
+            await downloads.offer(actor, request.app.state.settings, patient_id, case_id)
         except ValidationFailed as exc:
             return await self._case(request, actor, patient_id, case_id, exc.errors, 422)
         return see_other(request.app.route_reverse("lab.case", patient_id=patient_id, case_id=case_id))
@@ -147,3 +159,81 @@ class PatientLabController(Controller):
         data = await sending.slip_pdf(actor, patient_id, case_id)
         return Response(content=data, media_type="application/pdf", headers={
             "Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="lab-slip-{case_id}.pdf"'})
+
+
+class AlignerController(Controller):
+    """A patient's aligner series: start one, hand over batches, start a refinement from a new scan."""
+
+    path = "/patients/{patient_id:int}/aligners"
+    guards = [signed_in, requires(Permission.READ_CLINICAL)]
+    dependencies = {"actor": provide_actor}
+
+    async def _page(self, request: Request, actor, patient_id: int, errors: dict | None = None, failed: str = "",
+                    typed=None, status: int = 200) -> Template:
+        _patient, scans = await images.list_images(actor, patient_id, kind="scan")
+        return render(request, "lab/aligners.html", status=status, patient=await chart.header(actor, patient_id),
+                      series=await aligners.series_for(actor, patient_id), scans=scans,
+                      lab_cases=await cases.list_cases(actor, patient_id), errors=errors or {}, failed=failed,
+                      typed=typed)
+
+    @get("/", name="aligners.list")
+    async def index(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
+        """Each series with its rounds, batches and the aligner worn today."""
+        return await self._page(request, actor, patient_id)
+
+    @post("/", name="aligners.start", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def start(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template | Redirect:
+        form = await read_form(request, aligners.SeriesForm)
+        try:
+            await aligners.start_series(actor, patient_id, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, patient_id, exc.errors, "start", form, 422)
+        return see_other(request.app.route_reverse("aligners.list", patient_id=patient_id))
+
+    @post("/{series_id:int}/batches", name="aligners.batch", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def batch(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                    series_id: FromPath[int]) -> Template | Redirect:
+        form = await read_form(request, aligners.BatchForm)
+        try:
+            await aligners.deliver_batch(actor, patient_id, series_id, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, patient_id, exc.errors, f"batch-{series_id}", form, 422)
+        return see_other(request.app.route_reverse("aligners.list", patient_id=patient_id))
+
+    @post("/{series_id:int}/refinements", name="aligners.refine", guards=[requires(Permission.WRITE_CLINICAL)])
+    async def refine(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                     series_id: FromPath[int]) -> Template | Redirect:
+        form = await read_form(request, aligners.RefinementForm)
+        try:
+            await aligners.refine(actor, patient_id, series_id, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, patient_id, exc.errors, f"refine-{series_id}", form, 422)
+        return see_other(request.app.route_reverse("aligners.list", patient_id=patient_id))
+
+
+class LabDownloadController(Controller):
+    """The lab's side of a download link: no session; the signed, expiring link is the key (portal/lab/downloads)."""
+
+    path = downloads.PATH
+
+    async def _gone(self) -> Template:
+        return Template("lab/download.html", status_code=410, headers={"Cache-Control": "no-store"},
+                        context={"offer": None})
+
+    @get("/{token:str}", name="lab.download_page")
+    async def page(self, request: Request, token: FromPath[str]) -> Template:
+        try:
+            offer = await downloads.open_link(request.app.state.settings, token)
+        except downloads.LinkExpired:
+            return await self._gone()
+        return Template("lab/download.html", headers={"Cache-Control": "no-store"},
+                        context={"offer": offer, "token": token, "time_zone": offer["time_zone"]})
+
+    @post("/{token:str}", name="lab.download", status_code=200)
+    async def download(self, request: Request, token: FromPath[str]) -> Response | Template:
+        try:
+            name, data = await downloads.fetch(request.app.state.settings, token)
+        except downloads.LinkExpired:
+            return await self._gone()
+        return Response(data, media_type="application/zip", headers={
+            "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name}"'})

@@ -22,7 +22,8 @@ async def test_a_filling_is_completed_invoiced_paid_by_card_and_on_the_statement
     plan_id = await treatment_plans.create_plan(dentist, patient, treatment_plans.PlanForm(title="Fillings"))
     await treatment_plans.add_item(dentist, patient, plan_id, treatment_plans.ItemForm(
         procedure_code_id=str(code["id"]), tooth="36", s_m=True, s_o=True))
-    await treatment_plans.accept(dentist, patient, plan_id, treatment_plans.AcceptanceForm(accepted_by="Femke", method="written"))
+    await treatment_plans.accept(dentist, patient, plan_id, treatment_plans.AcceptanceForm(
+        accepted_by="Femke", method="written"))
 
     await sign_in(page, await factories.email_of(dentist), factories.PASSWORD)
     await page.goto(f"/patients/{patient}/plans/{plan_id}")

@@ -78,6 +78,7 @@ REQUIRED = {
     "/lab/labs": Permission.MANAGE_CLINIC,
     "/lab/labs/{lab_id:int}": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}/lab-cases": Permission.MANAGE_CALENDAR,
+    "/patients/{patient_id:int}/aligners": Permission.READ_CLINICAL,
     "/patients/{patient_id:int}/lab-cases/new": Permission.WRITE_CLINICAL,
     "/patients/{patient_id:int}/lab-cases/{case_id:int}": Permission.MANAGE_CALENDAR,
     "/patients/{patient_id:int}/lab-cases/{case_id:int}/slip.pdf": Permission.READ_CLINICAL,

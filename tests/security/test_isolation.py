@@ -15,6 +15,7 @@ BEARER_TOKEN_ROUTES |= {"/unsubscribe/{token:str}"}  # signed token: tests/test_
 BEARER_TOKEN_ROUTES |= {"/form/{token:str}"}  # expiring link: tests/test_patient_forms.py
 # Reached only from a kiosk session, which holds its own clinic: tests/test_kiosk.py tries a foreign form there.
 BEARER_TOKEN_ROUTES |= {"/kiosk/forms/{form_id:int}"}
+BEARER_TOKEN_ROUTES |= {"/lab-download/{token:str}"}  # signed, expiring link: tests/test_lab_downloads.py
 BEARER_TOKEN_ROUTES |= {"/password/{token:str}"}  # single-use token: tests/test_staff_tokens.py
 BEARER_TOKEN_ROUTES |= {"/contact/confirm/{token:str}", "/contact/report/{token:str}"}  # tests/test_contacts.py
 # Online booking's signed links: tests/test_online_booking.py and tests/test_booking_pages.py.
