@@ -117,6 +117,40 @@ def national_id(raw: str, country: str) -> str:
     return value
 
 
+# Postcodes per country (ISO 3166-1): the pattern typed values must match after spaces are tidied, and an example.
+POSTCODE_FORMATS = {
+    "NL": (r"[1-9]\d{3} [A-Z]{2}", "1012 AB"),
+    "DE": (r"\d{5}", "10115"),
+    "TR": (r"(0[1-9]|[1-7]\d|8[01])\d{3}", "34710"),  # the first two digits are one of the 81 provinces
+    "BE": (r"[1-9]\d{3}", "1000"),
+    "AT": (r"[1-9]\d{3}", "1010"),
+    "GB": (r"[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}", "SW1A 1AA"),
+}
+COUNTRIES = {"": lazy_gettext("The clinic's country"), "NL": lazy_gettext("Netherlands"),
+             "DE": lazy_gettext("Germany"), "TR": lazy_gettext("Turkey"), "BE": lazy_gettext("Belgium"),
+             "AT": lazy_gettext("Austria"), "GB": lazy_gettext("United Kingdom"),
+             "FR": lazy_gettext("France"), "ES": lazy_gettext("Spain"), "IT": lazy_gettext("Italy"),
+             "PL": lazy_gettext("Poland")}
+display.register_labels("country", COUNTRIES)
+
+
+def postcode(raw: str, country: str) -> str:
+    """The postcode in its country's written form ("1012ab" becomes "1012 AB" in NL); others by a loose format."""
+    value = re.sub(r"\s+", " ", raw.strip().upper())
+    if not value:
+        return ""
+    if country == "NL":
+        value = re.sub(r"^(\d{4}) ?([A-Z]{2})$", r"\1 \2", value)
+    if country == "GB":
+        value = re.sub(r"^(\S+?) ?(\d[A-Z]{2})$", r"\1 \2", value)
+    pattern, example = POSTCODE_FORMATS.get(country, (r"[A-Z0-9][A-Z0-9 \-]{1,10}", ""))
+    if not re.fullmatch(pattern, value):
+        if example:
+            raise FieldProblem(gettext("Enter a postcode written like %(example)s.", example=example))
+        raise FieldProblem(gettext("Enter the postcode in letters and digits."))
+    return value
+
+
 @dataclass(frozen=True)
 class PatientField:
     name: str  # the column on the patient table
@@ -134,7 +168,10 @@ FIELDS: dict[str, PatientField] = {f.name: f for f in (
     PatientField("email", lazy_gettext("Email address"), "contact", lambda v, _c: email(v)),
     PatientField("phone_mobile", lazy_gettext("Mobile phone"), "contact", phone),
     PatientField("phone_other", lazy_gettext("Other phone"), "contact", phone),
-    PatientField("address", lazy_gettext("Postal address"), "contact", lambda v, _c: text(v, 500)),
+    PatientField("address", lazy_gettext("Street and number"), "contact", lambda v, _c: text(v, 500)),
+    PatientField("postcode", lazy_gettext("Postcode"), "contact", postcode),  # clean() uses the address's country
+    PatientField("city", lazy_gettext("City"), "contact", lambda v, _c: text(v, 120)),
+    PatientField("country", lazy_gettext("Country"), "contact", lambda v, _c: choice(v, COUNTRIES)),
     PatientField("preferred_language", lazy_gettext("Preferred language"), "contact", lambda v, _c: choice(v,
                                                                                                            LANGUAGES)),
 )}
@@ -148,9 +185,13 @@ def clean_one(name: str, typed: str, country: str):
 def clean(typed: dict[str, str], country: str) -> dict[str, object]:
     """Every given field cleaned by its rule; ValidationFailed names each field with a problem."""
     values, errors = {}, {}
+    if "country" in typed and "postcode" in typed:  # the country first: the postcode is read by its rules
+        typed = {"country": typed["country"], **{k: v for k, v in typed.items() if k != "country"}}
     for name, raw in typed.items():
+        # The postcode follows the address's country (the clinic's when none is chosen).
+        where = (values.get("country") or country) if name == "postcode" else country
         try:
-            values[name] = clean_one(name, raw, country)
+            values[name] = clean_one(name, raw, where)
         except FieldProblem as problem:
             errors[name] = problem.message
     if errors:

@@ -14,6 +14,7 @@ from portal.tables import Guardian, MedicalAlert, Patient
 
 GENDERS = patient_fields.GENDERS
 LANGUAGES = patient_fields.LANGUAGES
+COUNTRIES = patient_fields.COUNTRIES
 # Addresses that reach a person (sign-in, mail, texts): kept apart until their holder confirms them.
 CONFIRMED = {"email": "email", "phone_mobile": "phone"}
 AGE_OF_MAJORITY = 18
@@ -33,6 +34,9 @@ class PatientForm:
     phone_mobile: str = ""
     phone_other: str = ""
     address: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = ""
     preferred_language: str = "en"
 
 

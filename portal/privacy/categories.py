@@ -53,7 +53,8 @@ async def _erase_identity(patient_id: int) -> int:
 
 CONTACT_FIELDS = {"email": lazy_gettext("Email address"), "phone_mobile": lazy_gettext("Mobile phone (E.164)"),
                   "phone_other": lazy_gettext("Other phone (E.164)"),
-                  "address": lazy_gettext("Postal address"),
+                  "address": lazy_gettext("Street and number"), "postcode": lazy_gettext("Postcode"),
+                  "city": lazy_gettext("City"), "country": lazy_gettext("Country (ISO 3166-1)"),
                   "preferred_language": lazy_gettext("Preferred language (ISO 639-1)")}
 
 
@@ -64,7 +65,8 @@ async def _contact(patient_id: int) -> list[dict]:
 
 async def _erase_contact(patient_id: int) -> int:
     rows = await Patient.update({Patient.email: "", Patient.phone_mobile: "", Patient.phone_other: "",
-                                 Patient.address: "", Patient.preferred_language: "en"}).where(
+                                 Patient.address: "", Patient.postcode: "", Patient.city: "", Patient.country: "",
+                                 Patient.preferred_language: "en"}).where(
         Patient.id == patient_id).returning(Patient.id)
     return len(rows)
 
@@ -217,7 +219,8 @@ register(DataCategory(
     name="contact", title=lazy_gettext("Contact details"), order=10, retention="administrative", basis="on_request",
     purpose=lazy_gettext("To reach you about appointments and your care."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
-    correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "preferred_language"))))
+    correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "postcode", "city",
+                                       "country", "preferred_language"))))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="guardians", title=lazy_gettext("Parents and guardians"), order=15, retention="administrative",

@@ -16,7 +16,10 @@ class Patient(Table, tablename="patient"):
     email = Varchar(length=320, default="")
     phone_mobile = Varchar(length=20, default="")  # E.164
     phone_other = Varchar(length=20, default="")  # E.164
-    address = Varchar(length=500, default="")
+    address = Varchar(length=500, default="")  # the street line (street and number)
+    postcode = Varchar(length=12, default="")
+    city = Varchar(length=120, default="")
+    country = Varchar(length=2, default="")  # ISO 3166-1 alpha-2; '' = the clinic's country
     preferred_language = Varchar(length=16, default="en")
     created_at = Timestamptz()
     updated_at = Timestamptz()

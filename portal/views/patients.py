@@ -10,7 +10,7 @@ from portal.permissions import Permission
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
-CHOICES = {"genders": patients.GENDERS, "languages": patients.LANGUAGES}
+CHOICES = {"genders": patients.GENDERS, "languages": patients.LANGUAGES, "countries": patients.COUNTRIES}
 
 
 def _form_page(request: Request, form: patients.PatientForm, patient_id: int | None, errors: dict,
