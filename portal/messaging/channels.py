@@ -138,10 +138,12 @@ def status(settings: Settings) -> list[dict]:
         {"name": "SMS", "on": sms.configured,
          "detail": f"from {settings.sms_from} (or the clinic's own number); replies: set the number's messaging "
                    f"webhook to {links.absolute_url(settings, '/webhooks/sms')}" if sms.configured else
-         "no credentials (set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM)"},
+         "no credentials (set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM, or save the clinic's own account on "
+         "/settings/channels)"},
         {"name": "WhatsApp", "on": whatsapp.configured,
          "detail": f"phone number id {settings.whatsapp_phone_number_id}" if whatsapp.configured else
-         "no credentials (set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID)"},
+         "no credentials (set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID, or save the clinic's own account on "
+         "/settings/channels)"},
     ]
 
 

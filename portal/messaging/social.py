@@ -64,8 +64,7 @@ def _dialog_base(settings: Settings) -> str:
 
 def dialog_origin(settings: Settings) -> str:
     """Where the connect form's answer sends the browser (scheme://host[:port]), for the page's form-action."""
-    parts = urlsplit(_dialog_base(settings))
-    return f"{parts.scheme}://{parts.netloc}"
+    return urlsplit(_dialog_base(settings))._replace(path="", query="", fragment="").geturl()
 
 
 def redirect_uri(settings: Settings) -> str:

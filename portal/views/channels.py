@@ -2,7 +2,6 @@
 forgotten on request."""
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.errors import ValidationFailed
@@ -49,8 +48,12 @@ class ChannelAccountsController(Controller):
             return await self._page(request, actor, exc.errors, 422)
         return see_other(request.app.route_reverse("channels.show") + "#whatsapp")
 
-    @post("/{provider:str}/forget", name="channels.forget")
-    async def forget(self, request: Request, actor: CurrentActor, provider: FromPath[str]) -> Redirect:
-        if provider in channel_accounts.PROVIDERS:
-            await channel_accounts.forget(actor, provider)
-        return see_other(request.app.route_reverse("channels.show") + f"#{provider}")
+    @post("/sms/forget", name="channels.forget_sms")
+    async def forget_sms(self, request: Request, actor: CurrentActor) -> Redirect:
+        await channel_accounts.forget(actor, "sms")
+        return see_other(request.app.route_reverse("channels.show") + "#sms")
+
+    @post("/whatsapp/forget", name="channels.forget_whatsapp")
+    async def forget_whatsapp(self, request: Request, actor: CurrentActor) -> Redirect:
+        await channel_accounts.forget(actor, "whatsapp")
+        return see_other(request.app.route_reverse("channels.show") + "#whatsapp")
