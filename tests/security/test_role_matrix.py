@@ -23,6 +23,7 @@ PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{t
            "/my-appointment/{token:str}/confirm", "/offer/{token:str}"}
 PUBLIC |= {"/form/{token:str}", "/kiosk"}  # a form link; the kiosk (tests/test_patient_forms.py, test_kiosk.py)
 PUBLIC |= {"/social/deletion/{code:str}"}  # Meta's deletion status page: a person opens it
+PUBLIC |= {"/lab-download/{token:str}"}  # the lab's signed, expiring link (tests/test_lab_downloads.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
