@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from portal import patients
 from portal.contacts import changes as contact_changes
+from portal.lab import aligners
 from portal.tables import AuditEntry, Guardian, Patient, PatientImage, Staff
 from tests import factories, image_samples
 from tests.factories import csrf_token, sign_in_as
@@ -55,7 +56,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
                                                        "email", "foreign@example.org", "staff_form"),
             "invoice_id": await factories.make_invoice(clinic, patient_id),
             "breach_id": await factories.make_breach(clinic),
-            "form_id": await factories.make_signed_form(clinic, patient_id, allergies="Foreign latex")}
+            "form_id": await factories.make_signed_form(clinic, patient_id, allergies="Foreign latex"),
+            "series_id": await aligners.start_series(cal["dentist"], patient_id, aligners.SeriesForm(stages="10"))}
 
 
 

@@ -22,10 +22,11 @@ PUBLIC |= {"/login/code"}  # the second sign-in step: only a pending sign-in get
 PUBLIC |= {"/book/{token:str}", "/book/{token:str}/confirm", "/my-appointment/{token:str}",
            "/my-appointment/{token:str}/confirm", "/offer/{token:str}"}
 PUBLIC |= {"/form/{token:str}", "/kiosk"}  # a form link; the kiosk (tests/test_patient_forms.py, test_kiosk.py)
-PUBLIC |= {"/social/deletion/{code:str}"}
+PUBLIC |= {"/social/deletion/{code:str}"}  # Meta's deletion status page: a person opens it
 # The clinic's public booking page and its code step (tests/test_booking_codes.py).
 PUBLIC |= {"/online-booking/{clinic_id:int}", "/online-booking/{clinic_id:int}/new",
-           "/online-booking/{clinic_id:int}/code/{ref:str}"}  # Meta's deletion status page: a person opens it
+           "/online-booking/{clinic_id:int}/code/{ref:str}"}
+PUBLIC |= {"/lab-download/{token:str}"}  # the lab's signed, expiring link (tests/test_lab_downloads.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 
 
