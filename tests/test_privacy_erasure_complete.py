@@ -43,6 +43,7 @@ KEPT = {
     # the financial record of the accounts the patient heads, kept under tax law until its own date
     "billing_account": "guarantor = {p}",
     "invoice": "account IN (SELECT id FROM billing_account WHERE guarantor = {p})",
+    "aligner_round": "series IN (SELECT id FROM aligner_series WHERE patient = {p})",  # treatment record
     "payment_plan": "account IN (SELECT id FROM billing_account WHERE guarantor = {p})",
     "invoice_line": "invoice IN (SELECT i.id FROM invoice i JOIN billing_account a ON a.id = i.account "
                     "WHERE a.guarantor = {p})",
@@ -182,6 +183,30 @@ async def _lab_and_letters(owner, cal, patient_id):
     await sending.send_case(cal["dentist"], patient_id, ids["case_id"])
 
 
+async def _aligners(owner, cal, patient_id):
+    """An aligner series refined from a new scan, the round's note naming the patient."""
+    from datetime import datetime, timezone
+
+    from portal.lab import aligners
+    from portal.tables import PatientImage
+
+    scan = PatientImage(clinic=owner.clinic_id, patient=patient_id, kind="scan", format="stl", content_type="model/stl",
+                        byte_size=84, original_name="upper.stl", taken_on=date.today(),
+                        uploaded_at=datetime.now(timezone.utc))
+    await scan.save()
+    series = await aligners.start_series(cal["dentist"], patient_id, aligners.SeriesForm(stages="20"))
+    await aligners.refine(cal["dentist"], patient_id, series, aligners.RefinementForm(
+        stages="6", scan_image_id=str(scan.id), note=f"{GIVEN} {FAMILY}: lower incisors lagging"))
+
+
+async def _lab_download(owner, cal, patient_id):
+    """A crown case offered to the lab as a signed download (the ZIP holds the slip with the patient's name)."""
+    from portal.lab import downloads
+
+    ids = await factories.make_lab_records(owner, cal["dentist"], patient_id)
+    await downloads.offer(cal["dentist"], Settings.from_env(), patient_id, ids["case_id"])
+
+
 async def _calls(owner, cal, patient_id):
     from portal.tables import PhoneCall
 
@@ -236,6 +261,7 @@ MAKERS = {
     "prescriptions": _lab_and_letters,
     "referrals": _lab_and_letters, "disclosures": _lab_and_letters, "calls": _calls, "forms": _forms,
     "social_leads": _social_leads,
+    "aligners": _aligners, "lab_downloads": _lab_download,
     "online_booking_codes": _online_booking, "online_patient": _online_booking,
 }
 
