@@ -41,6 +41,7 @@ SOURCES = {"privacy_centre": lazy_gettext("in the privacy centre"), "front_desk"
 ACTOR_KINDS = {"staff": lazy_gettext("Staff"), "patient": lazy_gettext("You"), "guardian": lazy_gettext("Guardian"),
                "unsubscribe": lazy_gettext("You")}
 display.register_labels("consent_source", SOURCES)
+display.register_labels("consent_kind", {kind.value: text for kind, text in LABELS.items()})
 display.register_labels("consent_actor", ACTOR_KINDS)
 
 # Channels that stop while processing is restricted or objected to.

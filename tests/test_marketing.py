@@ -7,6 +7,7 @@ from portal.consents import ConsentChange, ConsentKind
 from portal.messaging import marketing, outbox
 from portal.tables import ConsentEvent, OutboxMessage
 from tests import factories
+from tests.mail_sink import body_text
 
 
 async def _subscribed(clinic, email: str) -> int:
@@ -33,6 +34,7 @@ async def test_one_click_unsubscribe_withdraws_consent_in_the_ledger(client, cli
     await outbox.deliver_due(settings)
     [message] = mailbox.to("news@example.org")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f"Sent by {clinic.clinic_name} because you agreed" in body_text(message)  # who is writing
     link = urlsplit(message["List-Unsubscribe"].strip().strip("<>")).path  # may arrive folded
     page = await client.get(link)  # a link scanner's GET changes nothing
     assert page.status_code == 200 and await consents.may_contact(patient_id, ConsentKind.MARKETING_EMAIL)

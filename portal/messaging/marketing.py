@@ -56,7 +56,9 @@ async def queue_marketing(actor: Actor, settings: Settings, patient_id: int, *, 
     token = unsubscribe_token(settings.secret_key, actor.clinic_id, patient_id)
     link = links.absolute_url(settings, f"/unsubscribe/{token}")
     with i18n.using(i18n.choose(patient["preferred_language"], patient["clinic.locale"])):  # the footer: theirs
-        footer = i18n.gettext("Unsubscribe: %(link)s", link=link)
+        sender = i18n.gettext("Sent by %(clinic)s because you agreed to news and offers by email.",
+                              clinic=actor.clinic_name)
+        footer = sender + "\n" + i18n.gettext("Unsubscribe: %(link)s", link=link)
     email = outbox.Email(to=patient["email"], subject=subject, text=f"{text}\n\n{footer}\n",
                          html=html, headers={"List-Unsubscribe": f"<{link}>",
                                              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})

@@ -10,7 +10,7 @@ from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound
 from portal.permissions import Actor
-from portal.privacy import notice, processors, retention
+from portal.privacy import notice, page_labels, processors, retention
 from portal.privacy.registry import all_categories
 from portal.tables import Clinic, ConsentEvent, Patient
 
@@ -48,7 +48,9 @@ async def gather(clinic_id: int, patient_id: int, withheld: bool = False) -> lis
             continue
         rows = await category.collect(patient_id)
         sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
-                         "rows": [{k: readable(v, zone) for k, v in row.items()} for row in rows[:SHOWN]],
+                         "rows": [{k: readable(page_labels.value_for(category.name, k, v), zone)
+                                   for k, v in row.items()} for row in rows[:SHOWN]],
+                         "fields": page_labels.fields_for(category),
                          "recipients": processors.recipients_for(category.recipients, found),
                          "erasable": dates[category.name]})
     return sections

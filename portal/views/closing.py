@@ -52,9 +52,9 @@ class ClosingController(Controller):
             return await self._page(request, actor, exc.errors, 422, {"handover_to": form.handover_to})
         return see_other(request.app.route_reverse("closing.show") + "#handover")
 
-    @get("/export", name="closing.download")
+    @post("/export", name="closing.download", status_code=200)
     async def download(self, request: Request, actor: CurrentActor) -> Response:
-        """The whole-clinic ZIP."""
+        """The whole-clinic ZIP (a POST: each download is a recorded act, and no link to it lingers in a history)."""
         name, data = await closure.download(actor)
         return Response(content=data, media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

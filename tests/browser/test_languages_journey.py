@@ -96,6 +96,7 @@ async def test_a_turkish_patient_reads_her_data_and_asks_for_an_export_on_a_phon
     await expect(phone.get_by_role("heading", name="Elif Yılmaz hakkında tutulan veriler")).to_be_visible()
     await expect(phone.get_by_role("heading", name="Kimlik", exact=True)).to_be_visible()
     await expect(phone.get_by_role("heading", name="Kaydınıza kimler erişti")).to_be_visible()
+    await phone.get_by_text("Bu veriler hakkında").first.click()  # the facts of each kind fold on a phone
     await expect(phone.get_by_text("Hukuki dayanak").first).to_be_visible()
     assert await sideways_overflow(phone) <= 1
     await _no_english(phone, PATIENT_ENGLISH)

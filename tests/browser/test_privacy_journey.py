@@ -97,7 +97,7 @@ async def test_patient_uses_every_right_on_a_phone(phone: Page, tablet: Page, cl
     await phone.get_by_role("switch", name="Appointment reminders by SMS").click()
     await expect(phone.get_by_role("switch", name="Appointment reminders by SMS")).to_have_attribute(
         "aria-checked", "true")
-    await expect(phone.locator(".ledger tbody tr").first).to_contain_text("privacy_centre")
+    await expect(phone.locator(".ledger tbody tr").first).to_contain_text("in the privacy centre")
     assert await consents.may_contact(patient_id, ConsentKind.REMINDER_SMS)
     await phone.screenshot(path=str(ARTIFACTS / "privacy-consents-390.png"), full_page=True)
 

@@ -65,7 +65,7 @@ REQUIRED = {
     "/breaches": Permission.MANAGE_CLINIC,
     "/breaches/{breach_id:int}": Permission.MANAGE_CLINIC,
     "/breaches/export.csv": Permission.MANAGE_CLINIC,
-    "/closing": Permission.MANAGE_CLINIC, "/closing/export": Permission.MANAGE_CLINIC,
+    "/closing": Permission.MANAGE_CLINIC,
     "/jobs": Permission.MANAGE_CLINIC,
     "/jobs/news": Permission.MANAGE_CLINIC,
     "/leads": Permission.READ_DEMOGRAPHICS,
