@@ -33,7 +33,7 @@ async def test_the_form_offers_only_declared_details_by_their_labels(client, cli
     assert ("medical_history.allergies", "Allergies") in offered
     values = {value for value, _ in offered}
     assert "identity.created_at" not in values and not any(v.startswith("access_log.") for v in values)
-    assert len(offered) == 13  # ten details on the patient record and three in the medical history
+    assert len(offered) == 16  # thirteen details on the patient record and three in the medical history
     refused = await post_form(client, "/privacy/me/correction", {"target": "identity.created_at", "proposed": "x"})
     assert refused.status_code == 422 and 'id="e-target"' in refused.text
 
