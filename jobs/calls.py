@@ -14,8 +14,8 @@ async def fetch_recording(recording_id: int, clinic_id: int | None = None) -> bo
 
 
 @app.task(name="calls.delete_recording", retry=procrastinate.RetryStrategy(max_attempts=8, exponential_wait=15))
-async def delete_recording(recording_sid: str) -> None:
-    await calls.delete_at_provider(jobs.settings(), recording_sid)
+async def delete_recording(recording_sid: str, clinic_id: int | None = None) -> None:
+    await calls.delete_at_provider(jobs.settings(), recording_sid, clinic_id)
 
 
 @app.periodic(cron="45 3 * * *", periodic_id="calls.purge")

@@ -258,3 +258,17 @@ async def make_signed_form(actor: Actor, patient_id: int, allergies: str = "Late
         OutboxMessage.id, ascending=False).first()
     token = mail["text_body"].split("/form/")[1].split()[0]
     return await filling.submit(token, {"allergies": allergies, "smoking": "never"}, "Signed by the patient", "")
+
+
+async def age_clinical_entries(years: int) -> None:
+    """Every clinical entry `years` old (signed ones are append-only, so inside an erasure grant): retention counts
+    from the latest of them (portal/privacy/retention.CLINICAL_ENTRIES), not only from the last visit."""
+    from portal import db
+    from portal.privacy import retention
+    from portal.privacy.categories import allow_erasure
+
+    async with db.transaction():
+        await allow_erasure()
+        for table, column in retention.CLINICAL_ENTRIES:
+            await db.run_sql(f"UPDATE {table} SET {column} = now() - interval '{int(years)} years' "
+                             f"WHERE {column} IS NOT NULL")

@@ -31,6 +31,7 @@ class ProviderStub:
         self.whatsapp: list[dict] = []
         self.refused: list[str] = []
         self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio the account holds
+        self.recording_accounts: dict[str, str] = {}  # RecordingSid -> the account holding it (default: SID)
         self.deleted_recordings: list[str] = []
         stub = self
 
@@ -50,24 +51,27 @@ class ProviderStub:
                 stub.refused.append(why)
                 self._answer(status, {"error": why})
 
-            def _account_ok(self) -> bool:
-                expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+            def _account_ok(self, account: str) -> bool:
+                expected = "Basic " + base64.b64encode(f"{account}:{ACCOUNTS[account][0]}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
                     self._refuse(401, "authenticate")
                     return False
                 return True
 
-            def _recording_sid(self, suffix: str) -> str | None:
-                prefix = f"/2010-04-01/Accounts/{SID}/Recordings/"
-                if self.path.startswith(prefix) and self.path.endswith(suffix):
-                    return self.path[len(prefix):-len(suffix)]
+            def _recording(self, suffix: str) -> tuple[str, str] | None:
+                """(account, RecordingSid) of a path under one of the accounts' Recordings."""
+                for account in ACCOUNTS:
+                    prefix = f"/2010-04-01/Accounts/{account}/Recordings/"
+                    if self.path.startswith(prefix) and self.path.endswith(suffix):
+                        return account, self.path[len(prefix):-len(suffix)]
                 return None
 
             def do_GET(self):  # Twilio: GET …/Recordings/{RecordingSid}.mp3 is the audio
-                sid = self._recording_sid(".mp3")
-                if sid is None or sid not in stub.recordings:
+                found = self._recording(".mp3")
+                account, sid = found or ("", "")
+                if found is None or sid not in stub.recordings or stub.recording_accounts.get(sid, SID) != account:
                     return self._refuse(404, f"no such recording {self.path}")
-                if not self._account_ok():
+                if not self._account_ok(account):
                     return
                 data = stub.recordings[sid]
                 self.send_response(200)
@@ -77,11 +81,14 @@ class ProviderStub:
                 self.wfile.write(data)
 
             def do_DELETE(self):  # Twilio: DELETE …/Recordings/{RecordingSid}.json answers 204
-                sid = self._recording_sid(".json")
-                if sid is None:
+                found = self._recording(".json")
+                if found is None:
                     return self._refuse(404, f"no such resource {self.path}")
-                if not self._account_ok():
+                account, sid = found
+                if not self._account_ok(account):
                     return
+                if sid in stub.recordings and stub.recording_accounts.get(sid, SID) != account:
+                    return self._refuse(404, f"no such recording {self.path}")
                 stub.recordings.pop(sid, None)
                 stub.deleted_recordings.append(sid)
                 self.send_response(204)

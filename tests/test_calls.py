@@ -21,16 +21,16 @@ from portal.privacy.registry import CATEGORIES
 from portal.tables import AuditEntry, CallRecording, Clinic, JobRun, PhoneCall
 from tests import factories
 from tests.factories import sign_in_as
-from tests.provider_stub import SID, TOKEN, ProviderStub
+from tests.provider_stub import OWN_SID, OWN_TOKEN, SID, TOKEN, ProviderStub
 
 BASE = "http://testserver"
 VOICE, DESK, CALLER = "+3197010000002", "+31201234567", "+31611122233"
 CALL_SID, REC_SID = "CA" + "1" * 32, "RE" + "2" * 32
 
 
-def _signature(url: str, fields: dict) -> str:
+def _signature(url: str, fields: dict, token: str = TOKEN) -> str:
     payload = url + "".join(f"{k}{fields[k]}" for k in sorted(fields))
-    return base64.b64encode(hmac.new(TOKEN.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
 @pytest.fixture
@@ -163,6 +163,39 @@ async def test_a_recording_url_outside_our_account_is_refused(twilio, voice_clin
     answer = await _post(twilio, "/webhooks/voice/recording", {
         "CallSid": CALL_SID, "RecordingSid": REC_SID, "RecordingUrl": "http://169.254.169.254/latest/meta-data"})
     assert answer.status_code == 400 and await CallRecording.count() == 0
+
+
+async def test_a_clinic_with_its_own_account_is_called_signed_and_fetched_with_that_account_only(
+        twilio, voice_clinic, provider, voice_settings):
+    """Per-clinic credentials (issue 20): the clinic's own token signs its callbacks (the shared one is refused),
+    its recordings live under its own account and are fetched and deleted there with its own credentials."""
+    from portal.messaging import channel_accounts
+
+    await channel_accounts.save_sms(voice_clinic, voice_settings, OWN_SID, OWN_TOKEN)
+    await _patient(voice_clinic, consent=True)
+    fields = {"CallSid": CALL_SID, "AccountSid": OWN_SID, "From": CALLER, "To": VOICE, "CallStatus": "ringing",
+              "Direction": "inbound"}
+    shared = await twilio.post("/webhooks/voice", data=fields, headers={
+        "X-Twilio-Signature": _signature(BASE + "/webhooks/voice", fields)})
+    assert shared.status_code == 403 and await PhoneCall.count() == 0
+    own = await twilio.post("/webhooks/voice", data=fields, headers={
+        "X-Twilio-Signature": _signature(BASE + "/webhooks/voice", fields, OWN_TOKEN)})
+    assert own.status_code == 200 and "record" in own.text
+    provider.recordings[REC_SID], provider.recording_accounts[REC_SID] = b"ID3 own", OWN_SID
+    recording = {"CallSid": CALL_SID, "RecordingSid": REC_SID, "RecordingStatus": "completed",
+                 "RecordingDuration": "9", "AccountSid": OWN_SID}
+    in_shared = {**recording, "RecordingUrl": f"{provider.url}/2010-04-01/Accounts/{SID}/Recordings/{REC_SID}"}
+    refused = await twilio.post("/webhooks/voice/recording", data=in_shared, headers={
+        "X-Twilio-Signature": _signature(BASE + "/webhooks/voice/recording", in_shared, OWN_TOKEN)})
+    assert refused.status_code == 400  # not the clinic's account
+    mine = {**recording, "RecordingUrl": f"{provider.url}/2010-04-01/Accounts/{OWN_SID}/Recordings/{REC_SID}"}
+    kept = await twilio.post("/webhooks/voice/recording", data=mine, headers={
+        "X-Twilio-Signature": _signature(BASE + "/webhooks/voice/recording", mine, OWN_TOKEN)})
+    assert kept.status_code == 204
+    recording_id = (await CallRecording.select(CallRecording.id).first())["id"]
+    assert await calls.fetch_recording(voice_settings, recording_id) is True
+    assert provider.deleted_recordings == [REC_SID] and "authenticate" not in provider.refused
+    assert (await CallRecording.select(CallRecording.data).first())["data"] == b"ID3 own"
 
 
 async def test_the_live_panel_shows_who_is_calling_to_the_front_desk(twilio, voice_clinic, client):

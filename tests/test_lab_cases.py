@@ -194,6 +194,7 @@ async def test_erasure_isolates_lab_work_and_retention_erases_it_with_its_append
     long_ago = datetime.now(timezone.utc) - timedelta(days=365 * 21)
     await Appointment.update({Appointment.starts_at: long_ago, Appointment.ends_at: long_ago}, force=True)
     await Patient.update({Patient.created_at: long_ago}, force=True)
+    await factories.age_clinical_entries(21)  # the case and letters count as clinical entries too
     assert (await retention.run_retention())["patients"] == 1
     for table in (LabCase, LabCaseEvent, LabInvoice, Disclosure, Prescription, Referral):
         assert await table.count() == 0, table._meta.tablename

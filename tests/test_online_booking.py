@@ -183,7 +183,7 @@ async def test_cancel_by_link_up_to_the_cutoff(settings, clinic, cal):
     assert booking.may_change(visit)
     await booking.cancel(visit)
     assert (await Appointment.select().where(Appointment.id == appointment_id).first())["status"] == "cancelled"
-    soon_id, soon_token = await _booked(settings, clinic, cal, patient, days=0)
+    soon_id, soon_token = await _booked(settings, clinic, cal, patient, days=1)  # then moved to 3 hours ahead
     await Appointment.update({Appointment.starts_at: datetime.now(timezone.utc) + timedelta(hours=3),
                               Appointment.ends_at: datetime.now(timezone.utc) + timedelta(hours=3, minutes=30)}).where(
         Appointment.id == soon_id)
@@ -216,3 +216,33 @@ async def test_the_list_looks_past_a_closed_fortnight_week_by_week(settings, cli
     offer = await booking.offered_slots(visit)
     assert len(offer["slots"]) == booking.SLOTS_SHOWN
     assert offer["slots"][0].local_start.date() == today + timedelta(days=16)
+
+
+async def test_patients_book_online_only_with_the_chosen_providers_and_around_the_buffer(settings, clinic, cal):
+    """By whom and with what buffer (issue 18): a provider not chosen is never offered; a buffer keeps minutes free
+    before and after each appointment for online bookings, while staff booking keeps the plain rules."""
+    from portal.permissions import Role
+
+    day = clock.today(clinic.time_zone) + timedelta(days=2)
+    await factories.book(clinic, cal, await factories.make_patient(clinic), day.isoformat(), "09:00")
+    patient_id = await factories.make_patient(clinic)
+
+    async def starts(**overrides) -> set[tuple[str, int]]:
+        await _enable(clinic, cal, **overrides)
+        offer = await booking.offered_slots(await _visit(settings, clinic, patient_id), from_day=day.isoformat())
+        return {(f"{s.local_start:%H:%M}", s.provider_id) for s in offer["slots"] if s.local_start.date() == day}
+
+    dentist = cal["dentist"].id
+    plain = await starts()
+    assert ("08:30", dentist) in plain and ("09:30", dentist) in plain and ("09:00", dentist) not in plain
+    padded = await starts(buffer_minutes="15")
+    assert ("08:30", dentist) not in padded and ("09:30", dentist) not in padded and ("08:00", dentist) in padded
+    second = await factories.make_staff(clinic, Role.DENTIST, name="Dr. Zee")
+    only_second = await starts(providers=str(second.id))
+    assert only_second and {provider for _, provider in only_second} == {second.id}
+    assert ("09:00", second.id) in only_second
+    with pytest.raises(ValidationFailed) as refused:
+        await _enable(clinic, cal, providers=str(cal["hygienist"].id + 1000), buffer_minutes="200")
+    assert set(refused.value.errors) == {"providers", "buffer_minutes"}
+    saved = await booking.booking_settings(clinic.clinic_id)
+    assert (saved["providers"], saved["buffer_minutes"]) == ([second.id], 0)

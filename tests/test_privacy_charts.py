@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 from portal import db
 from portal.privacy import erasure, retention
-from portal.privacy.categories import allow_erasure
 from portal.privacy.registry import CATEGORIES
 from portal.privacy.retention import RuleForm, run_retention
 from portal.tables import (
@@ -83,10 +82,7 @@ async def test_erasure_isolates_the_chart_and_retention_erases_it(client, clinic
     await Appointment.update({Appointment.starts_at: long_ago, Appointment.ends_at: long_ago + timedelta(minutes=30)},
                              force=True)
     await Patient.update({Patient.created_at: long_ago}, force=True)
-    async with db.transaction():  # every clinical entry is as old (they count too); signed ones are append-only
-        await allow_erasure()
-        for table, column in retention.CLINICAL_ENTRIES:
-            await db.run_sql(f"UPDATE {table} SET {column} = now() - interval '21 years' WHERE {column} IS NOT NULL")
+    await factories.age_clinical_entries(21)  # every clinical entry is as old: they count too
     assert (await run_retention())["patients"] == 1
     for table in (ClinicalNote, MedicalHistory, ToothFinding, TreatmentPlan, PlanAcceptance, PatientImage,
                   PerioExam, PerioTooth):

@@ -106,7 +106,7 @@ async def test_the_fhir_bundle_beside_it_is_valid_r4_and_carries_the_record(clin
 
     patient_id, visit, ids = await charted_patient(clinic, cal)
     await treatment_plans.accept(cal["dentist"], patient_id, ids["plan_id"],
-                                 treatment_plans.AcceptanceForm(accepted_by="Charted"))
+                                 treatment_plans.AcceptanceForm(accepted_by="Charted", method="written"))
     await PlanItem.update({PlanItem.status: "completed", PlanItem.completed_at: datetime.now(timezone.utc)}).where(
         PlanItem.id == ids["item_id"])
     from portal import consents

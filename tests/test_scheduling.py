@@ -240,7 +240,8 @@ STATUS_NAME = r"""["'](?:booked|confirmed|arrived|in_chair|completed|no_show|can
 def test_no_template_module_or_sql_spells_a_status_list_again():
     """Two status names inside one bracket are a list of statuses: only calendar/statuses.py keeps those.
 
-    Old migrations keep what they created (the CHECK and exclusion constraints of 2026-11-24T19); mail
+    The FHIR bundle maps each of ours to FHIR's codes (a different vocabulary that shares words). Old migrations
+    keep what they created (the CHECK and exclusion constraints of 2026-11-24T19); mail
     templates name change kinds (booked, moved, cancelled), not statuses.
     """
     import re
@@ -253,8 +254,8 @@ def test_no_template_module_or_sql_spells_a_status_list_again():
         for path in (root / folder).rglob("*"):
             if path.suffix not in (".py", ".html", ".txt", ".sql") or "migrations" in path.parts:
                 continue
-            if path.name == "statuses.py" and path.parent.name == "calendar":
-                continue
+            if (path.name == "statuses.py" and path.parent.name == "calendar") or path.name == "fhir_bundle.py":
+                continue  # the rule's home, and the map of ours to FHIR's own status codes
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if listed.search(line) and "moved" not in line:
                     offenders.append(f"{path.relative_to(root)}:{number}")

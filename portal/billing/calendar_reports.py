@@ -12,6 +12,7 @@ cancellation rates per month, chair utilisation per week, new patients per month
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
+from portal.calendar import statuses
 from portal.i18n import lazy_gettext
 from portal.permissions import Actor
 from portal.tables import Appointment, Chair, Closure, OpeningHours, Patient
@@ -79,7 +80,7 @@ async def _utilisation(actor: Actor, span, low: datetime, high: datetime) -> lis
     booked = {r["label"]: r for r in await Appointment.raw(
         "SELECT to_char(starts_at AT TIME ZONE {}, 'IYYY-\"W\"IW') AS label, count(*) AS n, "
         "sum(extract(epoch FROM ends_at - starts_at)) / 60 AS minutes FROM appointment WHERE clinic = {} "
-        "AND status NOT IN ('cancelled', 'no_show') AND starts_at >= {} AND starts_at < {} GROUP BY 1",
+        f"AND status NOT IN {statuses.sql_list(statuses.FREED)} AND starts_at >= {{}} AND starts_at < {{}} GROUP BY 1",
         actor.time_zone, actor.clinic_id, low, high)}
     out = []
     for label, open_minutes in (await _open_minutes(actor, span)).items():

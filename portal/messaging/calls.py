@@ -22,7 +22,7 @@ from portal.consents import ConsentKind
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.i18n import N_, _, lazy_gettext
-from portal.messaging import conversations
+from portal.messaging import channel_accounts, conversations, twilio_signature
 from portal.permissions import Actor, Permission, require
 from portal.settings import Settings
 from portal.tables import CallRecording, Clinic, Patient, PhoneCall
@@ -120,8 +120,33 @@ async def call_status(fields: list[tuple[str, str]]) -> None:
     await PhoneCall.update(changes).where(PhoneCall.call_sid == sid)
 
 
-def _account_prefix(settings: Settings) -> str:
-    return f"{settings.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{settings.sms_account_sid}/Recordings/"
+async def callback_clinic(fields: list[tuple[str, str]]) -> int | None:
+    """The clinic a voice callback concerns: the owner of the number called (`To`), else the clinic of the call
+    we logged (a recording callback names only the CallSid); None for a call we know nothing of."""
+    values = dict(fields)
+    if values.get("To"):
+        row = await Clinic.select(Clinic.id).where((Clinic.voice_number == values["To"])
+                                                   & (Clinic.voice_number != "")).first()
+        if row is not None:
+            return row["id"]
+    if values.get("CallSid"):
+        row = await PhoneCall.select(PhoneCall.clinic).where(PhoneCall.call_sid == values["CallSid"]).first()
+        if row is not None:
+            return row["clinic"]
+    return None
+
+
+async def signature_valid(settings: Settings, path: str, fields: list[tuple[str, str]], header: str | None) -> bool:
+    """Twilio's signature, checked with the token of the account of the clinic the callback concerns: its own
+    account when it saved one (the shared token is then refused), else the shared one."""
+    if not header:
+        return False
+    _account_sid, token = await channel_accounts.twilio_account(settings, await callback_clinic(fields))
+    return twilio_signature.valid(settings, path, fields, header, auth_token=token)
+
+
+def _account_prefix(settings: Settings, account_sid: str) -> str:
+    return f"{settings.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Recordings/"
 
 
 async def recording_ready(settings: Settings, fields: list[tuple[str, str]]) -> None:
@@ -131,16 +156,18 @@ async def recording_ready(settings: Settings, fields: list[tuple[str, str]]) -> 
     url = values.get("RecordingUrl", "")
     if not CALL_SID.match(call_sid) or not RECORDING_SID.match(recording_sid):
         raise MalformedCall("CallSid and RecordingSid are required")
-    if url != _account_prefix(settings) + recording_sid:
+    call = await PhoneCall.select(PhoneCall.id, PhoneCall.clinic, PhoneCall.recording_allowed).where(
+        PhoneCall.call_sid == call_sid).first()
+    clinic_id = call["clinic"] if call else None
+    account_sid, _token = await channel_accounts.twilio_account(settings, clinic_id)
+    if url != _account_prefix(settings, account_sid) + recording_sid:
         raise MalformedCall("RecordingUrl is not our account's recording")
     if values.get("RecordingStatus", "completed") != "completed":
         return
-    call = await PhoneCall.select(PhoneCall.id, PhoneCall.clinic, PhoneCall.recording_allowed).where(
-        PhoneCall.call_sid == call_sid).first()
     async with transaction():
         if call is None or not call["recording_allowed"]:
             log.warning("recording %s of a call without consent: deleting it at the provider", recording_sid)
-            await job_queue.defer("calls.delete_recording", recording_sid=recording_sid)
+            await job_queue.defer("calls.delete_recording", recording_sid=recording_sid, clinic_id=clinic_id)
             return
         duration = values.get("RecordingDuration", "0")
         rows = await CallRecording.raw(
@@ -153,10 +180,12 @@ async def recording_ready(settings: Settings, fields: list[tuple[str, str]]) -> 
 
 async def fetch_recording(settings: Settings, recording_id: int, client: httpx.AsyncClient | None = None) -> bool:
     """Download the audio into our database, then delete it at the provider so no copy stays there."""
-    row = await CallRecording.select().where(CallRecording.id == recording_id).first()
-    if row is None or row["data"] is not None:
+    rows = await CallRecording.raw("SELECT r.media_url, r.data IS NOT NULL AS fetched, c.clinic FROM call_recording r "
+                                   "JOIN phone_call c ON c.id = r.call WHERE r.id = {}", recording_id)
+    row = rows[0] if rows else None
+    if row is None or row["fetched"]:
         return False
-    auth = (settings.sms_account_sid, settings.sms_auth_token)
+    auth = await channel_accounts.twilio_account(settings, row["clinic"])
     async with httpx.AsyncClient(timeout=30) if client is None else _Borrowed(client) as http:
         media = await http.get(row["media_url"] + ".mp3", auth=auth)
         media.raise_for_status()
@@ -168,10 +197,13 @@ async def fetch_recording(settings: Settings, recording_id: int, client: httpx.A
     return True
 
 
-async def delete_at_provider(settings: Settings, recording_sid: str, client: httpx.AsyncClient | None = None) -> None:
+async def delete_at_provider(settings: Settings, recording_sid: str, clinic_id: int | None = None,
+                             client: httpx.AsyncClient | None = None) -> None:
+    """Delete a recording we may not keep, through the account of the clinic whose call it was."""
+    account_sid, token = await channel_accounts.twilio_account(settings, clinic_id)
     async with httpx.AsyncClient(timeout=30) if client is None else _Borrowed(client) as http:
-        response = await http.delete(f"{_account_prefix(settings)}{recording_sid}.json",
-                                     auth=(settings.sms_account_sid, settings.sms_auth_token))
+        response = await http.delete(f"{_account_prefix(settings, account_sid)}{recording_sid}.json",
+                                     auth=(account_sid, token))
         if response.status_code not in (204, 404):
             response.raise_for_status()
 

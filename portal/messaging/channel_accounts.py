@@ -84,6 +84,16 @@ async def sms_token_for_number(settings: Settings, to: str) -> str:
     return settings.sms_auth_token
 
 
+async def twilio_account(settings: Settings, clinic_id: int | None) -> tuple[str, str]:
+    """(account SID, auth token) a clinic's calls are signed, fetched and deleted with: its own account when it
+    saved one (never the shared one then), else the shared SMS_ACCOUNT_SID/SMS_AUTH_TOKEN."""
+    if clinic_id is not None:
+        saved = await _saved(settings, clinic_id, "sms")
+        if saved is not None:
+            return saved.get("account_sid", ""), saved.get("auth_token", "")
+    return settings.sms_account_sid, settings.sms_auth_token
+
+
 async def whatsapp_account(settings: Settings, clinic_id: int | None) -> WhatsAppAccount | None:
     """The account a clinic's WhatsApp messages go out through, or None when WhatsApp is off for that clinic."""
     number_id = ""

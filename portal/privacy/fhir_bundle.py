@@ -14,6 +14,8 @@ CLINIC_CODES = "urn:chairside:procedure-code"  # the clinic's fee schedule codes
 FINDING_CODES = "urn:chairside:finding-kind"
 PATIENT_NUMBER = "urn:chairside:patient-id"
 CONDITIONS = {"caries", "fracture", "missing"}  # findings that are a state of disease or loss; the rest are work done
+# Our statuses mapped to FHIR R4's value sets (AppointmentStatus, CarePlan and activity status): FHIR's vocabulary,
+# not a list of ours (tests/test_scheduling.py lets this module spell them).
 APPOINTMENT_STATUS = {"booked": "booked", "confirmed": "booked", "arrived": "arrived", "in_chair": "checked-in",
                       "completed": "fulfilled", "no_show": "noshow", "cancelled": "cancelled"}
 PLAN_STATUS = {"proposed": "draft", "accepted": "active", "in_progress": "active", "completed": "completed",

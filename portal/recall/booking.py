@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from asyncpg.exceptions import ExclusionViolationError
 
 from portal import audit, clock, links
-from portal.calendar import availability, scheduling, statuses
+from portal.calendar import availability, practice_setup, scheduling, statuses
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import whole_number
@@ -43,7 +43,8 @@ class Visit:
 # --- The owner's settings ---------------------------------------------------------------------------------------
 
 DEFAULTS = {"enabled": False, "appointment_types": [], "days_ahead": 42, "lead_hours": 12, "hold_minutes": 10,
-            "cutoff_hours": 24, "reminder_days": [-14, 0, 21], "daily_cap": 200}
+            "cutoff_hours": 24, "reminder_days": [-14, 0, 21], "daily_cap": 200, "providers": [],
+            "buffer_minutes": 0}
 
 
 async def booking_settings(clinic_id: int) -> dict:
@@ -61,6 +62,8 @@ class SettingsForm:
     cutoff_hours: str = "24"
     reminder_days: str = "-14, 0, 21"
     daily_cap: str = "200"
+    providers: str = ""  # ids joined by commas (the view joins the ticked boxes); empty: every provider
+    buffer_minutes: str = "0"
 
 
 def _number(text: str, low: int, high: int) -> int | None:
@@ -70,7 +73,8 @@ def _number(text: str, low: int, high: int) -> int | None:
 
 
 async def save_settings(actor: Actor, form: SettingsForm) -> None:
-    """Which appointment types patients may book online, how far ahead, lead time, hold, cutoff, reminders."""
+    """Which appointment types patients may book online and with whom, how far ahead, lead time, buffer, hold,
+    cutoff, reminders."""
     require(actor, Permission.MANAGE_CLINIC)
     errors = {}
     wanted = [n for n in (whole_number(t) for t in form.appointment_types.split(",") if t.strip()) if n]
@@ -78,10 +82,15 @@ async def save_settings(actor: Actor, form: SettingsForm) -> None:
         (AppointmentType.clinic == actor.clinic_id) & AppointmentType.id.is_in(wanted or [0]))}
     if set(wanted) - known:
         errors["appointment_types"] = _("Choose the practice's own appointment types.")
+    chosen = [n for n in (whole_number(t) for t in form.providers.split(",") if t.strip()) if n]
+    providers = {p["id"] for p in await practice_setup.list_providers(actor)} & set(chosen)
+    if set(chosen) - providers:
+        errors["providers"] = _("Choose the practice's own dentists and hygienists.")
     limits = {"days_ahead": (1, 365, _("Between 1 and 365 days.")),
               "lead_hours": (0, 720, _("Between 0 and 720 hours.")),
               "hold_minutes": (1, 60, _("Between 1 and 60 minutes.")),
               "cutoff_hours": (0, 720, _("Between 0 and 720 hours.")),
+              "buffer_minutes": (0, 120, _("Between 0 and 120 minutes.")),
               "daily_cap": (0, 100000, _("Between 0 and 100000 messages."))}
     values: dict = {}
     for name, (low, high, message) in limits.items():
@@ -94,6 +103,7 @@ async def save_settings(actor: Actor, form: SettingsForm) -> None:
     if errors:
         raise ValidationFailed(errors)
     values |= {"enabled": form.enabled, "appointment_types": sorted(known), "reminder_days": sorted(set(days)),
+               "providers": sorted(providers),
                "updated_at": datetime.now(timezone.utc)}
     async with transaction():
         if await OnlineBooking.exists().where(OnlineBooking.clinic == actor.clinic_id):
@@ -194,6 +204,19 @@ async def _rules(visit: Visit, first: date, last: date, now: datetime) -> availa
             & (BookingHold.starts_at < end) & (BookingHold.ends_at > start)
             & (BookingHold.patient != visit.actor.patient_id)):
         availability.add_busy(rules, hold["provider"], hold["chair"], hold["starts_at"], hold["ends_at"])
+    return online_only(rules, visit.settings["providers"], visit.settings["buffer_minutes"])
+
+
+def online_only(rules: availability.Rules, providers: list[int], buffer_minutes: int) -> availability.Rules:
+    """What a patient may book online: only the providers the clinic chose (none chosen: everyone), and every
+    taken time widened by the clinic's buffer on both sides (staff booking at the desk keeps the plain rules)."""
+    if providers:
+        rules.providers = {pid: v for pid, v in rules.providers.items() if pid in providers}
+    if buffer_minutes:
+        pad = timedelta(minutes=buffer_minutes)
+        for table in (rules.busy_provider, rules.busy_chair):
+            for key, spans in table.items():
+                table[key] = [(start - pad, end + pad) for start, end in spans]
     return rules
 
 

@@ -52,6 +52,8 @@ class OnlineBooking(Table, tablename="online_booking"):
     cutoff_hours = SmallInt(default=24)
     reminder_days = Array(base_column=Integer(), default=[-14, 0, 21])
     daily_cap = Integer(default=200)
+    providers = Array(base_column=Integer(), default=[])  # who may be booked online; empty: everyone
+    buffer_minutes = SmallInt(default=0)  # kept free around appointments for online bookings
     updated_at = Timestamptz()
 
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.messaging import calls, conversations, mail_routing, marketing, sms_inbound, twilio_signature
+from portal.messaging import calls, conversations, mail_routing, marketing, sms_inbound
 from portal.request_limits import INBOUND_MAIL, OPT_KEY, WEBHOOK
 from portal.views.pages import render
 
@@ -124,7 +124,7 @@ class VoiceWebhookController(Controller):
     async def _signed_fields(self, request: Request, path: str) -> list[tuple[str, str]] | None:
         fields = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
         settings = request.app.state.settings
-        if not twilio_signature.valid(settings, path, fields, request.headers.get("x-twilio-signature")):
+        if not await calls.signature_valid(settings, path, fields, request.headers.get("x-twilio-signature")):
             log.info("voice webhook %s: bad or missing signature", path)
             return None
         return fields

@@ -72,15 +72,18 @@ class RecallController(Controller):
         if booking_form is None:
             booking_form = booking.SettingsForm(
                 enabled=saved["enabled"], appointment_types=",".join(map(str, saved["appointment_types"])),
+                providers=",".join(map(str, saved["providers"])),
                 **{k: str(saved[k]) for k in ("days_ahead", "lead_hours", "hold_minutes", "cutoff_hours",
-                                              "daily_cap")},
+                                              "daily_cap", "buffer_minutes")},
                 reminder_days=", ".join(map(str, saved["reminder_days"])))
         return render(request, "recall/settings.html", status=status, types=await recall_types.list_types(actor),
                       appointment_types=await practice_setup.list_types(actor), errors=errors or {},
                       type_form=type_form or recall_types.RecallTypeForm(), booking_form=booking_form,
                       booking_page=links.absolute_url(request.app.state.settings, request.app.route_reverse(
                           "booking.clinic", clinic_id=actor.clinic_id)),
-                      ticked=set(booking_form.appointment_types.split(",")))
+                      ticked=set(booking_form.appointment_types.split(",")),
+                      providers=await practice_setup.list_providers(actor),
+                      ticked_providers=set(booking_form.providers.split(",")))
 
     @get("/settings", name="recall.settings", guards=[requires(Permission.MANAGE_CLINIC)])
     async def settings(self, request: Request, actor: CurrentActor) -> Template:
@@ -109,8 +112,9 @@ class RecallController(Controller):
     async def save_booking(self, request: Request, actor: CurrentActor) -> Template | Redirect:
         """Save the online booking settings."""
         form = await read_form(request, booking.SettingsForm)
-        ticked = [str(v) for v in (await request.form()).getall("appointment_types", [])]
-        form = booking.SettingsForm(**{**form.__dict__, "appointment_types": ",".join(ticked)})
+        posted = await request.form()
+        form = booking.SettingsForm(**{**form.__dict__, **{name: ",".join(str(v) for v in posted.getall(name, []))
+                                                           for name in ("appointment_types", "providers")}})
         try:
             await booking.save_settings(actor, form)
         except ValidationFailed as exc:
