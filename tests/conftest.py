@@ -154,3 +154,23 @@ async def cal(clinic):
     """The clinic's calendar: opening hours, two chairs, a dentist, a hygienist, two appointment types."""
     return await factories.make_calendar(clinic)
 
+
+
+@pytest.fixture
+def provider():
+    """The SMS/WhatsApp/voice stand-in (tests/provider_stub.py), over real HTTP for one test."""
+    from tests.provider_stub import ProviderStub
+
+    stub = ProviderStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def meta():
+    """The Meta Graph API stand-in (tests/meta_stub.py), over real HTTP for one test."""
+    from tests.meta_stub import MetaStub
+
+    stub = MetaStub().start()
+    yield stub
+    stub.stop()

@@ -21,7 +21,7 @@ from portal.privacy.registry import CATEGORIES
 from portal.tables import AuditEntry, CallRecording, Clinic, JobRun, PhoneCall
 from tests import factories
 from tests.factories import sign_in_as
-from tests.provider_stub import OWN_SID, OWN_TOKEN, SID, TOKEN, ProviderStub
+from tests.provider_stub import OWN_SID, OWN_TOKEN, SID, TOKEN
 
 BASE = "http://testserver"
 VOICE, DESK, CALLER = "+3197010000002", "+31201234567", "+31611122233"
@@ -31,13 +31,6 @@ CALL_SID, REC_SID = "CA" + "1" * 32, "RE" + "2" * 32
 def _signature(url: str, fields: dict, token: str = TOKEN) -> str:
     payload = url + "".join(f"{k}{fields[k]}" for k in sorted(fields))
     return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
-
-
-@pytest.fixture
-def provider():
-    stub = ProviderStub().start()
-    yield stub
-    stub.stop()
 
 
 @pytest.fixture

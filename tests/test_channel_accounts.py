@@ -30,17 +30,9 @@ from tests.provider_stub import (
     WA_NUMBER_ID,
     WA_TOKEN,
     WA_VERSION,
-    ProviderStub,
 )
 
 SHARED_SECRET, OWN_SECRET = "shared-app-secret", "own-app-secret-123"
-
-
-@pytest.fixture
-def provider():
-    stub = ProviderStub().start()
-    yield stub
-    stub.stop()
 
 
 @pytest.fixture

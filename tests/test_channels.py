@@ -12,14 +12,7 @@ from portal.consents import ConsentChange, ConsentKind
 from portal.messaging import channels, outbox
 from portal.tables import Appointment, OutboxMessage
 from tests import factories
-from tests.provider_stub import SID, SMS_FROM, TOKEN, WA_NUMBER_ID, WA_TOKEN, WA_VERSION, ProviderStub
-
-
-@pytest.fixture
-def provider():
-    stub = ProviderStub().start()
-    yield stub
-    stub.stop()
+from tests.provider_stub import SID, SMS_FROM, TOKEN, WA_NUMBER_ID, WA_TOKEN, WA_VERSION
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)  # a Monday: the newest 
 
 
 @pytest.fixture
-def meta():
-    stub = MetaStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
 def meta_settings(settings, meta):
     return replace(settings, meta_app_id=APP_ID, meta_app_secret=APP_SECRET, meta_graph_url=meta.url,
                    public_url="http://testserver")

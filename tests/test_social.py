@@ -20,17 +20,10 @@ from portal.privacy.registry import CATEGORIES
 from portal.tables import AuditEntry, ClinicCredential, Lead, MetaDisconnection, MetaPage
 from tests import factories
 from tests.factories import sign_in_as
-from tests.meta_stub import APP_ID, APP_SECRET, OTHER_PAGE, PAGE_ID, PAGE_NAME, PAGE_TOKEN, USER_ID, MetaStub
+from tests.meta_stub import APP_ID, APP_SECRET, OTHER_PAGE, PAGE_ID, PAGE_NAME, PAGE_TOKEN, USER_ID
 
 BASE = "http://testserver"
 VERIFY = "verify-me"
-
-
-@pytest.fixture
-def meta():
-    stub = MetaStub().start()
-    yield stub
-    stub.stop()
 
 
 @pytest.fixture

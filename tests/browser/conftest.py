@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 from playwright.async_api import async_playwright
@@ -25,14 +26,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server():
+@contextmanager
+def portal_process(log_name: str, **extra_env: str):
+    """`portal serve` as a child process on a free loopback port, PUBLIC_URL naming it; yields its base URL and
+    stops it after. Journeys that need settings of their own (channels on) start one with `extra_env`."""
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = open(ARTIFACTS / "live-server.log", "w") if ARTIFACTS.mkdir(exist_ok=True) is None else None
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": base, **extra_env}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / log_name, "w")
     process = subprocess.Popen([sys.executable, "-m", "portal.cli", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -41,12 +45,20 @@ def live_server():
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("the portal did not start; see test-artifacts/live-server.log")
+                raise RuntimeError(f"the portal did not start; see test-artifacts/{log_name}") from None
             time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    with portal_process("live-server.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

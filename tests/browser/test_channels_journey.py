@@ -6,11 +6,7 @@ messages page: the answer is checked where it lands, at the SMTP server, carryin
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import replace
 
 import httpx
@@ -22,9 +18,9 @@ from portal.permissions import Role
 from portal.tables import Lead, Patient
 from tests import factories
 from tests.browser.accessibility import watch as accessibility_watch
-from tests.browser.conftest import _free_port, watched_context
+from tests.browser.conftest import portal_process, watched_context
 from tests.browser.test_foundation_journey import sign_in, sign_out
-from tests.conftest import ARTIFACTS, ROOT
+from tests.conftest import ARTIFACTS
 from tests.mail_sink import body_text
 from tests.meta_stub import APP_ID, APP_SECRET, PAGE_ID, PAGE_NAME, MetaStub
 
@@ -41,29 +37,9 @@ def meta():
 @pytest.fixture(scope="module")
 def channels_server(meta):
     """A portal process with social leads and routed email on (the shared live server has them off)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": base, "META_APP_ID": APP_ID,
-           "META_APP_SECRET": APP_SECRET, "META_GRAPH_URL": meta.url, "INBOUND_MAIL_DOMAIN": DOMAIN,
-           "MAIL_WEBHOOK_SIGNING_KEY": MAIL_KEY}
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "channels-server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "portal.cli", "serve"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if urllib.request.urlopen(f"{base}/healthz", timeout=1).status == 200:
-                break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the portal did not start; see test-artifacts/channels-server.log")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with portal_process("channels-server.log", META_APP_ID=APP_ID, META_APP_SECRET=APP_SECRET,
+                        META_GRAPH_URL=meta.url, INBOUND_MAIL_DOMAIN=DOMAIN, MAIL_WEBHOOK_SIGNING_KEY=MAIL_KEY) as base:
+        yield base
 
 
 @pytest.fixture
