@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from portal import display
 from portal.permissions import Actor, Permission, require
 from portal.tables import AuditChainPurge, AuditEntry, Patient, Staff
 
@@ -106,18 +107,12 @@ async def export_csv(actor: Actor, filters: AuditFilter) -> str:
     writer.writerow(["at", "actor_kind", "actor_id", "actor_name", "patient_id", "patient_name", "action",
                      "object_type", "object_id", "request_id"])
     for r in rows:
-        writer.writerow([_cell(v) for v in [r["local_at"].isoformat(), r["actor_kind"], r["actor_id"] or "",
+        writer.writerow([display.csv_cell(v) for v in [r["local_at"].isoformat(), r["actor_kind"], r["actor_id"] or "",
                          r["actor_name"],
                          r["patient_id"] or "", r["patient_name"], r["action"], r["object_type"],
                          r["object_id"], r["request_id"]]])
     await record(actor, "audit.exported", detail={"rows": len(rows)})
     return out.getvalue()
-
-
-def _cell(value) -> str:
-    """Neutralise spreadsheet formulas in names people typed (CSV injection)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 async def staff_choices(actor: Actor) -> list[dict]:

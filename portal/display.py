@@ -175,3 +175,13 @@ first_weekday = i18n.first_weekday  # also a template global: {{ first_weekday()
 
 FILTERS = {"when": when, "when_utc": when_utc, "day": format_day, "label": label, "input_time": input_time,
            "iso_day": iso_day, "number": number, "money": money}
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A value as a CSV cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe
+    (CSV injection: names and notes people typed end up in exports); None is empty."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

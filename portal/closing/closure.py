@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from portal import audit, job_queue
+from portal import audit, display, job_queue
 from portal.db import engine, transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import required, too_long
@@ -130,19 +130,14 @@ async def patients_under_retention(actor: Actor) -> int:
     return await Patient.count().where(Patient.clinic == actor.clinic_id)
 
 
-def _cell(value) -> str:
-    """Neutralise spreadsheet formulas (CSV injection), as the patient export does."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv(rows: list[dict]) -> str:
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in row.items()})
+            writer.writerow({k: display.csv_cell(json.dumps(v) if isinstance(v, (dict, list)) else v)
+                             for k, v in row.items()})
     return out.getvalue()
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from portal import audit, i18n
+from portal import audit, display, i18n
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, parse_date, required, too_long
@@ -192,15 +192,12 @@ async def export_csv(actor: Actor) -> str:
                      "patients_notified_at"])
     for r in rows:
         writer.writerow([r["id"], r["discovered_at"].isoformat(), r["occurred_from"].isoformat(),
-                         r["occurred_to"].isoformat(), _cell(r["what"]), " ".join(r["categories"]), r["patients"],
-                         _cell(r["consequences"]), _cell(r["measures"]), r["high_risk"],
+                         r["occurred_to"].isoformat(), display.csv_cell(r["what"]), " ".join(r["categories"]),
+                         r["patients"],
+                         display.csv_cell(r["consequences"]), display.csv_cell(r["measures"]), r["high_risk"],
                          r["authority_notified_at"].isoformat() if r["authority_notified_at"] else "",
-                         _cell(r["authority_reference"]),
+                         display.csv_cell(r["authority_reference"]),
                          r["patients_notified_at"].isoformat() if r["patients_notified_at"] else ""])
     async with transaction():
         await audit.record(actor, "privacy.breach_register_exported", object_type="breach")
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -62,14 +62,8 @@ def _csv(rows: list[dict], fields: dict[str, str]) -> str:
     writer = csv.DictWriter(out, fieldnames=["ref", *fields], extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: display.csv_cell(v) for k, v in row.items()})
     return out.getvalue()
-
-
-def _cell(value) -> str:
-    """Neutralise spreadsheet formulas (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 async def build_export(export_id: int, cooling_days: int | None = None) -> None:

@@ -94,7 +94,8 @@ async def save_settings(actor: Actor, form: SettingsForm) -> None:
               "daily_cap": (0, 100000, _("Between 0 and 100000 messages."))}
     values: dict = {}
     for name, (low, high, message) in limits.items():
-        values[name] = _number(getattr(form, name), low, high)
+        typed = getattr(form, name)
+        values[name] = _number(typed or "0" if name == "buffer_minutes" else typed, low, high)  # blank: no buffer
         if values[name] is None:
             errors[name] = message
     days = [_number(d, -365, 365) for d in form.reminder_days.replace(";", ",").split(",") if d.strip()]
