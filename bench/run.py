@@ -209,10 +209,11 @@ def prepare_database(env: dict) -> tuple[str, generate.DemoTargets, float]:
 
 async def clear_audit_trail(url: str) -> int:
     """Every day or week view audits each patient shown, so one run writes about a million audit rows (~200 MB).
-    Empty the bench database's trail at the start, so runs stay comparable and the disk does not fill up."""
+    Empty the bench database's trail at the start, so runs stay comparable and the disk does not fill up. As the
+    tables' owner: the application role may not truncate (portal/operations/db_roles.py)."""
     import asyncpg
 
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(os.environ.get("MIGRATION_DATABASE_URL") or url)
     try:
         rows = await conn.fetchval("SELECT count(*) FROM audit_entry")
         if rows:

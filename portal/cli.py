@@ -83,8 +83,10 @@ def cmd_serve(settings: Settings, args) -> None:
         else:
             import uvicorn
 
+            from portal.operations.http_protocol import NoDelayH11Protocol
+
             uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port,
-                        workers=args.workers, access_log=False, proxy_headers=True)
+                        workers=args.workers, access_log=False, proxy_headers=True, http=NoDelayH11Protocol)
     finally:
         if worker is not None:
             worker.stop()
