@@ -4,7 +4,7 @@ import procrastinate
 
 import jobs
 from jobs import app
-from portal.privacy import daily, export, requests
+from portal.privacy import daily, export, request_decisions
 
 
 @app.periodic(cron="30 3 * * *", periodic_id="privacy.daily")
@@ -24,4 +24,4 @@ async def build_export(export_id: int, clinic_id: int | None = None) -> None:
 @app.task(name="privacy.erase", retry=procrastinate.RetryStrategy(max_attempts=3, exponential_wait=30))
 async def erase(request_id: int, clinic_id: int | None = None) -> bool:
     """An approved erasure whose undo window has passed (nothing happens when it was undone)."""
-    return await requests.complete_erasure(request_id)
+    return await request_decisions.complete_erasure(request_id)

@@ -201,7 +201,7 @@ async def test_erasure_isolates_lab_work_and_retention_erases_it_with_its_append
 
 
 async def test_an_approved_erasure_is_passed_on_to_every_recipient(clinic, cal, settings, mailbox):
-    from portal.privacy import lab_records, requests
+    from portal.privacy import lab_records, request_decisions, requests
 
     desk = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Desk")
     patient_id = await factories.make_patient(clinic)
@@ -210,7 +210,7 @@ async def test_an_approved_erasure_is_passed_on_to_every_recipient(clinic, cal, 
     assert await lab_records.pass_on(clinic, patient_id, "correction", 0, "phone_mobile") == 0  # never disclosed
     request_id = await requests.file_on_behalf(desk, patient_id, requests.OnBehalfForm(
         kind="erasure", channel="letter", identity_check="ID copy enclosed", details="Erase my data"))
-    await requests.decide(clinic, request_id, requests.DecisionForm(decision="approved",
+    await request_decisions.decide(clinic, request_id, request_decisions.DecisionForm(decision="approved",
                                                                     identity_check="Passport seen at the desk"))
     while await outbox.deliver_due(settings):
         pass

@@ -35,7 +35,7 @@ async def preview(clinic_id: int, patient_id: int) -> dict:
 
 
 async def schedule(actor: Actor, row: dict, reason: str, identity_check: str, minutes: int) -> datetime:
-    """Called by `requests.decide` once every approval rule passed: the erasure waits `minutes`."""
+    """Called by `request_decisions.decide` once every approval rule passed: the erasure waits `minutes`."""
     due = datetime.now(timezone.utc) + timedelta(minutes=minutes)
     async with transaction():
         await PrivacyRequest.update({PrivacyRequest.status: "in_progress", PrivacyRequest.erasure_due_at: due,

@@ -1,4 +1,5 @@
-"""Rights requests and inquiries: filing (patient, guardian or staff on their behalf), legal clocks, decisions.
+"""Rights requests and inquiries: filing (patient, guardian or staff on their behalf), legal clocks, reading them
+(the patient's own, the staff inbox); deciding is portal/privacy/request_decisions.py, answering request_answers.py.
 
 Clocks (portal/privacy/deadlines.py): one calendar month for rights requests (GDPR Art. 12(3)), extendable once
 by up to two more months with the reason mailed to the patient; sooner where the notice promises it (30 days for
@@ -9,16 +10,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from portal import audit, display, patient_fields, patients
+from portal import audit, display, patient_fields
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
-from portal.forms import collect, required, too_long, whole_number
+from portal.forms import collect, required, too_long
 from portal.i18n import _, gettext, lazy_gettext
 from portal.permissions import Actor, Permission, can, require
-from portal.privacy import authority, deadlines, erasure, erasure_window, lab_records, recipients, request_answers
+from portal.privacy import authority, deadlines, erasure_window, recipients
 from portal.privacy.centre import subject_of
 from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
-from portal.settings import Settings
 from portal.tables import Patient, PrivacyRequest, Staff
 
 KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"),
@@ -56,38 +56,6 @@ class ReasonForm:
 @dataclass(frozen=True)
 class InquiryForm:
     question: str = ""
-
-
-@dataclass(frozen=True)
-class DecisionForm:
-    decision: str = ""
-    reason: str = ""
-    identity_check: str = ""  # erasure: how the approver confirmed who asked (recorded with the decision)
-
-
-NO_CHECK = {"", "none", "no", "n/a", "na", "-", "nothing", "not checked", "geen"}
-
-
-async def erasure_approval_problems(actor: Actor, row: dict, form: DecisionForm) -> dict:
-    """Erasure needs two people and evidence: the owner approves, not the person who filed it (when the clinic
-    has anyone else), with a recorded identity check."""
-    errors = {}
-    if not can(actor, Permission.MANAGE_CLINIC):
-        errors["decision"] = gettext("Only the practice owner may approve an erasure.")
-    filed = await audit.filer_of(actor.clinic_id, "privacy.erasure_requested", "privacy_request", row["id"])
-    if not errors and filed == ("staff", actor.id) and await Staff.count().where(
-            (Staff.clinic == actor.clinic_id) & (Staff.active == True) & (Staff.id != actor.id)) > 0:  # noqa: E712
-        errors["decision"] = gettext("You filed this erasure: another person must approve it.")
-    if form.identity_check.strip().lower().strip(".") in NO_CHECK:
-        errors["identity_check"] = gettext(
-            "Say how the patient's identity was checked (e.g. passport seen at the desk).")
-    return errors
-
-
-@dataclass(frozen=True)
-class ExtendForm:
-    months: str = ""
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,7 +147,7 @@ async def ask_question(actor: Actor, form: InquiryForm) -> int:
     return await file_own(actor, "inquiry", {"question": form.question.strip()})
 
 
-def _with_clock(row: dict, now: datetime) -> dict:
+def with_clock(row: dict, now: datetime) -> dict:
     if isinstance(row.get("details"), str):
         row["details"] = json.loads(row["details"])
     row["kind_label"] = KINDS.get(row["kind"], row["kind"])
@@ -213,7 +181,7 @@ async def own_requests(actor: Actor) -> list[dict]:
                                                & (PrivacyRequest.clinic == actor.clinic_id)).order_by(
         PrivacyRequest.id, ascending=False).output(load_json=True)
     now = datetime.now(timezone.utc)
-    return [_with_clock(r, now) for r in rows]
+    return [with_clock(r, now) for r in rows]
 
 
 async def own_request(actor: Actor, request_id: int) -> dict:
@@ -225,7 +193,7 @@ async def own_request(actor: Actor, request_id: int) -> dict:
         load_json=True).first()
     if row is None:
         raise NotFound()
-    row = _with_clock(row, datetime.now(timezone.utc))
+    row = with_clock(row, datetime.now(timezone.utc))
     if row["status"] == "refused":
         row["remedies"] = authority.remedies_text(await authority.authority_of(actor.clinic_id))
     row["told"] = await recipients.told(actor.clinic_id, request_id)
@@ -245,7 +213,7 @@ async def inbox(actor: Actor, show: str = "open") -> list[dict]:
         "LEFT JOIN patient p ON p.id = r.patient_id LEFT JOIN staff s ON s.id = r.assignee "
         f"WHERE {where} ORDER BY (r.status IN ('received', 'in_progress')) DESC, r.due_at LIMIT 500", actor.clinic_id)
     now = datetime.now(timezone.utc)
-    rows = [_with_clock(r, now) for r in rows]
+    rows = [with_clock(r, now) for r in rows]
     await audit.record_patients_shown(actor, "privacy.inbox_viewed", sorted({r["patient_id"] for r in rows
                                                                              if r["patient_id"]}))
     return rows
@@ -260,7 +228,7 @@ async def clock_counts(actor: Actor) -> dict:
     return rows[0]
 
 
-async def _owned(actor: Actor, request_id: int) -> dict:
+async def owned(actor: Actor, request_id: int) -> dict:
     row = await PrivacyRequest.select().where((PrivacyRequest.id == request_id)
                                               & (PrivacyRequest.clinic == actor.clinic_id)).output(
         load_json=True).first()
@@ -276,7 +244,7 @@ def details_hidden(actor: Actor, details: dict) -> bool:
     return category is not None and not can(actor, Permission(category.read_permission))
 
 
-async def _isolated(patient_id: int | None) -> bool:
+async def isolated(patient_id: int | None) -> bool:
     return patient_id is not None and await Patient.exists().where(
         (Patient.id == patient_id) & Patient.isolated_at.is_not_null())
 
@@ -285,7 +253,7 @@ async def get_request(actor: Actor, request_id: int) -> dict:
     """One request; that of an isolated record only for those who may open such records (else a 404)."""
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
     async with transaction():
-        row = _with_clock(await _owned(actor, request_id), datetime.now(timezone.utc))
+        row = with_clock(await owned(actor, request_id), datetime.now(timezone.utc))
         patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
                                        Patient.email, Patient.isolated_at, Patient.restricted_at,
                                        Patient.objected_at).where(Patient.id == row["patient_id"]).first()
@@ -313,7 +281,7 @@ async def get_request(actor: Actor, request_id: int) -> dict:
 
 async def assign(actor: Actor, request_id: int, staff_id: int | None) -> None:
     require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
-    row = await _owned(actor, request_id)
+    row = await owned(actor, request_id)
     if staff_id is not None and not await Staff.exists().where((Staff.id == staff_id)
                                                                & (Staff.clinic == actor.clinic_id)):
         raise ValidationFailed({"assignee": gettext("Choose a member of staff.")})
@@ -324,114 +292,6 @@ async def assign(actor: Actor, request_id: int, staff_id: int | None) -> None:
         await PrivacyRequest.update(values).where(PrivacyRequest.id == request_id)
         await audit.record(actor, "privacy.request_assigned", patient_id=row["patient_id"],
                            object_type="privacy_request", object_id=request_id, detail={"assignee": staff_id})
-
-
-async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
-    """Once, by one or two months, with the reason mailed to the patient (Art. 12(3))."""
-    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
-    row = await _owned(actor, request_id)
-    months = whole_number(form.months)
-    errors = collect(months=None if months in (1, 2) else gettext("Extend by one or two months."),
-                     reason=required(form.reason, gettext("The reason")) or too_long(form.reason, 1000))
-    if not errors and not _with_clock(dict(row), datetime.now(timezone.utc))["extendable"]:
-        errors["months"] = gettext("This request cannot be extended (again).")
-    if errors:
-        raise ValidationFailed(errors)
-    due = deadlines.extended_due(row["received_at"], months, actor.time_zone or "UTC")
-    async with transaction():
-        await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
-                                    ).where(PrivacyRequest.id == request_id)
-        readers = await request_answers.readers(actor, row["patient_id"])
-        await request_answers.mail(actor, readers, f"privacy-extend:{request_id}", lambda: (
-            gettext("Your request %(id)s: we need more time", id=request_id),
-            gettext("We need until %(day)s to complete your request (%(kind)s).",
-                    day=display.format_instant(due, actor.time_zone, "long_date"), kind=KINDS[row["kind"]])
-            + "\n\n" + gettext("Why: %(reason)s", reason=form.reason.strip())), row["patient_id"])
-        await audit.record(actor, "privacy.request_extended", patient_id=row["patient_id"],
-                           object_type="privacy_request", object_id=request_id,
-                           detail={"months": months, "due": due.isoformat()})
-
-
-async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes: int | None = None) -> None:
-    """Approve (which applies a correction, carries out an erasure, keeps a restriction) or refuse with a
-    reason (which lifts a restriction or objection flag); inquiries are answered with the reason text. An
-    approved erasure waits `undo_minutes` (ERASURE_UNDO_MINUTES by default) first: portal/privacy/erasure_window."""
-    require(actor, Permission.HANDLE_PRIVACY_REQUESTS)
-    row = await _owned(actor, request_id)
-    kind, patient_id = row["kind"], row["patient_id"]
-    decision = "answered" if kind == "inquiry" else form.decision
-    errors = collect(decision=None if decision in ("approved", "refused",
-                                                   "answered") else gettext("Approve or refuse."),
-                     reason=too_long(form.reason, 2000))
-    if decision in ("refused", "answered") and not form.reason.strip():
-        errors["reason"] = (gettext("Write the answer.") if decision == "answered"
-                            else gettext("Give the reason for refusing."))
-    if row["status"] not in OPEN:
-        errors["decision"] = gettext("This request has already been decided.")
-    if details_hidden(actor, row["details"]) or (await _isolated(patient_id)
-                                                 and not can(actor, Permission.ACCESS_RESTRICTED_RECORDS)):
-        errors["decision"] = _("Only staff who may read the chart decide this request.")
-    if kind == "erasure" and decision == "approved" and not errors:
-        errors = await erasure_approval_problems(actor, row, form)
-    if errors:
-        raise ValidationFailed(errors)
-    if undo_minutes is None:
-        undo_minutes = Settings.from_env().erasure_undo_minutes
-    if kind == "erasure" and decision == "approved" and undo_minutes > 0:
-        await erasure_window.schedule(actor, row, form.reason, form.identity_check, undo_minutes)
-        return
-    corrected, field = None, on_the_record(row["details"]) if kind == "correction" else None
-    if field and decision == "approved":
-        details = row["details"]
-        try:  # the same rule as a staff edit: a phone is stored in E.164, an over-long value is refused
-            corrected = correction_value(details["category"], details["field"], details["proposed"], actor.country)
-        except ValidationFailed as exc:
-            raise ValidationFailed({"decision": gettext("The proposed value cannot be applied: %(problem)s",
-                                                        problem=next(iter(exc.errors.values())))}) from None
-    async with transaction():
-        to = await request_answers.readers(actor, patient_id)  # read before an erasure removes the address
-        outcome = {}
-        if decision == "approved" and field in patients.CONFIRMED:  # waits for its holder, like any change
-            await patients.propose_addresses(actor, patient_id, {field: corrected}, "correction")
-            outcome = {"applied": field, "waits_for_confirmation": True}
-        elif decision == "approved" and field:
-            await Patient.update({getattr(Patient, field): corrected,
-                                  Patient.updated_at: datetime.now(timezone.utc)}).where(
-                (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
-            outcome = {"applied": field}
-        elif decision == "approved" and kind == "erasure":
-            outcome = {**await erasure.carry_out(actor, patient_id), "identity_check": form.identity_check.strip()}
-        if decision == "approved" and kind in ("erasure", "correction"):  # Art. 19: recipients are told
-            outcome["passed_on"] = await lab_records.pass_on(actor, patient_id, kind, request_id, field)
-        elif decision == "refused" and kind in ("restriction", "objection"):
-            column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
-            await Patient.update({column: None}).where((Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
-        if decision == "approved" and kind in request_answers.PASSED_ON:  # Art. 19: every recipient is told, recorded
-            await recipients.pass_on(actor, row, *request_answers.passed_on(kind, row["details"], corrected))
-        await PrivacyRequest.update({PrivacyRequest.status: decision,
-                                     PrivacyRequest.decision_reason: form.reason.strip(),
-                                     PrivacyRequest.decided_by: actor.id,
-                                     PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
-            PrivacyRequest.id == request_id)
-        authority_row = await authority.authority_of(actor.clinic_id) if decision == "refused" else None
-        await request_answers.mail(actor, to, f"privacy-decision:{request_id}", lambda: (
-            gettext("Your request %(id)s: %(status)s", id=request_id, status=str(STATUSES[decision]).lower()),
-            request_answers.decision_text(kind, KINDS[kind], decision, form.reason.strip())
-            + ("\n\n" + authority.remedies_text(authority_row) if decision == "refused" else "")),
-            patient_id, forget=kind == "erasure" and decision == "approved")
-        await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",
-                           object_id=request_id, detail={"kind": kind, **outcome})
-
-
-async def complete_erasure(request_id: int) -> bool:
-    """The worker, when the undo window has passed: the approver's decision, carried out now (False: undone)."""
-    due = await erasure_window.claim_due(request_id)
-    if due is None:
-        return False
-    actor, reason, identity_check = due
-    await decide(actor, request_id, DecisionForm(decision="approved", reason=reason, identity_check=identity_check),
-                 undo_minutes=0)
-    return True
 
 
 async def file_on_behalf(actor: Actor, patient_id: int, form: OnBehalfForm) -> int:

@@ -7,7 +7,7 @@ from litestar.response import Redirect, Template
 from portal.errors import ValidationFailed
 from portal.forms import whole_number
 from portal.permissions import Permission
-from portal.privacy import erasure, erasure_window, requests
+from portal.privacy import erasure, erasure_window, request_decisions, requests
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other
 
@@ -45,9 +45,9 @@ class PrivacyRequestController(Controller):
     @post("/{request_id:int}/decide", name="privacy_requests.decide")
     async def decide(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Template | Redirect:
         """Approve or refuse (with a reason), or answer a question; the patient is mailed."""
-        form = await read_form(request, requests.DecisionForm)
+        form = await read_form(request, request_decisions.DecisionForm)
         try:
-            await requests.decide(actor, request_id, form, request.app.state.settings.erasure_undo_minutes)
+            await request_decisions.decide(actor, request_id, form, request.app.state.settings.erasure_undo_minutes)
         except ValidationFailed as exc:
             return await self._detail(request, actor, request_id, exc.errors, 422)
         return see_other(request.app.route_reverse("privacy_requests.show", request_id=request_id))
@@ -65,9 +65,9 @@ class PrivacyRequestController(Controller):
     @post("/{request_id:int}/extend", name="privacy_requests.extend")
     async def extend(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Template | Redirect:
         """Extend the deadline once, by up to two months; the reason is mailed to the patient."""
-        form = await read_form(request, requests.ExtendForm)
+        form = await read_form(request, request_decisions.ExtendForm)
         try:
-            await requests.extend(actor, request_id, form)
+            await request_decisions.extend(actor, request_id, form)
         except ValidationFailed as exc:
             return await self._detail(request, actor, request_id, {f"extend_{k}": v for k, v in exc.errors.items()},
                                       422)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.permissions import Role
-from portal.privacy import request_answers, requests
+from portal.privacy import request_answers, request_decisions
 from portal.tables import ContactChange, Guardian, OutboxMessage, Patient, PrivacyRequest
 from tests import factories
 from tests.factories import csrf_token, post_form, run_queued_jobs, sign_in_as
@@ -86,7 +86,7 @@ async def _correction(client, clinic, patient_id, mailbox=None):
     assert filed.status_code == 303, filed.text
     await post_form(client, "/privacy/signout")
     request_id = (await PrivacyRequest.select(PrivacyRequest.id).first())["id"]
-    await requests.decide(clinic, request_id, requests.DecisionForm(decision="approved"))
+    await request_decisions.decide(clinic, request_id, request_decisions.DecisionForm(decision="approved"))
     return patient_id, ADULT
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from portal.errors import ValidationFailed
 from portal.permissions import Role
-from portal.privacy import requests
+from portal.privacy import request_decisions, requests
 from portal.tables import AuditEntry, Patient, PrivacyRequest
 from tests import factories
 
@@ -28,7 +28,8 @@ async def test_a_receptionist_can_file_but_never_approve_an_erasure(clinic):
     patient_id = await factories.make_patient(clinic, email="gone@example.org")
     request_id = await _filed_by(desk, patient_id)
     with pytest.raises(ValidationFailed) as refused:
-        await requests.decide(desk, request_id, requests.DecisionForm(decision="approved", identity_check=CHECKED))
+        await request_decisions.decide(desk, request_id, request_decisions.DecisionForm(
+            decision="approved", identity_check=CHECKED))
     assert "Only the practice owner" in refused.value.errors["decision"]
     assert await _untouched(patient_id)
 
@@ -39,7 +40,8 @@ async def test_the_owner_must_record_how_identity_was_checked(clinic, check):
     patient_id = await factories.make_patient(clinic, email="gone@example.org")
     request_id = await _filed_by(desk, patient_id)
     with pytest.raises(ValidationFailed) as refused:
-        await requests.decide(clinic, request_id, requests.DecisionForm(decision="approved", identity_check=check))
+        await request_decisions.decide(clinic, request_id, request_decisions.DecisionForm(
+            decision="approved", identity_check=check))
     assert "identity" in refused.value.errors["identity_check"]
     assert await _untouched(patient_id)
 
@@ -49,7 +51,8 @@ async def test_the_filer_may_not_approve_their_own_erasure_unless_alone(clinic):
     request_id = await _filed_by(clinic, patient_id)  # the owner files it, alone in the clinic
     await factories.make_staff(clinic, Role.DENTIST)  # ... and now has a colleague
     with pytest.raises(ValidationFailed) as refused:
-        await requests.decide(clinic, request_id, requests.DecisionForm(decision="approved", identity_check=CHECKED))
+        await request_decisions.decide(clinic, request_id, request_decisions.DecisionForm(
+            decision="approved", identity_check=CHECKED))
     assert "another person must approve" in refused.value.errors["decision"]
     assert await _untouched(patient_id)
 
@@ -57,7 +60,7 @@ async def test_the_filer_may_not_approve_their_own_erasure_unless_alone(clinic):
 async def test_a_sole_owner_may_approve_with_a_recorded_check(other_clinic):
     patient_id = await factories.make_patient(other_clinic, email="gone@example.org")
     request_id = await _filed_by(other_clinic, patient_id)
-    await requests.decide(other_clinic, request_id, requests.DecisionForm(decision="approved",
+    await request_decisions.decide(other_clinic, request_id, request_decisions.DecisionForm(decision="approved",
                                                                           identity_check=CHECKED))
     assert (await Patient.select(Patient.email).where(Patient.id == patient_id).first())["email"] == ""
     row = await AuditEntry.select(AuditEntry.detail).where(
