@@ -2,13 +2,10 @@
 app subscription and lead-ads leads. It checks paths, tokens and parameters the way Meta does (a wrong or reused
 code, a user token where a Page token belongs, a missing subscribed_fields are refused with an OAuthException)."""
 
-import json
-import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.mail_sink import free_port
+from tests.stub_server import JsonHandler, StubServer
 
 APP_ID, APP_SECRET, VERSION = "1234567890", "meta-app-secret", "v21.0"
 USER_ID, USER_TOKEN = "10157000000000001", "EAAuser-token"
@@ -16,9 +13,9 @@ PAGE_ID, PAGE_NAME, PAGE_TOKEN = "100200300400500", "Tandarts Centrum", "EAApage
 OTHER_PAGE = {"id": "100200300400999", "name": "Second Page", "access_token": "EAApage-token-2"}
 
 
-class MetaStub:
+class MetaStub(StubServer):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.codes: dict[str, str] = {}  # code -> the redirect_uri it was issued for (single use)
         self.pages = [{"id": PAGE_ID, "name": PAGE_NAME, "access_token": PAGE_TOKEN, "category": "Dentist"}]
         self.leads: dict[str, dict] = {}  # leadgen id -> (page id, the lead object)
@@ -29,18 +26,7 @@ class MetaStub:
         self.refused: list[str] = []
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _refuse(self, why: str, status: int = 400) -> None:
                 stub.refused.append(why)
                 self._answer(status, {"error": {"message": why, "type": "OAuthException", "code": 190}})
@@ -129,7 +115,7 @@ class MetaStub:
 
             def do_POST(self):
                 parts, _ = self._split()
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                raw = self._body()
                 if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     return self._refuse("form-encoded body required")
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
@@ -149,12 +135,7 @@ class MetaStub:
                 stub.subscribed.pop(page_id, None)
                 self._answer(200, {"success": True})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.serve(Handler)
 
     def grant(self, redirect_uri: str, code: str = "AQD-code-1") -> str:
         """The person approved the dialog: Meta sends them back with this code."""
@@ -169,11 +150,3 @@ class MetaStub:
     def add_insight(self, metric: str, end_time: str, value: int, page_id: str = PAGE_ID) -> None:
         """One value as Meta reports it: the count for the period ending at `end_time` (Pacific midnight in UTC)."""
         self.insights.setdefault(page_id, {}).setdefault(metric, []).append({"value": value, "end_time": end_time})
-
-    def start(self) -> "MetaStub":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

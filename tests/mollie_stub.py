@@ -3,34 +3,23 @@ payment creation (amount as a currency and a two-decimal string, description, re
 answers an Idempotency-Key it has seen with the payment it created then, as Mollie does."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.mail_sink import free_port
+from tests.stub_server import JsonHandler, StubServer
 
 KEY = "test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM"
 
 
-class MollieStub:
+class MollieStub(StubServer):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.payments: dict[str, dict] = {}
         self.by_key: dict[str, str] = {}
         self.created: list[dict] = []
         self.refused: list[str] = []
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/hal+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
+            content_type = "application/hal+json"
 
             def _refuse(self, status: int, why: str) -> None:
                 stub.refused.append(why)
@@ -43,7 +32,7 @@ class MollieStub:
                 return True
 
             def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                raw = self._body()
                 if self.path != "/v2/payments":
                     return self._refuse(404, f"no such resource {self.path}")
                 if not self._authorised():
@@ -81,17 +70,4 @@ class MollieStub:
                     return self._refuse(404, "No payment exists with token")
                 self._answer(200, payment)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "MollieStub":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)

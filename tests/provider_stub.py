@@ -4,11 +4,9 @@ real HTTP: a wrong path, method, auth, content type or field is refused as the p
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from tests.mail_sink import free_port
+from tests.stub_server import JsonHandler, StubServer
 
 SID, TOKEN, SMS_FROM = "AC0123456789abcdef0123456789abcdef", "sms-secret-token", "+3197010000000"
 CLINIC_SMS_NUMBER = "+3197010000001"  # a second number of the account, given to one clinic as its own
@@ -22,9 +20,9 @@ ACCOUNTS = {SID: (TOKEN, ACCOUNT_NUMBERS), OWN_SID: (OWN_TOKEN, {OWN_NUMBER})}
 WA_NUMBERS = {WA_NUMBER_ID: WA_TOKEN, OWN_WA_NUMBER_ID: OWN_WA_TOKEN}
 
 
-class ProviderStub:
+class ProviderStub(StubServer):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.sms: list[dict] = []
         self.sms_accounts: list[str] = []  # the account each text was sent through
         self.whatsapp_numbers: list[str] = []  # the business number each WhatsApp message was sent from
@@ -35,18 +33,7 @@ class ProviderStub:
         self.deleted_recordings: list[str] = []
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _refuse(self, status: int, why: str) -> None:
                 stub.refused.append(why)
                 self._answer(status, {"error": why})
@@ -95,7 +82,7 @@ class ProviderStub:
                 self.end_headers()
 
             def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                raw = self._body()
                 for sid in ACCOUNTS:
                     if self.path == f"/2010-04-01/Accounts/{sid}/Messages.json":
                         return self._sms(raw, sid)
@@ -141,17 +128,4 @@ class ProviderStub:
                                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                                    "messages": [{"id": f"wamid.{len(stub.whatsapp)}"}]})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "ProviderStub":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
