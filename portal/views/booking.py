@@ -7,6 +7,8 @@ changes something is counted per address or link and per client (portal/recall/b
 the refusal page (429) with the minutes to wait.
 """
 
+from collections.abc import Awaitable, Callable
+
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -36,6 +38,20 @@ async def _slots_page(request: Request, visit: booking.Visit, token: str, type_i
 async def _form(request: Request, *names: str) -> dict[str, str]:
     posted = await request.form()
     return {name: str(posted.get(name, "")) for name in names}
+
+
+async def _review(request: Request, visit: booking.Visit, token: str, hold: str, *, moving: bool,
+                  refuse: Callable[[dict, int], Awaitable[Template]]) -> Template:
+    """The held time with the button that books it (or moves the appointment there); a hold that ran out goes
+    back to the free times with the reason."""
+    try:
+        held = await booking.held(visit, hold)
+    except NotFound:
+        return await refuse({"slot": booking.expired_message()}, 410)
+    action, back = ("booking.move", "booking.manage") if moving else ("booking.confirm", "booking.start")
+    return _render(request, "booking/confirm.html", visit, 200, token=token, held=held, moving=moving,
+                   action=request.app.route_reverse(action, token=token),
+                   back=request.app.route_reverse(back, token=token))
 
 
 def _throttled(request: Request, exc: Throttled) -> Template:
@@ -142,13 +158,9 @@ class BookingController(Controller):
     async def review(self, request: Request, token: FromPath[str], hold: FromQuery[str] = "") -> Template:
         """The held time, with the button that books it."""
         visit = await booking.open_recall_link(_secret(request), token)
-        try:
-            held = await booking.held(visit, hold)
-        except NotFound:
-            return await _slots_page(request, visit, token, errors={"slot": booking.expired_message()}, status=410)
-        return _render(request, "booking/confirm.html", visit, 200, token=token, held=held, moving=False,
-                      action=request.app.route_reverse("booking.confirm", token=token),
-                      back=request.app.route_reverse("booking.start", token=token))
+        return await _review(request, visit, token, hold, moving=False,
+                             refuse=lambda errors, status: _slots_page(request, visit, token, errors=errors,
+                                                                       status=status))
 
     @post("/{token:str}/confirm", name="booking.confirm")
     async def confirm(self, request: Request, token: FromPath[str]) -> Template | Redirect:
@@ -213,13 +225,8 @@ class ManageBookingController(Controller):
     async def review(self, request: Request, token: FromPath[str], hold: FromQuery[str] = "") -> Template:
         """The held new time, with the button that moves the appointment there."""
         visit = await booking.open_manage_link(_secret(request), token)
-        try:
-            held = await booking.held(visit, hold)
-        except NotFound:
-            return await self._page(request, visit, token, {"slot": booking.expired_message()}, 410)
-        return _render(request, "booking/confirm.html", visit, 200, token=token, held=held, moving=True,
-                      action=request.app.route_reverse("booking.move", token=token),
-                      back=request.app.route_reverse("booking.manage", token=token))
+        return await _review(request, visit, token, hold, moving=True,
+                             refuse=lambda errors, status: self._page(request, visit, token, errors, status))
 
     @post("/{token:str}/confirm", name="booking.move")
     async def move(self, request: Request, token: FromPath[str]) -> Template | Redirect:
