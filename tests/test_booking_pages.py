@@ -95,3 +95,20 @@ async def test_bad_links_get_one_answer(client, clinic, cal, settings):
     starts = (await Appointment.select().where(Appointment.id == appointment).first())["starts_at"]
     manage_token = booking.manage_path(settings.secret_key, clinic.clinic_id, appointment, starts).rsplit("/", 1)[1]
     assert (await client.get(f"/book/{manage_token}")).status_code == 404  # an appointment link books nothing
+
+
+async def test_a_hold_that_ran_out_goes_back_to_the_free_times_when_booking_and_when_moving(client, clinic, cal,
+                                                                                            settings):
+    await _enable(clinic, cal)
+    patient = await factories.make_patient(clinic, given_name="Femke")
+    path = urlsplit(booking.recall_link(settings, clinic.clinic_id, patient)).path
+    gone = await client.get(path + "/confirm?hold=999999")
+    assert gone.status_code == 410 and "Your hold has expired" in gone.text and 'name="slot"' in gone.text
+    page = await client.get(path)
+    slot = re.search(r'name="slot" value="([^"]+)"', page.text).group(1)
+    held = await post_form(client, path + "/hold", {"type": str(cal["checkup"]), "slot": slot})
+    hold_id = re.search(r'name="hold" value="(\d+)"', (await client.get(held.headers["location"])).text).group(1)
+    manage = (await post_form(client, path + "/confirm", {"hold": hold_id})).headers["location"].split("?")[0]
+    moving = await client.get(manage + "/confirm?hold=999999")
+    assert moving.status_code == 410 and "Your hold has expired" in moving.text
+    assert "Cancel this appointment" in moving.text
