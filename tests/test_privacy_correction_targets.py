@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 from portal.permissions import Role
+from portal.privacy.registry import CATEGORIES
 from portal.tables import AuditEntry, MedicalAlert, MedicalHistory, PrivacyRequest
 from tests import factories
 from tests.factories import post_form, sign_in_as
@@ -58,6 +59,8 @@ async def test_a_correction_of_an_appointment_stores_it_and_both_sides_read_it_i
     assert filed.status_code == 303
     row = await PrivacyRequest.select().first()
     assert (row["target_kind"], row["target_id"]) == ("appointment", records["appointment_id"])
+    [exported] = await CATEGORIES["requests"].collect(patient_id)  # Art. 15: the export names the record too
+    assert exported["target"] == f"appointment/{records['appointment_id']}"
     mine = await client.get(filed.headers["location"])
     assert "Which record" in mine.text and "Appointment of" in mine.text and "Check-up" in mine.text
     receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
