@@ -92,11 +92,14 @@ async def test_another_patients_record_is_refused_beside_the_field_logged_and_no
     await _patient_with_records(client, clinic, mailbox)
     other = await factories.make_patient(clinic, given_name="Olga")
     dentist = await factories.make_staff(clinic, Role.DENTIST)
-    from portal.charts import clinical_notes, odontogram
+    from portal.charts import clinical_notes, medical_history, odontogram
 
     foreign_note = await clinical_notes.write_note(dentist, other, clinical_notes.NoteForm(body="Olga's visit"))
     await odontogram.record_finding(dentist, other, 11, odontogram.FindingForm(kind="crown"))
-    for target in (f"note:{foreign_note}", "tooth:11", "appointment:999999"):
+    await medical_history.save_history(dentist, other, medical_history.HistoryForm(allergies="Olga's allergy"))
+    foreign_history = (await MedicalHistory.select(MedicalHistory.id).where(MedicalHistory.patient == other)
+                       .first())["id"]
+    for target in (f"note:{foreign_note}", "tooth:11", "appointment:999999", f"allergies:{foreign_history}"):
         refused = await post_form(client, "/privacy/me/correction", {"target": target, "proposed": "Wrong"})
         assert refused.status_code == 422, target
         assert 'id="e-target"' in refused.text and "Choose one of the records listed." in refused.text
@@ -105,7 +108,7 @@ async def test_another_patients_record_is_refused_beside_the_field_logged_and_no
     logged = await AuditEntry.select(AuditEntry.object_type, AuditEntry.object_id).where(
         AuditEntry.action == "privacy.correction_target_refused").order_by(AuditEntry.id)
     assert [(r["object_type"], str(r["object_id"])) for r in logged] == [
-        ("note", str(foreign_note)), ("tooth", "11"), ("appointment", "999999")]
+        ("note", str(foreign_note)), ("tooth", "11"), ("appointment", "999999"), ("allergies", str(foreign_history))]
 
 
 async def test_an_approved_allergy_correction_is_a_new_history_version(client, other_client, clinic, mailbox):

@@ -148,8 +148,10 @@ async def _belongs(patient_id: int, kind: str, record_id: int) -> bool:
             await ToothFinding.exists().where((ToothFinding.patient == patient_id) & (ToothFinding.tooth == record_id))
             or await PlanItem.exists().where((PlanItem.tooth == record_id) & PlanItem.plan.is_in(
                 TreatmentPlan.select(TreatmentPlan.id).where(TreatmentPlan.patient == patient_id))))
-    latest = await _latest_history(patient_id)  # an entry: the newest version, the one the form offered
-    return latest is not None and latest["id"] == record_id
+    # an entry: the form offers the newest version's; an older one of the same patient (a version recorded while
+    # the form was open) is still theirs, and approving appends to the newest anyway
+    return await MedicalHistory.exists().where((MedicalHistory.id == record_id)
+                                               & (MedicalHistory.patient == patient_id))
 
 
 async def resolve(actor: Actor, patient_id: int, value: str) -> Target:
