@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from portal import patient_fields
-from portal.tables import ContactChange, Patient, PrivacyRequest
+from portal.tables import ContactChange, MedicalHistory, Patient, PrivacyRequest
 from tests import factories
 from tests.factories import post_form, sign_in_as
 from tests.privacy_helpers import sign_in_patient
@@ -30,10 +30,10 @@ async def test_the_form_offers_only_declared_details_by_their_labels(client, cli
     offered = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', page.text)
     assert ("contact.phone_mobile", "Mobile phone") in offered
     assert ("identity.date_of_birth", "Date of birth") in offered
-    assert ("medical_history.allergies", "Allergies") in offered
+    assert ("medical_history.allergies", "Allergies (nothing recorded yet)") in offered
     values = {value for value, _ in offered}
     assert "identity.created_at" not in values and not any(v.startswith("access_log.") for v in values)
-    assert len(offered) == 16  # thirteen details on the patient record and three in the medical history
+    assert len(offered) == 16  # thirteen details on the patient record and three in the medical history (no records)
     refused = await post_form(client, "/privacy/me/correction", {"target": "identity.created_at", "proposed": "x"})
     assert refused.status_code == 422 and 'id="e-target"' in refused.text
 
@@ -112,8 +112,9 @@ def test_each_rule_refuses_rather_than_cuts(name, typed):
         patient_fields.clean_one(name, typed, "NL")
 
 
-async def test_a_correction_of_a_detail_kept_elsewhere_is_approved_without_writing_the_record(client, other_client,
-                                                                                             clinic, mailbox):
+async def test_an_approved_allergy_correction_without_a_history_starts_one(client, other_client, clinic, mailbox):
+    """Nothing recorded yet: the entry is named without a version, and approving appends version 1 (the patient
+    record itself is not written)."""
     patient_id = await _signed_in(client, clinic, mailbox)
     filed = await post_form(client, "/privacy/me/correction", {"target": "medical_history.allergies",
                                                                "proposed": "Latex, not penicillin"})
@@ -121,9 +122,13 @@ async def test_a_correction_of_a_detail_kept_elsewhere_is_approved_without_writi
     request_id = (await PrivacyRequest.select(PrivacyRequest.id).first())["id"]
     await sign_in_as(other_client, clinic)
     detail = await other_client.get(f"/privacy-requests/{request_id}")
-    assert "Allergies" in detail.text and "Medical history" in detail.text and "make the change" in detail.text
+    assert "Allergies (nothing recorded yet)" in detail.text and "Medical history" in detail.text
+    assert "adds a new version of the medical history" in detail.text
     assert (await _approve(other_client, clinic, request_id)).status_code == 303
     assert (await PrivacyRequest.select(PrivacyRequest.status).first())["status"] == "approved"
+    history = await MedicalHistory.select(MedicalHistory.version, MedicalHistory.allergies).where(
+        MedicalHistory.patient == patient_id)
+    assert history == [{"version": 1, "allergies": "Latex, not penicillin"}]
     assert (await Patient.select(Patient.family_name).where(Patient.id == patient_id).first())["family_name"] \
         == "Jansen"
 

@@ -151,7 +151,8 @@ REQUEST_FIELDS = {"id": lazy_gettext("Request number"),
                   "due_at": lazy_gettext("Answer due by (UTC)"),
                   "filed_by_kind": lazy_gettext("Who asked"), "details": lazy_gettext("What was asked (JSON text)"),
                   "decision_reason": lazy_gettext("The clinic's answer or reason"),
-                  "decided_at": lazy_gettext("When it was decided")}
+                  "decided_at": lazy_gettext("When it was decided"),
+                  "target": lazy_gettext("The record a correction concerns (kind/id, e.g. appointment/12 or tooth/36)")}
 
 
 async def _requests(patient_id: int) -> list[dict]:
@@ -161,6 +162,8 @@ async def _requests(patient_id: int) -> list[dict]:
         PrivacyRequest.id).output(load_json=True)
     for row in rows:
         row["details"] = json.dumps(row["details"], ensure_ascii=False)
+        row["target"] = (row.get("target_kind") or None) and "/".join(
+            str(part) for part in (row["target_kind"], row["target_id"]) if part is not None)
     return plain_rows(rows, REQUEST_FIELDS)
 
 

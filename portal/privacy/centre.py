@@ -9,6 +9,7 @@ from portal.consents import ConsentChange, ConsentKind
 from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import Forbidden, NotFound
+from portal.i18n import N_, gettext
 from portal.permissions import Actor
 from portal.privacy import notice, page_labels, processors, retention
 from portal.privacy.registry import all_categories
@@ -18,6 +19,23 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 PATIENT_KINDS = ("patient", "guardian")
 SHOWN = 200  # rows per category on the page
+# Headings that say "you": for a guardian they name the child instead.
+FOR_CHILD = {"messages": N_("Messages sent about %(name)s"), "requests": N_("Privacy requests about %(name)s"),
+             "access_log": N_("Who accessed %(name)s's record"),
+             "forms": N_("Forms filled in and signed for %(name)s"),
+             "imported_visits": N_("%(name)s's visits at the previous clinic"),
+             "disclosures": N_("Who received %(name)s's data"),
+             "waitlist_offers": N_("Earlier times offered for %(name)s")}
+
+
+async def acting_for(actor: Actor | None) -> str | None:
+    """The child's given name when a guardian acts for them (their pages and mail speak of the child), else None:
+    only the session's own notion of a guardian acting for patient X is used."""
+    if actor is None or actor.kind != "guardian" or actor.patient_id is None:
+        return None
+    row = await Patient.select(Patient.given_name).where((Patient.id == actor.patient_id)
+                                                         & (Patient.clinic == actor.clinic_id)).first()
+    return row["given_name"] if row else None
 
 
 def subject_of(actor: Actor) -> int:
@@ -47,7 +65,8 @@ async def gather(clinic_id: int, patient_id: int, withheld: bool = False) -> lis
         if withheld and category.clinical:
             continue
         rows = await category.collect(patient_id)
-        sections.append({"category": category, "count": len(rows),  # the page shows the newest; the ZIP all
+        sections.append({"category": category, "title": category.title,
+                         "count": len(rows),  # the page shows the newest; the ZIP all
                          "rows": [{k: readable(page_labels.value_for(category.name, k, v), zone)
                                    for k, v in row.items()} for row in rows[:SHOWN]],
                          "fields": page_labels.fields_for(category),
@@ -74,6 +93,10 @@ async def everything(actor: Actor, cooling_days: int) -> dict:
         sections = await gather(actor.clinic_id, patient_id, withheld=cooling is not None)
         await audit.record(actor, "privacy.data_viewed", patient_id=patient_id, object_type="patient",
                            object_id=patient_id, detail={"clinical_withheld": cooling is not None})
+    if child := await acting_for(actor):
+        for section in sections:
+            if section["category"].name in FOR_CHILD:
+                section["title"] = gettext(FOR_CHILD[section["category"].name], name=child)
     return {"patient": await patient_header(actor.clinic_id, patient_id), "sections": sections,
             "cooling_until": cooling, "withheld": [c.title for c in all_categories() if c.clinical and cooling]}
 

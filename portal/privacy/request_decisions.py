@@ -13,6 +13,7 @@ from portal.i18n import _, gettext
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy import (
     authority,
+    correction_targets,
     deadlines,
     erasure,
     erasure_window,
@@ -73,8 +74,9 @@ async def extend(actor: Actor, request_id: int, form: ExtendForm) -> None:
         await PrivacyRequest.update({PrivacyRequest.due_at: due, PrivacyRequest.extended_reason: form.reason.strip()}
                                     ).where(PrivacyRequest.id == request_id)
         readers = await request_answers.readers(actor, row["patient_id"])
-        await request_answers.mail(actor, readers, f"privacy-extend:{request_id}", lambda: (
-            gettext("Your request %(id)s: we need more time", id=request_id),
+        await request_answers.mail(actor, readers, f"privacy-extend:{request_id}", lambda child: (
+            gettext("Your request %(id)s about %(name)s: we need more time", id=request_id, name=child) if child
+            else gettext("Your request %(id)s: we need more time", id=request_id),
             gettext("We need until %(day)s to complete your request (%(kind)s).",
                     day=display.format_instant(due, actor.time_zone, "long_date"), kind=requests.KINDS[row["kind"]])
             + "\n\n" + gettext("Why: %(reason)s", reason=form.reason.strip())), row["patient_id"])
@@ -104,6 +106,11 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
         errors["decision"] = _("Only staff who may read the chart decide this request.")
     if kind == "erasure" and decision == "approved" and not errors:
         errors = await erasure_approval_problems(actor, row, form)
+    # a correction of a medical-history entry becomes a new version, written by whoever approves it
+    entry = row.get("target_kind") if kind == "correction" and row.get("target_kind") in correction_targets.HISTORY \
+        else None
+    if entry and decision == "approved" and not errors and not can(actor, Permission.WRITE_CLINICAL):
+        errors["decision"] = _("Only staff who may write the chart apply this correction.")
     if errors:
         raise ValidationFailed(errors)
     if undo_minutes is None:
@@ -131,6 +138,9 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
                                   Patient.updated_at: datetime.now(timezone.utc)}).where(
                 (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id))
             outcome = {"applied": field}
+        elif decision == "approved" and entry:
+            version = await correction_targets.append_entry(actor, patient_id, entry, row["details"]["proposed"])
+            outcome = {"appended": "medical_history", "version": version}
         elif decision == "approved" and kind == "erasure":
             outcome = {**await erasure.carry_out(actor, patient_id), "identity_check": form.identity_check.strip()}
         if decision == "approved" and kind in ("erasure", "correction"):  # Art. 19: recipients are told
@@ -146,9 +156,12 @@ async def decide(actor: Actor, request_id: int, form: DecisionForm, undo_minutes
                                      PrivacyRequest.decided_at: datetime.now(timezone.utc)}).where(
             PrivacyRequest.id == request_id)
         authority_row = await authority.authority_of(actor.clinic_id) if decision == "refused" else None
-        await request_answers.mail(actor, to, f"privacy-decision:{request_id}", lambda: (
-            gettext("Your request %(id)s: %(status)s", id=request_id, status=str(requests.STATUSES[decision]).lower()),
-            request_answers.decision_text(kind, requests.KINDS[kind], decision, form.reason.strip())
+        status = requests.STATUSES[decision]
+        await request_answers.mail(actor, to, f"privacy-decision:{request_id}", lambda child: (
+            gettext("Your request %(id)s about %(name)s: %(status)s", id=request_id, name=child,
+                    status=str(status).lower()) if child
+            else gettext("Your request %(id)s: %(status)s", id=request_id, status=str(status).lower()),
+            request_answers.decision_text(kind, requests.KINDS[kind], decision, form.reason.strip(), child)
             + ("\n\n" + authority.remedies_text(authority_row) if decision == "refused" else "")),
             patient_id, forget=kind == "erasure" and decision == "approved")
         await audit.record(actor, f"privacy.request_{decision}", patient_id=patient_id, object_type="privacy_request",

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from portal import audit, display, patient_fields
+from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long
 from portal.i18n import _, gettext, lazy_gettext
 from portal.permissions import Actor, Permission, can, require
-from portal.privacy import authority, deadlines, erasure_window, recipients
+from portal.privacy import authority, correction_targets, deadlines, erasure_window, recipients
 from portal.privacy.centre import subject_of
-from portal.privacy.registry import CATEGORIES, DataCategory, all_categories
+from portal.privacy.registry import CATEGORIES
 from portal.tables import Patient, PrivacyRequest, Staff
 
 KINDS = {"access": lazy_gettext("Access to data"), "correction": lazy_gettext("Correction"),
@@ -37,13 +38,13 @@ display.register_labels("privacy_request_status", STATUSES)
 display.register_labels("privacy_request_channel", CHANNELS)
 DETAIL_LABELS = {"category": lazy_gettext("About"), "field": lazy_gettext("Which detail"),
                  "proposed": lazy_gettext("Proposed value"), "reason": lazy_gettext("Reason"),
-                 "question": lazy_gettext("Question"), "text": lazy_gettext("What was asked")}
+                 "question": lazy_gettext("Question"), "text": lazy_gettext("What was asked"),
+                 "target": lazy_gettext("Which record")}
 
 
 @dataclass(frozen=True)
 class CorrectionForm:
-    category: str = ""
-    field: str = ""
+    target: str = ""  # the record or detail (portal/privacy/correction_targets.py): "note:12", "contact.email"
     proposed: str = ""
     reason: str = ""
 
@@ -66,9 +67,16 @@ class OnBehalfForm:
     details: str = ""
 
 
-def correctable() -> list[tuple[DataCategory, dict[str, str]]]:
-    """What the correction form offers: each category's declared correctable fields, by human label."""
-    return [(c, c.correctable) for c in all_categories() if c.correctable]
+async def correction_choices(actor: Actor, cooling_days: int) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the correction form offers, grouped by kind: the personal details and the patient's own records
+    (the chart's left out while a contact change cools off, as on the data page); the read is audited."""
+    patient_id = subject_of(actor)
+    async with transaction():
+        cooling = await contact_changes.cooling_until(actor.clinic_id, patient_id, cooling_days)
+        offered = await correction_targets.choices(actor.clinic_id, patient_id, clinical=cooling is None)
+        await audit.record(actor, "privacy.correction_form_viewed", patient_id=patient_id, object_type="patient",
+                           object_id=patient_id, detail={"clinical_withheld": cooling is not None})
+    return offered
 
 
 def correction_value(category: str, field: str, proposed: str, country: str):
@@ -95,12 +103,14 @@ def on_the_record(details: dict) -> str | None:
     return spec.name if spec is not None and spec.category == details.get("category") else None
 
 
-async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel: str, identity_check: str) -> int:
+async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel: str, identity_check: str,
+                target: correction_targets.Target | None = None) -> int:
     now = datetime.now(timezone.utc)
     row = PrivacyRequest(clinic=actor.clinic_id, patient_id=patient_id, kind=kind, status="received",
                          channel=channel, filed_by_kind=actor.kind, filed_by_name=actor.name,
                          identity_check=identity_check, details=details, received_at=now,
-                         due_at=deadlines.due_for(kind, now, actor.time_zone or "UTC"))
+                         due_at=deadlines.due_for(kind, now, actor.time_zone or "UTC"),
+                         target_kind=target.kind if target else None, target_id=target.id if target else None)
     await row.save()
     if kind in ("restriction", "objection"):  # takes effect at once; staff review may lift it
         column = Patient.restricted_at if kind == "restriction" else Patient.objected_at
@@ -110,25 +120,35 @@ async def _file(actor: Actor, patient_id: int, kind: str, details: dict, channel
     return row.id
 
 
-async def file_own(actor: Actor, kind: str, details: dict) -> int:
+async def file_own(actor: Actor, kind: str, details: dict, target: correction_targets.Target | None = None) -> int:
     """A request from the privacy centre: identity checked by the single-use link to the address on file."""
     patient_id = subject_of(actor)
     check = "Signed in with a link mailed to the address on file" + (" (guardian)" if actor.kind == "guardian" else "")
     async with transaction():
-        return await _file(actor, patient_id, kind, details, "privacy_centre", check)
+        return await _file(actor, patient_id, kind, details, "privacy_centre", check, target)
 
 
 async def ask_correction(actor: Actor, form: CorrectionForm) -> int:
-    subject_of(actor)
+    """File a correction of the record the patient chose (their own, else refused beside the field)."""
+    patient_id = subject_of(actor)
     errors = collect(reason=too_long(form.reason, 1000))
+    target = None
     try:
-        correction_value(form.category, form.field, form.proposed, actor.country)
+        target = await correction_targets.resolve(actor, patient_id, form.target)
+        if target.field:
+            correction_value(target.category, target.field, form.proposed, actor.country)
+        else:  # a record in the patient's own words: what it should say
+            problems = collect(proposed=required(form.proposed, gettext("What it should say"))
+                               or too_long(form.proposed.strip(), 1000))
+            if problems:
+                raise ValidationFailed(problems)
     except ValidationFailed as exc:
         errors = {**exc.errors, **errors}
     if errors:
         raise ValidationFailed(errors)
-    return await file_own(actor, "correction", {"category": form.category, "field": form.field,
-                                                "proposed": form.proposed.strip(), "reason": form.reason.strip()})
+    return await file_own(actor, "correction", {"category": target.category, "field": target.field,
+                                                "proposed": form.proposed.strip(), "reason": form.reason.strip()},
+                          target)
 
 
 async def ask_with_reason(actor: Actor, kind: str, form: ReasonForm) -> int:
@@ -159,6 +179,18 @@ def with_clock(row: dict, now: datetime) -> dict:
     row["due_this_week"] = row["open"] and not row["overdue"] and row["due_at"] < now + timedelta(days=7)
     row["extendable"] = row["open"] and not row["extended_reason"] and row["kind"] != "inquiry"
     return row
+
+
+async def _with_target(row: dict, shown: bool) -> None:
+    """The chosen record in words among the details (first); one the reader may not see is named only as a
+    clinical record, like the rest of its details."""
+    if row.get("target_kind") in (None, "personal") or not row.get("patient_id"):
+        return
+    words = await correction_targets.describe(row["clinic"], row["patient_id"], row["target_kind"], row["target_id"])
+    if not shown:
+        words = _("A clinical record")
+    row["target_words"] = words
+    row["detail_rows"].insert(1 if row["detail_rows"] else 0, (DETAIL_LABELS["target"], words))
 
 
 def _detail_rows(details: dict) -> list[tuple[str, str]]:
@@ -194,6 +226,7 @@ async def own_request(actor: Actor, request_id: int) -> dict:
     if row is None:
         raise NotFound()
     row = with_clock(row, datetime.now(timezone.utc))
+    await _with_target(row, shown=True)
     if row["status"] == "refused":
         row["remedies"] = authority.remedies_text(await authority.authority_of(actor.clinic_id))
     row["told"] = await recipients.told(actor.clinic_id, request_id)
@@ -265,6 +298,7 @@ async def get_request(actor: Actor, request_id: int) -> dict:
             row["detail_rows"] = [(DETAIL_LABELS["category"], category.title),
                                   (_("Details"), _("Only staff who may read the chart see what was asked."))]
             row["hidden"] = True
+        await _with_target(row, shown=not row.get("hidden"))
         row["staff"] = await Staff.select(Staff.id, Staff.name).where((Staff.clinic == actor.clinic_id)
                                                                      & (Staff.active == True)).order_by(Staff.name)  # noqa: E712
         if row["kind"] == "erasure" and patient and not patient["isolated_at"] and row["status"] in OPEN:

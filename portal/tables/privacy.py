@@ -49,6 +49,9 @@ class PrivacyRequest(Table, tablename="privacy_request"):
     erasure_due_at = Timestamptz(null=True, default=None)  # approved, erased then unless undone (undo window)
     erasure_approved_by = ForeignKey(references=Staff, null=True, default=None)
     erasure_identity_check = Varchar(length=200, default="")
+    # a correction: the record it concerns (portal/privacy/correction_targets.py); NULL when it names none
+    target_kind = Varchar(length=20, null=True, default=None)
+    target_id = Integer(null=True, default=None)
 
 
 class DataExport(Table, tablename="data_export"):

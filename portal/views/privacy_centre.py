@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from portal import i18n, links
 from portal.contacts import changes as contact_changes
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed, WrongSession
-from portal.i18n import lazy_gettext
+from portal.i18n import N_, gettext, lazy_gettext
 from portal.patients import LANGUAGES
 from portal.permissions import Actor
 from portal.privacy import centre, export, notice, requests, signin
@@ -21,6 +21,13 @@ from portal.views.pages import read_form, see_other
 
 ASKS = {"erasure": lazy_gettext("Erase my data"), "restriction": lazy_gettext("Restrict the use of my data"),
         "objection": lazy_gettext("Object to the use of my data")}
+ASKS_FOR_CHILD = {"erasure": N_("Erase %(name)s's data"), "restriction": N_("Restrict the use of %(name)s's data"),
+                  "objection": N_("Object to the use of %(name)s's data")}
+
+
+def _ask_title(request: Request, kind: str) -> str:
+    child = request.state.get("child")
+    return gettext(ASKS_FOR_CHILD[kind], name=child) if child else ASKS[kind]
 
 
 class PatientSignInRequired(Exception):
@@ -48,6 +55,7 @@ async def patient_signed_in(connection: Request, _: BaseRouteHandler) -> None:
     connection.state.patient = signed.actor
     if signed.actor is not None:
         i18n.use(signed.actor.language, signed.actor.country)
+        connection.state.child = await centre.acting_for(signed.actor)  # a guardian's pages speak of the child
         if connection.headers.get("sec-gpc", "").strip() == "1":
             connection.state.gpc_at = await centre.honour_gpc(signed.actor)
 
@@ -67,7 +75,7 @@ def page(request: Request, template: str, fragment: str | None = None, /, status
     wants_fragment = fragment is not None and bool(htmx) and not htmx.boosted
     patient = request.state.get("patient")
     context.update(actor=None, patient_actor=patient, time_zone=patient.time_zone if patient else "UTC",
-                   gpc_at=request.state.get("gpc_at"))
+                   gpc_at=request.state.get("gpc_at"), child=request.state.get("child"))
     return Template(template_name=fragment if wants_fragment else template, context=context, status_code=status)
 
 
@@ -78,6 +86,10 @@ def link_url(request: Request, token: str) -> str:
 
 def _me(request: Request) -> Actor:
     return request.state.patient
+
+
+def _cooling_days(request: Request) -> int:
+    return request.app.state.settings.contact_cooling_days
 
 
 class PrivacyCentreController(Controller):
@@ -199,22 +211,19 @@ class PrivacyCentreController(Controller):
 
     @get("/me/correction", name="privacy.correction", guards=[patient_signed_in])
     async def correction(self, request: Request) -> Template:
-        """Ask for a correction of a detail the clinic declared correctable."""
+        """Ask for a correction: pick the record it concerns (a detail, an appointment, a tooth, a note, an entry)."""
         return page(request, "privacy_centre/correction.html", form=requests.CorrectionForm(), errors={},
-                    choices=requests.correctable())
+                    choices=await requests.correction_choices(_me(request), _cooling_days(request)))
 
     @post("/me/correction", name="privacy.correction_submit", guards=[patient_signed_in])
     async def correction_submit(self, request: Request) -> Template | Redirect:
-        """File the correction request."""
-        posted = await request.form()
-        category, _, field = str(posted.get("target", "")).partition(".")
-        form = requests.CorrectionForm(category=category, field=field, proposed=str(posted.get("proposed", "")),
-                                       reason=str(posted.get("reason", "")))
+        """File the correction request (a record that is not the patient's own is refused beside the field)."""
+        form = await read_form(request, requests.CorrectionForm)
         try:
             request_id = await requests.ask_correction(_me(request), form)
         except ValidationFailed as exc:
             return page(request, "privacy_centre/correction.html", status=422, form=form, errors=exc.errors,
-                        choices=requests.correctable())
+                        choices=await requests.correction_choices(_me(request), _cooling_days(request)))
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
     @get("/me/ask/{kind:str}", name="privacy.ask", guards=[patient_signed_in])
@@ -222,8 +231,8 @@ class PrivacyCentreController(Controller):
         """Erasure, restriction or objection: what happens, and the button."""
         if kind not in ASKS:
             raise NotFound()
-        return page(request, "privacy_centre/ask.html", kind=kind, title=ASKS[kind], form=requests.ReasonForm(),
-                    errors={})
+        return page(request, "privacy_centre/ask.html", kind=kind, title=_ask_title(request, kind),
+                    form=requests.ReasonForm(), errors={})
 
     @post("/me/ask/{kind:str}", name="privacy.ask_submit", guards=[patient_signed_in])
     async def ask_submit(self, request: Request, kind: FromPath[str]) -> Template | Redirect:
@@ -234,8 +243,8 @@ class PrivacyCentreController(Controller):
         try:
             request_id = await requests.ask_with_reason(_me(request), kind, form)
         except ValidationFailed as exc:
-            return page(request, "privacy_centre/ask.html", status=422, kind=kind, title=ASKS[kind], form=form,
-                        errors=exc.errors)
+            return page(request, "privacy_centre/ask.html", status=422, kind=kind, title=_ask_title(request, kind),
+                        form=form, errors=exc.errors)
         return see_other(request.app.route_reverse("privacy.request", request_id=request_id))
 
     @get("/me/questions", name="privacy.questions", guards=[patient_signed_in])

@@ -78,8 +78,8 @@ async def test_patient_uses_every_right_on_a_phone(phone: Page, tablet: Page, cl
 
     # Ask for a correction; staff approve it in a second browser.
     await phone.goto("/privacy/me/correction")
-    await phone.get_by_label("Which detail").select_option(label="Family name")
-    await phone.get_by_label("The correct value").fill("Janssen")
+    await phone.get_by_label("Which record").select_option(label="Family name")
+    await phone.get_by_label("What it should say").fill("Janssen")
     await phone.get_by_label("Why (optional)").fill("Two s")
     await phone.get_by_role("button", name="Send the request").click()
     await expect(phone.locator("#request-status")).to_have_text("Received")

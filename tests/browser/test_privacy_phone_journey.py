@@ -43,3 +43,12 @@ async def test_every_privacy_page_fits_a_390_px_phone(phone: Page, clinic, cal, 
     ledger = phone.locator("table.ledger td[data-label]").first
     await expect(ledger).to_be_visible()
     await expect(phone.get_by_text("at the front desk").first).to_be_visible()
+
+    # A correction picks the record it concerns (a select grouped by kind), and the request names it in words.
+    await phone.goto("/privacy/me/correction")
+    await phone.get_by_label("Which record").select_option(label="Tooth 36")
+    await phone.get_by_label("What it should say").fill("The crown is on 46, not 36")
+    await phone.get_by_role("button", name="Send the request").click()
+    await expect(phone.locator("#request-status")).to_have_text("Received")
+    await expect(phone.get_by_text("Tooth 36", exact=True)).to_be_visible()
+    assert (await phone.evaluate(WIDEST_JS))["scroll"] <= 390
