@@ -322,6 +322,8 @@ async def test_after_erasure_no_column_outside_the_kept_record_holds_the_patient
     # the patient signs in twice (links, sessions, mails without a patient id), asks, downloads, asks to erase
     await sign_in_patient(client, mailbox, EMAIL, BORN)
     await sign_in_patient(other_client, mailbox, EMAIL, BORN, count=2)
+    for signed_in in (client, other_client):  # also a child's guardian (_guardian_of): they choose their own record
+        assert (await post_form(signed_in, "/privacy/choose", {"patient_id": str(patient_id)})).status_code == 303
     assert (await post_form(client, "/privacy/me/questions", {"question": f"Is {PHONE} on file?"})).status_code == 303
     start = await post_form(client, "/privacy/me/export")
     assert start.status_code == 303
