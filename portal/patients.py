@@ -125,7 +125,7 @@ async def get_patient(actor: Actor, patient_id: int, purpose: str = "viewed") ->
 async def _read_patient(actor: Actor, patient_id: int, purpose: str) -> dict:
     row = await _owned(actor, patient_id)
     row["guardians"] = await Guardian.select(
-        Guardian.id, Guardian.name, Guardian.relationship, Guardian.email, Guardian.phone
+        Guardian.id, Guardian.name, Guardian.relationship, Guardian.email, Guardian.phone, Guardian.guardian_patient
     ).where((Guardian.patient == patient_id) & (Guardian.clinic == actor.clinic_id)).order_by(Guardian.id)
     row["alerts"] = await MedicalAlert.select(MedicalAlert.label, MedicalAlert.severity).where(
         (MedicalAlert.patient == patient_id) & (MedicalAlert.clinic == actor.clinic_id)

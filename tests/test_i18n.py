@@ -40,6 +40,7 @@ WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
 WRAPPED += ["record_import"]
 WRAPPED += ["channels"]
+WRAPPED += ["families"]
 
 
 def _catalogue(lang: str):

@@ -60,6 +60,23 @@ async def _guardians(owner, cal, patient_id):
         name=f"Parent of {GIVEN}", email="parent.q@example.org", phone="06 1111 2222"))
 
 
+async def _family(owner, cal, patient_id):
+    from portal.families import households
+
+    await households.create_family(owner, patient_id, households.FamilyForm(
+        household_name=FAMILY, address="Keizersgracht 1", postcode="1015 CJ", city="Amsterdam"))
+
+
+async def _guardian_of(owner, cal, patient_id):
+    """The patient is the linked guardian of a child: the child's guardian row copies their name and addresses."""
+    from portal.families import guardians
+
+    child = await factories.make_patient(owner, given_name="Pim", family_name="Kind", email="",
+                                         date_of_birth=(date.today() - timedelta(days=365 * 7)).isoformat())
+    await guardians.link_guardian(owner, child, guardians.LinkForm(guardian_patient=str(patient_id),
+                                                                   link_relationship="father"))
+
+
 async def _appointments(owner, cal, patient_id):
     await factories.book(owner, cal, patient_id, (date.today() - timedelta(days=20)).isoformat(), "10:00",
                          notes=f"{GIVEN} prefers mornings", past_reason="Entered from the paper day list")
@@ -262,6 +279,7 @@ MAKERS = {
     "referrals": _lab_and_letters, "disclosures": _lab_and_letters, "calls": _calls, "forms": _forms,
     "social_leads": _social_leads,
     "aligners": _aligners, "lab_downloads": _lab_download,
+    "family": _family, "guardian_of": _guardian_of,
     "online_booking_codes": _online_booking, "online_patient": _online_booking,
 }
 
@@ -304,6 +322,8 @@ async def test_after_erasure_no_column_outside_the_kept_record_holds_the_patient
     # the patient signs in twice (links, sessions, mails without a patient id), asks, downloads, asks to erase
     await sign_in_patient(client, mailbox, EMAIL, BORN)
     await sign_in_patient(other_client, mailbox, EMAIL, BORN, count=2)
+    for signed_in in (client, other_client):  # also a child's guardian (_guardian_of): they choose their own record
+        assert (await post_form(signed_in, "/privacy/choose", {"patient_id": str(patient_id)})).status_code == 303
     assert (await post_form(client, "/privacy/me/questions", {"question": f"Is {PHONE} on file?"})).status_code == 303
     start = await post_form(client, "/privacy/me/export")
     assert start.status_code == 303

@@ -38,6 +38,7 @@ from portal.privacy import (
     categories,  # noqa: E402,F401  (registers the built-in categories)
     clinical,  # noqa: E402,F401  (registers the chart's categories)
     contacts_records,  # noqa: E402,F401  (registers the address changes)
+    family_records,  # noqa: E402,F401  (registers families and guardianship of children)
     form_records,  # noqa: E402,F401  (registers patient forms and their signed PDFs)
     import_records,  # noqa: E402,F401  (registers visit history imported from a previous clinic)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)

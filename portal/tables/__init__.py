@@ -43,6 +43,7 @@ from portal.tables.closing import ClinicClosure
 from portal.tables.consent import ConsentEvent
 from portal.tables.contact import ContactChange
 from portal.tables.credentials import ClinicCredential
+from portal.tables.family import Family, FamilyMember
 from portal.tables.imaging import PatientImage, PatientImageBlob
 from portal.tables.jobs import JobError, JobRun, StaffToken, WorkerHeartbeat
 from portal.tables.lab import (

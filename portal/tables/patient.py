@@ -37,3 +37,5 @@ class Guardian(Table, tablename="guardian"):
     phone = Varchar(length=20, default="")  # E.164
     preferred_language = Varchar(length=16, default="")  # "" = the clinic's language
     created_at = Timestamptz()
+    # The guardian's own patient record; name, language and confirmed addresses are then copied by the database.
+    guardian_patient = ForeignKey(references=Patient, null=True, default=None)

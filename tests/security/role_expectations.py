@@ -17,6 +17,8 @@ REQUIRED = {
     "/patients/import": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/edit": Permission.EDIT_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/family": Permission.READ_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/family/options": Permission.READ_DEMOGRAPHICS,
     "/staff": Permission.MANAGE_STAFF,
     "/staff/new": Permission.MANAGE_STAFF,
     "/staff/{staff_id:int}": Permission.MANAGE_STAFF,

@@ -23,7 +23,7 @@ async def test_every_unsafe_route_needs_the_token(app, client, clinic):
            "exam_id": 1,
            "code_id": 1, "version": 1, "kind": 1, "request_id": 1, "processor_id": 1, "export_id": 1,
            "lab_id": 1, "case_id": 1, "prescription_id": 1, "referral_id": 1,
-           "invoice_id": 1, "image_id": 1, "breach_id": 1, "form_id": 1, "series_id": 1}
+           "invoice_id": 1, "image_id": 1, "breach_id": 1, "form_id": 1, "series_id": 1, "member_id": 1}
     ids |= {"job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
             "lead_id": await factories.make_lead(clinic), "token": "not-a-real-token", "change_id": 1}
     ids |= {"clinic_id": clinic.clinic_id, "ref": "not-a-real-ref"}  # the public booking page and its code step

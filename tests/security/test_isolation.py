@@ -4,8 +4,9 @@ from datetime import date, timedelta
 
 from portal import patients
 from portal.contacts import changes as contact_changes
+from portal.families import households
 from portal.lab import aligners
-from portal.tables import AuditEntry, Guardian, Patient, PatientImage, Staff
+from portal.tables import AuditEntry, Family, FamilyMember, Guardian, Patient, PatientImage, Staff
 from tests import factories, image_samples
 from tests.factories import csrf_token, sign_in_as
 from tests.security.routes import fill, is_patient_route, routes
@@ -33,6 +34,8 @@ BEARER_TOKEN_ROUTES |= {"/social/deletion/{code:str}"}  # Meta's confirmation co
 async def _foreign_ids(clinic) -> dict[str, int]:
     patient_id = await factories.make_patient(clinic, given_name="Foreign")
     guardian_id = await patients.add_guardian(clinic, patient_id, patients.GuardianForm(name="Foreign Parent"))
+    await households.create_family(clinic, patient_id, households.FamilyForm(household_name="Foreign"))
+    member_id = (await FamilyMember.select(FamilyMember.id).where(FamilyMember.patient == patient_id).first())["id"]
     cal = await factories.make_calendar(clinic)
     day = (date.today() + timedelta(days=7)).isoformat()
     appointment_id = await factories.book(clinic, cal, patient_id, day, "10:00")
@@ -42,7 +45,7 @@ async def _foreign_ids(clinic) -> dict[str, int]:
     request_id = await requests.file_on_behalf(clinic, patient_id, requests.OnBehalfForm(
         kind="access", channel="letter", identity_check="ID copy enclosed", details="Foreign request"))
     processor_id = await processors.add_processor(clinic, processors.ProcessorForm(name="Foreign Host"))
-    return {"patient_id": patient_id, "guardian_id": guardian_id, "staff_id": cal["dentist"].id,
+    return {"patient_id": patient_id, "guardian_id": guardian_id, "member_id": member_id, "staff_id": cal["dentist"].id,
             "appointment_id": appointment_id, "chair_id": cal["chairs"][0], **chart_ids,
             "image_id": await image_samples.stored(clinic, patient_id), "request_id": request_id,
             "processor_id": processor_id,
@@ -78,6 +81,7 @@ async def test_every_id_route_hides_another_clinics_records(app, client, clinic,
         checked.append(path)
     assert len(checked) >= 6
     assert await Guardian.count() == 1
+    assert await FamilyMember.count() == 1 and (await Family.select(Family.name).first())["name"] == "Foreign"
     assert await PatientImage.count() == 1
     assert (await Patient.select(Patient.given_name).first())["given_name"] == "Foreign"
     assert await Staff.count().where(Staff.clinic == clinic.clinic_id) == 3
