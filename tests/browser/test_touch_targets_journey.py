@@ -127,9 +127,13 @@ async def test_every_target_takes_a_finger_at_768_px(tablet: Page):
         await page.goto(url)
         await expect(page.locator(root).first).to_be_visible()
         result = await page.evaluate(MEASURE_JS, [TARGETS, root, list(ALLOWANCES.values())])
+        if (width := await page.evaluate("document.scrollingElement.scrollWidth")) > 768:
+            failures.append(f"{url}: the page is {width}px wide")
         measured += result["count"]
         failures += [f"{url}: {f}" for f in result["failures"]]
     ARTIFACTS.mkdir(exist_ok=True)
+    await page.goto(pages[0][0])
+    await page.screenshot(path=str(ARTIFACTS / "touch-targets-dashboard-768.png"))
     (ARTIFACTS / "touch-targets-768.txt").write_text(f"{measured} targets, {len(failures)} failing\n"
                                                      + "\n".join(failures) + "\n")
     assert measured > 500, "the demo pages should offer hundreds of targets"
