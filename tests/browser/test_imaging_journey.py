@@ -152,4 +152,5 @@ async def test_a_finger_measures_a_dicom_in_mm_and_a_photo_in_pixels(tablet: Pag
     box = await page.locator("[data-zoom-image]").bounding_box()
     await page.touchscreen.tap(box["x"] + 1, box["y"] + box["height"] / 2)  # two taps: no dragging needed
     await page.touchscreen.tap(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
-    await expect(page.locator("[data-ruler-length]")).to_have_text("298 px (not calibrated)")  # 300 px less the two 1 px margins
+    # 300 px less the two 1 px margins
+    await expect(page.locator("[data-ruler-length]")).to_have_text("298 px (not calibrated)")

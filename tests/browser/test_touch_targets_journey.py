@@ -86,7 +86,7 @@ MEASURE_JS = """([selector, root, allowed]) => {
 async def _demo_pages() -> list[tuple[str, str]]:
     """(url, part to measure) of the pages a front desk lives in, on the demo clinic."""
     await demo.load_demo()
-    pat = await Patient.select(Patient.id, Patient.clinic).order_by(Patient.id).first()
+    pat = await Patient.select(Patient.id).order_by(Patient.id).first()
     plan = await TreatmentPlan.select(TreatmentPlan.id).where(TreatmentPlan.patient == pat["id"]).first()
     chair = await Chair.select(Chair.id).order_by(Chair.id).first()
     today = clock.today("Europe/Amsterdam")
