@@ -38,8 +38,8 @@ def picture(fmt: str = "JPEG", size=(40, 20), orientation: int = 1) -> bytes:
     return out.getvalue()
 
 
-def dicom(rows: int = 64, columns: int = 48) -> bytes:
-    """A 12-bit DX image with a window, written as a DICOM Part 10 file by pydicom."""
+def dicom(rows: int = 64, columns: int = 48, pixel_spacing=None, imager_pixel_spacing=None) -> bytes:
+    """A 12-bit DX image with a window (and the pixel spacings given, mm), written as a DICOM Part 10 file."""
     from pydicom import dcmwrite
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
@@ -60,6 +60,10 @@ def dicom(rows: int = 64, columns: int = 48) -> bytes:
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    if pixel_spacing:
+        ds.PixelSpacing = list(pixel_spacing)
+    if imager_pixel_spacing:
+        ds.ImagerPixelSpacing = list(imager_pixel_spacing)
     ds.PixelData = (np.linspace(0, 4095, rows * columns).reshape(rows, columns).astype(np.uint16)).tobytes()
     out = io.BytesIO()
     dcmwrite(out, ds, enforce_file_format=True)

@@ -33,7 +33,7 @@ FDI_TEETH = {q * 10 + t for q in (1, 2, 3, 4) for t in range(1, 9)} | {q * 10 + 
 LIST_COLUMNS = (PatientImage.id, PatientImage.kind, PatientImage.format, PatientImage.original_name,
                 PatientImage.byte_size, PatientImage.width, PatientImage.height, PatientImage.taken_on,
                 PatientImage.teeth, PatientImage.caption, PatientImage.uploaded_at, PatientImage.withdrawn_at,
-                PatientImage.withdrawn_reason)
+                PatientImage.withdrawn_reason, PatientImage.pixel_spacing_row, PatientImage.pixel_spacing_column)
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,8 @@ async def _store(actor: Actor, patient_id: int, fields: dict, item: _Accepted) -
     row = PatientImage(clinic=actor.clinic_id, patient=patient_id, kind=item.kind, format=item.fmt,
                        content_type=rendered.content_type, original_name=item.name,
                        byte_size=item.byte_size, width=rendered.width, height=rendered.height,
+                       pixel_spacing_row=rendered.pixel_spacing[0] if rendered.pixel_spacing else None,
+                       pixel_spacing_column=rendered.pixel_spacing[1] if rendered.pixel_spacing else None,
                        taken_on=fields["taken_on"] or _plausible(rendered.taken_on) or date.today(),
                        teeth=fields["teeth"], caption=fields["caption"],
                        uploaded_by=actor.id, uploaded_at=datetime.now(timezone.utc))

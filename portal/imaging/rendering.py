@@ -43,6 +43,7 @@ class Rendered:
     width: int | None = None
     height: int | None = None
     taken_on: date | None = None  # the date the file itself records (EXIF, DICOM), if any
+    pixel_spacing: tuple[float, float] | None = None  # DICOM (row, column) spacing in mm, if the file states it
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RenderedFile:
     width: int | None = None
     height: int | None = None
     taken_on: date | None = None
+    pixel_spacing: tuple[float, float] | None = None
 
 
 def render_file(fmt: str, source: str, folder: str) -> RenderedFile:
@@ -170,21 +172,36 @@ def _png(image: Image.Image) -> bytes:
 
 def _dicom(fmt: str, data: bytes) -> Rendered:
     """Keep the DICOM as sent (it is the clinical record); show a windowed 8-bit PNG of its first frame."""
-    image = dicom_image(data)
-    return Rendered(original=data, content_type=CONTENT_TYPES[DICOM], thumbnail=thumbnail(image),
-                    display=_png(image), width=image.width, height=image.height, taken_on=_dicom_date(data))
-
-
-def _dicom_date(data: bytes) -> date | None:
-    """Acquisition, content or study date (YYYYMMDD), whichever the modality filled in first."""
     import pydicom
 
-    dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    image = dicom_image(data)
+    header = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    return Rendered(original=data, content_type=CONTENT_TYPES[DICOM], thumbnail=thumbnail(image),
+                    display=_png(image), width=image.width, height=image.height, taken_on=_dicom_date(header),
+                    pixel_spacing=dicom_pixel_spacing(header))
+
+
+def _dicom_date(dataset) -> date | None:
+    """Acquisition, content or study date (YYYYMMDD), whichever the modality filled in first."""
     for keyword in ("AcquisitionDate", "ContentDate", "StudyDate"):
         try:
             return datetime.strptime(str(dataset.get(keyword, "")).strip(), "%Y%m%d").date()
         except ValueError:
             continue
+    return None
+
+
+def dicom_pixel_spacing(dataset) -> tuple[float, float] | None:
+    """(row, column) spacing in mm: PixelSpacing (calibrated in the patient) if present, else ImagerPixelSpacing (at
+    the detector, as intraoral sensors record it); None when neither holds two plausible positive numbers."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = dataset.get(keyword)
+        try:
+            row, column = (float(v) for v in value)
+        except (TypeError, ValueError):
+            continue
+        if 0 < row <= 10 and 0 < column <= 10:  # mm per pixel: a micron to a centimetre
+            return row, column
     return None
 
 

@@ -68,6 +68,7 @@ def _child(conn, fmt: str, memory_bytes: int, cpu_seconds: int) -> None:
     conn.send_bytes(json.dumps({
         "content_type": result.content_type, "width": result.width, "height": result.height,
         "taken_on": result.taken_on.isoformat() if result.taken_on else None, "same_original": same,
+        "pixel_spacing": result.pixel_spacing,
         "display": result.display is not None}).encode())
     conn.send_bytes(b"" if same else result.original)
     conn.send_bytes(result.thumbnail)
@@ -96,6 +97,7 @@ def _file_child(conn, fmt: str, source: str, folder: str, memory_bytes: int, cpu
     conn.send_bytes(json.dumps({
         "content_type": result.content_type, "width": result.width, "height": result.height,
         "taken_on": result.taken_on.isoformat() if result.taken_on else None, "same_original": same,
+        "pixel_spacing": result.pixel_spacing,
         "display": result.display is not None}).encode())
     conn.send_bytes(result.thumbnail)
 
@@ -113,7 +115,8 @@ def run_file(fmt: str, source: str, folder: str, memory_bytes: int = MEMORY_BYTE
         content_type=header["content_type"], thumbnail=thumbnail,
         display=os.path.join(folder, "display") if header["display"] else None, width=header["width"],
         height=header["height"],
-        taken_on=date.fromisoformat(header["taken_on"]) if header["taken_on"] else None)
+        taken_on=date.fromisoformat(header["taken_on"]) if header["taken_on"] else None,
+        pixel_spacing=_spacing(header))
 
 
 def _in_child(fmt: str, target, args: tuple, cpu_seconds: int, data: bytes | None, replies: int):
@@ -155,4 +158,10 @@ def run(fmt: str, data: bytes, memory_bytes: int = MEMORY_BYTES, cpu_seconds: in
     return Rendered(original=data if header["same_original"] else original, content_type=header["content_type"],
                     thumbnail=thumbnail, display=display if header["display"] else None, width=header["width"],
                     height=header["height"],
-                    taken_on=date.fromisoformat(header["taken_on"]) if header["taken_on"] else None)
+                    taken_on=date.fromisoformat(header["taken_on"]) if header["taken_on"] else None,
+                    pixel_spacing=_spacing(header))
+
+
+def _spacing(header: dict) -> tuple[float, float] | None:
+    spacing = header.get("pixel_spacing")
+    return (float(spacing[0]), float(spacing[1])) if spacing else None

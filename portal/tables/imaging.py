@@ -12,7 +12,7 @@ The cost is size: a practice's images run to gigabytes, which PostgreSQL stores 
 trouble. The blobs sit in their own table so listing a gallery never reads them.
 """
 
-from piccolo.columns import Bytea, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import Bytea, Date, DoublePrecision, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -30,6 +30,10 @@ class PatientImage(Table, tablename="patient_image"):
     byte_size = Integer()
     width = Integer(null=True, default=None)
     height = Integer(null=True, default=None)
+    # mm between pixel centres (DICOM PixelSpacing, else ImagerPixelSpacing), for the viewer's ruler; null: not
+    # calibrated
+    pixel_spacing_row = DoublePrecision(null=True, default=None)
+    pixel_spacing_column = DoublePrecision(null=True, default=None)
     taken_on = Date()
     teeth = Varchar(length=200, default="")  # FDI numbers, space separated, e.g. "11 21 36"
     caption = Varchar(length=500, default="")

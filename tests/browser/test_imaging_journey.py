@@ -107,3 +107,50 @@ async def test_imaging_pages_fit_a_phone(phone: Page, clinic):
     await phone.screenshot(path=str(ARTIFACTS / "imaging-gallery-390.png"), full_page=True)
     await phone.goto(f"/patients/{patient}/images/{xray}")
     await phone.screenshot(path=str(ARTIFACTS / "imaging-viewer-390.png"), full_page=True)
+
+
+async def _touch_drag(page: Page, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+    """A one-finger drag as the touch screen reports it (Chromium turns it into pointer events of type touch)."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": start[0], "y": start[1]}]})
+    for i in range(1, steps + 1):
+        x, y = (start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
+        await cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await cdp.detach()
+
+
+async def test_a_finger_measures_a_dicom_in_mm_and_a_photo_in_pixels(tablet: Page, clinic):
+    page = tablet
+    patient = await factories.make_patient(clinic)
+    # 600 columns of 0.1 mm: the picture is 60 mm wide, whatever size the tablet shows it at.
+    xray = await samples.stored(clinic, patient, "bitewing.dcm",
+                                samples.dicom(rows=400, columns=600, pixel_spacing=(0.1, 0.1)))
+    photo = await samples.stored(clinic, patient, "smile.png", samples.picture("PNG", size=(300, 200)), kind="photo")
+    await sign_in(page, "owner@canal-dental.test", factories.PASSWORD)
+    await page.goto(f"/patients/{patient}/images/{xray}")
+    viewport = page.locator("[data-zoom-viewport]")
+    await expect(viewport).to_have_attribute("data-ruler-ready", "true")
+    await page.get_by_role("button", name="Ruler").tap()
+    await expect(page.get_by_role("button", name="Ruler")).to_have_attribute("aria-pressed", "true")
+    box = await page.locator("[data-zoom-image]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    await _touch_drag(page, (box["x"] + box["width"] * 0.25, y), (box["x"] + box["width"] * 0.75, y))
+    await expect(page.locator("[data-ruler-length]")).to_have_text("30.0 mm")  # half of 60 mm
+    assert await page.locator("[data-zoom-level]").text_content() == "100%"  # the drag measured, it did not pan
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "imaging-ruler-768.png"))
+    # Zoomed in, the line stays on the picture and a new one still measures the picture, not the screen.
+    await page.get_by_role("button", name="Zoom in").tap()
+    box = await page.locator("[data-zoom-image]").bounding_box()
+    await _touch_drag(page, (box["x"] + 10, box["y"] + 10), (box["x"] + 10, box["y"] + 10 + box["height"] * 0.1))
+    await expect(page.locator("[data-ruler-length]")).to_have_text("4.0 mm")  # a tenth of 400 rows of 0.1 mm
+
+    await page.goto(f"/patients/{patient}/images/{photo}")
+    await expect(page.locator("[data-ruler-length]")).to_have_text("Not calibrated: the ruler measures in pixels.")
+    await page.get_by_role("button", name="Ruler").tap()
+    box = await page.locator("[data-zoom-image]").bounding_box()
+    await page.touchscreen.tap(box["x"] + 1, box["y"] + box["height"] / 2)  # two taps: no dragging needed
+    await page.touchscreen.tap(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
+    # 300 px less the two 1 px margins
+    await expect(page.locator("[data-ruler-length]")).to_have_text("298 px (not calibrated)")
