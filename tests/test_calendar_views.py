@@ -267,7 +267,7 @@ async def test_two_taps_move_an_appointment_through_the_move_rule(client, clinic
     await book(clinic, cal, await factories.make_patient(clinic), DAY, "11:00", chair_id=str(cal["chairs"][1]))
     await sign_in_as(client, receptionist)
     grid = await client.get("/calendar", params={"date": DAY})
-    assert f'data-move="/calendar/appointments/{appointment_id}/move"' in grid.text
+    assert f'href="/calendar/appointments/{appointment_id}" data-provider="{cal["dentist"].id}"' in grid.text
     picked = await client.get("/calendar", params={"date": DAY, "moving": appointment_id})
     assert f'action="/calendar/appointments/{appointment_id}/move"' in picked.text
     target = f'{DAY}|14:00|{cal["chairs"][1]}|{cal["dentist"].id}'

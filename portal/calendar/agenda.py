@@ -99,7 +99,7 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
     first, last = clock.day_bounds(day, actor.time_zone)
     rows = await _appointments(actor, first, last)
     column = {chair["id"]: index + 2 for index, chair in enumerate(chairs)}
-    placed, freed = [], []
+    placed, freed, covered = [], [], set()
     for row in rows:
         is_freed = row["status"] in statuses.FREED
         if is_freed:
@@ -108,8 +108,12 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
                 and row["chair"] in column:
             placed.append({**row, "row": spot[0], "span": spot[1], "column": column[row["chair"]], "freed": is_freed,
                            "movable": row["status"] in statuses.CANCELLABLE})
+            if not is_freed:
+                covered.update((r, column[row["chair"]]) for r in range(spot[0], spot[0] + spot[1]))
     await audit.record_patients_shown(actor, "calendar.day_viewed", sorted({r["patient"] for r in rows}))
-    return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed,
+    # A slot under an active appointment is hidden by its card: the grid leaves it out (a drag finds its target by
+    # position, and the two-tap move page renders every slot).
+    return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed, "covered": covered,
             "default_status": statuses.Status.BOOKED, "show_freed": show_freed,
             "now_row": _now_row(actor, grid, day), "step": grid.step,
             "closure": await _closure(actor, day)}
@@ -137,9 +141,11 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
             continue
         if spot := grid.place(row["local_start"], row["local_end"]):
             placed.append({**row, "row": spot[0], "span": spot[1],
-                           "column": (row["local_start"].date() - monday).days + 2})
+                           "column": (row["local_start"].date() - monday).days + 2,
+                           "movable": row["status"] in statuses.CANCELLABLE})
     await audit.record_patients_shown(actor, "calendar.week_viewed", sorted({r["patient"] for r in rows}))
-    return {"monday": monday, "days": days, "grid": grid, "appointments": placed, "step": grid.step}
+    return {"monday": monday, "days": days, "grid": grid, "appointments": placed, "step": grid.step,
+            "default_status": statuses.Status.BOOKED}
 
 
 async def month_view(actor: Actor, day: date) -> dict:

@@ -54,13 +54,16 @@ class CalendarController(Controller):
 
     @get("/week", name="calendar.week")
     async def week(self, request: Request, actor: CurrentActor, date: FromQuery[str] = "",
-                   provider: FromQuery[int | None] = None, chair: FromQuery[int | None] = None) -> Template:
-        """A week for one provider or one chair."""
+                   provider: FromQuery[int | None] = None, chair: FromQuery[int | None] = None,
+                   moving: FromQuery[int | None] = None) -> Template:
+        """A week for one provider or one chair; an appointment being moved to another day (two taps)."""
+        held = await scheduling.get_appointment(actor, moving) if moving else None
         choices = await _choices(actor)
         if provider is None and chair is None and choices["providers"]:
             provider = choices["providers"][0]["id"]
         view = await agenda.week_view(actor, _day(actor, date), provider_id=provider, chair_id=chair)
         return render(request, "calendar/week.html", view=view, provider=provider, chair=chair, **choices,
+                      moving=held if held and held["cancellable"] else None,
                       prev_week=view["monday"] - timedelta(days=7), next_week=view["monday"] + timedelta(days=7))
 
     @get("/month", name="calendar.month")

@@ -14,9 +14,11 @@ DAY = date.today() + timedelta(days=7)
 
 
 async def _touch_drag(page: Page, source, target) -> None:
-    """A finger on `source`, slid in steps onto the middle of `target` (real touch events, through the CDP)."""
+    """A finger on `source`, slid in steps onto the middle of `target` (a locator or a box; real touch events, through
+    the CDP)."""
     cdp = await page.context.new_cdp_session(page)
-    start, end = await source.bounding_box(), await target.bounding_box()
+    start = await source.bounding_box()
+    end = target if isinstance(target, dict) else await target.bounding_box()
     x0, y0 = start["x"] + start["width"] / 2, start["y"] + 12
     x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
     await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
@@ -65,3 +67,37 @@ async def test_a_receptionist_drags_taps_and_keys_an_appointment_to_new_times(ta
     await page.keyboard.press("Enter")
     await expect(page.locator("dialog[open]").get_by_text("moved from").nth(2)).to_be_visible()
     assert await _starts(appointment_id, cal["chairs"][0]) == "16:30"
+
+
+async def test_a_receptionist_drags_an_appointment_to_another_day_in_the_week_view(tablet: Page, clinic):
+    page = tablet
+    cal = await factories.make_calendar(clinic)
+    rita = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Rita")
+    patient = await factories.make_patient(clinic, given_name="Marloes", family_name="Verbeek")
+    monday = DAY - timedelta(days=DAY.weekday())
+    appointment_id = await factories.book(clinic, cal, patient, monday.isoformat(), "10:00")
+    await sign_in(page, await factories.email_of(rita), factories.PASSWORD)
+
+    await page.goto(f"/calendar/week?date={monday.isoformat()}&chair={cal['chairs'][0]}")
+    appointment = page.locator(".cal-appt", has_text="10:00 Marloes Verbeek")
+    wednesday = page.locator(f'.cal-head[data-date="{(monday + timedelta(days=2)).isoformat()}"]')
+    # no element per slot on the week grid: the target is the place under the finger (Wednesday's column, 12:00)
+    head, row = await wednesday.bounding_box(), await page.locator('.cal-time[data-t="12:00"]').bounding_box()
+    await _touch_drag(page, appointment, {"x": head["x"], "y": row["y"], "width": head["width"],
+                                          "height": row["height"]})
+    await expect(page.locator("dialog[open]").get_by_text("moved from")).to_be_visible()
+    row = await Appointment.select().where(Appointment.id == appointment_id).first()
+    assert clock.local(row["starts_at"], "Europe/Amsterdam").date() == monday + timedelta(days=2)
+    assert await _starts(appointment_id, cal["chairs"][0]) == "12:00"
+
+    # the two-tap way in the week view: "m" on the card picks it up, a "Move here" slot puts it down
+    await page.goto(f"/calendar/week?date={monday.isoformat()}&chair={cal['chairs'][0]}")
+    await page.locator(".cal-appt", has_text="12:00 Marloes Verbeek").focus()
+    await page.keyboard.press("m")
+    await expect(page.get_by_role("status")).to_contain_text("Moving Marloes Verbeek")
+    friday = await page.locator(f'.cal-head[data-date="{(monday + timedelta(days=4)).isoformat()}"]').inner_text()
+    await page.get_by_role("button", name=f"Move here: {friday} at 09:30", exact=True).tap()
+    await expect(page.locator("dialog[open]").get_by_text("moved from").nth(1)).to_be_visible()
+    row = await Appointment.select().where(Appointment.id == appointment_id).first()
+    assert clock.local(row["starts_at"], "Europe/Amsterdam").date() == monday + timedelta(days=4)
+    assert await _starts(appointment_id, cal["chairs"][0]) == "09:30"
