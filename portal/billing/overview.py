@@ -44,21 +44,21 @@ async def account_overview(actor: Actor, patient_id: int, everything: bool = Fal
     return overview
 
 
-# The ledger as `ledger.entries` reads it, plus what `invoices.uninvoiced_charges` adds: whether a charge is on an
-# invoice, and the name of the patient it was for (the ledger_entry_account_idx index serves it).
+# The ledger as `ledger.entries` reads it, plus whether a charge is on an invoice (what `uninvoiced_charges` asks;
+# the page only counts those). Indexes: ledger_entry_account_idx, invoice_line_entry_idx.
 _ENTRIES = (
     "SELECT e.id, e.patient, e.kind, e.amount, e.method, e.plan_item, e.code, e.description, e.vat_rate, e.provider, "
     "e.invoice, e.reference, e.reason, e.recorded_by_name, e.at, "
-    "coalesce(p.given_name || ' ' || p.family_name, '') AS patient_name, "
     "e.kind = 'charge' AND EXISTS (SELECT 1 FROM invoice_line l WHERE l.entry = e.id) AS invoiced "
-    "FROM ledger_entry e LEFT JOIN patient p ON p.id = e.patient WHERE e.account = {} ORDER BY e.at, e.id")
+    "FROM ledger_entry e WHERE e.account = {} ORDER BY e.at, e.id")
 
 # The account the patient is billed to, with the clinic's currency and the members (as `accounts.account` gives
 # them), in one statement that is also the check that the patient is this clinic's and not isolated.
 _ACCOUNT = (
     "SELECT a.*, c.currency, (SELECT coalesce(json_agg(json_build_object('id', q.id, 'given_name', q.given_name, "
     "'family_name', q.family_name, 'email', q.email, 'address', q.address) ORDER BY q.family_name, q.given_name), "
-    "'[]'::json) FROM billing_member k JOIN patient q ON q.id = k.patient WHERE k.account = a.id) AS members "
+    "'[]'::json) FROM patient q WHERE q.id = ANY(ARRAY(SELECT k.patient FROM billing_member k "
+    "WHERE k.account = a.id))) AS members "
     "FROM patient p JOIN billing_member m ON m.patient = p.id JOIN billing_account a ON a.id = m.account "
     "AND a.clinic = p.clinic JOIN clinic c ON c.id = a.clinic "
     "WHERE p.id = {} AND p.clinic = {} AND p.isolated_at IS NULL")
