@@ -353,6 +353,7 @@ class PathProfile:
     queries: list[tuple[str, float, float]] = field(default_factory=list)  # label, calls per request, ms
     tree: list[tuple[str, float]] = field(default_factory=list)
     hot: list[tuple[str, str, float]] = field(default_factory=list)
+    cpu_ms: float = 0.0  # this process's CPU time per request (steady when other processes share the machine)
 
     @property
     def sql_ms(self) -> float:
@@ -395,7 +396,9 @@ async def profile_path(path: str, email: str, password: str, iterations: int = I
 
         await _timed([], request, WARMUP)
         result.whole = Part("whole request in-process (ASGI, no network)", [])
+        cpu = time.process_time()
         page = await _timed(result.whole.samples, request, iterations)
+        result.cpu_ms = (time.process_time() - cpu) * 1000 / iterations
         result.html_bytes = len(page.content)
         with capture_sql() as statements:
             await _timed([], request, iterations)
@@ -418,7 +421,7 @@ async def profile_path(path: str, email: str, password: str, iterations: int = I
 def print_path_profile(result: PathProfile) -> None:
     w = result.whole
     print(f"{result.path}: {result.html_bytes:,} bytes; mean {w.mean_ms:.2f} ms p50 {w.p50_ms:.2f} p95 {w.p95_ms:.2f}"
-          f"; {result.statements:.1f} statements, SQL {result.sql_ms:.2f} ms")
+          f"; {result.statements:.1f} statements, SQL {result.sql_ms:.2f} ms; CPU {result.cpu_ms:.2f} ms")
     for label, calls, ms in result.queries:
         print(f"    {label:<70} {calls:4.1f} x {ms:6.2f} ms")
     for name, pct in result.tree:
