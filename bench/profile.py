@@ -342,6 +342,94 @@ async def capture_action(factory) -> list[Statement]:
     return list(statements)
 
 
+# --- any signed-in page ----------------------------------------------------------------------------------------
+
+@dataclass
+class PathProfile:
+    path: str
+    iterations: int
+    html_bytes: int = 0
+    whole: Part | None = None
+    queries: list[tuple[str, float, float]] = field(default_factory=list)  # label, calls per request, ms
+    tree: list[tuple[str, float]] = field(default_factory=list)
+    hot: list[tuple[str, str, float]] = field(default_factory=list)
+    cpu_ms: float = 0.0  # this process's CPU time per request (steady when other processes share the machine)
+
+    @property
+    def sql_ms(self) -> float:
+        return sum(ms for _, _, ms in self.queries)
+
+    @property
+    def statements(self) -> float:
+        return sum(calls for _, calls, _ in self.queries)
+
+
+async def profile_path(path: str, email: str, password: str, iterations: int = ITERATIONS,
+                       profiled: bool = True) -> PathProfile:
+    """Any signed-in GET in-process: the whole request's time, the statements it sends (SQL share), and under
+    pyinstrument the split (guard, session, Jinja, rest) and the portal functions that own the time."""
+    import httpx
+    from pyinstrument import Profiler
+
+    from portal import links
+    from portal.app import create_app
+    from portal.settings import Settings
+
+    result = PathProfile(path, iterations)
+    app = create_app(Settings.from_env(), manage_pool=False)
+    _quiet_request_log(Path(os.devnull))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=links.public_base(Settings.from_env())) as client:
+        form = await client.get("/login")
+        tag = re.search(r'<input[^>]*name="_csrf_token"[^>]*>', form.text)
+        token = re.search(r'value="([^"]*)"', tag.group(0)).group(1) if tag else ""
+        signed = await client.post("/login", data={"_csrf_token": token, "email": email, "password": password,
+                                                   "next": "/"})
+        if signed.status_code != 303:
+            raise RuntimeError(f"in-process sign-in answered {signed.status_code}")
+
+        async def request():
+            response = await client.get(path)
+            if response.status_code != 200:
+                raise RuntimeError(f"in-process GET {path} answered {response.status_code}")
+            return response
+
+        await _timed([], request, WARMUP)
+        result.whole = Part("whole request in-process (ASGI, no network)", [])
+        cpu = time.process_time()
+        page = await _timed(result.whole.samples, request, iterations)
+        result.cpu_ms = (time.process_time() - cpu) * 1000 / iterations
+        result.html_bytes = len(page.content)
+        with capture_sql() as statements:
+            await _timed([], request, iterations)
+        per: dict[str, list[float]] = defaultdict(list)
+        for s in statements:
+            per[s.label].append(s.seconds)
+        result.queries = [(label, len(t) / iterations, sum(t) * 1000 / iterations) for label, t in per.items()]
+        if profiled:
+            profiler = Profiler(interval=0.001, async_mode="enabled")
+            profiler.start()
+            for _ in range(iterations):
+                await request()
+            root = profiler.stop().root_frame()
+            if root is not None:
+                result.tree = _split_tree(root, iterations)
+                result.hot = _hot_functions(root, iterations)
+    return result
+
+
+def print_path_profile(result: PathProfile) -> None:
+    w = result.whole
+    print(f"{result.path}: {result.html_bytes:,} bytes; mean {w.mean_ms:.2f} ms p50 {w.p50_ms:.2f} p95 {w.p95_ms:.2f}"
+          f"; {result.statements:.1f} statements, SQL {result.sql_ms:.2f} ms; CPU {result.cpu_ms:.2f} ms")
+    for label, calls, ms in result.queries:
+        print(f"    {label:<70} {calls:4.1f} x {ms:6.2f} ms")
+    for name, pct in result.tree:
+        print(f"    {name:<70} {pct:5.1f} %")
+    for fn, where, pct in result.hot:
+        print(f"    {pct:5.1f} %  {fn}  {where}")
+
+
 # --- stand-alone --------------------------------------------------------------------------------------------------
 
 def main() -> None:

@@ -17,7 +17,7 @@ from portal.tables import Patient
 
 
 async def clinic_overview(actor: Actor) -> dict:
-    """Counts, a six-month series of new patients, and lab work late for its seating (those names audited)."""
+    """Counts and a six-month series of new patients (the rest of the page comes with `clinic_figures`)."""
     require(actor, Permission.VIEW_DASHBOARD)
     zone = ZoneInfo(actor.time_zone)
     today = datetime.now(zone).date()
@@ -37,6 +37,29 @@ async def clinic_overview(actor: Actor) -> dict:
     locale = i18n.babel_locale()
     series = [{"label": format_date(m, "LLL", locale=locale), "count": per_month.get(m.isoformat()[:7], 0)}
               for m in months]
+    return {
+        "today": today,
+        "patients": counts["patients"],
+        "staff": counts["staff"],
+        "new_patients": series,
+        "chart_max": max([s["count"] for s in series] + [1]),
+    }
+
+
+# The blocks that change rarely, each one query, read by a fragment the page loads after its first paint.
+FIGURE_PERMISSIONS = (Permission.MANAGE_CALENDAR, Permission.HANDLE_PRIVACY_REQUESTS, Permission.MANAGE_CLINIC,
+                      Permission.VIEW_REPORTS)
+
+
+def has_figures(actor: Actor) -> bool:
+    """Whether the dashboard has a figures block to load for this person at all."""
+    return any(can(actor, p) for p in FIGURE_PERMISSIONS)
+
+
+async def clinic_figures(actor: Actor) -> dict:
+    """Breach clocks, privacy request clocks, the month's money, lab work late for its seating (those names
+    audited) and the Page's reach, as far as the role may see each."""
+    require(actor, Permission.VIEW_DASHBOARD)
     lab_late = await lab_cases.late_cases(actor) if can(actor, Permission.MANAGE_CALENDAR) else []
     privacy = None
     if can(actor, Permission.HANDLE_PRIVACY_REQUESTS):
@@ -44,18 +67,8 @@ async def clinic_overview(actor: Actor) -> dict:
     breach_clocks = await breaches.open_clocks(actor) if can(actor, Permission.MANAGE_CLINIC) else []
     money = await reports.headline(actor) if can(actor, Permission.VIEW_REPORTS) else None
     social = await page_insights.weekly(actor) if can(actor, Permission.MANAGE_CLINIC) else None
-    return {
-        "social": social,
-        "breach_clocks": breach_clocks,
-        "money": money,
-        "privacy": privacy,
-        "lab_late": lab_late,
-        "today": today,
-        "patients": counts["patients"],
-        "staff": counts["staff"],
-        "new_patients": series,
-        "chart_max": max([s["count"] for s in series] + [1]),
-    }
+    return {"social": social, "breach_clocks": breach_clocks, "money": money, "privacy": privacy,
+            "lab_late": lab_late}
 
 
 def _shift_month(day: date, months: int) -> date:

@@ -41,6 +41,7 @@ async def test_a_bad_range_is_refused_beside_the_field_and_the_front_desk_sees_n
     await sign_in_as(client, desk)
     assert (await client.get("/reports/money")).status_code == 403
     assert "/reports/money" not in (await client.get("/")).text
+    assert "/reports/money" not in (await client.get("/dashboard/figures")).text
 
 
 async def test_the_owner_sets_tax_number_terms_and_vat_per_fee_code(client, clinic):

@@ -96,3 +96,26 @@ async def test_a_credit_note_from_the_invoice_page_refuses_a_missing_reason(clie
     assert done.status_code == 303
     note = await client.get(done.headers["location"])
     assert "-00002" in note.text and "-00001" in note.text
+
+
+async def test_the_account_page_reads_in_six_statements_and_a_foreign_patient_is_unknown(client, clinic, cal,
+                                                                                        other_clinic, monkeypatch):
+    from piccolo.engine.postgres import PostgresEngine
+
+    patient, desk = await _desk_with_filling(client, clinic, cal)
+    assert (await post_form(client, f"/patients/{patient}/account/invoices")).status_code == 303
+    await completed_filling(clinic, cal["dentist"], patient)  # one charge not yet invoiced
+    statements: list[str] = []
+    original = PostgresEngine.run_querystring
+
+    async def counted(self, querystring, in_pool=True):
+        statements.append(str(querystring))
+        return await original(self, querystring, in_pool)
+
+    monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
+    page = await client.get(f"/patients/{patient}/account")
+    assert page.status_code == 200 and "Issue an invoice for 1 charges" in page.text and "-00001" in page.text
+    assert len(statements) <= 6, statements  # session, account, ledger, invoices, plan, audit
+    monkeypatch.setattr(PostgresEngine, "run_querystring", original)
+    foreign = await factories.make_patient(other_clinic)
+    assert (await client.get(f"/patients/{foreign}/account")).status_code == 404

@@ -208,3 +208,31 @@ async def test_every_refused_chart_plan_note_and_guardian_form_swaps_into_its_ta
         assert response.status_code == 422, (action, response.status_code)
         assert_swaps_into(target, response)
         assert response.headers.get("hx-replace-url") == "false", action
+
+
+async def test_the_chart_and_tooth_chart_pages_read_the_patient_once(client, clinic, dentist, other_clinic,
+                                                                     monkeypatch):
+    from piccolo.engine.postgres import PostgresEngine
+
+    patient_id = await factories.make_patient(clinic, given_name="Mila")
+    await sign_in_as(client, dentist)
+    assert (await post_form(client, f"/patients/{patient_id}/chart/teeth/16/findings",
+                            {"kind": "caries", "state": "existing", "s_m": "on", "s_o": "on"})).status_code == 303
+    statements: list[str] = []
+    original = PostgresEngine.run_querystring
+
+    async def counted(self, querystring, in_pool=True):
+        statements.append(str(querystring))
+        return await original(self, querystring, in_pool)
+
+    monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
+    for path in (f"/patients/{patient_id}/chart", f"/patients/{patient_id}/chart/teeth"):
+        statements.clear()
+        page = await client.get(path)
+        assert page.status_code == 200 and page.text.count("data-tooth=") == 52
+        assert len(re.findall(r'<polygon [^>]*class="sf k-caries st-existing"', page.text)) == 2
+        reads = [s for s in statements if re.search(r'FROM\s+"?patient"?\s', s)]
+        assert len(reads) == 1, reads  # the header checks the patient and brings the clinic's numbering
+    monkeypatch.setattr(PostgresEngine, "run_querystring", original)
+    foreign = await factories.make_patient(other_clinic)
+    assert (await client.get(f"/patients/{foreign}/chart/teeth")).status_code == 404

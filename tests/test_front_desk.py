@@ -114,3 +114,17 @@ async def test_the_board_polls_itself(client, clinic, cal, day, monkeypatch):
     fragment = await client.get("/today", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert 'hx-trigger="every 30s"' in fragment.text and "<html" not in fragment.text
+
+
+async def test_every_chairs_list_is_read_only_when_opened(client, clinic, cal, day, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: day["now"])
+    await sign_in_as(client, clinic)
+    board = (await client.get("/today", headers={"HX-Request": "true"})).text
+    assert 'hx-get="/today/chairs" hx-trigger="toggle once"' in board
+    assert "Complete: Ada" not in board and board.count("<form") == 3  # the waiting and expected lists only
+    chairs = await client.get("/today/chairs", headers={"HX-Request": "true"})
+    assert chairs.status_code == 200 and "<html" not in chairs.text
+    assert chairs.text.count("<h3>") == 2 and chairs.text.count('class="today-visit ') == 4
+    assert 'name="status" value="arrived"' in chairs.text and "Seat: Cas" in chairs.text
+    page = await client.get("/today/chairs")  # without htmx: a page of its own
+    assert page.status_code == 200 and "<html" in page.text and "Seat: Cas" in page.text

@@ -53,14 +53,14 @@ async def test_late_work_shows_on_the_dashboard_and_the_card_until_received(clie
     await LabCase.update({LabCase.seating_appointment: seating}).where(LabCase.id == records["case_id"])
     desk = await factories.make_staff(clinic, Role.RECEPTIONIST)
     await sign_in_as(client, desk)
-    assert 'id="lab-late"' in (await client.get("/")).text
+    assert 'id="lab-late"' in (await client.get("/dashboard/figures")).text
     card = await client.get(f"/calendar/appointments/{seating}", headers={"HX-Request": "true"})
     assert 'id="lab-late"' in card.text
     await cases.change_status(cal["dentist"], patient_id, records["case_id"], cases.StatusForm(status="sent"),
                               _sending=True)
     assert (await post_form(client, f"/patients/{patient_id}/lab-cases/{records['case_id']}/status",
                             {"status": "received"})).status_code == 303
-    assert 'id="lab-late"' not in (await client.get("/")).text
+    assert 'id="lab-late"' not in (await client.get("/dashboard/figures")).text
     card = await client.get(f"/calendar/appointments/{seating}", headers={"HX-Request": "true"})
     assert 'id="lab-late"' not in card.text
 

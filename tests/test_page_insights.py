@@ -89,19 +89,19 @@ async def test_the_owners_dashboard_draws_the_weeks_with_leads_per_week(client, 
         (date(2026, 11, 22), 0), (date(2026, 11, 29), 2)]
     assert len(figures["bars"]) == 5 and figures["bars"][-1]["h"] == 110  # the highest reach fills the chart
     await sign_in_as(client, clinic)
-    page = await client.get("/")
+    page = await client.get("/dashboard/figures")
     assert page.status_code == 200 and 'id="social-insights"' in page.text and "<svg" in page.text
     assert "<td>1.300</td>" in page.text or "<td>1,300</td>" in page.text  # the clinic's number format
     assert page.text.count('class="insights-dot"') == 5 and "<polyline" in page.text
     receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
     await sign_in_as(client, receptionist)
-    assert 'id="social-insights"' not in (await client.get("/")).text
+    assert 'id="social-insights"' not in (await client.get("/dashboard/figures")).text
 
 
 async def test_without_a_page_the_dashboard_shows_no_social_panel(client, clinic):
     await sign_in_as(client, clinic)
     assert await page_insights.weekly(clinic) is None
-    assert 'id="social-insights"' not in (await client.get("/")).text
+    assert 'id="social-insights"' not in (await client.get("/dashboard/figures")).text
 
 
 async def test_disconnecting_deletes_the_insights_with_the_token(clinic, meta, meta_settings):

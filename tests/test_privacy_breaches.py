@@ -39,7 +39,7 @@ async def test_a_breach_is_recorded_with_its_patients_and_its_clock(client, clin
     page = await client.get(recorded.headers["location"])
     assert "hours left to tell the authority" in page.text
     assert [r["patient_id"] for r in await BreachPatient.select(BreachPatient.patient_id)] == [seen]
-    dashboard = await client.get("/")
+    dashboard = await client.get("/dashboard/figures")
     assert "hours left to tell the supervisory authority" in dashboard.text
     breach_id = (await Breach.select(Breach.id).first())["id"]
     assert (await post_form(client, f"/breaches/{breach_id}/notify")).status_code == 303
@@ -49,7 +49,7 @@ async def test_a_breach_is_recorded_with_its_patients_and_its_clock(client, clin
     assert again.status_code == 422 and "already been told" in again.text
     told = await post_form(client, f"/breaches/{breach_id}/authority", {"reference": "AP-2026-123"})
     assert told.status_code == 303
-    assert "hours left" not in (await client.get("/")).text
+    assert "hours left" not in (await client.get("/dashboard/figures")).text
     csv = (await client.get("/breaches/export.csv")).text
     assert "AP-2026-123" in csv and "Sanne" not in csv
     actions = {r["action"] for r in await AuditEntry.select(AuditEntry.action)}
@@ -61,7 +61,7 @@ async def test_a_late_clock_says_so(client, clinic):
     await sign_in_as(client, clinic)
     earlier = (datetime.now(timezone.utc) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M")
     await post_form(client, "/breaches", _form(discovered_at=earlier, high_risk=None))
-    assert "have passed" in (await client.get("/")).text
+    assert "have passed" in (await client.get("/dashboard/figures")).text
     breach_id = (await Breach.select(Breach.id).first())["id"]
     refused = await post_form(client, f"/breaches/{breach_id}/notify")
     assert refused.status_code == 422 and "high risk" in refused.text
@@ -70,4 +70,4 @@ async def test_a_late_clock_says_so(client, clinic):
 async def test_only_the_owner_keeps_the_register(client, clinic):
     await sign_in_as(client, await factories.make_staff(clinic, Role.DENTIST))
     assert (await client.get("/breaches")).status_code == 403
-    assert "supervisory authority" not in (await client.get("/")).text
+    assert "supervisory authority" not in (await client.get("/dashboard/figures")).text

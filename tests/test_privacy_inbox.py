@@ -79,15 +79,15 @@ async def test_dashboard_counts_overdue_and_due_this_week(client, clinic):
     now = datetime.now(timezone.utc)
     await PrivacyRequest.update({PrivacyRequest.due_at: now - timedelta(days=1)}).where(PrivacyRequest.id == overdue)
     await PrivacyRequest.update({PrivacyRequest.due_at: now + timedelta(days=3)}).where(PrivacyRequest.id == soon)
-    overview = await dashboard.clinic_overview(clinic)
+    overview = await dashboard.clinic_figures(clinic)
     assert (overview["privacy"]["overdue"], overview["privacy"]["this_week"]) == (1, 1)
     await sign_in_as(client, clinic)
-    page = await client.get("/")
+    page = await client.get("/dashboard/figures")
     assert 'id="privacy-clocks"' in page.text
     inbox = await client.get("/privacy-requests")
     assert "overdue" in inbox.text and "this week" in inbox.text
     dentist = await factories.make_staff(clinic, Role.DENTIST)
-    assert (await dashboard.clinic_overview(dentist))["privacy"] is None
+    assert (await dashboard.clinic_figures(dentist))["privacy"] is None
 
 
 async def test_a_decision_mail_waits_in_the_outbox_for_the_worker(client, clinic, mailbox):

@@ -21,7 +21,8 @@ async def header(actor: Actor, patient_id: int) -> dict:
     """Name, age and active alerts: what every chart page shows on top (front desk may read it)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
     patient = await Patient.select(Patient.id, Patient.given_name, Patient.family_name, Patient.date_of_birth,
-                                   Patient.restricted_at, Patient.objected_at).where(
+                                   Patient.restricted_at, Patient.objected_at,
+                                   Patient.clinic.tooth_numbering.as_alias("tooth_numbering")).where(
         (Patient.id == patient_id) & (Patient.clinic == actor.clinic_id) & Patient.isolated_at.is_null()).first()
     if patient is None:
         raise NotFound()
@@ -34,25 +35,33 @@ async def numbering(clinic_id: int) -> str:
     return (await Clinic.select(Clinic.tooth_numbering).where(Clinic.id == clinic_id).first())["tooth_numbering"]
 
 
-async def tooth_chart(actor: Actor, patient_id: int) -> dict:
-    """The SVG drawing's data: per tooth shapes and classes, in the clinic's numbering."""
+async def tooth_chart(actor: Actor, patient_id: int, header_read: dict | None = None) -> dict:
+    """The SVG drawing's data: per tooth shapes and classes, in the clinic's numbering. `header_read`: this
+    patient's `header`, just read (it checked the patient and carries the numbering: one round trip fewer)."""
     require(actor, Permission.READ_CLINICAL)
-    rows = await Patient.raw(  # the patient check and the clinic's numbering in one round trip
-        "SELECT c.tooth_numbering FROM patient p JOIN clinic c ON c.id = p.clinic WHERE p.id = {} "
-        "AND p.clinic = {} AND p.isolated_at IS NULL", patient_id, actor.clinic_id)
-    if not rows:
-        raise NotFound()
+    if header_read is not None and header_read["id"] == patient_id:
+        numbering = header_read["tooth_numbering"]
+    else:
+        rows = await Patient.raw(  # the patient check and the clinic's numbering in one round trip
+            "SELECT c.tooth_numbering FROM patient p JOIN clinic c ON c.id = p.clinic WHERE p.id = {} "
+            "AND p.clinic = {} AND p.isolated_at IS NULL", patient_id, actor.clinic_id)
+        if not rows:
+            raise NotFound()
+        numbering = rows[0]["tooth_numbering"]
     findings = await odontogram.chart_findings(actor, patient_id, patient_checked=True)
-    return {"teeth": tooth_chart_svg.drawing(findings, rows[0]["tooth_numbering"]),
+    return {"teeth": tooth_chart_svg.drawing(findings, numbering),
             "width": tooth_chart_svg.WIDTH, "height": tooth_chart_svg.HEIGHT}
 
 
 async def chart_page(actor: Actor, patient_id: int) -> dict:
     require(actor, Permission.READ_CLINICAL)
     async with transaction():
-        page = {"patient": await header(actor, patient_id), "chart": await tooth_chart(actor, patient_id)}
-        page["plans"] = await treatment_plans.list_plans(actor, patient_id)
-        page["notes"], page["more_notes"] = await clinical_notes.list_notes(actor, patient_id, limit=RECENT_NOTES)
+        patient = await header(actor, patient_id)
+        page = {"patient": patient, "chart": await tooth_chart(actor, patient_id, patient)}
+        # The header has checked the patient (this clinic's, not isolated) in this transaction.
+        page["plans"] = await treatment_plans.list_plans(actor, patient_id, patient_checked=True)
+        page["notes"], page["more_notes"] = await clinical_notes.list_notes(actor, patient_id, limit=RECENT_NOTES,
+                                                                            patient_checked=True)
         page["image_count"], page["images"] = (await imaging.recent_images(actor, patient_id)
                                                if can(actor, Permission.READ_IMAGES) else (0, []))
     return page

@@ -138,11 +138,13 @@ async def get_note(actor: Actor, patient_id: int, note_id: int) -> dict:
     return row
 
 
-async def list_notes(actor: Actor, patient_id: int, limit: int = PAGE_SIZE, before: int | None = None
-                     ) -> tuple[list[dict], bool]:
-    """Original notes newest first, each with its amendments in order; True when older notes exist."""
+async def list_notes(actor: Actor, patient_id: int, limit: int = PAGE_SIZE, before: int | None = None,
+                     patient_checked: bool = False) -> tuple[list[dict], bool]:
+    """Original notes newest first, each with its amendments in order; True when older notes exist.
+    `patient_checked`: the caller has just checked the patient is the actor clinic's and not isolated."""
     require(actor, Permission.READ_CLINICAL)
-    await ensure_in_clinic(actor, patient_id)
+    if not patient_checked:
+        await ensure_in_clinic(actor, patient_id)
     query = ClinicalNote.select().where((ClinicalNote.patient == patient_id)
                                         & (ClinicalNote.clinic == actor.clinic_id) & ClinicalNote.amends.is_null())
     if before is not None:

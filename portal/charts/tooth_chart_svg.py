@@ -6,6 +6,9 @@ where root canals and implants are drawn.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+from markupsafe import Markup, escape
 
 from portal.charts import teeth
 from portal.display import label
@@ -80,12 +83,41 @@ def drawing(chart: dict[int, dict], numbering: str) -> list[dict]:
         surfaces = [(points, _surface_class(state["surfaces"].get(letter)))
                     for letter, points in shape.surfaces.items()]
         whole = state["whole"]
+        tooth_label = teeth.label(fdi, numbering)
         teeth_out.append({
-            "fdi": fdi, "label": teeth.label(fdi, numbering), "shape": shape, "surfaces": surfaces,
+            "fdi": fdi, "label": tooth_label, "shape": shape, "surfaces": surfaces,
             "whole": whole, "summary": _summary(fdi, numbering, state),
             "marked": bool(state["surfaces"] or whole),
+            "svg": _tooth_svg(fdi, tuple(cls for _, cls in surfaces), tuple(whole.items()), tooth_label),
         })
     return teeth_out
+
+
+@lru_cache(maxsize=8192)
+def _tooth_svg(fdi: int, classes: tuple[str, ...], whole: tuple[tuple[str, str], ...], tooth_label: str) -> Markup:
+    """One tooth's drawing inside its link (hit area, surfaces, whole-tooth marks, label): the same few states
+    recur on every chart, so each is built once per process instead of by the template on every request."""
+    s = SHAPES[fdi]
+    x, y, root = s.x, s.y, s.root
+    parts = [f'<rect x="{x - 2}" y="{y - 18}" width="44" height="76" class="hit"/>']
+    parts += [f'<polygon points="{points}" class="{escape(cls)}"/>'
+              for points, cls in zip(s.surfaces.values(), classes, strict=True)]
+    for kind, state in whole:
+        st = escape(state)
+        if kind == "crown":
+            parts.append(f'<rect x="{x - 1}" y="{y - 1}" width="42" height="42" rx="6" class="crown st-{st}"/>')
+        elif kind == "missing":
+            parts.append(f'<path d="M{x} {y}L{x + 40} {y + 40}M{x + 40} {y}L{x} {y + 40}" class="cross st-{st}"/>')
+        elif kind == "root_canal":
+            parts.append(f'<line x1="{root[0]}" y1="{root[1]}" x2="{root[2]}" y2="{root[3]}" class="canal st-{st}"/>')
+        elif kind == "implant":
+            parts.append(f'<rect x="{root[0] - 4}" y="{root[1]}" width="8" height="14" class="implant st-{st}"/>')
+        elif kind == "bridge":
+            parts.append(f'<line x1="{x - 2}" y1="{y + 20}" x2="{x + 42}" y2="{y + 20}" class="bridge st-{st}"/>')
+        elif kind == "fracture":
+            parts.append(f'<path d="M{x + 6} {y + 4}l10 12-8 8 12 12" class="fracture st-{st}"/>')
+    parts.append(f'<text x="{x + 20}" y="{s.label_y}" class="tooth-label">{escape(tooth_label)}</text>')
+    return Markup("".join(parts))
 
 
 def _surface_class(found: tuple[str, str] | None) -> str:

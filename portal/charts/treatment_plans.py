@@ -281,10 +281,12 @@ async def get_plan(actor: Actor, patient_id: int, plan_id: int) -> dict:
     return plan
 
 
-async def list_plans(actor: Actor, patient_id: int) -> list[dict]:
-    """The patient's plans newest first, with their totals (one query)."""
+async def list_plans(actor: Actor, patient_id: int, patient_checked: bool = False) -> list[dict]:
+    """The patient's plans newest first, with their totals (one query). `patient_checked`: the caller has just
+    checked the patient is the actor clinic's and not isolated (the chart page's header)."""
     require(actor, Permission.READ_CLINICAL)
-    await ensure_in_clinic(actor, patient_id)
+    if not patient_checked:
+        await ensure_in_clinic(actor, patient_id)
     return await TreatmentPlan.raw(
         "SELECT p.id, p.title, p.status, p.version, p.currency, p.created_at, "
         "coalesce(sum(i.fee) FILTER (WHERE i.status <> 'declined'), 0) AS total, count(i.id) AS items "

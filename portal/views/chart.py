@@ -22,7 +22,7 @@ async def _tooth_panel(request: Request, actor, patient_id: int, tooth: int, for
                "history": history, **FINDING_CHOICES}
     if with_chart or not wants_fragment(request):
         context["patient"] = await chart.header(actor, patient_id)
-        context["chart"] = await chart.tooth_chart(actor, patient_id)
+        context["chart"] = await chart.tooth_chart(actor, patient_id, context["patient"])
     fragment = "chart/_chart_with_panel.html" if with_chart else "chart/_tooth_panel.html"
     return render(request, "chart/tooth_page.html", fragment, status=status, **context)
 
@@ -40,8 +40,12 @@ class ChartController(Controller):
     @get("/chart/teeth", name="chart.teeth", guards=[requires(Permission.READ_CLINICAL)])
     async def teeth_fragment(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Template:
         """The tooth chart alone (htmx refresh; a page of its own without htmx)."""
-        drawing = await chart.tooth_chart(actor, patient_id)  # NotFound for a foreign or isolated patient
-        patient = {"id": patient_id} if wants_fragment(request) else await chart.header(actor, patient_id)
+        if wants_fragment(request):
+            patient = {"id": patient_id}
+            drawing = await chart.tooth_chart(actor, patient_id)  # NotFound for a foreign or isolated patient
+        else:
+            patient = await chart.header(actor, patient_id)
+            drawing = await chart.tooth_chart(actor, patient_id, patient)
         return render(request, "chart/teeth_page.html", "chart/_teeth.html", patient=patient, chart=drawing)
 
     @get("/chart/print", name="chart.print", guards=[requires(Permission.READ_CLINICAL)])

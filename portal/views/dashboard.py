@@ -27,12 +27,25 @@ class DashboardController(Controller):
     async def show(self, request: Request, actor: CurrentActor) -> Template:
         """Today's clinic at a glance, the front desk board first."""
         return render(request, "dashboard/index.html", overview=await dashboard.clinic_overview(actor),
-                      board=await front_desk.today(actor), errors={})
+                      board=await front_desk.today(actor), errors={}, has_figures=dashboard.has_figures(actor))
+
+    @get("/dashboard/figures", name="dashboard.figures")
+    async def figures(self, request: Request, actor: CurrentActor) -> Template:
+        """The blocks that change rarely (breach and privacy clocks, money, late lab work, the Page's reach): the
+        dashboard loads them after its first paint, so the page itself stays small and quick."""
+        return render(request, "dashboard/figures.html", "dashboard/_figures.html",
+                      figures=await dashboard.clinic_figures(actor))
 
     @get("/today", name="dashboard.today", guards=[requires(Permission.MANAGE_CALENDAR)])
     async def board(self, request: Request, actor: CurrentActor) -> Template:
         """The board alone: what the dashboard polls every 30 seconds."""
         return render(request, "dashboard/today.html", "dashboard/_today.html", board=await front_desk.today(actor),
+                      errors={})
+
+    @get("/today/chairs", name="dashboard.chairs", guards=[requires(Permission.MANAGE_CALENDAR)])
+    async def chairs(self, request: Request, actor: CurrentActor) -> Template:
+        """Every chair's appointments today: read when the board's "Every chair today" is opened."""
+        return render(request, "dashboard/chairs.html", "dashboard/_chairs.html", board=await front_desk.today(actor),
                       errors={})
 
     @post("/today/{appointment_id:int}/status", name="dashboard.status", status_code=200,

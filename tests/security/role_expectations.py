@@ -4,7 +4,9 @@ from portal.permissions import Permission
 
 REQUIRED = {
     "/": Permission.VIEW_DASHBOARD,
+    "/dashboard/figures": Permission.VIEW_DASHBOARD,
     "/today": Permission.MANAGE_CALENDAR,
+    "/today/chairs": Permission.MANAGE_CALENDAR,
     "/patients/{patient_id:int}/appointments": Permission.MANAGE_CALENDAR,
     "/patients/{patient_id:int}/messages/attachments/{attachment_id:int}": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/calls": Permission.READ_DEMOGRAPHICS,
