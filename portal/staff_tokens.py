@@ -99,7 +99,8 @@ async def request_reset(settings: Settings, email: str) -> None:
 async def check(token: str) -> dict:
     """The staff member behind a live token; NotFound for unknown, used or expired ones."""
     row = await StaffToken.select(StaffToken.purpose, StaffToken.staff.name, StaffToken.clinic.name).where(
-        (StaffToken.token_hash == _hash(token)) & StaffToken.used_at.is_null() & StaffToken.purpose.is_in(list(LIFETIME))
+        (StaffToken.token_hash == _hash(token)) & StaffToken.used_at.is_null()
+        & StaffToken.purpose.is_in(list(LIFETIME))  # an email change's link is no password link
         & (StaffToken.expires_at > datetime.now(timezone.utc))).first()
     if row is None:
         raise NotFound()
