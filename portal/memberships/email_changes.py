@@ -20,6 +20,7 @@ from portal import audit, i18n, links, sessions, staff
 from portal.contacts.notices import masked
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
+from portal.forms import email_problem
 from portal.memberships.identities import CREDENTIAL_TABLES, NO_PASSWORD
 from portal.messaging import mail, outbox
 from portal.permissions import Actor
@@ -87,6 +88,34 @@ async def cancel(actor: Actor, staff_id: int) -> None:
     async with transaction():
         if await _void(staff_id):
             await audit.record(actor, "staff.email_change_cancelled", object_type="staff", object_id=staff_id)
+
+
+async def own(actor: Actor) -> dict:
+    """Anyone signed in: the address they sign in with and a new one waiting for confirmation, if any."""
+    row = await Staff.select(Staff.email).where((Staff.id == actor.id) & (Staff.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise NotFound()
+    pending = (await staff.pending_addresses(actor.clinic_id, actor.id)).get(actor.id)
+    await audit.record(actor, "staff.viewed", object_type="staff", object_id=actor.id)
+    return {"email": row["email"], "pending_email": pending}
+
+
+async def propose_own(actor: Actor, settings: Settings, typed: str) -> None:
+    """A staff member changes their own sign-in address: nothing is looked up, whoever holds the new address (a
+    clash with a colleague's account shows on the link page, to the holder, not here)."""
+    if problem := email_problem(typed):
+        raise ValidationFailed({"email": problem})
+    address = typed.strip().lower()
+    if address == (await own(actor))["email"]:
+        raise ValidationFailed({"email": i18n.gettext("That is the address you sign in with now.")})
+    async with transaction():
+        await propose(actor, settings, actor.id, address)
+
+
+async def cancel_own(actor: Actor) -> None:
+    async with transaction():
+        if await _void(actor.id):
+            await audit.record(actor, "staff.email_change_cancelled", object_type="staff", object_id=actor.id)
 
 
 async def check(token: str) -> dict:

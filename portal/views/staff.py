@@ -1,5 +1,7 @@
 """Staff management for the owner: list, add, edit, change role, deactivate."""
 
+from dataclasses import dataclass
+
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -117,6 +119,44 @@ class LanguageController(Controller):
         back = str(posted.get("next", ""))
         return see_other(back if back.startswith("/") and not back.startswith("//") and "\\" not in back
                          else request.app.route_reverse("dashboard"))
+
+
+@dataclass(frozen=True)
+class OwnEmailForm:
+    email: str = ""
+
+
+class OwnEmailController(Controller):
+    """Any signed-in staff member changes the address they sign in with; the new address confirms it."""
+
+    path = "/account/email"
+    guards = [signed_in]
+    dependencies = {"actor": provide_actor}
+
+    async def _page(self, request: Request, actor, typed: str = "", errors: dict | None = None, status: int = 200):
+        return render(request, "staff/account_email.html", status=status, typed=typed, errors=errors or {},
+                      **await email_changes.own(actor))
+
+    @get("/", name="account.email")
+    async def show(self, request: Request, actor: CurrentActor) -> Template:
+        """The address they sign in with, a change waiting for confirmation, the form for a new one."""
+        return await self._page(request, actor)
+
+    @post("/", name="account.email_change")
+    async def change(self, request: Request, actor: CurrentActor) -> Template | Redirect:
+        """Send the new address its link and the current one its notice; the same answer for every address."""
+        form = await read_form(request, OwnEmailForm)
+        try:
+            await email_changes.propose_own(actor, request.app.state.settings, form.email[:320])
+        except ValidationFailed as exc:
+            return await self._page(request, actor, form.email, exc.errors, 422)
+        return see_other(request.app.route_reverse("account.email"))
+
+    @post("/cancel", name="account.email_cancel")
+    async def cancel(self, request: Request, actor: CurrentActor) -> Redirect:
+        """Withdraw their own pending change."""
+        await email_changes.cancel_own(actor)
+        return see_other(request.app.route_reverse("account.email"))
 
 
 class EmailLinkController(Controller):

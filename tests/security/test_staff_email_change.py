@@ -222,3 +222,32 @@ async def test_a_membership_deleted_or_deactivated_elsewhere_leaves_the_home_cli
     other_client.cookies.clear()
     assert (await sign_in(other_client, email)).status_code == 303
     assert "Canal Dental" in (await other_client.get("/")).text
+
+
+async def test_a_member_changes_their_own_address_with_the_same_answer_for_every_address(
+        client, other_client, clinic, other_clinic, settings, mailbox):
+    ada = await factories.make_staff(other_clinic, Role.DENTIST, name="Dr Ada Vos")  # known at Harbour only
+    known = await email_of(ada)
+    pages = {}
+    for typed, http in ((known, client), ("Fresh@Start.test", other_client)):
+        desk = await factories.make_staff(clinic, Role.RECEPTIONIST, name="Sam Desk")
+        await sign_in_as(http, desk)
+        assert "My sign-in address" in (await http.get("/")).text
+        answer = await post_form(http, "/account/email", {"email": typed})
+        assert answer.status_code == 303 and answer.headers["location"] == "/account/email"
+        page = await http.get("/account/email")
+        pages[typed] = _same_page(page.text, typed.lower(), await email_of(desk))
+        assert "Pending change to" in page.text
+    assert pages[known] == pages["Fresh@Start.test"]
+    refused = await post_form(other_client, "/account/email", {"email": "not an address"})
+    assert refused.status_code == 422 and 'value="not an address"' in refused.text
+    await outbox.deliver_due(settings)
+    path = LINK.search(body_text(mailbox.to("fresh@start.test")[0])).group(2)
+    assert (await post_form(other_client, path)).status_code == 303
+    other_client.cookies.clear()
+    assert (await sign_in(other_client, "fresh@start.test")).status_code == 303
+    assert "waiting for confirmation" not in (await other_client.get("/account/email")).text
+    # The one who typed Ada's address cancels: Ada's link stops working.
+    assert (await post_form(client, "/account/email/cancel")).status_code == 303
+    path = LINK.search(body_text(mailbox.to(known)[0])).group(2)
+    assert (await other_client.get(path)).status_code == 404
