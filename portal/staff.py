@@ -236,5 +236,7 @@ async def erase_deleted() -> int:
             if not await identities.address_in_use(row["email"]):  # else the person still works elsewhere
                 await LoginAttempt.delete().where(LoginAttempt.email == row["email"])
                 await OutboxMessage.delete().where(OutboxMessage.recipient == row["email"])
+            # A link to a new address that was never confirmed carries the name too (portal/memberships/email_changes).
+            await OutboxMessage.delete().where(OutboxMessage.idempotency_key.like(f"staff-email-confirm:{staff_id}:%"))
             await audit.record(None, "staff.erased", clinic_id=row["clinic"], object_type="staff", object_id=staff_id)
     return len(due)

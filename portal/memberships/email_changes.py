@@ -30,6 +30,7 @@ from portal.tables import Clinic, Staff, StaffToken
 CONFIRM_FOR = timedelta(hours=72)
 REPORT_FOR = timedelta(days=14)
 PURPOSES = ("email_change", "email_report")
+MAIL_KEY = "staff-email-confirm:"  # + staff id: the erasure of that account finds mail sent to a pending address
 
 
 def _digest(token: str) -> str:
@@ -74,11 +75,11 @@ async def propose(actor: Actor, settings: Settings, staff_id: int, address: str)
                                                                                         // 3600),
                           link=links.absolute_url(settings, f"/staff-email/{tokens['email_change']}"))
     await outbox.enqueue(outbox.Email(to=address, subject=confirm.subject, text=confirm.text, html=confirm.html),
-                         key=f"staff-email-confirm:{tokens['email_change_id']}", clinic_id=actor.clinic_id)
+                         key=f"{MAIL_KEY}{staff_id}:{tokens['email_change_id']}", clinic_id=actor.clinic_id)
     notice = mail.render("staff_email_changed", row["language"], **common, new=masked(address),
                          link=links.absolute_url(settings, f"/staff-email/{tokens['email_report']}"))
     await outbox.enqueue(outbox.Email(to=row["email"], subject=notice.subject, text=notice.text, html=notice.html),
-                         key=f"staff-email-notice:{tokens['email_report_id']}", clinic_id=actor.clinic_id)
+                         key=f"staff-email-notice:{staff_id}:{tokens['email_report_id']}", clinic_id=actor.clinic_id)
     await audit.record(actor, "staff.email_change_requested", object_type="staff", object_id=staff_id)
 
 
@@ -157,34 +158,37 @@ async def confirm(token: str) -> None:
                 (Staff.email == address) & Staff.person.is_null() & Staff.deletion_requested_at.is_null()
                 & Staff.erased_at.is_null()).first()
             if holder is None or holder["id"] == identity:
-                await Staff.update({Staff.email: address}).where(
-                    ((Staff.id == identity) | (Staff.person == identity)) & Staff.erased_at.is_null())
+                changed = await Staff.update({Staff.email: address}).where(
+                    ((Staff.id == identity) | (Staff.person == identity)) & Staff.erased_at.is_null()
+                ).returning(Staff.id, Staff.clinic)
             else:
-                await _join(row, holder["id"], address)
-            await audit.record(None, "staff.email_changed", clinic_id=row["clinic"], object_type="staff",
-                               object_id=staff_id)
+                changed = await _join(row, holder["id"], address)
+            for each in changed:  # every clinic whose staff list now shows the new address
+                await audit.record(None, "staff.email_changed", clinic_id=each["clinic"], object_type="staff",
+                                   object_id=each["id"])
     except UniqueViolationError:
         raise ValidationFailed({"form": i18n.gettext(
             "This address already belongs to another staff account at one of the clinics concerned. Ask the "
             "clinic to remove one of the two accounts first.")}) from None
 
 
-async def _join(row: dict, holder_id: int, address: str) -> None:
+async def _join(row: dict, holder_id: int, address: str) -> list[dict]:
     """The new address already signs in elsewhere: this membership (and, for an identity, every membership it
     has) becomes the holder's; the old sign-in ends, as its address now belongs to someone else's account."""
     now = datetime.now(timezone.utc)
-    moved = [row["id"]]
+    moved = [{"id": row["id"], "clinic": row["clinic"]}]
     if row["person"] is None:  # an identity: its memberships follow, its password and second factor go
-        moved += [r["id"] for r in await Staff.select(Staff.id).where(Staff.person == row["id"])]
-        await Staff.update({Staff.person: holder_id, Staff.email: address}).where(Staff.person == row["id"])
+        moved += await Staff.update({Staff.person: holder_id, Staff.email: address}).where(
+            Staff.person == row["id"]).returning(Staff.id, Staff.clinic)
         for table in CREDENTIAL_TABLES:
             await table.delete().where(table.staff == row["id"])
         await StaffToken.update({StaffToken.used_at: now}).where(
             (StaffToken.staff == row["id"]) & StaffToken.used_at.is_null())
     await Staff.update({Staff.person: holder_id, Staff.email: address, Staff.password_hash: NO_PASSWORD,
                         Staff.joined_at: now}).where(Staff.id == row["id"])
-    for staff_id in moved:
-        await sessions.end_sessions_of_staff(staff_id)
+    for each in moved:
+        await sessions.end_sessions_of_staff(each["id"])
+    return moved
 
 
 async def report(token: str) -> None:

@@ -251,3 +251,14 @@ async def test_a_member_changes_their_own_address_with_the_same_answer_for_every
     assert (await post_form(client, "/account/email/cancel")).status_code == 303
     path = LINK.search(body_text(mailbox.to(known)[0])).group(2)
     assert (await other_client.get(path)).status_code == 404
+
+
+async def test_erasing_an_account_leaves_no_mail_to_the_address_it_was_moving_to(client, clinic, settings):
+    dentist = await factories.make_staff(clinic, Role.DENTIST, name="Dr Jan Smit")
+    await sign_in_as(client, clinic)
+    await post_form(client, f"/staff/{dentist.id}", _form("Dr Jan Smit", "never.confirmed@new.test", "dentist"))
+    assert await OutboxMessage.exists().where(OutboxMessage.recipient == "never.confirmed@new.test")
+    assert (await post_form(client, f"/staff/{dentist.id}/delete")).status_code == 303
+    assert (await housekeeping.purge(settings))["staff_erased"] == 1
+    assert "Jan Smit" not in str(await OutboxMessage.select())
+    assert not await StaffToken.exists().where(StaffToken.staff == dentist.id)
