@@ -21,6 +21,7 @@ from portal.contacts.notices import masked
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import email_problem
+from portal.memberships import identities
 from portal.memberships.identities import CREDENTIAL_TABLES, NO_PASSWORD
 from portal.messaging import mail, outbox
 from portal.permissions import Actor
@@ -66,7 +67,8 @@ async def propose(actor: Actor, settings: Settings, staff_id: int, address: str)
     for purpose, lifetime in (("email_change", CONFIRM_FOR), ("email_report", REPORT_FOR)):
         tokens[purpose] = secrets.token_urlsafe(32)
         saved = StaffToken(clinic=actor.clinic_id, staff=staff_id, purpose=purpose, address=address,
-                           token_hash=_digest(tokens[purpose]), created_at=now, expires_at=now + lifetime)
+                           requested_by=actor.id, token_hash=_digest(tokens[purpose]), created_at=now,
+                           expires_at=now + lifetime)
         await saved.save()
         tokens[purpose + "_id"] = saved.id
     common = {"clinic_language": clinic["locale"], "region": clinic["country"], "name": row["name"],
@@ -135,15 +137,16 @@ async def check(token: str) -> dict:
 async def _use(token: str, purpose: str) -> dict:
     used = await StaffToken.raw(
         "UPDATE staff_token SET used_at = now() WHERE token_hash = {} AND used_at IS NULL AND expires_at > now() "
-        "AND purpose = {} RETURNING staff, clinic, address", _digest(token[:200]), purpose)
+        "AND purpose = {} RETURNING staff, clinic, address, requested_by", _digest(token[:200]), purpose)
     if not used:
         raise NotFound()
     return used[0]
 
 
-async def confirm(token: str) -> None:
+async def confirm(token: str) -> str | None:
     """The holder of the new address confirms (the link is single-use). Refused with nothing changed when the
-    address already belongs to someone at one of this person's clinics."""
+    address already belongs to someone at one of the clinics concerned. Returns a token to choose a password with
+    when the address became a sign-in of its own (see `_detach`)."""
     try:
         async with transaction():
             used = await _use(token, "email_change")
@@ -157,12 +160,27 @@ async def confirm(token: str) -> None:
             holder = await Staff.select(Staff.id).where(
                 (Staff.email == address) & Staff.person.is_null() & Staff.deletion_requested_at.is_null()
                 & Staff.erased_at.is_null()).first()
-            if holder is None or holder["id"] == identity:
+            holder_id = holder["id"] if holder else None
+            # The person may move their whole sign-in; an owner moves only their clinic's membership, or an owner
+            # of one clinic could take over the person's sign-in to another (the new address resets its password).
+            whole = used["requested_by"] == staff_id or not await _works_elsewhere(identity, staff_id)
+            password_token = None
+            if holder_id == identity:
+                changed = []
+            elif whole and holder_id is None:
                 changed = await Staff.update({Staff.email: address}).where(
                     ((Staff.id == identity) | (Staff.person == identity)) & Staff.erased_at.is_null()
                 ).returning(Staff.id, Staff.clinic)
             else:
-                changed = await _join(row, holder["id"], address)
+                if not whole and row["person"] is None:  # their other clinics keep the sign-in they have
+                    await identities.hand_over(staff_id)
+                if holder_id is None:
+                    changed, password_token = await _detach(row, address)
+                elif whole and row["person"] is not None:  # asked while acting elsewhere: the whole person moves
+                    changed = await _join(await Staff.select(Staff.id, Staff.clinic, Staff.person).where(
+                        Staff.id == identity).first(), holder_id, address, whole)
+                else:
+                    changed = await _join(row, holder_id, address, whole)
             for each in changed:  # every clinic whose staff list now shows the new address
                 await audit.record(None, "staff.email_changed", clinic_id=each["clinic"], object_type="staff",
                                    object_id=each["id"])
@@ -170,16 +188,40 @@ async def confirm(token: str) -> None:
         raise ValidationFailed({"form": i18n.gettext(
             "This address already belongs to another staff account at one of the clinics concerned. Ask the "
             "clinic to remove one of the two accounts first.")}) from None
+    return password_token
 
 
-async def _join(row: dict, holder_id: int, address: str) -> list[dict]:
-    """The new address already signs in elsewhere: this membership (and, for an identity, every membership it
-    has) becomes the holder's; the old sign-in ends, as its address now belongs to someone else's account."""
+async def _works_elsewhere(identity: int, staff_id: int) -> bool:
+    """Whether the person has a usable row besides this one (their identity's own, or an accepted membership)."""
+    own = ((Staff.id == identity) & (Staff.active == True) & Staff.deletion_requested_at.is_null()  # noqa: E712
+           & Staff.erased_at.is_null())
+    return await Staff.exists().where((own | identities.live_memberships(identity)) & (Staff.id != staff_id))
+
+
+async def _detach(row: dict, address: str) -> tuple[list[dict], str]:
+    """An owner's change to an address nobody signs in with, for a person who also works elsewhere: this clinic's
+    row becomes a sign-in of its own. The link proved the mailbox, so its holder chooses the password right away
+    (the same proof an invitation rests on)."""
+    now = datetime.now(timezone.utc)
+    await Staff.update({Staff.person: None, Staff.email: address, Staff.password_hash: NO_PASSWORD,
+                        Staff.joined_at: None}).where(Staff.id == row["id"])
+    await sessions.end_sessions_of_staff(row["id"])
+    token = secrets.token_urlsafe(32)
+    await StaffToken(clinic=row["clinic"], staff=row["id"], purpose="invitation", token_hash=_digest(token),
+                     created_at=now, expires_at=now + CONFIRM_FOR).save()
+    return [{"id": row["id"], "clinic": row["clinic"]}], token
+
+
+async def _join(row: dict, holder_id: int, address: str, whole: bool) -> list[dict]:
+    """The new address already signs in elsewhere: this membership becomes the holder's, and when the person asked
+    it themselves, every membership of their identity follows (two sign-ins of one person become one); the old
+    sign-in's sessions end, as its address now belongs to another account."""
     now = datetime.now(timezone.utc)
     moved = [{"id": row["id"], "clinic": row["clinic"]}]
-    if row["person"] is None:  # an identity: its memberships follow, its password and second factor go
+    if whole and row["person"] is None:  # an identity: its memberships follow, its password and second factor go
         moved += await Staff.update({Staff.person: holder_id, Staff.email: address}).where(
             Staff.person == row["id"]).returning(Staff.id, Staff.clinic)
+    if row["person"] is None:
         for table in CREDENTIAL_TABLES:
             await table.delete().where(table.staff == row["id"])
         await StaffToken.update({StaffToken.used_at: now}).where(

@@ -9,6 +9,8 @@ DESCRIPTION = "staff email changes confirmed by the new address"
 
 SQL = """
 ALTER TABLE staff_token ADD COLUMN address varchar(320);
+-- Who asked: the person themselves may move their whole sign-in; an owner moves only their own clinic's membership.
+ALTER TABLE staff_token ADD COLUMN requested_by integer REFERENCES staff(id) ON DELETE SET NULL;
 ALTER TABLE staff_token DROP CONSTRAINT staff_token_purpose_check;
 ALTER TABLE staff_token ADD CONSTRAINT staff_token_purpose_check
     CHECK (purpose IN ('invitation', 'password_reset', 'membership', 'email_change', 'email_report'));

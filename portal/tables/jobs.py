@@ -41,3 +41,4 @@ class StaffToken(Table, tablename="staff_token"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     address = Varchar(length=320, null=True, default=None)  # the new address an email change waits to confirm
+    requested_by = Integer(null=True, default=None)  # the staff row that asked for an email change

@@ -183,7 +183,8 @@ class EmailLinkController(Controller):
         link = await email_changes.check(token)
         try:
             if link["purpose"] == "email_change":
-                await email_changes.confirm(token)
+                if choose := await email_changes.confirm(token):  # a sign-in of its own: its password first
+                    return see_other(request.app.route_reverse("password.choose", token=choose))
             else:
                 await email_changes.report(token)
         except ValidationFailed as exc:

@@ -262,3 +262,43 @@ async def test_erasing_an_account_leaves_no_mail_to_the_address_it_was_moving_to
     assert (await housekeeping.purge(settings))["staff_erased"] == 1
     assert "Jan Smit" not in str(await OutboxMessage.select())
     assert not await StaffToken.exists().where(StaffToken.staff == dentist.id)
+
+
+async def _confirm(http, mailbox, settings, address):
+    await outbox.deliver_due(settings)
+    return await post_form(http, LINK.search(body_text(mailbox.to(address)[-1])).group(2))
+
+
+async def test_an_owner_moves_only_their_own_clinics_membership_never_the_persons_other_clinics(
+        client, other_client, clinic, other_clinic, settings, mailbox):
+    ada, harbour_id = await _two_clinic_dentist(clinic, other_clinic)
+    email = await email_of(ada)
+    third = await factories.make_clinic("Third Practice")
+    mallory = await factories.make_staff(third, Role.DENTIST, name="Mallory")
+    # Canal, where her sign-in began, gives her row an address nobody signs in with: it becomes a sign-in of its
+    # own (its holder chooses a password); Ada keeps her address, password and Harbour Smiles.
+    await sign_in_as(client, clinic)
+    await post_form(client, f"/staff/{ada.id}", _form("Dr Ada Vos", "taken.over@evil.test", "dentist"))
+    confirmed = await _confirm(other_client, mailbox, settings, "taken.over@evil.test")
+    assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/password/")
+    chosen = {"password": "the new holder's own", "password_again": "the new holder's own"}
+    assert (await post_form(other_client, confirmed.headers["location"], chosen)).status_code == 303
+    other_client.cookies.clear()
+    assert (await sign_in(other_client, "taken.over@evil.test", "the new holder's own")).status_code == 303
+    assert "Harbour Smiles" not in (await other_client.get("/account/clinics")).text
+    other_client.cookies.clear()
+    assert (await sign_in(other_client, email)).status_code == 303  # her own address and password, at Harbour
+    assert "Harbour Smiles" in (await other_client.get("/")).text
+    assert (await Staff.select(Staff.email).where(Staff.id == harbour_id).first())["email"] == email
+    # Harbour gives her membership the address Mallory signs in with: Mallory gains Harbour, never Canal.
+    client.cookies.clear()
+    await sign_in_as(client, other_clinic)
+    await post_form(client, f"/staff/{harbour_id}", _form("Dr Ada Vos", await email_of(mallory), "dentist"))
+    other_client.cookies.clear()
+    assert (await _confirm(other_client, mailbox, settings, await email_of(mallory))).status_code == 303
+    await sign_in_as(other_client, mallory)
+    listing = (await other_client.get("/account/clinics")).text
+    assert "Harbour Smiles" in listing and "Canal Dental" not in listing
+    # Ada, whose last clinic took her membership elsewhere, signs in to nothing; Canal's new holder is untouched.
+    other_client.cookies.clear()
+    assert (await sign_in(other_client, email)).status_code == 401
