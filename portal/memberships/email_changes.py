@@ -234,8 +234,8 @@ async def _join(row: dict, holder_id: int, address: str, whole: bool) -> list[di
 
 
 async def report(token: str) -> None:
-    """The previous address says it did not ask: a pending change stops (a confirmed one is recorded for the
-    owner to look into). Either way the clinic's audit trail shows the report."""
+    """The previous address says it did not ask: the pending change stops, and the clinic's audit trail shows the
+    report. (Confirming uses up this link too: a confirmed change is not undone from here.)"""
     async with transaction():
         used = await _use(token, "email_report")
         stopped = await _void(used["staff"])
