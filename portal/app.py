@@ -70,7 +70,7 @@ from portal.views.record_import import record_import_routes
 from portal.views.referrals import ReferralController
 from portal.views.settings import SettingsController
 from portal.views.social import DeletionStatusController, MetaWebhookController, SocialController
-from portal.views.staff import LanguageController, StaffController
+from portal.views.staff import EmailLinkController, LanguageController, OwnEmailController, StaffController
 from portal.views.system import SystemController
 from portal.views.two_factor import TwoFactorController
 
@@ -94,6 +94,7 @@ CONTROLLERS += [LabController, PatientLabController, PrescriptionController, Ref
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 CONTROLLERS += [MembershipController]
 CONTROLLERS.append(FamilyController)  # families and linked guardians (issue 15)
+CONTROLLERS += [EmailLinkController, OwnEmailController]  # staff email changes confirmed by the new address
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads

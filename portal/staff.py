@@ -11,6 +11,7 @@ from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, email_problem, required, too_long
 from portal.i18n import lazy_gettext, lazy_pgettext
+from portal.memberships import identities
 from portal.permissions import Actor, Permission, Role, require
 from portal.tables import (
     LoginAttempt,
@@ -51,8 +52,10 @@ async def list_staff(actor: Actor) -> list[dict]:
             (Staff.clinic == actor.clinic_id) & Staff.erased_at.is_null()).order_by(Staff.name)
         waiting = {r["id"] for r in await Staff.select(Staff.id).where(
             (Staff.clinic == actor.clinic_id) & (Staff.password_hash == NO_PASSWORD) & Staff.joined_at.is_null())}
+        pending = await pending_addresses(actor.clinic_id)
         for row in rows:
             row["invited"] = row["id"] in waiting  # no password chosen yet
+            row["pending_email"] = pending.get(row["id"])
             row["cannot_sign"] = row["role"] in (Role.DENTIST, Role.HYGIENIST) and not row["registration_number"]
         await audit.record(actor, "staff.listed", object_type="staff", detail={"staff": [r["id"] for r in rows]})
     return rows
@@ -64,8 +67,19 @@ async def get_staff(actor: Actor, staff_id: int) -> dict:
         (Staff.id == staff_id) & (Staff.clinic == actor.clinic_id) & Staff.erased_at.is_null()).first()
     if row is None:
         raise NotFound()
+    row["pending_email"] = (await pending_addresses(actor.clinic_id, staff_id)).get(staff_id)
     await audit.record(actor, "staff.viewed", object_type="staff", object_id=staff_id)
     return row
+
+
+async def pending_addresses(clinic_id: int, staff_id: int | None = None) -> dict[int, str]:
+    """New addresses waiting for their holder's confirmation (portal/memberships/email_changes.py), per member."""
+    query = StaffToken.select(StaffToken.staff, StaffToken.address).where(
+        (StaffToken.clinic == clinic_id) & (StaffToken.purpose == "email_change") & StaffToken.used_at.is_null()
+        & (StaffToken.expires_at > datetime.now(timezone.utc)))
+    if staff_id is not None:
+        query = query.where(StaffToken.staff == staff_id)
+    return {r["staff"]: r["address"] for r in await query}
 
 
 def form_from_record(row: dict) -> StaffForm:
@@ -126,32 +140,41 @@ async def create_staff(actor: Actor, form: StaffForm) -> int:
     return row.id
 
 
-async def update_staff(actor: Actor, staff_id: int, form: StaffForm) -> None:
-    """Edit a staff member; deactivating or changing the role ends their sessions at once."""
+async def update_staff(actor: Actor, staff_id: int, form: StaffForm) -> str | None:
+    """Edit a staff member; deactivating or changing the role ends their sessions at once. A new address of an
+    account in use is not written: it is returned, for `memberships.email_changes` to send to its holder to confirm
+    (the same answer whoever holds it). An account nobody uses yet takes the new address at once; the invitation
+    to it is the proof, and links sent to the old one stop working."""
     before = await get_staff(actor, staff_id)
     values = await _check(actor, form, staff_id)
-    link = await Staff.select(Staff.person, Staff.joined_at).where(Staff.id == staff_id).first()
-    if values[Staff.email] != before["email"] and link["person"] is not None:
-        if link["joined_at"] is not None:  # they joined with an identity another clinic holds: theirs to change
-            raise ValidationFailed({"email": i18n.gettext(
-                "They sign in with their own address and change it at the clinic where their account began.")})
-        # Not joined yet: the new address decides again who is invited (an existing person or a new account).
-        identity = await Staff.select(Staff.id).where(
-            (Staff.email == values[Staff.email]) & Staff.person.is_null() & (Staff.clinic != actor.clinic_id)).first()
-        values[Staff.person] = identity["id"] if identity else None
+    link = await Staff.select(Staff.person, Staff.joined_at, Staff.password_hash).where(Staff.id == staff_id).first()
+    pending = None
+    if values[Staff.email] != before["email"]:
+        if link["password_hash"] != NO_PASSWORD or link["joined_at"] is not None:
+            pending = values.pop(Staff.email)
+        else:
+            # Not in use: the new address decides again who is invited (an existing person or a new account).
+            identity = await Staff.select(Staff.id).where(
+                (Staff.email == values[Staff.email]) & Staff.person.is_null() & (Staff.clinic != actor.clinic_id)
+                & Staff.erased_at.is_null()).first()
+            values[Staff.person] = identity["id"] if identity else None
     try:
         async with transaction():
             await Staff.update(values).where((Staff.id == staff_id) & (Staff.clinic == actor.clinic_id))
-            if link["person"] is None and values[Staff.email] != before["email"]:  # an identity: its memberships too
-                await Staff.update({Staff.email: values[Staff.email]}).where(Staff.person == staff_id)
+            if Staff.email in values and values[Staff.email] != before["email"]:
+                await StaffToken.update({StaffToken.used_at: datetime.now(timezone.utc)}).where(
+                    (StaffToken.staff == staff_id) & StaffToken.used_at.is_null())
             changed = sorted(col._meta.name for col, v in values.items()
                              if col._meta.name in before and before[col._meta.name] != v)
             if not form.active or before["role"] != form.role:
                 await sessions.end_sessions_of_staff(staff_id)
+            if before["active"] and not form.active:  # their other clinics keep them (the identity moves there)
+                await identities.hand_over(staff_id)
             await audit.record(actor, "staff.updated", object_type="staff", object_id=staff_id,
                                detail={"changed": changed})
     except UniqueViolationError:
         raise ValidationFailed(dict(_TAKEN)) from None
+    return pending
 
 
 async def end_sessions(actor: Actor, staff_id: int) -> int:
@@ -190,6 +213,7 @@ async def request_deletion(actor: Actor, staff_id: int) -> None:
         ended = await sessions.end_sessions_of_staff(staff_id)
         await StaffTrustedDevice.delete().where(StaffTrustedDevice.staff == staff_id)
         await StaffToken.delete().where(StaffToken.staff == staff_id)
+        await identities.hand_over(staff_id)  # only this clinic's membership goes; other clinics keep the person
         await audit.record(actor, "staff.deletion_requested", object_type="staff", object_id=staff_id,
                            detail={"sessions": ended})
 
@@ -209,7 +233,10 @@ async def erase_deleted() -> int:
             for table in (StaffTotp, StaffRecoveryCode, StaffTrustedDevice, StaffTwoFactorReset, StaffToken):
                 await table.delete().where(table.staff == staff_id)
             await sessions.end_sessions_of_staff(staff_id)
-            await LoginAttempt.delete().where(LoginAttempt.email == row["email"])
-            await OutboxMessage.delete().where(OutboxMessage.recipient == row["email"])
+            if not await identities.address_in_use(row["email"]):  # else the person still works elsewhere
+                await LoginAttempt.delete().where(LoginAttempt.email == row["email"])
+                await OutboxMessage.delete().where(OutboxMessage.recipient == row["email"])
+            # A link to a new address that was never confirmed carries the name too (portal/memberships/email_changes).
+            await OutboxMessage.delete().where(OutboxMessage.idempotency_key.like(f"staff-email-confirm:{staff_id}:%"))
             await audit.record(None, "staff.erased", clinic_id=row["clinic"], object_type="staff", object_id=staff_id)
     return len(due)

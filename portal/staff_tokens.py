@@ -100,6 +100,7 @@ async def check(token: str) -> dict:
     """The staff member behind a live token; NotFound for unknown, used or expired ones."""
     row = await StaffToken.select(StaffToken.purpose, StaffToken.staff.name, StaffToken.clinic.name).where(
         (StaffToken.token_hash == _hash(token)) & StaffToken.used_at.is_null()
+        & StaffToken.purpose.is_in(list(LIFETIME))  # an email change's link is no password link
         & (StaffToken.expires_at > datetime.now(timezone.utc))).first()
     if row is None:
         raise NotFound()
@@ -125,7 +126,7 @@ async def set_password(token: str, form: NewPasswordForm) -> None:
     async with transaction():
         used = await StaffToken.raw(
             "UPDATE staff_token SET used_at = now() WHERE token_hash = {} AND used_at IS NULL AND expires_at > now() "
-            "RETURNING staff, clinic, purpose", _hash(token))
+            "AND purpose IN ('invitation', 'password_reset') RETURNING staff, clinic, purpose", _hash(token))
         if not used:
             raise NotFound()
         staff_id = used[0]["staff"]

@@ -35,8 +35,10 @@ class JobError(Table, tablename="job_error"):
 class StaffToken(Table, tablename="staff_token"):
     clinic = ForeignKey(references=Clinic)
     staff = ForeignKey(references=Staff)
-    purpose = Varchar(length=20)  # invitation | password_reset
+    purpose = Varchar(length=20)  # invitation | password_reset | membership | email_change | email_report
     token_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz()
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+    address = Varchar(length=320, null=True, default=None)  # the new address an email change waits to confirm
+    requested_by = Integer(null=True, default=None)  # the staff row that asked for an email change

@@ -12,8 +12,9 @@ from portal.views.pages import render, see_other
 
 
 async def _identity(request: Request, actor) -> int:
-    """Set by the server at sign-in or a switch; a session from before memberships is the identity's own."""
-    return request.session.get("identity") or await clinics.identity_of(actor.id)
+    """Read from the active membership, not the session: the identity moves to another row when the clinic where
+    it began lets the person go (portal/memberships/identities.py), and sessions elsewhere carry on."""
+    return await clinics.identity_of(actor.id)
 
 
 class MembershipController(Controller):

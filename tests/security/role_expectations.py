@@ -95,6 +95,7 @@ REQUIRED = {
     "/patients/{patient_id:int}/contacts": Permission.READ_DEMOGRAPHICS,
     "/account/two-factor": Permission.VIEW_DASHBOARD,  # every role: their own account's second factor
     "/account/clinics": Permission.VIEW_DASHBOARD,  # every role: the clinics they work at
+    "/account/email": Permission.VIEW_DASHBOARD,  # every role: their own sign-in address
     "/patients/{patient_id:int}/account": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}/account/statement": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}/account/invoices/{invoice_id:int}": Permission.HANDLE_PAYMENTS,

@@ -36,6 +36,7 @@ NOT_PATIENT_ADDRESSES = {
     "/staff/{staff_id:int}": "a staff member's sign-in address (owner only)",
     "/privacy": "asks for a sign-in link; changes nothing",
     "/password/forgot": "asks for a staff password reset; changes nothing",
+    "/account/email": "a staff member's own sign-in address, confirmed by its holder (test_staff_email_change.py)",
     "/lab/labs": "a dental lab's order address (owner only)",
     "/lab/labs/{lab_id:int}": "a dental lab's order address (owner only)",
     "/online-booking/{clinic_id:int}/new": "asks for a booking code; a record is made only when the code sent to "

@@ -29,6 +29,7 @@ BEARER_TOKEN_ROUTES |= {"/book/{token:str}", "/book/{token:str}/hold", "/book/{t
 BEARER_TOKEN_ROUTES |= {"/online-booking/{clinic_id:int}", "/online-booking/{clinic_id:int}/new",
                         "/online-booking/{clinic_id:int}/code/{ref:str}"}
 BEARER_TOKEN_ROUTES |= {"/social/deletion/{code:str}"}  # Meta's confirmation code: tests/test_social.py
+BEARER_TOKEN_ROUTES |= {"/staff-email/{token:str}"}  # email-change links: tests/security/test_staff_email_change.py
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:

@@ -28,6 +28,7 @@ PUBLIC |= {"/online-booking/{clinic_id:int}", "/online-booking/{clinic_id:int}/n
            "/online-booking/{clinic_id:int}/code/{ref:str}"}
 PUBLIC |= {"/lab-download/{token:str}"}  # the lab's signed, expiring link (tests/test_lab_downloads.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
+PUBLIC |= {"/staff-email/done", "/staff-email/{token:str}"}  # email-change links: the token is the key
 
 
 @pytest.mark.parametrize("role", list(Role))
