@@ -40,6 +40,7 @@ WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
 WRAPPED += ["record_import"]
 WRAPPED += ["channels"]
+WRAPPED += ["billing_payers", "billing_claims"]
 
 
 def _catalogue(lang: str):
