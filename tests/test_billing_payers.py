@@ -241,8 +241,8 @@ async def test_the_owner_sets_a_fixed_rate_per_fee_code_and_a_bad_rate_is_shown_
     added = await post_form(client, "/settings/billing/payers", {"name": "Fund", "default_percent": "0"})
     assert added.status_code == 303
     payer_id = int(added.headers["location"].rstrip("/").rsplit("/", 1)[1])
-    from tests.test_billing_ledger import completed_filling
     from portal.charts import fee_schedule
+    from tests.test_billing_ledger import completed_filling
 
     await fee_schedule.load_demo_schedule(clinic)
     code = [c for c in await fee_schedule.list_codes(clinic) if c["code"] == "FI2"][0]
@@ -256,3 +256,21 @@ async def test_the_owner_sets_a_fixed_rate_per_fee_code_and_a_bad_rate_is_shown_
         payer=str(payer_id), member_number="F-1", valid_from=date.today().isoformat()))
     await completed_filling(clinic, cal["dentist"], patient)
     assert [s["amount"] for s in await PayerShare.select(PayerShare.amount)] == [D("60.00")]
+
+
+async def test_the_retention_engine_erases_cover_claim_lines_and_shares_with_the_account(clinic, cal):
+    from portal.db import transaction
+    from portal.privacy.categories import allow_erasure
+    from portal.privacy.registry import CATEGORIES, all_categories
+    from portal.tables import PayerClaimLine, PayerCoverage
+
+    patient, ids = await _patient_with_claim(clinic, cal)
+    await claims.mark_sent(clinic, ids["claim_id"])
+    await claims.record_payment(clinic, ids["claim_id"], claims.ClaimPaymentForm(amount="40.00"))
+    assert await CATEGORIES["payer_coverage"].collect(patient) and await CATEGORIES["payer_claims"].collect(patient)
+    async with transaction():
+        await allow_erasure()
+        for category in all_categories():  # every category, in the engine's order, identity last
+            await category.erase(patient)
+    assert await PayerCoverage.count() == 0 and await PayerClaimLine.count() == 0 and await PayerShare.count() == 0
+    assert await LedgerEntry.count() == 0  # the account the patient headed alone went with them

@@ -135,8 +135,9 @@ async def save_payer(actor: Actor, payer_id: int, form: PayerForm, rates: dict[i
     for code_id, text in rates.items():
         rate = parse_rate(text)
         if code_id not in own or rate is False:
-            errors[f"rate_{code_id}"] = _("Enter a percentage like %(percent)s, a fixed amount like %(amount)s, or nothing.",
-                                                    percent="80 %", amount="250.00")
+            errors[f"rate_{code_id}"] = _(
+                "Enter a percentage like %(percent)s, a fixed amount like %(amount)s, or nothing.",
+                percent="80 %", amount="250.00")
         else:
             parsed[code_id] = rate
     if errors:

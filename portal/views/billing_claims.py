@@ -7,6 +7,7 @@ from litestar.response import Redirect, Template
 
 from portal.billing import claim_documents, claims, payers
 from portal.errors import ValidationFailed
+from portal.i18n import _
 from portal.permissions import Permission
 from portal.views.billing import _pdf
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
@@ -20,7 +21,7 @@ class BillingClaimsController(Controller):
 
     async def _list(self, request: Request, actor, status: int = 200, form=None, errors=None) -> Template:
         return render(request, "billing_claims/list.html", status=status, claims=await claims.list_claims(actor),
-                      payers={"": "", **{str(p["id"]): p["name"] for p in await payers.list_payers(actor)}},
+                      payers={"": _("Choose…"), **{str(p["id"]): p["name"] for p in await payers.list_payers(actor)}},
                       form=form or claims.DraftForm(), errors=errors or {})
 
     @get("/", name="billing_claims.list")
