@@ -274,3 +274,16 @@ async def test_the_retention_engine_erases_cover_claim_lines_and_shares_with_the
             await category.erase(patient)
     assert await PayerCoverage.count() == 0 and await PayerClaimLine.count() == 0 and await PayerShare.count() == 0
     assert await LedgerEntry.count() == 0  # the account the patient headed alone went with them
+
+
+async def test_a_credit_note_cancels_the_payers_open_share_so_nobody_owes_it(clinic, cal):
+    from portal.billing import invoices
+
+    patient, ids = await _patient_with_claim(clinic, cal)
+    invoice_id = await invoices.issue(clinic, patient)
+    await invoices.credit(clinic, patient, invoice_id, invoices.CreditForm(reason="Wrong tooth"))
+    account = await accounts.account_id_of(clinic.clinic_id, patient)
+    result = coverage.split(await ledger.entries(account), await coverage.shares_of(account), date.today())
+    assert (result.patient_balance, result.payer_balance) == (D("0.00"), D("0.00"))
+    assert [(s["credited"], s["open"]) for s in result.shares] == [(D("84.00"), D("0.00"))]
+    assert (await claims.read(clinic, ids["claim_id"], audited=False))["open"] == D("0.00")

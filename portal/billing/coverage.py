@@ -2,7 +2,8 @@
 an account into what the patient owes and what payers owe, each with its aging.
 
 Shares are append-only (`payer_share`): `expected` (+) when the charge is booked, `paid` (-) when the payer pays
-on a claim, `rejected` (-) when the payer refuses and the amount moves back to the patient. The ledger's balance
+on a claim, `rejected` (-) when the payer refuses and the amount moves back to the patient, `credited` (-) when a
+credit note reverses the charge and nobody owes its open share any more. The ledger's balance
 is what patient and payers owe together; the payers' part is the sum of their shares, the patient's the rest.
 """
 
@@ -43,7 +44,8 @@ class Split:
 def split(entries: list[dict], shares: list[dict], today: date) -> Split:
     """What the patient owes and what payers owe, from the ledger entries and the payer share rows of one account.
 
-    A charge's patient part is the charge less the payer's expected share plus what the payer rejected; the
+    A charge's patient part is the charge less the payer's expected share plus what the payer rejected and what a
+    credit note cancelled of it (the credit note itself is the patient's); the
     payer's part is what of its share is still open, aged by the charge's day. Payments the payer made are on
     the ledger too; they settle the payer's part, not the patient's.
     """
@@ -52,7 +54,7 @@ def split(entries: list[dict], shares: list[dict], today: date) -> Split:
     for s in shares:
         row = by_charge.setdefault(s["charge"], {"charge": s["charge"], "payer": s["payer"],
                                                  "payer_name": s.get("payer_name", ""), "expected": ZERO,
-                                                 "paid": ZERO, "rejected": ZERO})
+                                                 "paid": ZERO, "rejected": ZERO, "credited": ZERO})
         row[s["kind"]] += abs(s["amount"])
         if s["kind"] == "paid" and s.get("entry"):
             payer_payments.add(s["entry"])
@@ -65,8 +67,8 @@ def split(entries: list[dict], shares: list[dict], today: date) -> Split:
             patient_side.append(e)
             continue
         share.update(at=e["at"], code=e["code"], description=e["description"], amount=e["amount"])
-        share["open"] = share["expected"] - share["paid"] - share["rejected"]
-        patient_side.append({**e, "amount": e["amount"] - share["expected"] + share["rejected"]})
+        share["open"] = share["expected"] - share["paid"] - share["rejected"] - share["credited"]
+        patient_side.append({**e, "amount": e["amount"] - share["expected"] + share["rejected"] + share["credited"]})
         if share["open"]:
             payer_side.append({"id": e["id"], "at": e["at"], "amount": share["open"]})
     return Split(patient_balance=ledger.balance(patient_side), payer_balance=ledger.balance(payer_side),
@@ -106,6 +108,21 @@ async def record_expected(actor: Actor, account_id: int, patient_id: int, charge
     await audit.record(actor, "payer_share.expected", patient_id=patient_id, object_type="ledger_entry",
                        object_id=charge_id, detail={"payer": cover["payer_id"], "amount": str(share)})
     return share
+
+
+async def cancel_credited(actor: Actor, charge_ids: list[int]) -> None:
+    """Inside a credit note's transaction: the open payer share of each reversed charge is owed by nobody now."""
+    if not charge_ids:
+        return
+    rows = await PayerShare.raw(
+        "SELECT charge, min(account) AS account, min(patient) AS patient, min(payer) AS payer, sum(amount) AS open "
+        "FROM payer_share WHERE charge = ANY({}) AND clinic = {} GROUP BY charge HAVING sum(amount) > 0",
+        charge_ids, actor.clinic_id)
+    for row in rows:
+        await PayerShare.insert(PayerShare(clinic=actor.clinic_id, account=row["account"], patient=row["patient"],
+                                           payer=row["payer"], charge=row["charge"], kind="credited",
+                                           amount=-row["open"], recorded_by_name=actor.name,
+                                           at=datetime.now(timezone.utc)))
 
 
 async def list_coverage(actor: Actor, patient_id: int) -> list[dict]:

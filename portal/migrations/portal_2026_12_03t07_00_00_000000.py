@@ -76,7 +76,7 @@ CREATE TABLE payer_share (
     patient integer REFERENCES patient(id) ON DELETE SET NULL,
     payer integer NOT NULL REFERENCES payer(id) ON DELETE CASCADE,
     charge bigint NOT NULL REFERENCES ledger_entry(id) ON DELETE CASCADE,
-    kind varchar(10) NOT NULL CHECK (kind IN ('expected', 'paid', 'rejected')),
+    kind varchar(10) NOT NULL CHECK (kind IN ('expected', 'paid', 'rejected', 'credited')),
     amount numeric(12,2) NOT NULL,
     CHECK ((kind = 'expected' AND amount > 0) OR (kind <> 'expected' AND amount < 0)),
     claim integer REFERENCES payer_claim(id) ON DELETE CASCADE,

@@ -72,7 +72,7 @@ class PayerShare(Table, tablename="payer_share"):
     patient = ForeignKey(references=Patient, null=True)
     payer = ForeignKey(references=Payer)
     charge = BigInt()  # the ledger charge the share is of
-    kind = Varchar(length=10)  # expected (+) | paid (-) | rejected (-: back to the patient)
+    kind = Varchar(length=10)  # expected (+) | paid (-) | rejected (-: back to the patient) | credited (-)
     amount = Numeric(digits=(12, 2))  # signed: what it adds to what the payer owes
     claim = ForeignKey(references=PayerClaim, null=True)
     entry = BigInt(null=True, default=None)  # the ledger payment a paid part posted
