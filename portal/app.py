@@ -24,7 +24,9 @@ from portal.settings import Settings
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.billing import BillingController, MollieWebhookController, OverdueController
+from portal.views.billing_claims import BillingClaimsController
 from portal.views.billing_patient import BillingPatientController
+from portal.views.billing_payers import BillingPayersController
 from portal.views.billing_reports import BillingReportsController
 from portal.views.billing_settings import BillingSettingsController
 from portal.views.booking import BookingController, ClinicBookingController, ManageBookingController, OfferController
@@ -99,6 +101,7 @@ CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsCont
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads
 CONTROLLERS.append(OverdueController)  # payment plans' overdue instalments
+CONTROLLERS += [BillingPayersController, BillingClaimsController]  # third-party payers and their claims
 CONTROLLERS += [RecallController, PatientRecallController, BookingController, ManageBookingController,
                 WaitlistController, OfferController, ClinicBookingController]
 CONTROLLERS.append(BreachController)  # the breach register (GDPR Art. 33/34)

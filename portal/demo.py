@@ -34,6 +34,7 @@ async def load_demo() -> list[tuple[str, str]]:
             await _calendar(owner)
             await _charts(owner)
             await _ledger(owner)
+            await _payers(owner)
     return [(f"{local}@{DOMAIN}", role.value) for local, _, role, _, _ in ACCOUNTS]
 
 
@@ -155,6 +156,40 @@ async def _charts(owner) -> None:
         procedure_code_id=str(codes["HY01"]), phase="2"))
     await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(
         template="exam", body="Periodic exam. Caries 36 MO on bitewing. Plan: composite restoration."))
+
+
+async def _payers(owner) -> None:
+    """A supplementary insurer paying 75 % of most care and a fixed 250.00 towards a crown, five of the unpaid
+    patients covered by it, their shares recorded, and one claim of all of them sent (portal/billing/claims)."""
+    from portal.billing import claims, coverage, payers
+    from portal.tables import LedgerEntry, ProcedureCode
+
+    payer_id = await payers.add_payer(owner, payers.PayerForm(
+        name="Zilveren Kruis Aanvullend", identifier="UZOVI 3311", address="Postbus 444, 2700 AK Zoetermeer",
+        email=f"declaraties@{DOMAIN}", default_percent="75"))
+    crown = await ProcedureCode.select(ProcedureCode.id).where(
+        (ProcedureCode.clinic == owner.clinic_id) & (ProcedureCode.code == "CR1")).first()
+    if crown:
+        await payers.save_payer(owner, payer_id, payers.PayerForm(
+            name="Zilveren Kruis Aanvullend", identifier="UZOVI 3311", address="Postbus 444, 2700 AK Zoetermeer",
+            email=f"declaraties@{DOMAIN}", default_percent="75"), {crown["id"]: "250.00"})
+    patient_ids = [p["id"] for p in await Patient.select(Patient.id).where(Patient.clinic == owner.clinic_id)
+                   .order_by(Patient.id)][1:26]
+    start = (datetime.now(timezone.utc) - timedelta(days=365)).date()
+    codes = {c["code"]: c["id"] for c in await ProcedureCode.select(ProcedureCode.id, ProcedureCode.code).where(
+        ProcedureCode.clinic == owner.clinic_id)}
+    for n, patient_id in enumerate(patient_ids):
+        if n % 5 != 4:  # the unpaid ones (see _ledger)
+            continue
+        await coverage.add_coverage(owner, patient_id, coverage.CoverageForm(
+            payer=str(payer_id), member_number=f"ZK{190000000 + patient_id}", valid_from=start.isoformat()))
+        for charge in await LedgerEntry.select().where((LedgerEntry.patient == patient_id)
+                                                       & (LedgerEntry.kind == "charge")):
+            async with transaction():
+                await coverage.record_expected(owner, charge["account"], patient_id, charge["id"], charge["amount"],
+                                               codes.get(charge["code"]), charge["at"].date())
+    claim_id = await claims.draft(owner, claims.DraftForm(payer=str(payer_id)))
+    await claims.mark_sent(owner, claim_id)
 
 
 async def _ledger(owner) -> None:

@@ -272,3 +272,30 @@ async def age_clinical_entries(years: int) -> None:
         for table, column in retention.CLINICAL_ENTRIES:
             await db.run_sql(f"UPDATE {table} SET {column} = now() - interval '{int(years)} years' "
                              f"WHERE {column} IS NOT NULL")
+
+
+async def make_payer_claim(owner: Actor, dentist: Actor, patient_id: int, name: str = "Zilveren Fund",
+                           member_number: str = "M-4711") -> dict[str, int]:
+    """A payer reimbursing 80 %, the patient covered by it, a filling completed (105.00, the payer's share 84.00)
+    and a claim drafted of the account's open share."""
+    from datetime import date, timedelta
+
+    from portal.billing import claims, coverage, payers
+    from portal.charts import fee_schedule, treatment_plans
+    from portal.tables import ProcedureCode
+
+    if not await ProcedureCode.exists().where(ProcedureCode.clinic == owner.clinic_id):
+        await fee_schedule.load_demo_schedule(owner)
+    payer_id = await payers.add_payer(owner, payers.PayerForm(name=name, identifier="UZOVI 3311",
+                                                              email="claims@fund.example", default_percent="80"))
+    coverage_id = await coverage.add_coverage(owner, patient_id, coverage.CoverageForm(
+        payer=str(payer_id), member_number=member_number, valid_from=(date.today() - timedelta(days=30)).isoformat()))
+    code_id = [c["id"] for c in await fee_schedule.list_codes(owner) if c["code"] == "FI2"][0]
+    plan_id = await treatment_plans.create_plan(dentist, patient_id, treatment_plans.PlanForm(title="Covered"))
+    item_id = await treatment_plans.add_item(dentist, patient_id, plan_id, treatment_plans.ItemForm(
+        procedure_code_id=str(code_id), tooth="36", s_m=True, s_o=True))
+    await treatment_plans.accept(dentist, patient_id, plan_id, treatment_plans.AcceptanceForm(
+        accepted_by="Anna", method="written"))
+    await treatment_plans.complete_item(dentist, patient_id, plan_id, item_id)
+    claim_id = await claims.draft(owner, claims.DraftForm(payer=str(payer_id)), patient_id)
+    return {"payer_id": payer_id, "coverage_id": coverage_id, "claim_id": claim_id}

@@ -80,3 +80,8 @@ async def test_the_demo_clinic_has_a_realistic_ledger():
     for account in await BillingAccount.select(BillingAccount.id):
         balances.append(ledger.balance(await ledger.entries(account["id"])))
     assert any(b > 0 for b in balances) and any(b < 0 for b in balances) and any(b == 0 for b in balances)
+    from portal.tables import PayerClaimEvent, PayerShare
+
+    assert await PayerShare.count().where(PayerShare.kind == "expected") >= 5  # an insurer pays part of some care
+    assert [e["state"] for e in await PayerClaimEvent.select(PayerClaimEvent.state).order_by(PayerClaimEvent.id)] \
+        == ["drafted", "sent"]

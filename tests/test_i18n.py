@@ -41,6 +41,7 @@ WRAPPED += ["social"]
 WRAPPED += ["record_import"]
 WRAPPED += ["channels"]
 WRAPPED += ["families"]
+WRAPPED += ["billing_payers", "billing_claims"]
 
 
 def _catalogue(lang: str):

@@ -192,6 +192,14 @@ async def _payment_plan(owner, cal, patient_id):
         plan_total="30.00", instalments="3", first_due=date.today().isoformat(), note=f"Agreed with {GIVEN} {FAMILY}"))
 
 
+async def _payer_claims(owner, cal, patient_id):
+    """The patient's cover by a fund, a covered filling, and a claim of the fund's share sent to the fund."""
+    from portal.billing import claims
+
+    ids = await factories.make_payer_claim(owner, cal["dentist"], patient_id)
+    await claims.mark_sent(owner, ids["claim_id"])
+
+
 async def _lab_and_letters(owner, cal, patient_id):
     """A crown case mailed to the lab (a disclosure), a prescription and a referral letter."""
     from portal.lab import sending
@@ -275,6 +283,7 @@ MAKERS = {
     "contact_changes": _contact_changes, "recall": _recall, "recall_contacts": _recall, "waitlist": _recall,
     "waitlist_offers": _waitlist_offer, "booking_holds": _booking_hold, "account_ledger": _billing,
     "invoices": _billing, "payment_plans": _payment_plan, "lab_cases": _lab_and_letters,
+    "payer_coverage": _payer_claims, "payer_claims": _payer_claims,
     "prescriptions": _lab_and_letters,
     "referrals": _lab_and_letters, "disclosures": _lab_and_letters, "calls": _calls, "forms": _forms,
     "social_leads": _social_leads,

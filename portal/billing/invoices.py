@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from portal import audit
-from portal.billing import accounts, ledger, payments
+from portal.billing import accounts, coverage, ledger, payments
 from portal.billing.ledger import ZERO
 from portal.db import transaction
 from portal.errors import NotFound, ValidationFailed
@@ -134,6 +134,7 @@ async def credit(actor: Actor, patient_id: int, invoice_id: int, form: CreditFor
                               "reason": reason})
         row = await _insert(actor, account, "credit_note", reversing, corrects=invoice_id)
         await payments.apply_credit(actor, original["account"])
+        await coverage.cancel_credited(actor, [line["entry"] for line in original["lines"]])
         await audit.record(actor, "invoice.credited", patient_id=patient_id, object_type="invoice",
                            object_id=row["id"], detail={"number": row["number"], "corrects": original["number"],
                                                         "reason": reason})

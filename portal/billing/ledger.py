@@ -9,6 +9,7 @@ A negative balance is credit that later charges use up.
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from portal import audit, display
 from portal.billing import accounts
@@ -93,7 +94,8 @@ async def charge_completed_item(actor, patient_id: int, item: dict) -> int | Non
     """Charge the patient's account for a completed procedure at the fee frozen on the plan item.
 
     Called by `treatment_plans.complete_item` inside its transaction, so the procedure and its charge commit
-    together; a procedure with no fee charges nothing. The VAT rate is the fee code's at the time of supply.
+    together; a procedure with no fee charges nothing. A covered patient's payer share is recorded with it. The
+    VAT rate is the fee code's at the time of supply.
     """
     if not item["fee"]:
         return None
@@ -104,6 +106,12 @@ async def charge_completed_item(actor, patient_id: int, item: dict) -> int | Non
         vat = code["vat_rate"] if code else ZERO
     account_id = await accounts.account_id_of(actor.clinic_id, patient_id)
     where = f" {item['tooth']} {item['surfaces'] or ''}".rstrip() if item.get("tooth") else ""
-    return await append(actor, account_id, patient_id, "charge", item["fee"], plan_item=item["id"],
-                        code=item["code"], description=f"{item['description']}{where}"[:300], vat_rate=vat,
-                        provider=actor.id if actor.kind == "staff" else None)
+    entry_id = await append(actor, account_id, patient_id, "charge", item["fee"], plan_item=item["id"],
+                            code=item["code"], description=f"{item['description']}{where}"[:300], vat_rate=vat,
+                            provider=actor.id if actor.kind == "staff" else None)
+    from portal.billing import coverage  # the payer's share (coverage reads the ledger's aging)
+
+    today = datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date()
+    await coverage.record_expected(actor, account_id, patient_id, entry_id, item["fee"], item.get("procedure_code"),
+                                   today)
+    return entry_id

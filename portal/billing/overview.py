@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from portal import audit
-from portal.billing import accounts, instalments, invoices, ledger, payments
+from portal.billing import accounts, coverage, instalments, invoices, ledger, payers, payments
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import BillingAccount, LedgerEntry, Patient
@@ -38,6 +38,9 @@ async def account_overview(actor: Actor, patient_id: int, everything: bool = Fal
         "uninvoiced": [e for e in entries if e["kind"] == "charge" and not e["invoiced"]],
         "currency": account["currency"],
         "plan": await instalments.plan_in_force(actor, account_id),
+        "payer_split": coverage.split(entries, await coverage.shares_of(account_id), today),
+        "coverage": await coverage.list_coverage(actor, patient_id),
+        "payers": await payers.list_payers(actor, active_only=True),
     }
     await audit.record(actor, "account.viewed", patient_id=patient_id, object_type="billing_account",
                        object_id=account_id)

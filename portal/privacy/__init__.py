@@ -43,6 +43,7 @@ from portal.privacy import (
     import_records,  # noqa: E402,F401  (registers visit history imported from a previous clinic)
     lab_records,  # noqa: E402,F401  (registers lab cases, prescriptions and disclosures)
     money_records,  # noqa: E402,F401  (registers payment plans)
+    payer_records,  # noqa: E402,F401  (registers insurance cover and payer claims)
     perio_records,  # noqa: E402,F401  (registers perio charts)
     recall_records,  # noqa: E402,F401  (registers recall and online booking)
     social_records,  # noqa: E402,F401  (registers lead-ads forms of converted leads)

@@ -71,6 +71,15 @@ from portal.tables.messaging import (
 from portal.tables.outbox import OutboxMessage
 from portal.tables.patient import Guardian, Patient
 from portal.tables.patient_forms import FormTemplate, SentForm
+from portal.tables.payers import (
+    Payer,
+    PayerClaim,
+    PayerClaimEvent,
+    PayerClaimLine,
+    PayerCoverage,
+    PayerRate,
+    PayerShare,
+)
 from portal.tables.perio import PerioExam, PerioTooth
 from portal.tables.privacy import (
     Breach,

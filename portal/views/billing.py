@@ -1,10 +1,24 @@
 """The patient account: ledger, balance and aging, payments, invoices (PDF, mail, credit notes), statements."""
 
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.billing import accounts, documents, instalments, invoices, ledger, online, overview, payments
+from portal.billing import (
+    accounts,
+    claims,
+    coverage,
+    documents,
+    instalments,
+    invoices,
+    ledger,
+    online,
+    overview,
+    payments,
+)
 from portal.errors import ValidationFailed
 from portal.forms import whole_number
 from portal.i18n import _
@@ -21,6 +35,10 @@ def _pdf(name: str, data: bytes) -> Response:
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _with_payer_choices(page: dict) -> dict:
+    return {**page, "payer_choices": {"": _("Choose…"), **{str(p["id"]): p["name"] for p in page["payers"]}}}
+
+
 class BillingController(Controller):
     path = "/patients/{patient_id:int}/account"
     guards = [signed_in, requires(Permission.HANDLE_PAYMENTS)]
@@ -33,7 +51,9 @@ class BillingController(Controller):
                       adjustment=forms.get("adjustment") or payments.AdjustmentForm(),
                       refund=forms.get("refund") or payments.RefundForm(), guarantor=forms.get("guarantor", ""),
                       split=forms.get("split") or {}, plan_form=forms.get("plan_form") or instalments.PlanForm(),
-                      **await overview.account_overview(actor, patient_id, everything), **CHOICES)
+                      coverage_form=forms.get("coverage_form") or coverage.CoverageForm(),
+                      **_with_payer_choices(await overview.account_overview(actor, patient_id, everything)),
+                      **CHOICES)
 
     @get("/", name="billing.account")
     async def show(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
@@ -168,6 +188,40 @@ class BillingController(Controller):
         except ValidationFailed as exc:
             return await self._page(request, actor, patient_id, 422, exc.errors, guarantor=text)
         return self._back(request, patient_id)
+
+    @post("/coverage", name="billing.coverage")
+    async def add_coverage(self, request: Request, actor: CurrentActor,
+                           patient_id: FromPath[int]) -> Template | Redirect:
+        """Record the patient's cover by an insurer or fund (from the insurance card)."""
+        form = await read_form(request, coverage.CoverageForm)
+        try:
+            await coverage.add_coverage(actor, patient_id, form)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, patient_id, 422, exc.errors, coverage_form=form)
+        return see_other(request.app.route_reverse("billing.account", patient_id=patient_id) + "#payers-title")
+
+    @post("/coverage/{coverage_id:int}/end", name="billing.end_coverage")
+    async def end_coverage(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
+                           coverage_id: FromPath[int]) -> Redirect:
+        """End a cover today (later charges get no payer share)."""
+        await coverage.end_coverage(actor, patient_id, coverage_id, _today(actor))
+        return see_other(request.app.route_reverse("billing.account", patient_id=patient_id) + "#payers-title")
+
+    @post("/claims", name="billing.claim")
+    async def draft_claim(self, request: Request, actor: CurrentActor,
+                          patient_id: FromPath[int]) -> Template | Redirect:
+        """Draft a claim of this account's open shares for one payer."""
+        posted = await request.form()
+        try:
+            claim_id = await claims.draft(actor, claims.DraftForm(payer=str(posted.get("payer", ""))), patient_id)
+        except ValidationFailed as exc:
+            errors = {("claim_payer" if k == "payer" else k): v for k, v in exc.errors.items()}
+            return await self._page(request, actor, patient_id, 422, errors)
+        return see_other(request.app.route_reverse("billing_claims.show", claim_id=claim_id))
+
+
+def _today(actor):
+    return datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date()
 
 
 class OverdueController(Controller):

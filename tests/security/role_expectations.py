@@ -104,6 +104,12 @@ REQUIRED = {
     "/reports/money": Permission.VIEW_REPORTS,
     "/reports/money/export.csv": Permission.VIEW_REPORTS,
     "/settings/billing": Permission.MANAGE_CLINIC,
+    "/settings/billing/payers": Permission.MANAGE_CLINIC,  # only owners manage insurers and funds
+    "/settings/billing/payers/{payer_id:int}": Permission.MANAGE_CLINIC,
+    "/billing/claims": Permission.HANDLE_PAYMENTS,  # the front desk drafts and sends payer claims
+    "/billing/claims/{claim_id:int}": Permission.HANDLE_PAYMENTS,
+    "/billing/claims/{claim_id:int}/pdf": Permission.HANDLE_PAYMENTS,
+    "/billing/claims/{claim_id:int}/csv": Permission.HANDLE_PAYMENTS,
     "/recall": Permission.MANAGE_CALENDAR,
     "/recall/settings": Permission.MANAGE_CLINIC,
     "/patients/{patient_id:int}/recall": Permission.MANAGE_CALENDAR,

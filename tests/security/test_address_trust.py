@@ -39,6 +39,8 @@ NOT_PATIENT_ADDRESSES = {
     "/account/email": "a staff member's own sign-in address, confirmed by its holder (test_staff_email_change.py)",
     "/lab/labs": "a dental lab's order address (owner only)",
     "/lab/labs/{lab_id:int}": "a dental lab's order address (owner only)",
+    "/settings/billing/payers": "an insurer's or fund's claims address (owner only)",
+    "/settings/billing/payers/{payer_id:int}": "an insurer's or fund's claims address (owner only)",
     "/online-booking/{clinic_id:int}/new": "asks for a booking code; a record is made only when the code sent to "
                                            "the address is typed back (tests/test_booking_codes.py)",
 }

@@ -27,6 +27,7 @@ async def test_every_unsafe_route_needs_the_token(app, client, clinic):
     ids |= {"job_id": await factories.make_failed_job(), "message_id": await factories.make_dead_letter(clinic),
             "lead_id": await factories.make_lead(clinic), "token": "not-a-real-token", "change_id": 1}
     ids |= {"clinic_id": clinic.clinic_id, "ref": "not-a-real-ref"}  # the public booking page and its code step
+    ids |= {"payer_id": 1, "claim_id": 1, "coverage_id": 1}
     await sign_in_as(client, clinic)
     before = await AuditEntry.count()
     unsafe = [(m, p) for m, p, _ in routes(app) if m in UNSAFE and p not in CSRF_EXEMPT]

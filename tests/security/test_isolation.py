@@ -61,7 +61,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "invoice_id": await factories.make_invoice(clinic, patient_id),
             "breach_id": await factories.make_breach(clinic),
             "form_id": await factories.make_signed_form(clinic, patient_id, allergies="Foreign latex"),
-            "series_id": await aligners.start_series(cal["dentist"], patient_id, aligners.SeriesForm(stages="10"))}
+            "series_id": await aligners.start_series(cal["dentist"], patient_id, aligners.SeriesForm(stages="10")),
+            **await factories.make_payer_claim(clinic, cal["dentist"], patient_id, name="Foreign Fund")}
 
 
 

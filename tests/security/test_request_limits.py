@@ -28,7 +28,8 @@ def _ids():
             "token": "t", "feed": "f.ics", "image_id": 1, "attachment_id": 1,
             "recording_id": 1, "lab_id": 1, "case_id": 1, "prescription_id": 1, "referral_id": 1,
             "change_id": 1, "invoice_id": 1, "breach_id": 1, "form_id": 1,
-            "clinic_id": 1, "ref": "r", "series_id": 1, "member_id": 1}
+            "clinic_id": 1, "ref": "r", "series_id": 1, "member_id": 1, "payer_id": 1, "claim_id": 1,
+            "coverage_id": 1}
 
 
 # Signed by their provider and carrying files (a forwarded mail's attachments): a larger body, the public field cap.

@@ -45,7 +45,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
            **await factories.make_lab_records(clinic, cal["dentist"], patient),
            "invoice_id": await factories.make_invoice(clinic, patient),
            "breach_id": await factories.make_breach(clinic),
-           "form_id": await factories.make_signed_form(clinic, patient)}
+           "form_id": await factories.make_signed_form(clinic, patient),
+           **await factories.make_payer_claim(clinic, cal["dentist"], patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):
