@@ -40,6 +40,7 @@ from portal.views.contacts import AddressLinkController, OwnCodeController, Pati
 from portal.views.csrf import MaskedCSRFMiddleware
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
+from portal.views.export_keys import ExportKeysController
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
 from portal.views.kiosk import KioskController, KioskStartController
@@ -92,6 +93,7 @@ CONTROLLERS += [LabController, PatientLabController, PrescriptionController, Ref
                 LabDownloadController]
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 CONTROLLERS += [MembershipController]
+CONTROLLERS += [ExportKeysController]  # signed-out: a clinic's export keys (#14)
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads

@@ -4,6 +4,7 @@ field with nothing written, and only the owner of the importing clinic can do it
 import hashlib
 import io
 import json
+import re
 import zipfile
 
 import jsonschema
@@ -34,9 +35,20 @@ def _zip(archive: zipfile.ZipFile, change=None, document_change=None) -> bytes:
     return out.getvalue()
 
 
-async def _upload(client, data: bytes, name: str = "my-data.zip"):
+async def check_upload(client, data: bytes, name: str = "my-data.zip"):
+    """The first step: the file checked and shown (who signed it, what it holds); nothing imported yet."""
     return await client.post("/patients/import/", data={"_csrf_token": await csrf_token(client)},
                              files={"archive": (name, data, "application/zip")})
+
+
+async def _upload(client, data: bytes, name: str = "my-data.zip"):
+    """Both steps: check, then confirm what was shown (the check's refusal when it refuses)."""
+    checked = await check_upload(client, data, name)
+    if checked.status_code != 200:
+        return checked
+    upload_id = re.search(r'name="upload" value="(\d+)"', checked.text).group(1)
+    return await client.post("/patients/import/confirm",
+                             data={"_csrf_token": await csrf_token(client), "upload": upload_id})
 
 
 def _rows(document: dict, category: str, fields: tuple[str, ...]) -> list[tuple]:
