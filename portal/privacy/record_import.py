@@ -22,7 +22,7 @@ from portal import audit, patients
 from portal.charts.clinical_notes import content_hash
 from portal.db import transaction
 from portal.errors import ValidationFailed
-from portal.i18n import gettext
+from portal.i18n import gettext, lazy_gettext
 from portal.imaging import images as imaging
 from portal.permissions import Actor, Permission, require
 from portal.privacy import export_signing, record_import_history
@@ -46,6 +46,8 @@ FORMAT = "chairside-patient-export"
 UNPACKED_FACTOR = 4  # a ZIP may unpack to at most this many times the upload limit (no zip bombs)
 
 
+UNSIGNED = lazy_gettext("This export carries no signature of the clinic that made it, so who made it cannot be "
+                        "checked. Ask the previous clinic for a new export.")
 STAGED_HOURS = 24  # an upload not confirmed within a day is deleted (it holds a patient's record)
 
 
@@ -68,7 +70,7 @@ class Preview:
 
 
 def _refuse(message: str) -> ValidationFailed:
-    return ValidationFailed({FIELD: message})
+    return ValidationFailed({FIELD: str(message)})
 
 
 def read_archive(data: bytes, max_bytes: int) -> tuple[dict, dict[str, bytes]]:
@@ -93,6 +95,8 @@ def read_archive(data: bytes, max_bytes: int) -> tuple[dict, dict[str, bytes]]:
     if version != SCHEMA_VERSION:
         raise _refuse(gettext("This export is version %(version)s; this clinic imports version %(ours)s. Ask the "
                               "previous clinic for a new export.", version=version[:20] or "?", ours=SCHEMA_VERSION))
+    if not isinstance(document.get("signature"), dict):  # said plainly, before the schema would say "at export.json"
+        raise _refuse(UNSIGNED)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
         json_schema(), format_checker=jsonschema.FormatChecker()).iter_errors(document))
     if error is not None:
@@ -133,8 +137,7 @@ async def _signed_by(document: dict) -> export_signing.Verdict:
         return await export_signing.verify(document)
     except export_signing.SignatureRefused as refused:
         if refused.missing:
-            raise _refuse(gettext("This export carries no signature of the clinic that made it, so who made it "
-                                  "cannot be checked. Ask the previous clinic for a new export.")) from None
+            raise _refuse(UNSIGNED) from None
         raise _refuse(gettext("The export's signature does not match its content: it was changed after the "
                               "clinic made it, or it was not signed by the key it names. It cannot be "
                               "imported.")) from None
