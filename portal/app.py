@@ -55,6 +55,7 @@ from portal.views.patients import PatientController
 from portal.views.perio import PerioController
 from portal.views.plans import PlanController
 from portal.views.prescriptions import PrescriptionController
+from portal.views.previous_clinic import PreviousClinicController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
@@ -93,7 +94,7 @@ CONTROLLERS += [LabController, PatientLabController, PrescriptionController, Ref
                 LabDownloadController]
 CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeController, TwoFactorController]
 CONTROLLERS += [MembershipController]
-CONTROLLERS += [ExportKeysController]  # signed-out: a clinic's export keys (#14)
+CONTROLLERS += [ExportKeysController, PreviousClinicController]  # export keys (signed out), imported history
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads

@@ -9,11 +9,15 @@ from those entries and shown as the opening statement; collecting it is the prev
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from portal import audit
 from portal.charts.perio_classification import SITES
-from portal.permissions import Actor, Permission, require
+from portal.db import transaction
+from portal.errors import NotFound
+from portal.patients import ensure_in_clinic
+from portal.permissions import Actor, Permission, can, require
 from portal.tables import ImportedRecord, PatientImport, PerioExam, PerioTooth
 
 # Export category -> where its files lie in the ZIP (categories without files bring none).
@@ -89,23 +93,73 @@ def balance(entries: list[dict]) -> Decimal | None:
     return total
 
 
-async def previous_clinic(actor: Actor, patient_id: int, categories: tuple[str, ...]) -> list[dict]:
-    """The patient's imported history of these categories, each import with its records (the caller audits)."""
+TIMES = ("sent_at", "submitted_at", "decided_at", "created_at", "issued_at", "at")
+AMOUNTS = ("amount", "total", "vat_total")
+
+
+def _readable(record: dict) -> dict:
+    """Times, days and amounts as values the page's filters format (the record keeps ISO text and decimal text)."""
+    shown = dict(record)
+    for name in TIMES:
+        if isinstance(shown.get(name), str):
+            shown[name] = _when(shown[name])
+    if isinstance(shown.get("due_on"), str):
+        shown["due_on"] = date.fromisoformat(shown["due_on"])
+    for name in AMOUNTS:
+        try:
+            shown[name] = Decimal(str(shown[name])) if shown.get(name) not in (None, "") else None
+        except InvalidOperation:
+            shown[name] = None
+    return shown
+
+
+# Who reads which part: the forms and lab work are clinical, the statement is the front desk's money business.
+READ = {"forms": Permission.READ_CLINICAL, "lab_cases": Permission.READ_CLINICAL,
+        "invoices": Permission.HANDLE_PAYMENTS, "account_ledger": Permission.HANDLE_PAYMENTS}
+
+
+async def previous_clinic(actor: Actor, patient_id: int) -> list[dict]:
+    """The patient's imported history that the actor may read, per import, with the opening balance (audited)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
-    imports = await PatientImport.select(
-        PatientImport.id, PatientImport.source_clinic, PatientImport.imported_at).where(
-        (PatientImport.clinic == actor.clinic_id) & (PatientImport.patient == patient_id)).order_by(PatientImport.id)
-    rows = await ImportedRecord.select(ImportedRecord.id, ImportedRecord.patient_import, ImportedRecord.category,
-                                       ImportedRecord.record, ImportedRecord.file_name).where(
-        (ImportedRecord.clinic == actor.clinic_id) & (ImportedRecord.patient == patient_id)
-        & ImportedRecord.category.is_in(list(categories))).order_by(ImportedRecord.id)
+    await ensure_in_clinic(actor, patient_id)
+    categories = [category for category in HISTORY if can(actor, READ[category])]
+    async with transaction():
+        imports = await PatientImport.select(
+            PatientImport.id, PatientImport.source_clinic, PatientImport.imported_at).where(
+            (PatientImport.clinic == actor.clinic_id) & (PatientImport.patient == patient_id)).order_by(
+            PatientImport.id)
+        rows = await ImportedRecord.select(ImportedRecord.id, ImportedRecord.patient_import, ImportedRecord.category,
+                                           ImportedRecord.record, ImportedRecord.file_name).where(
+            (ImportedRecord.clinic == actor.clinic_id) & (ImportedRecord.patient == patient_id)
+            & ImportedRecord.category.is_in(categories or [""])).order_by(ImportedRecord.id)
+        if imports:
+            await audit.record(actor, "previous_clinic.viewed", patient_id=patient_id, object_type="patient_import",
+                               object_id=imports[-1]["id"], detail={"categories": categories})
     for source in imports:
         source["records"] = {category: [] for category in categories}
         for row in rows:
             if row["patient_import"] == source["id"]:
                 record = json.loads(row["record"]) if isinstance(row["record"], str) else row["record"]
-                source["records"][row["category"]].append({**record, "id": row["id"],
+                source["records"][row["category"]].append({**_readable(record), "id": row["id"],
                                                            "has_file": bool(row["file_name"])})
         if "account_ledger" in categories:
             source["balance"] = balance(source["records"]["account_ledger"])
-    return [source for source in imports if any(source["records"].values())]
+            currencies = {i["currency"] for i in source["records"]["invoices"] if i.get("currency")}
+            source["currency"] = currencies.pop() if len(currencies) == 1 else "EUR"
+    return imports
+
+
+async def imported_file(actor: Actor, patient_id: int, record_id: int, category: str) -> tuple[str, bytes]:
+    """A form's or an invoice's PDF as the previous clinic made it (another clinic's or category's id: 404)."""
+    require(actor, READ[category])
+    await ensure_in_clinic(actor, patient_id)
+    async with transaction():
+        row = await ImportedRecord.select(ImportedRecord.file_name, ImportedRecord.data).where(
+            (ImportedRecord.id == record_id) & (ImportedRecord.clinic == actor.clinic_id)
+            & (ImportedRecord.patient == patient_id) & (ImportedRecord.category == category)
+            & ImportedRecord.data.is_not_null()).first()
+        if row is None:
+            raise NotFound()
+        await audit.record(actor, "previous_clinic.file_downloaded", patient_id=patient_id,
+                           object_type="imported_record", object_id=record_id)
+    return row["file_name"], bytes(row["data"])
