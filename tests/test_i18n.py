@@ -39,6 +39,7 @@ WRAPPED += ["closing"]
 WRAPPED += ["patient_forms", "kiosk"]
 WRAPPED += ["social"]
 WRAPPED += ["record_import"]
+WRAPPED += ["export_keys", "previous_clinic"]
 WRAPPED += ["channels"]
 
 
