@@ -261,7 +261,8 @@ async def test_perio_forms_lab_and_the_account_travel_too_as_history(client, cli
     assert (await client.get(f"/patients/{imported_id}/perio")).status_code == 200
     # the owner reads it all: the signed form's PDF and the opening statement with the balance owed there
     page = (await client.get(f"/patients/{imported_id}/previous-clinic/")).text
-    assert re.search(r"Balance at the previous clinic: €\s55,00", page) and "Medical history" in page and "Crown" in page
+    assert re.search(r"Balance at the previous clinic: €\s55,00", page)
+    assert "Medical history" in page and "Crown" in page
     [form] = await ImportedRecord.select(ImportedRecord.id, ImportedRecord.data).where(
         (ImportedRecord.patient == imported_id) & (ImportedRecord.category == "forms"))
     pdf = await client.get(f"/patients/{imported_id}/previous-clinic/forms/{form['id']}")
