@@ -8,6 +8,7 @@ from portal.errors import ValidationFailed
 from portal.i18n import gettext
 from portal.permissions import Permission
 from portal.privacy import record_import
+from portal.request_limits import DEFAULT_MAX_BODY
 from portal.settings import Settings
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import render, see_other
@@ -45,7 +46,7 @@ class RecordImportController(Controller):
             return self._page(request, exc.errors, 422)
         return render(request, "record_import/check.html", preview=preview)
 
-    @post("/confirm", name="record_import.confirm")
+    @post("/confirm", name="record_import.confirm", request_max_body_size=DEFAULT_MAX_BODY)  # a small form, no file
     async def confirm(self, request: Request, actor: CurrentActor) -> Template | Redirect:
         """The owner saw the check and imports: the same file, checked again, becomes the patient's record."""
         upload_id = str((await request.form()).get("upload", ""))
