@@ -8,7 +8,7 @@ from portal import patients
 from portal.permissions import Permission
 from portal.privacy import record_import_history
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
-from portal.views.pages import render
+from portal.views.pages import render, wants_fragment
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -28,7 +28,9 @@ class PreviousClinicController(Controller):
         """The imported history each reader may see (forms and lab: clinical; the statement: payments); the patient
         page loads the fragment, which is empty when nothing was imported."""
         imports = await record_import_history.previous_clinic(actor, patient_id)
-        patient = await patients.get_patient(actor, patient_id, purpose="previous_clinic_viewed")
+        # the panel on the patient page needs only the id (that page already read and audited the patient)
+        patient = {"id": patient_id} if wants_fragment(request) else await patients.get_patient(
+            actor, patient_id, purpose="previous_clinic_viewed")
         return render(request, "previous_clinic/show.html", "previous_clinic/_panel.html", patient=patient,
                       imports=imports)
 
