@@ -42,6 +42,7 @@ from portal.views.contacts import AddressLinkController, OwnCodeController, Pati
 from portal.views.csrf import MaskedCSRFMiddleware
 from portal.views.dashboard import DashboardController
 from portal.views.errors import EXCEPTION_HANDLERS
+from portal.views.export_keys import ExportKeysController
 from portal.views.families import FamilyController
 from portal.views.imaging import imaging_routes
 from portal.views.jobs import JobsController
@@ -57,6 +58,7 @@ from portal.views.patients import PatientController
 from portal.views.perio import PerioController
 from portal.views.plans import PlanController
 from portal.views.prescriptions import PrescriptionController
+from portal.views.previous_clinic import PreviousClinicController
 from portal.views.privacy_centre import PrivacyCentreController
 from portal.views.privacy_requests import PrivacyRequestController
 from portal.views.privacy_settings import PrivacySettingsController
@@ -97,6 +99,7 @@ CONTROLLERS += [PatientContactsController, AddressLinkController, OwnCodeControl
 CONTROLLERS += [MembershipController]
 CONTROLLERS.append(FamilyController)  # families and linked guardians (issue 15)
 CONTROLLERS += [EmailLinkController, OwnEmailController]  # staff email changes confirmed by the new address
+CONTROLLERS += [ExportKeysController, PreviousClinicController]  # export keys (signed out), imported history
 CONTROLLERS += [BillingController, BillingReportsController, BillingSettingsController,  # portal/billing
                 MollieWebhookController]
 CONTROLLERS.append(BillingPatientController)  # the privacy centre's invoice downloads

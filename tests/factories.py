@@ -299,3 +299,26 @@ async def make_payer_claim(owner: Actor, dentist: Actor, patient_id: int, name: 
     await treatment_plans.complete_item(dentist, patient_id, plan_id, item_id)
     claim_id = await claims.draft(owner, claims.DraftForm(payer=str(payer_id)), patient_id)
     return {"payer_id": payer_id, "coverage_id": coverage_id, "claim_id": claim_id}
+async def make_imported_records(owner: Actor, patient_id: int) -> dict[str, int]:
+    """A previous clinic's signed form and invoice, with their PDFs, as an import keeps them (by id name)."""
+    import json
+    from datetime import datetime, timezone
+
+    from portal.tables import ImportedRecord, PatientImport
+
+    now = datetime.now(timezone.utc)
+    [source] = await PatientImport.insert(PatientImport(
+        clinic=owner.clinic_id, patient=patient_id, source_clinic="Old Dental", source_patient_id=7, generated_at=now,
+        document_sha256=f"{patient_id:064d}", imported_by=None, imported_at=now))
+    ids = {}
+    for category, record, name in (
+            ("forms", {"title": "Medical history", "submitted_at": now.isoformat(), "signer_name": "Signed",
+                       "file": "form-1-medical_history.pdf"}, "imported_form_id"),
+            ("invoices", {"number": "OLD-1", "issued_at": now.isoformat(), "due_on": now.date().isoformat(),
+                          "total": "55.00", "currency": "EUR", "file": "OLD-1.pdf"}, "imported_invoice_id")):
+        [row] = await ImportedRecord.insert(ImportedRecord(
+            clinic=owner.clinic_id, patient=patient_id, patient_import=source["id"], category=category,
+            source_ref=f"{category}/1", record=json.dumps(record), file_name=record["file"],
+            data=b"%PDF-1.4 " + category.encode()))
+        ids[name] = row["id"]
+    return ids

@@ -37,6 +37,7 @@ KEPT = {
     "plan_item": "plan IN (SELECT id FROM treatment_plan WHERE patient = {p})",
     "plan_acceptance": "plan IN (SELECT id FROM treatment_plan WHERE patient = {p})",
     "clinical_note": "patient = {p}", "patient_image": "patient = {p}", "imported_visit": "patient = {p}",
+    "imported_record": "patient = {p}",  # the previous clinic's forms, lab work and account: kept like ours
     "patient_image_blob": "image IN (SELECT id FROM patient_image WHERE patient = {p})",
     "privacy_request": "patient_id = {p}", "audit_entry": "patient_id = {p}",
     "patient_form": "patient = {p}",  # signed forms: part of the clinical record
@@ -127,6 +128,22 @@ async def _imported_visits(owner, cal, patient_id):
         "INSERT INTO imported_visit (clinic, patient, patient_import, source_ref, starts_at, ends_at, status, notes) "
         "VALUES ({}, {}, {}, 'appointments/1', now() - interval '1 year', now() - interval '1 year', 'completed', "
         "{})", owner.clinic_id, patient_id, rows[0]["id"], f"{GIVEN} {FAMILY} prefers mornings")
+
+
+async def _imported_history(owner, cal, patient_id):
+    """The previous clinic's signed form, lab case, invoice and account entry, naming the patient."""
+    import json
+
+    from portal.tables import ImportedRecord, PatientImport
+
+    [source] = await PatientImport.select(PatientImport.id).where(PatientImport.patient == patient_id)
+    for category, record in (("forms", {"signer_name": f"{GIVEN} {FAMILY}"}),
+                             ("lab_cases", {"instructions": f"For {GIVEN}"}),
+                             ("invoices", {"bill_to": f"{GIVEN} {FAMILY}"}),
+                             ("account_ledger", {"description": f"Check-up {FAMILY}", "amount": "10.00"})):
+        await ImportedRecord.insert(ImportedRecord(clinic=owner.clinic_id, patient=patient_id,
+                                                   patient_import=source["id"], category=category,
+                                                   source_ref=f"{category}/1", record=json.dumps(record)))
 
 
 async def _contact_changes(owner, cal, patient_id):
@@ -278,7 +295,8 @@ MAKERS = {
     "messages": _identity_and_contact,  # booking confirmations (appointments) and the request mails below
     "requests": _identity_and_contact, "access_log": _identity_and_contact,  # made over HTTP below
     "medical_history": _chart, "medical_alerts": _chart, "tooth_chart": _chart, "treatment_plans": _chart,
-    "imported_visits": _imported_visits,
+    "imported_visits": _imported_visits, "imported_forms": _imported_history, "imported_lab_cases": _imported_history,
+    "imported_invoices": _imported_history, "imported_account_ledger": _imported_history,
     "clinical_notes": _chart, "images": _chart, "conversations": _conversations, "perio_charts": _chart,
     "contact_changes": _contact_changes, "recall": _recall, "recall_contacts": _recall, "waitlist": _recall,
     "waitlist_offers": _waitlist_offer, "booking_holds": _booking_hold, "account_ledger": _billing,

@@ -58,7 +58,7 @@ async def test_the_export_is_strict_and_its_records_refer_to_each_other(client, 
     archive = await export_zip(clinic, patient_id)
     document = json.loads(archive.read("export.json"))
     schema = (await client.get("/privacy/schema")).json()
-    assert schema["$id"] == SCHEMA_ID == "urn:chairside:schema:patient-export:2" and document["version"] == "2.0"
+    assert schema["$id"] == SCHEMA_ID == "urn:chairside:schema:patient-export:2" and document["version"] == "2.1"
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator,
                         format_checker=jsonschema.FormatChecker())

@@ -4,6 +4,7 @@ field with nothing written, and only the owner of the importing clinic can do it
 import hashlib
 import io
 import json
+import re
 import zipfile
 
 import jsonschema
@@ -34,9 +35,20 @@ def _zip(archive: zipfile.ZipFile, change=None, document_change=None) -> bytes:
     return out.getvalue()
 
 
-async def _upload(client, data: bytes, name: str = "my-data.zip"):
+async def check_upload(client, data: bytes, name: str = "my-data.zip"):
+    """The first step: the file checked and shown (who signed it, what it holds); nothing imported yet."""
     return await client.post("/patients/import/", data={"_csrf_token": await csrf_token(client)},
                              files={"archive": (name, data, "application/zip")})
+
+
+async def _upload(client, data: bytes, name: str = "my-data.zip"):
+    """Both steps: check, then confirm what was shown (the check's refusal when it refuses)."""
+    checked = await check_upload(client, data, name)
+    if checked.status_code != 200:
+        return checked
+    upload_id = re.search(r'name="upload" value="(\d+)"', checked.text).group(1)
+    return await client.post("/patients/import/confirm",
+                             data={"_csrf_token": await csrf_token(client), "upload": upload_id})
 
 
 def _rows(document: dict, category: str, fields: tuple[str, ...]) -> list[tuple]:
@@ -187,3 +199,79 @@ async def test_the_upload_limit_follows_the_image_limit(settings, clinic):
         refused = await _upload(client, bomb.getvalue())
         assert refused.status_code == 422 and "unpacks to more than" in refused.text
     assert await Patient.count().where(Patient.clinic == clinic.clinic_id) == 0
+
+
+def _same(copy: dict, copy_category: str, source: dict, source_category: str, skip=("id",)) -> None:
+    def rows(document, category):
+        return sorted(json.dumps({k: v for k, v in r.items() if k not in (*skip, "ref", "source_clinic", "source_ref")},
+                                 sort_keys=True) for r in document["categories"][category]["records"])
+    assert rows(copy, copy_category) == rows(source, source_category), copy_category
+    assert rows(source, source_category), f"the source had no {source_category} to compare"
+
+
+async def test_perio_forms_lab_and_the_account_travel_too_as_history(client, clinic, cal):
+    from portal.charts import perio
+    from portal.db import transaction
+    from portal.tables import ImportedRecord, Invoice, LabCase, LedgerEntry, PerioExam, SentForm
+
+    patient_id, _, ids = await charted_patient(clinic, cal)
+    await perio.sign_exam(cal["dentist"], patient_id, ids["exam_id"], perio.SignForm(stage="II", grade="B"))
+    await factories.make_signed_form(clinic, patient_id)
+    await factories.make_lab_records(clinic, cal["dentist"], patient_id)
+    await factories.make_invoice(clinic, patient_id)
+    source_archive = await export_zip(clinic, patient_id)
+    source = json.loads(source_archive.read("export.json"))
+    other = await factories.make_clinic("Harbour Dental")
+    await sign_in_as(client, other)
+    response = await _upload(client, _zip(source_archive))
+    assert response.status_code == 303, response.text
+    imported_id = int(response.headers["location"].rsplit("/", 1)[1])
+    copy_archive = await export_zip(other, imported_id)
+    copy = json.loads(copy_archive.read("export.json"))
+    jsonschema.validate(copy, json_schema(), cls=jsonschema.Draft202012Validator)
+    # perio: the signed exam as its author signed it (name, role, registration, time, hash), every site
+    _same(copy, "perio_charts", source, "perio_charts", skip=("exam_id",))
+    assert {r["signed_by_name"] for r in copy["categories"]["perio_charts"]["records"]} == {cal["dentist"].name}
+    # forms, lab cases, invoices and the account: the previous clinic's, as it exported them, with their PDFs
+    for source_category, copy_category in (("forms", "imported_forms"), ("lab_cases", "imported_lab_cases"),
+                                           ("invoices", "imported_invoices"),
+                                           ("account_ledger", "imported_account_ledger")):
+        _same(copy, copy_category, source, source_category)
+        assert {r["source_clinic"] for r in copy["categories"][copy_category]["records"]} == {"Canal Dental"}
+    for source_category, copy_category in (("forms", "imported_forms"), ("invoices", "imported_invoices")):
+        for record in source["categories"][source_category]["records"]:
+            if record["file"]:
+                assert (copy_archive.read(f"files/{copy_category}/{record['file']}")
+                        == source_archive.read(f"files/{source_category}/{record['file']}"))
+    # history, not this clinic's work: no order to a lab, no form to fill, no revenue, no invoice number used
+    for table in (LedgerEntry, Invoice, LabCase, SentForm):
+        assert await table.count().where(table.clinic == other.clinic_id) == 0, table._meta.tablename
+    assert copy["categories"]["account_ledger"]["records"] == [] and copy["categories"]["invoices"]["records"] == []
+    # and kept as made: the database refuses changes to the signed exam and to the imported history
+    [exam] = await PerioExam.select(PerioExam.id, PerioExam.signed_by).where(PerioExam.patient == imported_id)
+    assert exam["signed_by"] is None
+    for table, column, value, row_id in (
+            (PerioExam, PerioExam.stage, "IV", exam["id"]),
+            (ImportedRecord, ImportedRecord.source_ref, "forms/1",
+             (await ImportedRecord.select(ImportedRecord.id).where(ImportedRecord.patient == imported_id).first())[
+                 "id"])):
+        with pytest.raises(Exception, match="append-only|kept as"):
+            async with transaction():
+                await table.update({column: value}).where(table.id == row_id)
+    assert (await client.get(f"/patients/{imported_id}/perio")).status_code == 200
+    # the owner reads it all: the signed form's PDF and the opening statement with the balance owed there
+    page = (await client.get(f"/patients/{imported_id}/previous-clinic/")).text
+    assert re.search(r"Balance at the previous clinic: €\s55,00", page)
+    assert "Medical history" in page and "Crown" in page
+    [form] = await ImportedRecord.select(ImportedRecord.id, ImportedRecord.data).where(
+        (ImportedRecord.patient == imported_id) & (ImportedRecord.category == "forms"))
+    pdf = await client.get(f"/patients/{imported_id}/previous-clinic/forms/{form['id']}")
+    assert pdf.status_code == 200 and pdf.content == bytes(form["data"]) and pdf.content.startswith(b"%PDF")
+    panel = await client.get(f"/patients/{imported_id}/previous-clinic/", headers={"HX-Request": "true"})
+    assert "Imported from Canal Dental" in panel.text and "<html" not in panel.text
+    # the front desk sees the statement, not the clinical documents
+    desk = await factories.make_staff(other, Role.RECEPTIONIST)
+    await sign_in_as(client, desk)
+    page = (await client.get(f"/patients/{imported_id}/previous-clinic/")).text
+    assert "Opening statement" in page and "Medical history" not in page
+    assert (await client.get(f"/patients/{imported_id}/previous-clinic/forms/{form['id']}")).status_code == 403

@@ -1,5 +1,5 @@
-"""The patient's download: a ZIP with one JSON document in the published schema, a CSV per category, the
-original files, and a readable HTML summary. Built in the background; the link expires after 7 days.
+"""The patient's download: a ZIP with one JSON document in the published schema (signed by the clinic), a CSV per
+category, the original files, and a readable HTML summary. Built in the background; the link expires after 7 days.
 
 `build_export(export_id)` is a plain async function: the view starts it as a task today, the jobs worker
 can call it tomorrow. Progress is a row the page polls.
@@ -20,7 +20,7 @@ from portal.contacts import changes as contact_changes
 from portal.db import transaction
 from portal.errors import NotFound
 from portal.permissions import Actor
-from portal.privacy import fhir_bundle, processors, retention
+from portal.privacy import export_signing, fhir_bundle, processors, retention
 from portal.privacy.centre import readable, subject_of
 from portal.privacy.registry import all_categories
 from portal.privacy.schema import SCHEMA_VERSION
@@ -81,13 +81,15 @@ async def build_export(export_id: int, cooling_days: int | None = None) -> None:
         found = await processors.list_processors(row["clinic"])
         dates = await retention.erasable_dates(row["clinic"], row["patient_id"])
         generated = datetime.now(timezone.utc)
+        settings = Settings.from_env()
         if cooling_days is None:
-            cooling_days = Settings.from_env().contact_cooling_days
+            cooling_days = settings.contact_cooling_days
         cooling = await contact_changes.cooling_until(row["clinic"], row["patient_id"], cooling_days)
         document = {"format": "chairside-patient-export", "version": SCHEMA_VERSION,
                     "generated_at": generated.isoformat(),
                     "controller": {"name": clinic["name"], "country": clinic["country"],
-                                   "privacy_email": clinic["privacy_email"], "address": clinic["address"]},
+                                   "privacy_email": clinic["privacy_email"], "address": clinic["address"],
+                                   "export_keys_url": export_signing.keys_url(settings, row["clinic"])},
                     "patient_id": row["patient_id"], "categories": {}, "files": {}}
         buffer, originals, perio = io.BytesIO(), {}, []
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -120,7 +122,9 @@ async def build_export(export_id: int, cooling_days: int | None = None) -> None:
             write(FHIR_PATH, json.dumps(fhir_bundle.bundle(document, originals, perio), ensure_ascii=False))
             write("summary.html", _summary.get_template("privacy_centre/export_summary.html").render(
                 document=document, generated=generated, time_zone=clinic["time_zone"], readable=readable))
-            archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))  # last: lists the rest
+            # last: it lists the rest, and its signature covers them through their hashes
+            document["signature"] = await export_signing.sign(settings, row["clinic"], document)
+            archive.writestr("export.json", json.dumps(document, ensure_ascii=False, indent=1))
         await DataExport.update({DataExport.archive: buffer.getvalue(), DataExport.status: "ready",
                                  DataExport.done: len(all_categories()) + 1,
                                  DataExport.finished_at: datetime.now(timezone.utc)}).where(DataExport.id == export_id)

@@ -16,16 +16,24 @@ FORM_FIELDS = {
     "signed_sha256": lazy_gettext("SHA-256 of what you signed"),
     "decision": lazy_gettext("Whether staff accepted it into your record"),
     "decided_at": lazy_gettext("When staff decided"),
+    "file": lazy_gettext("PDF in this export's files/ folder"),
 }
 
 
 async def _forms(patient_id: int) -> list[dict]:
     rows = (
-        await SentForm.select(*[getattr(SentForm, f) for f in FORM_FIELDS])
+        await SentForm.select(SentForm.id, SentForm.kind, SentForm.pdf,
+                              *[getattr(SentForm, f) for f in FORM_FIELDS if f != "file"])
         .where(SentForm.patient == patient_id)
         .order_by(SentForm.id)
     )
+    for row in rows:  # the signed PDF's name among the files (an unsigned form has none)
+        row["file"] = _pdf_name(row) if row["pdf"] is not None else None
     return plain_rows(rows, FORM_FIELDS)
+
+
+def _pdf_name(row: dict) -> str:
+    return f"form-{row['id']}-{row['kind']}.pdf"
 
 
 async def _pdfs(patient_id: int) -> list[ExportFile]:
@@ -36,7 +44,7 @@ async def _pdfs(patient_id: int) -> list[ExportFile]:
     )
     return [
         ExportFile(
-            name=f"forms/form-{row['id']}-{row['kind']}.pdf", content_type="application/pdf", data=bytes(row["pdf"])
+            name=_pdf_name(row), content_type="application/pdf", data=bytes(row["pdf"])
         )
         for row in rows
     ]

@@ -14,9 +14,10 @@ from portal.i18n import lazy_gettext
 from portal.messaging import outbox
 from portal.permissions import Actor
 from portal.privacy.categories import CARE, allow_erasure
-from portal.privacy.registry import DataCategory, plain_rows, register
+from portal.privacy.registry import ID, DataCategory, plain_rows, register
 from portal.tables import Disclosure, LabCase, LabCaseEvent, LabInvoice, Prescription, Referral
 
+LIST = {"type": "array"}
 DISCLOSURE_FIELDS = {
     "at": lazy_gettext("When the data was sent"),
     "recipient_kind": lazy_gettext("Lab, specialist, pharmacy or patient"),
@@ -257,6 +258,8 @@ register(
         retention="clinical",
         basis="end_of_treatment",
         fields=LAB_CASE_FIELDS,
+        # lists, not scalars: the export schema must say so or a case with work fails its own schema
+        types={"id": ID, "items": LIST, "history": LIST, "cost": LIST},
         collect=_lab_cases,
         erase=_erase_lab_cases,
     )

@@ -1,10 +1,12 @@
-"""Importing another Chairside clinic's patient export (version 2): checked whole, then the patient, chart, plans,
-signed notes, images and visit history created in one transaction, audited.
+"""Importing another Chairside clinic's patient export (version 2.1): checked whole and shown to the owner, then, on
+their word, the patient, chart, plans, signed notes, perio exams, images and visit history created in one
+transaction with the previous clinic's forms, lab cases and account kept as history, audited.
 
-What is checked before anything is written: a ZIP with `export.json` in the published schema, a version this
-installation reads, every file's SHA-256 as the document lists it, every signed note's hash as its author signed
-it, and that this very export was not imported before. These catch a damaged or altered file; they cannot prove
-which clinic made it (the export carries no signature of its maker).
+What is checked before anything is shown: a ZIP with `export.json` in the published schema, a version this
+installation reads, the signature of the clinic that made it (portal/privacy/export_signing.py), every file's
+SHA-256 as the document lists it, every signed note's hash as its author signed it, and that this very export was
+not imported before. A signature that fails is refused; one by a clinic of this installation is named; one by a key
+we do not know is shown with its fingerprint, for the owner to compare with what the sending clinic publishes.
 """
 
 import hashlib
@@ -12,7 +14,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import jsonschema
 
@@ -20,14 +22,16 @@ from portal import audit, patients
 from portal.charts.clinical_notes import content_hash
 from portal.db import transaction
 from portal.errors import ValidationFailed
-from portal.i18n import gettext
+from portal.i18n import gettext, lazy_gettext
 from portal.imaging import images as imaging
 from portal.permissions import Actor, Permission, require
+from portal.privacy import export_signing, record_import_history
 from portal.privacy.schema import SCHEMA_VERSION, json_schema
 from portal.tables import (
     ClinicalNote,
     Guardian,
     ImportedVisit,
+    ImportUpload,
     MedicalAlert,
     MedicalHistory,
     PatientImage,
@@ -42,14 +46,31 @@ FORMAT = "chairside-patient-export"
 UNPACKED_FACTOR = 4  # a ZIP may unpack to at most this many times the upload limit (no zip bombs)
 
 
+UNSIGNED = lazy_gettext("This export carries no signature of the clinic that made it, so who made it cannot be "
+                        "checked. Ask the previous clinic for a new export.")
+STAGED_HOURS = 24  # an upload not confirmed within a day is deleted (it holds a patient's record)
+
+
 @dataclass(frozen=True)
 class ImportedRecord:
     patient_id: int
     counts: dict[str, int]
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What the owner confirms: who made the export (by its signature), whose record it is and what it holds."""
+
+    upload_id: int
+    verdict: export_signing.Verdict
+    source_clinic: str
+    generated_at: datetime
+    patient: dict
+    counts: dict[str, int]
+
+
 def _refuse(message: str) -> ValidationFailed:
-    return ValidationFailed({FIELD: message})
+    return ValidationFailed({FIELD: str(message)})
 
 
 def read_archive(data: bytes, max_bytes: int) -> tuple[dict, dict[str, bytes]]:
@@ -71,9 +92,11 @@ def read_archive(data: bytes, max_bytes: int) -> tuple[dict, dict[str, bytes]]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise _refuse(not_export)
     version = str(document.get("version", ""))
-    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+    if version != SCHEMA_VERSION:
         raise _refuse(gettext("This export is version %(version)s; this clinic imports version %(ours)s. Ask the "
                               "previous clinic for a new export.", version=version[:20] or "?", ours=SCHEMA_VERSION))
+    if not isinstance(document.get("signature"), dict):  # said plainly, before the schema would say "at export.json"
+        raise _refuse(UNSIGNED)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
         json_schema(), format_checker=jsonschema.FormatChecker()).iter_errors(document))
     if error is not None:
@@ -109,15 +132,74 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-async def import_record(actor: Actor, data: bytes, max_bytes: int) -> ImportedRecord:
-    """Create the exported patient in the actor's clinic, with everything the clinical record held."""
+async def _signed_by(document: dict) -> export_signing.Verdict:
+    try:
+        return await export_signing.verify(document)
+    except export_signing.SignatureRefused as refused:
+        if refused.missing:
+            raise _refuse(UNSIGNED) from None
+        raise _refuse(gettext("The export's signature does not match its content: it was changed after the "
+                              "clinic made it, or it was not signed by the key it names. It cannot be "
+                              "imported.")) from None
+
+
+async def check(actor: Actor, data: bytes, max_bytes: int) -> tuple[dict, dict[str, bytes],
+                                                                     export_signing.Verdict, str]:
+    """The whole file checked: document, files, who signed it and the document's digest (or a refusal)."""
     require(actor, Permission.MANAGE_CLINIC)
     document, files = read_archive(data, max_bytes)
+    verdict = await _signed_by(document)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     earlier = await PatientImport.select(PatientImport.id).where(
         (PatientImport.clinic == actor.clinic_id) & (PatientImport.document_sha256 == digest)).first()
     if earlier is not None:
         raise _refuse(gettext("This export was imported before; the patient is already in your list."))
+    return document, files, verdict, digest
+
+
+def _counts(document: dict) -> dict[str, int]:
+    counts = {name: len(_records(document, name)) for name in (
+        "appointments", "medical_history", "tooth_chart", "clinical_notes", "images",
+        *record_import_history.HISTORY)}
+    counts["treatment_plans"] = len({item["plan_id"] for item in _records(document, "treatment_plans")})
+    counts["perio_charts"] = len({r["exam_id"] for r in _records(document, "perio_charts") if r["signed_at"]})
+    return counts
+
+
+async def stage(actor: Actor, data: bytes, max_bytes: int) -> Preview:
+    """Check the upload and keep it for the owner's confirmation (older unconfirmed uploads are deleted)."""
+    document, _files, verdict, _digest = await check(actor, data, max_bytes)
+    now = datetime.now(timezone.utc)
+    async with transaction():
+        await ImportUpload.delete().where(ImportUpload.uploaded_at < now - timedelta(hours=STAGED_HOURS))
+        [row] = await ImportUpload.insert(ImportUpload(clinic=actor.clinic_id, uploaded_by=actor.id,
+                                                       uploaded_at=now, data=data))
+        await audit.record(actor, "patient_import.checked", object_type="import_upload", object_id=row["id"],
+                           detail={"source_clinic": document["controller"]["name"][:200],
+                                   "signed_by": verdict.clinic, "fingerprint": verdict.fingerprint})
+    [person] = _records(document, "identity")
+    return Preview(row["id"], verdict, document["controller"]["name"], _when(document["generated_at"]),
+                   {"given_name": person.get("given_name"), "family_name": person.get("family_name"),
+                    "date_of_birth": date.fromisoformat(person["date_of_birth"]) if person.get("date_of_birth")
+                    else None}, _counts(document))
+
+
+async def import_staged(actor: Actor, upload_id: int, max_bytes: int) -> ImportedRecord:
+    """The upload the owner saw and confirmed, checked again and imported; the staged copy is then deleted."""
+    require(actor, Permission.MANAGE_CLINIC)
+    row = await ImportUpload.select(ImportUpload.data).where(
+        (ImportUpload.id == upload_id) & (ImportUpload.clinic == actor.clinic_id)).first()
+    if row is None:
+        raise _refuse(gettext("That upload is no longer waiting (it was imported, or a day passed). Choose the "
+                              "file again."))
+    imported = await import_record(actor, bytes(row["data"]), max_bytes)
+    await ImportUpload.delete().where(ImportUpload.id == upload_id)
+    return imported
+
+
+async def import_record(actor: Actor, data: bytes, max_bytes: int) -> ImportedRecord:
+    """Create the exported patient in the actor's clinic, with everything the clinical record held."""
+    document, files, verdict, digest = await check(actor, data, max_bytes)
     [person] = _records(document, "identity")
     [contact] = _records(document, "contact") or [{}]
     form = patients.PatientForm(**{k: str(v or "") for k, v in {**person, **contact}.items()
@@ -145,10 +227,14 @@ async def import_record(actor: Actor, data: bytes, max_bytes: int) -> ImportedRe
         counts["tooth_chart"], counts["treatment_plans"] = await _chart(actor, patient_id, document)
         counts["clinical_notes"] = await _notes(actor, patient_id, document, visits)
         counts["images"] = await _images(actor, patient_id, document, files, visits, max_bytes)
+        counts["perio_charts"] = await record_import_history.import_perio(actor, patient_id, document)
+        counts.update(await record_import_history.import_history(actor, patient_id, source.id, document, files))
         await PatientImport.update({PatientImport.counts: json.dumps(counts)}).where(PatientImport.id == source.id)
         await audit.record(actor, "patient.imported", patient_id=patient_id, object_type="patient_import",
                            object_id=source.id, detail={"source_clinic": document["controller"]["name"][:200],
-                                                        "generated_at": document["generated_at"], **counts})
+                                                        "generated_at": document["generated_at"],
+                                                        "signed_by": verdict.clinic,
+                                                        "fingerprint": verdict.fingerprint, **counts})
     return ImportedRecord(patient_id, counts)
 
 

@@ -2,13 +2,25 @@
 
 from portal.privacy.registry import all_categories
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"  # 2.1: signed by the clinic that made it; forms and perio exams carry what an import needs
 # The schema's identity: the same for every installation and never the host a request came in on.
 SCHEMA_ID = "urn:chairside:schema:patient-export:2"
 SCALAR = ["string", "number", "integer", "boolean", "null"]
 REF = {"type": "string", "pattern": "^[a-z_]+/([0-9]+|sha256-[0-9a-f]{16})$",
        "description": "The record's stable id: <category>/<id> for records with an id, else <category>/sha256-<first "
                       "16 hex digits of the record's canonical JSON>. References between records use it."}
+
+
+SIGNATURE = {
+    "type": "object", "required": ["algorithm", "key_id", "public_key", "value"], "additionalProperties": False,
+    "description": "The clinic's Ed25519 signature of the RFC 8785 canonical JSON of this document without "
+                   "`signature` (it covers every file through `files`). Compare the public key's fingerprint (SHA-256 "
+                   "of its 32 bytes) with the one the clinic publishes at `controller.export_keys_url`.",
+    "properties": {"algorithm": {"const": "Ed25519"}, "key_id": {"type": "string", "maxLength": 40},
+                   "public_key": {"type": "string", "contentEncoding": "base64",
+                                  "description": "The raw 32-byte public key, base64"},
+                   "value": {"type": "string", "contentEncoding": "base64",
+                             "description": "The 64-byte signature, base64"}}}
 
 
 def record_schema(category) -> dict:
@@ -57,7 +69,8 @@ def json_schema() -> dict:
                        "record's `ref` (a note's visit, a finding's planned procedure, an image's visit). `files` "
                        "lists every file of the ZIP with its SHA-256.",
         "type": "object",
-        "required": ["format", "version", "generated_at", "controller", "patient_id", "categories", "files"],
+        "required": ["format", "version", "generated_at", "controller", "patient_id", "categories", "files",
+                     "signature"],
         "additionalProperties": False,
         "properties": {
             "format": {"const": "chairside-patient-export"},
@@ -65,10 +78,14 @@ def json_schema() -> dict:
             "generated_at": {"type": "string", "format": "date-time"},
             "controller": {"type": "object", "required": ["name", "country", "privacy_email"],
                            "properties": {"name": {"type": "string"}, "country": {"type": "string"},
-                                          "privacy_email": {"type": "string"}, "address": {"type": "string"}}},
+                                          "privacy_email": {"type": "string"}, "address": {"type": "string"},
+                                          "export_keys_url": {"type": "string", "format": "uri",
+                                                              "description": "Where the clinic publishes the "
+                                                                             "public keys it signs exports with"}}},
             "patient_id": {"type": "integer", "description": "The clinic's own number for the patient"},
             "files": {"type": "object", "description": "Path in the ZIP -> SHA-256 (hex) of its bytes",
                       "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            "signature": SIGNATURE,
             "categories": {"type": "object", "required": [c.name for c in categories],
                            "properties": {c.name: {"$ref": f"#/$defs/{c.name}"} for c in categories},
                            "additionalProperties": {"type": "object"}},

@@ -106,7 +106,7 @@ from portal.tables.recall import (
     WaitlistFreedSlot,
     WaitlistOffer,
 )
-from portal.tables.record_import import ImportedVisit, PatientImport
+from portal.tables.record_import import ExportSigningKey, ImportedRecord, ImportedVisit, ImportUpload, PatientImport
 from portal.tables.staff import LoginAttempt, Staff, WebSession
 from portal.tables.two_factor import StaffRecoveryCode, StaffTotp, StaffTrustedDevice, StaffTwoFactorReset
 

@@ -17,6 +17,11 @@ REQUIRED = {
     "/patients/search": Permission.READ_DEMOGRAPHICS,
     "/patients/new": Permission.EDIT_DEMOGRAPHICS,
     "/patients/import": Permission.MANAGE_CLINIC,
+    # What a previous clinic handed over: the page shows each reader their part (forms and lab: clinical; the
+    # opening statement: payments); the documents follow the same split.
+    "/patients/{patient_id:int}/previous-clinic": Permission.READ_DEMOGRAPHICS,
+    "/patients/{patient_id:int}/previous-clinic/forms/{imported_form_id:int}": Permission.READ_CLINICAL,
+    "/patients/{patient_id:int}/previous-clinic/invoices/{imported_invoice_id:int}": Permission.HANDLE_PAYMENTS,
     "/patients/{patient_id:int}": Permission.READ_DEMOGRAPHICS,
     "/patients/{patient_id:int}/edit": Permission.EDIT_DEMOGRAPHICS,
     "/patients/{patient_id:int}/family": Permission.READ_DEMOGRAPHICS,

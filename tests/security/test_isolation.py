@@ -30,6 +30,8 @@ BEARER_TOKEN_ROUTES |= {"/online-booking/{clinic_id:int}", "/online-booking/{cli
                         "/online-booking/{clinic_id:int}/code/{ref:str}"}
 BEARER_TOKEN_ROUTES |= {"/social/deletion/{code:str}"}  # Meta's confirmation code: tests/test_social.py
 BEARER_TOKEN_ROUTES |= {"/staff-email/{token:str}"}  # email-change links: tests/security/test_staff_email_change.py
+# A clinic's published export keys: public by design, no patient data (tests/test_export_signing.py).
+BEARER_TOKEN_ROUTES |= {"/export-keys/{clinic_id:int}", "/export-keys/{clinic_id:int}/keys.json"}
 
 
 async def _foreign_ids(clinic) -> dict[str, int]:
@@ -62,7 +64,8 @@ async def _foreign_ids(clinic) -> dict[str, int]:
             "breach_id": await factories.make_breach(clinic),
             "form_id": await factories.make_signed_form(clinic, patient_id, allergies="Foreign latex"),
             "series_id": await aligners.start_series(cal["dentist"], patient_id, aligners.SeriesForm(stages="10")),
-            **await factories.make_payer_claim(clinic, cal["dentist"], patient_id, name="Foreign Fund")}
+            **await factories.make_payer_claim(clinic, cal["dentist"], patient_id, name="Foreign Fund"),
+            **await factories.make_imported_records(clinic, patient_id)}
 
 
 

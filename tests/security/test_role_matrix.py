@@ -29,6 +29,7 @@ PUBLIC |= {"/online-booking/{clinic_id:int}", "/online-booking/{clinic_id:int}/n
 PUBLIC |= {"/lab-download/{token:str}"}  # the lab's signed, expiring link (tests/test_lab_downloads.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 PUBLIC |= {"/staff-email/done", "/staff-email/{token:str}"}  # email-change links: the token is the key
+PUBLIC |= {"/export-keys/{clinic_id:int}", "/export-keys/{clinic_id:int}/keys.json"}  # tests/test_export_signing
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -46,7 +47,8 @@ async def test_each_role_reaches_exactly_what_its_permissions_allow(app, client,
            "invoice_id": await factories.make_invoice(clinic, patient),
            "breach_id": await factories.make_breach(clinic),
            "form_id": await factories.make_signed_form(clinic, patient),
-           **await factories.make_payer_claim(clinic, cal["dentist"], patient)}
+           **await factories.make_payer_claim(clinic, cal["dentist"], patient),
+           **await factories.make_imported_records(clinic, patient)}
     member = clinic if role == Role.OWNER else await factories.make_staff(clinic, role)
     await sign_in_as(client, member)
     for method, path, params in routes(app):

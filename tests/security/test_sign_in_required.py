@@ -22,6 +22,7 @@ PUBLIC |= {"/online-booking/{clinic_id:int}", "/online-booking/{clinic_id:int}/n
 PUBLIC |= {"/lab-download/{token:str}"}  # the lab's signed, expiring link (tests/test_lab_downloads.py)
 PUBLIC |= {"/readyz"}  # readiness for load balancers: database up or not, a heartbeat age
 PUBLIC |= {"/staff-email/done", "/staff-email/{token:str}"}  # email-change links: the token is the key
+PUBLIC |= {"/export-keys/{clinic_id:int}", "/export-keys/{clinic_id:int}/keys.json"}  # tests/test_export_signing
 
 
 async def test_every_private_page_redirects_to_sign_in(app, client):
