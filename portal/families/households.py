@@ -102,6 +102,9 @@ async def household(actor: Actor, patient_id: int) -> dict:
             if can(actor, Permission.HANDLE_PAYMENTS) else None
     children = await children_of(actor, patient_id)
     async with transaction():
+        if family or children:  # what the block showed of the patient's own record
+            await audit.record(actor, "family.viewed", patient_id=patient_id, object_type="family",
+                               object_id=family["id"] if family else None)
         await audit.record_patients_shown(actor, "family.members_shown", sorted(
             {m["id"] for m in members if m["id"] != patient_id} | {c["id"] for c in children}))
     return {"family": family, "members": members, "guardian_of": children}
@@ -219,13 +222,13 @@ async def bill_together(actor: Actor, patient_id: int, form: BillingForm) -> lis
     if guarantor not in {m["patient"] for m in members}:
         raise ValidationFailed({"guarantor": gettext("Choose the member who pays.")})
     refused = []
+    target = await accounts.account_id_of(actor.clinic_id, guarantor)
     for member in members:
-        if member["patient"] == guarantor:
+        if member["patient"] == guarantor or await accounts.account_id_of(actor.clinic_id, member["patient"]) == target:
             continue
         try:
             await accounts.share_account(actor, member["patient"], guarantor)
         except ValidationFailed as exc:
-            reason = exc.errors.get("guarantor", "")
-            if reason != gettext("These patients already share an account."):
-                refused.append(f'{member["patient.given_name"]} {member["patient.family_name"]}: {reason}')
+            refused.append(f'{member["patient.given_name"]} {member["patient.family_name"]}: '
+                           f'{exc.errors.get("guarantor", "")}')
     return refused
