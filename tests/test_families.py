@@ -131,6 +131,10 @@ async def test_a_family_shares_an_address_that_staff_apply_to_members(client, cl
     assert entries[0]["detail"]["changed"] == ["address", "city", "postcode"]
     assert "other address" not in (await client.get(f"/patients/{ben}/family", headers=HX)).text
     # members leave; the family (and its address) goes with the last one
+    await Family.update({Family.address: "", Family.postcode: "", Family.city: ""}, force=True)
+    blank = await post_form(client, f"/patients/{ben}/family/address")
+    assert blank.status_code == 422 and "Give the family an address first." in blank.text
+    assert (await Patient.select(Patient.city).where(Patient.id == ben).first())["city"] == "Amsterdam"
     members = {r["patient"]: r["id"] for r in await FamilyMember.select(FamilyMember.patient, FamilyMember.id)}
     assert (await post_form(client, f"/patients/{anna}/family/members/{members[ben]}/remove")).status_code == 303
     assert await Family.count() == 1

@@ -194,6 +194,8 @@ async def apply_address(actor: Actor, patient_id: int) -> int:
     async with transaction():
         family = (await Family.raw(f"SELECT {', '.join(ADDRESS)} FROM family WHERE id = {{}} FOR UPDATE",
                                    family_id))[0]
+        if not any(family[k] for k in ("address", "postcode", "city")):  # never blank the members' addresses
+            raise ValidationFailed({"form": gettext("Give the family an address first.")})
         members = await Patient.raw(
             f"SELECT p.id, {', '.join('p.' + k for k in ADDRESS)} FROM family_member m JOIN patient p "
             "ON p.id = m.patient WHERE m.family = {} AND p.isolated_at IS NULL ORDER BY p.id FOR UPDATE OF p",
