@@ -118,6 +118,9 @@ async def test_a_family_shares_an_address_that_staff_apply_to_members(client, cl
     assert again.status_code == 422 and "already belongs to a family" in again.text
     block = await client.get(f"/patients/{ben}/family", headers=HX)
     assert f'href="/patients/{anna}">Anna Jansen</a>' in block.text and "other address" in block.text
+    assert await AuditEntry.exists().where((AuditEntry.action == "family.viewed") & (AuditEntry.patient_id == ben))
+    shown = await AuditEntry.select(AuditEntry.patient_id).where(AuditEntry.action == "family.members_shown")
+    assert {anna} <= {r["patient_id"] for r in shown}  # Anna's name was shown on Ben's page
     applied = await post_form(client, f"/patients/{ben}/family/address")
     assert applied.status_code == 303
     row = await Patient.select(Patient.address, Patient.postcode, Patient.city).where(Patient.id == ben).first()
@@ -128,6 +131,10 @@ async def test_a_family_shares_an_address_that_staff_apply_to_members(client, cl
     assert entries[0]["detail"]["changed"] == ["address", "city", "postcode"]
     assert "other address" not in (await client.get(f"/patients/{ben}/family", headers=HX)).text
     # members leave; the family (and its address) goes with the last one
+    await Family.update({Family.address: "", Family.postcode: "", Family.city: ""}, force=True)
+    blank = await post_form(client, f"/patients/{ben}/family/address")
+    assert blank.status_code == 422 and "Give the family an address first." in blank.text
+    assert (await Patient.select(Patient.city).where(Patient.id == ben).first())["city"] == "Amsterdam"
     members = {r["patient"]: r["id"] for r in await FamilyMember.select(FamilyMember.patient, FamilyMember.id)}
     assert (await post_form(client, f"/patients/{anna}/family/members/{members[ben]}/remove")).status_code == 303
     assert await Family.count() == 1
@@ -149,6 +156,19 @@ async def test_a_family_is_billed_together_through_the_billing_account(client, c
     account = await BillingAccount.select().where(BillingAccount.id == accounts[parent]).first()
     assert account["kind"] == "family" and account["guarantor"] == parent
     assert "Billed together" in (await client.get(f"/patients/{kid}/family", headers=HX)).text
+
+
+async def test_a_member_with_an_unsettled_balance_stays_on_their_account_and_is_named(client, clinic):
+    parent = await factories.make_patient(clinic, given_name="Eva", family_name="de Vries")
+    kid = await factories.make_patient(clinic, given_name="Noor", family_name="de Vries", date_of_birth=CHILD_BORN)
+    await factories.make_invoice(clinic, kid)  # Noor's own account owes money
+    await households.create_family(clinic, parent, households.FamilyForm(household_name="de Vries"))
+    await households.add_member(clinic, parent, households.MemberForm(member_patient=str(kid)))
+    await sign_in_as(client, clinic)
+    refused = await post_form(client, f"/patients/{parent}/family/billing", {"guarantor": str(parent)})
+    assert refused.status_code == 409 and "Noor de Vries" in refused.text and "Settle" in refused.text
+    accounts = {r["patient"]: r["account"] for r in await BillingMember.select()}
+    assert accounts[kid] != accounts[parent]
 
 
 async def test_family_and_guardianship_are_in_the_privacy_registry_and_erased(clinic):

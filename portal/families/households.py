@@ -102,6 +102,9 @@ async def household(actor: Actor, patient_id: int) -> dict:
             if can(actor, Permission.HANDLE_PAYMENTS) else None
     children = await children_of(actor, patient_id)
     async with transaction():
+        if family or children:  # what the block showed of the patient's own record
+            await audit.record(actor, "family.viewed", patient_id=patient_id, object_type="family",
+                               object_id=family["id"] if family else None)
         await audit.record_patients_shown(actor, "family.members_shown", sorted(
             {m["id"] for m in members if m["id"] != patient_id} | {c["id"] for c in children}))
     return {"family": family, "members": members, "guardian_of": children}
@@ -191,6 +194,8 @@ async def apply_address(actor: Actor, patient_id: int) -> int:
     async with transaction():
         family = (await Family.raw(f"SELECT {', '.join(ADDRESS)} FROM family WHERE id = {{}} FOR UPDATE",
                                    family_id))[0]
+        if not any(family[k] for k in ("address", "postcode", "city")):  # never blank the members' addresses
+            raise ValidationFailed({"form": gettext("Give the family an address first.")})
         members = await Patient.raw(
             f"SELECT p.id, {', '.join('p.' + k for k in ADDRESS)} FROM family_member m JOIN patient p "
             "ON p.id = m.patient WHERE m.family = {} AND p.isolated_at IS NULL ORDER BY p.id FOR UPDATE OF p",
@@ -219,13 +224,13 @@ async def bill_together(actor: Actor, patient_id: int, form: BillingForm) -> lis
     if guarantor not in {m["patient"] for m in members}:
         raise ValidationFailed({"guarantor": gettext("Choose the member who pays.")})
     refused = []
+    target = await accounts.account_id_of(actor.clinic_id, guarantor)
     for member in members:
-        if member["patient"] == guarantor:
+        if member["patient"] == guarantor or await accounts.account_id_of(actor.clinic_id, member["patient"]) == target:
             continue
         try:
             await accounts.share_account(actor, member["patient"], guarantor)
         except ValidationFailed as exc:
-            reason = exc.errors.get("guarantor", "")
-            if reason != gettext("These patients already share an account."):
-                refused.append(f'{member["patient.given_name"]} {member["patient.family_name"]}: {reason}')
+            refused.append(f'{member["patient.given_name"]} {member["patient.family_name"]}: '
+                           f'{exc.errors.get("guarantor", "")}')
     return refused

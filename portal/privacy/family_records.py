@@ -20,6 +20,7 @@ ACCESS_WORDS.update({
     "family.updated": lazy_gettext("Changed your family's name or address"),
     "family.address_applied": lazy_gettext("Gave you your family's address"),
     "family.members_shown": lazy_gettext("Saw your name in a family or as a guardian"),
+    "family.viewed": lazy_gettext("Saw your family and the children you are guardian of"),
     "guardian.linked": lazy_gettext("Recorded you as a child's guardian")})
 
 

@@ -74,9 +74,13 @@ class FamilyController(Controller):
         return _back(request, patient_id)
 
     @post("/family/address", name="families.apply_address", guards=[requires(Permission.EDIT_DEMOGRAPHICS)])
-    async def apply_address(self, request: Request, actor: CurrentActor, patient_id: FromPath[int]) -> Redirect:
+    async def apply_address(self, request: Request, actor: CurrentActor,
+                            patient_id: FromPath[int]) -> Template | Redirect:
         """Use the family's address for every member."""
-        await households.apply_address(actor, patient_id)
+        try:
+            await households.apply_address(actor, patient_id)
+        except ValidationFailed as exc:
+            return await _page(request, actor, patient_id, errors=exc.errors, status=422)
         return _back(request, patient_id)
 
     @post("/family/billing", name="families.bill_together", guards=[requires(Permission.HANDLE_PAYMENTS)])
