@@ -5,10 +5,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.calendar import practice_setup
+from portal.calendar import practice_setup, scheduling
 from portal.permissions import Role
+from portal.tables import Appointment
 from tests import factories
-from tests.factories import book, sign_in_as
+from tests.factories import book, post_form, sign_in_as
 
 DAY = (date.today() + timedelta(days=7)).isoformat()
 CHAIRS, PER_CHAIR = 8, 15
@@ -40,3 +41,35 @@ async def test_a_busy_day_stays_under_40_kb_and_shows_every_appointment(client, 
     assert page.status_code == 200
     assert len(page.content) < 40_000, len(page.content)
     assert len(re.findall(r'class="cal-appt ', page.text)) == CHAIRS * PER_CHAIR
+
+
+async def test_free_slots_carry_a_name_and_a_place_and_the_grid_one_booking_url(client, busy):
+    page = (await client.get("/calendar", params={"date": DAY})).text
+    grid = page.split('class="cal-grid')[1]
+    assert grid.count("/calendar/book?") == 1 and "hx-get" not in grid  # one base URL, on the grid
+    slots = re.findall(r'<button class="cal-slot rs-(\d+) cs-(\d+)" aria-label="Book Chair (\d) at (\d\d:\d\d)">', grid)
+    # 15 check-ups of 30 minutes every 40 minutes leave 10 of the 40 quarter-hour rows free in each chair
+    assert len(slots) == CHAIRS * 10 and len(set(slots)) == len(slots)
+    rows = dict(re.findall(r'<div class="cal-time rs-(\d+)" data-t="(\d\d:\d\d)">', grid))
+    assert all(rows[row] == at and int(column) == int(chair) + 1 for row, column, chair, at in slots)
+    assert ("6", "2", "1", "09:00") in slots and not any(s[3] == "08:00" for s in slots)  # under a card: left out
+
+
+async def test_the_week_grid_names_its_days_and_moves_by_two_taps(client, clinic, cal, busy):
+    week = (await client.get("/calendar/week", params={"date": DAY, "chair": cal["chairs"][0]})).text
+    first = busy[0]
+    assert f'data-date="{DAY}"' in week and 'data-t="08:00"' in week
+    assert f'href="/calendar/appointments/{first}" data-provider=' in week
+    assert f'data-chair="{cal["chairs"][0]}"' in week
+    picked = (await client.get("/calendar/week", params={"date": DAY, "chair": cal["chairs"][0],
+                                                         "moving": first})).text
+    assert f'action="/calendar/appointments/{first}/move"' in picked and "Moving Given0x0 Familyname" in picked
+    later = (date.fromisoformat(DAY) + timedelta(days=1)).isoformat()
+    row = await Appointment.select(Appointment.provider).where(Appointment.id == first).first()
+    assert f'value="{later}|09:30|{cal["chairs"][0]}|{row["provider"]}"' in picked
+    moved = await post_form(client, f"/calendar/appointments/{first}/move",
+                            {"pick": f'{later}|09:30|{cal["chairs"][0]}|{row["provider"]}'})
+    assert moved.status_code == 303
+    await scheduling.set_status(clinic, first, "cancelled", "ill")
+    stale = (await client.get("/calendar/week", params={"date": DAY, "moving": first})).text
+    assert "Move here" not in stale  # a cancelled appointment cannot be picked up
