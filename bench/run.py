@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench import booking_data, chart_data, generate
+from bench import booking_data, chart_data, generate, ledger_data
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -64,6 +64,7 @@ TARGETS = {"calendar week": 30.0, "calendar day": 20.0, "slot finder": 20.0, "bo
            # p95 target from the patient account issue (ms): the ten-year patient's ledger.
            "account page": 40.0}
 TARGETS["public free slots"] = 50.0  # the recall issue: the signed-out booking page at one connection
+TARGETS["production report"] = 500.0  # the account issue: a year's production by month over the bench ledger
 
 # Loaded (32 connections) ratio to /healthz from the speed issue; pages added later bring their own.
 RATIO_TARGETS = {"dashboard": 0.20, "today board": 0.20, "calendar day": 0.06, "calendar week": 0.06,
@@ -109,6 +110,13 @@ def perio_pages(patient_id: int, exam_id: int) -> list[Page]:
             Page("perio summary", f"{base}/{exam_id}/summary", needs_sign_in=True, low_concurrency=True,
                  headers=("HX-Request: true",)),
             Page("perio compare", f"{base}/compare", needs_sign_in=True, low_concurrency=True)]
+
+
+def report_pages(year: tuple[str, str]) -> list[Page]:
+    """The owner's production report by month for a year of the generated ledger (one aggregate per chart)."""
+    start, end = year
+    return [Page("production report", f"/reports/money?report=production_month&start={start}&end={end}",
+                 needs_sign_in=True, low_concurrency=True)]
 
 
 def chart_pages(patient_id: int) -> list[Page]:
@@ -203,6 +211,8 @@ def prepare_database(env: dict) -> tuple[str, generate.DemoTargets, float]:
     targets = asyncio.run(generate.ensure_data(url))
     targets.totals["chart_patient"] = asyncio.run(chart_data.ensure_chart_patient(url, targets.clinic_id))
     targets.totals["perio_exam"] = asyncio.run(chart_data.latest_perio_exam(url, targets.totals["chart_patient"]))
+    targets.totals["ledger_charges"] = asyncio.run(ledger_data.ensure_ledger(url))
+    targets.totals["production_year"] = asyncio.run(ledger_data.production_year(url, targets.clinic_id))
     targets.totals["audit_cleared"] = asyncio.run(clear_audit_trail(url))
     return url, targets, time.monotonic() - started
 
@@ -826,6 +836,8 @@ def report(runs: list[ServerRun], started: datetime, targets: generate.DemoTarge
             f"{len(targets.providers)} providers, {t['demo_appointments']:,} appointments, "
             f"{targets.week_appointments} of them in the measured week {targets.monday} – "
             f"{targets.monday + timedelta(days=4)} (Mon–Fri, {targets.zone}).",
+            f"- Ledger (bench/ledger_data.py): {t.get('ledger_charges', 0):,} charges, one per completed appointment "
+            f"in the past; the production report reads {' – '.join(t.get('production_year', ()))}.",
             f"- Booking: POST `/calendar/appointments` from an httpx.AsyncClient, {BOOKING_POSTS} posts from "
             f"{BOOKING_CLIENTS} concurrent clients, then {BOOKING_SEQUENTIAL_POSTS} from 1 client, after "
             f"{BOOKING_WARMUP_POSTS} warm-up posts; every post takes a distinct free slot (chair and provider "
@@ -892,6 +904,7 @@ def main() -> None:
             url, targets, data_seconds = prepare_database(env)
             pages = PAGES + calendar_pages(targets) + chart_pages(targets.totals["chart_patient"])
             pages += perio_pages(targets.totals["chart_patient"], targets.totals["perio_exam"])
+            pages += report_pages(targets.totals["production_year"])
             pages.append(Page("public free slots", asyncio.run(booking_data.booking_path(
                 url, targets.clinic_id, targets.patients[0], DATA_DIR)), needs_sign_in=False, low_concurrency=True))
             plan = SlotPlan(targets)

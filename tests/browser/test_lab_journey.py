@@ -61,6 +61,7 @@ async def test_a_crown_goes_to_the_lab_comes_back_and_is_seated_and_a_prescripti
     await expect(page.locator("dialog[open]")).to_be_visible()
     await expect(page.locator("#lab-late")).to_have_count(0)
     await page.goto("/")
+    await expect(page.locator("#dashboard-figures:not([hx-get])")).to_have_count(1)  # the figures have loaded
     await expect(page.locator("#lab-late")).to_have_count(0)
     await sign_out(page)
 
