@@ -98,7 +98,7 @@ async def test_a_credit_note_from_the_invoice_page_refuses_a_missing_reason(clie
     assert "-00002" in note.text and "-00001" in note.text
 
 
-async def test_the_account_page_reads_in_six_statements_and_a_foreign_patient_is_unknown(client, clinic, cal,
+async def test_the_account_page_reads_in_seven_statements_and_a_foreign_patient_is_unknown(client, clinic, cal,
                                                                                         other_clinic, monkeypatch):
     from piccolo.engine.postgres import PostgresEngine
 
@@ -115,7 +115,7 @@ async def test_the_account_page_reads_in_six_statements_and_a_foreign_patient_is
     monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
     page = await client.get(f"/patients/{patient}/account")
     assert page.status_code == 200 and "Issue an invoice for 1 charges" in page.text and "-00001" in page.text
-    assert len(statements) <= 6, statements  # session, account, ledger, invoices, plan, audit
+    assert len(statements) <= 7, statements  # session, account, ledger, invoices, plan, payer side, audit
     monkeypatch.setattr(PostgresEngine, "run_querystring", original)
     foreign = await factories.make_patient(other_clinic)
     assert (await client.get(f"/patients/{foreign}/account")).status_code == 404

@@ -7,6 +7,7 @@ credit note reverses the charge and nobody owes its open share any more. The led
 is what patient and payers owe together; the payers' part is the sum of their shares, the patient's the rest.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -82,6 +83,33 @@ async def shares_of(account_id: int) -> list[dict]:
         "JOIN payer p ON p.id = s.payer WHERE s.account = {} ORDER BY s.id", account_id)
 
 
+async def payer_side(clinic_id: int, account_id: int, patient_id: int) -> dict:
+    """The account page's third-party part in one statement: the account's shares, the patient's covers (newest
+    first) and the clinic's active payers to claim from. Amounts travel as text and dates as ISO strings, so money
+    stays Decimal and dates stay dates."""
+    [row] = await PayerShare.raw(_PAYER_SIDE, account_id, patient_id, clinic_id, clinic_id)
+    shares = [{**s, "amount": Decimal(s["amount"])} for s in _json(row["shares"])]
+    covers = [{**c, "valid_from": date.fromisoformat(c["valid_from"]),
+               "valid_to": date.fromisoformat(c["valid_to"]) if c["valid_to"] else None} for c in _json(row["covers"])]
+    return {"shares": shares, "coverage": covers, "payers": _json(row["payers"])}
+
+
+def _json(value) -> list[dict]:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+_PAYER_SIDE = (
+    "SELECT (SELECT coalesce(json_agg(json_build_object('charge', s.charge, 'kind', s.kind, 'amount', s.amount::text, "
+    "'entry', s.entry, 'payer', s.payer, 'payer_name', p.name) ORDER BY s.id), '[]'::json) "
+    "FROM payer_share s JOIN payer p ON p.id = s.payer WHERE s.account = {}) AS shares, "
+    "(SELECT coalesce(json_agg(json_build_object('id', c.id, 'member_number', c.member_number, "
+    "'valid_from', c.valid_from, 'valid_to', c.valid_to, 'payer_name', p.name) "
+    "ORDER BY c.valid_from DESC, c.id DESC), '[]'::json) "
+    "FROM payer_coverage c JOIN payer p ON p.id = c.payer WHERE c.patient = {} AND c.clinic = {}) AS covers, "
+    "(SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name) ORDER BY p.name), '[]'::json) "
+    "FROM payer p WHERE p.clinic = {} AND p.active) AS payers")
+
+
 async def coverage_in_force(clinic_id: int, patient_id: int, on: date) -> dict | None:
     """The patient's cover on a day (the latest started, if two overlap) with its payer."""
     rows = await PayerCoverage.raw(
@@ -123,14 +151,6 @@ async def cancel_credited(actor: Actor, charge_ids: list[int]) -> None:
                                            payer=row["payer"], charge=row["charge"], kind="credited",
                                            amount=-row["open"], recorded_by_name=actor.name,
                                            at=datetime.now(timezone.utc)))
-
-
-async def list_coverage(actor: Actor, patient_id: int) -> list[dict]:
-    """The patient's covers, newest first (read with the account page, which audits the view)."""
-    return await PayerCoverage.raw(
-        "SELECT c.id, c.member_number, c.valid_from, c.valid_to, p.name AS payer_name FROM payer_coverage c "
-        "JOIN payer p ON p.id = c.payer WHERE c.patient = {} AND c.clinic = {} ORDER BY c.valid_from DESC, c.id DESC",
-        patient_id, actor.clinic_id)
 
 
 async def add_coverage(actor: Actor, patient_id: int, form: CoverageForm) -> int:

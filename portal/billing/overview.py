@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from portal import audit
-from portal.billing import accounts, coverage, instalments, invoices, ledger, payers, payments
+from portal.billing import accounts, coverage, instalments, invoices, ledger, payments
 from portal.patients import ensure_in_clinic
 from portal.permissions import Actor, Permission, require
 from portal.tables import BillingAccount, LedgerEntry, Patient
@@ -16,9 +16,9 @@ SHOWN = 50  # ledger rows on the page unless all are asked for (balance and agin
 async def account_overview(actor: Actor, patient_id: int, everything: bool = False) -> dict:
     """Everything on the patient's account page, read in one go and audited as one view.
 
-    Six statements with the session's: the account with its members and currency (also the clinic check), the
+    Seven statements with the session's: the account with its members and currency (also the clinic check), the
     ledger with each charge's invoiced flag (the uninvoiced charges come from it), the invoices, the plan in force,
-    and the audit row.
+    the third-party part (shares, covers, payers) and the audit row.
     """
     require(actor, Permission.HANDLE_PAYMENTS)
     account = await _account_of(actor, patient_id)
@@ -38,10 +38,10 @@ async def account_overview(actor: Actor, patient_id: int, everything: bool = Fal
         "uninvoiced": [e for e in entries if e["kind"] == "charge" and not e["invoiced"]],
         "currency": account["currency"],
         "plan": await instalments.plan_in_force(actor, account_id),
-        "payer_split": coverage.split(entries, await coverage.shares_of(account_id), today),
-        "coverage": await coverage.list_coverage(actor, patient_id),
-        "payers": await payers.list_payers(actor, active_only=True),
     }
+    third_party = await coverage.payer_side(actor.clinic_id, account_id, patient_id)
+    overview.update(payer_split=coverage.split(entries, third_party["shares"], today),
+                    coverage=third_party["coverage"], payers=third_party["payers"])
     await audit.record(actor, "account.viewed", patient_id=patient_id, object_type="billing_account",
                        object_id=account_id)
     return overview
