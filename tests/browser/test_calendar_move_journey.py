@@ -14,7 +14,9 @@ DAY = date.today() + timedelta(days=7)
 
 
 async def _touch_drag(page: Page, source, target) -> None:
-    """A finger on `source`, slid in steps onto the middle of `target` (real touch events, through the CDP)."""
+    """A finger on `source`, slid in steps onto the middle of `target` (real touch events, through the CDP); the page
+    is first scrolled to put `source` at the top, as a finger would before a long drag down the 44 px rows."""
+    await source.evaluate("element => element.scrollIntoView({block: 'start'})")
     cdp = await page.context.new_cdp_session(page)
     start, end = await source.bounding_box(), await target.bounding_box()
     x0, y0 = start["x"] + start["width"] / 2, start["y"] + 12
