@@ -115,6 +115,8 @@
       event.stopPropagation();
       if (event.pointerId === pointer) { pointer = null; }
     });
+    // Two quick taps are a measurement here, not the viewer's double-tap zoom.
+    layer.addEventListener("dblclick", function (event) { event.stopPropagation(); });
     new MutationObserver(draw).observe(image, { attributes: true, attributeFilter: ["style"] });
     window.addEventListener("resize", draw);
     viewport.dataset.rulerReady = "true";

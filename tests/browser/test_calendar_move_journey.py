@@ -15,10 +15,16 @@ DAY = date.today() + timedelta(days=7)
 
 async def _touch_drag(page: Page, source, target) -> None:
     """A finger on `source`, slid in steps onto the middle of `target` (a locator or a box; real touch events, through
-    the CDP)."""
+    the CDP); the page is first scrolled to put `source` at the top, as a finger would before a long drag down the
+    44 px rows."""
+    before = await source.bounding_box()
+    await source.evaluate("element => element.scrollIntoView({block: 'start'})")
     cdp = await page.context.new_cdp_session(page)
     start = await source.bounding_box()
-    end = target if isinstance(target, dict) else await target.bounding_box()
+    if isinstance(target, dict):  # a box measured before the scroll moves with the page
+        end = {**target, "x": target["x"] + start["x"] - before["x"], "y": target["y"] + start["y"] - before["y"]}
+    else:
+        end = await target.bounding_box()
     x0, y0 = start["x"] + start["width"] / 2, start["y"] + 12
     x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
     await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
