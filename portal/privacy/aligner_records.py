@@ -38,8 +38,8 @@ async def _erase_series(patient_id: int) -> int:
 
 register(DataCategory(
     name="aligners", title=lazy_gettext("Aligner treatment"), order=69,
-    purpose=lazy_gettext("Your aligner plan and refinements, the aligners handed to you, which one you wear, and "
-                         "the change reminders you asked for."),
+    purpose=lazy_gettext("The aligner plan and refinements, the aligners handed over, which one is worn now, and the "
+                         "change reminders asked for."),
     legal_basis=CARE, recipients=("hosting", "lab", "mail"), retention="clinical", basis="end_of_treatment",
     fields=SERIES_FIELDS, collect=_series, erase=_erase_series))
 

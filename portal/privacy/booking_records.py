@@ -40,10 +40,10 @@ async def _erase_marks(patient_id: int) -> int:
 register(DataCategory(
     name="online_booking_codes", title=lazy_gettext("Codes for online booking"), order=27,
     retention="administrative", basis="on_request",
-    purpose=lazy_gettext("To check it is you before you book online."), legal_basis=CONTRACT,
+    purpose=lazy_gettext("To check who is booking before an appointment is booked online."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CODE_FIELDS, collect=_codes, erase=_erase_codes))
 register(DataCategory(
     name="online_patient", title=lazy_gettext("Record made by online booking"), order=28,
     retention="administrative", basis="on_request",
-    purpose=lazy_gettext("To let the practice check a record you made by booking online."), legal_basis=CONTRACT,
+    purpose=lazy_gettext("To let the practice check a record made by booking online."), legal_basis=CONTRACT,
     recipients=("hosting",), fields=ONLINE_FIELDS, collect=_marks, erase=_erase_marks))

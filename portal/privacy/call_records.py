@@ -33,6 +33,6 @@ async def _erase_calls(patient_id: int) -> int:
 
 register(DataCategory(
     name="calls", title=lazy_gettext("Phone calls"), order=77, retention="administrative", basis="on_request",
-    purpose=lazy_gettext("Knowing who calls the practice; recordings only with your consent to call recording."),
-    legal_basis=lazy_gettext("GDPR Art. 6(1)(b) (the treatment agreement); recordings Art. 6(1)(a) (your consent)"),
+    purpose=lazy_gettext("Knowing who calls the practice; recordings only with consent to call recording."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(b) (the treatment agreement); recordings Art. 6(1)(a) (consent)"),
     recipients=("hosting", "voice"), fields=CALL_FIELDS, collect=_calls, erase=_erase_calls, files=_recordings))

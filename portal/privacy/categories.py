@@ -213,14 +213,15 @@ async def _erase_access_log(patient_id: int) -> int:
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="identity", title=lazy_gettext("Identity"), order=90, retention="clinical", basis="end_of_treatment",
-    purpose=lazy_gettext("To know who you are and keep your treatment record with the right person."), legal_basis=CARE,
+    purpose=lazy_gettext("To know who the patient is and keep the treatment record with the right person."),
+    legal_basis=CARE,
     recipients=("hosting",), fields=IDENTITY_FIELDS, collect=_identity, erase=_erase_identity,
     types={"date_of_birth": MAYBE_DAY, "gender": one_of(patient_fields.GENDERS), "created_at": WHEN},
     correctable=patient_fields.labels(("given_name", "family_name", "date_of_birth", "gender", "national_id"))))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="contact", title=lazy_gettext("Contact details"), order=10, retention="administrative", basis="on_request",
-    purpose=lazy_gettext("To reach you about appointments and your care."), legal_basis=CONTRACT,
+    purpose=lazy_gettext("To get in touch about appointments and care."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=CONTACT_FIELDS, collect=_contact, erase=_erase_contact,
     correctable=patient_fields.labels(("email", "phone_mobile", "phone_other", "address", "postcode", "city",
                                        "country", "preferred_language"))))
@@ -234,32 +235,32 @@ register(DataCategory(
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="appointments", title=lazy_gettext("Appointments"), order=20, retention="clinical", basis="end_of_treatment",
-    purpose=lazy_gettext("To plan your visits; the visits are part of the treatment record."), legal_basis=CARE,
+    purpose=lazy_gettext("To plan visits; the visits are part of the treatment record."), legal_basis=CARE,
     recipients=("hosting",), fields=APPOINTMENT_FIELDS, collect=_appointments, erase=_erase_appointments,
     types={"id": ID, "starts_at": WHEN, "ends_at": WHEN, "status": one_of(Status)}))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="consents", title=lazy_gettext("Consents"), order=70, retention="administrative", basis="on_request",
-    purpose=lazy_gettext("To remember what you agreed to, and prove it."),
+    purpose=lazy_gettext("To remember what was agreed to, and prove it."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(a) consent and Art. 7(1)"),
     recipients=("hosting",), fields=CONSENT_FIELDS, collect=_consents, erase=_erase_consents))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="messages", title=lazy_gettext("Messages sent to you"), order=75, retention="administrative",
     basis="on_request",
-    purpose=lazy_gettext("Reminders and answers we mailed you."), legal_basis=CONTRACT,
+    purpose=lazy_gettext("Reminders and answers we sent by mail."), legal_basis=CONTRACT,
     recipients=("hosting", "mail", "sms"), fields=MESSAGE_FIELDS, collect=_messages, erase=_erase_messages))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="requests", title=lazy_gettext("Your privacy requests"), order=80, retention="accountability",
     basis="last_entry",
-    purpose=lazy_gettext("To answer your requests and show we did."),
+    purpose=lazy_gettext("To answer privacy requests and show we did."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(c) with Art. 5(2) and 12"),
     recipients=("hosting",), fields=REQUEST_FIELDS, collect=_requests, erase=_erase_requests))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="access_log", title=lazy_gettext("Who accessed your record"), order=85, retention="accountability",
     basis="last_entry",
-    purpose=lazy_gettext("Security: a record of every staff member who read or changed your data."),
+    purpose=lazy_gettext("Security: a record of every staff member who read or changed this data."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(c) with Art. 32 (security of processing)"),
     recipients=("hosting",), fields=ACCESS_FIELDS, collect=_access_log, erase=_erase_access_log))

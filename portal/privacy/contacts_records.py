@@ -33,7 +33,7 @@ async def _erase_changes(patient_id: int) -> int:
 register(DataCategory(
     name="contact_changes", title=lazy_gettext("Changes of contact details"), order=11, retention="administrative",
     basis="on_request",
-    purpose=lazy_gettext("To write only to addresses you confirmed, and to let you undo a change you did not make."),
+    purpose=lazy_gettext("To write only to confirmed addresses, and so that an unwanted change can be undone."),
     legal_basis=lazy_gettext("GDPR Art. 32 (security of processing) and Art. 6(1)(c)"),
     recipients=("hosting", "mail", "sms"),
     fields=CHANGE_FIELDS, collect=_changes, erase=_erase_changes))

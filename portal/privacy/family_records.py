@@ -57,13 +57,13 @@ async def _erase_guardian_of(patient_id: int) -> int:
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="family", title=lazy_gettext("Family"), order=16, retention="administrative", basis="on_request",
-    purpose=lazy_gettext("To know who lives together, keep one address for the household and, if you wish, send "
-                         "the household's bills to one account."),
+    purpose=lazy_gettext("To know who lives together, keep one address for the household and, on request, send the "
+                         "household's bills to one account."),
     legal_basis=CONTRACT, recipients=("hosting",), fields=FAMILY_FIELDS, collect=_family, erase=_erase_family))
 register(DataCategory(
     read_permission=DEMOGRAPHICS,
     name="guardian_of", title=lazy_gettext("Children you are a guardian of"), order=17, retention="administrative",
     basis="on_request",
-    purpose=lazy_gettext("To know who may decide for a child and reach them with the addresses you confirmed."),
+    purpose=lazy_gettext("To know who may decide for a child and reach them at confirmed addresses."),
     legal_basis=lazy_gettext("GDPR Art. 6(1)(c) and Art. 8 (consent for children)"), recipients=("hosting",),
     fields=GUARDIAN_OF_FIELDS, collect=_guardian_of, erase=_erase_guardian_of))

@@ -63,9 +63,8 @@ register(
         order=66,
         retention="clinical",
         basis="end_of_treatment",
-        purpose=lazy_gettext(
-            "Your answers to the practice's forms (medical history, consent, contact details) and your signature."
-        ),
+        purpose=lazy_gettext("Answers to the practice's forms (medical history, consent, contact details) and the "
+                             "signature."),
         legal_basis=CARE,
         recipients=("hosting",),
         fields=FORM_FIELDS,

@@ -32,9 +32,9 @@ async def _erase_visits(patient_id: int) -> int:
 
 
 register(DataCategory(
-    name="imported_visits", title=lazy_gettext("Visits at your previous clinic"), order=57, retention="clinical",
+    name="imported_visits", title=lazy_gettext("Visits at the previous clinic"), order=57, retention="clinical",
     basis="end_of_treatment", clinical=True,
-    purpose=lazy_gettext("Your visit history, as your previous clinic recorded it, imported with your record."),
+    purpose=lazy_gettext("The visit history, as the previous clinic recorded it, imported with the record."),
     legal_basis=CARE, recipients=("hosting",), fields=VISIT_FIELDS, collect=_visits, erase=_erase_visits,
     types={"id": ID, "source_clinic": TEXT, "starts_at": WHEN, "ends_at": WHEN, "status": one_of(Status)}))
 
@@ -77,10 +77,10 @@ def _imported_erase(source: str) -> Callable[[int], Awaitable[int]]:
     return erase
 
 
-TITLES = {"forms": lazy_gettext("Forms you signed at your previous clinic"),
-          "lab_cases": lazy_gettext("Lab work at your previous clinic"),
-          "invoices": lazy_gettext("Invoices of your previous clinic"),
-          "account_ledger": lazy_gettext("Your account at your previous clinic")}
+TITLES = {"forms": lazy_gettext("Forms signed at the previous clinic"),
+          "lab_cases": lazy_gettext("Lab work at the previous clinic"),
+          "invoices": lazy_gettext("Invoices of the previous clinic"),
+          "account_ledger": lazy_gettext("Account at the previous clinic")}
 
 
 def register_imported(source: DataCategory) -> None:
@@ -89,8 +89,8 @@ def register_imported(source: DataCategory) -> None:
     register(DataCategory(
         name=IMPORTED_FROM[source.name], title=TITLES[source.name], order=source.order,
         retention=source.retention, basis=source.basis, clinical=source.clinical,
-        purpose=lazy_gettext("Your records at your previous clinic, as that clinic exported them and imported with "
-                             "your record; kept as history, never changed."),
+        purpose=lazy_gettext("Records at the previous clinic, as that clinic exported them and imported with the "
+                             "record; kept as history, never changed."),
         legal_basis=source.legal_basis, recipients=("hosting",), fields=fields, collect=_imported_rows(
             source.name, fields), erase=_imported_erase(source.name),
         files=_imported_files(source.name) if source.files is not None else None,

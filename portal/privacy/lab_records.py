@@ -235,7 +235,8 @@ register(
         name="referrals",
         title=lazy_gettext("Referral letters"),
         order=65,
-        purpose=lazy_gettext("Letters referring you to a specialist, and referrals to us, with their progress."),
+        purpose=lazy_gettext("Letters referring the patient to a specialist, and referrals to us, with their "
+                             "progress."),
         legal_basis=CARE,
         recipients=("hosting",),
         retention="clinical",
@@ -250,9 +251,8 @@ register(
         name="lab_cases",
         title=lazy_gettext("Lab work"),
         order=66,
-        purpose=lazy_gettext(
-            "Crowns, bridges, appliances and aligners made for you by a dental laboratory, and their progress."
-        ),
+        purpose=lazy_gettext("Crowns, bridges, appliances and aligners made by a dental laboratory, and their "
+                             "progress."),
         legal_basis=CARE,
         recipients=("hosting", "lab"),
         retention="clinical",
@@ -269,7 +269,7 @@ register(
         name="prescriptions",
         title=lazy_gettext("Prescriptions"),
         order=67,
-        purpose=lazy_gettext("Medicines prescribed for you, as signed."),
+        purpose=lazy_gettext("Medicines prescribed, as signed."),
         legal_basis=CARE,
         recipients=("hosting",),
         retention="clinical",
@@ -284,10 +284,8 @@ register(
         name="disclosures",
         title=lazy_gettext("Who received your data"),
         order=68,
-        purpose=lazy_gettext(
-            "A record of each time your data went "
-            "to a laboratory, a specialist or a pharmacy: who received what, and when."
-        ),
+        purpose=lazy_gettext("A record of each time data from the record went to a laboratory, a specialist or a "
+                             "pharmacy: who received what, and when."),
         legal_basis=CARE,
         recipients=("hosting",),
         retention="clinical",

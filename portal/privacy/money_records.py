@@ -27,5 +27,5 @@ async def _erase(patient_id: int) -> int:
 
 register(DataCategory(
     name="payment_plans", title=lazy_gettext("Payment plans"), order=49, retention="financial",
-    basis="last_ledger_entry", purpose=lazy_gettext("The instalments agreed with you to pay what you owe."),
+    basis="last_ledger_entry", purpose=lazy_gettext("The instalments agreed to pay what is owed."),
     legal_basis=TAX, recipients=("hosting", "mail"), fields=PLAN_FIELDS, collect=_plans, erase=_erase))

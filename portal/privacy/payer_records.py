@@ -62,11 +62,11 @@ async def _erase_claims(patient_id: int) -> int:
 
 register(DataCategory(
     name="payer_coverage", title=lazy_gettext("Insurance and fund cover"), order=45, retention="financial",
-    basis="last_ledger_entry", purpose=lazy_gettext("Which insurer or fund pays part of your treatment, so we can "
+    basis="last_ledger_entry", purpose=lazy_gettext("Which insurer or fund pays part of the treatment, so we can "
                                                     "claim its share."),
     legal_basis=TAX, recipients=("hosting",), fields=COVERAGE_FIELDS, collect=_coverage, erase=_erase_coverage))
 register(DataCategory(
-    name="payer_claims", title=lazy_gettext("Claims to your insurer or fund"), order=46, retention="financial",
-    basis="last_ledger_entry", purpose=lazy_gettext("The treatment we claimed from your insurer or fund, and what "
-                                                    "it paid or refused."),
+    name="payer_claims", title=lazy_gettext("Claims to the insurer or fund"), order=46, retention="financial",
+    basis="last_ledger_entry", purpose=lazy_gettext("The treatment we claimed from the insurer or fund, and what it "
+                                                    "paid or refused."),
     legal_basis=TAX, recipients=("hosting",), fields=CLAIM_FIELDS, collect=_claims, erase=_erase_claims))

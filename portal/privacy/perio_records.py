@@ -215,7 +215,7 @@ register(
         order=52,
         retention="clinical",
         basis="end_of_treatment",
-        purpose=lazy_gettext("The health of your gums, measured around each tooth, and the diagnosis made from it."),
+        purpose=lazy_gettext("The health of the gums, measured around each tooth, and the diagnosis made from it."),
         legal_basis=CARE,
         recipients=("hosting",),
         fields=PERIO_FIELDS,

@@ -28,6 +28,6 @@ async def _erase_social_leads(patient_id: int) -> int:
 register(DataCategory(
     name="social_leads", title=lazy_gettext("Lead forms (Facebook, Instagram)"), order=78,
     retention="administrative", basis="on_request",
-    purpose=lazy_gettext("Contacting you about the request you made through the practice's lead form."),
-    legal_basis=lazy_gettext("GDPR Art. 6(1)(b) (steps at your request before an agreement)"),
+    purpose=lazy_gettext("Answering a request made through the practice's lead form."),
+    legal_basis=lazy_gettext("GDPR Art. 6(1)(b) (steps at the person's request before an agreement)"),
     recipients=("hosting",), fields=LEAD_FIELDS, collect=_social_leads, erase=_erase_social_leads))
