@@ -179,3 +179,39 @@ async def test_a_confirmed_stage_offers_one_tap_to_the_perio_recall(client, clin
     receptionist = await factories.make_staff(clinic, Role.RECEPTIONIST)
     await sign_in_as(client, receptionist)
     assert (await post_form(client, f"/patients/{patient_id}/perio/{draft}/recall")).status_code == 403
+
+
+SIGNED_PAGE_BOUND = 80_000  # a signed full mouth measured 53 KB (was 261 KB with a form per tooth)
+
+
+async def test_a_signed_full_mouth_is_a_compact_read_only_chart_with_every_value(client, clinic, hygienist):
+    patient_id = await factories.make_patient(clinic)
+    exam_id = await perio.start_exam(hygienist, patient_id)
+    for n, tooth in enumerate(perio.teeth.PERMANENT):
+        await perio.save_tooth(hygienist, patient_id, exam_id, tooth, perio.ToothForm(
+            **{f"d{i}": str(2 + (n + i) % 5) for i in range(6)}, g1="-2", b1=n % 2 == 0, s4=tooth == 36,
+            p5=tooth == 11, c0=tooth == 47, mobility=str(n % 3), furcation="2" if tooth == 36 else "0"))
+    await perio.sign_exam(hygienist, patient_id, exam_id, perio.SignForm(stage="III", grade="B"))
+    await sign_in_as(client, hygienist)
+    page = await client.get(f"/patients/{patient_id}/perio/{exam_id}")
+    assert page.status_code == 200 and len(page.content) < SIGNED_PAGE_BOUND
+    chart = re.search(r'<div class="perio-teeth" id="perio-teeth">(.*?)</div>', page.text, re.S).group(1)
+    assert "<input" not in chart and "<select" not in chart and "<form" not in chart
+    assert 'id="perio-keypad"' not in page.text and page.text.count('class="perio-tooth perio-read"') == 32
+
+    def tooth(n: int) -> str:
+        return re.search(rf'<section id="tooth-{n}".*?</section>', page.text, re.S).group(0)
+
+    def row(n: int, name: str) -> list[str]:
+        cells = re.search(rf'<th scope="row">{name}</th>(.*?)</tr>', tooth(n), re.S).group(1)
+        return re.findall(r"<td>(.*?)</td>", cells)
+
+    index = perio.teeth.PERMANENT.index(36)
+    assert row(36, "Depth") == [str(2 + (index + i) % 5) for i in range(6)]
+    assert row(36, "Margin") == ["0", "-2", "0", "0", "0", "0"]
+    assert row(36, "Suppuration") == ["", "", "", "", "✓", ""] and "Furcation: II" in tooth(36)
+    assert row(36, "Bleeding")[1] == ("✓" if index % 2 == 0 else "")
+    assert row(11, "Plaque")[5] == "✓" and row(47, "Calculus")[0] == "✓"
+    assert f"Mobility: {index % 3}" in tooth(36) and "Furcation" not in tooth(11)
+    cal = re.search(r'CAL</abbr></th>(.*?)</tr>', tooth(36), re.S).group(1)
+    assert re.findall(r"<td>(.*?)</td>", cal)[1] == str(2 + (index + 1) % 5 + 2)  # depth minus a -2 margin

@@ -8,7 +8,7 @@ from portal.i18n import _
 from portal.permissions import Actor, Permission, can, require
 from portal.recall import due as recall_due
 from portal.recall import recall_types
-from portal.tables import PerioExam
+from portal.tables import PatientRecall, PerioExam
 
 DIAGNOSED = ("I", "II", "III", "IV")  # a confirmed periodontitis stage ("none" is no diagnosis)
 
@@ -26,9 +26,12 @@ async def offer(actor: Actor, patient_id: int, exam: dict) -> dict | None:
     write clinical records, the clinic keeps the type and the patient is not on it yet; else None."""
     if not (exam.get("signed_at") and exam.get("stage") in DIAGNOSED and can(actor, Permission.WRITE_CLINICAL)):
         return None
-    if await recall_due.on_perio(actor, patient_id) is not False:
+    kind = await recall_types.perio_type(actor.clinic_id)  # read once (was once more inside recall_due.on_perio)
+    if kind is None or await PatientRecall.exists().where((PatientRecall.clinic == actor.clinic_id)
+                                                          & (PatientRecall.patient == patient_id)
+                                                          & (PatientRecall.recall_type == kind["id"])):
         return None
-    return await recall_types.perio_type(actor.clinic_id)
+    return kind
 
 
 async def move_to_perio_recall(actor: Actor, patient_id: int, exam_id: int) -> dict:

@@ -5,9 +5,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal import display
-from portal.charts import chart, perio, perio_classification, perio_recall, perio_svg, teeth
+from portal.charts import chart, perio, perio_classification, perio_recall, perio_sheet, perio_svg, teeth
 from portal.errors import ValidationFailed
-from portal.permissions import Permission
+from portal.permissions import Permission, can
 from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other, wants_fragment
 
@@ -18,8 +18,7 @@ def _choices() -> dict:
     stages = {stage: display.label(stage, "perio_stage") for stage in perio_classification.STAGES}
     grades = {"": "—", **{grade: display.label(grade, "perio_grade") for grade in perio_classification.GRADES}}
     return {"stage_options": stages, "grade_options": grades, "sites": perio_classification.SITES,
-            "typed_attachment": perio.typed_attachment,
-            "multi_rooted": perio_classification.multi_rooted, "flags": perio.FLAG_KEYS}
+            "site_names": perio_sheet.site_names()}
 
 
 class PerioController(Controller):
@@ -46,17 +45,22 @@ class PerioController(Controller):
         """The exam page; `refused` is (tooth, form as typed, errors) when one tooth was refused without htmx."""
         page = await perio.exam_page(actor, patient_id, exam_id)
         numbering = await chart.numbering(actor.clinic_id)
+        label_of = (lambda tooth: teeth.label(tooth, numbering))
         suggestion = page["suggestion"]
         sign_form = sign_form or perio.SignForm(stage=suggestion.stage, grade=suggestion.grade)
-        forms = {t["tooth"]: perio.form_of(t) for t in page["teeth"]}
-        tooth_errors = {}
-        if refused:
-            forms[refused[0]], tooth_errors = refused[1], {refused[0]: refused[2]}
+        signed = page["exam"]["signed_at"] is not None
+        if signed:  # read only: numbers, no forms
+            sheet = {"signed_rows": perio_sheet.signed_teeth(page["teeth"], label_of), "tooth_rows": []}
+        else:
+            typed = {refused[0]: (refused[1], refused[2])} if refused else {}
+            forms = [(t["tooth"], *typed.get(t["tooth"], (perio.form_of(t), {}))) for t in page["teeth"]]
+            exam_url = request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id)
+            sheet = {"tooth_rows": perio_sheet.entry_teeth(forms, label_of, exam_url), "signed_rows": []}
         return render(request, "perio/exam.html", status=status, patient=await chart.header(actor, patient_id),
-                      **page, errors=errors, sign_form=sign_form, tooth_errors=tooth_errors, forms=forms,
+                      **page, errors=errors, sign_form=sign_form, **sheet,
+                      editable=not signed and can(actor, Permission.WRITE_CLINICAL),
                       may_sign=perio.may_sign(actor),
                       recall_offer=await perio_recall.offer(actor, patient_id, page["exam"]),
-                      label=lambda tooth: teeth.label(tooth, numbering),
                       order=" ".join(f"{t}:{i}" for (t, i) in page["sequence"]), **_choices())
 
     @get("/{exam_id:int}", name="perio.exam")
@@ -87,9 +91,10 @@ class PerioController(Controller):
     async def _tooth(self, request: Request, actor, patient_id: int, exam_id: int, tooth: int, form, errors: dict,
                      status: int = 200) -> Template:
         numbering = await chart.numbering(actor.clinic_id)
+        exam_url = request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id)
+        rows = perio_sheet.entry_teeth([(tooth, form, errors)], lambda n: teeth.label(n, numbering), exam_url)
         return render(request, "perio/exam.html", "perio/_tooth.html", status=status, patient={"id": patient_id},
-                      exam={"id": exam_id, "signed_at": None}, t={"tooth": tooth}, tooth_form=form,
-                      tooth_error=errors, label=lambda n: teeth.label(n, numbering), **_choices())
+                      exam={"id": exam_id, "signed_at": None}, tooth_rows=rows, editable=True, **_choices())
 
     @get("/{exam_id:int}/summary", name="perio.summary")
     async def summary(self, request: Request, actor: CurrentActor, patient_id: FromPath[int],
