@@ -71,6 +71,7 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.jobs
 	$(BIN)/python -m bench.privacy_export
+	$(BIN)/python -m bench.invoicing
 
 # Before committing a change to a hot path: a fresh run, then every ratio against the committed results.
 bench-check: bench
