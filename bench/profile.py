@@ -13,6 +13,7 @@ pyinstrument is a bench-only tool: `.venv/bin/pip install pyinstrument` (not in 
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -225,15 +226,45 @@ def _quiet_request_log(log_file: Path) -> None:
             handler.setStream(open(log_file, "a"))  # noqa: SIM115 - lives as long as the process
 
 
+@contextlib.asynccontextmanager
+async def _signed_in(app, email: str, password: str):
+    """An in-process client signed in as `email`, on the configured public URL (the portal answers no other Host
+    header: portal/links.allowed_hosts)."""
+    import httpx
+
+    from portal import links
+    from portal.settings import Settings
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=links.public_base(Settings.from_env())) as client:
+        form = await client.get("/login")
+        tag = re.search(r'<input[^>]*name="_csrf_token"[^>]*>', form.text)
+        token = re.search(r'value="([^"]*)"', tag.group(0)).group(1) if tag else ""
+        signed = await client.post("/login", data={"_csrf_token": token, "email": email, "password": password,
+                                                   "next": "/"})
+        if signed.status_code != 303:
+            raise RuntimeError(f"in-process sign-in answered {signed.status_code}: {signed.text[-1500:]}")
+        yield client
+
+
+def _getter(client, path: str):
+    """GET `path`, refusing anything but 200 (a redirect to sign-in would time the wrong page)."""
+    async def request():
+        response = await client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"in-process GET {path} answered {response.status_code}")
+        return response
+    return request
+
+
 async def profile_page(kind: str, owner_id: int, email: str, password: str, day: date, chair_id: int,
                        out_dir: Path = RESULTS_DIR, iterations: int = ITERATIONS) -> PageProfile:
     """`kind` "week" (one chair's week) or "day" (every chair). Needs the pool (portal.db.start_pool) and
     DATABASE_URL; see the module docstring."""
-    import httpx
     from litestar.testing import RequestFactory
     from pyinstrument import Profiler
 
-    from portal import auth, clock, links
+    from portal import auth, clock
     from portal.app import create_app
     from portal.calendar import agenda
     from portal.settings import Settings
@@ -249,22 +280,8 @@ async def profile_page(kind: str, owner_id: int, email: str, password: str, day:
     _quiet_request_log(Path(os.devnull))
 
     # 1. The whole request, in-process.
-    transport = httpx.ASGITransport(app=app)
-    # The configured public URL: the portal answers no other Host header (portal/links.allowed_hosts).
-    async with httpx.AsyncClient(transport=transport, base_url=links.public_base(Settings.from_env())) as client:
-        form = await client.get("/login")
-        tag = re.search(r'<input[^>]*name="_csrf_token"[^>]*>', form.text)
-        token = re.search(r'value="([^"]*)"', tag.group(0)).group(1) if tag else ""
-        signed = await client.post("/login", data={"_csrf_token": token, "email": email, "password": password,
-                                                   "next": "/"})
-        if signed.status_code != 303:
-            raise RuntimeError(f"in-process sign-in answered {signed.status_code}: {signed.text[-1500:]}")
-
-        async def request():
-            response = await client.get(path)
-            if response.status_code != 200:
-                raise RuntimeError(f"in-process GET {path} answered {response.status_code}")
-            return response
+    async with _signed_in(app, email, password) as client:
+        request = _getter(client, path)
 
         await _timed([], request, WARMUP)
         full = Part("whole request in-process (ASGI, no network)", [])
@@ -368,31 +385,16 @@ async def profile_path(path: str, email: str, password: str, iterations: int = I
                        profiled: bool = True) -> PathProfile:
     """Any signed-in GET in-process: the whole request's time, the statements it sends (SQL share), and under
     pyinstrument the split (guard, session, Jinja, rest) and the portal functions that own the time."""
-    import httpx
     from pyinstrument import Profiler
 
-    from portal import links
     from portal.app import create_app
     from portal.settings import Settings
 
     result = PathProfile(path, iterations)
     app = create_app(Settings.from_env(), manage_pool=False)
     _quiet_request_log(Path(os.devnull))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=links.public_base(Settings.from_env())) as client:
-        form = await client.get("/login")
-        tag = re.search(r'<input[^>]*name="_csrf_token"[^>]*>', form.text)
-        token = re.search(r'value="([^"]*)"', tag.group(0)).group(1) if tag else ""
-        signed = await client.post("/login", data={"_csrf_token": token, "email": email, "password": password,
-                                                   "next": "/"})
-        if signed.status_code != 303:
-            raise RuntimeError(f"in-process sign-in answered {signed.status_code}")
-
-        async def request():
-            response = await client.get(path)
-            if response.status_code != 200:
-                raise RuntimeError(f"in-process GET {path} answered {response.status_code}")
-            return response
+    async with _signed_in(app, email, password) as client:
+        request = _getter(client, path)
 
         await _timed([], request, WARMUP)
         result.whole = Part("whole request in-process (ASGI, no network)", [])
