@@ -41,17 +41,29 @@ async def record(actor: Actor | None, action: str, *, patient_id: int | None = N
 
 
 async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int]) -> None:
-    """One row per patient shown on a list, so each patient can later see that their record was read.
+    """A list of patients was shown: one row for the showing, naming every patient on it, and a row of each
+    patient's own (their access log) the first time this person is shown them under `action` on the clinic's day.
 
-    One statement over an array: calendar pages show a hundred patients and are reloaded all day.
+    The calendar and the front desk are reloaded all day: a row per patient per reload was most of their server
+    time (the chain trigger hashes each row) and buried the log a patient reads under repeats. One statement.
     """
-    if patient_ids:
-        await AuditEntry.raw(
-            "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
-            "object_id, request_id, detail, at) SELECT {}, {}, {}, {}, pid, {}, 'patient', pid::text, {}, "
-            "jsonb_build_object(), now() "
-            "FROM unnest({}::int[]) AS pid",
-            actor.clinic_id, actor.kind, actor.id, actor.name, action, request_id_var.get(), list(patient_ids))
+    if not patient_ids:
+        return
+    ids = sorted(set(patient_ids))
+    await AuditEntry.raw(
+        "WITH fresh AS (SELECT pid FROM unnest({}::int[]) AS pid WHERE NOT EXISTS ("
+        " SELECT 1 FROM audit_entry e WHERE e.clinic_id = {} AND e.object_type = 'patient' AND e.actor_id = {}"
+        " AND e.patient_id = pid AND e.at >= date_trunc('day', now() AT TIME ZONE {}) AT TIME ZONE {}"
+        " AND e.action = {} AND e.actor_kind = {})) "
+        "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
+        "object_id, request_id, detail, at) "
+        "SELECT {}::int, {}::text, {}::int, {}::text, NULL::int, {}::text, 'patient_list', '', {}::text, "
+        "jsonb_build_object('patients', {}::int[]), now() "
+        "UNION ALL "
+        "SELECT {}, {}, {}, {}, pid, {}, 'patient', pid::text, {}, jsonb_build_object(), now() FROM fresh",
+        ids, actor.clinic_id, actor.id, actor.time_zone, actor.time_zone, action, actor.kind,
+        actor.clinic_id, actor.kind, actor.id, actor.name, action, request_id_var.get(), ids,
+        actor.clinic_id, actor.kind, actor.id, actor.name, action, request_id_var.get())
 
 
 @dataclass(frozen=True)

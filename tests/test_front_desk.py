@@ -1,5 +1,6 @@
 """The front desk's today board on the dashboard: states, waiting minutes, one-tap arrivals, audit once a day."""
 
+import json
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,8 +66,13 @@ async def test_only_the_owner_sees_the_days_numbers(clinic, cal, day):
 async def test_each_patient_is_audited_once_a_day_not_on_every_refresh(clinic, cal, day):
     await front_desk.today(clinic, now=day["now"])
     await front_desk.today(clinic, now=day["now"])
-    rows = await AuditEntry.select(AuditEntry.patient_id).where(AuditEntry.action == front_desk.VIEWED)
-    assert sorted(r["patient_id"] for r in rows) == sorted(day["patients"])
+    own = await AuditEntry.select(AuditEntry.patient_id).where(
+        (AuditEntry.action == front_desk.VIEWED) & (AuditEntry.object_type == "patient"))
+    assert sorted(r["patient_id"] for r in own) == sorted(day["patients"])
+    # every showing still leaves a row of its own, naming each patient it showed
+    shown = await AuditEntry.select(AuditEntry.detail).where(
+        (AuditEntry.action == front_desk.VIEWED) & (AuditEntry.object_type == "patient_list"))
+    assert [sorted(json.loads(r["detail"])["patients"]) for r in shown] == [sorted(set(day["patients"]))] * 2
 
 
 async def test_the_dashboard_shows_the_board_and_one_tap_seats_a_waiting_patient(client, clinic, cal, day,

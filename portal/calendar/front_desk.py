@@ -5,8 +5,7 @@ so each patient shown is audited once per staff member and day ("front_desk.view
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
 
 from portal import audit, clock
 from portal.calendar.statuses import OPEN, Status
@@ -14,7 +13,7 @@ from portal.charts import medical_history
 from portal.display import register_labels
 from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, can, require
-from portal.tables import Appointment, AppointmentChange, AuditEntry, Chair, OpeningHours
+from portal.tables import Appointment, AppointmentChange, Chair, OpeningHours
 
 LATE_AFTER = timedelta(minutes=5)  # an expected patient this long past the start is "running late"
 SHOWN_STATUSES = tuple(s for s in Status if s != Status.CANCELLED)  # a no-show stays on the day's board
@@ -106,7 +105,7 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
     for row, visit in zip(rows, visits, strict=True):
         if row["chair"] in by_chair:
             by_chair[row["chair"]].visits.append(visit)
-    await _audit_first_sight(actor, {v.patient_id for v in visits})
+    await audit.record_patients_shown(actor, VIEWED, [v.patient_id for v in visits])
     expected = [v for v in visits if v.state in ("expected", "late")]
     opens_at, closes_at = await _timeline_ends(actor, local_day, rows)
     return Board(
@@ -154,19 +153,3 @@ def _counts(visits: list[Visit], rows: list[dict]) -> dict[str, int]:
     return {"appointments": len(visits), "completed": states.count("completed"),
             "waiting": states.count("waiting"), "in_chair": states.count("in_chair"),
             "late": states.count("late"), "no_show": states.count("no_show"), "booked_minutes": booked_minutes}
-
-
-async def _audit_first_sight(actor: Actor, patient_ids: set[int]) -> None:
-    """Audit each patient the first time this person sees them on the board today, not on every refresh."""
-    if not patient_ids:
-        return
-    # Audit rows carry the database's real time, so "today" here is the real day, whatever `now` the board shows.
-    since, _ = clock.day_bounds(datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date(),
-                                actor.time_zone)
-    seen = await AuditEntry.select(AuditEntry.patient_id).where(
-        (AuditEntry.clinic_id == actor.clinic_id) & (AuditEntry.actor_kind == "staff")
-        & (AuditEntry.actor_id == actor.id) & (AuditEntry.at >= since) & (AuditEntry.action == VIEWED)
-        & AuditEntry.patient_id.is_in(list(patient_ids)))
-    new = sorted(patient_ids - {r["patient_id"] for r in seen})
-    if new:
-        await audit.record_patients_shown(actor, VIEWED, new)
