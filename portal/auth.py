@@ -166,7 +166,7 @@ async def load_staff_actor(staff_id: int, loaded: dict | None = None) -> Actor |
         return None
     return Actor(kind="staff", id=row["id"], clinic_id=row["clinic_id"], name=row["name"], role=Role(row["role"]),
                  clinic_name=row["clinic_name"], time_zone=row["time_zone"], country=row["country"],
-                 language=i18n.choose(row["language"], row["locale"]))
+                 language=i18n.choose(row["language"], row["locale"]), setup_version=row.get("setup_version", 0))
 
 
 async def sign_out_everywhere(actor: Actor) -> int:

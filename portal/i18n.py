@@ -20,7 +20,6 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
-from jinja2 import pass_context
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -174,24 +173,21 @@ def install(environment) -> None:
     environment.globals.update(current_language=current, languages=LANGUAGES, first_weekday=first_weekday)
 
 
-# Jinja's newstyle gettext does the %-formatting itself (and escapes the variables); ours only translates.
-@pass_context
-def _template_gettext(context, message: str) -> str:
+# Jinja's newstyle gettext does the %-formatting itself (and escapes the variables); ours only translates, from
+# the request's language (a context variable), so they need no template context.
+def _template_gettext(message: str) -> str:
     return translations(_language.get()).gettext(message)
 
 
-@pass_context
-def _template_ngettext(context, singular: str, plural: str, n: int) -> str:
+def _template_ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_language.get()).ngettext(singular, plural, n)
 
 
-@pass_context
-def _template_pgettext(context, ctx: str, message: str) -> str:
+def _template_pgettext(ctx: str, message: str) -> str:
     return translations(_language.get()).pgettext(ctx, message)
 
 
-@pass_context
-def _template_npgettext(context, ctx: str, singular: str, plural: str, n: int) -> str:
+def _template_npgettext(ctx: str, singular: str, plural: str, n: int) -> str:
     return translations(_language.get()).npgettext(ctx, singular, plural, n)
 
 

@@ -62,6 +62,7 @@ class Actor:
     country: str = "GB"
     patient_id: int | None = None  # privacy centre: the patient whose data a patient or guardian session shows
     language: str = "en"  # the language this person reads (portal/i18n.py chose it)
+    setup_version: int = 0  # the clinic's set-up as read with the session; 0 = not read (nothing kept)
 
     @property
     def is_staff(self) -> bool:

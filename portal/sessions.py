@@ -53,8 +53,9 @@ class PostgresSessionStore(Store):
         and a second query was a third of the floor every request paid (bench: signed-in floor)."""
         rows = await WebSession.raw(
             "SELECT s.data, st.id, st.name, st.role, st.active, st.language, c.id AS clinic_id, "
-            "c.name AS clinic_name, c.time_zone, c.country, c.locale, (SELECT cc.delete_after FROM clinic_closure cc "
-            "WHERE cc.clinic = c.id AND cc.cancelled_at IS NULL AND cc.deleted_at IS NULL) AS closing_at "
+            "c.name AS clinic_name, c.time_zone, c.country, c.locale, c.setup_version, "
+            "(SELECT cc.delete_after FROM clinic_closure cc WHERE cc.clinic = c.id AND cc.cancelled_at IS NULL "
+            "AND cc.deleted_at IS NULL) AS closing_at "
             "FROM web_session s "
             "LEFT JOIN staff st ON st.id = s.staff_id LEFT JOIN clinic c ON c.id = st.clinic "
             "WHERE s.key = {} AND s.expires_at > {}", key, datetime.now(timezone.utc))

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from portal import audit, clock
-from portal.calendar import practice_setup, statuses
+from portal.calendar import practice_setup, setup_cache, statuses
 from portal.charts import medical_history
 from portal.permissions import Actor, Permission, require
-from portal.tables import Appointment, Closure, OpeningHours
+from portal.tables import Appointment, Closure
 
 STEPS = (5, 10, 15)
 MAX_APPOINTMENT_MINUTES = 480  # the appointment length limit, also checked by the database
@@ -49,8 +49,7 @@ def _minutes(at: time) -> int:
 
 
 async def _grid(actor: Actor, step: int, weekdays: set[int]) -> Grid:
-    rows = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
-        (OpeningHours.clinic == actor.clinic_id) & OpeningHours.weekday.is_in(list(weekdays)))
+    rows = [r for r in await setup_cache.opening_hours(actor) if r["weekday"] in weekdays]
     start = min([r["opens"] for r in rows], default=DEFAULT_START)
     end = max([r["closes"] for r in rows], default=DEFAULT_END)
     start = time(start.hour)  # whole hours read better
@@ -94,7 +93,7 @@ def _now_row(actor: Actor, grid: Grid, day: date) -> int | None:
 async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = False) -> dict:
     """Every active chair as a column; cancelled and no-show appointments are listed, and placed on demand."""
     require(actor, Permission.MANAGE_CALENDAR)
-    chairs = await practice_setup.list_chairs(actor)
+    chairs = await setup_cache.chairs(actor)
     grid = await _grid(actor, step, {day.weekday()})
     first, last = clock.day_bounds(day, actor.time_zone)
     rows = await _appointments(actor, first, last)

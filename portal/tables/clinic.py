@@ -1,6 +1,6 @@
 """Storage of clinics: each one a separate data controller."""
 
-from piccolo.columns import Array, Boolean, Integer, SmallInt, Timestamptz, Varchar
+from piccolo.columns import Array, BigInt, Boolean, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -26,3 +26,6 @@ class Clinic(Table, tablename="clinic"):
     payment_terms_days = SmallInt(default=30)  # invoices fall due this many days after issue
     supervisory_authority = Varchar(length=300, default="")  # named in refusals; '' = the country's default
     supervisory_authority_url = Varchar(length=300, default="")
+    # Moved on by triggers whenever chairs, appointment types, opening hours or treating staff change: processes
+    # keep those lists per version (portal/calendar/setup_cache.py).
+    setup_version = BigInt(default=0)  # from clinic_setup_version_seq at the first change; 0 = nothing kept

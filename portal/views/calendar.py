@@ -7,7 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal import clock, patients
-from portal.calendar import agenda, availability, practice_setup, scheduling
+from portal.calendar import agenda, availability, scheduling, setup_cache
 from portal.errors import SlotTaken, ValidationFailed
 from portal.forms import parse_date
 from portal.permissions import Actor, Permission
@@ -20,8 +20,8 @@ def _day(actor: Actor, text: str) -> date:
 
 
 async def _choices(actor: Actor) -> dict:
-    return {"types": await practice_setup.list_types(actor), "providers": await practice_setup.list_providers(actor),
-            "chairs": await practice_setup.list_chairs(actor), "parts_of_day": availability.PARTS_OF_DAY}
+    return {"types": await setup_cache.appointment_types(actor), "providers": await setup_cache.providers(actor),
+            "chairs": await setup_cache.chairs(actor), "parts_of_day": availability.PARTS_OF_DAY}
 
 
 async def _day_page(request: Request, actor: Actor, day: date, step: int, fragment: str | None = None,
