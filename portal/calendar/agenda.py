@@ -57,19 +57,27 @@ async def _grid(actor: Actor, step: int, weekdays: set[int]) -> Grid:
     return Grid(start, end, step if step in STEPS else 15)
 
 
-async def _appointments(actor: Actor, first: datetime, last: datetime, **filters) -> list[dict]:
-    query = Appointment.select(
-        Appointment.id, Appointment.patient, Appointment.provider, Appointment.chair, Appointment.starts_at,
-        Appointment.ends_at, Appointment.status, Appointment.notes, Appointment.patient.given_name,
-        Appointment.patient.family_name, Appointment.provider.name, Appointment.appointment_type.name,
-        Appointment.appointment_type.colour, Appointment.patient.isolated_at,
-    ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at < last) & (Appointment.ends_at > first)
-            # No appointment is longer than 8 hours, which gives the (clinic, starts_at) index a lower bound too.
-            & (Appointment.starts_at > first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)))
-    for column, value in filters.items():
+# The calendar's hottest read, written out: Piccolo spent about a millisecond composing its joined select on every
+# view. Piccolo's own joins are LEFT JOINs and name joined columns "table.column"; so does this.
+_APPOINTMENTS = (
+    'SELECT a.id, a.patient, a.provider, a.chair, a.starts_at, a.ends_at, a.status, a.notes, '
+    'p.given_name AS "patient.given_name", p.family_name AS "patient.family_name", '
+    'p.isolated_at AS "patient.isolated_at", s.name AS "provider.name", t.name AS "appointment_type.name", '
+    't.colour AS "appointment_type.colour" '
+    'FROM appointment a LEFT JOIN patient p ON p.id = a.patient LEFT JOIN staff s ON s.id = a.provider '
+    'LEFT JOIN appointment_type t ON t.id = a.appointment_type '
+    # No appointment is longer than 8 hours, which gives the (clinic, starts_at) index a lower bound too.
+    'WHERE a.clinic = {} AND a.starts_at < {} AND a.ends_at > {} AND a.starts_at > {}')
+
+
+async def _appointments(actor: Actor, first: datetime, last: datetime, provider: int | None = None,
+                        chair: int | None = None) -> list[dict]:
+    sql, values = _APPOINTMENTS, [actor.clinic_id, last, first, first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)]
+    for column, value in (("provider", provider), ("chair", chair)):
         if value is not None:
-            query = query.where(getattr(Appointment, column) == value)
-    rows = await query.order_by(Appointment.starts_at)
+            sql += f" AND a.{column} = {{}}"
+            values.append(value)
+    rows = await Appointment.raw(sql + " ORDER BY a.starts_at", *values)
     alerts = await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"] for row in rows])
     for row in rows:
         row["alerts"] = alerts.get(row["patient"], [])
