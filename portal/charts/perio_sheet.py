@@ -22,27 +22,33 @@ def flag_names() -> dict[str, str]:
     return {flag: str(display.label(flag, "perio_flag")) for flag in FLAG_KEYS}
 
 
-def entry_teeth(forms: list[tuple[int, object, dict]], label_of, exam_url: str) -> list[dict]:
-    """(tooth, form as stored or typed, errors) → what the draft's tooth forms print, in the order given."""
+def entry_labels() -> list[tuple[str, str]]:
+    """(id, text) of the site names the draft's fields are labelled by, printed once per page: each field's
+    accessible name is its tooth's legend followed by one of these (`aria-labelledby="t18 l-d0"`)."""
     names, flags = site_names(), flag_names()
-    depth_text, margin_text = _("%(tooth)s %(site)s probing depth"), _("%(tooth)s %(site)s gingival margin")
-    flag_text = _("%(tooth)s %(site)s: %(what)s")
+    depth_text, margin_text, flag_text = _("%(site)s probing depth"), _("%(site)s gingival margin"), _(
+        "%(site)s: %(what)s")
+    labels = [(f"l-d{i}", depth_text % {"site": site}) for i, site in enumerate(names)]
+    labels += [(f"l-g{i}", margin_text % {"site": site}) for i, site in enumerate(names)]
+    labels += [(f"l-{key}{i}", flag_text % {"site": site, "what": flags[flag]})
+               for flag, key in FLAG_KEYS.items() for i, site in enumerate(names)]
+    return labels
+
+
+def entry_teeth(forms: list[tuple[int, object, dict]], label_of, exam_url: str) -> list[dict]:
+    """(tooth, form as stored or typed, errors) → what the draft's tooth forms print, in the order given: values
+    only (the labels are printed once per page by `entry_labels`)."""
+    flags = flag_names()
+    legend = _("Tooth %(tooth)s")
     teeth = []
     for n, form, errors in forms:
-        name = label_of(n)
-        sites = []
-        for i, site in enumerate(names):
-            words = {"tooth": name, "site": site}
-            cal = typed_attachment(form, i)
-            sites.append({"d": getattr(form, f"d{i}"), "g": getattr(form, f"g{i}"), "cal": "" if cal is None else cal,
-                          "d_label": depth_text % words, "g_label": margin_text % words,
-                          "d_error": f"d{i}" in errors, "g_error": f"g{i}" in errors})
+        cals = [typed_attachment(form, i) for i in range(6)]
         teeth.append({
-            "n": n, "name": name, "action": f"{exam_url}/teeth/{n}", "errors": errors, "sites": sites,
-            "flags": [{"key": key, "name": flags[flag],
-                       "cells": [(getattr(form, f"{key}{i}"), flag_text % {"tooth": name, "site": site,
-                                                                          "what": flags[flag]})
-                                 for i, site in enumerate(names)]} for flag, key in FLAG_KEYS.items()],
+            "n": n, "legend": legend % {"tooth": label_of(n)}, "action": f"{exam_url}/teeth/{n}", "errors": errors,
+            "d": [getattr(form, f"d{i}") for i in range(6)], "g": [getattr(form, f"g{i}") for i in range(6)],
+            "cal": ["" if cal is None else cal for cal in cals],
+            "flags": [(key, flags[flag], [getattr(form, f"{key}{i}") for i in range(6)])
+                      for flag, key in FLAG_KEYS.items()],
             "mobility": form.mobility, "furcation": form.furcation, "multi_rooted": multi_rooted(n)})
     return teeth
 
