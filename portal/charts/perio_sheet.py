@@ -3,8 +3,14 @@
 A full mouth is 32 teeth of six sites; the page used to look up the same labels and translations per input (about
 1,500 of them). Here every translation is read once per request and each tooth is one plain dict the template
 prints in a single loop: `entry_teeth` for a draft (the keypad's form fields), `signed_teeth` for a signed exam
-(numbers only, read only).
+(numbers only, read only). A draft's 1,152 fields are the page's hot spot: their cells are built here as one escaped
+string per row (as tooth_chart_svg.py builds its teeth) instead of seven template expressions per field, and each
+field is named by its tooth's legend plus one of the site labels `entry_labels` prints once per page.
 """
+
+from functools import lru_cache
+
+from markupsafe import Markup, escape
 
 from portal import display
 from portal.charts.perio import FLAG_KEYS, typed_attachment
@@ -35,22 +41,43 @@ def entry_labels() -> list[tuple[str, str]]:
     return labels
 
 
-def entry_teeth(forms: list[tuple[int, object, dict]], label_of, exam_url: str) -> list[dict]:
-    """(tooth, form as stored or typed, errors) → what the draft's tooth forms print, in the order given: values
-    only (the labels are printed once per page by `entry_labels`)."""
+def entry_teeth(forms: list[tuple[int, object, dict]], label_of, exam_url: str, plain: bool = False) -> list[dict]:
+    """(tooth, form as stored or typed, errors) → what the draft's tooth forms print, in the order given. `plain`:
+    the page without script, whose depth and margin fields ask for the numeric keyboard (the keypad is not there)."""
     flags = flag_names()
     legend = _("Tooth %(tooth)s")
     teeth = []
     for n, form, errors in forms:
-        cals = [typed_attachment(form, i) for i in range(6)]
+        cals = (typed_attachment(form, i) for i in range(6))
         teeth.append({
             "n": n, "legend": legend % {"tooth": label_of(n)}, "action": f"{exam_url}/teeth/{n}", "errors": errors,
-            "d": [getattr(form, f"d{i}") for i in range(6)], "g": [getattr(form, f"g{i}") for i in range(6)],
-            "cal": ["" if cal is None else cal for cal in cals],
-            "flags": [(key, flags[flag], [getattr(form, f"{key}{i}") for i in range(6)])
+            "depths": _typed_cells(n, "d", tuple(getattr(form, f"d{i}") for i in range(6)), errors, plain),
+            "margins": _typed_cells(n, "g", tuple(getattr(form, f"g{i}") for i in range(6)), errors, plain),
+            "cals": Markup("".join("<td>" if cal is None else f"<td>{cal}" for cal in cals)),  # numbers only
+            "flags": [(flags[flag], _flag_cells(n, key, tuple(bool(getattr(form, f"{key}{i}")) for i in range(6))))
                       for flag, key in FLAG_KEYS.items()],
             "mobility": form.mobility, "furcation": form.furcation, "multi_rooted": multi_rooted(n)})
     return teeth
+
+
+def _typed_cells(n: int, kind: str, values: tuple[str, ...], errors: dict, plain: bool) -> Markup:
+    """A depth (d) or margin (g) row's six cells: id pd-18-0 / gm-18-0 (the keypad's), name, value as typed."""
+    prefix, keyboard = ("pd" if kind == "d" else "gm"), (' inputmode="numeric" maxlength="3"' if plain else "")
+    cells = []
+    for i, value in enumerate(values):
+        name = f"{kind}{i}"
+        typed = f' value="{escape(value)}"' if value else ""
+        invalid = f' aria-invalid="true" aria-describedby="e-{n}-{name}"' if name in errors else ""
+        cells.append(f'<td><input id="{prefix}-{n}-{i}" name="{name}"{typed} aria-labelledby="t{n} l-{name}"'
+                     f'{keyboard}{invalid}>')
+    return Markup("".join(cells))
+
+
+@lru_cache(maxsize=4096)
+def _flag_cells(n: int, key: str, marks: tuple[bool, ...]) -> Markup:
+    """A flag row's six checkboxes (the same few states recur on every page: built once per process)."""
+    return Markup("".join(f'<td><input type="checkbox" name="{key}{i}"{" checked" if mark else ""}'
+                          f' aria-labelledby="t{n} l-{key}{i}">' for i, mark in enumerate(marks)))
 
 
 def signed_teeth(rows: list[dict], label_of) -> list[dict]:

@@ -59,9 +59,9 @@ class PerioController(Controller):
             typed = {refused[0]: (refused[1], refused[2])} if refused else {}
             forms = [(t["tooth"], *typed.get(t["tooth"], (perio.form_of(t), {}))) for t in page["teeth"]]
             exam_url = request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id)
-            sheet = {"tooth_rows": perio_sheet.entry_teeth(forms, label_of, exam_url), "signed_rows": [],
-                     "entry_labels": perio_sheet.entry_labels(), "without_script": WITHOUT_SCRIPT,
-                     "plain": bool(refused) or request.query_params.get(WITHOUT_SCRIPT) == "1"}
+            plain = bool(refused) or request.query_params.get(WITHOUT_SCRIPT) == "1"
+            sheet = {"tooth_rows": perio_sheet.entry_teeth(forms, label_of, exam_url, plain), "signed_rows": [],
+                     "entry_labels": perio_sheet.entry_labels(), "without_script": WITHOUT_SCRIPT, "plain": plain}
         return render(request, "perio/exam.html", status=status, patient=await chart.header(actor, patient_id),
                       **page, errors=errors, sign_form=sign_form, **sheet,
                       editable=not signed and can(actor, Permission.WRITE_CLINICAL),
