@@ -66,7 +66,7 @@ def _typed_cells(n: int, kind: str, values: tuple[str, ...], errors: dict, plain
     cells = []
     for i, value in enumerate(values):
         name = f"{kind}{i}"
-        typed = f' value="{escape(value)}"' if value else ""
+        typed = f' value="{value if value.lstrip("-").isdigit() else escape(value)}"' if value else ""  # as typed
         invalid = f' aria-invalid="true" aria-describedby="e-{n}-{name}"' if name in errors else ""
         cells.append(f'<td><input id="{prefix}-{n}-{i}" name="{name}"{typed} aria-labelledby="t{n} l-{name}"'
                      f'{keyboard}{invalid}>')
