@@ -57,6 +57,9 @@ async def test_hygienist_charts_a_full_mouth_with_the_keypad_and_compares(tablet
     assert keypad_seconds < KEYPAD_BUDGET_S
     await expect(page.locator("#tooth-16 #gm-16-0")).to_have_value("-2")
     assert await sideways_overflow(page) <= 0
+    divider = await page.evaluate("""() => ['thead th', 'tbody td'].map(cells => Array.from(
+        document.querySelectorAll(`#tooth-26 ${cells}`)).slice(-6).map(c => getComputedStyle(c).borderLeftWidth))""")
+    assert divider == [["0px", "0px", "0px", "2px", "0px", "0px"]] * 2  # buccal | lingual, head and body alike
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "perio-keypad-768.png"))
 
