@@ -1,8 +1,9 @@
 // Perio keypad: every value typed once, the cursor moving on in the probing order the page gives (data-order);
 // each tooth is saved (its form submitted, which htmx sends: hx-post) when the cursor leaves it. Fields are found
-// by id (pd-18-0, gm-18-0) or by name in their tooth's form (b0 ... c5); a field's name is its aria-labelledby
-// (the tooth's legend and a site label). Also wires the Print button of the comparison page. Without this script
-// the fields are typed and saved per tooth (the page's <noscript> link gives each form its CSRF field).
+// by id (pd-18-0, gm-18-0) or by name in their tooth's form (b0 ... c5); a field's accessible name is its
+// aria-labelledby (the tooth's legend and a site label). Also wires the Print button of the comparison page.
+// Without this script the fields are typed and saved per tooth (the page's <noscript> link gives each form its
+// CSRF field).
 (function () {
   "use strict";
 
