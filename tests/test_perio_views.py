@@ -215,3 +215,46 @@ async def test_a_signed_full_mouth_is_a_compact_read_only_chart_with_every_value
     assert f"Mobility: {index % 3}" in tooth(36) and "Furcation" not in tooth(11)
     cal = re.search(r'CAL</abbr></th>(.*?)</tr>', tooth(36), re.S).group(1)
     assert re.findall(r"<td>(.*?)</td>", cal)[1] == str(2 + (index + 1) % 5 + 2)  # depth minus a -2 margin
+
+
+DRAFT_PAGE_BOUND = 135_000  # a draft full mouth measured 125 KB (was 238 KB: a CSRF field, ids and labels per field)
+
+
+async def test_a_draft_full_mouth_is_compact_and_keeps_every_field_named(client, clinic, hygienist):
+    from tests.htmx_swaps import elements
+
+    patient_id = await factories.make_patient(clinic)
+    exam_id = await perio.start_exam(hygienist, patient_id)
+    for n, tooth in enumerate(perio.teeth.PERMANENT):
+        await perio.save_tooth(hygienist, patient_id, exam_id, tooth, perio.ToothForm(
+            **{f"d{i}": str(2 + (n + i) % 5) for i in range(6)}, g1="-2", b1=n % 2 == 0, mobility=str(n % 3)))
+    await sign_in_as(client, hygienist)
+    exam_url = f"/patients/{patient_id}/perio/{exam_id}"
+    page = await client.get(exam_url)
+    assert page.status_code == 200 and len(page.content) < DRAFT_PAGE_BOUND
+    found = elements(page.text)
+    ids = {e["attrs"]["id"]: e for e in found if "id" in e["attrs"]}
+    teeth = [e for e in found if e["tag"] == "form" and e["attrs"].get("class") == "perio-tooth"]
+    assert len(teeth) == 32 and all(e["attrs"]["hx-post"] == e["attrs"]["action"] for e in teeth)
+    fields = [e for e in found if e["tag"] == "input" and e["attrs"].get("type") in (None, "checkbox")
+              and e["attrs"].get("aria-labelledby")]
+    kinds = [e["attrs"]["name"][0] for e in fields]
+    assert {kind: kinds.count(kind) for kind in "dgbspc"} == {kind: 192 for kind in "dgbspc"}  # one per site each
+    assert all(part in ids for e in fields for part in e["attrs"]["aria-labelledby"].split())  # every one named
+    assert ids["pd-36-1"]["attrs"]["value"] == str(2 + (perio.teeth.PERMANENT.index(36) + 1) % 5)
+    assert ids["t36"]["tag"] == "legend" and "probing depth" in page.text
+    sheet = page.text[page.text.index('id="perio-teeth"'):page.text.index('id="perio-summary"')]
+    assert "_csrf_token" not in sheet  # htmx sends the page's one token (hx-headers on <body>)
+    assert 'hx-target="closest form"' in page.text and "?without_script=1" in page.text
+
+    plain = await client.get(f"{exam_url}?without_script=1")  # without script: each form its own token
+    sheet = plain.text[plain.text.index('id="perio-teeth"'):plain.text.index('id="perio-summary"')]
+    assert sheet.count('name="_csrf_token"') == 32 and "<noscript>" not in plain.text
+    token = re.search(r'<form id="tooth-11".*?name="_csrf_token" value="([^"]+)"', plain.text, re.S).group(1)
+    saved = await client.post(f"{exam_url}/teeth/11", data={"_csrf_token": token, "d0": "4", "furcation": "0",
+                                                            "mobility": "0"})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?without_script=1#tooth-11")
+    refused = await client.post(f"{exam_url}/teeth/11", data={"_csrf_token": token, "d0": '<x"', "g0": "-1"})
+    assert refused.status_code == 422 and 'value="&lt;x&#34;"' in refused.text and 'value="-1"' in refused.text
+    assert refused.text.count('name="_csrf_token"') >= 32  # the refusal keeps the forms that work without script
+    assert (await client.post(f"{exam_url}/teeth/11", data={"d0": "4"})).status_code == 403

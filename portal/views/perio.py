@@ -12,6 +12,9 @@ from portal.views.guards import CurrentActor, provide_actor, requires, signed_in
 from portal.views.pages import read_form, render, see_other, wants_fragment
 
 SAVED = {"HX-Trigger": "perio-saved"}  # the summary listens and redraws itself
+# A draft's tooth forms carry no CSRF field: htmx sends the page's one token (hx-headers on <body>). A browser
+# without script follows the <noscript> link to this query, where every tooth form carries its own token.
+WITHOUT_SCRIPT = "without_script"
 
 
 def _choices() -> dict:
@@ -42,7 +45,8 @@ class PerioController(Controller):
     async def _exam(self, request: Request, actor, patient_id: int, exam_id: int, errors: dict,
                     status: int = 200, sign_form: perio.SignForm | None = None, refused: tuple | None = None
                     ) -> Template:
-        """The exam page; `refused` is (tooth, form as typed, errors) when one tooth was refused without htmx."""
+        """The exam page; `refused` is (tooth, form as typed, errors) when one tooth was refused without htmx (then,
+        as on the page asked for without script, each tooth form carries its own CSRF field)."""
         page = await perio.exam_page(actor, patient_id, exam_id)
         numbering = await chart.numbering(actor.clinic_id)
         label_of = (lambda tooth: teeth.label(tooth, numbering))
@@ -55,7 +59,9 @@ class PerioController(Controller):
             typed = {refused[0]: (refused[1], refused[2])} if refused else {}
             forms = [(t["tooth"], *typed.get(t["tooth"], (perio.form_of(t), {}))) for t in page["teeth"]]
             exam_url = request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id)
-            sheet = {"tooth_rows": perio_sheet.entry_teeth(forms, label_of, exam_url), "signed_rows": []}
+            plain = bool(refused) or request.query_params.get(WITHOUT_SCRIPT) == "1"
+            sheet = {"tooth_rows": perio_sheet.entry_teeth(forms, label_of, exam_url, plain), "signed_rows": [],
+                     "entry_labels": perio_sheet.entry_labels(), "without_script": WITHOUT_SCRIPT, "plain": plain}
         return render(request, "perio/exam.html", status=status, patient=await chart.header(actor, patient_id),
                       **page, errors=errors, sign_form=sign_form, **sheet,
                       editable=not signed and can(actor, Permission.WRITE_CLINICAL),
@@ -83,7 +89,7 @@ class PerioController(Controller):
             return await self._tooth(request, actor, patient_id, exam_id, tooth, form, exc.errors, 422)
         if not wants_fragment(request):
             return see_other(request.app.route_reverse("perio.exam", patient_id=patient_id, exam_id=exam_id)
-                             + f"#tooth-{tooth}")
+                             + f"?{WITHOUT_SCRIPT}=1#tooth-{tooth}")
         page = await self._tooth(request, actor, patient_id, exam_id, tooth, perio.form_of(row), {})
         page.headers.update(SAVED)
         return page

@@ -1,6 +1,9 @@
 // Perio keypad: every value typed once, the cursor moving on in the probing order the page gives (data-order);
-// each tooth is saved (htmx, the tooth form's "perio-save" trigger) when the cursor leaves it. Also wires the
-// Print button of the comparison page. Without this script the fields are typed and saved per tooth.
+// each tooth is saved (its form submitted, which htmx sends: hx-post) when the cursor leaves it. Fields are found
+// by id (pd-18-0, gm-18-0) or by name in their tooth's form (b0 ... c5); a field's accessible name is its
+// aria-labelledby (the tooth's legend and a site label). Also wires the Print button of the comparison page.
+// Without this script the fields are typed and saved per tooth (the page's <noscript> link gives each form its
+// CSRF field).
 (function () {
   "use strict";
 
@@ -23,14 +26,25 @@
     }
     function save(tooth) {
       var form = document.getElementById("tooth-" + tooth);
-      if (form && window.htmx) { window.htmx.trigger(form, "perio-save"); }
+      if (form && window.htmx) { form.requestSubmit(); }
+    }
+    function nameOf(input) {
+      return input.getAttribute("aria-labelledby").split(" ").map(function (id) {
+        var label = document.getElementById(id);
+        return label ? label.textContent : "";
+      }).join(" ");
+    }
+    function keypadOnly(root) {  // the on-screen keypad replaces the system keyboard
+      root.querySelectorAll(".perio-sites input:not([type=checkbox])").forEach(function (el) {
+        el.setAttribute("inputmode", "none");
+      });
     }
     function show() {
       document.querySelectorAll(".perio-current").forEach(function (el) { el.classList.remove("perio-current"); });
       var input = field(state.mode, state.pos);
       if (input) {
         input.classList.add("perio-current");
-        cursor.textContent = input.getAttribute("aria-label") + (state.tens ? " +10" : "") + (state.negative ? " −" : "");
+        cursor.textContent = nameOf(input) + (state.tens ? " +10" : "") + (state.negative ? " −" : "");
         input.scrollIntoView({ block: "nearest" });
       } else {
         cursor.textContent = "";
@@ -59,7 +73,8 @@
     function flag(key) {
       var index = state.last === null ? state.pos : state.last;
       var spot = order[index];
-      var box = document.getElementById(key + "-" + spot[0] + "-" + spot[1]);
+      var form = document.getElementById("tooth-" + spot[0]);
+      var box = form && form.elements[key + spot[1]];
       if (!box) { return; }
       box.checked = !box.checked;
       if (spot[0] !== order[state.pos][0]) { save(spot[0]); }  // that tooth was saved already: save it again
@@ -85,12 +100,11 @@
     });
     // Tapping a depth or margin field moves the cursor there (the on-screen keypad replaces the system keyboard).
     document.addEventListener("focusin", function (event) {
-      var input = event.target;
-      if (!input.dataset || !input.dataset.perio) { return; }
-      var parts = input.id.split("-");
+      var parts = /^(pd|gm)-(\d+)-(\d)$/.exec(event.target.id || "");
+      if (!parts) { return; }
       for (var i = 0; i < order.length; i += 1) {
-        if (order[i][0] === parts[1] && order[i][1] === parts[2]) {
-          state.mode = input.dataset.perio;
+        if (order[i][0] === parts[2] && order[i][1] === parts[3]) {
+          state.mode = parts[1];
           setMode(state.mode);
           moveTo(i);
           state.last = null;
@@ -99,10 +113,10 @@
       }
     });
     document.body.addEventListener("htmx:afterSwap", function () {
-      document.querySelectorAll("input[data-perio]").forEach(function (el) { el.setAttribute("inputmode", "none"); });
+      keypadOnly(document);
       show();
     });
-    document.querySelectorAll("input[data-perio]").forEach(function (el) { el.setAttribute("inputmode", "none"); });
+    keypadOnly(document);
     pad.hidden = false;
     show();
   }

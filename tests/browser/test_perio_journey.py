@@ -50,11 +50,16 @@ async def test_hygienist_charts_a_full_mouth_with_the_keypad_and_compares(tablet
     await keys[2].tap()
     await page.locator("#pd-26-0").tap()  # back to the depths on another tooth: 16 is saved on leaving
     await expect(page.locator("#perio-summary")).to_contain_text("192")
+    await expect(page.locator("#perio-cursor")).to_have_text("Tooth 26 distobuccal probing depth")
+    await expect(page.locator('#tooth-18 input[name="b0"]')).to_be_checked()  # B after the first depth
     keypad_seconds = time.monotonic() - started
     print(f"perio keypad: 192 depths, 20 bleeding marks and one margin in {keypad_seconds:.1f} s")
     assert keypad_seconds < KEYPAD_BUDGET_S
     await expect(page.locator("#tooth-16 #gm-16-0")).to_have_value("-2")
     assert await sideways_overflow(page) <= 0
+    divider = await page.evaluate("""() => ['thead th', 'tbody td'].map(cells => Array.from(
+        document.querySelectorAll(`#tooth-26 ${cells}`)).slice(-6).map(c => getComputedStyle(c).borderLeftWidth))""")
+    assert divider == [["0px", "0px", "0px", "2px", "0px", "0px"]] * 2  # buccal | lingual, head and body alike
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "perio-keypad-768.png"))
 
