@@ -2,9 +2,10 @@
 
 The bench database holds 50 clinics and about a million appointments (bench/generate.py, generated once, later runs
 skip it); the demo clinic has 8 chairs and a busy current week. Pages are measured with wrk at 32 connections
-(throughput; p95 includes queueing for the 2 workers) and the calendar pages again at 1 connection (p95 ≈ server
-time). Booking is a POST, so an async httpx client measures it (303 = booked, 409 = refused overlap). An in-process
-profile splits the week view's time (bench/profile.py), and each missed target gets EXPLAIN (ANALYZE, BUFFERS).
+(throughput; p95 includes queueing for the 2 workers) and the calendar and other hot pages again at 1 connection
+(p95 ≈ server time); pages opened a few times a day are measured at 1 connection only. Booking is a POST, so an
+async httpx client measures it (303 = booked, 409 = refused overlap). An in-process profile splits the week view's
+time (bench/profile.py), and each missed target gets EXPLAIN (ANALYZE, BUFFERS).
 """
 
 import argparse
@@ -985,9 +986,10 @@ def all_pages(url: str, targets: generate.DemoTargets) -> list[Page]:
 def options(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--pages", default="", help="a subset while developing: page names, comma-separated "
-                        "(healthz is always measured; 'booking' adds the booking POSTs); no profile, and the report "
-                        f"goes to {SUBSET_RESULTS.relative_to(ROOT)}, not {RESULTS.relative_to(ROOT)}")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, of " + ", ".join(SERVERS))
+                        "(healthz is always measured; 'booking' adds the booking POSTs)")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, of " + ", ".join(SERVERS)
+                        + f"; a subset of pages or servers skips the profile and writes "
+                        f"{SUBSET_RESULTS.relative_to(ROOT)}, not {RESULTS.relative_to(ROOT)}")
     return parser.parse_args(argv)
 
 
@@ -1018,17 +1020,18 @@ def main(argv: list[str] | None = None) -> None:
                     raise SystemExit(f"no such page: {', '.join(sorted(unknown))}")
                 pages = [p for p in pages if p is BASELINE or p.name in subset]
             plan = SlotPlan(targets) if not subset or "booking" in subset else None
+            partial = bool(subset) or servers != SERVERS
             server_env = {**os.environ, **env, "DATABASE_URL": url}
             runs = [bench_server(server, server_env, log_dir, pages, plan) for server in servers]
             analysis = None
-            if not subset:
+            if not partial:
                 say("profiling the week and day views in-process and recording each calendar action's SQL ...")
                 analysis = analyse(targets, plan)
         finally:
             db.stop_embedded()
     text = report(runs, started, targets, data_seconds, analysis, code)
     text += f"\nTotal bench time: {time.monotonic() - clock_started:.0f} s.\n"
-    written = write_results(text, SUBSET_RESULTS if subset else RESULTS)
+    written = write_results(text, SUBSET_RESULTS if partial else RESULTS)
     print()
     print(text)
     say(f"wrote {written} in {time.monotonic() - clock_started:.0f} s")
