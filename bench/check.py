@@ -38,6 +38,12 @@ def compare(old: dict, new: dict) -> list[str]:
             if old[key] > 0 and new[key] < old[key] * (1 - WORSE_BY)]
 
 
+def uncompared(old: dict, new: dict) -> list[str]:
+    """Ratios of this run with no committed figure (a page just added to the bench): named, not silently skipped."""
+    return [f"{server} {table} {page}: ratio {new[key]:.3f}, nothing committed to compare with"
+            for key in sorted(new.keys() - old.keys()) for server, table, page in [key]]
+
+
 def main() -> int:
     committed = subprocess.run(["git", "show", "HEAD:bench/results/latest.md"], capture_output=True, text=True,
                                cwd=RESULTS.parent)
@@ -49,6 +55,8 @@ def main() -> int:
     print(f"bench-check: {len(old.keys() & new.keys())} ratios compared with the committed run")
     for line in worse:
         print("  WORSE " + line)
+    for line in uncompared(old, new):
+        print("  NEW " + line)
     return 1 if worse else 0
 
 
