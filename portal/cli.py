@@ -83,12 +83,10 @@ def cmd_serve(settings: Settings, args) -> None:
         else:
             import uvicorn
 
-            from portal.operations.http_protocol import NoDelayH11Protocol, NoDelayHttpToolsProtocol
+            from portal.operations.http_protocol import NoDelayH11Protocol
 
-            fast = os.environ.get("EXPERIMENT_HTTPTOOLS") == "1"
             uvicorn.run("portal.app:create_app_from_env", factory=True, host=host, port=port,
-                        workers=args.workers, access_log=False, proxy_headers=True,
-                        http=NoDelayHttpToolsProtocol if fast else NoDelayH11Protocol, loop="uvloop" if fast else "asyncio")
+                        workers=args.workers, access_log=False, proxy_headers=True, http=NoDelayH11Protocol)
     finally:
         if worker is not None:
             worker.stop()

@@ -11,7 +11,6 @@ Setting TCP_NODELAY ourselves makes `portal serve --server uvicorn` immune whate
 import socket
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
 def no_delay(transport) -> bool:
@@ -27,12 +26,6 @@ def no_delay(transport) -> bool:
 
 
 class NoDelayH11Protocol(H11Protocol):
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        no_delay(transport)
-        super().connection_made(transport)
-
-
-class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport) -> None:  # type: ignore[override]
         no_delay(transport)
         super().connection_made(transport)
