@@ -1,5 +1,6 @@
 """Patients: registration, demographics, guardians, typeahead search, audit of every read."""
 
+import json
 from datetime import date
 
 import pytest
@@ -83,6 +84,21 @@ async def test_search_finds_by_name_prefix_phone_birth_date_and_id(clinic):
     assert await patients.search_patients(clinic, "zzz") == []
 
 
+async def test_search_puts_family_names_starting_with_the_word_first(clinic):
+    given = await factories.make_patient(clinic, given_name="Jan", family_name="de Boer")
+    family = [await factories.make_patient(clinic, given_name=g, family_name=f)
+              for g, f in (("Piet", "Jansen"), ("Anna", "Janssens"), ("Els", "Jánossy"))]
+    await factories.make_patient(clinic, given_name="Karel", family_name="Appel")
+    # folded, Jánossy starts with "jan" too (and sorts first)
+    assert [r["id"] for r in await patients.search_patients(clinic, "jan")] == [family[2], family[0], family[1],
+                                                                                given]
+    assert [r["id"] for r in await patients.search_patients(clinic, "jan", limit=2)] == [family[2], family[0]]
+    # words the family-name range cannot bound (non-ASCII, a last z) are found by the general search alone
+    assert [r["id"] for r in await patients.search_patients(clinic, "jáno")] == [family[2]]
+    liz = await factories.make_patient(clinic, given_name="Liz", family_name="Quartz")
+    assert [r["id"] for r in await patients.search_patients(clinic, "quartz")] == [liz]
+
+
 async def test_typeahead_returns_a_fragment_and_audits_each_patient_shown(client, clinic):
     patient_id = await factories.make_patient(clinic, given_name="Quirine")
     await sign_in_as(client, clinic)
@@ -92,8 +108,12 @@ async def test_typeahead_returns_a_fragment_and_audits_each_patient_shown(client
     assert response.headers["vary"].startswith("HX-Request")
     full = await client.get("/patients/search", params={"q": "quir"})
     assert "<html" in full.text
+    # each search leaves a row naming the patients it showed; the patient's own log has the day's first sight
+    shown = await AuditEntry.select(AuditEntry.detail).where((AuditEntry.action == "patient.searched")
+                                                              & (AuditEntry.object_type == "patient_list"))
+    assert [json.loads(r["detail"])["patients"] for r in shown] == [[patient_id], [patient_id]]
     assert await AuditEntry.count().where((AuditEntry.action == "patient.searched")
-                                          & (AuditEntry.patient_id == patient_id)) == 2
+                                          & (AuditEntry.patient_id == patient_id)) == 1
 
 
 async def test_search_never_crosses_clinics(clinic, other_clinic):
