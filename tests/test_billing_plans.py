@@ -71,7 +71,8 @@ async def test_the_overdue_list_shows_plans_behind_their_due_dates(client, clini
     page = await client.get("/billing/overdue")
     assert page.status_code == 200 and "Laura Late" in page.text and "Ontime" not in page.text
     assert "52,50" in page.text
-    shown = await AuditEntry.select(AuditEntry.patient_id).where(AuditEntry.action == "payment_plan.overdue_listed")
+    shown = await AuditEntry.select(AuditEntry.patient_id).where(
+        (AuditEntry.action == "payment_plan.overdue_listed") & (AuditEntry.object_type == "patient"))
     assert [r["patient_id"] for r in shown] == [late]
 
 

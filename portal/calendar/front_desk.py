@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from portal import audit, clock
+from portal.calendar import setup_cache
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
 from portal.display import register_labels
 from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, can, require
-from portal.tables import Appointment, AppointmentChange, Chair, OpeningHours
+from portal.tables import Appointment, AppointmentChange
 
 LATE_AFTER = timedelta(minutes=5)  # an expected patient this long past the start is "running late"
 SHOWN_STATUSES = tuple(s for s in Status if s != Status.CANCELLED)  # a no-show stays on the day's board
@@ -98,8 +99,7 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
             ).order_by(Appointment.starts_at)
     arrivals = await _arrival_times(actor, [r["id"] for r in rows if r["status"] == Status.ARRIVED])
     alerts = await medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows])
-    chairs = await Chair.select(Chair.id, Chair.name).where(
-        (Chair.clinic == actor.clinic_id) & (Chair.retired.eq(False))).order_by(Chair.position).order_by(Chair.id)
+    chairs = await setup_cache.chairs(actor)
     visits = [_visit(r, now, arrivals, alerts) for r in rows]
     by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}
     for row, visit in zip(rows, visits, strict=True):
@@ -116,8 +116,7 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
 
 
 async def _timeline_ends(actor: Actor, day, rows: list[dict]) -> tuple[datetime, datetime]:
-    hours = await OpeningHours.select(OpeningHours.opens, OpeningHours.closes).where(
-        (OpeningHours.clinic == actor.clinic_id) & (OpeningHours.weekday == day.weekday()))
+    hours = [h for h in await setup_cache.opening_hours(actor) if h["weekday"] == day.weekday()]
     opens = clock.to_utc(day, min([h["opens"] for h in hours], default=DEFAULT_OPENS), actor.time_zone)
     closes = clock.to_utc(day, max([h["closes"] for h in hours], default=DEFAULT_CLOSES), actor.time_zone)
     return (min([opens, *(r["starts_at"] for r in rows)]), max([closes, *(r["ends_at"] for r in rows)]))
