@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from piccolo.columns.combination import WhereRaw
+
 from portal import display
 from portal.permissions import Actor, Permission, require
 from portal.tables import AuditChainPurge, AuditEntry, Patient, Staff
@@ -85,8 +87,10 @@ async def list_entries(actor: Actor, filters: AuditFilter, limit: int = 200) -> 
     query = AuditEntry.select().where(AuditEntry.clinic_id == actor.clinic_id)
     if filters.staff_id is not None:
         query = query.where((AuditEntry.actor_kind == "staff") & (AuditEntry.actor_id == filters.staff_id))
-    if filters.patient_id is not None:
-        query = query.where(AuditEntry.patient_id == filters.patient_id)
+    if filters.patient_id is not None:  # the patient's own rows and every showing of a list that named them
+        query = query.where(WhereRaw("(patient_id = {} OR (object_type = 'patient_list' "
+                                     "AND detail -> 'patients' @> to_jsonb({}::int)))",
+                                     filters.patient_id, filters.patient_id))
     if filters.date_from is not None:
         query = query.where(AuditEntry.at >= _bounds(actor, filters.date_from, end=False))
     if filters.date_to is not None:

@@ -27,6 +27,19 @@ async def test_owner_filters_the_trail_by_patient_and_person(client, clinic):
     assert "Dr. Dora" in by_person.text and "Owner of" not in by_person.text and "<html" not in by_person.text
 
 
+async def test_filtering_by_patient_finds_every_list_that_showed_them(client, clinic):
+    from portal import audit
+
+    shown, other = await factories.make_patient(clinic, given_name="Fenna"), await factories.make_patient(clinic)
+    for _ in range(2):
+        await audit.record_patients_shown(clinic, "calendar.day_viewed", [shown, other])
+    await audit.record_patients_shown(clinic, "calendar.week_viewed", [other])
+    await sign_in_as(client, clinic)
+    page = (await client.get("/audit", params={"patient_id": shown})).text
+    # two showings of the day (list rows) and the patient's own row of the day; the week never named them
+    assert page.count("calendar.day_viewed") == 3 and "calendar.week_viewed" not in page
+
+
 async def test_date_filter_uses_the_clinic_day(client, clinic):
     late = datetime(2026, 6, 1, 22, 30, tzinfo=timezone.utc)  # 00:30 on 2 June in Amsterdam
     await AuditEntry.insert(AuditEntry(clinic_id=clinic.clinic_id, actor_kind="staff", actor_id=clinic.id,
