@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from portal import i18n
 from portal.charts import teeth
 from portal.display import label
 from portal.i18n import gettext
@@ -128,15 +129,22 @@ def _surface_class(found: tuple[str, str] | None) -> str:
 
 
 def _summary(fdi: int, numbering: str, state: dict) -> str:
+    return _summary_of(fdi, numbering, tuple(state["surfaces"].items()), tuple(state["whole"].items()),
+                       i18n.current())
+
+
+@lru_cache(maxsize=8192)
+def _summary_of(fdi: int, numbering: str, surfaces: tuple, whole: tuple, language: str) -> str:
+    """A tooth's readable summary, kept per state and language (`language` is the cache key: the translation
+    itself follows the request's language), like its drawing: the same few states recur on every chart."""
     parts = []
     by_finding: dict[tuple[str, str], str] = {}
-    for letter, key in state["surfaces"].items():
+    for letter, key in surfaces:
         by_finding[key] = by_finding.get(key, "") + letter
     for (kind, st), letters in by_finding.items():
         surfaces = teeth.surface_label(fdi, teeth.normalise_surfaces(letters))
         parts.append(f"{label(kind, 'finding_kind')} {surfaces} ({label(st, 'finding_state').lower()})")
-    parts += [f"{label(kind, 'finding_kind')} ({label(st, 'finding_state').lower()})"
-              for kind, st in state["whole"].items()]
+    parts += [f"{label(kind, 'finding_kind')} ({label(st, 'finding_state').lower()})" for kind, st in whole]
     tooth = teeth.label(fdi, numbering)
     if not parts:
         return gettext("Tooth %(tooth)s: no findings", tooth=tooth)
