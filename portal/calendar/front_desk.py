@@ -1,7 +1,8 @@
 """The front desk's today: each chair's appointments as a timeline, who is expected next, who waits and for how long.
 
-The board is derived from appointments and their status history; nothing is stored for it. It is polled all day,
-so each patient shown is audited once per staff member and day ("front_desk.viewed"), not once per refresh.
+The board is derived from appointments and their status history; nothing is stored for it. It is polled all day:
+each refresh is audited as one list row, and each patient shown gets a row of their own once per staff member and
+day ("front_desk.viewed"; portal/audit.py, record_patients_shown).
 """
 
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ def _state(status: str, starts_at: datetime, now: datetime) -> str:
 
 
 async def today(actor: Actor, now: datetime | None = None) -> Board:
-    """Today's board in the clinic's zone (reading it is audited once per patient, staff member and day)."""
+    """Today's board in the clinic's zone (audited as a list: audit.record_patients_shown)."""
     require(actor, Permission.MANAGE_CALENDAR)
     now = now or clock.now()
     local_day = clock.local(now, actor.time_zone).date()
