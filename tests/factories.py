@@ -105,6 +105,22 @@ async def book(actor: Actor, cal: dict, patient_id: int, day: str, at: str, **ov
     return await scheduling.book_appointment(actor, scheduling.BookingForm(**values))
 
 
+async def book_today(actor: Actor, cal: dict, patient_id: int, at: str = "17:00") -> int:
+    """An appointment today (Amsterdam, the factories' clinic zone) at `at`, booked as if it were 08:00: a test that
+    needs today's appointment (the kiosk finds only those) passes at any hour, also after `at` has gone by."""
+    from datetime import datetime, time, timezone
+    from unittest import mock
+    from zoneinfo import ZoneInfo
+
+    from portal import clock
+
+    zone = ZoneInfo("Europe/Amsterdam")
+    today = datetime.now(zone).date()
+    morning = datetime.combine(today, time(8), zone).astimezone(timezone.utc)
+    with mock.patch.object(clock, "now", lambda: morning):
+        return await book(actor, cal, patient_id, today.isoformat(), at)
+
+
 async def make_chart_records(owner: Actor, dentist: Actor, patient_id: int) -> dict[str, int]:
     """One of each chart record (history, alert, finding, plan with an item, note, fee code, perio exam), by id
     name."""

@@ -3,8 +3,6 @@ through the calendar's status rule; the patient's part clears; the kiosk is refu
 
 import json
 import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from portal.patient_forms import check_in, filling
 from portal.tables import Appointment, AppointmentChange, ContactChange, OutboxMessage, Patient, SentForm
@@ -25,8 +23,7 @@ async def _kiosk(client, clinic) -> None:
 async def test_a_patient_checks_in_signs_a_pending_form_and_arrives(client, clinic, cal, settings):
     patient_id = await factories.make_patient(clinic, family_name="Çelik", date_of_birth="1980-02-03",
                                               email="ayse@example.org")
-    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
-    appointment_id = await factories.book(clinic, cal, patient_id, today, "17:00")
+    appointment_id = await factories.book_today(clinic, cal, patient_id, "17:00")
     form_id = await filling.send(clinic, settings, patient_id, filling.SendForm(kind="consent", procedure="Crown 21"))
     await _kiosk(client, clinic)
     start = await client.get("/kiosk")
@@ -65,8 +62,7 @@ async def test_a_patient_checks_in_signs_a_pending_form_and_arrives(client, clin
 
 async def test_an_idle_check_in_is_cleared(client, clinic, cal, monkeypatch):
     patient_id = await factories.make_patient(clinic, family_name="Idle", date_of_birth="1970-01-01")
-    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
-    await factories.book(clinic, cal, patient_id, today, "17:00")
+    await factories.book_today(clinic, cal, patient_id, "17:00")
     await _kiosk(client, clinic)
     await post_form(client, "/kiosk/find", {"family_name": "Idle", "date_of_birth": "1970-01-01"})
     assert "I have arrived" in (await client.get("/kiosk")).text
@@ -103,8 +99,7 @@ async def test_the_kiosk_is_refused_every_staff_page(app, client, clinic, cal):
 
 async def test_a_kiosk_opens_only_its_own_patients_forms(client, clinic, other_clinic, cal, settings):
     patient_id = await factories.make_patient(clinic, family_name="Own", date_of_birth="1970-01-01")
-    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
-    await factories.book(clinic, cal, patient_id, today, "17:00")
+    await factories.book_today(clinic, cal, patient_id, "17:00")
     other_patient = await factories.make_patient(clinic)
     others_form = await filling.send(clinic, settings, other_patient, filling.SendForm(kind="medical_history"))
     stranger = await factories.make_patient(other_clinic)
@@ -119,8 +114,7 @@ async def test_a_kiosk_opens_only_its_own_patients_forms(client, clinic, other_c
 async def test_contact_details_changed_on_the_kiosk_only_wait_for_their_holder(client, clinic, cal):
     patient_id = await factories.make_patient(clinic, family_name="Moved", date_of_birth="1975-05-05",
                                               email="old@example.org", address="Oude Gracht 1, Utrecht")
-    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
-    await factories.book(clinic, cal, patient_id, today, "17:00")
+    await factories.book_today(clinic, cal, patient_id, "17:00")
     await _kiosk(client, clinic)
     assert (await post_form(client, "/kiosk/contact", {"email": "new@example.org"})).headers["location"] == "/kiosk"
     await post_form(client, "/kiosk/find", {"family_name": "Moved", "date_of_birth": "1975-05-05"})

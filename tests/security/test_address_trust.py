@@ -8,8 +8,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 
@@ -104,8 +103,7 @@ async def _lead_converted(client, clinic, patient_id):
 
 async def _kiosk(client, clinic, patient_id):
     await Patient.update({Patient.family_name: "Kiosk"}).where(Patient.id == patient_id)
-    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
-    await factories.book(clinic, await factories.make_calendar(clinic), patient_id, today, "17:00")
+    await factories.book_today(clinic, await factories.make_calendar(clinic), patient_id, "17:00")
     await sign_in_as(client, clinic)
     assert (await post_form(client, "/kiosk/start")).status_code == 303
     assert (await post_form(client, "/kiosk/find", {"family_name": "Kiosk", "date_of_birth": ADULT})).status_code == 303
