@@ -46,5 +46,5 @@ async def opening_hours(actor: Actor) -> list[dict]:
 
 
 def forget() -> None:
-    """Drop everything kept (tests that change set-up behind the triggers' back, such as a restored backup)."""
+    """Drop everything kept, so that a test starts from reading the tables."""
     _kept.clear()
