@@ -366,3 +366,32 @@ async def test_next_free_spreads_its_offers_over_days_parts_of_day_and_providers
     assert len({day for day, _ in parts}) == 3 and parts[0] == (date.fromisoformat(DAY), 0)
     assert {s.provider_name for s in slots} == {"Dr. Dekker", "Hanna Hygienist"}
     assert slots == sorted(slots, key=lambda s: s.starts_at)
+
+
+def test_next_free_reads_only_the_days_its_spread_can_reach():
+    """The pool stops after `limit` filled (day, part of day) groups, and the spread it gives is the fortnight's."""
+    import random
+
+    zone = clock.ZoneInfo("Europe/Amsterdam")
+    rng = random.Random(7)
+    for _ in range(200):
+        days = []
+        for offset in range(14):
+            day = date(2027, 3, 1) + timedelta(days=offset)
+            starts = sorted(rng.sample(range(8 * 4, 20 * 4), rng.choice([0, 0, 1, 2, 5, 20])))
+            days.append([availability.FreeSlot(clock.to_utc(day, datetime.min.time(), zone.key)
+                                               + timedelta(minutes=15 * q),
+                                               datetime.combine(day, datetime.min.time(), zone)
+                                               + timedelta(minutes=15 * q), pid, f"P{pid}", 1, "Chair 1")
+                         for q in starts for pid in rng.sample([1, 2, 3], rng.choice([1, 2, 3]))])
+        everything = [slot for day in days for slot in day]
+        pool = availability.spread_pool(iter(days), 8)
+        assert availability.spread(pool, 8) == availability.spread(everything, 8)
+        assert len(pool) < len(everything) or pool == everything
+    busy_fortnight = [[availability.FreeSlot(clock.to_utc(day, datetime.min.time(), zone.key) + timedelta(hours=h),
+                                             datetime.combine(day, datetime.min.time(), zone) + timedelta(hours=h),
+                                             1, "P1", 1, "Chair 1") for h in (9, 13, 18)]
+                      for day in (date(2027, 3, 1) + timedelta(days=n) for n in range(14))]
+    read = []
+    availability.spread_pool((read.append(day) or day for day in busy_fortnight), 8)
+    assert len(read) == 3  # three parts of day each: 3 days fill 8 groups

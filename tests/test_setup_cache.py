@@ -50,3 +50,23 @@ async def test_the_day_view_shows_a_chair_added_since_the_last_view(client, clin
     assert "Chair 9" not in (await client.get("/calendar", params={"date": day})).text
     await practice_setup.add_chair(clinic, "Chair 9")
     assert "Chair 9" in (await client.get("/calendar", params={"date": day})).text
+
+
+async def test_booking_rules_move_the_version_so_the_slot_finder_sees_a_new_absence(clinic, cal):
+    from datetime import timedelta
+
+    from portal.calendar import availability
+
+    setup_cache.forget()
+    day = date.today() + timedelta(days=7)
+    query = availability.SlotQuery(minutes=30, provider_id=cal["dentist"].id, first_day=day, days=1, limit=3)
+    actor = dataclasses.replace(clinic, setup_version=await _version(clinic.clinic_id))
+    assert await availability.find_free_slots(actor, query)
+    await practice_setup.add_absence(clinic, cal["dentist"].id, day.isoformat(), day.isoformat())
+    newer = dataclasses.replace(clinic, setup_version=await _version(clinic.clinic_id))
+    assert newer.setup_version > actor.setup_version
+    assert await availability.find_free_slots(newer, query) == []
+    before = newer.setup_version
+    await practice_setup.add_closure(clinic, (day + timedelta(days=1)).isoformat(),
+                                     (day + timedelta(days=1)).isoformat(), "Training")
+    assert await _version(clinic.clinic_id) > before

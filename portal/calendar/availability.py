@@ -3,22 +3,15 @@
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterator
+from zoneinfo import ZoneInfo
 
 from portal import clock
-from portal.calendar import statuses
+from portal.calendar import setup_cache, statuses
 from portal.forms import parse_date, whole_number
 from portal.i18n import lazy_gettext
 from portal.permissions import Actor, Permission, require
-from portal.tables import (
-    Appointment,
-    AppointmentType,
-    Chair,
-    Closure,
-    OpeningHours,
-    ProviderAbsence,
-    ProviderHours,
-    Staff,
-)
+from portal.tables import Appointment, AppointmentType
 
 PARTS_OF_DAY = {"": lazy_gettext("Any time"), "morning": lazy_gettext("Morning (before 12:00)"),
                 "afternoon": lazy_gettext("Afternoon (12:00–17:00)"),
@@ -73,25 +66,23 @@ def _days(first: date, last: date):
 
 async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: int | None = None) -> Rules:
     cid = actor.clinic_id
+    setup = await setup_cache.booking_rules(actor)
     opening: dict[int, list] = defaultdict(list)
-    for row in await OpeningHours.select().where(OpeningHours.clinic == cid).order_by(OpeningHours.opens):
+    for row in setup["opening"]:
         opening[row["weekday"]].append((row["opens"], row["closes"]))
     closed: set[date] = set()
-    for row in await Closure.select().where((Closure.clinic == cid) & (Closure.last_day >= first)
-                                            & (Closure.first_day <= last)):
-        closed.update(_days(max(row["first_day"], first), min(row["last_day"], last)))
+    for row in setup["closures"]:
+        if row["last_day"] >= first and row["first_day"] <= last:
+            closed.update(_days(max(row["first_day"], first), min(row["last_day"], last)))
     hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for row in await ProviderHours.select().where(ProviderHours.clinic == cid).order_by(ProviderHours.starts):
+    for row in setup["provider_hours"]:
         hours[row["provider"]][row["weekday"]].append((row["starts"], row["ends"], row["chair"]))
     absent: dict[int, set] = defaultdict(set)
-    for row in await ProviderAbsence.select().where((ProviderAbsence.clinic == cid)
-                                                    & (ProviderAbsence.last_day >= first)
-                                                    & (ProviderAbsence.first_day <= last)):
-        absent[row["provider"]].update(_days(max(row["first_day"], first), min(row["last_day"], last)))
-    providers = {r["id"]: (r["name"], r["role"]) for r in await Staff.select(Staff.id, Staff.name, Staff.role).where(
-        (Staff.clinic == cid) & (Staff.active == True)).order_by(Staff.name)}  # noqa: E712
-    chairs = [(r["id"], r["name"]) for r in await Chair.select(Chair.id, Chair.name).where(
-        (Chair.clinic == cid) & (Chair.retired == False)).order_by(Chair.position).order_by(Chair.id)]  # noqa: E712
+    for row in setup["absences"]:
+        if row["last_day"] >= first and row["first_day"] <= last:
+            absent[row["provider"]].update(_days(max(row["first_day"], first), min(row["last_day"], last)))
+    providers = {r["id"]: (r["name"], r["role"]) for r in setup["staff"]}
+    chairs = [(r["id"], r["name"]) for r in setup["chairs"]]
     start, _ = clock.day_bounds(first, actor.time_zone)
     _, end = clock.day_bounds(last, actor.time_zone)
     query = Appointment.select(Appointment.id, Appointment.provider, Appointment.chair, Appointment.starts_at,
@@ -120,11 +111,17 @@ def add_busy(rules: Rules, provider_id: int, chair_id: int, start: datetime, end
 
 
 def _busy(table: dict, owner: int, start: datetime, end: datetime) -> bool:
-    """Whether `owner` has anything overlapping [start, end) (half-open, like the database constraint)."""
-    for day in _days(start.astimezone(timezone.utc).date(), end.astimezone(timezone.utc).date()):
+    """Whether `owner` has anything overlapping [start, end) (half-open, like the database constraint).
+
+    `start` and `end` are UTC instants (the finder's starts come from `_window_starts`), so their dates are the keys.
+    """
+    day, last = start.date(), end.date()
+    while True:
         if any(s < end and start < e for s, e in table.get((owner, day), ())):
             return True
-    return False
+        if day >= last:
+            return False
+        day += timedelta(days=1)
 
 
 def _windows(rules: Rules, provider_id: int, day: date) -> list[tuple[time, time, int | None]]:
@@ -159,9 +156,20 @@ def _part_of_day_ok(part: str, at: time) -> bool:
 def free_slots(rules: Rules, query: SlotQuery, first: date, now: datetime) -> list[FreeSlot]:
     """The first free starts, in time order, one per start and provider (the first free chair)."""
     found: list[FreeSlot] = []
+    for day_slots in free_days(rules, query, first, now):
+        found.extend(day_slots)
+        if len(found) >= query.limit:
+            break
+    return found[:query.limit]
+
+
+def free_days(rules: Rules, query: SlotQuery, first: date, now: datetime) -> Iterator[list[FreeSlot]]:
+    """Day after day (query.days of them), that day's free starts in time order; callers stop when they have enough."""
     provider_ids = [query.provider_id] if query.provider_id else [
         pid for pid, (_, role) in rules.providers.items() if role in query.roles]
     chair_names = dict(rules.chairs)
+    zone = ZoneInfo(rules.zone)
+    length = timedelta(minutes=query.minutes)
     for day in _days(first, first + timedelta(days=query.days - 1)):
         today_slots = []
         for pid in provider_ids:
@@ -170,44 +178,57 @@ def free_slots(rules: Rules, query: SlotQuery, first: date, now: datetime) -> li
             for lo, hi, window_chair in _windows(rules, pid, day):
                 chairs = [query.chair_id] if query.chair_id else ([window_chair] if window_chair else
                                                                   [c for c, _ in rules.chairs])
-                at = datetime.combine(day, lo)
-                while (at + timedelta(minutes=query.minutes)).time() <= hi and at.date() == day:
-                    slot = _try(rules, query, pid, chairs, chair_names, day, at.time(), now)
-                    if slot:
-                        today_slots.append(slot)
-                    at += timedelta(minutes=query.step_minutes)
-                    if at.time() < lo:  # wrapped past midnight
-                        break
+                for at, start in _window_starts(day, lo, hi, query, zone):
+                    if start <= now or _busy(rules.busy_provider, pid, start, start + length):
+                        continue
+                    chair_id = next((c for c in chairs if c in chair_names
+                                     and not _busy(rules.busy_chair, c, start, start + length)), None)
+                    if chair_id is not None:
+                        today_slots.append(FreeSlot(start, datetime.combine(day, at, zone), pid,
+                                                    rules.providers[pid][0], chair_id, chair_names[chair_id]))
         today_slots.sort(key=lambda s: (s.starts_at, s.provider_name, s.chair_name))
-        found.extend(today_slots)
-        if len(found) >= query.limit:
-            break
-    return found[:query.limit]
+        yield today_slots
 
 
-def _try(rules, query, pid, chairs, chair_names, day, at, now) -> FreeSlot | None:
-    if not _part_of_day_ok(query.part_of_day, at):
-        return None
+def _window_starts(day: date, lo: time, hi: time, query: SlotQuery, zone: ZoneInfo) -> Iterator[tuple[time, datetime]]:
+    """Each start in a working window (wall-clock time, UTC instant) whose appointment ends by `hi` that day, in the
+    part of day asked for; a start the clock skips or shows twice (a clock change) is left out.
+
+    On an ordinary day one conversion serves the whole window; only a window with a clock change in it converts
+    start by start.
+    """
+    step, length = timedelta(minutes=query.step_minutes), timedelta(minutes=query.minutes)
+    window_start = datetime.combine(day, lo)
+    steady = datetime.combine(day, lo, zone).utcoffset() == datetime.combine(day, hi, zone).utcoffset()
     try:
-        start = clock.to_utc(day, at, rules.zone)
+        base = clock.to_utc(day, lo, zone.key) if steady else None
     except ValueError:
-        return None  # skipped or doubled by a clock change
-    end = start + timedelta(minutes=query.minutes)
-    if start <= now or _busy(rules.busy_provider, pid, start, end):
-        return None
-    for chair_id in chairs:
-        if chair_id in chair_names and not _busy(rules.busy_chair, chair_id, start, end):
-            return FreeSlot(start, clock.local(start, rules.zone), pid, rules.providers[pid][0], chair_id,
-                            chair_names[chair_id])
-    return None
+        base, steady = None, False
+    at = window_start
+    while (at + length).time() <= hi and at.date() == day:
+        if _part_of_day_ok(query.part_of_day, at.time()):
+            if steady:
+                yield at.time(), base + (at - window_start)
+            else:
+                try:
+                    yield at.time(), clock.to_utc(day, at.time(), zone.key)
+                except ValueError:
+                    pass  # skipped or doubled by a clock change
+        at += step
+        if at.time() < lo:  # wrapped past midnight
+            break
 
 
 async def find_free_slots(actor: Actor, query: SlotQuery) -> list[FreeSlot]:
     """Next free starts for a type's length, optionally for one provider, chair, date range and part of day."""
+    rules, first = await _rules_for(actor, query)
+    return free_slots(rules, query, first, datetime.now(timezone.utc))
+
+
+async def _rules_for(actor: Actor, query: SlotQuery) -> tuple[Rules, date]:
     require(actor, Permission.MANAGE_CALENDAR)
     first = max(query.first_day or clock.today(actor.time_zone), clock.today(actor.time_zone))
-    rules = await load_rules(actor, first, first + timedelta(days=query.days - 1))
-    return free_slots(rules, query, first, datetime.now(timezone.utc))
+    return await load_rules(actor, first, first + timedelta(days=query.days - 1)), first
 
 
 async def free_for_type(actor: Actor, type_id: str, provider_id: str = "", chair_id: str = "", day: str = "",
@@ -224,7 +245,8 @@ async def free_for_type(actor: Actor, type_id: str, provider_id: str = "", chair
                       provider_id=whole_number(provider_id), chair_id=whole_number(chair_id),
                       first_day=parse_date(day), part_of_day=part_of_day if part_of_day in PARTS_OF_DAY else "",
                       limit=SPREAD_POOL)
-    return chosen, spread(await find_free_slots(actor, query), limit)
+    rules, first = await _rules_for(actor, query)
+    return chosen, spread(spread_pool(free_days(rules, query, first, datetime.now(timezone.utc)), limit), limit)
 
 
 SPREAD_POOL = 2000  # candidates the spread chooses from: two weeks of 15-minute starts for a few providers
@@ -233,6 +255,22 @@ SPREAD_POOL = 2000  # candidates the spread chooses from: two weeks of 15-minute
 def _part_of(at: time) -> int:
     """0 morning, 1 afternoon, 2 evening (as PARTS_OF_DAY)."""
     return 0 if at.hour < 12 else 1 if at.hour < 17 else 2
+
+
+def spread_pool(days: Iterator[list[FreeSlot]], limit: int) -> list[FreeSlot]:
+    """The candidates `spread` needs, read day by day: it stops once `limit` (day, part of day) groups have starts.
+
+    `spread` gives the first group in date order one start, then the next, and so on, so with `limit` groups
+    filled its choice cannot reach a later day; reading the fortnight would only cost time.
+    """
+    pool: list[FreeSlot] = []
+    groups: set[tuple[date, int]] = set()
+    for day_slots in days:
+        pool.extend(day_slots)
+        groups.update((s.local_start.date(), _part_of(s.local_start.time())) for s in day_slots)
+        if len(groups) >= limit or len(pool) >= SPREAD_POOL:
+            break
+    return pool[:SPREAD_POOL]
 
 
 def spread(slots: list[FreeSlot], limit: int) -> list[FreeSlot]:
