@@ -1,7 +1,7 @@
 """The signed-in home page: today's clinic at a glance (the calendar fills in appointments later)."""
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -13,7 +13,7 @@ from portal.messaging import page_insights
 from portal.permissions import Actor, Permission, can, require
 from portal.privacy import breaches
 from portal.privacy.requests import clock_counts
-from portal.tables import Patient
+from portal.tables import PatientTally
 
 
 async def clinic_overview(actor: Actor) -> dict:
@@ -23,14 +23,14 @@ async def clinic_overview(actor: Actor) -> dict:
     today = datetime.now(zone).date()
     first = date(today.year, today.month, 1)
     months = [_shift_month(first, -k) for k in range(5, -1, -1)]
-    since = datetime.combine(months[0], datetime.min.time(), zone).astimezone(timezone.utc)
-    # One round trip: the dashboard is the page staff reload all day.
-    rows = await Patient.raw(
-        "SELECT (SELECT count(*) FROM patient WHERE clinic = {}) AS patients, "
+    # One round trip over a few rows: the patient tally is kept by triggers (migration 2026-12-04T10:10), so the
+    # page staff reload all day never counts every patient.
+    rows = await PatientTally.raw(
+        "SELECT (SELECT coalesce(sum(patients), 0) FROM patient_tally WHERE clinic = {}) AS patients, "
         "(SELECT count(*) FROM staff WHERE clinic = {} AND active) AS staff, "
-        "(SELECT coalesce(json_object_agg(month, n), json_build_object()) FROM (SELECT to_char(created_at "
-        "AT TIME ZONE {}, 'YYYY-MM') AS month, count(*) AS n FROM patient WHERE clinic = {} AND created_at >= {} "
-        "GROUP BY 1) m) AS per_month", actor.clinic_id, actor.clinic_id, actor.time_zone, actor.clinic_id, since)
+        "(SELECT coalesce(json_object_agg(to_char(month, 'YYYY-MM'), patients), json_build_object()) "
+        "FROM patient_tally WHERE clinic = {} AND month >= {}) AS per_month",
+        actor.clinic_id, actor.clinic_id, actor.clinic_id, months[0])
     counts = rows[0]
     per_month = json.loads(counts["per_month"]) if isinstance(counts["per_month"], str) else counts["per_month"]
     # Month names in the reader's language (CLDR stand-alone abbreviations: "Nov", "nov.", "Kas").

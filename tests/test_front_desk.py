@@ -134,3 +134,18 @@ async def test_every_chairs_list_is_read_only_when_opened(client, clinic, cal, d
     assert 'name="status" value="arrived"' in chairs.text and "Seat: Cas" in chairs.text
     page = await client.get("/today/chairs")  # without htmx: a page of its own
     assert page.status_code == 200 and "<html" in page.text and "Seat: Cas" in page.text
+
+
+async def test_the_timeline_draws_each_visit_at_its_clinic_time_with_escaped_names(clinic, cal, day):
+    from portal.tables import Patient
+
+    await Patient.update({Patient.given_name: "<b>Ada</b>"}).where(Patient.id == day["patients"][0])
+    board = await front_desk.today(clinic, now=day["now"])
+    svg = str(board.timeline)
+    assert svg.startswith('<svg class="today-timeline" viewBox="0 0 1000 100"') and svg.endswith("</svg>")
+    assert svg.count('<rect ') == 4 and svg.count('class="timeline-hour"') == 11  # 08:00 .. 18:00
+    # 09:00 on an 08:00-18:00 day: an hour of ten, 85 of the 850 units after the 120 of chair names
+    assert '<rect x="205.0" y="4" width="42.5"' in svg  # a 30-minute checkup in chair 1
+    assert "09:00 &lt;b&gt;Ada&lt;/b&gt;" in svg and "<b>Ada" not in svg
+    assert '<line x1="' + str(round(120 + 130 / 600 * 850, 1)) + '"' in svg  # now, 10:10
+    assert ">Chair 2</text>" in svg

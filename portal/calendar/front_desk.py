@@ -8,8 +8,10 @@ day ("front_desk.viewed"; portal/audit.py, record_patients_shown).
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from markupsafe import Markup
+
 from portal import audit, clock
-from portal.calendar import setup_cache
+from portal.calendar import setup_cache, today_timeline
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
 from portal.display import register_labels
@@ -67,6 +69,12 @@ class Board:
     expected_next: list[Visit]
     waiting: list[Visit]
     counts: dict[str, int] | None  # the owner's numbers of the day; None for other roles
+    zone: str = "UTC"  # the clinic's, for the timeline's clock times
+
+    @property
+    def timeline(self) -> Markup:
+        """The chairs' day as SVG (portal/calendar/today_timeline.py)."""
+        return today_timeline.draw(self, self.zone)
 
     @property
     def hours(self) -> list[datetime]:
@@ -113,7 +121,7 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
         opens_at=opens_at, closes_at=closes_at, now=now, chairs=list(by_chair.values()),
         expected_next=expected[:5], waiting=sorted((v for v in visits if v.state == "waiting"),
                                                    key=lambda v: -(v.waited_minutes or 0)),
-        counts=_counts(visits, rows) if can(actor, Permission.MANAGE_CLINIC) else None)
+        counts=_counts(visits, rows) if can(actor, Permission.MANAGE_CLINIC) else None, zone=actor.time_zone)
 
 
 async def _timeline_ends(actor: Actor, day, rows: list[dict]) -> tuple[datetime, datetime]:

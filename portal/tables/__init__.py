@@ -69,7 +69,7 @@ from portal.tables.messaging import (
     MetaPageInsight,
 )
 from portal.tables.outbox import OutboxMessage
-from portal.tables.patient import Guardian, Patient
+from portal.tables.patient import Guardian, Patient, PatientTally
 from portal.tables.patient_forms import FormTemplate, SentForm
 from portal.tables.payers import (
     Payer,

@@ -1,6 +1,6 @@
 """Storage of patients and their guardians; the search vector and indexes live in the migration."""
 
-from piccolo.columns import Date, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -39,3 +39,12 @@ class Guardian(Table, tablename="guardian"):
     created_at = Timestamptz()
     # The guardian's own patient record; name, language and confirmed addresses are then copied by the database.
     guardian_patient = ForeignKey(references=Patient, null=True, default=None)
+
+
+class PatientTally(Table, tablename="patient_tally"):
+    """How many of a clinic's patients on record were added in each month (the clinic's zone); kept by triggers
+    (migration 2026-12-04T10:10), read by the dashboard. Counts only, no one's data."""
+
+    clinic = ForeignKey(references=Clinic)
+    month = Date()
+    patients = Integer()
