@@ -92,20 +92,23 @@ def _state(status: str, starts_at: datetime, now: datetime) -> str:
     return "waiting" if status == Status.ARRIVED else status
 
 
+# Written out: the board is polled every 30 s, and composing the joined select cost Piccolo about a millisecond.
+_TODAY = (
+    'SELECT a.id, a.patient, a.chair, a.starts_at, a.ends_at, a.status, p.given_name AS "patient.given_name", '
+    'p.family_name AS "patient.family_name", p.isolated_at AS "patient.isolated_at", s.name AS "provider.name", '
+    't.name AS "appointment_type.name", t.colour AS "appointment_type.colour" '
+    'FROM appointment a LEFT JOIN patient p ON p.id = a.patient LEFT JOIN staff s ON s.id = a.provider '
+    'LEFT JOIN appointment_type t ON t.id = a.appointment_type '
+    'WHERE a.clinic = {} AND a.starts_at >= {} AND a.starts_at < {} AND a.status = ANY({}) ORDER BY a.starts_at')
+
+
 async def today(actor: Actor, now: datetime | None = None) -> Board:
     """Today's board in the clinic's zone (audited as a list: audit.record_patients_shown)."""
     require(actor, Permission.MANAGE_CALENDAR)
     now = now or clock.now()
     local_day = clock.local(now, actor.time_zone).date()
     first, last = clock.day_bounds(local_day, actor.time_zone)
-    rows = await Appointment.select(
-        Appointment.id, Appointment.patient, Appointment.chair, Appointment.starts_at, Appointment.ends_at,
-        Appointment.status, Appointment.patient.given_name, Appointment.patient.family_name,
-        Appointment.patient.isolated_at, Appointment.provider.name, Appointment.appointment_type.name,
-        Appointment.appointment_type.colour,
-    ).where((Appointment.clinic == actor.clinic_id) & (Appointment.starts_at >= first)
-            & (Appointment.starts_at < last) & Appointment.status.is_in([s.value for s in SHOWN_STATUSES])
-            ).order_by(Appointment.starts_at)
+    rows = await Appointment.raw(_TODAY, actor.clinic_id, first, last, [s.value for s in SHOWN_STATUSES])
     arrivals = await _arrival_times(actor, [r["id"] for r in rows if r["status"] == Status.ARRIVED])
     alerts = await medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows])
     chairs = await setup_cache.chairs(actor)
