@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 
-from portal import display
+from portal import clock, display
+from portal.db import engine
 from portal.permissions import Actor, Permission, require
 from portal.tables import AuditChainPurge, AuditEntry, Patient, Staff
 
@@ -42,30 +43,51 @@ async def record(actor: Actor | None, action: str, *, patient_id: int | None = N
     await AuditEntry.insert(_row(actor, action, patient_id, object_type, object_id, detail, clinic_id))
 
 
+# Patients whose own row for the day this process has seen committed, per (clinic, actor kind, actor id, action,
+# the clinic's day): the next showing asks the database only about the others. Rows are append-only, so a
+# remembered row stays true; a forgotten one only costs the lookup.
+_seen_today: dict[tuple, set[int]] = {}
+SEEN_KEYS_KEPT = 5_000
+
+
 async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int]) -> None:
     """A list of patients was shown: one row for the showing, naming every patient on it, and a row of each
     patient's own (their access log) the first time this person is shown them under `action` on the clinic's day.
 
     The calendar and the front desk are reloaded all day: a row per patient per reload was most of their server
-    time (the chain trigger hashes each row) and buried the log a patient reads under repeats. One statement.
+    time (the chain trigger hashes each row) and buried the log a patient reads under repeats. One statement, and
+    after a first showing of the day none of its index lookups either.
     """
     if not patient_ids:
         return
     ids = sorted(set(patient_ids))
+    day = datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date()
+    since, _ = clock.day_bounds(day, actor.time_zone)
+    key = (actor.clinic_id, actor.kind, actor.id, action, day)
+    known = _seen_today.get(key, ())
+    unknown = [pid for pid in ids if pid not in known]
     await AuditEntry.raw(
         "WITH fresh AS (SELECT pid FROM unnest({}::int[]) AS pid WHERE NOT EXISTS ("
         " SELECT 1 FROM audit_entry e WHERE e.clinic_id = {} AND e.object_type = 'patient' AND e.actor_id = {}"
-        " AND e.patient_id = pid AND e.at >= date_trunc('day', now() AT TIME ZONE {}) AT TIME ZONE {}"
-        " AND e.action = {} AND e.actor_kind = {})) "
+        " AND e.patient_id = pid AND e.at >= {} AND e.action = {} AND e.actor_kind = {})) "
         "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
         "object_id, request_id, detail, at) "
         "SELECT {}::int, {}::text, {}::int, {}::text, NULL::int, {}::text, 'patient_list', '', {}::text, "
         "jsonb_build_object('patients', {}::int[]), now() "
         "UNION ALL "
         "SELECT {}, {}, {}, {}, pid, {}, 'patient', pid::text, {}, jsonb_build_object(), now() FROM fresh",
-        ids, actor.clinic_id, actor.id, actor.time_zone, actor.time_zone, action, actor.kind,
+        unknown, actor.clinic_id, actor.id, since, action, actor.kind,
         actor.clinic_id, actor.kind, actor.id, actor.name, action, request_id_var.get(), ids,
         actor.clinic_id, actor.kind, actor.id, actor.name, action, request_id_var.get())
+    if unknown and engine().current_transaction.get() is None:  # committed: the rows are there for good
+        if key not in _seen_today and len(_seen_today) >= SEEN_KEYS_KEPT:
+            _seen_today.clear()
+        _seen_today.setdefault(key, set()).update(unknown)
+
+
+def forget_seen() -> None:
+    """Forget which rows this process has seen, so that a test starting on empty tables asks the database."""
+    _seen_today.clear()
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,29 @@ async def test_filtering_by_patient_finds_every_list_that_showed_them(client, cl
     assert page.count("calendar.day_viewed") == 3 and "calendar.week_viewed" not in page
 
 
+async def test_a_patients_own_row_is_written_once_a_day_and_a_rolled_back_showing_is_not_remembered(clinic):
+    from portal import audit
+
+    async def own_rows(pid):
+        return await AuditEntry.count().where((AuditEntry.patient_id == pid) & (AuditEntry.object_type == "patient")
+                                              & (AuditEntry.action == "calendar.day_viewed"))
+
+    first, second = await factories.make_patient(clinic), await factories.make_patient(clinic)
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await audit.record_patients_shown(clinic, "calendar.day_viewed", [first])
+            raise RuntimeError("the page failed after its audit row")
+    assert await own_rows(first) == 0
+    for _ in range(3):
+        await audit.record_patients_shown(clinic, "calendar.day_viewed", [first, second])
+    assert await own_rows(first) == 1 and await own_rows(second) == 1
+    lists = await AuditEntry.count().where(AuditEntry.object_type == "patient_list")
+    assert lists == 3  # every showing keeps its own row, remembered patients or not
+    audit.forget_seen()  # another process, or this one after a restart, asks the database
+    await audit.record_patients_shown(clinic, "calendar.day_viewed", [first])
+    assert await own_rows(first) == 1
+
+
 async def test_date_filter_uses_the_clinic_day(client, clinic):
     late = datetime(2026, 6, 1, 22, 30, tzinfo=timezone.utc)  # 00:30 on 2 June in Amsterdam
     await AuditEntry.insert(AuditEntry(clinic_id=clinic.clinic_id, actor_kind="staff", actor_id=clinic.id,
