@@ -73,3 +73,23 @@ async def test_the_week_grid_names_its_days_and_moves_by_two_taps(client, clinic
     await scheduling.set_status(clinic, first, "cancelled", "ill")
     stale = (await client.get("/calendar/week", params={"date": DAY, "moving": first})).text
     assert "Move here" not in stale  # a cancelled appointment cannot be picked up
+
+
+async def test_a_card_names_its_alerts_and_escapes_what_staff_typed(client, clinic, cal):
+    from portal.charts import medical_history
+
+    patient = await factories.make_patient(clinic, given_name="<b>Mia</b>", family_name="O'Neil & Co")
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    await medical_history.add_alert(dentist, patient, medical_history.AlertForm(label="Latex <allergy>"))
+    appointment = await book(clinic, cal, patient, DAY, "09:00")
+    await scheduling.set_status(clinic, appointment, "confirmed")
+    await sign_in_as(client, clinic)
+    for path, params in (("/calendar", {"date": DAY}), ("/calendar/week", {"date": DAY, "chair": cal["chairs"][0]})):
+        page = (await client.get(path, params=params)).text
+        [card] = re.findall(r'<a class="cal-appt[^"]*"[^>]*>.*?</a>', page)
+        assert '&lt;b&gt;Mia&lt;/b&gt; O&#39;Neil &amp; Co</b>' in card and "<b>Mia" not in card
+        assert ('<span class="appt-alert" title="Latex &lt;allergy&gt;" '
+                'aria-label="Alerts: Latex &lt;allergy&gt;">⚠</span>') in card
+        assert "status-confirmed" in card and '<span class="badge">confirmed</span>' in card
+        assert f'href="/calendar/appointments/{appointment}"' in card
+        assert ("data-chair=" in card) == (path == "/calendar/week")

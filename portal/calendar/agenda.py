@@ -8,7 +8,7 @@ from portal import audit, clock
 from portal.calendar import practice_setup, setup_cache, statuses
 from portal.charts import medical_history
 from portal.permissions import Actor, Permission, require
-from portal.tables import Appointment, Closure
+from portal.tables import Appointment
 
 STEPS = (5, 10, 15)
 MAX_APPOINTMENT_MINUTES = 480  # the appointment length limit, also checked by the database
@@ -127,8 +127,8 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
 
 
 async def _closure(actor: Actor, day: date) -> str | None:
-    row = await Closure.select(Closure.reason).where((Closure.clinic == actor.clinic_id)
-                                                     & (Closure.first_day <= day) & (Closure.last_day >= day)).first()
+    closures = (await setup_cache.booking_rules(actor))["closures"]
+    row = next((c for c in closures if c["first_day"] <= day <= c["last_day"]), None)
     return (row["reason"] or "Closed") if row else None
 
 

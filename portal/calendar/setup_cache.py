@@ -42,7 +42,7 @@ async def booking_rules(actor: Actor) -> dict[str, list[dict]]:
 async def _booking_rules(clinic_id: int) -> dict[str, list[dict]]:
     return {
         "opening": await OpeningHours.select().where(OpeningHours.clinic == clinic_id).order_by(OpeningHours.opens),
-        "closures": await Closure.select().where(Closure.clinic == clinic_id),
+        "closures": await Closure.select().where(Closure.clinic == clinic_id).order_by(Closure.first_day),
         "provider_hours": await ProviderHours.select().where(ProviderHours.clinic == clinic_id).order_by(
             ProviderHours.starts),
         "absences": await ProviderAbsence.select().where(ProviderAbsence.clinic == clinic_id),
