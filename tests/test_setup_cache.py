@@ -70,3 +70,11 @@ async def test_booking_rules_move_the_version_so_the_slot_finder_sees_a_new_abse
     await practice_setup.add_closure(clinic, (day + timedelta(days=1)).isoformat(),
                                      (day + timedelta(days=1)).isoformat(), "Training")
     assert await _version(clinic.clinic_id) > before
+
+
+async def test_the_day_view_shows_a_closure_added_since_the_last_view(client, clinic, cal):
+    await sign_in_as(client, clinic)
+    day = date(2026, 12, 3).isoformat()
+    assert "The practice is closed" not in (await client.get("/calendar", params={"date": day})).text
+    await practice_setup.add_closure(clinic, day, day, "Team training")
+    assert "The practice is closed: Team training" in (await client.get("/calendar", params={"date": day})).text
