@@ -15,7 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal import db, display, i18n, links, phones
-from portal.calendar import grid_cards
+from portal.calendar import grid_html
 from portal.charts import teeth
 from portal.permissions import Permission, can
 from portal.request_limits import DEFAULT_MAX_BODY, request_limits_middleware
@@ -174,7 +174,8 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
                                  tooth_label=teeth.label, url_for=_route_path)
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
                                  combine_codes=_code_options,
-                                 provider_errors=_provider_errors, calendar_cards=grid_cards.cards_filter,
+                                 provider_errors=_provider_errors, calendar_cards=grid_html.cards_filter,
+                                 calendar_slots=grid_html.day_slots,
                                  **display.FILTERS)
     engine.engine.auto_reload = False  # templates change with a deploy, which restarts the workers
     _read_dicts_first(engine.engine)

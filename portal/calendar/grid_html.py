@@ -1,8 +1,8 @@
-"""The appointment cards of the day and week grids, as HTML: only what differs per card (its place, link and, when it
-can be moved, its provider; on the week grid its chair).
+"""The day and week grids' cells as HTML: the appointment cards (only what differs per card: its place, link and,
+when it can be moved, its provider; on the week grid its chair) and the day's free slots.
 
-Written here rather than in a template: a day of 120 cards cost Jinja about a quarter of the day view's time
-(a dozen lookups, filters and escapes per card), and staff reload the calendar all day.
+Written here rather than in a template: a day of 120 cards and 320 slots cost Jinja about half of the day view's
+time (a dozen lookups, filters and escapes per card, a few per slot), and staff reload the calendar all day.
 """
 
 from jinja2 import pass_context
@@ -13,7 +13,7 @@ from portal import display
 from portal.i18n import gettext
 
 
-def draw(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
+def cards(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
     """Every placed appointment of `view` (agenda.day_view or week_view) as an `<a class="cal-appt">` card."""
     by_chair = "chairs" in view
     default_status = view["default_status"]
@@ -58,4 +58,31 @@ def draw(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
 @pass_context
 def cards_filter(context: Context, view: dict, moving: dict | None, card_base: str) -> Markup:
     """`{{ view | calendar_cards(moving, card_base) }}` in the grids, in the zone of the page's reader."""
-    return draw(view, moving, card_base, display.zone_of(context))
+    return cards(view, moving, card_base, display.zone_of(context))
+
+
+def day_slots(view: dict, moving: dict | None) -> Markup:
+    """Each row's time label and, per chair, a button for a free slot (one tap books) or, while an appointment is
+    being moved, for every slot (one tap moves it there). A slot under an active card is left out: the card hides
+    it, and a drag finds its target by position."""
+    chairs, covered, step = view["chairs"], view["covered"], view["step"]
+    if moving:
+        day, provider = view["day"].isoformat(), moving["provider"]
+        move_label = Markup(gettext("Move here: %(chair)s at %(time)s"))
+    else:
+        # each chair's translated "Book <chair> at <time>", cut around the time: a slot costs no translation
+        book = Markup(gettext("Book %(chair)s at %(t)s"))
+        book_labels = [(book % {"chair": chair["name"], "t": "\x00"}).split("\x00") for chair in chairs]
+    parts = []
+    for r, t in enumerate(view["grid"].labels, start=2):
+        shown = t if step == 15 or t.endswith(":00") else ""
+        parts.append(f'\n<div class="cal-time rs-{r}" data-t="{t}">{shown}</div>')
+        for c, chair in enumerate(chairs, start=2):
+            if moving:
+                parts.append(f'<button type="submit" name="pick" value="{day}|{t}|{chair["id"]}|{provider}" '
+                             f'class="cal-slot rs-{r} cs-{c}" aria-label="'
+                             f'{move_label % {"chair": chair["name"], "time": t}}"></button>')
+            elif (r, c) not in covered:
+                before, after = book_labels[c - 2]
+                parts.append(f'<button class="cal-slot rs-{r} cs-{c}" aria-label="{before}{t}{after}"></button>')
+    return Markup("".join(parts))
