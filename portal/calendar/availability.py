@@ -65,8 +65,24 @@ def _days(first: date, last: date):
 
 
 async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: int | None = None) -> Rules:
-    cid = actor.clinic_id
-    setup = await setup_cache.booking_rules(actor)
+    """The set-up's rules for [first, last] and every active appointment then (what the slot finder needs)."""
+    rules = hours_rules(actor, await setup_cache.booking_rules(actor), first, last)
+    start, _ = clock.day_bounds(first, actor.time_zone)
+    _, end = clock.day_bounds(last, actor.time_zone)
+    query = Appointment.select(Appointment.id, Appointment.provider, Appointment.chair, Appointment.starts_at,
+                               Appointment.ends_at).where(
+        (Appointment.clinic == actor.clinic_id) & (Appointment.starts_at < end) & (Appointment.ends_at > start)
+        & (Appointment.starts_at > start - timedelta(hours=8))  # longest appointment: a lower index bound
+        & Appointment.status.is_in(list(statuses.ACTIVE)))
+    for row in await query:
+        if row["id"] != ignore_appointment:
+            add_busy(rules, row["provider"], row["chair"], row["starts_at"], row["ends_at"])
+    return rules
+
+
+def hours_rules(actor: Actor, setup: dict[str, list[dict]], first: date, last: date) -> Rules:
+    """Opening hours, closures, provider hours and absences for [first, last], nothing booked yet: enough to tell
+    whether a time is bookable at all (`within_bookable_hours`); PostgreSQL decides overlaps."""
     opening: dict[int, list] = defaultdict(list)
     for row in setup["opening"]:
         opening[row["weekday"]].append((row["opens"], row["closes"]))
@@ -83,24 +99,8 @@ async def load_rules(actor: Actor, first: date, last: date, ignore_appointment: 
             absent[row["provider"]].update(_days(max(row["first_day"], first), min(row["last_day"], last)))
     providers = {r["id"]: (r["name"], r["role"]) for r in setup["staff"]}
     chairs = [(r["id"], r["name"]) for r in setup["chairs"]]
-    start, _ = clock.day_bounds(first, actor.time_zone)
-    _, end = clock.day_bounds(last, actor.time_zone)
-    query = Appointment.select(Appointment.id, Appointment.provider, Appointment.chair, Appointment.starts_at,
-                               Appointment.ends_at).where(
-        (Appointment.clinic == cid) & (Appointment.starts_at < end) & (Appointment.ends_at > start)
-        & (Appointment.starts_at > start - timedelta(hours=8))  # longest appointment: a lower index bound
-        & Appointment.status.is_in(list(statuses.ACTIVE)))
-    busy_provider: dict[tuple, list] = defaultdict(list)
-    busy_chair: dict[tuple, list] = defaultdict(list)
-    for row in await query:
-        if row["id"] == ignore_appointment:
-            continue
-        interval = (row["starts_at"], row["ends_at"])
-        for day in _days(row["starts_at"].astimezone(timezone.utc).date(),
-                         row["ends_at"].astimezone(timezone.utc).date()):
-            busy_provider[(row["provider"], day)].append(interval)
-            busy_chair[(row["chair"], day)].append(interval)
-    return Rules(actor.time_zone, opening, closed, hours, absent, providers, chairs, busy_provider, busy_chair)
+    return Rules(actor.time_zone, opening, closed, hours, absent, providers, chairs, defaultdict(list),
+                 defaultdict(list))
 
 
 def add_busy(rules: Rules, provider_id: int, chair_id: int, start: datetime, end: datetime) -> None:
