@@ -20,6 +20,8 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -170,13 +172,24 @@ def install(environment) -> None:
     environment.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext,
                                           pgettext=_template_pgettext, npgettext=_template_npgettext,
                                           newstyle=True)
-    environment.globals.update(current_language=current, languages=LANGUAGES, first_weekday=first_weekday)
+    environment.globals.update(current_language=current, languages=LANGUAGES, first_weekday=first_weekday,
+                               gettext=_markup_gettext, _=_markup_gettext)
 
 
 # Jinja's newstyle gettext does the %-formatting itself (and escapes the variables); ours only translates, from
 # the request's language (a context variable), so they need no template context.
 def _template_gettext(message: str) -> str:
     return translations(_language.get()).gettext(message)
+
+
+@pass_context
+def _markup_gettext(context, message: str, **variables) -> str:
+    """Jinja's newstyle `gettext`/`_` (escaped variables, `%%` for a percent sign) without its alias layer or a
+    %-format of a text with nothing to format: a page calls it dozens of times (the navigation alone a dozen)."""
+    text = translations(_language.get()).gettext(message)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables if variables or "%" in text else text
 
 
 def _template_ngettext(singular: str, plural: str, n: int) -> str:
