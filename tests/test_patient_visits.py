@@ -40,3 +40,20 @@ async def test_another_clinics_patient_is_unknown(client, clinic, other_clinic):
     stranger = await factories.make_patient(other_clinic)
     await sign_in_as(client, clinic)
     assert (await client.get(f"/patients/{stranger}/appointments")).status_code == 404
+
+
+async def test_upcoming_come_soonest_first_and_only_the_twenty_latest_past_ones(clinic, cal, monkeypatch):
+    from portal.calendar import patient_visits
+
+    patient = await factories.make_patient(clinic)
+    start = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=1)
+    days = [start + timedelta(days=n) for n in range(25)]
+    for day in reversed(days):  # booked latest first: the order shown is the list's, not the booking's
+        await factories.book(clinic, cal, patient, day.isoformat(), "09:00")
+    # Stand at noon on the 23rd day: 23 visits are past, 2 to come.
+    moment = datetime.combine(days[22], datetime.min.time(), ZoneInfo("Europe/Amsterdam")).replace(hour=12)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    visits = await patient_visits.for_patient(clinic, patient)
+    assert [v["starts_at"].astimezone(moment.tzinfo).date() for v in visits.upcoming] == days[23:]
+    assert [v["starts_at"].astimezone(moment.tzinfo).date() for v in visits.past] == days[22:2:-1]
+    assert visits.more_past and len(visits.past) == patient_visits.PAST_SHOWN
