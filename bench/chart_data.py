@@ -113,9 +113,48 @@ async def _ensure_perio(conn: asyncpg.Connection, clinic_id: int, patient_id: in
 
 
 async def latest_perio_exam(url: str, patient_id: int) -> int:
+    """The newest signed exam (the ten-year patient has no draft: that is another patient's, `perio_draft`)."""
     conn = await asyncpg.connect(url)
     try:
-        return await conn.fetchval("SELECT max(id) FROM perio_exam WHERE patient = $1", patient_id)
+        return await conn.fetchval("SELECT max(id) FROM perio_exam WHERE patient = $1 AND signed_at IS NOT NULL",
+                                   patient_id)
+    finally:
+        await conn.close()
+
+
+DRAFT_MARKER = "BENCH-PERIO-DRAFT"  # national_id of the patient whose exam is half charted
+
+
+async def perio_draft(url: str, clinic_id: int) -> tuple[int, int]:
+    """(patient id, exam id) of a draft full-mouth exam with 16 of its 32 teeth recorded, as a hygienist leaves it
+    halfway: the page with a form per tooth that charting uses. Made once, on a patient of its own, so the signed
+    exams and their comparison stay what they measure."""
+    conn = await asyncpg.connect(url)
+    try:
+        patient_id = await conn.fetchval("SELECT id FROM patient WHERE clinic = $1 AND national_id = $2",
+                                         clinic_id, DRAFT_MARKER)
+        if patient_id is None:
+            patient_id = await conn.fetchval(
+                "INSERT INTO patient (clinic, given_name, family_name, date_of_birth, national_id, created_at) "
+                "VALUES ($1, 'Perio', 'Draft', '1970-05-05', $2, now()) RETURNING id", clinic_id, DRAFT_MARKER)
+        exam_id = await conn.fetchval("SELECT id FROM perio_exam WHERE patient = $1 AND signed_at IS NULL",
+                                      patient_id)
+        if exam_id is None:
+            staff = await conn.fetchrow(
+                "SELECT id, name FROM staff WHERE clinic = $1 AND role = 'dentist' ORDER BY id LIMIT 1", clinic_id)
+            exam_id = await conn.fetchval(
+                "INSERT INTO perio_exam (clinic, patient, teeth, created_by, created_by_name, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, now()) RETURNING id", clinic_id, patient_id, FDI_TEETH, staff["id"],
+                staff["name"])
+            await conn.execute(
+                "INSERT INTO perio_tooth (clinic, exam, tooth, depths, margins, bleeding, suppuration, plaque, "
+                "calculus, recorded_by, recorded_at) SELECT $1, $2, t, ARRAY[3, 2, 3, 4, 2, 3]::smallint[], "
+                "ARRAY[0, 0, -1, 0, 0, 0]::smallint[], ARRAY[t % 3 = 0, false, true, false, false, false], "
+                "ARRAY[false, false, false, false, false, false], ARRAY[t % 2 = 0, false, false, true, false, false], "
+                "ARRAY[false, false, false, false, false, false], $3, now() FROM unnest($4::int[]) AS t",
+                clinic_id, exam_id, staff["id"], FDI_TEETH[:16])
+            say(f"perio draft: patient {patient_id}, exam {exam_id} with 16 of 32 teeth recorded")
+        return patient_id, exam_id
     finally:
         await conn.close()
 

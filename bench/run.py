@@ -69,6 +69,8 @@ TARGETS = {"calendar week": 30.0, "calendar day": 20.0, "slot finder": 20.0, "bo
            # perio (issue 21): the summary is redrawn after every saved tooth while charting. The bench's exam is
            # signed: since issue 22 a read-only chart (53 KB, no inputs) instead of a form per tooth (261 KB).
            "perio exam": 60.0, "perio summary": 15.0, "perio compare": 40.0,
+           # the draft a hygienist charts into (a form per tooth), and its variant for a browser without script
+           "perio draft": 60.0, "perio draft, no script": 60.0,
            # p95 target from the patient account issue (ms): the ten-year patient's ledger.
            "account page": 40.0}
 TARGETS["public free slots"] = 50.0  # the recall issue: the signed-out booking page at one connection
@@ -127,6 +129,13 @@ def perio_pages(patient_id: int, exam_id: int) -> list[Page]:
             Page("perio summary", f"{base}/{exam_id}/summary", needs_sign_in=True, low_concurrency=True,
                  headers=("HX-Request: true",)),
             Page("perio compare", f"{base}/compare", needs_sign_in=True, low_concurrency=True)]
+
+
+def perio_draft_pages(patient_id: int, exam_id: int) -> list[Page]:
+    """The half-charted draft exam, as charting opens it and as a browser without script gets it."""
+    path = f"/patients/{patient_id}/perio/{exam_id}"
+    return [Page("perio draft", path, needs_sign_in=True, low_concurrency=True),
+            Page("perio draft, no script", f"{path}?without_script=1", needs_sign_in=True, low_concurrency=True)]
 
 
 def report_pages(year: tuple[str, str]) -> list[Page]:
@@ -261,6 +270,8 @@ def prepare_database(env: dict) -> tuple[str, generate.DemoTargets, float]:
     targets = asyncio.run(generate.ensure_data(url))
     targets.totals["chart_patient"] = asyncio.run(chart_data.ensure_chart_patient(url, targets.clinic_id))
     targets.totals["perio_exam"] = asyncio.run(chart_data.latest_perio_exam(url, targets.totals["chart_patient"]))
+    targets.totals["perio_draft_patient"], targets.totals["perio_draft"] = asyncio.run(
+        chart_data.perio_draft(url, targets.clinic_id))
     targets.totals["ledger_charges"] = asyncio.run(ledger_data.ensure_ledger(url))
     targets.totals["production_year"] = asyncio.run(ledger_data.production_year(url, targets.clinic_id))
     targets.totals["demo_patients"] = asyncio.run(page_data.ensure_search_patients(url, targets.clinic_id))
@@ -977,6 +988,7 @@ def all_pages(url: str, targets: generate.DemoTargets) -> list[Page]:
     pages = PAGES + calendar_pages(targets)
     pages += dialog_pages(targets, t["card_appointment"], page_data.TYPEAHEAD_QUERY)
     pages += chart_pages(t["chart_patient"]) + perio_pages(t["chart_patient"], t["perio_exam"])
+    pages += perio_draft_pages(t["perio_draft_patient"], t["perio_draft"])
     pages += report_pages(t["production_year"])
     pages.append(Page("public free slots", asyncio.run(booking_data.booking_path(
         url, targets.clinic_id, targets.patients[0], DATA_DIR)), needs_sign_in=False, low_concurrency=True))

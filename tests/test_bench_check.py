@@ -84,7 +84,7 @@ def test_every_target_names_a_measured_page():
     targets = generate.DemoTargets(clinic_id=1, zone="Europe/Amsterdam", owner_id=1, chairs=[{"id": 3}], providers=[],
                                    types=[{"id": 5, "name": "Check-up"}], opening={}, monday=date(2026, 11, 30))
     pages = (run.PAGES + run.calendar_pages(targets) + run.dialog_pages(targets, 7, "Jan") + run.chart_pages(9)
-             + run.perio_pages(9, 2) + run.report_pages(("2025-01-01", "2025-12-31"))
+             + run.perio_pages(9, 2) + run.perio_draft_pages(11, 3) + run.report_pages(("2025-01-01", "2025-12-31"))
              + run.low_traffic_pages(1, 9) + [run.Page("public free slots", "/book/x", needs_sign_in=False)])
     names = {p.name for p in pages}
     one_connection = {p.name for p in pages if p.low_concurrency} | {"booking"}
