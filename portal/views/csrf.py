@@ -18,7 +18,15 @@ def mask(token: str) -> str:
     """The token under a fresh random mask, as hex: twice the token's length in bytes, four times in characters."""
     raw = token.encode("ascii")
     pad = secrets.token_bytes(len(raw))
-    return (pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))).hex()
+    return (pad + _xor(raw, pad)).hex()
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    """Byte-wise XOR of two strings of one length, as one big-integer operation (a token is 128 bytes)."""
+    return (int.from_bytes(data, "big") ^ int.from_bytes(pad, "big")).to_bytes(len(data), "big")
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def unmask(value: str) -> str:
@@ -30,9 +38,8 @@ def unmask(value: str) -> str:
     half = len(data) // 2
     if not half or len(data) % 2:
         return value
-    plain = bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True))
-    text = plain.decode("latin-1")
-    return text if text and all(c in "0123456789abcdef" for c in text) else value
+    text = _xor(data[half:], data[:half]).decode("latin-1")
+    return text if text and _HEX.issuperset(text) else value
 
 
 def _masking(app: ASGIApp) -> ASGIApp:
