@@ -117,6 +117,11 @@ def calendar_pages(targets: generate.DemoTargets) -> list[Page]:
         Page("calendar week", f"/calendar/week?date={wednesday.isoformat()}&chair={targets.chairs[0]['id']}",
              needs_sign_in=True, low_concurrency=True),
         Page("calendar day", f"/calendar?date={wednesday.isoformat()}", needs_sign_in=True, low_concurrency=True),
+        # the same day as a browser fetches it, compressed (wrk asks for no encoding on the other rows)
+        Page("calendar day, brotli", f"/calendar?date={wednesday.isoformat()}", needs_sign_in=True,
+             low_concurrency=True, loaded=False, headers=("Accept-Encoding: gzip, deflate, br",)),
+        Page("calendar day, gzip", f"/calendar?date={wednesday.isoformat()}", needs_sign_in=True,
+             low_concurrency=True, loaded=False, headers=("Accept-Encoding: gzip, deflate",)),
         Page("slot finder", f"/calendar/free?appointment_type_id={kind['id']}&date={finder_day.isoformat()}",
              needs_sign_in=True, low_concurrency=True),
     ]

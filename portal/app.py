@@ -81,11 +81,13 @@ from portal.views.staff import EmailLinkController, LanguageController, OwnEmail
 from portal.views.system import SystemController
 from portal.views.two_factor import TwoFactorController
 
-# Responses from 1 KB are gzipped when the browser accepts it (a day view shrinks about eightfold); level 6 is
-# zlib's default trade of CPU for size. CSRF tokens are masked per response (portal/views/csrf.py), so
-# compression does not open BREACH. Image files are compressed already.
+# Responses from 1 KB are compressed when the browser accepts it (a day view shrinks about sixfold): brotli at
+# quality 4 where accepted, else gzip at zlib's default level 6. Measured on the 36 KB day view: brotli 4 gives
+# 5.6 KB in 0.40 ms, gzip 6 5.9 KB in 0.52 ms (brotli 5: 5.1 KB in 0.61 ms). CSRF tokens are masked per response
+# (portal/views/csrf.py), so compression does not open BREACH. Image files are compressed already.
 COMPRESS_FROM_BYTES = 1024
 COMPRESSION_LEVEL = 6
+BROTLI_QUALITY = 4
 ALREADY_COMPRESSED = [r"/images/\d+/(file|display|thumbnail)$"]
 
 CONTROLLERS = [SystemController, AuthController, DashboardController, StaffController, PatientController,
@@ -218,7 +220,8 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
                     DefineMiddleware(MaskedCSRFMiddleware, config=csrf_config)],
         request_max_body_size=DEFAULT_MAX_BODY,
         allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=COMPRESS_FROM_BYTES,
+        compression_config=CompressionConfig(backend="brotli", minimum_size=COMPRESS_FROM_BYTES,
+                                             brotli_quality=BROTLI_QUALITY, brotli_gzip_fallback=True,
                                              gzip_compress_level=COMPRESSION_LEVEL, exclude=ALREADY_COMPRESSED),
         stores={"sessions": PostgresSessionStore()},
         template_config=TemplateConfig(directory=settings.templates_dir, engine=JinjaTemplateEngine,

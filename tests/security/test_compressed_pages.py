@@ -44,6 +44,16 @@ async def test_large_pages_are_gzipped_when_the_browser_accepts_it(client, clini
     assert "<html" in raw.text  # httpx decoded it
 
 
+async def test_brotli_where_the_browser_accepts_it_and_gzip_for_the_rest(client, clinic):
+    await sign_in_as(client, clinic)
+    raw = await client.get("/patients", headers={"Accept-Encoding": "gzip, deflate, br"})  # as a browser asks
+    assert raw.headers["content-encoding"] == "br"
+    assert "<html" in raw.text and PRINTED.search(raw.text)  # httpx decoded it (brotli is installed)
+    assert raw.num_bytes_downloaded < len(raw.content) / 3
+    older = await client.get("/patients", headers={"Accept-Encoding": "gzip, deflate"})
+    assert older.headers["content-encoding"] == "gzip" and "<html" in older.text
+
+
 async def test_masking_round_trips_and_leaves_unmasked_values_alone():
     token = "ab" * 64
     assert csrf.unmask(csrf.mask(token)) == token
