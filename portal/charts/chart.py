@@ -35,22 +35,15 @@ async def numbering(clinic_id: int) -> str:
     return (await Clinic.select(Clinic.tooth_numbering).where(Clinic.id == clinic_id).first())["tooth_numbering"]
 
 
-async def tooth_chart(actor: Actor, patient_id: int, header_read: dict | None = None) -> dict:
-    """The SVG drawing's data: per tooth shapes and classes, in the clinic's numbering. `header_read`: this
-    patient's `header`, just read (it checked the patient and carries the numbering: one round trip fewer)."""
+async def tooth_chart(actor: Actor, patient_id: int, header_read: dict | None = None
+                      ) -> tooth_chart_svg.ChartDrawing:
+    """The SVG drawing, in the clinic's numbering. `header_read`: this patient's `header`, just read (it checked
+    the patient and carries the numbering); without it the chart's read checks the patient and brings the
+    numbering itself. Either way one round trip for the drawing's input, one for its audit row."""
     require(actor, Permission.READ_CLINICAL)
-    if header_read is not None and header_read["id"] == patient_id:
-        numbering = header_read["tooth_numbering"]
-    else:
-        rows = await Patient.raw(  # the patient check and the clinic's numbering in one round trip
-            "SELECT c.tooth_numbering FROM patient p JOIN clinic c ON c.id = p.clinic WHERE p.id = {} "
-            "AND p.clinic = {} AND p.isolated_at IS NULL", patient_id, actor.clinic_id)
-        if not rows:
-            raise NotFound()
-        numbering = rows[0]["tooth_numbering"]
-    findings = await odontogram.chart_findings(actor, patient_id, patient_checked=True)
-    return {"teeth": tooth_chart_svg.drawing(findings, numbering),
-            "width": tooth_chart_svg.WIDTH, "height": tooth_chart_svg.HEIGHT}
+    checked = header_read is not None and header_read["id"] == patient_id
+    read = await odontogram.read_chart(actor, patient_id, patient_checked=checked)
+    return tooth_chart_svg.drawing(read.state, header_read["tooth_numbering"] if checked else read.numbering)
 
 
 async def chart_page(actor: Actor, patient_id: int) -> dict:
