@@ -100,7 +100,7 @@ class ChartDrawing:
         fragment's rendering time); only the address and the classes vary per request."""
         base = escape(tooth_base)
         return Markup("".join(
-            f'\n    <a href="{base}{t.fdi}" hx-get="{base}{t.fdi}" hx-target="#tooth-panel" hx-swap="outerHTML" '
+            f'\n<a href="{base}{t.fdi}" hx-get="{base}{t.fdi}" hx-target="#tooth-panel" hx-swap="outerHTML" '
             f'class="tooth{" selected" if t.fdi == selected else ""}{" missing" if t.missing else ""}"{t.link_tail}'
             for t in self.teeth))
 
@@ -125,7 +125,7 @@ def _tooth(fdi: int, numbering: str, surfaces: tuple, whole: tuple, language: st
     svg = _tooth_svg(fdi, tuple(_surface_class(marks.get(letter)) for letter in SHAPES[fdi].surfaces), whole,
                      tooth_label)
     name = escape(summary)
-    tail = Markup(f' data-tooth="{fdi}" aria-label="{name}">\n      <title>{name}</title>\n      {svg}\n    </a>')
+    tail = Markup(f' data-tooth="{fdi}" aria-label="{name}"><title>{name}</title>{svg}</a>')
     return ToothDrawing(fdi, summary, bool(surfaces or whole), bool(dict(whole).get("missing")), tail)
 
 
