@@ -236,3 +236,15 @@ async def test_the_chart_and_tooth_chart_pages_read_the_patient_once(client, cli
     monkeypatch.setattr(PostgresEngine, "run_querystring", original)
     foreign = await factories.make_patient(other_clinic)
     assert (await client.get(f"/patients/{foreign}/chart/teeth")).status_code == 404
+
+
+async def test_the_printable_chart_lists_the_findings_and_plans(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic, given_name="Mila")
+    await sign_in_as(client, dentist)
+    await post_form(client, f"/patients/{patient_id}/chart/teeth/36/findings",
+                    {"kind": "caries", "state": "existing", "s_m": "on", "s_o": "on"})
+    await post_form(client, f"/patients/{patient_id}/plans", {"title": "Fillings"})
+    page = await client.get(f"/patients/{patient_id}/chart/print")
+    assert page.status_code == 200 and page.text.count("data-tooth=") == 52
+    assert "<li>Tooth 36: Caries MO (existing)</li>" in page.text and "Fillings" in page.text
+    assert "No findings recorded." not in page.text
