@@ -5,7 +5,8 @@ chart (up for upper teeth, down for lower), mesial faces the midline, and roots 
 where root canals and implants are drawn.
 """
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from markupsafe import Markup, escape
@@ -93,26 +94,48 @@ class ChartDrawing:
     teeth: list[ToothDrawing]
     width: int = WIDTH
     height: int = HEIGHT
+    _links: dict = field(default_factory=dict, compare=False, repr=False)  # (tooth_base, selected) -> Markup
 
     def links(self, tooth_base: str, selected: int | None = None) -> Markup:
         """Every tooth's link: `tooth_base` + FDI opens the tooth's page, or its panel through htmx; `selected`
         is the tooth whose panel is open. Built as one string (52 links of a template loop were most of the
-        fragment's rendering time); only the address and the classes vary per request."""
-        base = escape(tooth_base)
-        return Markup("".join(
-            f'\n<a href="{base}{t.fdi}" hx-get="{base}{t.fdi}" hx-target="#tooth-panel" hx-swap="outerHTML" '
-            f'class="tooth{" selected" if t.fdi == selected else ""}{" missing" if t.missing else ""}"{t.link_tail}'
-            for t in self.teeth))
+        fragment's rendering time), once per drawing, address and selected tooth."""
+        key = (tooth_base, selected if isinstance(selected, int) else None)
+        markup = self._links.get(key)
+        if markup is None:
+            base = escape(tooth_base)
+            markup = self._links[key] = Markup("".join(
+                f'\n<a href="{base}{t.fdi}" hx-get="{base}{t.fdi}" hx-target="#tooth-panel" hx-swap="outerHTML" '
+                f'class="tooth{" selected" if t.fdi == key[1] else ""}{" missing" if t.missing else ""}"'
+                f'{t.link_tail}' for t in self.teeth))
+        return markup
 
 
 NO_FINDINGS = {"surfaces": {}, "whole": {}}
 
 
+KEPT_DRAWINGS = 256
+# (id of a chart state, numbering, language) -> (that state, its drawing): odontogram keeps a patient's state as
+# one object while it is current, so its drawing (and its links) is built once, not on every view. The entry holds
+# the state itself, so the id cannot be reused while the entry lives.
+_drawn: OrderedDict[tuple[int, str, str], tuple[dict, "ChartDrawing"]] = OrderedDict()
+
+
 def drawing(chart: dict[int, dict], numbering: str) -> ChartDrawing:
-    """Everything the template needs per tooth: its drawing, classes and a readable summary."""
+    """Everything the template needs per tooth: its drawing, classes and a readable summary. `chart` is read,
+    never changed (odontogram's states are shared between requests)."""
     language = i18n.current()
-    return ChartDrawing([_tooth(fdi, numbering, tuple(state["surfaces"].items()), tuple(state["whole"].items()),
-                                language) for fdi in ORDER for state in (chart.get(fdi, NO_FINDINGS),)])
+    key = (id(chart), numbering, language)
+    kept = _drawn.get(key)
+    if kept is not None and kept[0] is chart:
+        _drawn.move_to_end(key)
+        return kept[1]
+    drawn = ChartDrawing([_tooth(fdi, numbering, tuple(state["surfaces"].items()), tuple(state["whole"].items()),
+                                 language) for fdi in ORDER for state in (chart.get(fdi, NO_FINDINGS),)])
+    _drawn[key] = (chart, drawn)
+    while len(_drawn) > KEPT_DRAWINGS:
+        _drawn.popitem(last=False)
+    return drawn
 
 
 @lru_cache(maxsize=8192)
