@@ -1,6 +1,7 @@
 """Chart rules through the domain: history versions and alerts, findings, plans, signed notes."""
 
 import json
+import re
 
 import asyncpg
 import pytest
@@ -287,3 +288,25 @@ async def test_the_chart_lists_the_newest_original_notes_and_marks_the_amended(c
     viewed = await AuditEntry.select(AuditEntry.detail).where(AuditEntry.action == "clinical_notes.viewed").order_by(
         AuditEntry.id)
     assert [json.loads(row["detail"])["notes"] for row in viewed] == [[second], [second, first]]
+
+
+async def test_one_kept_state_is_drawn_in_each_readers_language_with_its_selected_tooth():
+    from portal import i18n
+    from portal.charts import tooth_chart_svg
+
+    state = {36: {"surfaces": {"M": ("caries", "planned")}, "whole": {"missing": "existing"}}}
+    with i18n.using("de"):
+        german = tooth_chart_svg.drawing(state, "fdi")
+    with i18n.using("en"):
+        english = tooth_chart_svg.drawing(state, "fdi")
+        assert tooth_chart_svg.drawing(state, "fdi") is english  # kept: drawn once per state and language
+        universal = tooth_chart_svg.drawing(state, "universal")
+    tooth = next(t for t in german.teeth if t.fdi == 36)
+    assert tooth.summary.startswith("Zahn 36: Karies M") and tooth.missing and tooth.marked
+    assert next(t for t in english.teeth if t.fdi == 36).summary == "Tooth 36: Caries M (planned); Missing (existing)"
+    assert next(t for t in universal.teeth if t.fdi == 36).summary.startswith("Tooth 19: ")
+    for selected in (36, 16, None):
+        links = english.links("/patients/7/chart/teeth/", selected)
+        chosen = re.findall(r'<a href="/patients/7/chart/teeth/(\d+)"[^>]*class="tooth selected', links)
+        assert chosen == ([str(selected)] if selected else [])
+        assert links.count('class="tooth missing"' if selected != 36 else 'class="tooth selected missing"') == 1
