@@ -248,3 +248,20 @@ async def test_the_printable_chart_lists_the_findings_and_plans(client, clinic, 
     assert page.status_code == 200 and page.text.count("data-tooth=") == 52
     assert "<li>Tooth 36: Caries MO (existing)</li>" in page.text and "Fillings" in page.text
     assert "No findings recorded." not in page.text
+
+
+async def test_the_chart_pages_plan_and_image_links_are_the_routers(client, app, clinic, dentist):
+    from tests import image_samples
+
+    patient_id = await factories.make_patient(clinic)
+    image_id = await image_samples.stored(dentist, patient_id, teeth="36", caption="Bitewing left",
+                                          taken_on="2026-01-05")
+    await sign_in_as(client, dentist)
+    plan_url = (await post_form(client, f"/patients/{patient_id}/plans", {"title": "Fillings"})).headers["location"]
+    page = await client.get(f"/patients/{patient_id}/chart")
+    plan_id = int(plan_url.rstrip("/").rsplit("/", 1)[1])
+    assert f'href="{app.route_reverse("plans.show", patient_id=patient_id, plan_id=plan_id)}"' in page.text
+    assert f'href="{app.route_reverse("images.show", patient_id=patient_id, image_id=image_id)}"' in page.text
+    thumbnail = app.route_reverse("images.thumbnail", patient_id=patient_id, image_id=image_id)
+    assert f'src="{thumbnail}"' in page.text
+    assert (await client.get(thumbnail)).status_code == 200
