@@ -94,21 +94,23 @@ class ChartDrawing:
     teeth: list[ToothDrawing]
     width: int = WIDTH
     height: int = HEIGHT
-    _links: dict = field(default_factory=dict, compare=False, repr=False)  # (tooth_base, selected) -> Markup
+    _links: dict = field(default_factory=dict, compare=False, repr=False)  # tooth_base -> Markup (none selected)
 
     def links(self, tooth_base: str, selected: int | None = None) -> Markup:
         """Every tooth's link: `tooth_base` + FDI opens the tooth's page, or its panel through htmx (the target
         and swap are the svg's, inherited); `selected` is the tooth whose panel is open. Built as one string (52
-        links of a template loop were most of the fragment's rendering time), once per drawing, address and
-        selected tooth."""
-        key = (tooth_base, selected if isinstance(selected, int) else None)
-        markup = self._links.get(key)
+        links of a template loop were most of the fragment's rendering time); kept with the drawing for the
+        chart and fragment views (no tooth selected), so memory stays one chart's markup per drawing."""
+        selected = selected if isinstance(selected, int) else None
+        markup = self._links.get(tooth_base) if selected is None else None
         if markup is None:
             base = escape(tooth_base)
-            markup = self._links[key] = Markup("".join(
+            markup = Markup("".join(
                 f'\n<a href="{base}{t.fdi}" hx-get="{base}{t.fdi}" '
-                f'class="tooth{" selected" if t.fdi == key[1] else ""}{" missing" if t.missing else ""}"'
+                f'class="tooth{" selected" if t.fdi == selected else ""}{" missing" if t.missing else ""}"'
                 f'{t.link_tail}' for t in self.teeth))
+            if selected is None:
+                self._links[tooth_base] = markup
         return markup
 
 
