@@ -158,7 +158,7 @@ async def test_a_clinician_without_a_registration_number_cannot_sign(client, cli
 # --- htmx conventions (issue 12): every refused form swaps into its target and keeps the address bar ---
 
 async def test_a_refused_finding_redraws_the_chart_area_with_the_form_and_its_message(client, clinic, dentist):
-    from tests.htmx_swaps import assert_swaps_into, elements, post_like_htmx, root
+    from tests.htmx_swaps import _closest, assert_swaps_into, elements, post_like_htmx, root
 
     patient_id = await factories.make_patient(clinic)
     await sign_in_as(client, dentist)
@@ -166,8 +166,8 @@ async def test_a_refused_finding_redraws_the_chart_area_with_the_form_and_its_me
     page = await client.get(chart_url)
     tooth = next(e for e in elements(page.text) if e["attrs"].get("data-tooth") == "36")
     panel = await client.get(tooth["attrs"]["hx-get"], headers={"HX-Request": "true"})
-    assert "#" + root(panel.text)["attrs"]["id"] == tooth["attrs"]["hx-target"]
-    assert tooth["attrs"]["hx-swap"] == "outerHTML"
+    assert "#" + root(panel.text)["attrs"]["id"] == _closest(tooth, "hx-target")  # inherited from the svg
+    assert _closest(tooth, "hx-swap") == "outerHTML"
     target, refused = await post_like_htmx(client, panel.text, chart_url,
                                            f"/patients/{patient_id}/chart/teeth/36/findings", {"kind": "caries"})
     assert (target, refused.status_code) == ("#chart-area", 422)
@@ -236,3 +236,32 @@ async def test_the_chart_and_tooth_chart_pages_read_the_patient_once(client, cli
     monkeypatch.setattr(PostgresEngine, "run_querystring", original)
     foreign = await factories.make_patient(other_clinic)
     assert (await client.get(f"/patients/{foreign}/chart/teeth")).status_code == 404
+
+
+async def test_the_printable_chart_lists_the_findings_and_plans(client, clinic, dentist):
+    patient_id = await factories.make_patient(clinic, given_name="Mila")
+    await sign_in_as(client, dentist)
+    await post_form(client, f"/patients/{patient_id}/chart/teeth/36/findings",
+                    {"kind": "caries", "state": "existing", "s_m": "on", "s_o": "on"})
+    await post_form(client, f"/patients/{patient_id}/plans", {"title": "Fillings"})
+    page = await client.get(f"/patients/{patient_id}/chart/print")
+    assert page.status_code == 200 and page.text.count("data-tooth=") == 52
+    assert "<li>Tooth 36: Caries MO (existing)</li>" in page.text and "Fillings" in page.text
+    assert "No findings recorded." not in page.text
+
+
+async def test_the_chart_pages_plan_and_image_links_are_the_routers(client, app, clinic, dentist):
+    from tests import image_samples
+
+    patient_id = await factories.make_patient(clinic)
+    image_id = await image_samples.stored(dentist, patient_id, teeth="36", caption="Bitewing left",
+                                          taken_on="2026-01-05")
+    await sign_in_as(client, dentist)
+    plan_url = (await post_form(client, f"/patients/{patient_id}/plans", {"title": "Fillings"})).headers["location"]
+    page = await client.get(f"/patients/{patient_id}/chart")
+    plan_id = int(plan_url.rstrip("/").rsplit("/", 1)[1])
+    assert f'href="{app.route_reverse("plans.show", patient_id=patient_id, plan_id=plan_id)}"' in page.text
+    assert f'href="{app.route_reverse("images.show", patient_id=patient_id, image_id=image_id)}"' in page.text
+    thumbnail = app.route_reverse("images.thumbnail", patient_id=patient_id, image_id=image_id)
+    assert f'src="{thumbnail}"' in page.text
+    assert (await client.get(thumbnail)).status_code == 200

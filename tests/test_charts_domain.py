@@ -1,5 +1,8 @@
 """Chart rules through the domain: history versions and alerts, findings, plans, signed notes."""
 
+import json
+import re
+
 import asyncpg
 import pytest
 
@@ -222,3 +225,88 @@ async def test_front_desk_and_other_clinics_are_refused(clinic, other_clinic, de
     with pytest.raises(NotFound):
         await odontogram.record_finding(other_clinic, patient_id, 36, odontogram.FindingForm(kind="crown"))
     assert await ToothFinding.count() == 0
+
+
+async def test_the_kept_chart_follows_every_change_and_stays_in_its_clinic(clinic, dentist, other_clinic, monkeypatch):
+    from datetime import datetime, timezone
+
+    from piccolo.engine.postgres import PostgresEngine
+
+    from portal.tables import AuditEntry
+
+    statements: list[str] = []
+    original = PostgresEngine.run_querystring
+
+    async def counted(self, querystring, in_pool=True):
+        statements.append(str(querystring))
+        return await original(self, querystring, in_pool)
+
+    def findings_reads() -> int:
+        return sum("tooth_finding" in s for s in statements)
+
+    patient_id = await factories.make_patient(clinic)
+    await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(kind="caries", s_m=True))
+    monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
+    assert (await odontogram.chart_findings(dentist, patient_id))[36]["surfaces"] == {"M": ("caries", "existing")}
+    first_read = findings_reads()
+    statements.clear()
+    assert (await odontogram.chart_findings(dentist, patient_id))[36]["surfaces"] == {"M": ("caries", "existing")}
+    assert (first_read, findings_reads()) == (2, 1)  # the second view reads the version, not the findings
+    monkeypatch.setattr(PostgresEngine, "run_querystring", original)
+
+    await odontogram.record_finding(dentist, patient_id, 16, odontogram.FindingForm(kind="crown"))
+    chart = await odontogram.chart_findings(dentist, patient_id)
+    assert chart[16]["whole"] == {"crown": "existing"} and chart[36]["surfaces"] == {"M": ("caries", "existing")}
+    # The caries erased and a filling written under the same id (as after a restore, or the tests' truncation):
+    # same count, same sum of ids, and still the filling is drawn.
+    caries = await ToothFinding.select(ToothFinding.id).where(ToothFinding.tooth == 36).first()
+    await ToothFinding.delete().where(ToothFinding.id == caries["id"])
+    await ToothFinding.insert(ToothFinding(id=caries["id"], clinic=dentist.clinic_id, patient=patient_id, tooth=36,
+                                           surfaces="D", kind="filling", state="completed",
+                                           recorded_at=datetime.now(timezone.utc)))
+    assert (await odontogram.chart_findings(dentist, patient_id))[36]["surfaces"] == {"D": ("filling", "completed")}
+    await ToothFinding.delete().where(ToothFinding.patient == patient_id)
+    assert await odontogram.chart_findings(dentist, patient_id) == {}
+    with pytest.raises(NotFound):  # another clinic's staff never reach the kept chart
+        await odontogram.chart_findings(other_clinic, patient_id)
+    assert await AuditEntry.count().where(AuditEntry.action == "tooth_chart.viewed") == 5  # every view, kept or not
+
+
+async def test_the_chart_lists_the_newest_original_notes_and_marks_the_amended(clinic, dentist):
+    from portal.tables import AuditEntry
+
+    patient_id = await factories.make_patient(clinic)
+    first = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Tooth 36 sensitive."))
+    await clinical_notes.amend_note(dentist, patient_id, first, clinical_notes.AmendmentForm(
+        body="It was tooth 37.", reason="Wrong tooth"))
+    second = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Check-up."))
+    notes, more = await clinical_notes.recent_notes(dentist, patient_id, 1)
+    assert [(n["id"], n["amended"]) for n in notes] == [(second, False)] and more
+    notes, more = await clinical_notes.recent_notes(dentist, patient_id, 5)
+    assert [(n["body"], n["amended"]) for n in notes] == [("Check-up.", False), ("Tooth 36 sensitive.", True)]
+    assert not more
+    viewed = await AuditEntry.select(AuditEntry.detail).where(AuditEntry.action == "clinical_notes.viewed").order_by(
+        AuditEntry.id)
+    assert [json.loads(row["detail"])["notes"] for row in viewed] == [[second], [second, first]]
+
+
+async def test_one_kept_state_is_drawn_in_each_readers_language_with_its_selected_tooth():
+    from portal import i18n
+    from portal.charts import tooth_chart_svg
+
+    state = {36: {"surfaces": {"M": ("caries", "planned")}, "whole": {"missing": "existing"}}}
+    with i18n.using("de"):
+        german = tooth_chart_svg.drawing(state, "fdi")
+    with i18n.using("en"):
+        english = tooth_chart_svg.drawing(state, "fdi")
+        assert tooth_chart_svg.drawing(state, "fdi") is english  # kept: drawn once per state and language
+        universal = tooth_chart_svg.drawing(state, "universal")
+    tooth = next(t for t in german.teeth if t.fdi == 36)
+    assert tooth.summary.startswith("Zahn 36: Karies M") and tooth.missing and tooth.marked
+    assert next(t for t in english.teeth if t.fdi == 36).summary == "Tooth 36: Caries M (planned); Missing (existing)"
+    assert next(t for t in universal.teeth if t.fdi == 36).summary.startswith("Tooth 19: ")
+    for selected in (36, 16, None):
+        links = english.links("/patients/7/chart/teeth/", selected)
+        chosen = re.findall(r'<a href="/patients/7/chart/teeth/(\d+)"[^>]*class="tooth selected', links)
+        assert chosen == ([str(selected)] if selected else [])
+        assert links.count('class="tooth missing"' if selected != 36 else 'class="tooth selected missing"') == 1

@@ -164,6 +164,21 @@ async def list_notes(actor: Actor, patient_id: int, limit: int = PAGE_SIZE, befo
     return list(by_id.values()), more
 
 
+async def recent_notes(actor: Actor, patient_id: int, limit: int) -> tuple[list[dict], bool]:
+    """The newest original notes for the chart's summary (id, when, author, body, and whether amended), newest
+    first; True when older ones exist. One statement and the audit row (the read changes nothing, so no
+    transaction of its own); the caller has checked the patient is the actor clinic's and not isolated."""
+    require(actor, Permission.READ_CLINICAL)
+    rows = await ClinicalNote.raw(
+        "SELECT n.id, n.signed_at, n.author_name, n.body, EXISTS (SELECT 1 FROM clinical_note a WHERE a.amends = n.id "
+        "AND a.clinic = n.clinic) AS amended FROM clinical_note n WHERE n.patient = {} AND n.clinic = {} "
+        "AND n.amends IS NULL ORDER BY n.id DESC LIMIT {}", patient_id, actor.clinic_id, limit + 1)
+    notes = rows[:limit]
+    await audit.record(actor, "clinical_notes.viewed", patient_id=patient_id, object_type="clinical_note",
+                       detail={"notes": [row["id"] for row in notes]})
+    return notes, len(rows) > limit
+
+
 async def visits(actor: Actor, patient_id: int, limit: int = 30) -> list[dict]:
     """The patient's recent and coming appointments, to link a note to its visit."""
     return await Appointment.select(Appointment.id, Appointment.starts_at).where(

@@ -4,6 +4,7 @@ Alerts come from two places: rules over the newest history version (replaced on 
 adding one by hand. Active alerts show in the chart header and on the patient's appointment cards.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -135,14 +136,23 @@ def form_from_version(row: dict | None) -> HistoryForm:
                        notes=row["notes"])
 
 
+# A patient's active alerts as a JSON array, oldest first (arguments: patient, clinic): the one home of "active",
+# read on its own or inside another statement (the chart header's).
+ACTIVE_ALERTS = ("(SELECT coalesce(json_agg(json_build_object('id', a.id, 'label', a.label, 'severity', a.severity, "
+                 "'source', a.source) ORDER BY a.id), '[]')::text FROM medical_alert a WHERE a.patient = {} "
+                 "AND a.clinic = {} AND a.resolved_at IS NULL)")
+
+
+def alerts_shown(alerts_json: str) -> list[dict]:
+    """`ACTIVE_ALERTS` as the header shows them: derived labels are catalogue entries, so they are translated."""
+    return [{**row, "label": gettext(row["label"])} for row in json.loads(alerts_json)]
+
+
 async def active_alerts(actor: Actor, patient_id: int) -> list[dict]:
     """Alerts to show on the chart header; front desk sees them too (they matter for booking)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
-    rows = await MedicalAlert.select(MedicalAlert.id, MedicalAlert.label, MedicalAlert.severity,
-                                     MedicalAlert.source).where(
-        (MedicalAlert.patient == patient_id) & (MedicalAlert.clinic == actor.clinic_id)
-        & MedicalAlert.resolved_at.is_null()).order_by(MedicalAlert.id)
-    return [{**row, "label": gettext(row["label"])} for row in rows]  # derived labels are catalogue entries
+    rows = await MedicalAlert.raw(f"SELECT {ACTIVE_ALERTS} AS alerts", patient_id, actor.clinic_id)
+    return alerts_shown(rows[0]["alerts"])
 
 
 async def alerts_for_patients(clinic_id: int, patient_ids: list[int]) -> dict[int, list[str]]:

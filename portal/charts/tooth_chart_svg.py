@@ -5,7 +5,8 @@ chart (up for upper teeth, down for lower), mesial faces the midline, and roots 
 where root canals and implants are drawn.
 """
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from markupsafe import Markup, escape
@@ -75,23 +76,83 @@ SHAPES = _layout()
 ORDER = [fdi for row, _, _ in ROWS for fdi in row]
 
 
-def drawing(chart: dict[int, dict], numbering: str) -> list[dict]:
-    """Everything the template needs per tooth: shapes, CSS classes and a readable summary."""
-    teeth_out = []
-    for fdi in ORDER:
-        shape = SHAPES[fdi]
-        state = chart.get(fdi, {"surfaces": {}, "whole": {}})
-        surfaces = [(points, _surface_class(state["surfaces"].get(letter)))
-                    for letter, points in shape.surfaces.items()]
-        whole = state["whole"]
-        tooth_label = teeth.label(fdi, numbering)
-        teeth_out.append({
-            "fdi": fdi, "label": tooth_label, "shape": shape, "surfaces": surfaces,
-            "whole": whole, "summary": _summary(fdi, numbering, state),
-            "marked": bool(state["surfaces"] or whole),
-            "svg": _tooth_svg(fdi, tuple(cls for _, cls in surfaces), tuple(whole.items()), tooth_label),
-        })
-    return teeth_out
+@dataclass(frozen=True)
+class ToothDrawing:
+    """One tooth as the chart shows it, in one state, numbering and language."""
+
+    fdi: int
+    summary: str
+    marked: bool  # any finding or planned work on it
+    missing: bool
+    link_tail: Markup  # the tooth's link after its address and classes: name, title, drawing, end tag
+
+
+@dataclass(frozen=True)
+class ChartDrawing:
+    """The whole tooth chart of one patient: `links` is the SVG's teeth, each a link to its panel."""
+
+    teeth: list[ToothDrawing]
+    width: int = WIDTH
+    height: int = HEIGHT
+    _links: dict = field(default_factory=dict, compare=False, repr=False)  # tooth_base -> Markup (none selected)
+
+    def links(self, tooth_base: str, selected: int | None = None) -> Markup:
+        """Every tooth's link: `tooth_base` + FDI opens the tooth's page, or its panel through htmx (the target
+        and swap are the svg's, inherited); `selected` is the tooth whose panel is open. Built as one string (52
+        links of a template loop were most of the fragment's rendering time); kept with the drawing for the
+        chart and fragment views (no tooth selected), so memory stays one chart's markup per drawing."""
+        selected = selected if isinstance(selected, int) else None
+        markup = self._links.get(tooth_base) if selected is None else None
+        if markup is None:
+            base = escape(tooth_base)
+            markup = Markup("".join(
+                f'\n<a href="{base}{t.fdi}" hx-get="{base}{t.fdi}" '
+                f'class="tooth{" selected" if t.fdi == selected else ""}{" missing" if t.missing else ""}"'
+                f'{t.link_tail}' for t in self.teeth))
+            if selected is None:
+                self._links[tooth_base] = markup
+        return markup
+
+
+NO_FINDINGS = {"surfaces": {}, "whole": {}}
+
+
+KEPT_DRAWINGS = 256
+# (id of a chart state, numbering, language) -> (that state, its drawing): odontogram keeps a patient's state as
+# one object while it is current, so its drawing (and its links) is built once, not on every view. The entry holds
+# the state itself, so the id cannot be reused while the entry lives.
+_drawn: OrderedDict[tuple[int, str, str], tuple[dict, "ChartDrawing"]] = OrderedDict()
+
+
+def drawing(chart: dict[int, dict], numbering: str) -> ChartDrawing:
+    """Everything the template needs per tooth: its drawing, classes and a readable summary. `chart` is read,
+    never changed (odontogram's states are shared between requests)."""
+    language = i18n.current()
+    key = (id(chart), numbering, language)
+    kept = _drawn.get(key)
+    if kept is not None and kept[0] is chart:
+        _drawn.move_to_end(key)
+        return kept[1]
+    drawn = ChartDrawing([_tooth(fdi, numbering, tuple(state["surfaces"].items()), tuple(state["whole"].items()),
+                                 language) for fdi in ORDER for state in (chart.get(fdi, NO_FINDINGS),)])
+    _drawn[key] = (chart, drawn)
+    while len(_drawn) > KEPT_DRAWINGS:
+        _drawn.popitem(last=False)
+    return drawn
+
+
+@lru_cache(maxsize=8192)
+def _tooth(fdi: int, numbering: str, surfaces: tuple, whole: tuple, language: str) -> ToothDrawing:
+    """A tooth in one state, numbering and language (`language` is the cache key: the translation itself follows
+    the request's language): the same few states recur on every chart, so each is built once per process."""
+    marks = dict(surfaces)
+    tooth_label = teeth.label(fdi, numbering)
+    summary = _summary_of(fdi, numbering, surfaces, whole, language)
+    svg = _tooth_svg(fdi, tuple(_surface_class(marks.get(letter)) for letter in SHAPES[fdi].surfaces), whole,
+                     tooth_label)
+    name = escape(summary)
+    tail = Markup(f' data-tooth="{fdi}" aria-label="{name}"><title>{name}</title>{svg}</a>')
+    return ToothDrawing(fdi, summary, bool(surfaces or whole), bool(dict(whole).get("missing")), tail)
 
 
 @lru_cache(maxsize=8192)

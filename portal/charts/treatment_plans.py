@@ -92,7 +92,7 @@ async def _bump(plan_id: int) -> None:
 
 async def add_item(actor: Actor, patient_id: int, plan_id: int, form: ItemForm) -> int:
     """Plan a procedure (fee copied from the schedule now); a tooth procedure shows as planned on the chart
-    while the plan is open (derived there by odontogram.planned_work, never copied into the findings)."""
+    while the plan is open (derived there by odontogram.read_chart, never copied into the findings)."""
     require(actor, Permission.WRITE_CLINICAL)
     plan = await _plan(actor, patient_id, plan_id)
     errors: dict[str, str] = {}
