@@ -193,6 +193,16 @@ async def test_old_copied_planned_rows_no_longer_draw(clinic, dentist):
     assert len(await odontogram.tooth_history(dentist, patient_id, 21)) == 1
 
 
+async def test_findings_cannot_be_changed_or_removed_in_place(clinic, dentist):
+    """A correction is a new finding; the tooth chart's kept fold relies on it (migration 2026-12-04T10:20)."""
+    patient_id = await factories.make_patient(clinic)
+    await odontogram.record_finding(dentist, patient_id, 36, odontogram.FindingForm(kind="caries", s_m=True, s_o=True))
+    for sql in ("UPDATE tooth_finding SET kind = 'filling'", "DELETE FROM tooth_finding"):
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+            await db.run_sql(sql)
+    assert len(await odontogram.tooth_history(dentist, patient_id, 36)) == 1
+
+
 async def test_amendment_keeps_the_original_and_notes_cannot_change(clinic, dentist):
     patient_id = await factories.make_patient(clinic)
     note_id = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(
@@ -259,13 +269,19 @@ async def test_the_kept_chart_follows_every_change_and_stays_in_its_clinic(clini
     assert chart[16]["whole"] == {"crown": "existing"} and chart[36]["surfaces"] == {"M": ("caries", "existing")}
     # The caries erased and a filling written under the same id (as after a restore, or the tests' truncation):
     # same count, same sum of ids, and still the filling is drawn.
+    from portal.privacy.categories import allow_erasure
+
     caries = await ToothFinding.select(ToothFinding.id).where(ToothFinding.tooth == 36).first()
-    await ToothFinding.delete().where(ToothFinding.id == caries["id"])
+    async with db.transaction():  # findings are append-only: only an erasure removes one
+        await allow_erasure()
+        await ToothFinding.delete().where(ToothFinding.id == caries["id"])
     await ToothFinding.insert(ToothFinding(id=caries["id"], clinic=dentist.clinic_id, patient=patient_id, tooth=36,
                                            surfaces="D", kind="filling", state="completed",
                                            recorded_at=datetime.now(timezone.utc)))
     assert (await odontogram.chart_findings(dentist, patient_id))[36]["surfaces"] == {"D": ("filling", "completed")}
-    await ToothFinding.delete().where(ToothFinding.patient == patient_id)
+    async with db.transaction():
+        await allow_erasure()
+        await ToothFinding.delete().where(ToothFinding.patient == patient_id)
     assert await odontogram.chart_findings(dentist, patient_id) == {}
     with pytest.raises(NotFound):  # another clinic's staff never reach the kept chart
         await odontogram.chart_findings(other_clinic, patient_id)
