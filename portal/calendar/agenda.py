@@ -1,5 +1,6 @@
 """What the calendar shows: a day per chair, a week per provider or chair, a month of counts (reads audited)."""
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -70,15 +71,19 @@ _APPOINTMENTS = (
     'WHERE a.clinic = {} AND a.starts_at < {} AND a.ends_at > {} AND a.starts_at > {}')
 
 
-async def _appointments(actor: Actor, first: datetime, last: datetime, provider: int | None = None,
+async def _appointments(actor: Actor, first: datetime, last: datetime, viewed: str, provider: int | None = None,
                         chair: int | None = None) -> list[dict]:
+    """The appointments shown, with their patients' alerts; the showing is audited as `viewed` (a list row, and the
+    patients' own rows once a day), sent at once with the alerts' read."""
     sql, values = _APPOINTMENTS, [actor.clinic_id, last, first, first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)]
     for column, value in (("provider", provider), ("chair", chair)):
         if value is not None:
             sql += f" AND a.{column} = {{}}"
             values.append(value)
     rows = await Appointment.raw(sql + " ORDER BY a.starts_at", *values)
-    alerts = await medical_history.alerts_for_patients(actor.clinic_id, [row["patient"] for row in rows])
+    patients = sorted({row["patient"] for row in rows})
+    alerts, _ = await asyncio.gather(medical_history.alerts_for_patients(actor.clinic_id, patients),
+                                     audit.record_patients_shown(actor, viewed, patients))
     for row in rows:
         row["alerts"] = alerts.get(row["patient"], [])
         if row["patient.isolated_at"]:  # erased on request: the kept record shows as a placeholder
@@ -104,7 +109,7 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
     chairs = await setup_cache.chairs(actor)
     grid = await _grid(actor, step, {day.weekday()})
     first, last = clock.day_bounds(day, actor.time_zone)
-    rows = await _appointments(actor, first, last)
+    rows = await _appointments(actor, first, last, "calendar.day_viewed")
     column = {chair["id"]: index + 2 for index, chair in enumerate(chairs)}
     placed, freed, covered = [], [], set()
     for row in rows:
@@ -117,7 +122,6 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
                            "movable": row["status"] in statuses.CANCELLABLE})
             if not is_freed:
                 covered.update((r, column[row["chair"]]) for r in range(spot[0], spot[0] + spot[1]))
-    await audit.record_patients_shown(actor, "calendar.day_viewed", sorted({r["patient"] for r in rows}))
     # A slot under an active appointment is hidden by its card: the grid leaves it out (a drag finds its target by
     # position, and the two-tap move page renders every slot).
     return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed, "covered": covered,
@@ -141,7 +145,7 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
     grid = await _grid(actor, step, set(range(7)))
     first, _ = clock.day_bounds(monday, actor.time_zone)
     _, last = clock.day_bounds(days[-1], actor.time_zone)
-    rows = await _appointments(actor, first, last, provider=provider_id, chair=chair_id)
+    rows = await _appointments(actor, first, last, "calendar.week_viewed", provider=provider_id, chair=chair_id)
     placed = []
     for row in rows:
         if row["status"] in statuses.FREED:
@@ -150,7 +154,6 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
             placed.append({**row, "row": spot[0], "span": spot[1],
                            "column": (row["local_start"].date() - monday).days + 2,
                            "movable": row["status"] in statuses.CANCELLABLE})
-    await audit.record_patients_shown(actor, "calendar.week_viewed", sorted({r["patient"] for r in rows}))
     return {"monday": monday, "days": days, "grid": grid, "appointments": placed, "step": grid.step,
             "default_status": statuses.Status.BOOKED}
 

@@ -5,6 +5,7 @@ each refresh is audited as one list row, and each patient shown gets a row of th
 day ("front_desk.viewed"; portal/audit.py, record_patients_shown).
 """
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -109,15 +110,17 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
     local_day = clock.local(now, actor.time_zone).date()
     first, last = clock.day_bounds(local_day, actor.time_zone)
     rows = await Appointment.raw(_TODAY, actor.clinic_id, first, last, [s.value for s in SHOWN_STATUSES])
-    arrivals = await _arrival_times(actor, [r["id"] for r in rows if r["status"] == Status.ARRIVED])
-    alerts = await medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows])
+    # The reads that need the day's rows and the audit of the showing go out at once (outside a transaction).
+    arrivals, alerts, _ = await asyncio.gather(
+        _arrival_times(actor, [r["id"] for r in rows if r["status"] == Status.ARRIVED]),
+        medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows]),
+        audit.record_patients_shown(actor, VIEWED, [r["patient"] for r in rows]))
     chairs = await setup_cache.chairs(actor)
     visits = [_visit(r, now, arrivals, alerts) for r in rows]
     by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}
     for row, visit in zip(rows, visits, strict=True):
         if row["chair"] in by_chair:
             by_chair[row["chair"]].visits.append(visit)
-    await audit.record_patients_shown(actor, VIEWED, [v.patient_id for v in visits])
     expected = [v for v in visits if v.state in ("expected", "late")]
     opens_at, closes_at = await _timeline_ends(actor, local_day, rows)
     return Board(

@@ -1,5 +1,6 @@
 """The staff dashboard: the clinic at a glance and the front desk's today board (polled, with one-tap arrivals)."""
 
+import asyncio
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
@@ -26,8 +27,9 @@ class DashboardController(Controller):
     @get("/", name="dashboard")
     async def show(self, request: Request, actor: CurrentActor) -> Template:
         """Today's clinic at a glance, the front desk board first."""
-        return render(request, "dashboard/index.html", overview=await dashboard.clinic_overview(actor),
-                      board=await front_desk.today(actor), errors={}, has_figures=dashboard.has_figures(actor))
+        overview, board = await asyncio.gather(dashboard.clinic_overview(actor), front_desk.today(actor))
+        return render(request, "dashboard/index.html", overview=overview, board=board, errors={},
+                      has_figures=dashboard.has_figures(actor))
 
     @get("/dashboard/figures", name="dashboard.figures")
     async def figures(self, request: Request, actor: CurrentActor) -> Template:
