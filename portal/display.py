@@ -22,6 +22,7 @@ A naive datetime is already a wall-clock time (the calendar computes those) and 
 Labels are registered as `lazy_gettext(...)` strings (or plain source strings) and translated when shown.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -116,6 +117,20 @@ def format_instant(moment: datetime | None, zone: str, style: str = "datetime") 
     if moment is None:
         return ""
     return _format(local_instant(moment, zone), *INSTANT_FORMATS[style])
+
+
+def clock_times(zone: str) -> Callable[[datetime], str]:
+    """`format_instant(moment, zone, "time")`, remembered per instant: for a drawing that shows the same start times
+    over and over (the calendar grids, the today board's timeline)."""
+    seen: dict[datetime, str] = {}
+
+    def clock(moment: datetime) -> str:
+        text = seen.get(moment)
+        if text is None:
+            text = seen[moment] = format_instant(moment, zone, "time")
+        return text
+
+    return clock
 
 
 def format_day(day: date | None, style: str = "date") -> str:

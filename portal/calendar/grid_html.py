@@ -19,7 +19,7 @@ def cards(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
     default_status = view["default_status"]
     held = moving["id"] if moving else None
     statuses: dict[str, str] = {}
-    times: dict = {}
+    clock_time = display.clock_times(zone)
     parts = []
     for a in view["appointments"]:
         status = a["status"]
@@ -39,10 +39,7 @@ def cards(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
         if a["movable"] and not moving:
             data = f' data-provider="{a["provider"]}"' + ("" if by_chair else f' data-chair="{a["chair"]}"') + \
                 ' aria-keyshortcuts="m"'
-        start = a["local_start"]
-        clock = times.get(start)
-        if clock is None:
-            clock = times[start] = str(escape(display.format_instant(start, zone, "time")))
+        clock = escape(clock_time(a["local_start"]))
         alert = ""
         if a["alerts"]:
             joined = ", ".join(a["alerts"])

@@ -25,25 +25,18 @@ def draw(board, zone: str) -> Markup:
     def x_of(moment: datetime) -> float:
         return LEFT + ((moment - board.opens_at).total_seconds() / span * WIDTH)
 
-    times: dict[datetime, str] = {}  # chairs share their start times
-
-    def clock_time(moment: datetime) -> str:
-        text = times.get(moment)
-        if text is None:
-            text = times[moment] = str(escape(display.format_instant(moment, zone, "time")))
-        return text
+    clock_time = display.clock_times(zone)  # chairs share their start times
 
     bottom = len(board.chairs) * ROW + 4
     title = gettext("Today per chair, %(opens)s to %(closes)s") % {
-        "opens": display.format_instant(board.opens_at, zone, "time"),
-        "closes": display.format_instant(board.closes_at, zone, "time")}
+        "opens": clock_time(board.opens_at), "closes": clock_time(board.closes_at)}
     parts = [f'<svg class="today-timeline" viewBox="0 0 1000 {len(board.chairs) * ROW + 28}" role="img" '
              f'aria-labelledby="timeline-title">\n<title id="timeline-title">{escape(title)}</title>']
     for hour in board.hours:
         hx = round(x_of(hour), 1)
         parts.append(f'<line x1="{hx}" x2="{hx}" y1="0" y2="{bottom}" class="timeline-hour"/>'
                      f'<text x="{hx}" y="{bottom + 18}" text-anchor="middle" class="timeline-label">'
-                     f'{clock_time(hour)}</text>')
+                     f'{escape(clock_time(hour))}</text>')
     states: dict[str, str] = {}
     for index, chair in enumerate(board.chairs):
         y = index * ROW + 4
@@ -53,7 +46,7 @@ def draw(board, zone: str) -> Markup:
             state = states.get(v.state) or states.setdefault(v.state, display.label(v.state, "front_desk_state"))
             parts.append(f'<rect x="{round(x_of(v.starts_at), 1)}" y="{y}" width="{round(width, 1)}" height="28" '
                          f'rx="3" class="timeline-visit state-{escape(v.state)}"><title>'
-                         f'{clock_time(v.starts_at)} {escape(v.patient_name)} · {escape(v.kind)} · '
+                         f'{escape(clock_time(v.starts_at))} {escape(v.patient_name)} · {escape(v.kind)} · '
                          f'{escape(state)}</title></rect>')
     if board.opens_at <= board.now <= board.closes_at:
         nx = round(x_of(board.now), 1)

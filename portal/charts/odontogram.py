@@ -106,12 +106,14 @@ _PLANNED_WORK = ("FROM plan_item i JOIN treatment_plan tp ON tp.id = i.plan WHER
                  "AND tp.patient = {} AND i.status = 'planned' AND tp.status = ANY({}) AND i.tooth IS NOT NULL "
                  "AND i.charts_as <> ''")
 _PLANNED_ORDER = "tp.id, i.phase, i.id"
-# What the drawing depends on, in one round trip (arguments: patient, clinic, clinic, patient, OPEN_PLANS): a version
-# of the patient's findings and the planned work itself (a few rows). Findings are only ever inserted (ids from a
-# sequence, recorded_at now) or erased, so their count, the sum of their ids and the newest recorded_at move on
-# every change, also when a database starts its ids again (as the tests' truncation does).
+# What the drawing depends on, in one round trip (arguments: patient, clinic, clinic, clinic, patient, OPEN_PLANS):
+# a version of the patient's findings and the planned work itself (a few rows). Findings are only ever inserted
+# (ids from a sequence, recorded_at now) or erased (append-only by trigger), so their count, the sum of their ids
+# and the newest recorded_at move on every change, also when a database starts its ids again (as the tests'
+# truncation does).
 _CHART_VERSION = ("(SELECT count(*) || ':' || coalesce(sum(f.id), 0) || ':' || coalesce(max(f.recorded_at)::text, '') "
-                  "FROM tooth_finding f WHERE f.patient = {}) AS findings_version, (SELECT coalesce(json_agg("
+                  "FROM tooth_finding f WHERE f.patient = {} AND f.clinic = {}) AS findings_version, "
+                  "(SELECT coalesce(json_agg("
                   f"json_build_array(i.tooth, i.surfaces, i.charts_as) ORDER BY {_PLANNED_ORDER}), '[]')::text "
                   f"{_PLANNED_WORK}) AS planned")
 # ... with the patient check (this clinic's, not isolated) and the clinic's numbering (then also: patient, clinic).
@@ -138,7 +140,7 @@ async def read_chart(actor: Actor, patient_id: int, patient_checked: bool = Fals
     time. The fold is kept per process under the findings' version and the planned work, both read with the
     patient check, so a change made by any process shows on the next view."""
     require(actor, Permission.READ_CLINICAL)
-    args = [patient_id, actor.clinic_id, actor.clinic_id, patient_id, list(OPEN_PLANS)]
+    args = [patient_id, actor.clinic_id, actor.clinic_id, actor.clinic_id, patient_id, list(OPEN_PLANS)]
     rows = await (ToothFinding.raw(f"SELECT {_CHART_VERSION}", *args) if patient_checked
                   else ToothFinding.raw(_CHART_READ, *args, patient_id, actor.clinic_id))
     if not rows:

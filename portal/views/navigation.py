@@ -33,13 +33,12 @@ _drawn: dict[tuple, Markup] = {}
 @pass_context
 def section_links(context) -> Markup:
     """The `<li>` of each section the signed-in person may open, the current one marked `aria-current="page"`."""
-    actor, app, path = context["actor"], context["request"].app, context["request"].url.path
+    actor, path, url_for = context["actor"], context["request"].url.path, context.resolve("url_for")
     allowed = tuple(can(actor, p) for p in _PERMISSIONS)
-    urls = app.state.fixed_urls
     visible = []
     for route, label, permission, by_prefix in SECTIONS:
         if permission is None or allowed[_PERMISSIONS.index(permission)]:
-            url = urls.get((route, None)) or urls.setdefault((route, None), app.route_reverse(route))
+            url = context.call(url_for, route)  # the app's url_for, which remembers fixed URLs
             visible.append((url, label, path.startswith(url) if by_prefix else path == url))
     current = next((i for i, (_, _, here) in enumerate(visible) if here), None)
     key = (i18n.current(), allowed, current)
