@@ -1,5 +1,6 @@
 """create_app(settings) -> Litestar: plugins, middleware, routes, lifespan."""
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from portal import db, display, i18n, links, phones
+from portal import db, display, i18n, links, phones, sessions
 from portal.calendar import grid_html
 from portal.charts import teeth
 from portal.permissions import Permission, can
@@ -200,9 +201,14 @@ def create_app(settings: Settings | None = None, manage_pool: bool = True) -> Li
             # day view's p95 tail in `make bench`.
             gc.collect()
             gc.freeze()
+        listener = (asyncio.create_task(sessions.keep_listening(settings.session_cache_seconds))
+                    if manage_pool and settings.session_cache_seconds > 0 else None)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
             if manage_pool:
                 await db.close_pool()
 

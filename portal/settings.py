@@ -82,6 +82,7 @@ class Settings:
     db_connect_timeout: float = 5.0  # seconds to open a database connection
     db_statement_timeout: float = 15.0  # seconds one statement of a web request may run (workers: 4x)
     db_acquire_timeout: float = 5.0  # seconds a request may wait for a free pooled connection
+    session_cache_seconds: float = 30.0  # longest a web process keeps a session it read (0: it never keeps one)
     worker_stale_seconds: int = 60  # a worker without a heartbeat for this long is shown in red
     worker_reconnect_seconds: int = 300  # a worker waits this long for the database, then exits non-zero
     totp_required_roles: frozenset[str] = frozenset({"owner"})  # roles that must sign in with a second factor
@@ -147,6 +148,7 @@ class Settings:
             db_connect_timeout=float(os.environ.get("DB_CONNECT_TIMEOUT", "5")),
             db_statement_timeout=float(os.environ.get("DB_STATEMENT_TIMEOUT", "15")),
             db_acquire_timeout=float(os.environ.get("DB_ACQUIRE_TIMEOUT", "5")),
+            session_cache_seconds=float(os.environ.get("SESSION_CACHE_SECONDS", "30")),
             worker_stale_seconds=int(os.environ.get("WORKER_STALE_SECONDS", "60")),
             worker_reconnect_seconds=int(os.environ.get("WORKER_RECONNECT_SECONDS", "300")),
             totp_required_roles=frozenset(r.strip() for r in os.environ.get("TOTP_REQUIRED_ROLES", "owner").split(",")
