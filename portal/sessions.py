@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 _ROTATE_TO = "chairside.session_id"
 _LOADED = "chairside.session_loaded"
 _STAFF = "chairside.session_staff"
-# A cookie that changes with every write of the session's data, so that the browser's next request, whichever
-# process answers it, never meets that process's older copy (see SessionCache).
+# A cookie that changes with every write of the session's data and every unsafe request, so that the browser's next
+# request, whichever process answers it, never meets that process's older copy (see SessionCache).
 REVISION_COOKIE = "session_rev"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Write the "last seen" time at most this often, so a page view is not also a session write.
 SEEN_RESOLUTION_SECONDS = 60
 
@@ -47,7 +48,8 @@ class SessionCache:
     connected (`keep_listening`). Every change to a session, a staff row, a clinic or its closure drops the entries
     it touches (triggers of migration 2026-12-04T12:00); a read that a change overtook is not kept (`generation`);
     nothing is kept longer than `seconds` in any case. A notice takes a moment to arrive, so the browser's own
-    writes also change its revision cookie: its next request misses, whichever process answers it.
+    writes (and every unsafe request) also change its revision cookie: its next request misses, whichever process
+    answers it.
     """
 
     def __init__(self, seconds: float = 30.0, size: int = 10_000):
@@ -233,10 +235,14 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return
         rotated = connection.scope.get(_ROTATE_TO) is not None
         if has_cookie and not rotated:
-            if scope_session != connection.scope.get(_LOADED):
+            written = scope_session != connection.scope.get(_LOADED)
+            if written:
                 store = self.config.get_store_from_app(connection.scope["app"])
                 await store.replace(self.get_session_id(connection), self.serialize_data(scope_session,
                                                                                          connection.scope))
+            # After a write of any kind (a role, a clinic's set-up, the session itself) the browser's next request
+            # reads its session afresh, in whichever process: no waiting on the notice.
+            if written or connection.scope["method"] not in _SAFE_METHODS:
                 MutableScopeHeaders.from_message(message).add("Set-Cookie", self._revision_cookie())
             return
         await super().store_in_message(scope_session, message, connection)

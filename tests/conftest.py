@@ -29,6 +29,7 @@ os.environ["SMTP_URL"] = MAIL_SINK.url  # before Settings are read, so the live 
 
 from portal import audit, db  # noqa: E402
 from portal.app import create_app  # noqa: E402
+from portal.calendar import grid_cache  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -116,6 +117,7 @@ def mailbox(mail_server) -> MailSink:
 async def clean_tables(database):
     await db.run_sql(_TRUNCATE)
     audit.forget_seen()
+    grid_cache.forget()
     yield
 
 

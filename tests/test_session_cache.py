@@ -181,3 +181,14 @@ def test_notices_drop_what_they_name():
     cache.stop()
     _kept(cache)
     assert cache.get("d", "r") is None  # not listening: nothing is kept
+
+
+async def test_after_any_unsafe_request_the_next_one_reads_the_session_afresh(client, clinic, listening,
+                                                                               session_reads):
+    """An owner who changes the opening hours sees them on the next page, whichever process serves it."""
+    await sign_in_as(client, clinic)
+    assert (await client.get(PAGE)).status_code == 200
+    revision = client.cookies.get(sessions.REVISION_COOKIE, "")
+    refused = await post_form(client, "/calendar/appointments", {})  # any POST, even one refused
+    assert 400 <= refused.status_code < 500
+    assert client.cookies.get(sessions.REVISION_COOKIE, "") != revision

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from portal import audit, clock
-from portal.calendar import practice_setup, setup_cache, statuses
+from portal.calendar import grid_cache, practice_setup, setup_cache, statuses
 from portal.charts import medical_history
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment
@@ -72,9 +72,22 @@ _APPOINTMENTS = (
 
 
 async def _appointments(actor: Actor, first: datetime, last: datetime, viewed: str, provider: int | None = None,
-                        chair: int | None = None) -> list[dict]:
-    """The appointments shown, with their patients' alerts; the showing is audited as `viewed` (a list row, and the
-    patients' own rows once a day), sent at once with the alerts' read."""
+                        chair: int | None = None) -> grid_cache.Kept:
+    """The appointments shown, with their patients' alerts, from this process's copy while the clinic's calendar
+    version has not moved; the showing is audited as `viewed` (a list row, and the patients' own rows once a day)."""
+    # types and providers' names come with the rows: the set-up's version guards them
+    key = (actor.clinic_id, actor.setup_version, actor.time_zone, actor.language, first, last, provider, chair)
+    current = await grid_cache.version(actor.clinic_id)  # before the rows: a copy is never newer than its version
+    kept = grid_cache.get(key, current)
+    if kept is None:
+        kept = await _read_appointments(actor, key, current, viewed)
+    else:
+        await audit.record_patients_shown(actor, viewed, kept.patients)
+    return kept
+
+
+async def _read_appointments(actor: Actor, key: tuple, current: int | None, viewed: str) -> grid_cache.Kept:
+    first, last, provider, chair = key[-4:]
     sql, values = _APPOINTMENTS, [actor.clinic_id, last, first, first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)]
     for column, value in (("provider", provider), ("chair", chair)):
         if value is not None:
@@ -92,7 +105,7 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, viewed: s
         row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
         row["colour_class"] = practice_setup.colour_class(row["appointment_type.colour"])
         row["initials"] = f'{row["patient.given_name"][:1]}{row["patient.family_name"][:1]}'
-    return rows
+    return grid_cache.put(key, current, rows, patients)
 
 
 def _now_row(actor: Actor, grid: Grid, day: date) -> int | None:
@@ -109,7 +122,8 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
     chairs = await setup_cache.chairs(actor)
     grid = await _grid(actor, step, {day.weekday()})
     first, last = clock.day_bounds(day, actor.time_zone)
-    rows = await _appointments(actor, first, last, "calendar.day_viewed")
+    kept = await _appointments(actor, first, last, "calendar.day_viewed")
+    rows = kept.rows
     column = {chair["id"]: index + 2 for index, chair in enumerate(chairs)}
     placed, freed, covered = [], [], set()
     for row in rows:
@@ -127,7 +141,9 @@ async def day_view(actor: Actor, day: date, step: int = 15, show_freed: bool = F
     return {"day": day, "grid": grid, "chairs": chairs, "appointments": placed, "freed": freed, "covered": covered,
             "default_status": statuses.Status.BOOKED, "show_freed": show_freed,
             "now_row": _now_row(actor, grid, day), "step": grid.step,
-            "closure": await _closure(actor, day)}
+            "closure": await _closure(actor, day),
+            # the drawn cards follow from the rows and the set-up alone (grid_html.cards keeps them with the rows)
+            "drawn": kept.drawn, "drawn_as": ("day", grid, show_freed, tuple(column.items()))}
 
 
 async def _closure(actor: Actor, day: date) -> str | None:
@@ -145,7 +161,8 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
     grid = await _grid(actor, step, set(range(7)))
     first, _ = clock.day_bounds(monday, actor.time_zone)
     _, last = clock.day_bounds(days[-1], actor.time_zone)
-    rows = await _appointments(actor, first, last, "calendar.week_viewed", provider=provider_id, chair=chair_id)
+    kept = await _appointments(actor, first, last, "calendar.week_viewed", provider=provider_id, chair=chair_id)
+    rows = kept.rows
     placed = []
     for row in rows:
         if row["status"] in statuses.FREED:
@@ -155,7 +172,7 @@ async def week_view(actor: Actor, day: date, provider_id: int | None = None, cha
                            "column": (row["local_start"].date() - monday).days + 2,
                            "movable": row["status"] in statuses.CANCELLABLE})
     return {"monday": monday, "days": days, "grid": grid, "appointments": placed, "step": grid.step,
-            "default_status": statuses.Status.BOOKED}
+            "default_status": statuses.Status.BOOKED, "drawn": kept.drawn, "drawn_as": ("week", grid, monday)}
 
 
 async def month_view(actor: Actor, day: date) -> dict:

@@ -14,7 +14,19 @@ from portal.i18n import gettext
 
 
 def cards(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
-    """Every placed appointment of `view` (agenda.day_view or week_view) as an `<a class="cal-appt">` card."""
+    """Every placed appointment of `view` (agenda.day_view or week_view) as an `<a class="cal-appt">` card, drawn
+    once per kept copy of the rows (grid_cache) and placement."""
+    drawn, drawn_as = view.get("drawn"), view.get("drawn_as")
+    if drawn is None or drawn_as is None:
+        return _draw(view, moving, card_base, zone)
+    key = (drawn_as, moving["id"] if moving else None, card_base, zone)
+    markup = drawn.get(key)
+    if markup is None:
+        markup = drawn[key] = _draw(view, moving, card_base, zone)
+    return markup
+
+
+def _draw(view: dict, moving: dict | None, card_base: str, zone: str) -> Markup:
     by_chair = "chairs" in view
     default_status = view["default_status"]
     held = moving["id"] if moving else None

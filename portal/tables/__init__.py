@@ -7,6 +7,7 @@ from portal.tables.appointment import (
     Appointment,
     AppointmentChange,
     AppointmentType,
+    CalendarVersion,
     Chair,
     Closure,
     IcalToken,

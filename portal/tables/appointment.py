@@ -1,7 +1,7 @@
 """Storage of the calendar: chairs, appointment types, opening hours, closures, provider schedules,
 appointments and their change history. The exclusion constraints live in the migration."""
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, SmallInt, Time, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, SmallInt, Time, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.clinic import Clinic
@@ -96,3 +96,11 @@ class IcalToken(Table, tablename="ical_token"):
     token_hash = Varchar(length=64, unique=True)  # SHA-256 of the secret in the feed URL
     created_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class CalendarVersion(Table, tablename="calendar_version"):
+    """Per clinic, moved at the commit of every change the calendar grids show (appointments, alerts, patients'
+    names); triggers of migration 2026-12-04T12:10 keep it, calendar/grid_cache.py reads it. No one's data."""
+
+    clinic = ForeignKey(references=Clinic, primary_key=True)
+    version = BigInt(default=0)

@@ -1,0 +1,62 @@
+"""The calendar grids' appointments and drawn cards, kept per web process under the clinic's calendar version.
+
+Staff reload the day and week all day, and most reloads show what the last one showed. The version
+(`calendar_version`, migration 2026-12-04T12:10) moves at the commit of every change to an appointment, an alert or
+a patient's name, and is read before the rows it guards, so a kept copy is served only while nothing it shows has
+changed (a change committed during the read leaves a newer copy under the older version: redrawn at the next
+look). Every showing is still audited by the caller.
+
+A copy holds patients' names, so it lives at most `KEEP_SECONDS` and a newer version replaces it: an erased
+patient's name leaves memory within that time even if nobody looks at that day again.
+"""
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from portal.tables import CalendarVersion
+
+ENTRIES = 256
+KEEP_SECONDS = 300.0
+
+
+@dataclass
+class Kept:
+    version: int
+    rows: list[dict]  # shared by every request that is served them: read, never changed
+    patients: list[int]
+    read_at: float
+    token: int  # names this copy in `drawn` keys
+    drawn: dict[tuple, Markup] = field(default_factory=dict)
+
+
+_kept: dict[tuple, Kept] = {}
+_tokens = itertools.count(1)
+
+
+async def version(clinic_id: int) -> int | None:
+    rows = await CalendarVersion.raw("SELECT version FROM calendar_version WHERE clinic = {}", clinic_id)
+    return rows[0]["version"] if rows else None
+
+
+def get(key: tuple, current: int | None) -> Kept | None:
+    kept = _kept.get(key)
+    if kept is None or current is None or kept.version != current or time.monotonic() - kept.read_at > KEEP_SECONDS:
+        return None
+    return kept
+
+
+def put(key: tuple, current: int | None, rows: list[dict], patients: list[int]) -> Kept:
+    kept = Kept(current if current is not None else -1, rows, patients, time.monotonic(), next(_tokens))
+    if current is not None:
+        if len(_kept) >= ENTRIES and key not in _kept:
+            _kept.clear()
+        _kept[key] = kept
+    return kept
+
+
+def forget() -> None:
+    """Drop every copy (tests that start on empty tables, where versions begin again)."""
+    _kept.clear()
