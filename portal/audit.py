@@ -60,6 +60,10 @@ async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int
     key = (actor.clinic_id, actor.kind, actor.id, action, day)
     known = _seen_today.get(key, ())
     unknown = [pid for pid in ids if pid not in known]
+    if not unknown:  # every patient's own row of the day is there: the list's row alone, without the lookups
+        await AuditEntry.raw(_INSERT, actor.clinic_id, actor.kind, actor.id, actor.name, None, action, "patient_list",
+                             "", request_id_var.get(), dump_json({"patients": ids}), datetime.now(timezone.utc))
+        return
     await AuditEntry.raw(
         "WITH fresh AS (SELECT pid FROM unnest({}::int[]) AS pid WHERE NOT EXISTS ("
         " SELECT 1 FROM audit_entry e WHERE e.clinic_id = {} AND e.object_type = 'patient' AND e.actor_id = {}"

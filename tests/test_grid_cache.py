@@ -1,6 +1,7 @@
 """The day and week grids are drawn once per calendar version: a reload that nothing changed is served from the
 process's copy (still audited), and every change a grid shows moves the version at its commit."""
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -57,9 +58,12 @@ async def test_a_reload_nothing_changed_is_drawn_from_the_copy_and_still_audited
     cards = [re.findall(r'<a class="cal-appt .*?</a>', page, re.S) for page in (first, second)]
     assert cards[0] == cards[1] and len(cards[0]) == 1 and "Ada" in cards[0][0]
     assert len(appointment_reads) == 1
-    listed = await AuditEntry.count().where((AuditEntry.action == "calendar.day_viewed")
-                                            & (AuditEntry.object_type == "patient_list"))
-    assert listed == 2  # every showing has its row
+    listed = await AuditEntry.select(AuditEntry.detail).where((AuditEntry.action == "calendar.day_viewed")
+                                                              & (AuditEntry.object_type == "patient_list"))
+    assert [json.loads(row["detail"]) for row in listed] == [{"patients": [booked]}] * 2  # every showing has its row
+    own = await AuditEntry.count().where((AuditEntry.action == "calendar.day_viewed")
+                                         & (AuditEntry.patient_id == booked))
+    assert own == 1  # the patient's own row, once a day
 
 
 async def test_a_new_booking_shows_at_the_next_look(client, clinic, cal, booked, appointment_reads):
