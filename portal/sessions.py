@@ -110,11 +110,13 @@ LISTEN_PING_SECONDS = 10.0
 
 async def keep_listening(seconds: float, cache: SessionCache = CACHE, retry_seconds: float = 1.0) -> None:
     """For the life of a web process: LISTEN on a connection of its own and drop what each notice names. The
-    cache is used only while this connection is up; a lost connection empties it until the next one listens."""
+    cache is used only while this connection is up; a lost connection empties it until the next one listens
+    (tried again after `retry_seconds`, doubling up to a minute while the database stays away)."""
     import asyncpg
 
+    wait = retry_seconds
     while True:
-        connection = None
+        connection, failed = None, False
         try:
             connection = await asyncpg.connect(os.environ["DATABASE_URL"], timeout=5,
                                                server_settings={"application_name": LISTENER_NAME})
@@ -122,18 +124,21 @@ async def keep_listening(seconds: float, cache: SessionCache = CACHE, retry_seco
             connection.add_termination_listener(lambda _connection: lost.set())
             await connection.add_listener(CHANNEL, lambda _connection, _pid, _channel, notice: cache.drop(notice))
             cache.start(seconds)
+            wait = retry_seconds
             while not lost.is_set():
                 try:
                     await asyncio.wait_for(lost.wait(), LISTEN_PING_SECONDS)
                 except TimeoutError:
                     await connection.fetchval("SELECT 1", timeout=5)
         except Exception as exc:  # the database away, restarting, refusing: serve uncached and try again
-            log.warning("session cache off: %s", exc.__class__.__name__)
+            log.warning("session cache off for %.1f s: %s", wait, exc.__class__.__name__)
+            failed = True
         finally:
             cache.stop()
             if connection is not None:
                 connection.terminate()
-        await asyncio.sleep(retry_seconds)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, 60.0) if failed else retry_seconds
 
 
 class PostgresSessionStore(Store):
