@@ -37,6 +37,25 @@ async def record(actor: Actor | None, action: str, *, patient_id: int | None = N
         dump_json(detail or {}), datetime.now(timezone.utc))
 
 
+_INSERT_IF_IN_CLINIC = (
+    "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
+    "object_id, request_id, detail, at) SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::text, {}::text, "
+    "{}::text, {}::text, {}::jsonb, {}::timestamptz "
+    "WHERE EXISTS (SELECT 1 FROM patient WHERE id = {} AND clinic = {} AND isolated_at IS NULL) RETURNING id")
+
+
+async def record_if_in_clinic(actor: Actor, action: str, patient_id: int, *, object_type: str = "patient",
+                             object_id=None, detail: dict | None = None) -> bool:
+    """Append one audit row about a patient of the actor's clinic who is not isolated, and say whether there was
+    one: the check a read needs and its audit row in one statement, so the read itself can go out at the same time
+    (clinic-scoped, it finds nothing of another clinic's patient; the caller raises NotFound on False)."""
+    rows = await AuditEntry.raw(_INSERT_IF_IN_CLINIC,
+        actor.clinic_id, actor.kind, actor.id, actor.name, patient_id, action, object_type,
+        str(object_id if object_id is not None else patient_id), request_id_var.get(), dump_json(detail or {}),
+        datetime.now(timezone.utc), patient_id, actor.clinic_id)
+    return bool(rows)
+
+
 # Patients whose own row for the day this process has seen committed, per (clinic, actor kind, actor id, action,
 # the clinic's day): the next showing asks the database only about the others. Rows are append-only, so a
 # remembered row stays true; a forgotten one only costs the lookup.

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from portal import clock
 from portal.calendar import scheduling
-from portal.tables import AuditEntry
+from portal.tables import AuditEntry, Patient
 from tests import factories
 from tests.factories import sign_in_as
 
@@ -36,10 +36,17 @@ async def test_the_patient_page_lists_coming_and_earlier_appointments(client, cl
         (AuditEntry.action == "patient.appointments_viewed") & (AuditEntry.patient_id == patient))
 
 
-async def test_another_clinics_patient_is_unknown(client, clinic, other_clinic):
+async def test_another_clinics_patient_and_an_isolated_one_are_unknown_and_nothing_is_logged(
+        client, clinic, other_clinic, cal):
     stranger = await factories.make_patient(other_clinic)
+    isolated = await factories.make_patient(clinic)
+    await factories.book(clinic, cal, isolated, (clock.now() + timedelta(days=2)).date().isoformat(), "09:00")
+    await Patient.raw("UPDATE patient SET isolated_at = now() WHERE id = {}", isolated)
     await sign_in_as(client, clinic)
-    assert (await client.get(f"/patients/{stranger}/appointments")).status_code == 404
+    for unknown in (stranger, isolated):
+        response = await client.get(f"/patients/{unknown}/appointments")
+        assert response.status_code == 404 and "09:00" not in response.text
+    assert not await AuditEntry.exists().where(AuditEntry.action == "patient.appointments_viewed")
 
 
 async def test_upcoming_come_soonest_first_and_only_the_twenty_latest_past_ones(clinic, cal, monkeypatch):

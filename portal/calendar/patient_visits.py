@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from portal import audit, clock
-from portal.patients import ensure_in_clinic
+from portal.errors import NotFound
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment, ImportedVisit
 
@@ -35,19 +35,19 @@ _VISITS = (f"(SELECT true AS upcoming, row_number() OVER (ORDER BY a.starts_at) 
 async def for_patient(actor: Actor, patient_id: int) -> PatientVisits:
     """Upcoming (soonest first, cancelled ones included so the desk sees them) and the latest past appointments."""
     require(actor, Permission.MANAGE_CALENDAR)
-    await ensure_in_clinic(actor, patient_id)
     now = clock.now()
-    # Independent reads and the audit row go out at once (outside a transaction, each on its own pooled
-    # connection): the patient page loads this list on every open.
-    rows, imported, _ = await asyncio.gather(
+    # The reads and the audit row (which checks the patient is this clinic's and not isolated) go out at once,
+    # outside a transaction, each on its own pooled connection: the patient page loads this list on every open.
+    rows, imported, shown = await asyncio.gather(
         Appointment.raw(_VISITS, actor.clinic_id, patient_id, now, actor.clinic_id, patient_id, now, PAST_SHOWN + 1),
         ImportedVisit.select(
             ImportedVisit.starts_at, ImportedVisit.status, ImportedVisit.type, ImportedVisit.provider,
             ImportedVisit.cancel_reason, ImportedVisit.patient_import.source_clinic).where(
             (ImportedVisit.clinic == actor.clinic_id) & (ImportedVisit.patient == patient_id)).order_by(
             ImportedVisit.starts_at, ascending=False).run(),
-        audit.record(actor, "patient.appointments_viewed", patient_id=patient_id, object_type="patient",
-                     object_id=patient_id))
+        audit.record_if_in_clinic(actor, "patient.appointments_viewed", patient_id))
+    if not shown:
+        raise NotFound()
     upcoming = [r for r in rows if r["upcoming"]]
     past = [r for r in rows if not r["upcoming"]]
     return PatientVisits(upcoming=upcoming, past=past[:PAST_SHOWN], more_past=len(past) > PAST_SHOWN,
