@@ -149,3 +149,18 @@ async def test_the_timeline_draws_each_visit_at_its_clinic_time_with_escaped_nam
     assert "09:00 &lt;b&gt;Ada&lt;/b&gt;" in svg and "<b>Ada" not in svg
     assert '<line x1="' + str(round(120 + 130 / 600 * 850, 1)) + '"' in svg  # now, 10:10
     assert ">Chair 2</text>" in svg
+
+
+async def test_a_visit_names_its_patients_active_alerts_oldest_first(clinic, cal, day):
+    from portal.charts import medical_history
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    cas, dirk = day["patients"][2], day["patients"][3]
+    await medical_history.add_alert(dentist, cas, medical_history.AlertForm(label="Latex allergy"))
+    gone = await medical_history.add_alert(dentist, cas, medical_history.AlertForm(label="Old fracture"))
+    await medical_history.add_alert(dentist, cas, medical_history.AlertForm(label="Anticoagulants", severity="medium"))
+    await medical_history.resolve_alert(dentist, cas, gone)
+    board = await front_desk.today(clinic, now=day["now"])
+    alerts = {v.patient_id: v.alerts for chair in board.chairs for v in chair.visits}
+    assert alerts[cas] == ["Latex allergy", "Anticoagulants"] and alerts[dirk] == []
+    assert board.waiting[0].alerts == ["Latex allergy", "Anticoagulants"]
