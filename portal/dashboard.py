@@ -2,6 +2,7 @@
 
 import json
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -33,10 +34,8 @@ async def clinic_overview(actor: Actor) -> dict:
         actor.clinic_id, actor.clinic_id, actor.clinic_id, months[0])
     counts = rows[0]
     per_month = json.loads(counts["per_month"]) if isinstance(counts["per_month"], str) else counts["per_month"]
-    # Month names in the reader's language (CLDR stand-alone abbreviations: "Nov", "nov.", "Kas").
     locale = i18n.babel_locale()
-    series = [{"label": format_date(m, "LLL", locale=locale), "count": per_month.get(m.isoformat()[:7], 0)}
-              for m in months]
+    series = [{"label": _month_label(m, locale), "count": per_month.get(m.isoformat()[:7], 0)} for m in months]
     return {
         "today": today,
         "patients": counts["patients"],
@@ -69,6 +68,13 @@ async def clinic_figures(actor: Actor) -> dict:
     social = await page_insights.weekly(actor) if can(actor, Permission.MANAGE_CLINIC) else None
     return {"social": social, "breach_clocks": breach_clocks, "money": money, "privacy": privacy,
             "lab_late": lab_late}
+
+
+@lru_cache(maxsize=512)
+def _month_label(month: date, locale) -> str:
+    """A month's name in the reader's language (CLDR stand-alone abbreviations: "Nov", "nov.", "Kas"), kept: Babel
+    resolves the pattern on every call, and the dashboard shows the same six months all month."""
+    return format_date(month, "LLL", locale=locale)
 
 
 def _shift_month(day: date, months: int) -> date:

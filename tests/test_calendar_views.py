@@ -1,6 +1,7 @@
 """The calendar in HTTP: day, week and month pages, booking, conflicts with alternatives, the card."""
 
 import asyncio
+import re
 from datetime import date, timedelta
 
 import httpx
@@ -299,3 +300,35 @@ async def test_a_booking_in_the_past_keeps_what_was_typed_and_asks_for_a_reason(
     recorded = await post_form(client, "/calendar/appointments",
                                booking(cal, patient, date=gone, past_reason="Paper diary"))
     assert recorded.status_code == 303 and await Appointment.count() == 1
+
+
+async def test_the_card_shows_the_patients_active_alerts_and_its_history_oldest_first(client, clinic, cal,
+                                                                                     receptionist):
+    from portal.charts import medical_history
+
+    patient, other = await factories.make_patient(clinic), await factories.make_patient(clinic)
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    add = medical_history.add_alert
+    await add(dentist, patient, medical_history.AlertForm(label="Latex <allergy>"))
+    gone = await add(dentist, patient, medical_history.AlertForm(label="Old fracture"))
+    await add(dentist, patient, medical_history.AlertForm(label="Anticoagulants", severity="medium"))
+    await add(dentist, other, medical_history.AlertForm(label="Someone else's alert"))
+    await medical_history.resolve_alert(dentist, patient, gone)
+    appointment_id = await book(clinic, cal, patient, DAY, "10:00")
+    await sign_in_as(client, receptionist)
+    assert (await post_form(client, f"/calendar/appointments/{appointment_id}/move",
+                            {"date": DAY, "time": "15:00", "chair_id": str(cal["chairs"][1]),
+                             "provider_id": str(cal["dentist"].id), "minutes": "30"})).status_code == 303
+    assert (await post_form(client, f"/calendar/appointments/{appointment_id}/status",
+                            {"status": "confirmed"})).status_code == 303
+    card = (await client.get(f"/calendar/appointments/{appointment_id}", headers=HX)).text
+    assert re.findall(r'<li class="alert alert-high">⚠ ([^<]*)</li>', card) == [
+        "Latex &lt;allergy&gt;", "Anticoagulants"]  # the active ones, oldest first, escaped; not the resolved one
+    history = [" ".join(h.split()) for h in re.findall(r"<li>(.*?)</li>", card.split('<ol class="history">')[1],
+                                                        re.S)]
+    day = date.fromisoformat(DAY)
+    assert len(history) == 3 and history[0].endswith(f"{clinic.name}: booked")
+    assert history[1].endswith(f"Rita: moved from {day.day} {day:%b}, 10:00 to {day.day} {day:%b}, 15:00")
+    assert history[2].endswith("Rita: booked → confirmed")
+    assert await AuditEntry.exists().where((AuditEntry.action == "appointment.viewed")
+                                           & (AuditEntry.patient_id == patient))

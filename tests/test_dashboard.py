@@ -22,3 +22,19 @@ async def test_the_rarely_changing_figures_load_after_the_page(client, clinic):
     figures = await client.get("/dashboard/figures", headers={"HX-Request": "true"})
     assert figures.status_code == 200 and "<html" not in figures.text
     assert '<div id="dashboard-figures">' in figures.text and 'id="owner-figures"' in figures.text
+
+
+async def test_the_months_are_named_in_the_readers_language_each_time(clinic):
+    from babel.dates import format_date
+
+    from portal import dashboard, i18n
+
+    english = await dashboard.clinic_overview(clinic)
+    with i18n.using("nl"):
+        dutch = await dashboard.clinic_overview(clinic)
+        nl = i18n.babel_locale()
+    months = [dashboard._shift_month(english["today"].replace(day=1), -k) for k in range(5, -1, -1)]
+    assert [m["label"] for m in dutch["new_patients"]] == [format_date(m, "LLL", locale=nl) for m in months]
+    assert [m["label"] for m in english["new_patients"]] != [m["label"] for m in dutch["new_patients"]]
+    assert [m["label"] for m in (await dashboard.clinic_overview(clinic))["new_patients"]] == [
+        m["label"] for m in english["new_patients"]]

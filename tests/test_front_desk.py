@@ -149,3 +149,40 @@ async def test_the_timeline_draws_each_visit_at_its_clinic_time_with_escaped_nam
     assert "09:00 &lt;b&gt;Ada&lt;/b&gt;" in svg and "<b>Ada" not in svg
     assert '<line x1="' + str(round(120 + 130 / 600 * 850, 1)) + '"' in svg  # now, 10:10
     assert ">Chair 2</text>" in svg
+
+
+async def test_a_visit_names_its_patients_active_alerts_oldest_first(clinic, cal, day):
+    from portal.charts import medical_history
+
+    dentist = await factories.make_staff(clinic, Role.DENTIST)
+    cas, dirk = day["patients"][2], day["patients"][3]
+    await medical_history.add_alert(dentist, cas, medical_history.AlertForm(label="Latex allergy"))
+    gone = await medical_history.add_alert(dentist, cas, medical_history.AlertForm(label="Old fracture"))
+    await medical_history.add_alert(dentist, cas, medical_history.AlertForm(label="Anticoagulants", severity="medium"))
+    await medical_history.resolve_alert(dentist, cas, gone)
+    board = await front_desk.today(clinic, now=day["now"])
+    alerts = {v.patient_id: v.alerts for chair in board.chairs for v in chair.visits}
+    assert alerts[cas] == ["Latex allergy", "Anticoagulants"] and alerts[dirk] == []
+    assert board.waiting[0].alerts == ["Latex allergy", "Anticoagulants"]
+
+
+async def test_a_kept_timeline_is_drawn_again_when_anything_it_shows_changes(clinic, cal, day):
+    from portal import i18n
+    from portal.tables import Patient
+
+    def bar(svg: str, name: str) -> str:
+        return next(t for t in svg.split("<title>") if f" {name}" in t).split("</title>")[0]
+
+    first = str((await front_desk.today(clinic, now=day["now"])).timeline)
+    assert str((await front_desk.today(clinic, now=day["now"])).timeline) == first
+    assert bar(first, "Dirk").endswith("· Expected") and bar(first, "Cas").endswith("· Waiting")
+    later = str((await front_desk.today(clinic, now=day["now"] + timedelta(minutes=30))).timeline)  # 10:40
+    assert bar(later, "Dirk").endswith("· Running late")  # the state moved with the clock
+    assert '<line x1="' + str(round(120 + 160 / 600 * 850, 1)) + '"' in later  # and the now-line
+    await scheduling.set_status(clinic, day["ids"]["waiting"], "in_chair")
+    await Patient.update({Patient.given_name: "Bea"}).where(Patient.id == day["patients"][0])
+    changed = str((await front_desk.today(clinic, now=day["now"])).timeline)
+    assert bar(changed, "Cas").endswith("· In chair") and " Bea " in changed and " Ada " not in changed
+    with i18n.using("nl"):
+        dutch = str((await front_desk.today(clinic, now=day["now"])).timeline)
+    assert "Vandaag per stoel" in dutch and "Today per chair" in changed

@@ -5,7 +5,6 @@ each refresh is audited as one list row, and each patient shown gets a row of th
 day ("front_desk.viewed"; portal/audit.py, record_patients_shown).
 """
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -18,7 +17,7 @@ from portal.charts import medical_history
 from portal.display import register_labels
 from portal.i18n import gettext, lazy_gettext
 from portal.permissions import Actor, Permission, can, require
-from portal.tables import Appointment, AppointmentChange
+from portal.tables import Appointment
 
 LATE_AFTER = timedelta(minutes=5)  # an expected patient this long past the start is "running late"
 SHOWN_STATUSES = tuple(s for s in Status if s != Status.CANCELLED)  # a no-show stays on the day's board
@@ -93,14 +92,21 @@ def _state(status: str, starts_at: datetime, now: datetime) -> str:
     return "waiting" if status == Status.ARRIVED else status
 
 
-# Written out: the board is polled every 30 s, and composing the joined select cost Piccolo about a millisecond.
+# Written out: the board is polled every 30 s, and composing the joined select cost Piccolo about a millisecond. The
+# patient's active alerts (`medical_history.ACTIVE_ALERTS`, the one home of "active") and, for a patient waiting, the
+# time of arrival come in the same statement: two reads fewer on every poll.
 _TODAY = (
-    'SELECT a.id, a.patient, a.chair, a.starts_at, a.ends_at, a.status, p.given_name AS "patient.given_name", '
+    'SELECT ap.id, ap.patient, ap.chair, ap.starts_at, ap.ends_at, ap.status, p.given_name AS "patient.given_name", '
     'p.family_name AS "patient.family_name", p.isolated_at AS "patient.isolated_at", s.name AS "provider.name", '
-    't.name AS "appointment_type.name", t.colour AS "appointment_type.colour" '
-    'FROM appointment a LEFT JOIN patient p ON p.id = a.patient LEFT JOIN staff s ON s.id = a.provider '
-    'LEFT JOIN appointment_type t ON t.id = a.appointment_type '
-    'WHERE a.clinic = {} AND a.starts_at >= {} AND a.starts_at < {} AND a.status = ANY({}) ORDER BY a.starts_at')
+    't.name AS "appointment_type.name", t.colour AS "appointment_type.colour", '
+    f"CASE WHEN ap.status = '{Status.ARRIVED.value}' THEN (SELECT max(h.at) FROM appointment_change h "
+    f"WHERE h.appointment = ap.id AND h.clinic = ap.clinic AND h.to_status = '{Status.ARRIVED.value}') END "
+    "AS arrived_at, "
+    + medical_history.ACTIVE_ALERTS.format("ap.patient", "ap.clinic") + " AS alerts "
+    'FROM appointment ap LEFT JOIN patient p ON p.id = ap.patient LEFT JOIN staff s ON s.id = ap.provider '
+    'LEFT JOIN appointment_type t ON t.id = ap.appointment_type '
+    'WHERE ap.clinic = {} AND ap.starts_at >= {} AND ap.starts_at < {} AND ap.status = ANY({}) '
+    'ORDER BY ap.starts_at')
 
 
 async def today(actor: Actor, now: datetime | None = None) -> Board:
@@ -110,13 +116,9 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
     local_day = clock.local(now, actor.time_zone).date()
     first, last = clock.day_bounds(local_day, actor.time_zone)
     rows = await Appointment.raw(_TODAY, actor.clinic_id, first, last, [s.value for s in SHOWN_STATUSES])
-    # The reads that need the day's rows and the audit of the showing go out at once (outside a transaction).
-    arrivals, alerts, _ = await asyncio.gather(
-        _arrival_times(actor, [r["id"] for r in rows if r["status"] == Status.ARRIVED]),
-        medical_history.alerts_for_patients(actor.clinic_id, [r["patient"] for r in rows]),
-        audit.record_patients_shown(actor, VIEWED, [r["patient"] for r in rows]))
+    await audit.record_patients_shown(actor, VIEWED, [r["patient"] for r in rows])
     chairs = await setup_cache.chairs(actor)
-    visits = [_visit(r, now, arrivals, alerts) for r in rows]
+    visits = [_visit(r, now) for r in rows]
     by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}
     for row, visit in zip(rows, visits, strict=True):
         if row["chair"] in by_chair:
@@ -137,9 +139,9 @@ async def _timeline_ends(actor: Actor, day, rows: list[dict]) -> tuple[datetime,
     return (min([opens, *(r["starts_at"] for r in rows)]), max([closes, *(r["ends_at"] for r in rows)]))
 
 
-def _visit(row: dict, now: datetime, arrivals: dict[int, datetime], alerts: dict[int, list[str]]) -> Visit:
+def _visit(row: dict, now: datetime) -> Visit:
     hidden = bool(row["patient.isolated_at"])
-    arrived_at = arrivals.get(row["id"])
+    arrived_at = row["arrived_at"]
     return Visit(
         id=row["id"], patient_id=row["patient"],
         patient_name=gettext("Restricted record") if hidden
@@ -148,16 +150,9 @@ def _visit(row: dict, now: datetime, arrivals: dict[int, datetime], alerts: dict
         status=row["status"], starts_at=row["starts_at"], ends_at=row["ends_at"],
         state=_state(row["status"], row["starts_at"], now),
         waited_minutes=int((now - arrived_at).total_seconds() // 60) if arrived_at else None,
-        next_status=ONE_TAP.get(Status(row["status"])), alerts=[] if hidden else alerts.get(row["patient"], []))
-
-
-async def _arrival_times(actor: Actor, appointment_ids: list[int]) -> dict[int, datetime]:
-    if not appointment_ids:
-        return {}
-    rows = await AppointmentChange.select(AppointmentChange.appointment, AppointmentChange.at).where(
-        (AppointmentChange.clinic == actor.clinic_id) & AppointmentChange.appointment.is_in(appointment_ids)
-        & (AppointmentChange.to_status == Status.ARRIVED.value))
-    return {r["appointment"]: r["at"] for r in rows}
+        next_status=ONE_TAP.get(row["status"]),  # a StrEnum member hashes as its value
+        alerts=[] if hidden or row["alerts"] == "[]" else [a["label"]
+                                                           for a in medical_history.alerts_shown(row["alerts"])])
 
 
 def _counts(visits: list[Visit], rows: list[dict]) -> dict[str, int]:

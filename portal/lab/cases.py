@@ -279,11 +279,26 @@ async def late_cases(actor: Actor) -> list[dict]:
     return late
 
 
+# The cases for one seating that are not back yet, as a JSON array (arguments: clinic, appointment): read on its own
+# or inside the appointment card's statement; `late_among` then applies the one rule of lateness (`is_late`).
+NOT_BACK_FOR_SEATING = ("(SELECT coalesce(json_agg(x), '[]')::text FROM (" + _LIST + " AND c.seating_appointment = {} "
+                        "AND c.status NOT IN (" + ", ".join(f"'{s}'" for s in BACK) + ")) x)")
+
+
+def late_among(cases_json: str, zone: str) -> list[dict]:
+    """The cases of `NOT_BACK_FOR_SEATING` that will not be back in time."""
+    rows = json.loads(cases_json)
+    for row in rows:
+        for key in ("sent_at", "seating_at"):
+            if row[key] is not None:
+                row[key] = datetime.fromisoformat(row[key])
+    return [r for r in _dress(rows, zone) if r["late"]]
+
+
 async def late_for_appointment(actor: Actor, appointment_id: int) -> list[dict]:
     """The cases for this seating that will not be back in time (the appointment card's warning)."""
-    rows = await LabCase.raw(_LIST + " AND c.seating_appointment = {} AND c.status NOT IN "
-                             "('received', 'checked', 'seated')", actor.clinic_id, appointment_id)
-    return [r for r in _dress(rows, actor.time_zone) if r["late"]]
+    rows = await LabCase.raw(f"SELECT {NOT_BACK_FOR_SEATING} AS cases", actor.clinic_id, appointment_id)
+    return late_among(rows[0]["cases"], actor.time_zone)
 
 
 async def record_invoice(actor: Actor, patient_id: int, case_id: int, form: InvoiceForm) -> int:
