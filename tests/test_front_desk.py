@@ -186,3 +186,28 @@ async def test_a_kept_timeline_is_drawn_again_when_anything_it_shows_changes(cli
     with i18n.using("nl"):
         dutch = str((await front_desk.today(clinic, now=day["now"])).timeline)
     assert "Vandaag per stoel" in dutch and "Today per chair" in changed
+
+
+async def test_a_kept_board_follows_every_change_of_the_calendar(clinic, cal, day, monkeypatch):
+    """The board's rows are kept under the calendar's version: a tap, a rename or a new alert shows at the next
+    poll, and a poll nothing changed reads no rows."""
+    from portal.charts import medical_history
+    from portal.tables import Patient
+
+    def state_of(board, appointment_id):
+        return next(v for chair in board.chairs for v in chair.visits if v.id == appointment_id)
+
+    reads = []
+    read_today = front_desk._read_today
+    monkeypatch.setattr(front_desk, "_read_today", lambda *args: reads.append(1) or read_today(*args))
+    ids = day["ids"]
+    assert state_of(await front_desk.today(clinic, now=day["now"]), ids["expected"]).state == "expected"
+    kept = await front_desk.today(clinic, now=day["now"])
+    assert state_of(kept, ids["expected"]).state == "expected" and len(reads) == 1
+    await scheduling.set_status(clinic, ids["expected"], "arrived")
+    assert state_of(await front_desk.today(clinic, now=day["now"]), ids["expected"]).state == "waiting"
+    await Patient.update({Patient.given_name: "Dirkje"}).where(Patient.id == day["patients"][3])
+    assert state_of(await front_desk.today(clinic, now=day["now"]), ids["expected"]).patient_name.startswith("Dirkje")
+    await medical_history.add_alert(clinic, day["patients"][3], medical_history.AlertForm(label="Latex allergy"))
+    assert state_of(await front_desk.today(clinic, now=day["now"]), ids["expected"]).alerts == ["Latex allergy"]
+    assert len(reads) == 4

@@ -1,6 +1,5 @@
 """What the calendar shows: a day per chair, a week per provider or chair, a month of counts (reads audited)."""
 
-import asyncio
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -77,16 +76,12 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, viewed: s
     version has not moved; the showing is audited as `viewed` (a list row, and the patients' own rows once a day)."""
     # types and providers' names come with the rows: the set-up's version guards them
     key = (actor.clinic_id, actor.setup_version, actor.time_zone, actor.language, first, last, provider, chair)
-    current = await grid_cache.version(actor.clinic_id)  # before the rows: a copy is never newer than its version
-    kept = grid_cache.get(key, current)
-    if kept is None:
-        kept = await _read_appointments(actor, key, current, viewed)
-    else:
-        await audit.record_patients_shown(actor, viewed, kept.patients)
+    kept = await grid_cache.kept(actor.clinic_id, key, lambda: _read_appointments(actor, key))
+    await audit.record_patients_shown(actor, viewed, kept.patients)
     return kept
 
 
-async def _read_appointments(actor: Actor, key: tuple, current: int | None, viewed: str) -> grid_cache.Kept:
+async def _read_appointments(actor: Actor, key: tuple) -> tuple[list[dict], list[int]]:
     first, last, provider, chair = key[-4:]
     sql, values = _APPOINTMENTS, [actor.clinic_id, last, first, first - timedelta(minutes=MAX_APPOINTMENT_MINUTES)]
     for column, value in (("provider", provider), ("chair", chair)):
@@ -95,8 +90,7 @@ async def _read_appointments(actor: Actor, key: tuple, current: int | None, view
             values.append(value)
     rows = await Appointment.raw(sql + " ORDER BY a.starts_at", *values)
     patients = sorted({row["patient"] for row in rows})
-    alerts, _ = await asyncio.gather(medical_history.alerts_for_patients(actor.clinic_id, patients),
-                                     audit.record_patients_shown(actor, viewed, patients))
+    alerts = await medical_history.alerts_for_patients(actor.clinic_id, patients)
     for row in rows:
         row["alerts"] = alerts.get(row["patient"], [])
         if row["patient.isolated_at"]:  # erased on request: the kept record shows as a placeholder
@@ -105,7 +99,7 @@ async def _read_appointments(actor: Actor, key: tuple, current: int | None, view
         row["local_end"] = clock.local(row["ends_at"], actor.time_zone)
         row["colour_class"] = practice_setup.colour_class(row["appointment_type.colour"])
         row["initials"] = f'{row["patient.given_name"][:1]}{row["patient.family_name"][:1]}'
-    return grid_cache.put(key, current, rows, patients)
+    return rows, patients
 
 
 def _now_row(actor: Actor, grid: Grid, day: date) -> int | None:

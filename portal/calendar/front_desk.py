@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from markupsafe import Markup
 
 from portal import audit, clock
-from portal.calendar import setup_cache, today_timeline
+from portal.calendar import grid_cache, setup_cache, today_timeline
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
 from portal.display import register_labels
@@ -115,8 +115,11 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
     now = now or clock.now()
     local_day = clock.local(now, actor.time_zone).date()
     first, last = clock.day_bounds(local_day, actor.time_zone)
-    rows = await Appointment.raw(_TODAY, actor.clinic_id, first, last, [s.value for s in SHOWN_STATUSES])
-    await audit.record_patients_shown(actor, VIEWED, [r["patient"] for r in rows])
+    # polled every 30 seconds on every desk: the rows are kept under the calendar's version (calendar/grid_cache.py)
+    key = ("today", actor.clinic_id, actor.setup_version, first, last)
+    kept = await grid_cache.kept(actor.clinic_id, key, lambda: _read_today(actor, first, last))
+    await audit.record_patients_shown(actor, VIEWED, kept.patients)
+    rows = kept.rows
     chairs = await setup_cache.chairs(actor)
     visits = [_visit(r, now) for r in rows]
     by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}
@@ -130,6 +133,11 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
         expected_next=expected[:5], waiting=sorted((v for v in visits if v.state == "waiting"),
                                                    key=lambda v: -(v.waited_minutes or 0)),
         counts=_counts(visits, rows) if can(actor, Permission.MANAGE_CLINIC) else None, zone=actor.time_zone)
+
+
+async def _read_today(actor: Actor, first: datetime, last: datetime) -> tuple[list[dict], list[int]]:
+    rows = await Appointment.raw(_TODAY, actor.clinic_id, first, last, [s.value for s in SHOWN_STATUSES])
+    return rows, [r["patient"] for r in rows]
 
 
 async def _timeline_ends(actor: Actor, day, rows: list[dict]) -> tuple[datetime, datetime]:

@@ -1,4 +1,5 @@
-"""The calendar grids' appointments and drawn cards, kept per web process under the clinic's calendar version.
+"""The calendar grids' and the today board's appointments (and the grids' drawn cards), kept per web process under
+the clinic's calendar version.
 
 Staff reload the day and week all day, and most reloads show what the last one showed. The version
 (`calendar_version`, migration 2026-12-04T12:10) moves at the commit of every change to an appointment, an alert or
@@ -12,6 +13,7 @@ patient's name leaves memory within that time even if nobody looks at that day a
 
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -34,6 +36,17 @@ class Kept:
 
 _kept: dict[tuple, Kept] = {}
 _tokens = itertools.count(1)
+
+
+async def kept(clinic_id: int, key: tuple, read: Callable[[], Awaitable[tuple[list[dict], list[int]]]]) -> Kept:
+    """This process's copy under `key` while the clinic's version has not moved, else `read()` (rows, patients
+    shown) kept anew. The version is read first: a copy is never older than the version it is kept under."""
+    current = await version(clinic_id)
+    found = get(key, current)
+    if found is None:
+        rows, patients = await read()
+        found = put(key, current, rows, patients)
+    return found
 
 
 async def version(clinic_id: int) -> int | None:
