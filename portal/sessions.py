@@ -252,7 +252,6 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return
         await super().store_in_message(scope_session, message, connection)
 
-
     def _revision_cookie(self) -> str:
         """A new revision for the session just written, with the session cookie's own attributes."""
         config = self.config

@@ -11,7 +11,6 @@ A copy holds patients' names, so it lives at most `KEEP_SECONDS` and a newer ver
 patient's name leaves memory within that time even if nobody looks at that day again.
 """
 
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,12 +29,10 @@ class Kept:
     rows: list[dict]  # shared by every request that is served them: read, never changed
     patients: list[int]
     read_at: float
-    token: int  # names this copy in `drawn` keys
-    drawn: dict[tuple, Markup] = field(default_factory=dict)
+    drawn: dict[tuple, Markup] = field(default_factory=dict)  # the grids' cards per placement (grid_html.cards)
 
 
 _kept: dict[tuple, Kept] = {}
-_tokens = itertools.count(1)
 
 
 async def kept(clinic_id: int, key: tuple, read: Callable[[], Awaitable[tuple[list[dict], list[int]]]]) -> Kept:
@@ -62,7 +59,7 @@ def get(key: tuple, current: int | None) -> Kept | None:
 
 
 def put(key: tuple, current: int | None, rows: list[dict], patients: list[int]) -> Kept:
-    kept = Kept(current if current is not None else -1, rows, patients, time.monotonic(), next(_tokens))
+    kept = Kept(current if current is not None else -1, rows, patients, time.monotonic())
     if current is not None:
         if len(_kept) >= ENTRIES and key not in _kept:
             _kept.clear()
