@@ -338,3 +338,20 @@ async def make_imported_records(owner: Actor, patient_id: int) -> dict[str, int]
             data=b"%PDF-1.4 " + category.encode()))
         ids[name] = row["id"]
     return ids
+
+
+def statements_sent(monkeypatch, wanted) -> list[str]:
+    """The SQL of every statement sent from now on that `wanted(sql)` accepts (a test's count of reads)."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    sent: list[str] = []
+    original = PostgresEngine.run_querystring
+
+    async def counted(self, querystring, in_pool=True):
+        sql = str(querystring)
+        if wanted(sql):
+            sent.append(sql)
+        return await original(self, querystring, in_pool)
+
+    monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
+    return sent

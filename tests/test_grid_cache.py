@@ -6,7 +6,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from piccolo.engine.postgres import PostgresEngine
 
 from portal import db
 from portal.calendar import grid_cache
@@ -20,17 +19,7 @@ DAY = (date.today() + timedelta(days=7)).isoformat()
 
 @pytest.fixture
 def appointment_reads(monkeypatch):
-    reads: list[str] = []
-    original = PostgresEngine.run_querystring
-
-    async def counted(self, querystring, in_pool=True):
-        text = str(querystring)
-        if "FROM appointment a LEFT JOIN patient" in text:
-            reads.append(text)
-        return await original(self, querystring, in_pool)
-
-    monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
-    return reads
+    return factories.statements_sent(monkeypatch, lambda sql: "FROM appointment a LEFT JOIN patient" in sql)
 
 
 async def _version(clinic) -> int:

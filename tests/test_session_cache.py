@@ -5,10 +5,10 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from piccolo.engine.postgres import PostgresEngine
 
 from portal import db, sessions
 from portal.tables import Clinic, Staff
+from tests import factories
 from tests.factories import post_form, sign_in_as
 
 PAGE = "/account/calendar-feed"
@@ -36,17 +36,8 @@ async def listening():
 @pytest.fixture
 def session_reads(monkeypatch):
     """The session reads the requests make from here on."""
-    reads: list[str] = []
-    original = PostgresEngine.run_querystring
-
-    async def counted(self, querystring, in_pool=True):
-        text = str(querystring)
-        if "FROM web_session" in text and text.lstrip().upper().startswith("SELECT"):
-            reads.append(text)
-        return await original(self, querystring, in_pool)
-
-    monkeypatch.setattr(PostgresEngine, "run_querystring", counted)
-    return reads
+    return factories.statements_sent(
+        monkeypatch, lambda sql: "FROM web_session" in sql and sql.lstrip().upper().startswith("SELECT"))
 
 
 async def _notice_after(change) -> None:
