@@ -37,6 +37,21 @@ async def record(actor: Actor | None, action: str, *, patient_id: int | None = N
         dump_json(detail or {}), datetime.now(timezone.utc))
 
 
+def logged(read_sql: str) -> str:
+    """`read_sql` (a SELECT whose rows have `id` and `patient` columns) as one statement that also appends an audit
+    row for each row it reads, with `logged_values` after the read's own values: a read and its audit row in one
+    round trip, and no row for a read that found nothing."""
+    return ("WITH shown AS (" + read_sql + "), logged AS (INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, "
+            "actor_name, patient_id, action, object_type, object_id, request_id, detail, at) "
+            "SELECT {}::int, {}::text, {}::int, {}::text, shown.patient, {}::text, {}::text, shown.id::text, {}::text, "
+            "jsonb_build_object(), {}::timestamptz FROM shown) SELECT * FROM shown")
+
+
+def logged_values(actor: Actor, action: str, object_type: str) -> tuple:
+    return (actor.clinic_id, actor.kind, actor.id, actor.name, action, object_type, request_id_var.get(),
+            datetime.now(timezone.utc))
+
+
 _INSERT_IF_IN_CLINIC = (
     "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
     "object_id, request_id, detail, at) SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::text, {}::text, "

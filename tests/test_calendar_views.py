@@ -162,9 +162,11 @@ async def test_opening_the_dialog_or_the_card_builds_no_day_and_audits_only_the_
     card = await client.get(f"/calendar/appointments/{appointment_id}", headers=HX)
     assert card.status_code == 200 and root(card.text)["attrs"].get("id") == "dialog"
     assert "cal-grid" not in card.text
-    rows = await AuditEntry.select(AuditEntry.action, AuditEntry.patient_id).where(AuditEntry.id > 0).order_by(
+    rows = await AuditEntry.select(AuditEntry.action, AuditEntry.patient_id, AuditEntry.object_type,
+                                   AuditEntry.object_id, AuditEntry.actor_id).where(AuditEntry.id > 0).order_by(
         AuditEntry.id).offset(before)
-    assert rows == [{"action": "appointment.viewed", "patient_id": seen}]  # what staff saw, once
+    assert rows == [{"action": "appointment.viewed", "patient_id": seen, "object_type": "appointment",
+                     "object_id": str(appointment_id), "actor_id": receptionist.id}]  # what staff saw, once
     # without htmx (a reload) the page is the day with the card on top, and the day is audited as shown
     page = await client.get(f"/calendar/appointments/{appointment_id}")
     assert "cal-grid" in page.text and root(page.text)["tag"] == "html"

@@ -321,21 +321,21 @@ _CARD = (
     "FROM appointment ap LEFT JOIN patient p ON p.id = ap.patient LEFT JOIN staff s ON s.id = ap.provider "
     "LEFT JOIN chair ch ON ch.id = ap.chair LEFT JOIN appointment_type t ON t.id = ap.appointment_type "
     "WHERE ap.id = {} AND ap.clinic = {}")
+_CARD_VIEWED = audit.logged(_CARD)  # and its audit row, in the same statement
 _CHANGE_TIMES = ("from_starts_at", "to_starts_at", "at")
 
 
 async def get_appointment(actor: Actor, appointment_id: int) -> dict:
     """The appointment card: who, what, where, when, its history, the patient's alerts and the seating's late lab
-    cases, in one statement; reading it is audited (outside a transaction, the row is committed at once)."""
+    cases, and the audit row of reading it, in one statement."""
     require(actor, Permission.MANAGE_CALENDAR)
-    rows = await Appointment.raw(_CARD, appointment_id, actor.clinic_id)
+    rows = await Appointment.raw(_CARD_VIEWED, appointment_id, actor.clinic_id,
+                                 *audit.logged_values(actor, "appointment.viewed", "appointment"))
     row = rows[0] if rows else None
     if row is None:
         raise NotFound()
     if row["patient.isolated_at"]:  # erased on request: the kept record shows as a placeholder
         row["patient.given_name"], row["patient.family_name"] = "Restricted", "record"
-    await audit.record(actor, "appointment.viewed", patient_id=row["patient"], object_type="appointment",
-                       object_id=appointment_id)
     zone = actor.time_zone
     history = json.loads(row["history"])
     for change in history:
