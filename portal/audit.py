@@ -23,8 +23,9 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 
 # Written out: every page that shows personal data writes one, and building a Piccolo row object and its insert
 # cost more than the statement itself. The chain trigger fills chain_seq, prev_hash and row_hash.
-_INSERT = ("INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
-           "object_id, request_id, detail, at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})")
+_INTO = ("INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
+         "object_id, request_id, detail, at) ")
+_INSERT = _INTO + "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})"
 
 
 async def record(actor: Actor | None, action: str, *, patient_id: int | None = None, object_type: str = "",
@@ -41,10 +42,9 @@ def logged(read_sql: str) -> str:
     """`read_sql` (a SELECT whose rows have `id` and `patient` columns) as one statement that also appends an audit
     row for each row it reads, with `logged_values` after the read's own values: a read and its audit row in one
     round trip, and no row for a read that found nothing."""
-    return ("WITH shown AS (" + read_sql + "), logged AS (INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, "
-            "actor_name, patient_id, action, object_type, object_id, request_id, detail, at) "
-            "SELECT {}::int, {}::text, {}::int, {}::text, shown.patient, {}::text, {}::text, shown.id::text, {}::text, "
-            "jsonb_build_object(), {}::timestamptz FROM shown) SELECT * FROM shown")
+    return ("WITH shown AS (" + read_sql + "), logged AS (" + _INTO
+            + "SELECT {}::int, {}::text, {}::int, {}::text, shown.patient, {}::text, {}::text, shown.id::text, "
+            "{}::text, jsonb_build_object(), {}::timestamptz FROM shown) SELECT * FROM shown")
 
 
 def logged_values(actor: Actor, action: str, object_type: str) -> tuple:
@@ -53,8 +53,7 @@ def logged_values(actor: Actor, action: str, object_type: str) -> tuple:
 
 
 _INSERT_IF_IN_CLINIC = (
-    "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
-    "object_id, request_id, detail, at) SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::text, {}::text, "
+    _INTO + "SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::text, {}::text, "
     "{}::text, {}::text, {}::jsonb, {}::timestamptz "
     "WHERE EXISTS (SELECT 1 FROM patient WHERE id = {} AND clinic = {} AND isolated_at IS NULL) RETURNING id")
 
@@ -102,9 +101,7 @@ async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int
         "WITH fresh AS (SELECT pid FROM unnest({}::int[]) AS pid WHERE NOT EXISTS ("
         " SELECT 1 FROM audit_entry e WHERE e.clinic_id = {} AND e.object_type = 'patient' AND e.actor_id = {}"
         " AND e.patient_id = pid AND e.at >= {} AND e.action = {} AND e.actor_kind = {})) "
-        "INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
-        "object_id, request_id, detail, at) "
-        "SELECT {}::int, {}::text, {}::int, {}::text, NULL::int, {}::text, 'patient_list', '', {}::text, "
+        + _INTO + "SELECT {}::int, {}::text, {}::int, {}::text, NULL::int, {}::text, 'patient_list', '', {}::text, "
         "jsonb_build_object('patients', {}::int[]), now() "
         "UNION ALL "
         "SELECT {}, {}, {}, {}, pid, {}, 'patient', pid::text, {}, jsonb_build_object(), now() FROM fresh",
