@@ -326,3 +326,15 @@ async def test_one_kept_state_is_drawn_in_each_readers_language_with_its_selecte
         chosen = re.findall(r'<a href="/patients/7/chart/teeth/(\d+)"[^>]*class="tooth selected', links)
         assert chosen == ([str(selected)] if selected else [])
         assert links.count('class="tooth missing"' if selected != 36 else 'class="tooth selected missing"') == 1
+
+
+async def test_a_kept_chart_nobody_opens_leaves_memory_at_the_next_chart_read(clinic, dentist, monkeypatch):
+    """Findings are clinical data: an erased patient's fold must not stay in a process for ever."""
+    first, second = await factories.make_patient(clinic), await factories.make_patient(clinic)
+    await odontogram.record_finding(dentist, first, 36, odontogram.FindingForm(kind="caries", s_o=True))
+    await odontogram.read_chart(dentist, first)
+    assert (clinic.clinic_id, first) in odontogram._kept
+    later = odontogram.time.monotonic() + odontogram.KEEP_UNUSED_SECONDS + 1
+    monkeypatch.setattr(odontogram.time, "monotonic", lambda: later)
+    await odontogram.read_chart(dentist, second)
+    assert (clinic.clinic_id, first) not in odontogram._kept and (clinic.clinic_id, second) in odontogram._kept

@@ -211,3 +211,19 @@ async def test_a_kept_board_follows_every_change_of_the_calendar(clinic, cal, da
     await medical_history.add_alert(clinic, day["patients"][3], medical_history.AlertForm(label="Latex allergy"))
     assert state_of(await front_desk.today(clinic, now=day["now"]), ids["expected"]).alerts == ["Latex allergy"]
     assert len(reads) == 4
+
+
+async def test_kept_timelines_are_all_dropped_after_their_time(clinic, cal, day, monkeypatch):
+    """The drawings hold patients' names: none outlives KEEP_SECONDS in a process."""
+    from portal.calendar import today_timeline
+
+    board = await front_desk.today(clinic, now=day["now"])
+    today_timeline.draw(board, "Europe/Amsterdam")
+    assert today_timeline._kept
+    later = today_timeline.time.monotonic() + today_timeline.KEEP_SECONDS + 1
+    monkeypatch.setattr(today_timeline.time, "monotonic", lambda: later)
+    empty = front_desk.Board(opens_at=board.opens_at, closes_at=board.closes_at, now=board.now, chairs=[
+        front_desk.ChairDay(1, "Chair 1", [])], expected_next=[], waiting=[], counts=None, zone=board.zone)
+    today_timeline.draw(empty, "Europe/Amsterdam")
+    assert len(today_timeline._kept) == 1  # only the drawing just made
+

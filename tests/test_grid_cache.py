@@ -108,3 +108,18 @@ def test_a_copy_is_dropped_when_its_version_moves_or_it_grows_old(monkeypatch):
     later = grid_cache.time.monotonic() + grid_cache.KEEP_SECONDS + 1
     monkeypatch.setattr(grid_cache.time, "monotonic", lambda: later)
     assert grid_cache.get(("k",), 5) is None
+
+
+async def test_copies_older_than_their_time_leave_memory_at_the_next_read(clinic, monkeypatch):
+    """A copy holds patients' names: the calendar's next read drops every copy that old, whatever its day."""
+    grid_cache.forget()
+    grid_cache.put(("an old day",), 1, [{"patient.given_name": "Ada"}], [1])
+    later = grid_cache.time.monotonic() + grid_cache.KEEP_SECONDS + 1
+    monkeypatch.setattr(grid_cache.time, "monotonic", lambda: later)
+
+    async def read():
+        return [], []
+
+    await grid_cache.kept(clinic.clinic_id, ("another day",), read)
+    assert ("an old day",) not in grid_cache._kept and ("another day",) in grid_cache._kept
+

@@ -7,8 +7,9 @@ a patient's name, and is read before the rows it guards, so a kept copy is serve
 changed (a change committed during the read leaves a newer copy under the older version: redrawn at the next
 look). Every showing is still audited by the caller.
 
-A copy holds patients' names, so it lives at most `KEEP_SECONDS` and a newer version replaces it: an erased
-patient's name leaves memory within that time even if nobody looks at that day again.
+A copy holds patients' names, so a newer version replaces it and it is served for at most `KEEP_SECONDS`; the
+calendar's next read after that drops every copy that old (`_sweep`), so an erased patient's name does not stay in
+the memory of a process in use, even if nobody looks at that day again.
 """
 
 import time
@@ -33,11 +34,13 @@ class Kept:
 
 
 _kept: dict[tuple, Kept] = {}
+_swept_at = 0.0
 
 
 async def kept(clinic_id: int, key: tuple, read: Callable[[], Awaitable[tuple[list[dict], list[int]]]]) -> Kept:
     """This process's copy under `key` while the clinic's version has not moved, else `read()` (rows, patients
     shown) kept anew. The version is read first: a copy is never older than the version it is kept under."""
+    _sweep()
     current = await version(clinic_id)
     found = get(key, current)
     if found is None:
@@ -65,6 +68,17 @@ def put(key: tuple, current: int | None, rows: list[dict], patients: list[int]) 
             _kept.clear()
         _kept[key] = kept
     return kept
+
+
+def _sweep() -> None:
+    """Drop the copies older than `KEEP_SECONDS` (looked at once every tenth of that)."""
+    global _swept_at
+    now = time.monotonic()
+    if now - _swept_at < KEEP_SECONDS / 10:
+        return
+    _swept_at = now
+    for key in [key for key, kept in _kept.items() if now - kept.read_at > KEEP_SECONDS]:
+        del _kept[key]
 
 
 def forget() -> None:

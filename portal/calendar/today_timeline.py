@@ -5,6 +5,7 @@ loop several filter calls apiece, and the front desk polls the board every 30 se
 mostly stay as they were, so each process keeps the last drawings, keyed by everything they show.
 """
 
+import time
 from datetime import datetime
 
 from markupsafe import Markup, escape
@@ -18,9 +19,12 @@ ROW = 36  # one chair's height, bar 28 plus the gap
 
 
 # Drawings kept, keyed by all that a drawing shows but the now-line (zone, language and locale, the day's ends, each
-# chair's name and visits); a changed visit makes another key, so a kept drawing is never stale.
+# chair's name and visits); a changed visit makes another key, so a kept drawing is never stale. They hold patients'
+# names, so all are dropped every KEEP_SECONDS: an erased name does not stay in a process's memory.
 _kept: dict[tuple, str] = {}
+_kept_since = 0.0
 DRAWINGS_KEPT = 64
+KEEP_SECONDS = 300.0
 
 
 def draw(board, zone: str) -> Markup:
@@ -30,6 +34,10 @@ def draw(board, zone: str) -> Markup:
     key = (zone, i18n.current(), str(i18n.babel_locale()), board.opens_at, board.closes_at,
            tuple((chair.name, tuple((v.starts_at, v.ends_at, v.state, v.patient_name, v.kind) for v in chair.visits))
                  for chair in board.chairs))
+    global _kept_since
+    if time.monotonic() - _kept_since > KEEP_SECONDS:
+        _kept.clear()
+        _kept_since = time.monotonic()
     body = _kept.get(key)
     if body is None:
         if len(_kept) >= DRAWINGS_KEPT:

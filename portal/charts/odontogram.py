@@ -8,6 +8,7 @@ takes its work off the chart. Findings an earlier version copied from plan items
 """
 
 import json
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -120,9 +121,10 @@ _CHART_VERSION = ("(SELECT count(*) || ':' || coalesce(sum(f.id), 0) || ':' || c
 _CHART_READ = (f"SELECT c.tooth_numbering, {_CHART_VERSION} FROM patient p JOIN clinic c ON c.id = p.clinic "
                "WHERE p.id = {} AND p.clinic = {} AND p.isolated_at IS NULL")
 KEPT_CHARTS = 256  # patients whose folded findings this process keeps (a few KB each)
-# (clinic, patient) -> ((findings version, planned work), state): one entry per patient, the newest read; a
-# changed version replaces it, so nothing older than the current chart is kept.
-_kept: OrderedDict[tuple[int, int], tuple[tuple[str, str], dict[int, dict]]] = OrderedDict()
+KEEP_UNUSED_SECONDS = 300.0  # clinical data: a chart nobody opened for this long leaves memory at the next chart read
+# (clinic, patient) -> ((findings version, planned work), state, last used): one entry per patient, the newest read,
+# least recently used first; a changed version replaces it, so nothing older than the current chart is kept.
+_kept: OrderedDict[tuple[int, int], tuple[tuple[str, str], dict[int, dict], float]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,12 @@ async def read_chart(actor: Actor, patient_id: int, patient_checked: bool = Fals
         raise NotFound()
     row = rows[0]
     key, version = (actor.clinic_id, patient_id), (row["findings_version"], row["planned"])
+    now = time.monotonic()
+    while _kept and now - next(iter(_kept.values()))[2] > KEEP_UNUSED_SECONDS:
+        _kept.popitem(last=False)
     kept = _kept.get(key)
     if kept is not None and kept[0] == version:
+        _kept[key] = (version, kept[1], now)
         _kept.move_to_end(key)
         state = kept[1]
     else:
@@ -158,7 +164,7 @@ async def read_chart(actor: Actor, patient_id: int, patient_checked: bool = Fals
         planned = [{"tooth": tooth, "surfaces": surfaces, "kind": kind, "state": "planned"}
                    for tooth, surfaces, kind in json.loads(row["planned"])]
         state = current_state(findings + planned)
-        _kept[key] = (version, state)
+        _kept[key] = (version, state, now)
         _kept.move_to_end(key)
         while len(_kept) > KEPT_CHARTS:
             _kept.popitem(last=False)
