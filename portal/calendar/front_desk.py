@@ -159,8 +159,7 @@ def _visit(row: dict, now: datetime) -> Visit:
         state=_state(row["status"], row["starts_at"], now),
         waited_minutes=int((now - arrived_at).total_seconds() // 60) if arrived_at else None,
         next_status=ONE_TAP.get(row["status"]),  # a StrEnum member hashes as its value
-        alerts=[] if hidden or row["alerts"] == "[]" else [a["label"]
-                                                           for a in medical_history.alerts_shown(row["alerts"])])
+        alerts=[] if hidden else medical_history.alert_labels(row["alerts"]))
 
 
 def _counts(visits: list[Visit], rows: list[dict]) -> dict[str, int]:

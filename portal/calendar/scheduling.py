@@ -343,7 +343,7 @@ async def get_appointment(actor: Actor, appointment_id: int) -> dict:
             if change[key]:
                 change[key] = clock.local(datetime.fromisoformat(change[key]), zone)
     row["history"] = history
-    row["alerts"] = [alert["label"] for alert in medical_history.alerts_shown(row["alerts"])]
+    row["alerts"] = medical_history.alert_labels(row["alerts"])
     row["lab_late"] = lab_cases.late_among(row.pop("lab_cases"), zone)
     row["local_start"] = clock.local(row["starts_at"], actor.time_zone)
     row["local_end"] = clock.local(row["ends_at"], actor.time_zone)

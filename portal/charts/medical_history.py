@@ -148,6 +148,11 @@ def alerts_shown(alerts_json: str) -> list[dict]:
     return [{**row, "label": gettext(row["label"])} for row in json.loads(alerts_json)]
 
 
+def alert_labels(alerts_json: str) -> list[str]:
+    """`ACTIVE_ALERTS` as a card or a visit names them: the translated labels, oldest first."""
+    return [row["label"] for row in alerts_shown(alerts_json)] if alerts_json != "[]" else []
+
+
 async def active_alerts(actor: Actor, patient_id: int) -> list[dict]:
     """Alerts to show on the chart header; front desk sees them too (they matter for booking)."""
     require(actor, Permission.READ_DEMOGRAPHICS)
