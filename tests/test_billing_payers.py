@@ -97,12 +97,13 @@ async def test_completing_covered_work_records_the_payers_share_and_the_page_sho
 async def test_uncovered_days_and_ended_cover_get_no_share(clinic, cal):
     patient = await factories.make_patient(clinic)
     payer_id = await payers.add_payer(clinic, payers.PayerForm(name="Fund", default_percent="50"))
+    today = factories.clinic_today()
     cover = await coverage.add_coverage(clinic, patient, coverage.CoverageForm(
-        payer=str(payer_id), member_number="A1", valid_from=(date.today() + timedelta(days=3)).isoformat()))
-    assert await coverage.coverage_in_force(clinic.clinic_id, patient, date.today()) is None
-    assert await coverage.coverage_in_force(clinic.clinic_id, patient, date.today() + timedelta(days=3))
-    await coverage.end_coverage(clinic, patient, cover, date.today() + timedelta(days=5))
-    assert await coverage.coverage_in_force(clinic.clinic_id, patient, date.today() + timedelta(days=6)) is None
+        payer=str(payer_id), member_number="A1", valid_from=(today + timedelta(days=3)).isoformat()))
+    assert await coverage.coverage_in_force(clinic.clinic_id, patient, today) is None
+    assert await coverage.coverage_in_force(clinic.clinic_id, patient, today + timedelta(days=3))
+    await coverage.end_coverage(clinic, patient, cover, today + timedelta(days=5))
+    assert await coverage.coverage_in_force(clinic.clinic_id, patient, today + timedelta(days=6)) is None
 
 
 async def test_payer_money_is_append_only(clinic, cal):
@@ -118,7 +119,7 @@ async def test_payer_money_is_append_only(clinic, cal):
 async def test_the_claim_pdf_and_csv_carry_every_line_and_record_the_payer_as_recipient(client, clinic, cal):
     patient, ids = await _patient_with_claim(clinic, cal)
     claim = await claims.read(clinic, ids["claim_id"], audited=False)
-    assert claim["number"].startswith(f"CL{date.today().year}-") and claim["total"] == D("84.00")
+    assert claim["number"].startswith(f"CL{factories.clinic_today().year}-") and claim["total"] == D("84.00")
     blocks = claim_documents.claim_blocks(claim, {"currency": "EUR", "time_zone": "Europe/Amsterdam"})
     facts = dict(blocks[0].pairs)
     assert facts["Claim number"] == claim["number"] and "Zilveren Fund" in facts["Claim to"]
@@ -135,7 +136,7 @@ async def test_the_claim_pdf_and_csv_carry_every_line_and_record_the_payer_as_re
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0][0] == "Claim number" and len(rows) == 2
-    assert rows[1][:5] == [claim["number"], date.today().isoformat(), "Ilse Kramer", "1980-02-03", "M-4711"]
+    assert rows[1][:5] == [claim["number"], factories.clinic_today().isoformat(), "Ilse Kramer", "1980-02-03", "M-4711"]
     assert rows[1][-2:] == ["105.00", "84.00"]
     told = await Disclosure.select(Disclosure.recipient_kind, Disclosure.recipient_name, Disclosure.subject_type,
                                    Disclosure.recipient_address).where(Disclosure.patient == patient)
@@ -171,7 +172,7 @@ async def test_sending_records_the_recipient_and_the_payers_payment_is_posted_to
     payment = [e for e in entries if e["kind"] == "payment"]
     assert [(p["amount"], p["method"]) for p in payment] == [(D("-50.00"), "bank_transfer")]
     assert claim["number"] in payment[0]["reference"]
-    result = coverage.split(entries, await coverage.shares_of(account), date.today())
+    result = coverage.split(entries, await coverage.shares_of(account), factories.clinic_today())
     assert (result.patient_balance, result.payer_balance) == (D("21.00"), D("34.00"))
     assert (await post_form(client, f"{claim_url}/payment", {"amount": "34.00"})).status_code == 303
     assert (await claims.read(clinic, ids["claim_id"], audited=False))["state"] == "paid"
@@ -191,7 +192,7 @@ async def test_a_rejected_share_moves_back_to_the_patient_as_a_new_entry(client,
     assert kinds == [{"kind": "expected", "amount": D("84.00")}, {"kind": "paid", "amount": D("-4.00")},
                      {"kind": "rejected", "amount": D("-80.00")}]
     account = await accounts.account_id_of(clinic.clinic_id, patient)
-    result = coverage.split(await ledger.entries(account), await coverage.shares_of(account), date.today())
+    result = coverage.split(await ledger.entries(account), await coverage.shares_of(account), factories.clinic_today())
     assert (result.patient_balance, result.payer_balance) == (D("101.00"), D("0.00"))
     assert (await claims.read(clinic, ids["claim_id"], audited=False))["state"] == "rejected"
     # the share is no longer open: a new claim finds nothing
@@ -204,12 +205,12 @@ async def test_a_claim_for_one_payer_gathers_every_patients_open_shares_in_the_d
     ids = await factories.make_payer_claim(clinic, cal["dentist"], first)
     second = await factories.make_patient(clinic, given_name="Two")
     await coverage.add_coverage(clinic, second, coverage.CoverageForm(
-        payer=str(ids["payer_id"]), member_number="M-2", valid_from=date.today().isoformat()))
+        payer=str(ids["payer_id"]), member_number="M-2", valid_from=factories.clinic_today().isoformat()))
     from tests.test_billing_ledger import completed_filling
 
     await completed_filling(clinic, cal["dentist"], second)
-    today = date.today().isoformat()
-    earlier = (date.today() - timedelta(days=10)).isoformat()
+    today = factories.clinic_today().isoformat()
+    earlier = (factories.clinic_today() - timedelta(days=10)).isoformat()
     with pytest.raises(ValidationFailed):  # nothing was done in that range
         await claims.draft(clinic, claims.DraftForm(payer=str(ids["payer_id"]), date_to=earlier))
     claim_id = await claims.draft(clinic, claims.DraftForm(payer=str(ids["payer_id"]), date_from=today,
@@ -228,7 +229,7 @@ async def test_only_owners_manage_payers_and_another_clinics_payer_is_refused(cl
     await sign_in_as(client, desk)
     assert (await client.get("/settings/billing/payers")).status_code == 403
     response = await post_form(client, f"/patients/{patient}/account/coverage", {
-        "payer": str(foreign), "member_number": "X", "valid_from": date.today().isoformat()})
+        "payer": str(foreign), "member_number": "X", "valid_from": factories.clinic_today().isoformat()})
     assert response.status_code == 422 and "Foreign Fund" not in response.text
     with pytest.raises(ValidationFailed):
         await claims.draft(clinic, claims.DraftForm(payer=str(foreign)))
@@ -253,7 +254,7 @@ async def test_the_owner_sets_a_fixed_rate_per_fee_code_and_a_bad_rate_is_shown_
         "name": "Fund", "default_percent": "0", "active": "1", f"rate_{code['id']}": "60.00"})
     assert saved.status_code == 303
     await coverage.add_coverage(clinic, patient, coverage.CoverageForm(
-        payer=str(payer_id), member_number="F-1", valid_from=date.today().isoformat()))
+        payer=str(payer_id), member_number="F-1", valid_from=factories.clinic_today().isoformat()))
     await completed_filling(clinic, cal["dentist"], patient)
     assert [s["amount"] for s in await PayerShare.select(PayerShare.amount)] == [D("60.00")]
 
@@ -283,7 +284,7 @@ async def test_a_credit_note_cancels_the_payers_open_share_so_nobody_owes_it(cli
     invoice_id = await invoices.issue(clinic, patient)
     await invoices.credit(clinic, patient, invoice_id, invoices.CreditForm(reason="Wrong tooth"))
     account = await accounts.account_id_of(clinic.clinic_id, patient)
-    result = coverage.split(await ledger.entries(account), await coverage.shares_of(account), date.today())
+    result = coverage.split(await ledger.entries(account), await coverage.shares_of(account), factories.clinic_today())
     assert (result.patient_balance, result.payer_balance) == (D("0.00"), D("0.00"))
     assert [(s["credited"], s["open"]) for s in result.shares] == [(D("84.00"), D("0.00"))]
     assert (await claims.read(clinic, ids["claim_id"], audited=False))["open"] == D("0.00")

@@ -24,7 +24,7 @@ async def _lab(owner, **overrides) -> int:
 
 
 def _working_days_ahead(days: int) -> date:
-    return cases.add_working_days(date.today(), days)
+    return cases.add_working_days(factories.clinic_today(), days)
 
 
 async def _crown(dentist, patient_id, lab_id, appointment_id=None, **overrides) -> int:

@@ -1,7 +1,7 @@
 """The breach register (Art. 33/34): recorded with its window and categories, the affected patients found from the
 audit trail, a 72-hour clock on the owner's dashboard, the patients told in their language, exported, audited."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from portal import patients
@@ -14,7 +14,7 @@ from tests.privacy_helpers import wait_for_mail
 
 
 def _form(**fields) -> dict:
-    today = date.today().isoformat()
+    today = factories.clinic_today().isoformat()
     an_hour_ago = (datetime.now(ZoneInfo("Europe/Amsterdam")) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     values = {"what": "A laptop with the day list was stolen from a car", "discovered_at": an_hour_ago,
               "occurred_from": today, "occurred_to": today, "categories": ["identity", "contact"],

@@ -7,7 +7,7 @@ may still hold them. A new registered category needs a maker in MAKERS, or the t
 """
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from portal import clock, consents, patients
 from portal.consents import ConsentKind
@@ -73,15 +73,15 @@ async def _guardian_of(owner, cal, patient_id):
     from portal.families import guardians
 
     child = await factories.make_patient(owner, given_name="Pim", family_name="Kind", email="",
-                                         date_of_birth=(date.today() - timedelta(days=365 * 7)).isoformat())
+                                         date_of_birth=(factories.clinic_today() - timedelta(days=365 * 7)).isoformat())
     await guardians.link_guardian(owner, child, guardians.LinkForm(guardian_patient=str(patient_id),
                                                                    link_relationship="father"))
 
 
 async def _appointments(owner, cal, patient_id):
-    await factories.book(owner, cal, patient_id, (date.today() - timedelta(days=20)).isoformat(), "10:00",
+    await factories.book(owner, cal, patient_id, (factories.clinic_today() - timedelta(days=20)).isoformat(), "10:00",
                          notes=f"{GIVEN} prefers mornings", past_reason="Entered from the paper day list")
-    await factories.book(owner, cal, patient_id, (date.today() + timedelta(days=20)).isoformat(), "10:00")
+    await factories.book(owner, cal, patient_id, (factories.clinic_today() + timedelta(days=20)).isoformat(), "10:00")
 
 
 async def _consents(owner, cal, patient_id):
@@ -161,8 +161,8 @@ async def _recall(owner, cal, patient_id):
     from portal.recall import due, recall_types, waitlist
 
     kind = (await recall_types.list_types(owner))[0]
-    await due.set_recall(owner, patient_id, due.RecallForm(str(kind["id"]), (date.today() + timedelta(days=90))
-                                                           .isoformat()))
+    due_on = (factories.clinic_today() + timedelta(days=90)).isoformat()
+    await due.set_recall(owner, patient_id, due.RecallForm(str(kind["id"]), due_on))
     await due.log_contact(owner, patient_id, due.ContactForm(kind="called", note=f"{GIVEN} asks to call {PHONE}"))
     await consents.record_change(owner, owner.clinic_id, patient_id,
                                  consents.ConsentChange(ConsentKind.REMINDER_EMAIL, True, "front_desk"))
@@ -177,7 +177,7 @@ async def _waitlist_offer(owner, cal, patient_id):
     from portal.settings import Settings
 
     other = await factories.make_patient(owner, given_name="Leaver", email="leaver@example.org")
-    freed = await factories.book(owner, cal, other, (date.today() + timedelta(days=3)).isoformat(), "11:00")
+    freed = await factories.book(owner, cal, other, (factories.clinic_today() + timedelta(days=3)).isoformat(), "11:00")
     await scheduling.set_status(owner, freed, "cancelled", "moved abroad")
     assert await waitlist.offer_freed_slots(Settings.from_env()) >= 1
 
@@ -206,7 +206,8 @@ async def _payment_plan(owner, cal, patient_id):
 
     await factories.make_invoice(owner, patient_id)
     await instalments.create_plan(owner, patient_id, instalments.PlanForm(
-        plan_total="30.00", instalments="3", first_due=date.today().isoformat(), note=f"Agreed with {GIVEN} {FAMILY}"))
+        plan_total="30.00", instalments="3", first_due=factories.clinic_today().isoformat(),
+        note=f"Agreed with {GIVEN} {FAMILY}"))
 
 
 async def _payer_claims(owner, cal, patient_id):
@@ -233,7 +234,7 @@ async def _aligners(owner, cal, patient_id):
     from portal.tables import PatientImage
 
     scan = PatientImage(clinic=owner.clinic_id, patient=patient_id, kind="scan", format="stl", content_type="model/stl",
-                        byte_size=84, original_name="upper.stl", taken_on=date.today(),
+                        byte_size=84, original_name="upper.stl", taken_on=factories.clinic_today(),
                         uploaded_at=datetime.now(timezone.utc))
     await scan.save()
     series = await aligners.start_series(cal["dentist"], patient_id, aligners.SeriesForm(stages="20"))

@@ -102,9 +102,11 @@ async def visit(clinic_id: int, patient_id: int) -> dict:
                 & (ContactChange.expires_at > datetime.now(timezone.utc))).output(as_list=True)}
 
 
-def _kiosk_actor(clinic_id: int, patient_id: int) -> Actor:
-    """The kiosk acts as the patient it found (never as staff)."""
-    return Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name=KIOSK.name, patient_id=patient_id)
+async def _kiosk_actor(clinic_id: int, patient_id: int) -> Actor:
+    """The kiosk acts as the patient it found (never as staff), in its clinic's zone: "today" is the clinic's."""
+    clinic = await Clinic.select(Clinic.time_zone).where(Clinic.id == clinic_id).first()
+    return Actor(kind="patient", id=patient_id, clinic_id=clinic_id, name=KIOSK.name, patient_id=patient_id,
+                 time_zone=clinic["time_zone"])
 
 
 async def change_contact(clinic_id: int, patient_id: int, form: ContactForm) -> list[str]:
@@ -124,7 +126,7 @@ async def change_contact(clinic_id: int, patient_id: int, form: ContactForm) -> 
         raise ValidationFailed(errors)
     if not values:
         raise ValidationFailed({"email": _("Type what has changed, or tap \"I have arrived\" if all is right.")})
-    actor = _kiosk_actor(clinic_id, patient_id)
+    actor = await _kiosk_actor(clinic_id, patient_id)
     proposed = []
     async with transaction():
         if not await Patient.exists().where((Patient.id == patient_id) & (Patient.clinic == clinic_id)
@@ -154,4 +156,5 @@ async def form_link(clinic_id: int, patient_id: int, form_id: int) -> str:
 
 async def arrive(clinic_id: int, patient_id: int, appointment_id: int) -> None:
     """Mark the appointment arrived, as its patient, through the calendar's one status rule."""
-    await scheduling.set_status(_kiosk_actor(clinic_id, patient_id), appointment_id, Status.ARRIVED.value, by=KIOSK)
+    actor = await _kiosk_actor(clinic_id, patient_id)
+    await scheduling.set_status(actor, appointment_id, Status.ARRIVED.value, by=KIOSK)
