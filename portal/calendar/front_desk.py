@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 
 from markupsafe import Markup
 
-from portal import audit, clock
+from portal import audit, clock, i18n
 from portal.calendar import grid_cache, setup_cache, today_timeline
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
@@ -70,6 +70,9 @@ class Board:
     waiting: list[Visit]
     counts: dict[str, int] | None  # the owner's numbers of the day; None for other roles
     zone: str = "UTC"  # the clinic's, for the timeline's clock times
+    # What readers derive from this board, kept with it while it is served (the rendered board: kept_include in
+    # portal/views/pages.py). Only a live board is shared; one built for a given `now` gets its own.
+    kept: dict = field(default_factory=dict)
 
     @property
     def timeline(self) -> Markup:
@@ -110,16 +113,32 @@ _TODAY = (
 
 
 async def today(actor: Actor, now: datetime | None = None) -> Board:
-    """Today's board in the clinic's zone (audited as a list: audit.record_patients_shown)."""
+    """Today's board in the clinic's zone (audited as a list: audit.record_patients_shown).
+
+    Polled every 30 seconds on every desk: the rows are kept under the calendar's version (calendar/grid_cache.py),
+    and the live board built from them is shared for the rest of its minute by everyone of one language and one
+    view of the day's numbers. A shared board is as of its first reader that minute: a change moves the version and
+    is on the next board; a visit turns "running late" up to a minute after it is.
+    """
     require(actor, Permission.MANAGE_CALENDAR)
+    live = now is None
     now = now or clock.now()
     local_day = clock.local(now, actor.time_zone).date()
     first, last = clock.day_bounds(local_day, actor.time_zone)
-    # polled every 30 seconds on every desk: the rows are kept under the calendar's version (calendar/grid_cache.py)
     key = ("today", actor.clinic_id, actor.setup_version, first, last)
     kept = await grid_cache.kept(actor.clinic_id, key, lambda: _read_today(actor, first, last))
     await audit.record_patients_shown(actor, VIEWED, kept.patients)
-    rows = kept.rows
+    if not live:
+        return await _board(actor, kept.rows, now, local_day)
+    shared_as = ("board", now.replace(second=0, microsecond=0), actor.time_zone, i18n.current(),
+                 str(i18n.babel_locale()), can(actor, Permission.MANAGE_CLINIC))
+    board = kept.drawn.get(shared_as)
+    if board is None:
+        board = kept.drawn[shared_as] = await _board(actor, kept.rows, now, local_day)
+    return board
+
+
+async def _board(actor: Actor, rows: list[dict], now: datetime, local_day) -> Board:
     chairs = await setup_cache.chairs(actor)
     visits = [_visit(r, now) for r in rows]
     by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}

@@ -16,8 +16,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from markupsafe import Markup
-
 from portal.tables import CalendarVersion
 
 ENTRIES = 256
@@ -30,7 +28,9 @@ class Kept:
     rows: list[dict]  # shared by every request that is served them: read, never changed
     patients: list[int]
     read_at: float
-    drawn: dict[tuple, Markup] = field(default_factory=dict)  # the grids' cards per placement (grid_html.cards)
+    # what is derived from the rows and shown as they are: the grids' cards per placement (grid_html.cards), the
+    # today board per minute (front_desk.today)
+    drawn: dict[tuple, object] = field(default_factory=dict)
 
 
 _kept: dict[tuple, Kept] = {}

@@ -3,8 +3,10 @@
 import dataclasses
 from typing import Any, TypeVar
 
+from jinja2 import pass_context
 from litestar import Request
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 FormT = TypeVar("FormT")
 
@@ -49,3 +51,22 @@ def render(request: Request, page_template: str, fragment_template: str | None =
 def see_other(path: str) -> Redirect:
     """Redirect-after-post."""
     return Redirect(path=path, status_code=303)
+
+
+# Where a kept rendering takes each response's own form token: escaped text can never contain it.
+CSRF_SLOT = "<!--csrf_input-->"
+
+
+@pass_context
+def kept_include(context, kept: dict, name: str) -> Markup:
+    """`{% include name %}`, rendered once for everyone `kept` is shared with (a dict that lives with the data the
+    template shows, e.g. the live today board's), then served with each response's own freshly masked CSRF token.
+
+    Only for a template whose output depends on nothing but that data and fixed URLs: no actor, no errors.
+    """
+    key = ("html", name)
+    html = kept.get(key)
+    if html is None:
+        html = kept[key] = context.environment.get_template(name).render(
+            {**context.get_all(), "csrf_input": CSRF_SLOT})
+    return Markup(html.replace(CSRF_SLOT, context["csrf_input"]))
