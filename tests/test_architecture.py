@@ -182,3 +182,32 @@ def test_collecting_tests_starts_no_database(tmp_path):
                            "tests/test_settings.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (tmp_path / "data" / "pgdata").exists()
+
+
+# What would outlive a statement on a pooled connection: the pool no longer resets a released connection
+# (portal/db.py, _leave_session_as_is), so none of it may run there.
+_SESSION_STATE = re.compile(
+    r"(^|;)\s*(SET\s+(?!LOCAL\b)|RESET\s|LISTEN\s|DECLARE\s+\w+.*\bWITH\s+HOLD)"
+    r"|pg_(try_)?advisory_lock(_shared)?\s*\(|set_config\s*\([^)]*,\s*false\s*\)|CREATE\s+TEMP(ORARY)?\s",
+    re.MULTILINE | re.DOTALL)  # our SQL keywords are upper case
+# The migration lock: a connection of its own, closed to release it.
+_OWN_CONNECTION = {("portal.db", "SELECT pg_advisory_lock($1)")}
+
+
+def _strings(tree: ast.Module):
+    """Every string constant but docstrings."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.value
+
+
+def test_nothing_leaves_session_state_on_a_pooled_connection():
+    files = [*(ROOT / "portal").rglob("*.py"), *(ROOT / "jobs").rglob("*.py")]
+    found = sorted({(_module_name(p), text) for p in files for text in _strings(ast.parse(p.read_text()))
+                    if _SESSION_STATE.search(text)} - _OWN_CONNECTION)
+    assert found == []
+    assert _SESSION_STATE.search("SELECT 1; SET statement_timeout = 0") and not _SESSION_STATE.search(
+        "UPDATE t SET a = 1; SET LOCAL lock_timeout = '1s'; SELECT pg_advisory_xact_lock(1)")
