@@ -213,6 +213,45 @@ async def test_a_kept_board_follows_every_change_of_the_calendar(clinic, cal, da
     assert len(reads) == 4
 
 
+async def test_the_live_board_is_built_and_drawn_once_a_minute_for_all_who_share_it(client, clinic, cal, day,
+                                                                                    monkeypatch):
+    """Every desk polls the board: within a minute one build and one rendering serve everyone of one language and
+    one view of the day's numbers, each response with its own form token; a tap shows at the next poll."""
+    import re
+
+    from portal import i18n
+
+    now = {"at": day["now"]}
+    monkeypatch.setattr(clock, "now", lambda: now["at"])
+    builds = []
+    build = front_desk._board
+    monkeypatch.setattr(front_desk, "_board", lambda *args: builds.append(1) or build(*args))
+    await sign_in_as(client, clinic)
+    token_field = re.compile(r'name="_csrf_token" value="([0-9a-f]+)"')
+
+    first, second = [(await client.get("/today", headers={"HX-Request": "true"})).text for _ in range(2)]
+    assert len(builds) == 1 and "chair hours booked" in first
+    assert len(set(token_field.findall(first))) == 1 and token_field.findall(first) != token_field.findall(second)
+    assert token_field.sub("", first) == token_field.sub("", second) and "csrf_input" not in first
+
+    builds.clear()  # outside a request the locale has no region: boards of their own
+    assert (await front_desk.today(clinic)) is (await front_desk.today(clinic)) and len(builds) == 1
+    reception = await factories.make_staff(clinic, Role.RECEPTIONIST)
+    assert (await front_desk.today(reception)).counts is None and len(builds) == 2  # not the owner's numbers
+    with i18n.using("nl"):
+        assert (await front_desk.today(clinic)).waiting[0].state == "waiting" and len(builds) == 3
+
+    token = await csrf_token(client)
+    await client.post(f"/today/{day['ids']['waiting']}/status", data={"status": "in_chair"},
+                      headers={"HX-Request": "true", "X-CSRFToken": token})
+    after = (await client.get("/today", headers={"HX-Request": "true"})).text
+    assert "Nobody is waiting." in after and "Nobody is waiting." not in first
+    now["at"] = day["now"] + timedelta(minutes=1)
+    builds.clear()
+    await front_desk.today(clinic)
+    assert len(builds) == 1  # a new minute, a new board (who is late moves with the clock)
+
+
 async def test_kept_timelines_are_all_dropped_after_their_time(clinic, cal, day, monkeypatch):
     """The drawings hold patients' names: none outlives KEEP_SECONDS in a process."""
     from portal.calendar import today_timeline
