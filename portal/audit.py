@@ -4,6 +4,8 @@ the first changed, deleted or inserted row."""
 
 import csv
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -30,12 +32,37 @@ _INSERT = _INTO + "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})"
 
 async def record(actor: Actor | None, action: str, *, patient_id: int | None = None, object_type: str = "",
                  object_id=None, detail: dict | None = None, clinic_id: int | None = None) -> None:
-    """Append one audit row (inside the current transaction, if any)."""
-    await AuditEntry.raw(
-        _INSERT, clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
-        actor.kind if actor else "anonymous", actor.id if actor else None, actor.name if actor else "", patient_id,
-        action, object_type, str(object_id) if object_id is not None else "", request_id_var.get(),
-        dump_json(detail or {}), datetime.now(timezone.utc))
+    """Append one audit row (inside the current transaction, if any; outside one, at the end of `together`)."""
+    values = (clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
+              actor.kind if actor else "anonymous", actor.id if actor else None, actor.name if actor else "",
+              patient_id, action, object_type, str(object_id) if object_id is not None else "",
+              request_id_var.get(), dump_json(detail or {}), datetime.now(timezone.utc))
+    pending = _pending.get()
+    if pending is not None and engine().current_transaction.get() is None:
+        pending.append(values)
+        return
+    await AuditEntry.raw(_INSERT, *values)
+
+
+# The rows of reads made inside `together`, written when it ends.
+_pending: ContextVar[list[tuple] | None] = ContextVar("audit_pending", default=None)
+
+
+@asynccontextmanager
+async def together() -> AsyncIterator[None]:
+    """The audit rows of the reads made inside (outside a transaction), written in one statement when they have all
+    succeeded: a page made of several audited reads, like the chart, pays one round trip for its rows. A row
+    recorded inside a transaction stays in it (a change and its row commit together); if a read fails, the page is
+    not shown and none of its rows is written."""
+    rows: list[tuple] = []
+    token = _pending.set(rows)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if rows:
+        values = ", ".join(["({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})"] * len(rows))
+        await AuditEntry.raw(_INTO + "VALUES " + values, *(v for row in rows for v in row))
 
 
 def logged(read_sql: str) -> str:

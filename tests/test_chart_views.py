@@ -265,3 +265,46 @@ async def test_the_chart_pages_plan_and_image_links_are_the_routers(client, app,
     thumbnail = app.route_reverse("images.thumbnail", patient_id=patient_id, image_id=image_id)
     assert f'src="{thumbnail}"' in page.text
     assert (await client.get(thumbnail)).status_code == 200
+
+
+async def test_the_chart_page_audits_each_part_it_shows_in_one_statement(client, clinic, dentist, monkeypatch):
+    """Drawing, notes, plans and images: a row each, naming what was shown, all written by one INSERT."""
+    import json
+
+    from portal.charts import clinical_notes
+
+    patient_id = await factories.make_patient(clinic)
+    note = await clinical_notes.write_note(dentist, patient_id, clinical_notes.NoteForm(body="Check-up."))
+    await sign_in_as(client, dentist)
+    inserts = factories.statements_sent(monkeypatch, lambda sql: sql.startswith("INSERT INTO audit_entry"))
+    assert (await client.get(f"/patients/{patient_id}/chart")).status_code == 200
+    assert len(inserts) == 1
+    rows = await AuditEntry.select(AuditEntry.action, AuditEntry.detail, AuditEntry.request_id).where(
+        (AuditEntry.patient_id == patient_id) & (AuditEntry.actor_id == dentist.id)
+        & AuditEntry.action.is_in(["tooth_chart.viewed", "clinical_notes.viewed", "treatment_plans.listed",
+                                   "image.listed"]))
+    assert sorted(r["action"] for r in rows) == ["clinical_notes.viewed", "image.listed", "tooth_chart.viewed",
+                                                 "treatment_plans.listed"]
+    assert len({r["request_id"] for r in rows}) == 1
+    details = {r["action"]: json.loads(r["detail"]) for r in rows}
+    assert details["clinical_notes.viewed"] == {"notes": [note]} and details["treatment_plans.listed"] == {"plans": []}
+    assert details["image.listed"]["shown"] == 0
+
+
+async def test_a_failed_part_writes_none_of_the_pages_rows(clinic, dentist, monkeypatch):
+    """The page is not shown, so nothing of it is logged as seen."""
+    import asyncio
+
+    from portal.charts import chart
+    from portal.imaging import images
+
+    async def broken(*_args):
+        raise RuntimeError("images unreadable")
+
+    patient_id = await factories.make_patient(clinic)
+    monkeypatch.setattr(images, "recent_images", broken)
+    with pytest.raises(RuntimeError):
+        await chart.chart_page(dentist, patient_id)
+    await asyncio.sleep(0.05)  # the other reads, left running by gather, finish
+    assert not await AuditEntry.exists().where(
+        (AuditEntry.patient_id == patient_id) & AuditEntry.action.is_in(["tooth_chart.viewed", "clinical_notes.viewed"]))

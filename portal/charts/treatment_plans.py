@@ -282,13 +282,16 @@ async def get_plan(actor: Actor, patient_id: int, plan_id: int) -> dict:
 
 
 async def list_plans(actor: Actor, patient_id: int, patient_checked: bool = False) -> list[dict]:
-    """The patient's plans newest first, with their totals (one query). `patient_checked`: the caller has just
-    checked the patient is the actor clinic's and not isolated (the chart page's header)."""
+    """The patient's plans newest first, with their totals (one query), audited as a list. `patient_checked`: the
+    caller has just checked the patient is the actor clinic's and not isolated (the chart page's header)."""
     require(actor, Permission.READ_CLINICAL)
     if not patient_checked:
         await ensure_in_clinic(actor, patient_id)
-    return await TreatmentPlan.raw(
+    plans = await TreatmentPlan.raw(
         "SELECT p.id, p.title, p.status, p.version, p.currency, p.created_at, "
         "coalesce(sum(i.fee) FILTER (WHERE i.status <> 'declined'), 0) AS total, count(i.id) AS items "
         "FROM treatment_plan p LEFT JOIN plan_item i ON i.plan = p.id WHERE p.patient = {} AND p.clinic = {} "
         "GROUP BY p.id ORDER BY p.id DESC", patient_id, actor.clinic_id)
+    await audit.record(actor, "treatment_plans.listed", patient_id=patient_id, object_type="treatment_plan",
+                       detail={"plans": [plan["id"] for plan in plans]})
+    return plans

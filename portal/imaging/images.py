@@ -274,12 +274,15 @@ async def list_images(actor: Actor, patient_id: int, kind: str = "", withdrawn: 
 
 
 async def recent_images(actor: Actor, patient_id: int, limit: int = 6) -> tuple[int, list[dict]]:
-    """How many images the patient has and the newest few, for the chart overview (thumbnails load lazily)."""
+    """How many images the patient has and the newest few, for the chart overview (thumbnails load lazily), audited
+    like the images page's list; the caller has checked the patient is the actor clinic's and not isolated."""
     require(actor, Permission.READ_IMAGES)
     rows = await PatientImage.raw(
         "SELECT id, kind, taken_on, caption, count(*) OVER () AS total FROM patient_image "
         "WHERE clinic = {} AND patient = {} AND withdrawn_at IS NULL ORDER BY taken_on DESC, id DESC LIMIT {}",
         actor.clinic_id, patient_id, limit)
+    await audit.record(actor, "image.listed", patient_id=patient_id, object_type="patient", object_id=patient_id,
+                       detail={"kind": "", "shown": len(rows)})
     return (rows[0]["total"] if rows else 0), rows
 
 

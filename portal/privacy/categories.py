@@ -192,7 +192,11 @@ ACCESS_WORDS = {"patient.viewed": lazy_gettext("Opened your record"),
                 "guardian.added": lazy_gettext("Added a guardian"),
                 "consent_changed": lazy_gettext("Recorded a consent change"),
                 "privacy.request_viewed": lazy_gettext("Read your privacy request"),
-                "privacy.isolated_opened": lazy_gettext("Opened your restricted record (reason recorded)")}
+                "privacy.isolated_opened": lazy_gettext("Opened your restricted record (reason recorded)"),
+                "tooth_chart.viewed": lazy_gettext("Saw your tooth chart"),
+                "clinical_notes.viewed": lazy_gettext("Read your clinical notes"),
+                "treatment_plans.listed": lazy_gettext("Saw the list of your treatment plans"),
+                "image.listed": lazy_gettext("Saw the list of your X-rays and photos")}
 
 
 async def _access_log(patient_id: int) -> list[dict]:
