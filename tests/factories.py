@@ -216,17 +216,26 @@ async def make_mail_attachment(actor: Actor, patient_id: int, data: bytes = b"%P
 
 
 async def run_queued_jobs(*queues: str) -> None:
-    """Run what is queued, through procrastinate's own worker, until the queue is empty (e.g. an export)."""
+    """Run what is queued, through procrastinate's own worker, until the queue is empty (e.g. an export).
+
+    Without the periodic tasks: the worker would otherwise also defer and run whatever cron came due in the last ten
+    minutes (the privacy centre's daily purge at 03:30 UTC ended a sign-in test's expired links in that window)."""
     import os
 
     import procrastinate
+    from procrastinate.periodic import PeriodicRegistry
 
     import jobs
 
     connector = procrastinate.PsycopgConnector(conninfo=jobs.conninfo(os.environ["DATABASE_URL"]))
-    with jobs.app.replace_connector(connector):
-        async with jobs.app.open_async():
-            await jobs.app.run_worker_async(queues=list(queues) or None, wait=False, install_signal_handlers=False)
+    scheduled, jobs.app.periodic_registry = jobs.app.periodic_registry, PeriodicRegistry()
+    try:
+        with jobs.app.replace_connector(connector):
+            async with jobs.app.open_async():
+                await jobs.app.run_worker_async(queues=list(queues) or None, wait=False,
+                                                install_signal_handlers=False)
+    finally:
+        jobs.app.periodic_registry = scheduled
 
 
 async def make_call_recording(actor: Actor, patient_id: int, audio: bytes = b"ID3 fake mp3 frames") -> int:

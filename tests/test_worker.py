@@ -111,3 +111,27 @@ def test_privacy_work_runs_on_the_worker():
     crons = {p.task.name: p.cron for p in jobs.app.periodic_registry.periodic_tasks.values()}
     assert crons["privacy.daily"] == "30 3 * * *"  # retention erases what is due once a day
     assert "privacy.export" in jobs.app.tasks
+
+
+async def test_running_the_queue_in_a_test_runs_no_periodic_task(monkeypatch):
+    """At 03:31 UTC the daily privacy purge is due; a test's `run_queued_jobs` must not run it (it once deleted a
+    test's ended sign-in links, whenever the suite passed that window)."""
+    from datetime import datetime, timezone
+
+    from procrastinate import periodic
+
+    from portal.privacy import daily
+    from tests import factories
+
+    at = datetime.now(timezone.utc).replace(hour=3, minute=31, second=0).timestamp()
+    monkeypatch.setattr(periodic, "time", SimpleNamespace(time=lambda: at))
+    ran = []
+
+    async def purge(*_args):
+        ran.append(1)
+        return {}
+
+    monkeypatch.setattr(daily, "run_daily", purge)
+    await factories.run_queued_jobs()
+    await factories.run_queued_jobs()
+    assert ran == []
