@@ -24,7 +24,7 @@ from portal.request_log import configure_logging, request_logging_middleware
 from portal.security_headers import security_headers_middleware
 from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
-from portal.views import navigation, pages
+from portal.views import chrome, navigation, pages
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.billing import BillingController, MollieWebhookController, OverdueController
@@ -139,18 +139,12 @@ def _provider_errors(errors: dict, provider_id: int) -> dict:
 
 @pass_context
 def _route_path(context, route_name: str, **path_parameters) -> str:
-    """Litestar's `url_for`, remembered per app for the URLs that never vary (the navigation, static files): a
-    page's chrome asks for about thirty, and reversing a route each time was a tenth of a signed-in page's time.
-    URLs with ids are not kept, so the memory stays the size of the route table."""
+    """Litestar's `url_for`, remembered per app for the URLs that never vary (navigation.fixed_url); URLs with ids
+    are not kept, so the memory stays the size of the route table."""
     app = context["request"].app
     if path_parameters and list(path_parameters) != ["file_path"]:
         return app.route_reverse(route_name, **path_parameters)
-    known = app.state.fixed_urls
-    key = (route_name, path_parameters.get("file_path"))
-    url = known.get(key)
-    if url is None:
-        url = known[key] = app.route_reverse(route_name, **path_parameters)
-    return url
+    return navigation.fixed_url(app, route_name, path_parameters.get("file_path"))
 
 
 _DICT_NAMES = frozenset(dir(dict))
@@ -176,7 +170,7 @@ def _read_dicts_first(environment) -> None:
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display,
                                  tooth_label=teeth.label, url_for=_route_path, section_links=navigation.section_links,
-                                 kept_include=pages.kept_include)
+                                 kept_include=pages.kept_include, kept_chrome=chrome.kept_chrome)
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
                                  combine_codes=_code_options,
                                  provider_errors=_provider_errors, calendar_cards=grid_html.cards_filter,

@@ -14,7 +14,16 @@ request_log = logging.getLogger("chairside.request")
 
 
 class JsonLines(logging.Formatter):
+    """One JSON object per line; formatted once per record, though both handlers (file and stderr) write it."""
+
     def format(self, record: logging.LogRecord) -> str:
+        done = record.__dict__.get("_json_line")
+        if done is not None:
+            return done
+        record._json_line = self._format(record)
+        return record._json_line
+
+    def _format(self, record: logging.LogRecord) -> str:
         line = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
                 "logger": record.name, "message": record.getMessage()}
         line.update(getattr(record, "fields", {}))

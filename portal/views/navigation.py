@@ -1,13 +1,9 @@
-"""The staff navigation bar's section links, drawn once per language, permission set and current section.
-
-Every signed-in page shows them: ten permission checks, translations and URLs each time were about a tenth of a
-small page's server time, for a strip that differs only by who is looking, in which language, and where.
-"""
+"""The staff navigation bar's sections: which one a path is in, and their links (drawn with the top bar, kept per
+person, language and section by portal/views/chrome.py)."""
 
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from portal import i18n
 from portal.i18n import lazy_gettext
 from portal.permissions import Permission, can
 
@@ -24,26 +20,35 @@ SECTIONS = (
     ("billing_reports.show", lazy_gettext("Reports"), Permission.VIEW_REPORTS, True),
     ("audit.list", lazy_gettext("Audit"), Permission.VIEW_AUDIT, True),
 )
-_PERMISSIONS = tuple(dict.fromkeys(p for _, _, p, _ in SECTIONS if p is not None))
-
 _CURRENT = 'aria-current="page"'
-_drawn: dict[tuple, Markup] = {}
+
+
+def current_section(app, actor, path: str) -> str | None:
+    """The route of the section `path` belongs to, among those `actor` may open (the first that matches)."""
+    for route, _, permission, by_prefix in SECTIONS:
+        if permission is None or can(actor, permission):
+            url = fixed_url(app, route)
+            if path.startswith(url) if by_prefix else path == url:
+                return route
+    return None
+
+
+def fixed_url(app, route: str, file_path: str | None = None) -> str:
+    """The URL of a route without ids (or of a static file), reversed once per app: a page's chrome asks for about
+    thirty, and reversing a route each time was a tenth of a signed-in page's time."""
+    key = (route, file_path)
+    url = app.state.fixed_urls.get(key)
+    if url is None:
+        url = app.state.fixed_urls[key] = (app.route_reverse(route, file_path=file_path) if file_path is not None
+                                           else app.route_reverse(route))
+    return url
 
 
 @pass_context
 def section_links(context) -> Markup:
-    """The `<li>` of each section the signed-in person may open, the current one marked `aria-current="page"`."""
-    actor, path, url_for = context["actor"], context["request"].url.path, context.resolve("url_for")
-    allowed = tuple(can(actor, p) for p in _PERMISSIONS)
-    visible = []
-    for route, label, permission, by_prefix in SECTIONS:
-        if permission is None or allowed[_PERMISSIONS.index(permission)]:
-            url = context.call(url_for, route)  # the app's url_for, which remembers fixed URLs
-            visible.append((url, label, path.startswith(url) if by_prefix else path == url))
-    current = next((i for i, (_, _, here) in enumerate(visible) if here), None)
-    key = (i18n.current(), allowed, current)
-    drawn = _drawn.get(key)
-    if drawn is None:
-        drawn = _drawn[key] = Markup("\n        ".join(
-            f'<li><a href="{url}" {_CURRENT if here else ""}>{label}</a></li>' for url, label, here in visible))
-    return drawn
+    """The `<li>` of each section the signed-in person may open, `section` (current_section) marked
+    `aria-current="page"`. Drawn with the rest of the top bar (portal/views/chrome.py)."""
+    actor, app, current = context["actor"], context["request"].app, context["section"]
+    return Markup("\n        ".join(
+        f'<li><a href="{fixed_url(app, route)}" {_CURRENT if route == current else ""}>{label}</a></li>'
+        for route, label, permission, _ in SECTIONS if permission is None or can(actor, permission)))
