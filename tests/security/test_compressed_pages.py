@@ -49,7 +49,8 @@ async def test_brotli_where_the_browser_accepts_it_and_gzip_for_the_rest(client,
     raw = await client.get("/patients", headers={"Accept-Encoding": "gzip, deflate, br"})  # as a browser asks
     assert raw.headers["content-encoding"] == "br"
     assert "<html" in raw.text and PRINTED.search(raw.text)  # httpx decoded it (brotli is installed)
-    assert raw.num_bytes_downloaded < len(raw.content) / 3
+    # brotli at its fastest level (portal/app.py); the four masked tokens, 2 KB of random hex, are most of what is left
+    assert raw.num_bytes_downloaded < len(raw.content) / 2.5
     older = await client.get("/patients", headers={"Accept-Encoding": "gzip, deflate"})
     assert older.headers["content-encoding"] == "gzip" and "<html" in older.text
 
