@@ -24,7 +24,7 @@ from portal.request_log import configure_logging, request_logging_middleware
 from portal.security_headers import security_headers_middleware
 from portal.sessions import PostgresSessionStore, SessionConfig
 from portal.settings import Settings
-from portal.views import chrome, navigation, pages
+from portal.views import bar_chart, chrome, navigation, pages
 from portal.views.audit import AuditController
 from portal.views.auth import AuthController
 from portal.views.billing import BillingController, MollieWebhookController, OverdueController
@@ -172,7 +172,8 @@ def _read_dicts_first(environment) -> None:
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(can=lambda actor, name: can(actor, Permission(name)), phone=phones.display,
                                  tooth_label=teeth.label, url_for=_route_path, section_links=navigation.section_links,
-                                 kept_include=pages.kept_include, kept_chrome=chrome.kept_chrome)
+                                 kept_include=pages.kept_include, kept_chrome=chrome.kept_chrome,
+                                 bar_chart=bar_chart.bar_chart)
     engine.engine.filters.update(combine_named=_named_options, combine_types=_type_options,
                                  combine_codes=_code_options,
                                  provider_errors=_provider_errors, calendar_cards=grid_html.cards_filter,

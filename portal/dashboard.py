@@ -40,7 +40,6 @@ async def clinic_overview(actor: Actor) -> dict:
         "patients": counts["patients"],
         "staff": counts["staff"],
         "new_patients": series,
-        "chart_max": max([s["count"] for s in series] + [1]),
     }
 
 

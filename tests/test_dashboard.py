@@ -38,3 +38,16 @@ async def test_the_months_are_named_in_the_readers_language_each_time(clinic):
     assert [m["label"] for m in english["new_patients"]] != [m["label"] for m in dutch["new_patients"]]
     assert [m["label"] for m in (await dashboard.clinic_overview(clinic))["new_patients"]] == [
         m["label"] for m in english["new_patients"]]
+
+
+def test_the_bar_chart_scales_to_its_tallest_bar_and_escapes_its_labels():
+    from portal.views.bar_chart import bar_chart
+
+    svg = bar_chart([{"label": "Jan", "count": 3}, {"label": "<Feb>", "count": 0}, {"label": "Mar", "count": 6}],
+                    "New & returning")
+    assert svg.startswith('<svg class="bar-chart" viewBox="0 0 240 160"')
+    assert '<title id="chart-title">New &amp; returning</title>' in svg
+    assert '<rect x="10" y="80.0" width="60" height="50.0" class="bar"><title>Jan: 3</title></rect>' in svg
+    assert '<rect x="170" y="30.0" width="60" height="100.0" class="bar"><title>Mar: 6</title></rect>' in svg
+    assert "<title>&lt;Feb&gt;: 0</title>" in svg and "<Feb>" not in svg
+    assert 'y="25.0" text-anchor="middle" class="bar-value">6</text>' in svg
