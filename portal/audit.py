@@ -115,14 +115,13 @@ async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int
     if not patient_ids:
         return
     ids = sorted(set(patient_ids))
-    day = datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date()
+    day = _clinic_day(actor)
     since, _ = clock.day_bounds(day, actor.time_zone)
     key = (actor.clinic_id, actor.kind, actor.id, action, day)
     known = _seen_today.get(key, ())
     unknown = [pid for pid in ids if pid not in known]
     if not unknown:  # every patient's own row of the day is there: the list's row alone, without the lookups
-        await AuditEntry.raw(_INSERT, actor.clinic_id, actor.kind, actor.id, actor.name, None, action, "patient_list",
-                             "", request_id_var.get(), dump_json({"patients": ids}), datetime.now(timezone.utc))
+        await AuditEntry.raw(_INSERT, *_list_row(actor, action, ids))
         return
     await AuditEntry.raw(
         "WITH fresh AS (SELECT pid FROM unnest({}::int[]) AS pid WHERE NOT EXISTS ("
@@ -139,6 +138,37 @@ async def record_patients_shown(actor: Actor, action: str, patient_ids: list[int
         if key not in _seen_today and len(_seen_today) >= SEEN_KEYS_KEPT:
             _seen_today.clear()
         _seen_today.setdefault(key, set()).update(unknown)
+
+
+def seen_today(actor: Actor, action: str, patient_ids: list[int]) -> bool:
+    """Whether this process has seen every one of these patients' own row of the clinic's day under `action`
+    written, so that showing them again needs only the list's row (record_patients_shown)."""
+    known = _seen_today.get((actor.clinic_id, actor.kind, actor.id, action, _clinic_day(actor)), ())
+    return all(pid in known for pid in patient_ids)
+
+
+async def record_list_while(actor: Actor, action: str, patient_ids: list[int], current_sql: str,
+                            current_args: tuple, expected) -> object:
+    """The list's own row of a showing whose patients' rows of the day are all there (`seen_today`), written only
+    while `current_sql` (a SELECT of one value) still reads `expected`, in the same statement as that read: a kept
+    copy's check and its audit row in one round trip. Returns what `current_sql` read; when that is not `expected`
+    nothing was written, and the caller shows (and records) afresh."""
+    rows = await AuditEntry.raw(
+        "WITH current AS (" + current_sql + "), logged AS (" + _INTO + "SELECT {}::int, {}::text, {}::int, {}::text, "
+        "{}::int, {}::text, {}::text, {}::text, {}::text, {}::jsonb, {}::timestamptz "
+        "WHERE (SELECT * FROM current) = {}) SELECT (SELECT * FROM current) AS current",
+        *current_args, *_list_row(actor, action, sorted(set(patient_ids))), expected)
+    return rows[0]["current"]
+
+
+def _list_row(actor: Actor, action: str, ids: list[int]) -> tuple:
+    """The values of a showing's own row (`_INSERT`): no patient of its own, every patient shown in its detail."""
+    return (actor.clinic_id, actor.kind, actor.id, actor.name, None, action, "patient_list", "", request_id_var.get(),
+            dump_json({"patients": ids}), datetime.now(timezone.utc))
+
+
+def _clinic_day(actor: Actor) -> date:
+    return datetime.now(timezone.utc).astimezone(ZoneInfo(actor.time_zone)).date()
 
 
 def forget_seen() -> None:

@@ -55,6 +55,21 @@ async def test_a_reload_nothing_changed_is_drawn_from_the_copy_and_still_audited
     assert own == 1  # the patient's own row, once a day
 
 
+async def test_a_reload_checks_its_copy_and_writes_its_audit_row_in_one_statement(client, clinic, booked,
+                                                                                  monkeypatch):
+    await _day(client)  # the copy, and the patient's own row of the day
+    sent = factories.statements_sent(monkeypatch, lambda sql: "calendar_version" in sql or "audit_entry" in sql)
+    await _day(client)
+    assert len(sent) == 1 and "FROM calendar_version" in sent[0] and "INSERT INTO audit_entry" in sent[0]
+    await Patient.update({Patient.given_name: "Augusta"}).where(Patient.id == booked)
+    sent.clear()
+    assert "Augusta" in await _day(client)  # the version moved: the one statement wrote nothing, the rows are read
+    assert len(sent) == 2 and "INSERT INTO audit_entry" in sent[1]
+    listed = await AuditEntry.count().where((AuditEntry.action == "calendar.day_viewed")
+                                            & (AuditEntry.object_type == "patient_list"))
+    assert listed == 3  # one row per showing: never none, never two
+
+
 async def test_a_new_booking_shows_at_the_next_look(client, clinic, cal, booked, appointment_reads):
     assert "Grace" not in await _day(client)
     other = await factories.make_patient(clinic, given_name="Grace", family_name="Hopper")

@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from portal import audit, clock
+from portal import clock
 from portal.calendar import grid_cache, practice_setup, setup_cache, statuses
 from portal.charts import medical_history
 from portal.permissions import Actor, Permission, require
@@ -76,8 +76,7 @@ async def _appointments(actor: Actor, first: datetime, last: datetime, viewed: s
     version has not moved; the showing is audited as `viewed` (a list row, and the patients' own rows once a day)."""
     # types and providers' names come with the rows: the set-up's version guards them
     key = (actor.clinic_id, actor.setup_version, actor.time_zone, actor.language, first, last, provider, chair)
-    kept = await grid_cache.kept(actor.clinic_id, key, lambda: _read_appointments(actor, key))
-    await audit.record_patients_shown(actor, viewed, kept.patients)
+    kept = await grid_cache.shown(actor, key, lambda: _read_appointments(actor, key), viewed)
     return kept
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 
 from markupsafe import Markup
 
-from portal import audit, clock, i18n
+from portal import clock, i18n
 from portal.calendar import grid_cache, setup_cache, today_timeline
 from portal.calendar.statuses import OPEN, Status
 from portal.charts import medical_history
@@ -126,8 +126,7 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
     local_day = clock.local(now, actor.time_zone).date()
     first, last = clock.day_bounds(local_day, actor.time_zone)
     key = ("today", actor.clinic_id, actor.setup_version, first, last)
-    kept = await grid_cache.kept(actor.clinic_id, key, lambda: _read_today(actor, first, last))
-    await audit.record_patients_shown(actor, VIEWED, kept.patients)
+    kept = await grid_cache.shown(actor, key, lambda: _read_today(actor, first, last), VIEWED)
     if not live:
         return await _board(actor, kept.rows, now, local_day)
     shared_as = ("board", now.replace(second=0, microsecond=0), actor.time_zone, i18n.current(),

@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from portal import audit
+from portal.permissions import Actor
 from portal.tables import CalendarVersion
 
 ENTRIES = 256
@@ -41,7 +43,31 @@ async def kept(clinic_id: int, key: tuple, read: Callable[[], Awaitable[tuple[li
     """This process's copy under `key` while the clinic's version has not moved, else `read()` (rows, patients
     shown) kept anew. The version is read first: a copy is never older than the version it is kept under."""
     _sweep()
-    current = await version(clinic_id)
+    return await _kept_at(key, await version(clinic_id), read)
+
+
+async def shown(actor: Actor, key: tuple, read: Callable[[], Awaitable[tuple[list[dict], list[int]]]],
+                action: str) -> Kept:
+    """`kept`, and the showing audited as `action` (audit.record_patients_shown).
+
+    The usual reload (a copy held, its patients' own rows of the day written) is one statement: the version read
+    and the list's audit row, written only if the version has not moved (audit.record_list_while). Otherwise the
+    version read, the rows if they changed, and the audit rows, as before."""
+    _sweep()
+    held = get(key, _kept[key].version) if key in _kept else None
+    if held is not None and held.patients and audit.seen_today(actor, action, held.patients):
+        current = await audit.record_list_while(actor, action, held.patients, _VERSION, (actor.clinic_id,),
+                                                held.version)
+        if current == held.version:
+            return held
+    else:
+        current = await version(actor.clinic_id)
+    found = await _kept_at(key, current, read)
+    await audit.record_patients_shown(actor, action, found.patients)
+    return found
+
+
+async def _kept_at(key: tuple, current: int | None, read) -> Kept:
     found = get(key, current)
     if found is None:
         rows, patients = await read()
@@ -49,8 +75,11 @@ async def kept(clinic_id: int, key: tuple, read: Callable[[], Awaitable[tuple[li
     return found
 
 
+_VERSION = "SELECT version FROM calendar_version WHERE clinic = {}"
+
+
 async def version(clinic_id: int) -> int | None:
-    rows = await CalendarVersion.raw("SELECT version FROM calendar_version WHERE clinic = {}", clinic_id)
+    rows = await CalendarVersion.raw(_VERSION, clinic_id)
     return rows[0]["version"] if rows else None
 
 
