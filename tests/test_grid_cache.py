@@ -135,6 +135,6 @@ async def test_copies_older_than_their_time_leave_memory_at_the_next_read(clinic
     async def read():
         return [], []
 
-    await grid_cache.kept(clinic.clinic_id, ("another day",), read)
+    await grid_cache.shown(clinic, ("another day",), read, "calendar.day_viewed")
     assert ("an old day",) not in grid_cache._kept and ("another day",) in grid_cache._kept
 

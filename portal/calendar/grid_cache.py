@@ -5,7 +5,7 @@ Staff reload the day and week all day, and most reloads show what the last one s
 (`calendar_version`, migration 2026-12-04T12:10) moves at the commit of every change to an appointment, an alert or
 a patient's name, and is read before the rows it guards, so a kept copy is served only while nothing it shows has
 changed (a change committed during the read leaves a newer copy under the older version: redrawn at the next
-look). Every showing is still audited by the caller.
+look). Every showing is audited, a copy's too (`shown`).
 
 A copy holds patients' names, so a newer version replaces it and it is served for at most `KEEP_SECONDS`; the
 calendar's next read after that drops every copy that old (`_sweep`), so an erased patient's name does not stay in
@@ -39,23 +39,18 @@ _kept: dict[tuple, Kept] = {}
 _swept_at = 0.0
 
 
-async def kept(clinic_id: int, key: tuple, read: Callable[[], Awaitable[tuple[list[dict], list[int]]]]) -> Kept:
-    """This process's copy under `key` while the clinic's version has not moved, else `read()` (rows, patients
-    shown) kept anew. The version is read first: a copy is never older than the version it is kept under."""
-    _sweep()
-    return await _kept_at(key, await version(clinic_id), read)
-
-
 async def shown(actor: Actor, key: tuple, read: Callable[[], Awaitable[tuple[list[dict], list[int]]]],
                 action: str) -> Kept:
-    """`kept`, and the showing audited as `action` (audit.record_patients_shown).
+    """This process's copy under `key` while the clinic's version has not moved, else `read()` (rows, patients
+    shown) kept anew; the showing audited as `action` either way (audit.record_patients_shown).
 
     The usual reload (a copy held, its patients' own rows of the day written) is one statement: the version read
     and the list's audit row, written only if the version has not moved (audit.record_list_while). Otherwise the
-    version read, the rows if they changed, and the audit rows, as before."""
+    version is read first (a copy is never older than the version it is kept under), then the rows if they changed,
+    then the audit rows."""
     _sweep()
-    held = get(key, _kept[key].version) if key in _kept else None
-    if held is not None and held.patients and audit.seen_today(actor, action, held.patients):
+    held = _kept.get(key)
+    if held is not None and _fresh(held) and held.patients and audit.seen_today(actor, action, held.patients):
         current = await audit.record_list_while(actor, action, held.patients, _VERSION, (actor.clinic_id,),
                                                 held.version)
         if current == held.version:
@@ -85,9 +80,13 @@ async def version(clinic_id: int) -> int | None:
 
 def get(key: tuple, current: int | None) -> Kept | None:
     kept = _kept.get(key)
-    if kept is None or current is None or kept.version != current or time.monotonic() - kept.read_at > KEEP_SECONDS:
+    if kept is None or current is None or kept.version != current or not _fresh(kept):
         return None
     return kept
+
+
+def _fresh(kept: Kept) -> bool:
+    return time.monotonic() - kept.read_at <= KEEP_SECONDS
 
 
 def put(key: tuple, current: int | None, rows: list[dict], patients: list[int]) -> Kept:
