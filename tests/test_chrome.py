@@ -11,7 +11,7 @@ from tests.factories import sign_in_as
 
 
 def _topbars() -> list[tuple]:
-    return [key for key in chrome._drawn if key[0] == "chrome/topbar.html" and len(key) == 5]  # signed in
+    return [key for key in chrome._drawn if key[0] == "chrome/topbar.html" and len(key) == 5]  # signed in: actor, clinics, section
 
 
 def _tokens(page: str) -> tuple[str, str, str]:

@@ -36,17 +36,17 @@ def kept_chrome(context, name: str, personal: bool = False) -> Markup:
     request = context["request"]
     path = request.url.path
     if personal and actor is not None:
-        clinics = request.session.get("clinics", 1)
-        key = (name, i18n.current(), actor, clinics, navigation.current_section(request.app, actor, path))
+        values = {"actor": actor, "clinics": request.session.get("clinics", 1),
+                  "section": navigation.current_section(request.app, actor, path)}
     else:
-        key = (name, i18n.current(), actor is not None)
+        values = {"signed_in": actor is not None}
+    key = (name, i18n.current(), *values.values())
     now = time.monotonic()
     _sweep(now)
     kept = _drawn.get(key)
     if kept is None or now - kept[1] > KEEP_SECONDS:
         if len(_drawn) >= ENTRIES:
             _drawn.clear()
-        values = dict(actor=actor, clinics=key[3], section=key[4]) if len(key) > 3 else dict(signed_in=key[2])
         html = context.environment.get_template(name).render(request=request, csrf_input=CSRF_SLOT, path=PATH_SLOT,
                                                              **values)
         kept = _drawn[key] = (html, now)
@@ -69,5 +69,5 @@ def _sweep(now: float) -> None:
 
 
 def forget() -> None:
-    """Drop every copy (a test that renames someone within the five minutes)."""
+    """Drop every copy (a test that counts drawings from none)."""
     _drawn.clear()
