@@ -27,7 +27,11 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 # cost more than the statement itself. The chain trigger fills chain_seq, prev_hash and row_hash.
 _INTO = ("INSERT INTO audit_entry (clinic_id, actor_kind, actor_id, actor_name, patient_id, action, object_type, "
          "object_id, request_id, detail, at) ")
-_INSERT = _INTO + "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})"
+_ROW = "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})"  # one row's values, in _INTO's order
+_INSERT = _INTO + "VALUES " + _ROW
+# The same values as a SELECT list, typed, for an INSERT ... SELECT ... WHERE: a row written only if a check holds.
+_TYPED_ROW = ("SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::text, {}::text, {}::text, {}::text, "
+              "{}::jsonb, {}::timestamptz ")
 
 
 async def record(actor: Actor | None, action: str, *, patient_id: int | None = None, object_type: str = "",
@@ -61,8 +65,7 @@ async def together() -> AsyncIterator[None]:
     finally:
         _pending.reset(token)
     if rows:
-        values = ", ".join(["({}, {}, {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})"] * len(rows))
-        await AuditEntry.raw(_INTO + "VALUES " + values, *(v for row in rows for v in row))
+        await AuditEntry.raw(_INTO + "VALUES " + ", ".join([_ROW] * len(rows)), *(v for row in rows for v in row))
 
 
 def logged(read_sql: str) -> str:
@@ -80,9 +83,8 @@ def logged_values(actor: Actor, action: str, object_type: str) -> tuple:
 
 
 _INSERT_IF_IN_CLINIC = (
-    _INTO + "SELECT {}::int, {}::text, {}::int, {}::text, {}::int, {}::text, {}::text, "
-    "{}::text, {}::text, {}::jsonb, {}::timestamptz "
-    "WHERE EXISTS (SELECT 1 FROM patient WHERE id = {} AND clinic = {} AND isolated_at IS NULL) RETURNING id")
+    _INTO + _TYPED_ROW
+    + "WHERE EXISTS (SELECT 1 FROM patient WHERE id = {} AND clinic = {} AND isolated_at IS NULL) RETURNING id")
 
 
 async def record_if_in_clinic(actor: Actor, action: str, patient_id: int, *, object_type: str = "patient",
@@ -154,9 +156,8 @@ async def record_list_while(actor: Actor, action: str, patient_ids: list[int], c
     copy's check and its audit row in one round trip. Returns what `current_sql` read; when that is not `expected`
     nothing was written, and the caller shows (and records) afresh."""
     rows = await AuditEntry.raw(
-        "WITH current AS (" + current_sql + "), logged AS (" + _INTO + "SELECT {}::int, {}::text, {}::int, {}::text, "
-        "{}::int, {}::text, {}::text, {}::text, {}::text, {}::jsonb, {}::timestamptz "
-        "WHERE (SELECT * FROM current) = {}) SELECT (SELECT * FROM current) AS current",
+        "WITH current AS (" + current_sql + "), logged AS (" + _INTO + _TYPED_ROW
+        + "WHERE (SELECT * FROM current) = {}) SELECT (SELECT * FROM current) AS current",
         *current_args, *_list_row(actor, action, sorted(set(patient_ids))), expected)
     return rows[0]["current"]
 
