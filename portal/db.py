@@ -214,6 +214,13 @@ def engine():
     return engine_finder()
 
 
+def literal_limit(rows: int) -> str:
+    """`LIMIT n` written into a statement rather than sent as a parameter, for a read whose limit is a constant of
+    the code. PostgreSQL prices a LIMIT parameter in a prepared statement's generic plan at a tenth of the rows, so
+    such a statement is planned afresh on every execution (the chart's notes and images were: 0.3-0.5 ms each)."""
+    return f"LIMIT {int(rows)}"
+
+
 def _timeouts():
     from portal.settings import Settings
 

@@ -308,3 +308,14 @@ async def test_a_failed_part_writes_none_of_the_pages_rows(clinic, dentist, monk
     await asyncio.sleep(0.05)  # the other reads, left running by gather, finish
     assert not await AuditEntry.exists().where(
         (AuditEntry.patient_id == patient_id) & AuditEntry.action.is_in(["tooth_chart.viewed", "clinical_notes.viewed"]))
+
+
+async def test_the_chart_page_sends_no_limit_as_a_parameter(client, clinic, dentist, monkeypatch):
+    """A LIMIT parameter keeps PostgreSQL planning a prepared statement afresh on every execution (db.literal_limit);
+    the chart page is opened all day."""
+    patient_id = await factories.make_patient(clinic)
+    await sign_in_as(client, dentist)
+    sent = factories.statements_compiled(monkeypatch)
+    assert (await client.get(f"/patients/{patient_id}/chart")).status_code == 200
+    assert len(sent) >= 5
+    assert [sql for sql in sent if re.search(r"LIMIT \$\d", sql)] == []

@@ -23,17 +23,24 @@ class PatientVisits:
     # provider.name, chair.name, source_clinic (the previous clinic's name, imported rows only)
 
 
-_COLUMNS = ('a.id, a.starts_at, a.ends_at, a.status, a.cancel_reason, t.name AS "appointment_type.name", '
-            's.name AS "provider.name", c.name AS "chair.name", NULL AS source_clinic FROM appointment a '
+def _named(part: int, order: str, appointments: str) -> str:
+    """One part of the list: `appointments` (a subquery of appointment rows, already cut to what is shown) with
+    their type, provider and chair named. Names are joined after the cut, so a ten-year patient's page looks up
+    21 names, not one per visit they ever had."""
+    return (f"SELECT {part} AS part, row_number() OVER (ORDER BY a.starts_at {order}) AS place, a.id, a.starts_at, "
+            'a.ends_at, a.status, a.cancel_reason, t.name AS "appointment_type.name", s.name AS "provider.name", '
+            f'c.name AS "chair.name", NULL AS source_clinic FROM ({appointments}) a '
             "LEFT JOIN appointment_type t ON t.id = a.appointment_type LEFT JOIN staff s ON s.id = a.provider "
-            "LEFT JOIN chair c ON c.id = a.chair WHERE a.clinic = {} AND a.patient = {} ")
+            "LEFT JOIN chair c ON c.id = a.chair")
+
+
+_OWN = ("SELECT id, starts_at, ends_at, status, cancel_reason, appointment_type, provider, chair FROM appointment "
+        "WHERE clinic = {} AND patient = {} ")
 UPCOMING, PAST, IMPORTED = 0, 1, 2
 # Upcoming soonest first, the latest past ones newest first, then the visits of an imported record (their type and
 # provider as the other clinic named them), in one statement: the patient page loads this list on every open.
-_VISITS = (f"(SELECT {UPCOMING} AS part, row_number() OVER (ORDER BY a.starts_at) AS place, {_COLUMNS} "
-           "AND a.starts_at >= {}) UNION ALL "
-           f"(SELECT {PAST}, row_number() OVER (ORDER BY a.starts_at DESC), {_COLUMNS} AND a.starts_at < {{}} "
-           "ORDER BY a.starts_at DESC LIMIT {}) UNION ALL "
+_VISITS = (f"({_named(UPCOMING, 'ASC', _OWN + 'AND starts_at >= {}')}) UNION ALL "
+           f"({_named(PAST, 'DESC', _OWN + 'AND starts_at < {} ORDER BY starts_at DESC LIMIT {}')}) UNION ALL "
            f"(SELECT {IMPORTED}, row_number() OVER (ORDER BY v.starts_at DESC), NULL, v.starts_at, v.ends_at, "
            "v.status, v.cancel_reason, v.type, v.provider, NULL, i.source_clinic FROM imported_visit v "
            "LEFT JOIN patient_import i ON i.id = v.patient_import WHERE v.clinic = {} AND v.patient = {}) "

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from portal import audit
-from portal.db import transaction
+from portal.db import literal_limit, transaction
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import collect, required, too_long, whole_number
 from portal.i18n import gettext, lazy_gettext
@@ -172,7 +172,7 @@ async def recent_notes(actor: Actor, patient_id: int, limit: int) -> tuple[list[
     rows = await ClinicalNote.raw(
         "SELECT n.id, n.signed_at, n.author_name, n.body, EXISTS (SELECT 1 FROM clinical_note a WHERE a.amends = n.id "
         "AND a.clinic = n.clinic) AS amended FROM clinical_note n WHERE n.patient = {} AND n.clinic = {} "
-        "AND n.amends IS NULL ORDER BY n.id DESC LIMIT {}", patient_id, actor.clinic_id, limit + 1)
+        f"AND n.amends IS NULL ORDER BY n.id DESC {literal_limit(limit + 1)}", patient_id, actor.clinic_id)
     notes = rows[:limit]
     await audit.record(actor, "clinical_notes.viewed", patient_id=patient_id, object_type="clinical_note",
                        detail={"notes": [row["id"] for row in notes]})

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from portal import audit, display
-from portal.db import transaction
+from portal.db import literal_limit, transaction
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.forms import collect, parse_date, too_long
 from portal.i18n import N_, gettext, lazy_gettext
@@ -279,8 +279,8 @@ async def recent_images(actor: Actor, patient_id: int, limit: int = 6) -> tuple[
     require(actor, Permission.READ_IMAGES)
     rows = await PatientImage.raw(
         "SELECT id, kind, taken_on, caption, count(*) OVER () AS total FROM patient_image "
-        "WHERE clinic = {} AND patient = {} AND withdrawn_at IS NULL ORDER BY taken_on DESC, id DESC LIMIT {}",
-        actor.clinic_id, patient_id, limit)
+        f"WHERE clinic = {{}} AND patient = {{}} AND withdrawn_at IS NULL ORDER BY taken_on DESC, id DESC {literal_limit(limit)}",
+        actor.clinic_id, patient_id)
     await audit.record(actor, "image.listed", patient_id=patient_id, object_type="patient", object_id=patient_id,
                        detail={"kind": "", "shown": len(rows)})
     return (rows[0]["total"] if rows else 0), rows
