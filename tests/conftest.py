@@ -27,7 +27,7 @@ from tests.mail_sink import MailSink, free_port  # noqa: E402
 MAIL_SINK = MailSink(free_port())
 os.environ["SMTP_URL"] = MAIL_SINK.url  # before Settings are read, so the live server inherits it too
 
-from portal import audit, db  # noqa: E402
+from portal import audit, dashboard, db  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.calendar import grid_cache  # noqa: E402
 from portal.settings import Settings  # noqa: E402
@@ -118,6 +118,7 @@ async def clean_tables(database):
     await db.run_sql(_TRUNCATE)
     audit.forget_seen()
     grid_cache.forget()
+    dashboard.forget_counts()
     yield
 
 

@@ -1,5 +1,8 @@
 """The dashboard: today's clinic at a glance, with a chart of new patients."""
 
+import re
+
+from portal.permissions import Role
 from tests import factories
 from tests.factories import sign_in_as
 
@@ -51,3 +54,23 @@ def test_the_bar_chart_scales_to_its_tallest_bar_and_escapes_its_labels():
     assert '<rect x="170" y="30.0" width="60" height="100.0" class="bar"><title>Mar: 6</title></rect>' in svg
     assert "<title>&lt;Feb&gt;: 0</title>" in svg and "<Feb>" not in svg
     assert 'y="25.0" text-anchor="middle" class="bar-value">6</text>' in svg
+
+
+async def test_a_reload_keeps_its_counts_until_the_tally_or_the_staff_moves(client, clinic, monkeypatch):
+    """The counts are kept under the today board's calendar version (which the tally moves) and the set-up
+    version (which a staff change moves): a reload is one statement, and a new patient or colleague shows at once."""
+    await factories.make_patient(clinic)
+    await sign_in_as(client, clinic)
+    assert '<p class="stat">1</p>' in (await client.get("/")).text
+    sent = factories.statements_sent(monkeypatch, lambda sql: "web_session" not in sql)
+    assert (await client.get("/")).status_code == 200
+    assert len(sent) == 1 and "FROM calendar_version" in sent[0]  # no one booked today: nobody shown, no audit row
+    await factories.make_patient(clinic)
+    await factories.make_patient(clinic)
+    sent.clear()
+    page = (await client.get("/")).text
+    assert '<p class="stat">3</p>' in page and ": 3</title>" in page
+    assert any("FROM patient_tally" in sql for sql in sent)
+    await factories.make_staff(clinic, Role.DENTIST, name="Dr. Visser")
+    staff_counts = re.findall(r'<p class="stat">(\d+)</p>', (await client.get("/")).text)
+    assert staff_counts[:2] == ["3", "2"]

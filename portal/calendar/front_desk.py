@@ -70,6 +70,8 @@ class Board:
     waiting: list[Visit]
     counts: dict[str, int] | None  # the owner's numbers of the day; None for other roles
     zone: str = "UTC"  # the clinic's, for the timeline's clock times
+    # The calendar version the board's rows were read under (None: not known), for what the dashboard keeps with it.
+    version: int | None = None
     # What readers derive from this board, kept with it while it is served (the rendered board: kept_include in
     # portal/views/pages.py). Only a live board is shared; one built for a given `now` gets its own.
     kept: dict = field(default_factory=dict)
@@ -127,17 +129,18 @@ async def today(actor: Actor, now: datetime | None = None) -> Board:
     first, last = clock.day_bounds(local_day, actor.time_zone)
     key = ("today", actor.clinic_id, actor.setup_version, first, last)
     kept = await grid_cache.shown(actor, key, lambda: _read_today(actor, first, last), VIEWED)
+    version = kept.version if kept.version >= 0 else None
     if not live:
-        return await _board(actor, kept.rows, now, local_day)
+        return await _board(actor, kept.rows, now, local_day, version)
     shared_as = ("board", now.replace(second=0, microsecond=0), actor.time_zone, i18n.current(),
                  str(i18n.babel_locale()), can(actor, Permission.MANAGE_CLINIC))
     board = kept.drawn.get(shared_as)
     if board is None:
-        board = kept.drawn[shared_as] = await _board(actor, kept.rows, now, local_day)
+        board = kept.drawn[shared_as] = await _board(actor, kept.rows, now, local_day, version)
     return board
 
 
-async def _board(actor: Actor, rows: list[dict], now: datetime, local_day) -> Board:
+async def _board(actor: Actor, rows: list[dict], now: datetime, local_day, version: int | None) -> Board:
     chairs = await setup_cache.chairs(actor)
     visits = [_visit(r, now) for r in rows]
     by_chair = {c["id"]: ChairDay(c["id"], c["name"], []) for c in chairs}
@@ -150,7 +153,8 @@ async def _board(actor: Actor, rows: list[dict], now: datetime, local_day) -> Bo
         opens_at=opens_at, closes_at=closes_at, now=now, chairs=list(by_chair.values()),
         expected_next=expected[:5], waiting=sorted((v for v in visits if v.state == "waiting"),
                                                    key=lambda v: -(v.waited_minutes or 0)),
-        counts=_counts(visits, rows) if can(actor, Permission.MANAGE_CLINIC) else None, zone=actor.time_zone)
+        counts=_counts(visits, rows) if can(actor, Permission.MANAGE_CLINIC) else None, zone=actor.time_zone,
+        version=version)
 
 
 async def _read_today(actor: Actor, first: datetime, last: datetime) -> tuple[list[dict], list[int]]:

@@ -1,6 +1,5 @@
 """The staff dashboard: the clinic at a glance and the front desk's today board (polled, with one-tap arrivals)."""
 
-import asyncio
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
@@ -26,8 +25,9 @@ class DashboardController(Controller):
 
     @get("/", name="dashboard")
     async def show(self, request: Request, actor: CurrentActor) -> Template:
-        """Today's clinic at a glance, the front desk board first."""
-        overview, board = await asyncio.gather(dashboard.clinic_overview(actor), front_desk.today(actor))
+        """Today's clinic at a glance, the front desk board first (its calendar version keeps the counts)."""
+        board = await front_desk.today(actor)
+        overview = await dashboard.clinic_overview(actor, board.version)
         return render(request, "dashboard/index.html", overview=overview, board=board, errors={},
                       has_figures=dashboard.has_figures(actor))
 

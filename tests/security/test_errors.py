@@ -13,7 +13,7 @@ async def test_unknown_page_is_a_404_page(client):
 
 
 async def test_crash_shows_a_500_page_with_a_reference_and_logs_the_trace(client, clinic, monkeypatch, caplog):
-    async def broken(actor):
+    async def broken(actor, *_):
         raise RuntimeError("relation \"secret_table\" does not exist")
 
     await sign_in_as(client, clinic)
