@@ -28,10 +28,11 @@ async def clinic_overview(actor: Actor, calendar_version: int | None = None) -> 
     first = date(today.year, today.month, 1)
     months = [_shift_month(first, -k) for k in range(5, -1, -1)]
     key = (actor.clinic_id, actor.setup_version, calendar_version, first)
-    counts = _kept_counts.get(key) if calendar_version is not None and actor.setup_version else None
+    keep = calendar_version is not None and bool(actor.setup_version)
+    counts = _kept_counts.get(key) if keep else None
     if counts is None:
         counts = await _read_counts(actor, months[0])
-        if calendar_version is not None and actor.setup_version:
+        if keep:
             if len(_kept_counts) >= KEPT_COUNTS:
                 _kept_counts.clear()
             _kept_counts[key] = counts

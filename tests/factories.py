@@ -357,30 +357,16 @@ async def make_imported_records(owner: Actor, patient_id: int) -> dict[str, int]
     return ids
 
 
-def statements_compiled(monkeypatch) -> list[str]:
-    """The SQL of every statement sent from now on as PostgreSQL receives it, with $n placeholders."""
-    from piccolo.engine.postgres import PostgresEngine
-
-    sent: list[str] = []
-    original = PostgresEngine.run_querystring
-
-    async def compiled(self, querystring, in_pool=True):
-        sent.append(querystring.compile_string(engine_type=self.engine_type)[0])
-        return await original(self, querystring, in_pool)
-
-    monkeypatch.setattr(PostgresEngine, "run_querystring", compiled)
-    return sent
-
-
-def statements_sent(monkeypatch, wanted) -> list[str]:
-    """The SQL of every statement sent from now on that `wanted(sql)` accepts (a test's count of reads)."""
+def statements_sent(monkeypatch, wanted=lambda sql: True, *, as_prepared: bool = False) -> list[str]:
+    """The SQL of every statement sent from now on that `wanted(sql)` accepts (a test's count of reads): with the
+    values written in, or (`as_prepared`) as PostgreSQL receives it, with $n placeholders."""
     from piccolo.engine.postgres import PostgresEngine
 
     sent: list[str] = []
     original = PostgresEngine.run_querystring
 
     async def counted(self, querystring, in_pool=True):
-        sql = str(querystring)
+        sql = querystring.compile_string(engine_type=self.engine_type)[0] if as_prepared else str(querystring)
         if wanted(sql):
             sent.append(sql)
         return await original(self, querystring, in_pool)

@@ -315,7 +315,7 @@ async def test_the_chart_page_sends_no_limit_as_a_parameter(client, clinic, dent
     the chart page is opened all day."""
     patient_id = await factories.make_patient(clinic)
     await sign_in_as(client, dentist)
-    sent = factories.statements_compiled(monkeypatch)
+    sent = factories.statements_sent(monkeypatch, as_prepared=True)
     assert (await client.get(f"/patients/{patient_id}/chart")).status_code == 200
     assert len(sent) >= 5
     assert [sql for sql in sent if re.search(r"LIMIT \$\d", sql)] == []

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from portal import audit, clock
+from portal.db import literal_limit
 from portal.errors import NotFound
 from portal.permissions import Actor, Permission, require
 from portal.tables import Appointment
@@ -36,11 +37,12 @@ def _named(part: int, order: str, appointments: str) -> str:
 
 _OWN = ("SELECT id, starts_at, ends_at, status, cancel_reason, appointment_type, provider, chair FROM appointment "
         "WHERE clinic = {} AND patient = {} ")
+_LATEST_PAST = f"AND starts_at < {{}} ORDER BY starts_at DESC {literal_limit(PAST_SHOWN + 1)}"
 UPCOMING, PAST, IMPORTED = 0, 1, 2
 # Upcoming soonest first, the latest past ones newest first, then the visits of an imported record (their type and
 # provider as the other clinic named them), in one statement: the patient page loads this list on every open.
 _VISITS = (f"({_named(UPCOMING, 'ASC', _OWN + 'AND starts_at >= {}')}) UNION ALL "
-           f"({_named(PAST, 'DESC', _OWN + 'AND starts_at < {} ORDER BY starts_at DESC LIMIT {}')}) UNION ALL "
+           f"({_named(PAST, 'DESC', _OWN + _LATEST_PAST)}) UNION ALL "
            f"(SELECT {IMPORTED}, row_number() OVER (ORDER BY v.starts_at DESC), NULL, v.starts_at, v.ends_at, "
            "v.status, v.cancel_reason, v.type, v.provider, NULL, i.source_clinic FROM imported_visit v "
            "LEFT JOIN patient_import i ON i.id = v.patient_import WHERE v.clinic = {} AND v.patient = {}) "
@@ -54,7 +56,7 @@ async def for_patient(actor: Actor, patient_id: int) -> PatientVisits:
     # The read and the audit row (which checks the patient is this clinic's and not isolated) go out at once,
     # outside a transaction, each on its own pooled connection.
     rows, shown = await asyncio.gather(
-        Appointment.raw(_VISITS, actor.clinic_id, patient_id, now, actor.clinic_id, patient_id, now, PAST_SHOWN + 1,
+        Appointment.raw(_VISITS, actor.clinic_id, patient_id, now, actor.clinic_id, patient_id, now,
                         actor.clinic_id, patient_id),
         audit.record_if_in_clinic(actor, "patient.appointments_viewed", patient_id))
     if not shown:

@@ -279,7 +279,8 @@ async def recent_images(actor: Actor, patient_id: int, limit: int = 6) -> tuple[
     require(actor, Permission.READ_IMAGES)
     rows = await PatientImage.raw(
         "SELECT id, kind, taken_on, caption, count(*) OVER () AS total FROM patient_image "
-        f"WHERE clinic = {{}} AND patient = {{}} AND withdrawn_at IS NULL ORDER BY taken_on DESC, id DESC {literal_limit(limit)}",
+        "WHERE clinic = {} AND patient = {} AND withdrawn_at IS NULL ORDER BY taken_on DESC, id DESC "
+        + literal_limit(limit),
         actor.clinic_id, patient_id)
     await audit.record(actor, "image.listed", patient_id=patient_id, object_type="patient", object_id=patient_id,
                        detail={"kind": "", "shown": len(rows)})
